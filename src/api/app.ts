@@ -1,0 +1,42 @@
+import express from 'express';
+import type { Logger } from 'pino';
+import type { Store } from '../store';
+import { requireSecretKey } from './auth';
+import { errorHandler } from './errors';
+import { connectionRoutes } from './routes/connections';
+import { environmentVariableRoutes } from './routes/environment-variables';
+import { integrationRoutes } from './routes/integrations';
+import { recordRoutes } from './routes/records';
+import { notFound } from '../errors';
+
+/** Largest JSON body accepted; larger ones get 413 before any work is done. */
+export const BODY_LIMIT = '10mb';
+
+export interface AppOptions {
+  store: Store;
+  logger: Logger;
+}
+
+/** The REST API as an express app (no listening): Nango-compatible routes behind secret-key auth. */
+export function createApp({ store, logger }: AppOptions): express.Express {
+  const app = express();
+  app.disable('x-powered-by');
+  app.set('query parser', 'extended'); // tags[key]=value and repeated ids=
+  app.set('trust proxy', 'loopback');
+
+  app.get('/health', (_req, res) => {
+    res.json({ result: 'ok' });
+  });
+
+  app.use(express.json({ limit: BODY_LIMIT, strict: false }));
+  app.use(requireSecretKey(store.environments));
+  app.use(connectionRoutes(store));
+  app.use(integrationRoutes(store));
+  app.use(environmentVariableRoutes(store));
+  app.use(recordRoutes(store));
+  app.use((req) => {
+    throw notFound('unknown_route', `No route ${req.method} ${req.path}`);
+  });
+  app.use(errorHandler(logger));
+  return app;
+}

@@ -1,0 +1,50 @@
+import type { ErrorRequestHandler } from 'express';
+import type { Logger } from 'pino';
+import { z } from 'zod';
+import { SynclineError, type ErrorKind } from '../errors';
+
+const STATUS: Record<ErrorKind, number> = {
+  invalid: 400,
+  unauthorized: 401,
+  forbidden: 403,
+  not_found: 404,
+  conflict: 409,
+  too_large: 413,
+  internal: 500,
+};
+
+/** The wire shape of every error: `{"error":{"code","message"[,"errors"]}}`. */
+export interface ErrorBody {
+  error: { code: string; message: string; errors?: unknown };
+}
+
+/** Turns anything thrown into a status and body. The one place errors meet HTTP. */
+export function toHttpError(err: unknown): { status: number; body: ErrorBody } {
+  if (err instanceof SynclineError) {
+    const body: ErrorBody = { error: { code: err.code, message: err.message } };
+    if (err.details !== undefined) body.error.errors = err.details;
+    return { status: STATUS[err.kind], body };
+  }
+  if (err instanceof z.ZodError) {
+    const errors = err.issues.map((issue) => ({ path: issue.path.join('.'), message: issue.message }));
+    const first = errors[0]!;
+    return { status: 400, body: { error: { code: 'invalid_request', message: `${first.path || 'body'}: ${first.message}`, errors } } };
+  }
+  // body-parser's errors carry a `type`.
+  const type = typeof err === 'object' && err !== null && 'type' in err ? (err as { type: unknown }).type : undefined;
+  if (type === 'entity.parse.failed') return { status: 400, body: { error: { code: 'invalid_json', message: 'The request body is not valid JSON' } } };
+  if (type === 'entity.too.large') return { status: 413, body: { error: { code: 'payload_too_large', message: 'The request body is larger than the limit' } } };
+  if (type === 'encoding.unsupported' || type === 'charset.unsupported') {
+    return { status: 415, body: { error: { code: 'unsupported_encoding', message: 'Unsupported request body encoding' } } };
+  }
+  return { status: 500, body: { error: { code: 'server_error', message: 'An unexpected error occurred' } } };
+}
+
+export function errorHandler(logger: Logger): ErrorRequestHandler {
+  return (err, req, res, _next) => {
+    const { status, body } = toHttpError(err);
+    // Unexpected errors are logged with their stack; the client only sees a generic message.
+    if (status >= 500) logger.error({ err, method: req.method, path: req.path }, 'request failed');
+    res.status(status).json(body);
+  };
+}

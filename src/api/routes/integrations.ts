@@ -1,0 +1,94 @@
+import { Router, type Request } from 'express';
+import { z } from 'zod';
+import type { Store } from '../../store';
+import { environment } from '../auth';
+import { integrationShape } from '../shapes';
+import { body, identifier, query } from '../validate';
+
+const uniqueKey = identifier('unique_key').regex(/^[\w.-]+$/, 'unique_key may only contain letters, digits, "_", "-" and "."');
+
+const credentials = z.looseObject({
+  type: z.enum(['OAUTH1', 'OAUTH2', 'APP', 'CUSTOM', 'TBA', 'MCP_OAUTH2']),
+  client_id: z.string().max(1024).optional(),
+  client_secret: z.string().max(4096).optional(),
+  scopes: z.string().max(4096).optional(),
+  webhook_secret: z.string().max(4096).optional(),
+});
+
+const createBody = z.object({
+  unique_key: uniqueKey,
+  provider: z.string().regex(/^[a-z0-9][a-z0-9._-]{0,63}$/, 'provider must be a provider name such as "github"'),
+  display_name: z.string().min(1).max(255).optional(),
+  credentials: credentials.optional(),
+  forward_webhooks: z.boolean().optional(),
+});
+
+const updateBody = z.object({
+  unique_key: uniqueKey.optional(),
+  display_name: z.string().min(1).max(255).nullable().optional(),
+  credentials: credentials.nullable().optional(),
+  forward_webhooks: z.boolean().optional(),
+});
+
+const includeQuery = z.object({
+  include: z
+    .union([z.string(), z.array(z.string())])
+    .optional()
+    .transform((v) => new Set((Array.isArray(v) ? v : (v ?? '').split(',')).map((s) => s.trim()).filter(Boolean)))
+    .refine((set) => [...set].every((s) => s === 'webhook' || s === 'credentials'), 'include accepts "webhook" and "credentials"'),
+});
+
+/** Where providers send webhooks for this integration. */
+function webhookUrl(req: Request, key: string): string {
+  return `${req.protocol}://${req.get('host')}/webhook/${environment(req).name}/${encodeURIComponent(key)}`;
+}
+
+export function integrationRoutes(store: Store): Router {
+  const router = Router();
+
+  router.get('/integrations', async (req, res) => {
+    const integrations = await store.integrations.list(environment(req).id);
+    res.json({ data: integrations.map((i) => integrationShape(i, {})) });
+  });
+
+  router.get('/integrations/:uniqueKey', async (req, res) => {
+    const { include } = query(includeQuery, req);
+    const integration = await store.integrations.get(environment(req).id, req.params.uniqueKey);
+    res.json({
+      data: integrationShape(integration, {
+        credentials: include.has('credentials'),
+        webhookUrl: include.has('webhook') ? webhookUrl(req, integration.uniqueKey) : undefined,
+      }),
+    });
+  });
+
+  router.post('/integrations', async (req, res) => {
+    const input = body(createBody, req);
+    const integration = await store.integrations.create(environment(req).id, {
+      uniqueKey: input.unique_key,
+      provider: input.provider,
+      displayName: input.display_name,
+      credentials: input.credentials,
+      forwardWebhooks: input.forward_webhooks,
+    });
+    res.status(201).json({ data: integrationShape(integration, {}) });
+  });
+
+  router.patch('/integrations/:uniqueKey', async (req, res) => {
+    const input = body(updateBody, req);
+    const integration = await store.integrations.update(environment(req).id, req.params.uniqueKey, {
+      uniqueKey: input.unique_key,
+      displayName: input.display_name,
+      credentials: input.credentials,
+      forwardWebhooks: input.forward_webhooks,
+    });
+    res.json({ data: integrationShape(integration, {}) });
+  });
+
+  router.delete('/integrations/:uniqueKey', async (req, res) => {
+    await store.integrations.delete(environment(req).id, req.params.uniqueKey);
+    res.json({ success: true });
+  });
+
+  return router;
+}

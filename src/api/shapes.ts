@@ -1,0 +1,51 @@
+// Domain objects → the JSON shapes of nango-api.md §1. Field names are Nango's, on purpose.
+import type { Connection, Integration } from '../types';
+
+export function connectionSummary(c: Connection) {
+  return {
+    id: c.id,
+    connection_id: c.connectionId,
+    provider_config_key: c.providerConfigKey,
+    provider: c.provider,
+    created: c.createdAt.toISOString(),
+    metadata: c.metadata,
+    errors: [] as Array<{ type: string; log_id: string }>,
+    end_user: c.endUser,
+    tags: c.tags,
+  };
+}
+
+/** The full connection; the refresh token is only included when asked for. */
+export function connectionFull(c: Connection, options: { includeRefreshToken: boolean }) {
+  const { refresh_token, ...credentials } = c.credentials;
+  return {
+    id: c.id,
+    connection_id: c.connectionId,
+    provider_config_key: c.providerConfigKey,
+    provider: c.provider,
+    connection_config: c.connectionConfig,
+    webhook_url_override: c.webhookUrlOverride,
+    created_at: c.createdAt.toISOString(),
+    updated_at: c.updatedAt.toISOString(),
+    last_fetched_at: c.lastFetchedAt?.toISOString() ?? null,
+    metadata: c.metadata,
+    errors: [] as Array<{ type: string; log_id: string }>,
+    end_user: c.endUser,
+    tags: c.tags,
+    credentials: options.includeRefreshToken && refresh_token !== undefined ? { ...credentials, refresh_token } : credentials,
+  };
+}
+
+export function integrationShape(i: Integration, include: { credentials?: boolean; webhookUrl?: string }) {
+  return {
+    unique_key: i.uniqueKey,
+    provider: i.provider,
+    display_name: i.displayName ?? i.provider,
+    logo: null,
+    forward_webhooks: i.forwardWebhooks,
+    created_at: i.createdAt.toISOString(),
+    updated_at: i.updatedAt.toISOString(),
+    ...(include.webhookUrl !== undefined ? { webhook_url: include.webhookUrl } : {}),
+    ...(include.credentials ? { credentials: i.credentials } : {}),
+  };
+}

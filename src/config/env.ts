@@ -1,0 +1,75 @@
+import path from 'node:path';
+import { z } from 'zod';
+
+/** Thrown when the process environment holds a value Syncline cannot start with. */
+export class ConfigError extends Error {
+  override name = 'ConfigError';
+}
+
+const port = (fallback: number) =>
+  z.coerce.number({ error: 'an integer between 1 and 65535' }).int('an integer between 1 and 65535').min(1, 'an integer between 1 and 65535').max(65535, 'an integer between 1 and 65535').default(fallback);
+
+const schema = z.object({
+  PORT: port(3003),
+  SYNCLINE_DATA_DIR: z.string().min(1, 'a directory path').default('./.syncline'),
+  DATABASE_URL: z
+    .string()
+    .regex(/^postgres(ql)?:\/\/\S+$/, 'a postgres:// or postgresql:// connection URL')
+    .optional(),
+  TEMPORAL_ADDRESS: z.string().regex(/^[\w.-]+:\d{1,5}$/, 'host:port of a Temporal frontend, e.g. temporal:7233').optional(),
+  ENGINE_PORT: port(7233),
+  SYNCLINE_SECRET_KEY: z.string().regex(/^[\w-]{16,128}$/, '16 to 128 letters, digits, "-" or "_"').optional(),
+  SYNCLINE_ENCRYPTION_KEY: z
+    .string()
+    .refine((v) => /^[A-Za-z0-9+/]+={0,2}$/.test(v) && Buffer.from(v, 'base64').length === 32, 'base64 of exactly 32 bytes (openssl rand -base64 32)')
+    .optional(),
+  LOG_LEVEL: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'], { error: 'one of fatal, error, warn, info, debug, trace, silent' }).default('info'),
+});
+
+/** Syncline's runtime configuration, read from the environment once at start-up. */
+export interface Config {
+  /** HTTP port of the REST API and dashboard. */
+  readonly port: number;
+  /** Absolute directory for PGlite's data and generated files. */
+  readonly dataDir: string;
+  /** Postgres URL; absent means embedded PGlite under `dataDir`. */
+  readonly databaseUrl?: string;
+  /** Temporal frontend address; absent means the embedded engine. */
+  readonly temporalAddress?: string;
+  /** gRPC port of the embedded engine. */
+  readonly enginePort: number;
+  /** Forces the `dev` environment's secret key. */
+  readonly secretKey?: string;
+  /** 32-byte AES-256-GCM key for secrets at rest. */
+  readonly encryptionKey?: Buffer;
+  readonly logLevel: z.infer<typeof schema>['LOG_LEVEL'];
+}
+
+/**
+ * Validates the environment once and returns a frozen configuration.
+ * Throws a {@link ConfigError} whose message is one line naming the variable and what it expects.
+ *
+ * @example
+ * const config = loadConfig({ PORT: '8080' }); // config.port === 8080
+ */
+export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
+  // Empty strings count as unset, as in most .env tooling.
+  const present = Object.fromEntries(Object.entries(env).filter(([, v]) => v !== undefined && v !== ''));
+  const parsed = schema.safeParse(present);
+  if (!parsed.success) {
+    const issue = parsed.error.issues[0]!;
+    const name = String(issue.path[0]);
+    throw new ConfigError(`Invalid ${name}: expected ${issue.message} (got ${JSON.stringify(present[name])})`);
+  }
+  const v = parsed.data;
+  return Object.freeze({
+    port: v.PORT,
+    dataDir: path.resolve(v.SYNCLINE_DATA_DIR),
+    databaseUrl: v.DATABASE_URL,
+    temporalAddress: v.TEMPORAL_ADDRESS,
+    enginePort: v.ENGINE_PORT,
+    secretKey: v.SYNCLINE_SECRET_KEY,
+    encryptionKey: v.SYNCLINE_ENCRYPTION_KEY ? Buffer.from(v.SYNCLINE_ENCRYPTION_KEY, 'base64') : undefined,
+    logLevel: v.LOG_LEVEL,
+  });
+}

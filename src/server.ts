@@ -1,0 +1,85 @@
+import type { AddressInfo } from 'node:net';
+import path from 'node:path';
+import type { Server } from 'node:http';
+import type { Logger } from 'pino';
+import { createApp } from './api/app';
+import { ConfigError, type Config } from './config/env';
+import { createLogger } from './logger';
+import { openDb, openStore, type Store } from './store';
+import { loadOrCreateKeyFile, lockDataDir } from './store/data-dir';
+import type { EnvironmentKey } from './store/environments';
+
+export interface Syncline {
+  url: string;
+  store: Store;
+  logger: Logger;
+  /** Keys of environments created by this start (first start only). */
+  createdKeys: EnvironmentKey[];
+  close(): Promise<void>;
+}
+
+/**
+ * Opens the database (PGlite under the data directory unless `DATABASE_URL` is set), migrates it,
+ * checks the encryption key, creates the default environments and serves the API.
+ */
+export async function openSyncline(config: Config, logger: Logger = createLogger(config.logLevel)): Promise<Omit<Syncline, 'url'>> {
+  const releaseDir = config.databaseUrl ? () => undefined : lockDataDir(config.dataDir);
+  try {
+    const key = resolveEncryptionKey(config, logger);
+    const db = await openDb(config.databaseUrl ? { url: config.databaseUrl } : { dataDir: path.join(config.dataDir, 'pglite') });
+    try {
+      const store = await openStore(db, key);
+      const createdKeys = await store.environments.ensureDefaults(config.secretKey);
+      return {
+        store,
+        logger,
+        createdKeys,
+        async close() {
+          await db.close();
+          releaseDir();
+        },
+      };
+    } catch (err) {
+      await db.close();
+      throw err;
+    }
+  } catch (err) {
+    releaseDir();
+    throw err;
+  }
+}
+
+export async function startSyncline(config: Config, logger?: Logger): Promise<Syncline> {
+  const base = await openSyncline(config, logger);
+  const app = createApp({ store: base.store, logger: base.logger });
+  let server: Server;
+  try {
+    server = await new Promise<Server>((resolve, reject) => {
+      const s = app.listen(config.port, () => resolve(s));
+      s.once('error', reject);
+    });
+  } catch (err) {
+    await base.close();
+    throw err;
+  }
+  const { port } = server.address() as AddressInfo;
+  return {
+    ...base,
+    url: `http://localhost:${port}`,
+    async close() {
+      await new Promise<void>((resolve) => server.close(() => resolve()));
+      await base.close();
+    },
+  };
+}
+
+function resolveEncryptionKey(config: Config, logger: Logger): Buffer {
+  if (config.encryptionKey) return config.encryptionKey;
+  if (config.databaseUrl) {
+    throw new ConfigError('Invalid SYNCLINE_ENCRYPTION_KEY: expected base64 of exactly 32 bytes when DATABASE_URL is set (every process must share it)');
+  }
+  const { key, file, generated } = loadOrCreateKeyFile(config.dataDir);
+  if (generated) logger.warn({ file }, 'generated an encryption key for secrets at rest; back this file up, without it stored credentials cannot be read');
+  return key;
+}
+

@@ -1,0 +1,247 @@
+import { notFound } from '../errors';
+import type { Connection, ConnectionCredentials, EndUser } from '../types';
+import type { Cipher } from './crypto';
+import type { Db } from './db';
+import { unknownIntegration } from './integrations';
+
+export interface NewConnection {
+  connectionId: string;
+  credentials: ConnectionCredentials;
+  connectionConfig?: Record<string, unknown>;
+  metadata?: Record<string, unknown>;
+  tags?: Record<string, string>;
+  endUser?: EndUser | null;
+  webhookUrlOverride?: string | null;
+}
+
+export interface ConnectionPatch {
+  endUser?: EndUser | null;
+  tags?: Record<string, string>;
+  webhookUrlOverride?: string | null;
+}
+
+export interface ConnectionFilter {
+  connectionId?: string;
+  /** Substring of the connection id, end user id, email or display name (case-insensitive). */
+  search?: string;
+  endUserId?: string;
+  endUserOrganizationId?: string;
+  integrationKeys?: string[];
+  tags?: Record<string, string>;
+  limit: number;
+  /** Zero-based page of `limit` connections. */
+  page: number;
+}
+
+interface ConnectionRow {
+  id: number;
+  environment_id: number;
+  integration_id: number;
+  unique_key: string;
+  provider: string;
+  connection_id: string;
+  connection_config: Record<string, unknown>;
+  metadata: Record<string, unknown>;
+  tags: Record<string, string>;
+  end_user: EndUser | null;
+  webhook_url_override: string | null;
+  credentials_encrypted: string;
+  credentials_expires_at: Date | null;
+  last_fetched_at: Date | null;
+  created_at: Date;
+  updated_at: Date;
+}
+
+const SELECT = `SELECT c.*, i.unique_key, i.provider FROM connections c JOIN integrations i ON i.id = c.integration_id`;
+
+export const unknownConnection = (connectionId: string, key: string) =>
+  notFound('unknown_connection', `No connection "${connectionId}" for integration "${key}" in this environment`);
+
+function expiresAt(credentials: ConnectionCredentials): Date | null {
+  const value = credentials.expires_at;
+  if (typeof value !== 'string' && !(value instanceof Date)) return null;
+  const date = new Date(value);
+  return Number.isNaN(date.getTime()) ? null : date;
+}
+
+/** Connections of an environment. Credentials are sealed at rest; everything else is queryable. */
+export class ConnectionStore {
+  constructor(
+    private readonly db: Db,
+    private readonly cipher: Cipher,
+  ) {}
+
+  /**
+   * Imports a connection, or replaces the credentials and given fields of an existing one with the
+   * same id. `created` tells which happened.
+   */
+  async upsert(environmentId: number, integrationKey: string, input: NewConnection): Promise<{ connection: Connection; created: boolean }> {
+    const integration = await this.integrationId(environmentId, integrationKey);
+    const { rows } = await this.db.query<{ id: number; created: boolean }>(
+      `INSERT INTO connections AS c (environment_id, integration_id, connection_id, credentials_encrypted, credentials_type,
+         credentials_expires_at, connection_config, metadata, tags, end_user, end_user_id, end_user_organization_id, webhook_url_override)
+       VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13)
+       ON CONFLICT (integration_id, connection_id) DO UPDATE SET
+         credentials_encrypted = excluded.credentials_encrypted,
+         credentials_type = excluded.credentials_type,
+         credentials_expires_at = excluded.credentials_expires_at,
+         connection_config = CASE WHEN $14 THEN excluded.connection_config ELSE c.connection_config END,
+         metadata = CASE WHEN $15 THEN excluded.metadata ELSE c.metadata END,
+         tags = CASE WHEN $16 THEN excluded.tags ELSE c.tags END,
+         end_user = CASE WHEN $17 THEN excluded.end_user ELSE c.end_user END,
+         end_user_id = CASE WHEN $17 THEN excluded.end_user_id ELSE c.end_user_id END,
+         end_user_organization_id = CASE WHEN $17 THEN excluded.end_user_organization_id ELSE c.end_user_organization_id END,
+         webhook_url_override = CASE WHEN $18 THEN excluded.webhook_url_override ELSE c.webhook_url_override END,
+         updated_at = now()
+       RETURNING id, (xmax = 0) AS created`,
+      [
+        environmentId,
+        integration,
+        input.connectionId,
+        this.cipher.encryptJson(input.credentials),
+        input.credentials.type,
+        expiresAt(input.credentials),
+        input.connectionConfig ?? {},
+        input.metadata ?? {},
+        input.tags ?? {},
+        input.endUser ?? null,
+        input.endUser?.id ?? null,
+        input.endUser?.organization?.id ?? null,
+        input.webhookUrlOverride ?? null,
+        input.connectionConfig !== undefined,
+        input.metadata !== undefined,
+        input.tags !== undefined,
+        input.endUser !== undefined,
+        input.webhookUrlOverride !== undefined,
+      ],
+    );
+    return { connection: await this.byPk(rows[0]!.id), created: rows[0]!.created };
+  }
+
+  /** The connection or a `not_found` error naming it. */
+  async get(environmentId: number, integrationKey: string, connectionId: string): Promise<Connection> {
+    const { rows } = await this.db.query<ConnectionRow>(`${SELECT} WHERE c.environment_id = $1 AND i.unique_key = $2 AND c.connection_id = $3`, [
+      environmentId,
+      integrationKey,
+      connectionId,
+    ]);
+    if (!rows[0]) {
+      await this.integrationId(environmentId, integrationKey);
+      throw unknownConnection(connectionId, integrationKey);
+    }
+    return this.toConnection(rows[0]);
+  }
+
+  async byPk(id: number): Promise<Connection> {
+    const { rows } = await this.db.query<ConnectionRow>(`${SELECT} WHERE c.id = $1`, [id]);
+    if (!rows[0]) throw notFound('unknown_connection', `No connection with id ${id}`);
+    return this.toConnection(rows[0]);
+  }
+
+  async list(environmentId: number, filter: ConnectionFilter): Promise<Connection[]> {
+    const params: unknown[] = [environmentId];
+    const param = (value: unknown) => `$${params.push(value)}`;
+    const where = ['c.environment_id = $1'];
+    if (filter.connectionId !== undefined) where.push(`c.connection_id = ${param(filter.connectionId)}`);
+    if (filter.endUserId !== undefined) where.push(`c.end_user_id = ${param(filter.endUserId)}`);
+    if (filter.endUserOrganizationId !== undefined) where.push(`c.end_user_organization_id = ${param(filter.endUserOrganizationId)}`);
+    if (filter.integrationKeys?.length) where.push(`i.unique_key = ANY(${param(filter.integrationKeys)}::text[])`);
+    for (const [key, value] of Object.entries(filter.tags ?? {})) where.push(`c.tags ->> ${param(key)} = ${param(value)}`);
+    if (filter.search) {
+      const pattern = param(`%${filter.search.replace(/[\\%_]/g, (ch) => `\\${ch}`)}%`);
+      where.push(
+        `(c.connection_id ILIKE ${pattern} OR c.end_user_id ILIKE ${pattern} OR c.end_user ->> 'email' ILIKE ${pattern} OR c.end_user ->> 'display_name' ILIKE ${pattern})`,
+      );
+    }
+    const { rows } = await this.db.query<ConnectionRow>(
+      `${SELECT} WHERE ${where.join(' AND ')} ORDER BY c.created_at, c.id LIMIT ${param(filter.limit)} OFFSET ${param(filter.page * filter.limit)}`,
+      params,
+    );
+    return rows.map((row) => this.toConnection(row));
+  }
+
+  async update(environmentId: number, integrationKey: string, connectionId: string, patch: ConnectionPatch): Promise<Connection> {
+    const current = await this.get(environmentId, integrationKey, connectionId);
+    const endUser = patch.endUser === undefined ? current.endUser : patch.endUser;
+    await this.db.query(
+      `UPDATE connections SET end_user = $2, end_user_id = $3, end_user_organization_id = $4, tags = $5, webhook_url_override = $6, updated_at = now()
+       WHERE id = $1`,
+      [
+        current.id,
+        endUser,
+        endUser?.id ?? null,
+        endUser?.organization?.id ?? null,
+        patch.tags ?? current.tags,
+        patch.webhookUrlOverride === undefined ? current.webhookUrlOverride : patch.webhookUrlOverride,
+      ],
+    );
+    return this.byPk(current.id);
+  }
+
+  /** Deletes the connection and, by cascade, its records. */
+  async delete(environmentId: number, integrationKey: string, connectionId: string): Promise<Connection> {
+    const connection = await this.get(environmentId, integrationKey, connectionId);
+    await this.db.query('DELETE FROM connections WHERE id = $1', [connection.id]);
+    return connection;
+  }
+
+  /**
+   * Replaces (`replace`) or shallow-merges (`merge`) the metadata of one or more connections of an
+   * integration, all or nothing: if one id is unknown, none is changed.
+   */
+  async setMetadata(
+    environmentId: number,
+    integrationKey: string,
+    connectionIds: string[],
+    metadata: Record<string, unknown>,
+    mode: 'replace' | 'merge',
+  ): Promise<void> {
+    const integration = await this.integrationId(environmentId, integrationKey);
+    const unique = [...new Set(connectionIds)];
+    await this.db.transaction(async (tx) => {
+      const { rows } = await tx.query<{ connection_id: string }>(
+        `UPDATE connections SET metadata = ${mode === 'replace' ? '$3::jsonb' : 'metadata || $3::jsonb'}, updated_at = now()
+         WHERE integration_id = $1 AND connection_id = ANY($2::text[]) RETURNING connection_id`,
+        [integration, unique, metadata],
+      );
+      if (rows.length !== unique.length) {
+        const found = new Set(rows.map((r) => r.connection_id));
+        throw unknownConnection(unique.find((id) => !found.has(id))!, integrationKey);
+      }
+    });
+  }
+
+  async markFetched(id: number): Promise<void> {
+    await this.db.query('UPDATE connections SET last_fetched_at = now() WHERE id = $1', [id]);
+  }
+
+  private async integrationId(environmentId: number, key: string): Promise<number> {
+    const { rows } = await this.db.query<{ id: number }>('SELECT id FROM integrations WHERE environment_id = $1 AND unique_key = $2', [
+      environmentId,
+      key,
+    ]);
+    if (!rows[0]) throw unknownIntegration(key);
+    return rows[0].id;
+  }
+
+  private toConnection(row: ConnectionRow): Connection {
+    return {
+      id: row.id,
+      environmentId: row.environment_id,
+      integrationId: row.integration_id,
+      providerConfigKey: row.unique_key,
+      provider: row.provider,
+      connectionId: row.connection_id,
+      connectionConfig: row.connection_config,
+      metadata: row.metadata,
+      tags: row.tags,
+      endUser: row.end_user,
+      webhookUrlOverride: row.webhook_url_override,
+      credentials: this.cipher.decryptJson<ConnectionCredentials>(row.credentials_encrypted),
+      credentialsExpiresAt: row.credentials_expires_at && new Date(row.credentials_expires_at),
+      lastFetchedAt: row.last_fetched_at && new Date(row.last_fetched_at),
+      createdAt: new Date(row.created_at),
+      updatedAt: new Date(row.updated_at),
+    };
+  }
+}

@@ -1,0 +1,40 @@
+import { Cipher } from './crypto';
+import type { Db } from './db';
+import { ConnectionStore } from './connections';
+import { EnvironmentVariableStore } from './environment-variables';
+import { EnvironmentStore } from './environments';
+import { IntegrationStore } from './integrations';
+import { migrate } from './migrate';
+import { RecordStore } from './records';
+import { verifyEncryptionKey } from './settings';
+
+export { openDb, type Db, type Queryable } from './db';
+export { Cipher } from './crypto';
+export { migrate } from './migrate';
+
+/** Every table family behind one object; the API, activities and CLI take this. */
+export interface Store {
+  db: Db;
+  cipher: Cipher;
+  environments: EnvironmentStore;
+  integrations: IntegrationStore;
+  connections: ConnectionStore;
+  environmentVariables: EnvironmentVariableStore;
+  records: RecordStore;
+}
+
+/** Migrates the database, checks the encryption key against it, and wires the store modules. */
+export async function openStore(db: Db, encryptionKey: Buffer): Promise<Store> {
+  const cipher = new Cipher(encryptionKey);
+  await migrate(db);
+  await verifyEncryptionKey(db, cipher);
+  return {
+    db,
+    cipher,
+    environments: new EnvironmentStore(db, cipher),
+    integrations: new IntegrationStore(db, cipher),
+    connections: new ConnectionStore(db, cipher),
+    environmentVariables: new EnvironmentVariableStore(db, cipher),
+    records: new RecordStore(db),
+  };
+}

@@ -1,0 +1,272 @@
+import { invalid } from '../errors';
+import type { RecordAction, RecordCounts, SyncRecord } from '../types';
+import type { Db, Queryable } from './db';
+
+/** Rows per statement: large enough to amortise round trips, small enough to keep parameters cheap. */
+export const RECORDS_CHUNK = 1000;
+export const MAX_RECORDS_LIMIT = 10_000;
+export const DEFAULT_RECORDS_LIMIT = 100;
+const MAX_ID_LENGTH = 255;
+
+export interface ListRecordsQuery {
+  model: string;
+  /** Only records whose last modification is at or after this instant. */
+  modifiedAfter?: Date;
+  /** Only records whose last action is one of these. */
+  filter?: RecordAction[];
+  limit?: number;
+  /** Opaque cursor from a previous page's `next_cursor` or a record's `_nango_metadata.cursor`. */
+  cursor?: string;
+  ids?: string[];
+}
+
+export interface RecordsPage {
+  records: SyncRecord[];
+  next_cursor: string | null;
+}
+
+interface Position {
+  at: string;
+  id: string;
+}
+
+interface RecordRow {
+  external_id: string;
+  data: Record<string, unknown>;
+  last_action: RecordAction;
+  first_seen_at: string;
+  last_modified_at: string;
+  deleted_at: string | null;
+  pruned_at: string | null;
+}
+
+// Timestamps leave Postgres as ISO text with microseconds, so cursors lose no precision.
+const iso = (column: string) => `to_char(${column} AT TIME ZONE 'UTC', 'YYYY-MM-DD"T"HH24:MI:SS.US"Z"')`;
+
+/**
+ * The write's timestamp: strictly after every existing row of the (connection, model), even when
+ * the clock has only millisecond resolution (PGlite), so cursor order always equals commit order.
+ */
+const STAMP = `ts AS (SELECT greatest(clock_timestamp(), (SELECT max(last_modified_at) + interval '1 microsecond'
+  FROM records WHERE connection_id = $1 AND model = $2)) AS now)`;
+
+/** Cursor = base64("<last_modified_at>||<id>"), the same shape Nango uses. */
+export function encodeCursor(position: Position): string {
+  return Buffer.from(`${position.at}||${position.id}`, 'utf8').toString('base64');
+}
+
+export function decodeCursor(cursor: string): Position {
+  const text = Buffer.from(cursor, 'base64').toString('utf8');
+  const split = text.indexOf('||');
+  const at = text.slice(0, split);
+  if (split < 0 || !/^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d(\.\d{1,6})?Z$/.test(at) || Number.isNaN(Date.parse(at))) {
+    throw invalid('invalid_cursor', 'The cursor is not one this server issued');
+  }
+  return { at, id: text.slice(split + 2) };
+}
+
+/**
+ * Synced records of one connection and model: set-based upserts with a content-hash guard,
+ * soft deletes, cursor paging in (last_modified_at, id) order, and pruning.
+ *
+ * Writers to one (connection, model) are serialised by an advisory lock and stamp rows with
+ * the clock *after* taking it, so timestamps follow commit order and a reader paging by cursor
+ * never skips a record committed behind it.
+ */
+export class RecordStore {
+  constructor(private readonly db: Db) {}
+
+  /** Inserts new records, rewrites changed ones, revives deleted ones; unchanged ones are not touched. */
+  async upsert(connection: number, model: string, records: readonly unknown[]): Promise<RecordCounts> {
+    const byId = new Map<string, unknown>();
+    for (const record of records) byId.set(recordId(record), stripMetadata(record as Record<string, unknown>));
+    return this.writeChunks(connection, model, [...byId], async (tx, chunk) => {
+      const { rows } = await tx.query<{ added: number; updated: number }>(
+        `WITH ${STAMP},
+         written AS (
+           INSERT INTO records AS r (connection_id, model, external_id, data, data_hash, first_seen_at, last_modified_at, last_action)
+           SELECT $1, $2, i.external_id, i.data, md5(i.data::text), ts.now, ts.now, 'ADDED'
+           FROM unnest($3::text[], $4::jsonb[]) AS i(external_id, data), ts
+           ON CONFLICT (connection_id, model, external_id) DO UPDATE SET
+             data = excluded.data,
+             data_hash = excluded.data_hash,
+             last_modified_at = excluded.last_modified_at,
+             first_seen_at = CASE WHEN r.deleted_at IS NULL THEN r.first_seen_at ELSE excluded.first_seen_at END,
+             last_action = CASE WHEN r.deleted_at IS NULL THEN 'UPDATED' ELSE 'ADDED' END,
+             deleted_at = NULL,
+             pruned_at = NULL
+           WHERE r.data_hash <> excluded.data_hash OR r.deleted_at IS NOT NULL OR r.pruned_at IS NOT NULL
+           RETURNING r.last_action
+         )
+         SELECT count(*) FILTER (WHERE last_action = 'ADDED')::int AS added,
+                count(*) FILTER (WHERE last_action = 'UPDATED')::int AS updated
+         FROM written`,
+        [connection, model, chunk.map(([id]) => id), chunk.map(([, data]) => JSON.stringify(data))],
+      );
+      return { added: rows[0]!.added, updated: rows[0]!.updated, deleted: 0 };
+    });
+  }
+
+  /** Shallow-merges partial records into existing, non-deleted ones; unknown ids are ignored. */
+  async update(connection: number, model: string, partials: readonly unknown[]): Promise<RecordCounts> {
+    const byId = new Map<string, Record<string, unknown>>();
+    for (const partial of partials) {
+      const id = recordId(partial);
+      byId.set(id, { ...byId.get(id), ...stripMetadata(partial as Record<string, unknown>) });
+    }
+    return this.writeChunks(connection, model, [...byId], async (tx, chunk) => {
+      const { rows } = await tx.query<{ updated: number }>(
+        `WITH ${STAMP},
+         written AS (
+           UPDATE records r SET data = r.data || i.patch, data_hash = md5((r.data || i.patch)::text),
+             last_modified_at = ts.now, last_action = 'UPDATED'
+           FROM unnest($3::text[], $4::jsonb[]) AS i(external_id, patch), ts
+           WHERE r.connection_id = $1 AND r.model = $2 AND r.external_id = i.external_id
+             AND r.deleted_at IS NULL AND r.pruned_at IS NULL AND r.data_hash <> md5((r.data || i.patch)::text)
+           RETURNING 1
+         )
+         SELECT count(*)::int AS updated FROM written`,
+        [connection, model, chunk.map(([id]) => id), chunk.map(([, data]) => JSON.stringify(data))],
+      );
+      return { added: 0, updated: rows[0]!.updated, deleted: 0 };
+    });
+  }
+
+  /** Soft-deletes records by id (only `id` is read); already deleted or unknown ids count for nothing. */
+  async delete(connection: number, model: string, records: readonly unknown[]): Promise<RecordCounts> {
+    const ids = [...new Set(records.map(recordId))].map((id) => [id, null] as [string, null]);
+    return this.writeChunks(connection, model, ids, async (tx, chunk) => {
+      const { rows } = await tx.query<{ deleted: number }>(
+        `WITH ${STAMP},
+         written AS (
+           UPDATE records r SET deleted_at = ts.now, last_modified_at = ts.now, last_action = 'DELETED'
+           FROM ts
+           WHERE r.connection_id = $1 AND r.model = $2 AND r.external_id = ANY($3::text[]) AND r.deleted_at IS NULL
+           RETURNING 1
+         )
+         SELECT count(*)::int AS deleted FROM written`,
+        [connection, model, chunk.map(([id]) => id)],
+      );
+      return { added: 0, updated: 0, deleted: rows[0]!.deleted };
+    });
+  }
+
+  /** One page of records in cursor order. */
+  async list(connection: number, query: ListRecordsQuery): Promise<RecordsPage> {
+    const limit = query.limit ?? DEFAULT_RECORDS_LIMIT;
+    if (!Number.isInteger(limit) || limit < 1 || limit > MAX_RECORDS_LIMIT) {
+      throw invalid('invalid_limit', `limit must be an integer between 1 and ${MAX_RECORDS_LIMIT}`);
+    }
+    const params: unknown[] = [connection, query.model];
+    const where = ['connection_id = $1', 'model = $2'];
+    const param = (value: unknown) => `$${params.push(value)}`;
+    if (query.cursor !== undefined) {
+      const after = decodeCursor(query.cursor);
+      where.push(`(last_modified_at, external_id) > (${param(after.at)}::timestamptz, ${param(after.id)})`);
+    }
+    if (query.modifiedAfter) where.push(`last_modified_at >= ${param(query.modifiedAfter.toISOString())}::timestamptz`);
+    if (query.filter?.length) where.push(`last_action = ANY(${param(query.filter)}::text[])`);
+    if (query.ids?.length) where.push(`external_id = ANY(${param(query.ids)}::text[])`);
+    const { rows } = await this.db.query<RecordRow>(
+      `SELECT external_id, data, last_action, ${iso('first_seen_at')} AS first_seen_at, ${iso('last_modified_at')} AS last_modified_at,
+              ${iso('deleted_at')} AS deleted_at, ${iso('pruned_at')} AS pruned_at
+       FROM records WHERE ${where.join(' AND ')}
+       ORDER BY last_modified_at, external_id
+       LIMIT ${param(limit + 1)}`,
+      params,
+    );
+    const page = rows.slice(0, limit);
+    const last = page[page.length - 1];
+    return {
+      records: page.map(toRecord),
+      next_cursor: rows.length > limit && last ? encodeCursor({ at: last.last_modified_at, id: last.external_id }) : null,
+    };
+  }
+
+  /**
+   * Empties the payload of up to `limit` records at or before `untilCursor`, keeping their metadata.
+   * A later sync of the same record restores the payload.
+   */
+  async prune(connection: number, model: string, untilCursor: string, limit = 1000): Promise<{ count: number; has_more: boolean }> {
+    if (!Number.isInteger(limit) || limit < 1 || limit > MAX_RECORDS_LIMIT) {
+      throw invalid('invalid_limit', `limit must be an integer between 1 and ${MAX_RECORDS_LIMIT}`);
+    }
+    const until = decodeCursor(untilCursor);
+    const { rows } = await this.db.query<{ count: number; has_more: boolean }>(
+      `WITH candidates AS (
+         SELECT external_id, row_number() OVER (ORDER BY last_modified_at, external_id) AS position FROM records
+         WHERE connection_id = $1 AND model = $2 AND pruned_at IS NULL
+           AND (last_modified_at, external_id) <= ($3::timestamptz, $4)
+         ORDER BY last_modified_at, external_id
+         LIMIT $5 + 1
+       ),
+       pruned AS (
+         UPDATE records r SET data = '{}'::jsonb, pruned_at = now()
+         WHERE r.connection_id = $1 AND r.model = $2
+           AND r.external_id IN (SELECT external_id FROM candidates WHERE position <= $5)
+         RETURNING 1
+       )
+       SELECT (SELECT count(*)::int FROM pruned) AS count, (SELECT count(*) FROM candidates) > $5 AS has_more`,
+      [connection, model, until.at, until.id, limit],
+    );
+    return rows[0]!;
+  }
+
+  /** Live (not deleted) records per model of a connection. */
+  async countByModel(connection: number): Promise<Record<string, number>> {
+    const { rows } = await this.db.query<{ model: string; count: number }>(
+      'SELECT model, count(*)::int AS count FROM records WHERE connection_id = $1 AND deleted_at IS NULL GROUP BY model',
+      [connection],
+    );
+    return Object.fromEntries(rows.map((r) => [r.model, r.count]));
+  }
+
+  private async writeChunks<T>(
+    connection: number,
+    model: string,
+    entries: Array<[string, T]>,
+    write: (tx: Queryable, chunk: Array<[string, T]>) => Promise<RecordCounts>,
+  ): Promise<RecordCounts> {
+    const total: RecordCounts = { added: 0, updated: 0, deleted: 0 };
+    if (entries.length === 0) return total;
+    return this.db.transaction(async (tx) => {
+      await tx.query('SELECT pg_advisory_xact_lock($1, hashtext($2))', [connection, model]);
+      for (let i = 0; i < entries.length; i += RECORDS_CHUNK) {
+        const counts = await write(tx, entries.slice(i, i + RECORDS_CHUNK));
+        total.added += counts.added;
+        total.updated += counts.updated;
+        total.deleted += counts.deleted;
+      }
+      return total;
+    });
+  }
+}
+
+function recordId(record: unknown): string {
+  const id = record !== null && typeof record === 'object' && !Array.isArray(record) ? (record as { id?: unknown }).id : undefined;
+  if ((typeof id !== 'string' && typeof id !== 'number') || id === '' || String(id).length > MAX_ID_LENGTH) {
+    throw invalid('invalid_record', `Every record must be an object with an "id" (a non-empty string or number of at most ${MAX_ID_LENGTH} characters)`);
+  }
+  return String(id);
+}
+
+function stripMetadata(record: Record<string, unknown>): Record<string, unknown> {
+  if (!('_nango_metadata' in record)) return record;
+  const { _nango_metadata: _ignored, ...rest } = record;
+  return rest;
+}
+
+function toRecord(row: RecordRow): SyncRecord {
+  return {
+    ...row.data,
+    id: (row.data.id as string | number | undefined) ?? row.external_id,
+    _nango_metadata: {
+      first_seen_at: row.first_seen_at,
+      last_modified_at: row.last_modified_at,
+      last_action: row.last_action,
+      deleted_at: row.deleted_at,
+      pruned_at: row.pruned_at,
+      cursor: encodeCursor({ at: row.last_modified_at, id: row.external_id }),
+    },
+  };
+}

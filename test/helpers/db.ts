@@ -1,0 +1,26 @@
+import { randomBytes } from 'node:crypto';
+import { openDb, type Db } from '../../src/store/db';
+import { openStore, type Store } from '../../src/store';
+
+/**
+ * A fresh, migrated database for one test file: its own schema on the Postgres of `DATABASE_URL`,
+ * else an in-memory PGlite. `drop()` removes the schema and closes the pool.
+ */
+export async function testDb(): Promise<Db & { drop(): Promise<void> }> {
+  const url = process.env.DATABASE_URL;
+  const schema = `t_${randomBytes(6).toString('hex')}`;
+  const db = await openDb(url ? { url, schema, maxConnections: 5 } : {});
+  return Object.assign(db, {
+    async drop() {
+      if (url) await db.query(`DROP SCHEMA ${schema} CASCADE`);
+      await db.close();
+    },
+  });
+}
+
+/** A migrated store with a random encryption key; `drop()` as above. */
+export async function testStore(key = randomBytes(32)): Promise<Store & { drop(): Promise<void> }> {
+  const db = await testDb();
+  const store = await openStore(db, key);
+  return Object.assign(store, { drop: () => db.drop() });
+}
