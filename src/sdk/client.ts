@@ -1,0 +1,373 @@
+import { SynclineApiError } from './errors';
+import type {
+  ApiConnection,
+  ApiConnectionFull,
+  ApiIntegration,
+  CreateIntegrationBody,
+  EnvironmentVariable,
+  ImportConnectionBody,
+  IntegrationInclude,
+  ListConnectionsParams,
+  ListConnectionsQueries,
+  ListRecordsConfig,
+  Metadata,
+  MetadataChangeResponse,
+  NangoRecord,
+  PatchConnectionBody,
+  PruneRecordsConfig,
+  PruneRecordsResult,
+  RecordsPage,
+  Success,
+  SynclineOptions,
+  UpdateIntegrationBody,
+} from './types';
+
+export const DEFAULT_HOST = 'http://localhost:3003';
+
+type QueryValue = string | number | boolean | string[] | undefined;
+
+interface RequestOptions {
+  query?: Record<string, QueryValue>;
+  headers?: Record<string, string>;
+  body?: unknown;
+}
+
+const segment = encodeURIComponent;
+
+/**
+ * The Node client of Syncline's REST API. Its methods take the arguments of `@nangohq/node`'s
+ * `Nango` class, so code written for Nango moves over by changing the import. Differences: every
+ * method resolves with the response body (never an axios response), and every non-2xx answer
+ * rejects with a {@link SynclineApiError}.
+ *
+ * @example
+ * const syncline = new Syncline({ secretKey: process.env.SYNCLINE_SECRET_KEY!, host: 'http://localhost:3003' });
+ * const { connections } = await syncline.listConnections();
+ */
+export class Syncline {
+  readonly host: string;
+  private readonly secretKey: string;
+  private readonly fetch: typeof fetch;
+
+  /**
+   * @example
+   * new Syncline({ secretKey: 'sk_dev_…' });                          // local server
+   * new Syncline({ apiKey: 'sk_dev_…', host: 'https://sync.example.com' }); // Nango-style option name
+   */
+  constructor(options: SynclineOptions) {
+    if (options.apiKey && options.secretKey) {
+      throw new Error('You must specify only one of apiKey or secretKey, not both.');
+    }
+    const key = options.apiKey ?? options.secretKey;
+    if (!key) throw new Error('You must specify a secret key (secretKey or apiKey).');
+    const host = (options.host || DEFAULT_HOST).replace(/\/+$/, '');
+    try {
+      new URL(host);
+    } catch {
+      throw new Error(`Invalid URL provided for the Syncline host: ${host}`);
+    }
+    this.host = host;
+    this.secretKey = key;
+    this.fetch = options.fetch ?? globalThis.fetch;
+  }
+
+  // ---- Connections ----------------------------------------------------------------------------
+
+  /**
+   * A connection with its credentials. `refreshToken` adds the OAuth refresh token to the
+   * credentials; `forceRefresh` asks for fresh credentials before they expire.
+   *
+   * @example
+   * const connection = await syncline.getConnection('github', 'user-1');
+   * const token = connection.credentials.access_token;
+   */
+  async getConnection<M extends Metadata = Metadata>(
+    providerConfigKey: string,
+    connectionId: string,
+    forceRefresh = false,
+    refreshToken = false,
+  ): Promise<ApiConnectionFull<M>> {
+    return this.request('GET', `/connections/${segment(connectionId)}`, {
+      query: { provider_config_key: providerConfigKey, force_refresh: forceRefresh, refresh_token: refreshToken },
+    });
+  }
+
+  /**
+   * Connections of the environment, without credentials, oldest first. Either Nango's legacy
+   * positional form or the object form.
+   *
+   * @example
+   * await syncline.listConnections();                                    // all
+   * await syncline.listConnections('user-1');                            // by connection id
+   * await syncline.listConnections(undefined, 'acme', { limit: 20 });     // search
+   * await syncline.listConnections({ userId: 'u1', integrationId: ['github', 'slack'], tags: { plan: 'pro' } });
+   */
+  async listConnections(connectionId?: string, search?: string, queries?: ListConnectionsQueries): Promise<{ connections: ApiConnection[] }>;
+  async listConnections(params: ListConnectionsParams): Promise<{ connections: ApiConnection[] }>;
+  async listConnections(
+    connectionIdOrParams?: string | ListConnectionsParams,
+    search?: string,
+    queries: ListConnectionsQueries = {},
+  ): Promise<{ connections: ApiConnection[] }> {
+    const params: ListConnectionsParams =
+      typeof connectionIdOrParams === 'object'
+        ? connectionIdOrParams
+        : { ...queries, connectionId: connectionIdOrParams, search, userId: queries.endUserId };
+    const integrationId = Array.isArray(params.integrationId) ? params.integrationId.join(',') : params.integrationId;
+    const query: Record<string, QueryValue> = {
+      connectionId: params.connectionId,
+      search: params.search,
+      endUserId: params.userId,
+      endUserOrganizationId: params.endUserOrganizationId,
+      integrationId,
+      limit: params.limit,
+      page: params.page,
+    };
+    for (const [key, value] of Object.entries(params.tags ?? {})) query[`tags[${key.toLowerCase()}]`] = value;
+    return this.request('GET', '/connections', { query });
+  }
+
+  /**
+   * Imports a connection whose credentials were obtained elsewhere (`POST /connections`), or
+   * replaces the credentials of the connection with the same id. Resolves with the connection.
+   *
+   * @example
+   * await syncline.importConnection({
+   *   provider_config_key: 'github',
+   *   connection_id: 'user-1',
+   *   credentials: { type: 'OAUTH2', access_token: 'gho_…', refresh_token: 'ghr_…' },
+   * });
+   */
+  async importConnection(body: ImportConnectionBody): Promise<ApiConnectionFull> {
+    return this.request('POST', '/connections', { body });
+  }
+
+  /**
+   * Changes a connection's end user, tags or webhook URL override.
+   *
+   * @example
+   * await syncline.patchConnection({ connectionId: 'user-1', provider_config_key: 'github' }, { tags: { plan: 'pro' } });
+   */
+  async patchConnection(params: { connectionId: string; provider_config_key: string }, body: PatchConnectionBody): Promise<Success> {
+    return this.request('PATCH', `/connections/${segment(params.connectionId)}`, {
+      query: { provider_config_key: params.provider_config_key },
+      body,
+    });
+  }
+
+  /**
+   * Deletes a connection and its synced records.
+   *
+   * @example
+   * await syncline.deleteConnection('github', 'user-1');
+   */
+  async deleteConnection(providerConfigKey: string, connectionId: string): Promise<Success> {
+    return this.request('DELETE', `/connections/${segment(connectionId)}`, { query: { provider_config_key: providerConfigKey } });
+  }
+
+  // ---- Metadata -------------------------------------------------------------------------------
+
+  /**
+   * A connection's metadata, typed as you say.
+   *
+   * @example
+   * const { fieldMapping } = await syncline.getMetadata<{ fieldMapping: Record<string, string> }>('github', 'user-1');
+   */
+  async getMetadata<T = Metadata>(providerConfigKey: string, connectionId: string): Promise<T> {
+    const connection = await this.getConnection(providerConfigKey, connectionId);
+    return connection.metadata as T;
+  }
+
+  /**
+   * Replaces the metadata of one or several connections of an integration. All or nothing: if one
+   * connection id is unknown, none is changed.
+   *
+   * @example
+   * await syncline.setMetadata('github', 'user-1', { filter: 'status=closed' });
+   * await syncline.setMetadata('github', ['user-1', 'user-2'], { plan: 'pro' });
+   */
+  async setMetadata(providerConfigKey: string, connectionId: string | string[], metadata: Metadata): Promise<MetadataChangeResponse> {
+    return this.request('POST', '/connections/metadata', {
+      body: { metadata, connection_id: connectionId, provider_config_key: providerConfigKey },
+    });
+  }
+
+  /**
+   * Merges keys into the metadata of one or several connections (shallow: a given key replaces
+   * the whole old value of that key). All or nothing, as {@link setMetadata}.
+   *
+   * @example
+   * await syncline.updateMetadata('github', 'user-1', { lastSeen: '2024-05-01' });
+   */
+  async updateMetadata(providerConfigKey: string, connectionId: string | string[], metadata: Metadata): Promise<MetadataChangeResponse> {
+    return this.request('PATCH', '/connections/metadata', {
+      body: { metadata, connection_id: connectionId, provider_config_key: providerConfigKey },
+    });
+  }
+
+  // ---- Integrations ---------------------------------------------------------------------------
+
+  /**
+   * Integrations of the environment, without credentials (wrapped as `configs`, like Nango's SDK).
+   *
+   * @example
+   * const { configs } = await syncline.listIntegrations();
+   */
+  async listIntegrations(): Promise<{ configs: ApiIntegration[] }> {
+    const { data } = await this.request<{ data: ApiIntegration[] }>('GET', '/integrations');
+    return { configs: data };
+  }
+
+  /**
+   * One integration. Its credentials (client secret included) and webhook URL are only returned
+   * when asked for with `include`.
+   *
+   * @example
+   * const { data } = await syncline.getIntegration({ uniqueKey: 'github' }, { include: ['credentials'] });
+   */
+  async getIntegration(params: { uniqueKey: string }, queries: { include?: IntegrationInclude[] } = {}): Promise<{ data: ApiIntegration }> {
+    return this.request('GET', `/integrations/${segment(params.uniqueKey)}`, {
+      query: { include: queries.include?.length ? queries.include.join(',') : undefined },
+    });
+  }
+
+  /**
+   * @example
+   * await syncline.createIntegration({
+   *   unique_key: 'github',
+   *   provider: 'github',
+   *   credentials: { type: 'OAUTH2', client_id: 'Iv1.…', client_secret: '…', scopes: 'repo' },
+   * });
+   */
+  async createIntegration(body: CreateIntegrationBody): Promise<{ data: ApiIntegration }> {
+    return this.request('POST', '/integrations', { body });
+  }
+
+  /**
+   * Changes only the fields given; `unique_key` renames the integration.
+   *
+   * @example
+   * await syncline.updateIntegration({ uniqueKey: 'github' }, { display_name: 'GitHub (prod app)' });
+   */
+  async updateIntegration(params: { uniqueKey: string }, body: UpdateIntegrationBody): Promise<{ data: ApiIntegration }> {
+    return this.request('PATCH', `/integrations/${segment(params.uniqueKey)}`, { body });
+  }
+
+  /**
+   * Deletes an integration with all its connections and their records.
+   *
+   * @example
+   * await syncline.deleteIntegration('github');
+   */
+  async deleteIntegration(uniqueKey: string): Promise<Success> {
+    return this.request('DELETE', `/integrations/${segment(uniqueKey)}`);
+  }
+
+  // ---- Records --------------------------------------------------------------------------------
+
+  /**
+   * One page of synced records, oldest modification first. Keep `next_cursor` per connection and
+   * model and pass it back as `cursor` to read only what changed since.
+   *
+   * @example
+   * let cursor: string | null = null;
+   * do {
+   *   const page = await syncline.listRecords<{ title: string }>({ providerConfigKey: 'github', connectionId: 'user-1', model: 'Issue', cursor });
+   *   for (const issue of page.records) console.log(issue.id, issue.title, issue._nango_metadata.last_action);
+   *   cursor = page.next_cursor;
+   * } while (cursor);
+   */
+  async listRecords<T extends Record<string, unknown> = Record<string, unknown>>(config: ListRecordsConfig): Promise<RecordsPage<T>> {
+    return this.request('GET', '/records', {
+      headers: connectionHeaders(config),
+      query: {
+        model: config.model,
+        variant: config.variant,
+        modified_after: config.modifiedAfter ?? config.delta,
+        limit: config.limit,
+        filter: config.filter,
+        cursor: config.cursor ?? undefined,
+        ids: config.ids,
+      },
+    });
+  }
+
+  /**
+   * The records of one page, without the cursor.
+   *
+   * @deprecated Use {@link listRecords}, which returns `next_cursor` for paging.
+   * @example
+   * const issues = await syncline.getRecords<{ title: string }>({ providerConfigKey: 'github', connectionId: 'user-1', model: 'Issue' });
+   */
+  async getRecords<T extends Record<string, unknown> = Record<string, unknown>>(config: ListRecordsConfig): Promise<NangoRecord<T>[]> {
+    return (await this.listRecords<T>(config)).records;
+  }
+
+  /**
+   * Empties the payload of records up to a cursor (their ids and metadata stay); a later sync of a
+   * record restores it. Call again while `has_more`.
+   *
+   * @example
+   * const { count, has_more } = await syncline.pruneRecords({ providerConfigKey: 'github', connectionId: 'user-1', model: 'Issue', untilCursor: cursor });
+   */
+  async pruneRecords(config: PruneRecordsConfig): Promise<PruneRecordsResult> {
+    return this.request('PATCH', '/records/prune', {
+      headers: connectionHeaders(config),
+      body: { model: config.model, until_cursor: config.untilCursor, limit: config.limit, variant: config.variant },
+    });
+  }
+
+  // ---- Environment variables ------------------------------------------------------------------
+
+  /**
+   * The environment's variables, as scripts see them.
+   *
+   * @example
+   * const vars = await syncline.getEnvironmentVariables(); // [{ name: 'BOT_TOKEN', value: '…' }]
+   */
+  async getEnvironmentVariables(): Promise<EnvironmentVariable[]> {
+    return (await this.request<EnvironmentVariable[] | null>('GET', '/environment-variables')) ?? [];
+  }
+
+  /**
+   * Creates or overwrites variables; others are left as they are.
+   *
+   * @example
+   * await syncline.setEnvironmentVariables([{ name: 'BOT_TOKEN', value: 'abc' }]);
+   */
+  async setEnvironmentVariables(variables: EnvironmentVariable[]): Promise<Success> {
+    return this.request('POST', '/environment-variables', { body: variables });
+  }
+
+  /**
+   * @example
+   * await syncline.deleteEnvironmentVariable('BOT_TOKEN');
+   */
+  async deleteEnvironmentVariable(name: string): Promise<Success> {
+    return this.request('DELETE', `/environment-variables/${segment(name)}`);
+  }
+
+  // ---- Transport ------------------------------------------------------------------------------
+
+  private async request<T>(method: string, path: string, options: RequestOptions = {}): Promise<T> {
+    const url = new URL(this.host + path);
+    for (const [name, value] of Object.entries(options.query ?? {})) {
+      if (value === undefined) continue;
+      for (const v of Array.isArray(value) ? value : [value]) url.searchParams.append(name, String(v));
+    }
+    const headers: Record<string, string> = { accept: 'application/json', authorization: `Bearer ${this.secretKey}`, ...options.headers };
+    if (options.body !== undefined) headers['content-type'] = 'application/json';
+    const response = await this.fetch(url, {
+      method,
+      headers,
+      body: options.body === undefined ? undefined : JSON.stringify(options.body),
+    });
+    const text = await response.text();
+    if (!response.ok) throw SynclineApiError.fromResponse(response.status, text, `${method} ${path}`);
+    return (text ? JSON.parse(text) : undefined) as T;
+  }
+}
+
+function connectionHeaders(config: { providerConfigKey: string; connectionId: string }): Record<string, string> {
+  return { 'Connection-Id': config.connectionId, 'Provider-Config-Key': config.providerConfigKey };
+}

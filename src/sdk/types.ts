@@ -1,0 +1,198 @@
+/**
+ * The JSON shapes the SDK sends and receives: Nango's wire shapes (nango-api.md §1), field names and all.
+ *
+ * Glossary (see also `src/types.ts`)
+ * - providerConfigKey / uniqueKey / integrationId: the key of an integration in an environment.
+ * - connectionId: the id a product team gives one end user's connection to an integration.
+ * - model / variant: a record shape; variant `base` is the default.
+ */
+import type { ConnectionCredentials, EndUser, EnvironmentVariable, IntegrationCredentials, RecordMetadata } from '../types';
+
+export type { ConnectionCredentials, EndUser, EnvironmentVariable, IntegrationCredentials, RecordMetadata };
+
+/** Free-form metadata stored on a connection. */
+export type Metadata = Record<string, unknown>;
+
+export interface SynclineOptions {
+  /** The environment's secret key, sent as `Authorization: Bearer <key>`. */
+  secretKey?: string;
+  /** Nango-style name of the same key; give one of `apiKey` and `secretKey`, not both. */
+  apiKey?: string;
+  /** Base URL of the Syncline server. Default `http://localhost:3003`. */
+  host?: string;
+  /** The fetch to use (a proxy-aware one, say). Default: the global `fetch`. */
+  fetch?: typeof fetch;
+}
+
+/** `errors` entries of a connection (always empty today). */
+export interface ConnectionError {
+  type: string;
+  log_id: string;
+}
+
+/** A connection as `GET /connections` lists it: no credentials. */
+export interface ApiConnection {
+  id: number;
+  connection_id: string;
+  provider_config_key: string;
+  provider: string;
+  created: string;
+  metadata: Metadata;
+  errors: ConnectionError[];
+  end_user: EndUser | null;
+  tags: Record<string, string>;
+}
+
+/** A connection with its credentials, as `GET /connections/:connectionId` returns it. */
+export interface ApiConnectionFull<M extends Metadata = Metadata> {
+  id: number;
+  connection_id: string;
+  provider_config_key: string;
+  provider: string;
+  connection_config: Record<string, unknown>;
+  webhook_url_override: string | null;
+  created_at: string;
+  updated_at: string;
+  last_fetched_at: string | null;
+  metadata: M;
+  errors: ConnectionError[];
+  end_user: EndUser | null;
+  tags: Record<string, string>;
+  credentials: ConnectionCredentials;
+}
+
+/** Legacy `listConnections(connectionId?, search?, queries?)` extra filters. */
+export interface ListConnectionsQueries {
+  endUserId?: string;
+  endUserOrganizationId?: string;
+  /** One integration key or several. */
+  integrationId?: string | string[];
+  tags?: Record<string, string>;
+  limit?: number;
+  /** Zero-based page of `limit` connections. */
+  page?: number;
+}
+
+/** Object form of `listConnections`. */
+export interface ListConnectionsParams {
+  connectionId?: string;
+  /** The end user's id (sent as `endUserId`). */
+  userId?: string;
+  endUserOrganizationId?: string;
+  search?: string;
+  integrationId?: string | string[];
+  tags?: Record<string, string>;
+  limit?: number;
+  page?: number;
+}
+
+/** Body of `POST /connections`: imports a connection whose credentials were obtained elsewhere. */
+export interface ImportConnectionBody {
+  /** Generated (a UUID) when absent. */
+  connection_id?: string;
+  provider_config_key: string;
+  credentials: ConnectionCredentials;
+  metadata?: Metadata;
+  connection_config?: Record<string, unknown>;
+  end_user?: EndUser | null;
+  tags?: Record<string, string>;
+  webhook_url_override?: string | null;
+}
+
+/** Body of `PATCH /connections/:connectionId`. */
+export interface PatchConnectionBody {
+  end_user?: EndUser | null;
+  tags?: Record<string, string>;
+  webhook_url_override?: string | null;
+}
+
+/** What `setMetadata` / `updateMetadata` answer: the request, echoed. */
+export interface MetadataChangeResponse {
+  metadata: Metadata;
+  provider_config_key: string;
+  connection_id: string | string[];
+}
+
+export interface ApiIntegration {
+  unique_key: string;
+  provider: string;
+  display_name: string;
+  logo: string | null;
+  forward_webhooks: boolean;
+  created_at: string;
+  updated_at: string;
+  /** Only with `include: ['webhook']`. */
+  webhook_url?: string;
+  /** Only with `include: ['credentials']`; null when the integration has none. */
+  credentials?: IntegrationCredentials | null;
+}
+
+export type IntegrationInclude = 'webhook' | 'credentials';
+
+export interface CreateIntegrationBody {
+  unique_key: string;
+  provider: string;
+  display_name?: string;
+  credentials?: IntegrationCredentials;
+  forward_webhooks?: boolean;
+}
+
+export interface UpdateIntegrationBody {
+  /** Renames the integration. */
+  unique_key?: string;
+  display_name?: string | null;
+  credentials?: IntegrationCredentials | null;
+  forward_webhooks?: boolean;
+}
+
+export type FilterAction = 'added' | 'updated' | 'deleted' | 'ADDED' | 'UPDATED' | 'DELETED';
+export type CombinedFilterAction = `${FilterAction},${FilterAction}`;
+
+export interface ListRecordsConfig {
+  providerConfigKey: string;
+  connectionId: string;
+  model: string;
+  variant?: string;
+  /** @deprecated use `modifiedAfter` */
+  delta?: string;
+  /** ISO 8601 instant: only records modified at or after it. */
+  modifiedAfter?: string;
+  /** 1 to 10 000; the server's default is 100. */
+  limit?: number;
+  filter?: FilterAction | CombinedFilterAction;
+  /** A previous page's `next_cursor`. */
+  cursor?: string | null;
+  /** At most 100 record ids. */
+  ids?: string[];
+}
+
+/** A synced record: the model's fields plus `id` and `_nango_metadata`. */
+export type NangoRecord<T extends Record<string, unknown> = Record<string, unknown>> = T & {
+  id: string | number;
+  _nango_metadata: RecordMetadata;
+};
+
+export interface RecordsPage<T extends Record<string, unknown> = Record<string, unknown>> {
+  records: NangoRecord<T>[];
+  /** Pass as `cursor` for the next page; null on the last page. */
+  next_cursor: string | null;
+}
+
+export interface PruneRecordsConfig {
+  providerConfigKey: string;
+  connectionId: string;
+  model: string;
+  variant?: string;
+  /** Prune records up to and including the one this cursor points at. */
+  untilCursor: string;
+  limit?: number;
+}
+
+export interface PruneRecordsResult {
+  count: number;
+  has_more: boolean;
+}
+
+export interface Success {
+  success: true;
+}
