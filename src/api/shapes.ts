@@ -15,9 +15,17 @@ export function connectionSummary(c: Connection) {
   };
 }
 
+/** Credentials without the refresh token, at the top and inside the provider's raw token response. */
+function withoutRefreshToken(credentials: Connection['credentials']) {
+  const { refresh_token: _top, ...rest } = credentials;
+  const raw = rest.raw;
+  if (typeof raw !== 'object' || raw === null || !('refresh_token' in raw)) return rest;
+  const { refresh_token: _raw, ...rawRest } = raw as Record<string, unknown>;
+  return { ...rest, raw: rawRest };
+}
+
 /** The full connection; the refresh token is only included when asked for. */
 export function connectionFull(c: Connection, options: { includeRefreshToken: boolean }) {
-  const { refresh_token, ...credentials } = c.credentials;
   return {
     id: c.id,
     connection_id: c.connectionId,
@@ -32,7 +40,7 @@ export function connectionFull(c: Connection, options: { includeRefreshToken: bo
     errors: [] as Array<{ type: string; log_id: string }>,
     end_user: c.endUser,
     tags: c.tags,
-    credentials: options.includeRefreshToken && refresh_token !== undefined ? { ...credentials, refresh_token } : credentials,
+    credentials: options.includeRefreshToken ? c.credentials : withoutRefreshToken(c.credentials),
   };
 }
 
