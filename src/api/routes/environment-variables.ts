@@ -19,7 +19,8 @@ export function environmentVariableRoutes(store: Store): Router {
 
   router.post('/environment-variables', async (req, res) => {
     // A bare array, or {variables: [...]} for clients that cannot send a top-level array.
-    const raw = Array.isArray(req.body) ? req.body : (req.body as { variables?: unknown } | undefined)?.variables;
+    // Any other body is validated as is, so it gets invalid_body rather than missing_body.
+    const raw = Array.isArray(req.body) ? req.body : ((req.body as { variables?: unknown } | undefined)?.variables ?? req.body);
     await store.environmentVariables.upsert(environment(req).id, parse(variables, raw, 'body'));
     res.json({ success: true });
   });
