@@ -34,10 +34,11 @@ const listQuery = z.object({
       return actions as RecordAction[];
     }),
   cursor: z.string().max(2048).optional(),
+  // The query parser turns more than 20 repeated `ids=` into an object keyed by position.
   ids: z
-    .union([z.string(), z.array(z.string())])
+    .union([z.string(), z.array(z.string()), z.record(z.string().regex(/^\d+$/), z.string())])
     .optional()
-    .transform((v) => (v === undefined ? undefined : Array.isArray(v) ? v : [v]))
+    .transform((v) => (v === undefined ? undefined : typeof v === 'string' ? [v] : Object.values(v)))
     .refine((v) => v === undefined || v.length <= 100, 'ids accepts at most 100 ids'),
 });
 
