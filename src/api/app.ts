@@ -28,8 +28,9 @@ export function createApp({ store, logger }: AppOptions): express.Express {
     res.json({ result: 'ok' });
   });
 
-  app.use(express.json({ limit: BODY_LIMIT, strict: false }));
+  // Authenticate first: a request without a valid key is turned away before its body is read.
   app.use(requireSecretKey(store.environments));
+  app.use(express.json({ limit: BODY_LIMIT, strict: false }));
   app.use(connectionRoutes(store));
   app.use(integrationRoutes(store));
   app.use(environmentVariableRoutes(store));
