@@ -17,7 +17,11 @@ program
     for (const { name, secretKey } of syncline.createdKeys) {
       out.write(`  ${name} secret key: ${secretKey}\n`);
     }
-    if (syncline.createdKeys.length) out.write('  (shown once; `npx syncline keys` prints them again)\n');
+    out.write(
+      syncline.createdKeys.length
+        ? '  (shown once; `npm run keys` prints them again)\n'
+        : `  secret keys: \`npm run keys\`${syncline.store.db.backend === 'pglite' ? ' (after stopping the server: the embedded database is single-process)' : ''}\n`,
+    );
     out.write('\n');
     const stop = async () => {
       await syncline.close();

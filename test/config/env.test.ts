@@ -1,0 +1,59 @@
+import path from 'node:path';
+import { ConfigError, loadConfig } from '../../src/config/env';
+
+describe('loadConfig', () => {
+  test('defaults: embedded mode on port 3003 with data in ./.syncline', () => {
+    const config = loadConfig({});
+    expect(config).toMatchObject({ port: 3003, enginePort: 7233, logLevel: 'info', dataDir: path.resolve('.syncline') });
+    expect(config.databaseUrl).toBeUndefined();
+    expect(config.temporalAddress).toBeUndefined();
+    expect(Object.isFrozen(config)).toBe(true);
+  });
+
+  test('reads every variable', () => {
+    const key = Buffer.alloc(32, 7).toString('base64');
+    const config = loadConfig({
+      PORT: '8080',
+      SYNCLINE_DATA_DIR: '/tmp/x',
+      DATABASE_URL: 'postgres://u@h:5432/db',
+      TEMPORAL_ADDRESS: 'temporal:7233',
+      ENGINE_PORT: '7300',
+      SYNCLINE_SECRET_KEY: 'sk_dev_0123456789abcdef',
+      SYNCLINE_ENCRYPTION_KEY: key,
+      LOG_LEVEL: 'debug',
+    });
+    expect(config).toMatchObject({
+      port: 8080,
+      dataDir: '/tmp/x',
+      databaseUrl: 'postgres://u@h:5432/db',
+      temporalAddress: 'temporal:7233',
+      enginePort: 7300,
+      secretKey: 'sk_dev_0123456789abcdef',
+      logLevel: 'debug',
+    });
+    expect(config.encryptionKey).toEqual(Buffer.alloc(32, 7));
+  });
+
+  test('empty strings count as unset', () => {
+    expect(loadConfig({ PORT: '', DATABASE_URL: '' })).toMatchObject({ port: 3003, databaseUrl: undefined });
+  });
+
+  test.each([
+    ['PORT', 'abc', /^Invalid PORT: expected an integer between 1 and 65535 \(got "abc"\)$/],
+    ['PORT', '70000', /^Invalid PORT: /],
+    ['ENGINE_PORT', '1.5', /^Invalid ENGINE_PORT: /],
+    ['DATABASE_URL', 'mysql://x', /^Invalid DATABASE_URL: expected a postgres:\/\/ or postgresql:\/\/ connection URL/],
+    ['TEMPORAL_ADDRESS', 'http://temporal', /^Invalid TEMPORAL_ADDRESS: expected host:port/],
+    ['SYNCLINE_ENCRYPTION_KEY', Buffer.alloc(16).toString('base64'), /^Invalid SYNCLINE_ENCRYPTION_KEY: expected base64 of exactly 32 bytes/],
+    ['SYNCLINE_SECRET_KEY', 'short', /^Invalid SYNCLINE_SECRET_KEY: /],
+    ['LOG_LEVEL', 'loud', /^Invalid LOG_LEVEL: expected one of fatal, error/],
+  ])('%s=%s stops start-up with one line naming it', (name, value, message) => {
+    expect(() => loadConfig({ [name]: value })).toThrow(ConfigError);
+    expect(() => loadConfig({ [name]: value })).toThrow(message);
+    try {
+      loadConfig({ [name]: value });
+    } catch (err) {
+      expect((err as Error).message).not.toContain('\n');
+    }
+  });
+});
