@@ -90,7 +90,7 @@ test('first start creates the database, prints the URL and keys once; a second s
   const second = await start(baseEnv({ PORT: String(port) }));
   expect(second.keys).toEqual({});
   const res = await integrations(second.url, first.keys.dev!);
-  expect((await res.json()).data.map((i: { unique_key: string }) => i.unique_key)).toEqual(['github']);
+  expect(((await res.json()) as { data: Array<{ unique_key: string }> }).data.map((i) => i.unique_key)).toEqual(['github']);
   expect((await integrations(second.url, first.keys.prod!)).status).toBe(200);
 
   // The embedded database is single-process: a concurrent command is refused with a clear line.
