@@ -50,6 +50,15 @@ const iso = (column: string) => `to_char(${column} AT TIME ZONE 'UTC', 'YYYY-MM-
 const STAMP = `ts AS (SELECT greatest(clock_timestamp(), (SELECT max(last_modified_at) + interval '1 microsecond'
   FROM records WHERE connection_id = $1 AND model = $2)) AS now)`;
 
+const ISO_INSTANT = /^[1-9]\d{3}-\d\d-\d\dT\d\d:\d\d:\d\d(\.\d{1,6})?Z$/;
+
+/** An instant as cursors carry it, with fields Postgres accepts (Date.parse rolls Feb 30 over into March). */
+function isInstant(text: string): boolean {
+  if (!ISO_INSTANT.test(text)) return false;
+  const date = new Date(text);
+  return !Number.isNaN(date.getTime()) && date.toISOString().slice(0, 19) === text.slice(0, 19);
+}
+
 /** Cursor = base64("<last_modified_at>||<id>"), the same shape Nango uses. */
 export function encodeCursor(position: Position): string {
   return Buffer.from(`${position.at}||${position.id}`, 'utf8').toString('base64');
@@ -59,7 +68,7 @@ export function decodeCursor(cursor: string): Position {
   const text = Buffer.from(cursor, 'base64').toString('utf8');
   const split = text.indexOf('||');
   const at = text.slice(0, split);
-  if (split < 0 || !/^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d(\.\d{1,6})?Z$/.test(at) || Number.isNaN(Date.parse(at))) {
+  if (split < 0 || !isInstant(at)) {
     throw invalid('invalid_cursor', 'The cursor is not one this server issued');
   }
   return { at, id: text.slice(split + 2) };
@@ -204,6 +213,8 @@ export class RecordStore {
          UPDATE records r SET data = '{}'::jsonb, pruned_at = now()
          WHERE r.connection_id = $1 AND r.model = $2
            AND r.external_id IN (SELECT external_id FROM candidates WHERE position <= $5)
+           -- Checked again on the row as it is after any concurrent write: one rewritten since is kept.
+           AND r.pruned_at IS NULL AND (r.last_modified_at, r.external_id) <= ($3::timestamptz, $4)
          RETURNING 1
        )
        SELECT (SELECT count(*)::int FROM pruned) AS count, (SELECT count(*) FROM candidates) > $5 AS has_more`,
