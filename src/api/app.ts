@@ -7,6 +7,7 @@ import { connectionRoutes } from './routes/connections';
 import { environmentVariableRoutes } from './routes/environment-variables';
 import { integrationRoutes } from './routes/integrations';
 import { recordRoutes } from './routes/records';
+import { scriptRoutes } from './routes/scripts';
 import { notFound } from '../errors';
 
 /** Largest JSON body accepted; larger ones get 413 before any work is done. */
@@ -35,6 +36,7 @@ export function createApp({ store, logger }: AppOptions): express.Express {
   app.use(integrationRoutes(store));
   app.use(environmentVariableRoutes(store));
   app.use(recordRoutes(store));
+  app.use(scriptRoutes(store));
   app.use((req) => {
     throw notFound('unknown_route', `No route ${req.method} ${req.path}`);
   });

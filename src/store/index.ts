@@ -6,6 +6,7 @@ import { EnvironmentStore } from './environments';
 import { IntegrationStore } from './integrations';
 import { migrate } from './migrate';
 import { RecordStore } from './records';
+import { ScriptStore } from './scripts';
 import { verifyEncryptionKey } from './settings';
 
 export { openDb, type Db, type Queryable } from './db';
@@ -21,6 +22,7 @@ export interface Store {
   connections: ConnectionStore;
   environmentVariables: EnvironmentVariableStore;
   records: RecordStore;
+  scripts: ScriptStore;
 }
 
 /** Migrates the database, checks the encryption key against it, and wires the store modules. */
@@ -36,5 +38,6 @@ export async function openStore(db: Db, encryptionKey: Buffer): Promise<Store> {
     connections: new ConnectionStore(db, cipher),
     environmentVariables: new EnvironmentVariableStore(db, cipher),
     records: new RecordStore(db),
+    scripts: new ScriptStore(db),
   };
 }

@@ -1,0 +1,159 @@
+import type { ActionDefinition, ModelDefinition, NangoConfig, SyncDefinition } from '../config/nango-yaml';
+import type { Db } from './db';
+
+/** A compiled script as uploaded by `syncline deploy`. */
+export interface ScriptBundle {
+  integration: string;
+  type: 'sync' | 'action';
+  name: string;
+  /** Compiled CommonJS. */
+  js: string;
+  /** TypeScript source, kept for display. */
+  ts?: string;
+}
+
+export interface DeployedScript {
+  id: number;
+  deploymentId: number;
+  integration: string;
+  type: 'sync' | 'action';
+  name: string;
+  version: string | null;
+  config: SyncDefinition | ActionDefinition;
+  models: ModelDefinition[];
+  code: string;
+  createdAt: Date;
+}
+
+export interface DeployResult {
+  deploymentId: number;
+  /** Scripts deactivated because the new config no longer has them. */
+  removed: Array<{ integration: string; type: 'sync' | 'action'; name: string }>;
+  scripts: DeployedScript[];
+}
+
+interface ScriptRow {
+  id: number;
+  deployment_id: number;
+  integration_key: string;
+  type: 'sync' | 'action';
+  name: string;
+  version: string | null;
+  config: SyncDefinition | ActionDefinition;
+  models: ModelDefinition[];
+  code: string;
+  created_at: Date;
+}
+
+const toScript = (row: ScriptRow): DeployedScript => ({
+  id: row.id,
+  deploymentId: row.deployment_id,
+  integration: row.integration_key,
+  type: row.type,
+  name: row.name,
+  version: row.version,
+  config: row.config,
+  models: row.models,
+  code: row.code,
+  createdAt: new Date(row.created_at),
+});
+
+/** The models a script touches (outputs and input), with the models they reference, for validation at run time. */
+function modelsOf(definition: SyncDefinition | ActionDefinition, all: Map<string, ModelDefinition>): ModelDefinition[] {
+  const names = [...(definition.output ?? []), ...(definition.input ? [definition.input] : [])];
+  const seen = new Map<string, ModelDefinition>();
+  const visit = (name: string) => {
+    const model = all.get(name);
+    if (!model || seen.has(name)) return;
+    seen.set(name, model);
+    // Walk the field-type tree: every `{kind: 'ref', model}` names another model to include.
+    JSON.stringify(model, (key, value) => {
+      if (key === 'model' && typeof value === 'string') visit(value);
+      return value;
+    });
+  };
+  names.forEach(visit);
+  return [...seen.values()];
+}
+
+/** Deployed scripts per environment. */
+export class ScriptStore {
+  constructor(private readonly db: Db) {}
+
+  /**
+   * Makes `config` the environment's deployed configuration, all or nothing: every sync and action
+   * of the config becomes active with its bundle; with `reconcile`, active scripts the config no longer
+   * has are deactivated (otherwise they stay as they are).
+   */
+  async deploy(environmentId: number, yaml: string, config: NangoConfig, bundles: ScriptBundle[], reconcile = true): Promise<DeployResult> {
+    const code = new Map(bundles.map((b) => [`${b.integration}/${b.type}/${b.name}`, b]));
+    const definitions = config.integrations.flatMap((i) => [...i.syncs, ...i.actions]);
+    return this.db.transaction(async (tx) => {
+      const { rows } = await tx.query<{ id: number }>('INSERT INTO deployments (environment_id, nango_yaml) VALUES ($1, $2) RETURNING id', [
+        environmentId,
+        yaml,
+      ]);
+      const deploymentId = rows[0]!.id;
+      const keep = definitions.map((d) => `${d.integration}/${d.type}/${d.name}`);
+      const { rows: removed } = await tx.query<{ integration_key: string; type: 'sync' | 'action'; name: string }>(
+        `UPDATE scripts SET active = false
+         WHERE environment_id = $1 AND active
+           AND ($2 OR integration_key || '/' || type || '/' || name = ANY($3::text[]))
+         RETURNING integration_key, type, name`,
+        [environmentId, reconcile, keep],
+      );
+      const { rows: inserted } = await tx.query<ScriptRow>(
+        `INSERT INTO scripts (environment_id, deployment_id, integration_key, type, name, version, config, models, code, source)
+         SELECT $1, $2, s.integration_key, s.type, s.name, s.version, s.config, s.models, s.code, s.source
+         FROM jsonb_to_recordset($3::jsonb) AS s(integration_key text, type text, name text, version text, config jsonb, models jsonb, code text, source text)
+         RETURNING *`,
+        [
+          environmentId,
+          deploymentId,
+          JSON.stringify(
+            definitions.map((d) => {
+              const bundle = code.get(`${d.integration}/${d.type}/${d.name}`)!;
+              return {
+                integration_key: d.integration,
+                type: d.type,
+                name: d.name,
+                version: d.version ?? null,
+                config: d,
+                models: modelsOf(d, config.models),
+                code: bundle.js,
+                source: bundle.ts ?? null,
+              };
+            }),
+          ),
+        ],
+      );
+      const stillThere = new Set(keep);
+      return {
+        deploymentId,
+        removed: removed
+          .filter((r) => !stillThere.has(`${r.integration_key}/${r.type}/${r.name}`))
+          .map((r) => ({ integration: r.integration_key, type: r.type, name: r.name })),
+        scripts: inserted.map(toScript),
+      };
+    });
+  }
+
+  /** Active scripts of an environment, optionally of one integration. */
+  async active(environmentId: number, integration?: string): Promise<DeployedScript[]> {
+    const { rows } = await this.db.query<ScriptRow>(
+      `SELECT * FROM scripts WHERE environment_id = $1 AND active AND ($2::text IS NULL OR integration_key = $2)
+       ORDER BY integration_key, type, name`,
+      [environmentId, integration ?? null],
+    );
+    return rows.map(toScript);
+  }
+
+  /** The active script of that name, or null. */
+  async find(environmentId: number, integration: string, type: 'sync' | 'action', name: string): Promise<DeployedScript | null> {
+    const { rows } = await this.db.query<ScriptRow>(
+      'SELECT * FROM scripts WHERE environment_id = $1 AND integration_key = $2 AND type = $3 AND name = $4 AND active',
+      [environmentId, integration, type, name],
+    );
+    return rows[0] ? toScript(rows[0]) : null;
+  }
+}
