@@ -61,29 +61,30 @@ export interface ApiConnectionFull<M extends Metadata = Metadata> {
   credentials: ConnectionCredentials;
 }
 
-/** Legacy `listConnections(connectionId?, search?, queries?)` extra filters. */
-export interface ListConnectionsQueries {
-  endUserId?: string;
+/** Filters both call forms of `listConnections` take. */
+interface ConnectionFilters {
   endUserOrganizationId?: string;
   /** One integration key or several. */
   integrationId?: string | string[];
+  /** Connections with every one of these tags (keys ignore case). */
   tags?: Record<string, string>;
   limit?: number;
   /** Zero-based page of `limit` connections. */
   page?: number;
 }
 
+/** Legacy `listConnections(connectionId?, search?, queries?)` extra filters. */
+export interface ListConnectionsQueries extends ConnectionFilters {
+  endUserId?: string;
+}
+
 /** Object form of `listConnections`. */
-export interface ListConnectionsParams {
+export interface ListConnectionsParams extends ConnectionFilters {
   connectionId?: string;
   /** The end user's id (sent as `endUserId`). */
   userId?: string;
-  endUserOrganizationId?: string;
+  /** Part of the connection id, end user id, email or display name. */
   search?: string;
-  integrationId?: string | string[];
-  tags?: Record<string, string>;
-  limit?: number;
-  page?: number;
 }
 
 /** Body of `POST /connections`: imports a connection whose credentials were obtained elsewhere. */

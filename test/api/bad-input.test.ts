@@ -175,20 +175,14 @@ describe('strings that look like SQL are data', () => {
   const sql = "'; DROP TABLE records; --";
 
   test('as connection id, metadata, tags, end user and search they are stored and returned verbatim', async () => {
-    await addConnection(api.dev, 'github', sql, {
+    const fields = {
       metadata: { [sql]: sql, nested: { q: `" OR 1=1 --` } },
       tags: { note: sql },
       end_user: { id: sql, display_name: `Robert'); DROP TABLE connections;--` },
       connection_config: { subdomain: sql },
-    });
-    const connection = await api.dev.getConnection('github', sql);
-    expect(connection).toMatchObject({
-      connection_id: sql,
-      metadata: { [sql]: sql, nested: { q: `" OR 1=1 --` } },
-      tags: { note: sql },
-      end_user: { id: sql, display_name: `Robert'); DROP TABLE connections;--` },
-      connection_config: { subdomain: sql },
-    });
+    };
+    await addConnection(api.dev, 'github', sql, fields);
+    expect(await api.dev.getConnection('github', sql)).toMatchObject({ connection_id: sql, ...fields });
     expect((await api.dev.listConnections(sql)).connections.map((c) => c.connection_id)).toEqual([sql]);
     expect((await api.dev.listConnections(undefined, "DROP TABLE records; --")).connections.map((c) => c.connection_id)).toEqual([sql]);
     expect((await api.dev.listConnections({ userId: sql, tags: { note: sql } })).connections).toHaveLength(1);

@@ -1,4 +1,4 @@
-import { addConnection, call, expectApiError, expectUnchanged, startTestApi, writeRecords, type TestApi } from '../helpers/api';
+import { addConnection, call, expectApiError, expectErrorResponse, expectUnchanged, startTestApi, writeRecords, type TestApi } from '../helpers/api';
 
 let api: TestApi;
 
@@ -66,9 +66,7 @@ describe('create and read', () => {
   });
 
   test('an unknown include value is a 400', async () => {
-    const res = await call(api, 'GET', '/integrations/github?include=secrets');
-    expect(res.status).toBe(400);
-    expect(res.body.error.code).toBe('invalid_query');
+    expectErrorResponse(await call(api, 'GET', '/integrations/github?include=secrets'), 400, 'invalid_query');
   });
 
   test('an unknown key is a 404 unknown_provider_config', async () => {
