@@ -1,12 +1,11 @@
-import { spawn, type ChildProcessWithoutNullStreams } from 'node:child_process';
 import fs from 'node:fs';
 import net from 'node:net';
 import os from 'node:os';
 import path from 'node:path';
+import { runCli, spawnCli } from '../helpers/cli';
 
 // `syncline start` / `syncline keys` as a user runs them: a child process on a fresh data directory,
 // embedded database (no DATABASE_URL), talking to it over HTTP.
-const CLI = path.join(__dirname, '../../src/cli/index.ts');
 const dataDir = fs.mkdtempSync(path.join(os.tmpdir(), 'syncline-cli-'));
 
 function baseEnv(extra: Record<string, string> = {}): NodeJS.ProcessEnv {
@@ -14,19 +13,7 @@ function baseEnv(extra: Record<string, string> = {}): NodeJS.ProcessEnv {
   return { ...env, SYNCLINE_DATA_DIR: dataDir, LOG_LEVEL: 'info', ...extra };
 }
 
-function cli(args: string[], env: NodeJS.ProcessEnv): ChildProcessWithoutNullStreams {
-  return spawn(process.execPath, ['--import', 'tsx', CLI, ...args], { env });
-}
-
-/** Runs to completion; resolves with the exit code and output. */
-function run(args: string[], env: NodeJS.ProcessEnv): Promise<{ code: number | null; stdout: string; stderr: string }> {
-  const child = cli(args, env);
-  let stdout = '';
-  let stderr = '';
-  child.stdout.on('data', (d) => (stdout += d));
-  child.stderr.on('data', (d) => (stderr += d));
-  return new Promise((resolve) => child.on('close', (code) => resolve({ code, stdout, stderr })));
-}
+const run = (args: string[], env: NodeJS.ProcessEnv) => runCli(args, { env });
 
 async function freePort(): Promise<number> {
   const server = net.createServer().listen(0, '127.0.0.1');
@@ -38,7 +25,7 @@ async function freePort(): Promise<number> {
 
 /** Starts the server and waits for its banner; `stop()` sends SIGTERM and resolves with the exit code. */
 async function start(env: NodeJS.ProcessEnv) {
-  const child = cli(['start'], env);
+  const child = spawnCli(['start'], { env });
   let stdout = '';
   let stderr = '';
   child.stderr.on('data', (d) => (stderr += d));
