@@ -180,7 +180,8 @@ export class RecordStore {
       `SELECT external_id, data, last_action, ${iso('first_seen_at')} AS first_seen_at, ${iso('last_modified_at')} AS last_modified_at,
               ${iso('deleted_at')} AS deleted_at, ${iso('pruned_at')} AS pruned_at
        FROM records WHERE ${where.join(' AND ')}
-       ORDER BY last_modified_at, external_id
+       -- Qualified: bare names would sort by the text columns of the same names above, bypassing the index.
+       ORDER BY records.last_modified_at, records.external_id
        LIMIT ${param(limit + 1)}`,
       params,
     );
