@@ -1,0 +1,217 @@
+import type { Engine } from './engine';
+import { decodeEvent, eventAttributes, eventTypeName } from './history';
+import { enumValue, type Obj } from './proto';
+import * as sql from './store';
+import type { Transition } from './transition';
+import { requestCancelRun, resolveRun, signalRun, startWorkflow } from './workflows';
+
+/** The StartChildWorkflowExecution command; the child is started by the `start_child` transfer. */
+export function startChild(t: Transition, attrs: Obj, completedId: number): void {
+  const s = t.s;
+  const namespace = attrs.namespace || s.namespace;
+  const initiatedId = t.append('EVENT_TYPE_START_CHILD_WORKFLOW_EXECUTION_INITIATED', {
+    namespace,
+    workflowId: attrs.workflowId,
+    workflowType: attrs.workflowType,
+    taskQueue: attrs.taskQueue?.name ? attrs.taskQueue : { name: s.taskQueue, kind: 'TASK_QUEUE_KIND_NORMAL' },
+    input: attrs.input,
+    workflowExecutionTimeout: attrs.workflowExecutionTimeout,
+    workflowRunTimeout: attrs.workflowRunTimeout,
+    workflowTaskTimeout: attrs.workflowTaskTimeout,
+    parentClosePolicy: attrs.parentClosePolicy,
+    control: attrs.control,
+    workflowTaskCompletedEventId: completedId,
+    workflowIdReusePolicy: attrs.workflowIdReusePolicy,
+    retryPolicy: attrs.retryPolicy,
+    cronSchedule: attrs.cronSchedule,
+    header: attrs.header,
+    memo: attrs.memo,
+    searchAttributes: attrs.searchAttributes,
+    priority: attrs.priority,
+  });
+  s.children[initiatedId] = {
+    initiatedId,
+    namespace,
+    workflowId: attrs.workflowId,
+    workflowType: attrs.workflowType?.name ?? '',
+    parentClosePolicy: enumValue('temporal.api.enums.v1.ParentClosePolicy', attrs.parentClosePolicy) || 1,
+  };
+  t.transfer('start_child', { runId: s.runId, initiatedId });
+}
+
+export function signalExternal(t: Transition, attrs: Obj, completedId: number): void {
+  const id = t.append('EVENT_TYPE_SIGNAL_EXTERNAL_WORKFLOW_EXECUTION_INITIATED', {
+    namespace: attrs.namespace || t.s.namespace,
+    workflowExecution: attrs.execution,
+    signalName: attrs.signalName,
+    input: attrs.input,
+    control: attrs.control,
+    childWorkflowOnly: attrs.childWorkflowOnly,
+    header: attrs.header,
+    workflowTaskCompletedEventId: completedId,
+  });
+  t.s.externals[id] = { initiatedId: id, kind: 'signal' };
+  t.transfer('signal_external', { runId: t.s.runId, initiatedId: id });
+}
+
+export function cancelExternal(t: Transition, attrs: Obj, completedId: number): void {
+  const id = t.append('EVENT_TYPE_REQUEST_CANCEL_EXTERNAL_WORKFLOW_EXECUTION_INITIATED', {
+    namespace: attrs.namespace || t.s.namespace,
+    workflowExecution: attrs.execution ?? { workflowId: attrs.workflowId, runId: attrs.runId },
+    control: attrs.control,
+    childWorkflowOnly: attrs.childWorkflowOnly,
+    reason: attrs.reason,
+    workflowTaskCompletedEventId: completedId,
+  });
+  t.s.externals[id] = { initiatedId: id, kind: 'cancel' };
+  t.transfer('cancel_external', { runId: t.s.runId, initiatedId: id });
+}
+
+async function initiated(engine: Engine, runId: string, eventId: number): Promise<Obj | undefined> {
+  const bytes = await sql.readEvent(engine.db, runId, eventId);
+  return bytes ? eventAttributes(decodeEvent(bytes)) : undefined;
+}
+
+const ignoreGone = (err: unknown) => {
+  if ((err as { code?: number }).code !== 5) throw err;
+};
+
+function recordChildStarted(t: Transition, initiatedId: number, runId: string, header?: Obj): void {
+  const child = t.s.children[initiatedId];
+  child.runId = runId;
+  const id = t.record('EVENT_TYPE_CHILD_WORKFLOW_EXECUTION_STARTED', {
+    namespace: child.namespace,
+    initiatedEventId: initiatedId,
+    workflowExecution: { workflowId: child.workflowId, runId },
+    workflowType: { name: child.workflowType },
+    header,
+  });
+  if (id > 0) child.startedId = id;
+  t.scheduleWft();
+}
+
+export function registerChildHandlers(engine: Engine): void {
+  engine.onTransfer('start_child', async (e, tr) => {
+    const { runId, initiatedId } = tr.data;
+    const parent = await e.peek(runId);
+    const child = parent?.children[initiatedId];
+    if (!parent || parent.status !== 1 || !child || child.runId) return;
+    const attrs = await initiated(e, runId, initiatedId);
+    if (!attrs) return;
+    let started: string | undefined;
+    try {
+      const res = await startWorkflow(
+        e,
+        { ...attrs, namespace: child.namespace, requestId: `${runId}:${initiatedId}`, identity: 'parent' },
+        undefined,
+        { parent: { namespace: parent.namespace, workflowId: parent.workflowId, runId, initiatedId } },
+      );
+      started = res.runId;
+    } catch (err) {
+      if ((err as { code?: number }).code !== 6) throw err;
+    }
+    await e
+      .mutate(runId, (t) => {
+        const c = t.s.children[initiatedId];
+        if (!t.open || !c || c.runId) return;
+        if (started) return recordChildStarted(t, initiatedId, started, attrs.header);
+        delete t.s.children[initiatedId];
+        t.record('EVENT_TYPE_START_CHILD_WORKFLOW_EXECUTION_FAILED', {
+          namespace: c.namespace,
+          workflowId: c.workflowId,
+          workflowType: { name: c.workflowType },
+          cause: 'START_CHILD_WORKFLOW_EXECUTION_FAILED_CAUSE_WORKFLOW_ALREADY_EXISTS',
+          control: attrs.control,
+          initiatedEventId: initiatedId,
+          workflowTaskCompletedEventId: attrs.workflowTaskCompletedEventId,
+        });
+        t.scheduleWft();
+      })
+      .catch(ignoreGone);
+  });
+
+  engine.onTransfer('notify_parent', async (e, tr) => {
+    const { parentRunId, initiatedId } = tr.data;
+    const ev = decodeEvent(Buffer.from(tr.data.event, 'base64'));
+    const attrs = eventAttributes(ev);
+    await e
+      .mutate(parentRunId, (t) => {
+        const child = t.s.children[initiatedId];
+        if (!t.open || !child) return;
+        if (!child.runId) recordChildStarted(t, initiatedId, attrs.workflowExecution.runId);
+        attrs.startedEventId = child.startedId ?? -1;
+        delete t.s.children[initiatedId];
+        t.record(eventTypeName(ev), attrs);
+        t.scheduleWft();
+      })
+      .catch(ignoreGone);
+  });
+
+  engine.onTransfer('signal_external', async (e, tr) => {
+    const { runId, initiatedId } = tr.data;
+    const source = await e.peek(runId);
+    if (!source?.externals[initiatedId]) return;
+    const attrs = await initiated(e, runId, initiatedId);
+    if (!attrs) return;
+    let ok = true;
+    try {
+      const target = await resolveRun(e, attrs.namespace, attrs.workflowExecution);
+      if (attrs.childWorkflowOnly && target.parent_run_id !== runId) throw Object.assign(new Error('not a child'), { code: 5 });
+      await signalRun(e, target.run_id, { signalName: attrs.signalName, input: attrs.input, identity: source.workflowId, header: attrs.header });
+    } catch (err) {
+      if ((err as { code?: number }).code !== 5) throw err;
+      ok = false;
+    }
+    await e
+      .mutate(runId, (t) => {
+        if (!t.open || !t.s.externals[initiatedId]) return;
+        delete t.s.externals[initiatedId];
+        const common = { namespace: attrs.namespace, workflowExecution: attrs.workflowExecution, initiatedEventId: initiatedId, control: attrs.control };
+        if (ok) t.record('EVENT_TYPE_EXTERNAL_WORKFLOW_EXECUTION_SIGNALED', common);
+        else {
+          t.record('EVENT_TYPE_SIGNAL_EXTERNAL_WORKFLOW_EXECUTION_FAILED', {
+            ...common,
+            cause: 'SIGNAL_EXTERNAL_WORKFLOW_EXECUTION_FAILED_CAUSE_EXTERNAL_WORKFLOW_EXECUTION_NOT_FOUND',
+            workflowTaskCompletedEventId: attrs.workflowTaskCompletedEventId,
+          });
+        }
+        t.scheduleWft();
+      })
+      .catch(ignoreGone);
+  });
+
+  engine.onTransfer('cancel_external', async (e, tr) => {
+    const { runId, initiatedId } = tr.data;
+    const source = await e.peek(runId);
+    if (!source?.externals[initiatedId]) return;
+    const attrs = await initiated(e, runId, initiatedId);
+    if (!attrs) return;
+    let ok = true;
+    try {
+      const target = await resolveRun(e, attrs.namespace, attrs.workflowExecution);
+      await requestCancelRun(e, target.run_id, { cause: attrs.reason, identity: source.workflowId, externalInitiatedEventId: initiatedId, externalWorkflowExecution: { workflowId: source.workflowId, runId } });
+    } catch (err) {
+      if ((err as { code?: number }).code !== 5) throw err;
+      ok = false;
+    }
+    await e
+      .mutate(runId, (t) => {
+        if (!t.open || !t.s.externals[initiatedId]) return;
+        delete t.s.externals[initiatedId];
+        if (ok) {
+          t.record('EVENT_TYPE_EXTERNAL_WORKFLOW_EXECUTION_CANCEL_REQUESTED', { initiatedEventId: initiatedId, namespace: attrs.namespace, workflowExecution: attrs.workflowExecution });
+        } else {
+          t.record('EVENT_TYPE_REQUEST_CANCEL_EXTERNAL_WORKFLOW_EXECUTION_FAILED', {
+            cause: 'CANCEL_EXTERNAL_WORKFLOW_EXECUTION_FAILED_CAUSE_EXTERNAL_WORKFLOW_EXECUTION_NOT_FOUND',
+            workflowTaskCompletedEventId: attrs.workflowTaskCompletedEventId,
+            namespace: attrs.namespace,
+            workflowExecution: attrs.workflowExecution,
+            initiatedEventId: initiatedId,
+            control: attrs.control,
+          });
+        }
+        t.scheduleWft();
+      })
+      .catch(ignoreGone);
+  });
+}

@@ -1,0 +1,286 @@
+import type { Logger } from 'pino';
+import type { Db, Queryable } from '../store/db';
+import { workflowNotFound } from './errors';
+import { Status, type RunState } from './interfaces';
+import { Matching, type TaskRef } from './matching';
+import * as sql from './store';
+import { Transition } from './transition';
+
+/** Serialises work per key (run id, workflow id) inside this process. */
+class KeyedLock {
+  private readonly tails = new Map<string, Promise<unknown>>();
+
+  run<T>(key: string, fn: () => Promise<T>): Promise<T> {
+    const prev = this.tails.get(key) ?? Promise.resolve();
+    const next = prev.then(fn, fn);
+    const tail = next.catch(() => undefined);
+    this.tails.set(key, tail);
+    void tail.then(() => {
+      if (this.tails.get(key) === tail) this.tails.delete(key);
+    });
+    return next;
+  }
+}
+
+export type TimerHandler = (t: Transition, timer: sql.TimerRow) => void | Promise<void>;
+export type TransferHandler = (engine: Engine, transfer: sql.TransferRow) => Promise<void>;
+
+/** Sticky queues not polled for this long are treated as gone. */
+const STICKY_ALIVE_MS = 10_000;
+
+/**
+ * The engine's core: run state cache, per-run transitions (one transaction each), task dispatch,
+ * durable timers and transfers. The RPC semantics live in the modules that call `mutate`.
+ */
+export class Engine {
+  readonly matching = new Matching();
+  private readonly cache = new Map<string, RunState>();
+  private readonly locks = new KeyedLock();
+  private readonly historyWaiters = new Map<string, Set<() => void>>();
+  private readonly timerHandlers = new Map<string, TimerHandler>();
+  private readonly transferHandlers = new Map<string, TransferHandler>();
+  /** Called after a run's transition commits (queries use it). */
+  readonly onCommitted: ((s: RunState, t: Transition) => void)[] = [];
+  private timerWake?: NodeJS.Timeout;
+  private timerWakeAt = Infinity;
+  private timerLoopRunning = false;
+  private timerLoopAgain = false;
+  private readonly timersInFlight = new Set<number>();
+  private readonly transfersInFlight = new Set<number>();
+  private closing = false;
+  private readonly background = new Set<Promise<unknown>>();
+
+  constructor(
+    readonly db: Db,
+    readonly log: Logger,
+  ) {}
+
+  onTimer(kind: string, handler: TimerHandler): void {
+    this.timerHandlers.set(kind, handler);
+  }
+
+  onTransfer(kind: string, handler: TransferHandler): void {
+    this.transferHandlers.set(kind, handler);
+  }
+
+  stickyAlive = (namespace: string, queue: string): boolean => this.matching.stickyAlive(namespace, queue, STICKY_ALIVE_MS);
+
+  /** Serialises `fn` with every other lock holder of `key` (e.g. starts of one workflow id). */
+  withLock<T>(key: string, fn: () => Promise<T>): Promise<T> {
+    return this.locks.run(key, fn);
+  }
+
+  /** The state of a run, from the cache or the database (a copy the caller may not change). */
+  async peek(runId: string, q: Queryable = this.db): Promise<RunState | undefined> {
+    const cached = this.cache.get(runId);
+    if (cached) return cached;
+    const row = await sql.getRun(q, runId);
+    return row?.state;
+  }
+
+  /**
+   * Runs one transition of a run: `fn` changes a copy of the state through `t`; everything it
+   * wrote is committed in one transaction, then tasks are dispatched and waiters woken.
+   * Throws NOT_FOUND when the run does not exist.
+   */
+  mutate<R>(runId: string, fn: (t: Transition) => R | Promise<R>): Promise<R> {
+    return this.locks.run(`run:${runId}`, async () => {
+      const now = Date.now();
+      const { result, t } = await this.db.transaction(async (tx) => {
+        const cached = this.cache.get(runId);
+        const state = cached ? structuredClone(cached) : await sql.lockRun(tx, runId);
+        if (!state) throw workflowNotFound();
+        const t = new Transition(state, now, tx, (queue) => this.stickyAlive(state.namespace, queue));
+        const result = await fn(t);
+        await t.commit();
+        return { result, t };
+      });
+      this.applyCommitted(t);
+      return result;
+    });
+  }
+
+  /** Creates runs (start, signal-with-start) inside `fn`'s transaction, then applies effects. */
+  async createRuns<R>(fn: (tx: Queryable, now: number) => Promise<{ result: R; transitions: Transition[] }>): Promise<R> {
+    const now = Date.now();
+    const { result, transitions } = await this.db.transaction(async (tx) => fn(tx, now));
+    for (const t of transitions) this.applyCommitted(t);
+    return result;
+  }
+
+  newTransition(state: RunState, now: number, tx: Queryable): Transition {
+    return new Transition(state, now, tx, (queue) => this.stickyAlive(state.namespace, queue));
+  }
+
+  private applyCommitted(t: Transition): void {
+    if (!t.dirty) return;
+    const s = t.s;
+    if (s.status === Status.Running) this.cache.set(s.runId, s);
+    else this.cache.delete(s.runId);
+    for (const d of t.dispatch) this.matching.add(s.namespace, d.queueKind, d.queue, d.task);
+    const earliest = Math.min(...t.timers.map((x) => x.fireAt));
+    if (earliest < Infinity) this.wakeTimersAt(earliest);
+    if (t.events.length) this.notifyHistory(s.runId);
+    for (const fn of this.onCommitted) fn(s, t);
+    for (const fn of t.afterCommit) fn();
+    for (const id of t.transferIds) this.runTransferById(id);
+    for (const sp of t.spawned) this.applyCommitted(sp);
+  }
+
+  /** Waits until the run has events beyond `afterEventId` or is closed, or `timeoutMs` passes. */
+  waitForHistory(runId: string, signal: AbortSignal, timeoutMs: number): Promise<void> {
+    return new Promise((resolve) => {
+      let set = this.historyWaiters.get(runId);
+      if (!set) {
+        set = new Set();
+        this.historyWaiters.set(runId, set);
+      }
+      const done = () => {
+        clearTimeout(timer);
+        signal.removeEventListener('abort', done);
+        set!.delete(done);
+        if (!set!.size) this.historyWaiters.delete(runId);
+        resolve();
+      };
+      const timer = setTimeout(done, timeoutMs);
+      signal.addEventListener('abort', done, { once: true });
+      set.add(done);
+    });
+  }
+
+  private notifyHistory(runId: string): void {
+    const set = this.historyWaiters.get(runId);
+    if (set) for (const fn of [...set]) fn();
+  }
+
+  // ---- start-up and shutdown ----
+
+  /** Refills task queues from the open runs, then starts the timer and transfer loops. */
+  async recover(dispatchOpen: (s: RunState) => { queueKind: 'workflow' | 'activity'; queue: string; task: TaskRef }[]): Promise<void> {
+    const states = await sql.openRunStates(this.db);
+    for (const s of states) {
+      this.cache.set(s.runId, s);
+      for (const d of dispatchOpen(s)) this.matching.add(s.namespace, d.queueKind, d.queue, d.task);
+    }
+    for (const tr of await sql.pendingTransfers(this.db)) this.runTransfer(tr);
+    this.wakeTimersAt(Date.now());
+  }
+
+  async close(): Promise<void> {
+    this.closing = true;
+    clearTimeout(this.timerWake);
+    this.matching.close();
+    for (const set of this.historyWaiters.values()) for (const fn of [...set]) fn();
+    while (this.background.size) await Promise.allSettled([...this.background]);
+  }
+
+  track<T>(p: Promise<T>): void {
+    const q = p.catch((err: unknown) => this.log.error({ err }, 'engine background work failed'));
+    this.background.add(q);
+    void q.finally(() => this.background.delete(q));
+  }
+
+  // ---- durable timers ----
+
+  wakeTimersAt(at: number): void {
+    if (this.closing) return;
+    if (this.timerLoopRunning) {
+      if (at <= Date.now()) this.timerLoopAgain = true;
+      else if (at < this.timerWakeAt) this.armTimerWake(at);
+      return;
+    }
+    if (at >= this.timerWakeAt) return;
+    this.armTimerWake(at);
+  }
+
+  private armTimerWake(at: number): void {
+    clearTimeout(this.timerWake);
+    this.timerWakeAt = at;
+    // setTimeout caps at ~24.8 days; wake at least every minute and look again.
+    const delay = Math.min(Math.max(0, at - Date.now()), 60_000);
+    this.timerWake = setTimeout(() => {
+      this.timerWakeAt = Infinity;
+      this.track(this.timerLoop());
+    }, delay);
+  }
+
+  private async timerLoop(): Promise<void> {
+    if (this.timerLoopRunning || this.closing) return;
+    this.timerLoopRunning = true;
+    try {
+      for (;;) {
+        this.timerLoopAgain = false;
+        const due = (await sql.dueTimers(this.db, Date.now(), 500)).filter((r) => !this.timersInFlight.has(r.id));
+        const running: Promise<void>[] = [];
+        for (const row of due) {
+          this.timersInFlight.add(row.id);
+          running.push(this.fireTimer(row).finally(() => this.timersInFlight.delete(row.id)));
+          if (running.length >= 32) await Promise.all(running.splice(0));
+        }
+        await Promise.all(running);
+        if (this.closing) return;
+        if (due.length >= 500 || this.timerLoopAgain) continue;
+        const next = await sql.nextTimerAt(this.db);
+        if (next === undefined) break;
+        if (next <= Date.now()) continue;
+        this.timerLoopRunning = false;
+        this.wakeTimersAt(next);
+        return;
+      }
+    } finally {
+      this.timerLoopRunning = false;
+    }
+  }
+
+  private async fireTimer(row: sql.TimerRow): Promise<void> {
+    const handler = this.timerHandlers.get(row.kind);
+    try {
+      await this.mutate(row.run_id, async (t) => {
+        t.deletedTimers.push(row.id);
+        t.dirty = true;
+        if (t.open && handler) await handler(t, row);
+      });
+    } catch (err) {
+      if ((err as { code?: number }).code === 5) await sql.deleteTimer(this.db, row.id);
+      else this.log.error({ err, timer: row }, 'engine timer failed');
+    }
+  }
+
+  // ---- transfers ----
+
+  private runTransferById(id: number): void {
+    if (this.transfersInFlight.has(id)) return;
+    this.transfersInFlight.add(id);
+    this.track(
+      (async () => {
+        try {
+          const row = await sql.getTransfer(this.db, id);
+          if (row) await this.executeTransfer(row);
+        } finally {
+          this.transfersInFlight.delete(id);
+        }
+      })(),
+    );
+  }
+
+  private runTransfer(row: sql.TransferRow): void {
+    if (this.transfersInFlight.has(row.id)) return;
+    this.transfersInFlight.add(row.id);
+    this.track(this.executeTransfer(row).finally(() => this.transfersInFlight.delete(row.id)));
+  }
+
+  private async executeTransfer(row: sql.TransferRow): Promise<void> {
+    if (this.closing) return;
+    const handler = this.transferHandlers.get(row.kind);
+    try {
+      if (handler) await handler(this, row);
+      await sql.deleteTransfer(this.db, row.id);
+    } catch (err) {
+      if (this.closing) return;
+      this.log.warn({ err, transfer: row }, 'engine transfer failed; retrying');
+      setTimeout(() => {
+        if (!this.closing) this.runTransfer(row);
+      }, 1000).unref();
+    }
+  }
+}

@@ -1,0 +1,53 @@
+import { decode, encode, num, T, timestamp, type Message, type Obj } from './proto';
+
+let lastTaskId = Date.now() * 1000;
+/** Monotonic task ids for events (Temporal's `taskId`). */
+export function nextTaskId(): number {
+  lastTaskId = Math.max(lastTaskId + 1, Date.now() * 1000);
+  return lastTaskId;
+}
+
+/** `EVENT_TYPE_TIMER_FIRED` -> `timerFiredEventAttributes`. */
+export function attributesKey(eventType: string): string {
+  const camel = eventType
+    .replace(/^EVENT_TYPE_/, '')
+    .toLowerCase()
+    .replace(/_([a-z])/g, (_, c: string) => c.toUpperCase());
+  return `${camel}EventAttributes`;
+}
+
+export function buildEvent(eventId: number, time: number, eventType: string, attrs: Obj): Obj {
+  return { eventId, eventTime: timestamp(time), eventType, taskId: nextTaskId(), [attributesKey(eventType)]: attrs };
+}
+
+export function encodeEvent(event: Obj): Buffer {
+  return encode(T.HistoryEvent, event);
+}
+
+export function decodeEvent(bytes: Uint8Array): Message {
+  return decode(T.HistoryEvent, bytes);
+}
+
+/** The name of a decoded event's type (`EVENT_TYPE_...`). */
+export function eventTypeName(event: Message): string {
+  const e = T.HistoryEvent.root.lookupEnum('temporal.api.enums.v1.EventType');
+  return typeof event.eventType === 'string' ? event.eventType : e.valuesById[event.eventType as number];
+}
+
+export function eventAttributes(event: Message): Message {
+  return event[attributesKey(eventTypeName(event))] as Message;
+}
+
+export function eventId(event: Message): number {
+  return num(event.eventId);
+}
+
+/** Events whose type closes a run. */
+export const CLOSE_EVENTS = new Set([
+  'EVENT_TYPE_WORKFLOW_EXECUTION_COMPLETED',
+  'EVENT_TYPE_WORKFLOW_EXECUTION_FAILED',
+  'EVENT_TYPE_WORKFLOW_EXECUTION_TIMED_OUT',
+  'EVENT_TYPE_WORKFLOW_EXECUTION_CANCELED',
+  'EVENT_TYPE_WORKFLOW_EXECUTION_TERMINATED',
+  'EVENT_TYPE_WORKFLOW_EXECUTION_CONTINUED_AS_NEW',
+]);

@@ -1,0 +1,357 @@
+import { randomUUID } from 'node:crypto';
+import * as grpc from '@grpc/grpc-js';
+import type * as protobuf from 'protobufjs';
+import { cancelActivity, completeActivity, failActivity, heartbeat, pollActivityTask, tokenById } from './activities';
+import { describeRun } from './describe';
+import type { Engine } from './engine';
+import { EngineError, invalidArgument, unimplemented, workflowNotFound } from './errors';
+import { decodeEvent } from './history';
+import { Status } from './interfaces';
+import { durationMs, msDuration, num, root, timestamp, type Obj } from './proto';
+import type { Queries } from './queries';
+import * as sql from './store';
+import { decodeToken } from './tokens';
+import { countRuns, listRuns } from './visibility';
+import { completeWorkflowTask, failWorkflowTask, pollWorkflowTask, shutdownWorker } from './workflow-tasks';
+import { ensureNamespace, requestCancelRun, resolveRun, signalRun, startWorkflow, terminateRun } from './workflows';
+
+export interface CallContext {
+  signal: AbortSignal;
+  /** Milliseconds a long poll may wait before answering "nothing yet". */
+  waitMs: number;
+}
+
+export type Handler = (req: Obj, ctx: CallContext) => Promise<Obj | void>;
+
+const MAX_LONG_POLL_MS = 60_000;
+const SERVER_VERSION = '1.27.0';
+
+/** A grpc-js service definition for a service of @temporalio/proto, every method included. */
+function serviceDefinition(name: string): { definition: grpc.ServiceDefinition; methods: string[] } {
+  const service = root.lookupService(name);
+  const definition: Record<string, grpc.MethodDefinition<Obj, Obj>> = {};
+  const methods: string[] = [];
+  for (const m of service.methodsArray) {
+    m.resolve();
+    const Req = m.resolvedRequestType as protobuf.Type;
+    const Res = m.resolvedResponseType as protobuf.Type;
+    definition[m.name] = {
+      path: `/${name}/${m.name}`,
+      requestStream: false,
+      responseStream: false,
+      requestSerialize: (o: Obj) => Buffer.from(Req.encode(Req.fromObject(o)).finish()),
+      requestDeserialize: (b: Buffer) => Req.decode(b),
+      responseSerialize: (o: Obj) => Buffer.from(Res.encode(Res.fromObject(o)).finish()),
+      responseDeserialize: (b: Buffer) => Res.decode(b),
+    };
+    methods.push(m.name);
+  }
+  return { definition: definition as grpc.ServiceDefinition, methods };
+}
+
+/** Registers every method of the two Temporal services; the ones without a handler answer UNIMPLEMENTED. */
+export function addServices(server: grpc.Server, engine: Engine, handlers: Record<string, Handler>): void {
+  for (const name of ['temporal.api.workflowservice.v1.WorkflowService', 'temporal.api.operatorservice.v1.OperatorService']) {
+    const { definition, methods } = serviceDefinition(name);
+    const impl: grpc.UntypedServiceImplementation = {};
+    for (const method of methods) {
+      const handler = handlers[method];
+      impl[method] = (call: grpc.ServerUnaryCall<Obj, Obj>, callback: grpc.sendUnaryData<Obj>) => {
+        if (!handler) {
+          engine.log.debug({ method }, 'engine: unimplemented method called');
+          const err = unimplemented(method);
+          callback({ code: err.code, details: err.message });
+          return;
+        }
+        const ac = new AbortController();
+        call.on('cancelled', () => ac.abort());
+        const deadline = call.getDeadline();
+        const deadlineMs = deadline instanceof Date ? deadline.getTime() : Number(deadline);
+        const waitMs = Math.max(0, Math.min(MAX_LONG_POLL_MS, Number.isFinite(deadlineMs) ? deadlineMs - Date.now() - 1000 : MAX_LONG_POLL_MS));
+        handler(call.request, { signal: ac.signal, waitMs }).then(
+          (res) => callback(null, res ?? {}),
+          (err: unknown) => {
+            if (err instanceof EngineError) {
+              callback({ code: err.code, details: err.message, metadata: err.metadata() });
+            } else {
+              engine.log.error({ err, method }, 'engine: request failed');
+              callback({ code: grpc.status.INTERNAL, details: err instanceof Error ? err.message : String(err) });
+            }
+          },
+        );
+      };
+    }
+    server.addService(definition, impl);
+  }
+}
+
+const SEARCH_ATTRIBUTE_TYPES = 'temporal.api.enums.v1.IndexedValueType';
+const SYSTEM_SEARCH_ATTRIBUTES: Record<string, string> = {
+  WorkflowId: 'INDEXED_VALUE_TYPE_KEYWORD',
+  WorkflowType: 'INDEXED_VALUE_TYPE_KEYWORD',
+  RunId: 'INDEXED_VALUE_TYPE_KEYWORD',
+  TaskQueue: 'INDEXED_VALUE_TYPE_KEYWORD',
+  ExecutionStatus: 'INDEXED_VALUE_TYPE_KEYWORD',
+  StartTime: 'INDEXED_VALUE_TYPE_DATETIME',
+  CloseTime: 'INDEXED_VALUE_TYPE_DATETIME',
+  ExecutionTime: 'INDEXED_VALUE_TYPE_DATETIME',
+  HistoryLength: 'INDEXED_VALUE_TYPE_INT',
+};
+
+function namespaceInfo(row: { name: string; id: string; retention_ms: number }): Obj {
+  return {
+    namespaceInfo: {
+      name: row.name,
+      state: 'NAMESPACE_STATE_REGISTERED',
+      description: '',
+      ownerEmail: '',
+      id: row.id,
+      supportsSchedules: false,
+      capabilities: { eagerWorkflowStart: false, syncUpdate: false, asyncUpdate: false },
+    },
+    config: { workflowExecutionRetentionTtl: msDuration(row.retention_ms), historyArchivalState: 'ARCHIVAL_STATE_DISABLED', visibilityArchivalState: 'ARCHIVAL_STATE_DISABLED' },
+    replicationConfig: { activeClusterName: 'active', clusters: [{ clusterName: 'active' }], state: 'REPLICATION_STATE_NORMAL' },
+    isGlobalNamespace: false,
+  };
+}
+
+/** The gRPC handlers by method name. */
+export function handlers(engine: Engine, queries: Queries): Record<string, Handler> {
+  const history = async (req: Obj, ctx: CallContext, reverse: boolean): Promise<Obj> => {
+    await ensureNamespace(engine, req.namespace);
+    const row = await resolveRun(engine, req.namespace, req.execution);
+    const runId = row.run_id;
+    const pageSize = num(req.maximumPageSize) > 0 ? num(req.maximumPageSize) : 1000;
+    const token = req.nextPageToken?.length ? JSON.parse(Buffer.from(req.nextPageToken).toString()) : undefined;
+    if (reverse) {
+      const before = token?.before ?? row.history_length + 1;
+      const rows = await sql.readEventsReverse(engine.db, runId, before, pageSize);
+      const last = rows[rows.length - 1];
+      return {
+        history: { events: rows.map((r) => decodeEvent(r.data)) },
+        nextPageToken: last && last.event_id > 1 ? Buffer.from(JSON.stringify({ before: last.event_id })) : undefined,
+      };
+    }
+    const closeOnly = req.historyEventFilterType === 2 || req.historyEventFilterType === 'HISTORY_EVENT_FILTER_TYPE_CLOSE_EVENT';
+    const until = Date.now() + ctx.waitMs;
+    for (;;) {
+      const s = await engine.peek(runId);
+      if (!s) throw workflowNotFound();
+      const lastId = s.nextEventId - 1;
+      const closed = s.status !== Status.Running;
+      if (closeOnly) {
+        if (closed) {
+          const rows = await sql.readEvents(engine.db, runId, lastId, 1);
+          return { history: { events: rows.map((r) => decodeEvent(r.data)) } };
+        }
+      } else {
+        const from = token?.next ?? 1;
+        if (from <= lastId || closed || !req.waitNewEvent) {
+          const rows = await sql.readEvents(engine.db, runId, from, pageSize);
+          const next = rows.length ? rows[rows.length - 1].event_id + 1 : from;
+          const more = next <= lastId || (!closed && req.waitNewEvent);
+          return {
+            history: { events: rows.map((r) => decodeEvent(r.data)) },
+            nextPageToken: more ? Buffer.from(JSON.stringify({ next })) : undefined,
+          };
+        }
+      }
+      if (!req.waitNewEvent || ctx.signal.aborted || Date.now() >= until) {
+        return { history: { events: [] }, nextPageToken: Buffer.from(JSON.stringify(token ?? { next: 1 })) };
+      }
+      await engine.waitForHistory(runId, ctx.signal, until - Date.now());
+    }
+  };
+
+  const targetRun = async (req: Obj) => {
+    await ensureNamespace(engine, req.namespace);
+    return resolveRun(engine, req.namespace, req.workflowExecution);
+  };
+
+  const byId = async (req: Obj) => {
+    await ensureNamespace(engine, req.namespace);
+    const row = await resolveRun(engine, req.namespace, { workflowId: req.workflowId, runId: req.runId || undefined });
+    return tokenById(engine, row.run_id, req.activityId);
+  };
+
+  return {
+    GetSystemInfo: async () => ({
+      serverVersion: SERVER_VERSION,
+      capabilities: {
+        signalAndQueryHeader: true,
+        internalErrorDifferentiation: true,
+        activityFailureIncludeHeartbeat: true,
+        supportsSchedules: false,
+        encodedFailureAttributes: true,
+        buildIdBasedVersioning: false,
+        upsertMemo: true,
+        eagerWorkflowStart: false,
+        sdkMetadata: true,
+        countGroupByExecutionStatus: false,
+        nexus: false,
+      },
+    }),
+    GetClusterInfo: async () => ({
+      supportedClients: {},
+      serverVersion: SERVER_VERSION,
+      clusterId: 'syncline-embedded',
+      clusterName: 'active',
+      historyShardCount: 1,
+      persistenceStore: engine.db.backend,
+      visibilityStore: engine.db.backend,
+      versionInfo: { current: { version: SERVER_VERSION } },
+    }),
+    DescribeNamespace: async (req) => {
+      const row = await sql.namespaceRow(engine.db, req.namespace || 'default');
+      if (!row) {
+        await ensureNamespace(engine, req.namespace);
+      }
+      return namespaceInfo(row!);
+    },
+    ListNamespaces: async () => ({ namespaces: (await sql.listNamespaces(engine.db)).map(namespaceInfo) }),
+    RegisterNamespace: async (req) => {
+      if (!req.namespace) throw invalidArgument('Namespace is not set on request.');
+      const created = await sql.insertNamespace(engine.db, req.namespace, randomUUID(), durationMs(req.workflowExecutionRetentionPeriod) || 259_200_000);
+      if (!created) throw new EngineError(grpc.status.ALREADY_EXISTS, 'Namespace already exists.', { type: 'temporal.api.errordetails.v1.NamespaceAlreadyExistsFailure', value: {} });
+      return {};
+    },
+    StartWorkflowExecution: async (req) => {
+      const { runId, started } = await startWorkflow(engine, req);
+      return { runId, started };
+    },
+    SignalWithStartWorkflowExecution: async (req) => {
+      const { runId, started } = await startWorkflow(engine, req, {
+        signalName: req.signalName,
+        input: req.signalInput ?? undefined,
+        identity: req.identity,
+        header: req.header ?? undefined,
+      });
+      return { runId, started };
+    },
+    SignalWorkflowExecution: async (req) => {
+      const row = await targetRun(req);
+      await signalRun(engine, row.run_id, { signalName: req.signalName, input: req.input ?? undefined, identity: req.identity, header: req.header ?? undefined });
+      return {};
+    },
+    TerminateWorkflowExecution: async (req) => {
+      const row = await targetRun(req);
+      await terminateRun(engine, row.run_id, req.reason, req.details ?? undefined, req.identity);
+      return {};
+    },
+    RequestCancelWorkflowExecution: async (req) => {
+      const row = await targetRun(req);
+      await requestCancelRun(engine, row.run_id, { cause: req.reason, identity: req.identity });
+      return {};
+    },
+    DescribeWorkflowExecution: async (req) => {
+      await ensureNamespace(engine, req.namespace);
+      return describeRun(engine, await resolveRun(engine, req.namespace, req.execution));
+    },
+    GetWorkflowExecutionHistory: (req, ctx) => history(req, ctx, false),
+    GetWorkflowExecutionHistoryReverse: (req, ctx) => history(req, ctx, true),
+    PollWorkflowTaskQueue: (req, ctx) => pollWorkflowTask(engine, queries, req, ctx.signal, ctx.waitMs),
+    RespondWorkflowTaskCompleted: (req) => completeWorkflowTask(engine, queries, req),
+    RespondWorkflowTaskFailed: async (req) => {
+      await failWorkflowTask(engine, req);
+      return {};
+    },
+    PollActivityTaskQueue: (req, ctx) => pollActivityTask(engine, req, ctx.signal, ctx.waitMs),
+    RecordActivityTaskHeartbeat: (req) => heartbeat(engine, req.taskToken, req.details ?? undefined),
+    RecordActivityTaskHeartbeatById: async (req) => heartbeat(engine, await byId(req), req.details ?? undefined),
+    RespondActivityTaskCompleted: async (req) => {
+      await completeActivity(engine, req.taskToken, req.result ?? undefined, req.identity);
+      return {};
+    },
+    RespondActivityTaskCompletedById: async (req) => {
+      await completeActivity(engine, await byId(req), req.result ?? undefined, req.identity);
+      return {};
+    },
+    RespondActivityTaskFailed: async (req) => {
+      await failActivity(engine, req.taskToken, req.failure ?? {}, req.identity, req.lastHeartbeatDetails ?? undefined);
+      return {};
+    },
+    RespondActivityTaskFailedById: async (req) => {
+      await failActivity(engine, await byId(req), req.failure ?? {}, req.identity, req.lastHeartbeatDetails ?? undefined);
+      return {};
+    },
+    RespondActivityTaskCanceled: async (req) => {
+      await cancelActivity(engine, req.taskToken, req.details ?? undefined, req.identity);
+      return {};
+    },
+    RespondActivityTaskCanceledById: async (req) => {
+      await cancelActivity(engine, await byId(req), req.details ?? undefined, req.identity);
+      return {};
+    },
+    QueryWorkflow: async (req, ctx) => {
+      await ensureNamespace(engine, req.namespace);
+      const row = await resolveRun(engine, req.namespace, req.execution);
+      const s = (await engine.peek(row.run_id)) ?? row.state;
+      // QueryRejectCondition: 2 NOT_OPEN, 3 NOT_COMPLETED_CLEANLY.
+      const reject = num(req.queryRejectCondition);
+      if ((reject === 2 && s.status !== Status.Running) || (reject === 3 && s.status !== Status.Running && s.status !== Status.Completed)) {
+        return { queryRejected: { status: s.status } };
+      }
+      return queries.ask(s, req.query, ctx.signal);
+    },
+    RespondQueryTaskCompleted: async (req) => {
+      const tk = decodeToken(req.taskToken, 'q');
+      queries.answer(tk.q, req.completedType, req.queryResult ?? undefined, req.errorMessage, req.failure ?? undefined);
+      return {};
+    },
+    ShutdownWorker: async (req) => {
+      await shutdownWorker(engine, req.namespace, req.stickyTaskQueue);
+      return {};
+    },
+    ResetStickyTaskQueue: async () => ({}),
+    ListWorkflowExecutions: async (req) => {
+      await ensureNamespace(engine, req.namespace);
+      return listRuns(engine, req.namespace, req.query, num(req.pageSize), req.nextPageToken);
+    },
+    ListOpenWorkflowExecutions: async (req) => {
+      await ensureNamespace(engine, req.namespace);
+      return listRuns(engine, req.namespace, "ExecutionStatus = 'Running'", num(req.maximumPageSize), req.nextPageToken);
+    },
+    ListClosedWorkflowExecutions: async (req) => {
+      await ensureNamespace(engine, req.namespace);
+      return listRuns(engine, req.namespace, "ExecutionStatus != 'Running'", num(req.maximumPageSize), req.nextPageToken);
+    },
+    ScanWorkflowExecutions: async (req) => {
+      await ensureNamespace(engine, req.namespace);
+      return listRuns(engine, req.namespace, req.query, num(req.pageSize), req.nextPageToken);
+    },
+    CountWorkflowExecutions: async (req) => {
+      await ensureNamespace(engine, req.namespace);
+      return { count: await countRuns(engine, req.namespace, req.query) };
+    },
+    GetSearchAttributes: async () => ({ keys: { ...SYSTEM_SEARCH_ATTRIBUTES } }),
+    DescribeTaskQueue: async (req) => {
+      await ensureNamespace(engine, req.namespace);
+      const kind = req.taskQueueType === 2 || req.taskQueueType === 'TASK_QUEUE_TYPE_ACTIVITY' ? 'activity' : 'workflow';
+      const name = req.taskQueue?.name;
+      const last = engine.matching.lastPoll(req.namespace, kind, name);
+      return {
+        pollers: last ? [{ lastAccessTime: timestamp(last), identity: 'worker', ratePerSecond: 100000 }] : [],
+        taskQueueStatus: { backlogCountHint: engine.matching.backlog(req.namespace, kind, name), readLevel: 0, ackLevel: 0, ratePerSecond: 100000 },
+      };
+    },
+    // OperatorService
+    AddSearchAttributes: async (req) => {
+      const namespace = req.namespace || 'default';
+      const attrs: Record<string, number> = {};
+      for (const [name, t] of Object.entries((req.searchAttributes ?? {}) as Record<string, unknown>)) {
+        attrs[name] = typeof t === 'number' ? t : (root.lookupEnum(SEARCH_ATTRIBUTE_TYPES).values[String(t)] ?? 2);
+      }
+      await sql.addSearchAttributes(engine.db, namespace, attrs);
+      return {};
+    },
+    RemoveSearchAttributes: async (req) => {
+      await sql.removeSearchAttributes(engine.db, req.namespace || 'default', req.searchAttributes ?? []);
+      return {};
+    },
+    ListSearchAttributes: async (req) => ({
+      customAttributes: await sql.searchAttributeTypes(engine.db, req.namespace || 'default'),
+      systemAttributes: { ...SYSTEM_SEARCH_ATTRIBUTES },
+      storageSchema: {},
+    }),
+  };
+}

@@ -1,0 +1,163 @@
+import type { Queryable } from '../store/db';
+import { buildEvent, decodeEvent, encodeEvent, eventAttributes, eventTypeName } from './history';
+import { Status, type RunState, type WorkflowTaskState } from './interfaces';
+import type { TaskRef } from './matching';
+import { msDuration, num, type Obj } from './proto';
+import * as sql from './store';
+
+export interface TimerWrite {
+  fireAt: number;
+  kind: string;
+  ref: Record<string, unknown>;
+}
+
+/** Events that need the workflow code to run (they trigger a workflow task). */
+const RESULT_LINKED = new Set([
+  'EVENT_TYPE_ACTIVITY_TASK_COMPLETED',
+  'EVENT_TYPE_ACTIVITY_TASK_FAILED',
+  'EVENT_TYPE_ACTIVITY_TASK_TIMED_OUT',
+  'EVENT_TYPE_ACTIVITY_TASK_CANCELED',
+]);
+const CHILD_LINKED = new Set([
+  'EVENT_TYPE_CHILD_WORKFLOW_EXECUTION_COMPLETED',
+  'EVENT_TYPE_CHILD_WORKFLOW_EXECUTION_FAILED',
+  'EVENT_TYPE_CHILD_WORKFLOW_EXECUTION_CANCELED',
+  'EVENT_TYPE_CHILD_WORKFLOW_EXECUTION_TIMED_OUT',
+  'EVENT_TYPE_CHILD_WORKFLOW_EXECUTION_TERMINATED',
+]);
+
+/**
+ * One state transition of one run: collects the events, timers, transfers and side effects that
+ * are written together in one transaction, then applied after it commits.
+ */
+export class Transition {
+  readonly events: { id: number; data: Buffer }[] = [];
+  readonly timers: TimerWrite[] = [];
+  readonly deletedTimers: number[] = [];
+  readonly transfers: { kind: string; data: Record<string, unknown> }[] = [];
+  readonly dispatch: { queueKind: 'workflow' | 'activity'; queue: string; task: TaskRef }[] = [];
+  readonly afterCommit: (() => void)[] = [];
+  /** Transitions of runs created by this one (continue-as-new, cron, retry), committed with it. */
+  readonly spawned: Transition[] = [];
+  runWrite: Omit<sql.RunWrite, 'state'> = {};
+  dirty = false;
+  closed = false;
+  /** The run is new: inserted rather than updated. */
+  created = false;
+  /** Set when the workflow needs a workflow task after this transition. */
+  needsWft = false;
+
+  constructor(
+    readonly s: RunState,
+    readonly now: number,
+    readonly tx: Queryable,
+    /** Whether a sticky queue still has a worker behind it. */
+    private readonly stickyAlive: (queue: string) => boolean,
+  ) {}
+
+  get open(): boolean {
+    return this.s.status === Status.Running;
+  }
+
+  get wftStarted(): boolean {
+    return !!this.s.wft && this.s.wft.startedId > 0;
+  }
+
+  /** Appends an event to history now; returns its id. */
+  append(eventType: string, attrs: Obj): number {
+    const id = this.s.nextEventId++;
+    const data = encodeEvent(buildEvent(id, this.now, eventType, attrs));
+    this.s.historyBytes += data.length;
+    this.events.push({ id, data });
+    this.dirty = true;
+    return id;
+  }
+
+  /**
+   * An event from outside the workflow code (signal, activity result, timer fired...): appended now,
+   * or buffered while a workflow task is started. Either way the workflow needs a task.
+   * Returns the event id, or -1 when buffered.
+   */
+  record(eventType: string, attrs: Obj): number {
+    this.needsWft = true;
+    this.dirty = true;
+    if (this.wftStarted) {
+      this.s.buffered.push({ e: encodeEvent(buildEvent(0, this.now, eventType, attrs)).toString('base64') });
+      return -1;
+    }
+    return this.append(eventType, attrs);
+  }
+
+  /** Appends the buffered events, fixing ids that point at events that were buffered too. */
+  flushBuffered(): void {
+    const buffered = this.s.buffered;
+    if (!buffered.length) return;
+    this.s.buffered = [];
+    let previousActivityStarted = 0;
+    const childStarted = new Map<number, number>();
+    for (const b of buffered) {
+      const ev = decodeEvent(Buffer.from(b.e, 'base64'));
+      const type = eventTypeName(ev);
+      const attrs = eventAttributes(ev);
+      const id = this.s.nextEventId++;
+      ev.eventId = id;
+      if (type === 'EVENT_TYPE_ACTIVITY_TASK_STARTED') previousActivityStarted = id;
+      if (RESULT_LINKED.has(type) && num(attrs.startedEventId) === -1) attrs.startedEventId = previousActivityStarted;
+      if (type === 'EVENT_TYPE_CHILD_WORKFLOW_EXECUTION_STARTED') {
+        const initiated = num(attrs.initiatedEventId);
+        childStarted.set(initiated, id);
+        const child = this.s.children[initiated];
+        if (child) child.startedId = id;
+      }
+      if (CHILD_LINKED.has(type) && num(attrs.startedEventId) === -1) attrs.startedEventId = childStarted.get(num(attrs.initiatedEventId)) ?? 0;
+      const data = encodeEvent(ev);
+      this.s.historyBytes += data.length;
+      this.events.push({ id, data });
+    }
+    this.dirty = true;
+  }
+
+  timer(kind: string, fireAt: number, ref: Record<string, unknown> = {}): void {
+    this.timers.push({ fireAt, kind, ref });
+    this.dirty = true;
+  }
+
+  transfer(kind: string, data: Record<string, unknown>): void {
+    this.transfers.push({ kind, data });
+    this.dirty = true;
+  }
+
+  /** Schedules a workflow task if none is outstanding (and the run is open). */
+  scheduleWft(opts: { attempt?: number; noSticky?: boolean } = {}): void {
+    const s = this.s;
+    if (!this.open || s.wft) return;
+    if (s.wftDelayedUntil && s.wftDelayedUntil > this.now) return;
+    const attempt = opts.attempt ?? 1;
+    const sticky = s.sticky && !opts.noSticky && this.stickyAlive(s.sticky.queue) ? s.sticky : undefined;
+    const queue = sticky ? sticky.queue : s.taskQueue;
+    const scheduledId = this.append('EVENT_TYPE_WORKFLOW_TASK_SCHEDULED', {
+      taskQueue: sticky ? { name: sticky.queue, kind: 'TASK_QUEUE_KIND_STICKY', normalName: s.taskQueue } : { name: s.taskQueue, kind: 'TASK_QUEUE_KIND_NORMAL' },
+      startToCloseTimeout: msDuration(s.wftTimeoutMs),
+      attempt,
+    });
+    const wft: WorkflowTaskState = { scheduledId, startedId: 0, attempt, queue, sticky: !!sticky, scheduledTime: this.now };
+    s.wft = wft;
+    this.dispatch.push({ queueKind: 'workflow', queue, task: { kind: 'workflow', runId: s.runId, scheduledId } });
+    if (sticky) this.timer('wft_sticky', this.now + sticky.scheduleToStartMs, { scheduledId });
+  }
+
+  async commit(): Promise<void> {
+    if (!this.dirty) return;
+    const runId = this.s.runId;
+    if (this.created) await sql.insertRun(this.tx, { state: this.s, ...this.runWrite });
+    else await sql.updateRun(this.tx, { state: this.s, ...this.runWrite });
+    await sql.insertEvents(this.tx, runId, this.events);
+    if (this.closed) await sql.deleteRunTimers(this.tx, runId);
+    else await sql.insertTimers(this.tx, runId, this.timers);
+    for (const id of this.deletedTimers) await sql.deleteTimer(this.tx, id);
+    this.transferIds = await sql.insertTransfers(this.tx, runId, this.transfers);
+    for (const sp of this.spawned) await sp.commit();
+  }
+
+  transferIds: number[] = [];
+}

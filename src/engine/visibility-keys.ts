@@ -1,0 +1,39 @@
+import type { Obj } from './proto';
+
+/** Decodes search attribute payloads (json/plain) into plain values for list filters. */
+export function keywordsOf(searchAttributes: Obj | null | undefined): Record<string, unknown> {
+  const out: Record<string, unknown> = {};
+  const fields = searchAttributes?.indexedFields ?? {};
+  for (const [name, payload] of Object.entries(fields as Record<string, Obj>)) {
+    const data = payload?.data;
+    if (!data || !data.length) {
+      out[name] = null;
+      continue;
+    }
+    try {
+      out[name] = JSON.parse(Buffer.from(data).toString('utf8'));
+    } catch {
+      out[name] = Buffer.from(data).toString('utf8');
+    }
+  }
+  return out;
+}
+
+/** Merges upserted search attributes into the current ones; an empty payload removes the key. */
+export function mergeSearchAttributes(current: Obj | undefined, upsert: Obj | undefined): Obj {
+  const fields: Record<string, Obj> = { ...(current?.indexedFields ?? {}) };
+  for (const [name, payload] of Object.entries((upsert?.indexedFields ?? {}) as Record<string, Obj>)) {
+    if (!payload?.data || !payload.data.length) delete fields[name];
+    else fields[name] = payload;
+  }
+  return { indexedFields: fields };
+}
+
+export function mergeMemo(current: Obj | undefined, upsert: Obj | undefined): Obj {
+  const fields: Record<string, Obj> = { ...(current?.fields ?? {}) };
+  for (const [name, payload] of Object.entries((upsert?.fields ?? {}) as Record<string, Obj>)) {
+    if (!payload?.data || !payload.data.length) delete fields[name];
+    else fields[name] = payload;
+  }
+  return { fields };
+}

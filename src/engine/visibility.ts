@@ -1,0 +1,239 @@
+import type { Engine } from './engine';
+import { executionInfo } from './describe';
+import { invalidArgument } from './errors';
+import { Status } from './interfaces';
+import * as sql from './store';
+
+/**
+ * The subset of Temporal's list filter the engine understands, compiled to SQL over engine_runs:
+ * `=`, `!=`, `<`, `<=`, `>`, `>=`, `AND`, `OR`, parentheses, `IN`, `NOT IN`, `STARTS_WITH`,
+ * `BETWEEN ... AND ...`, `ORDER BY StartTime|CloseTime [ASC|DESC]`.
+ */
+
+const STATUS_NAMES: Record<string, number> = {
+  Running: Status.Running,
+  Completed: Status.Completed,
+  Failed: Status.Failed,
+  Canceled: Status.Canceled,
+  Terminated: Status.Terminated,
+  ContinuedAsNew: Status.ContinuedAsNew,
+  TimedOut: Status.TimedOut,
+};
+
+const COLUMNS: Record<string, { sql: string; kind: 'text' | 'time' | 'status' }> = {
+  WorkflowId: { sql: 'workflow_id', kind: 'text' },
+  WorkflowType: { sql: 'workflow_type', kind: 'text' },
+  RunId: { sql: 'run_id', kind: 'text' },
+  TaskQueue: { sql: 'task_queue', kind: 'text' },
+  ExecutionStatus: { sql: 'status', kind: 'status' },
+  StartTime: { sql: 'start_time', kind: 'time' },
+  CloseTime: { sql: 'close_time', kind: 'time' },
+  ExecutionTime: { sql: 'execution_time', kind: 'time' },
+};
+
+type Tok = { t: 'id' | 'str' | 'num' | 'op' | 'punct'; v: string };
+
+function tokenize(q: string): Tok[] {
+  const out: Tok[] = [];
+  let i = 0;
+  while (i < q.length) {
+    const c = q[i];
+    if (/\s/.test(c)) {
+      i++;
+    } else if (c === "'" || c === '"') {
+      let j = i + 1;
+      let v = '';
+      while (j < q.length && q[j] !== c) {
+        if (q[j] === '\\' && j + 1 < q.length) j++;
+        v += q[j++];
+      }
+      if (j >= q.length) throw invalidArgument(`invalid query: unterminated string in ${q}`);
+      out.push({ t: 'str', v });
+      i = j + 1;
+    } else if (c === '`') {
+      const j = q.indexOf('`', i + 1);
+      if (j < 0) throw invalidArgument(`invalid query: unterminated identifier in ${q}`);
+      out.push({ t: 'id', v: q.slice(i + 1, j) });
+      i = j + 1;
+    } else if ('(),'.includes(c)) {
+      out.push({ t: 'punct', v: c });
+      i++;
+    } else if ('=!<>'.includes(c)) {
+      const two = q.slice(i, i + 2);
+      if (['!=', '<=', '>=', '<>'].includes(two)) {
+        out.push({ t: 'op', v: two === '<>' ? '!=' : two });
+        i += 2;
+      } else {
+        out.push({ t: 'op', v: c });
+        i++;
+      }
+    } else {
+      const m = /^[A-Za-z0-9_.:+-]+/.exec(q.slice(i));
+      if (!m) throw invalidArgument(`invalid query: unexpected ${c}`);
+      out.push({ t: /^-?\d+(\.\d+)?$/.test(m[0]) ? 'num' : 'id', v: m[0] });
+      i += m[0].length;
+    }
+  }
+  return out;
+}
+
+export interface CompiledFilter {
+  where: string;
+  orderBy: string;
+  params: unknown[];
+}
+
+export function compileFilter(query: string, paramsStart: number): CompiledFilter {
+  const toks = tokenize(query ?? '');
+  let pos = 0;
+  const params: unknown[] = [];
+  const peek = () => toks[pos];
+  const kw = (word: string) => peek()?.t === 'id' && peek().v.toUpperCase() === word;
+  const expect = (v: string) => {
+    if (peek()?.v !== v) throw invalidArgument(`invalid query: expected ${v}`);
+    pos++;
+  };
+  const param = (v: unknown) => {
+    params.push(v);
+    return `$${paramsStart + params.length}`;
+  };
+  const value = (): string => {
+    const t = toks[pos++];
+    if (!t || (t.t !== 'str' && t.t !== 'num' && t.t !== 'id')) throw invalidArgument('invalid query: expected a value');
+    return t.v;
+  };
+  const column = (name: string) => {
+    const c = COLUMNS[name];
+    if (c) return c;
+    if (!/^[A-Za-z_][A-Za-z0-9_]*$/.test(name)) throw invalidArgument(`invalid query: unknown attribute ${name}`);
+    return { sql: `(keywords->>${param(name)})`, kind: 'text' as const };
+  };
+  const convert = (kind: 'text' | 'time' | 'status', v: string): unknown => {
+    if (kind === 'status') {
+      const n = STATUS_NAMES[v] ?? Number(v);
+      if (!n) throw invalidArgument(`invalid query: unknown ExecutionStatus ${v}`);
+      return n;
+    }
+    if (kind === 'time') {
+      const ms = /^\d+$/.test(v) ? Number(v) / 1e6 : Date.parse(v);
+      if (Number.isNaN(ms)) throw invalidArgument(`invalid query: bad time ${v}`);
+      return ms;
+    }
+    return v;
+  };
+  const factor = (): string => {
+    if (peek()?.v === '(') {
+      pos++;
+      const e = expr();
+      expect(')');
+      return `(${e})`;
+    }
+    const f = toks[pos++];
+    if (!f || f.t !== 'id') throw invalidArgument('invalid query: expected an attribute name');
+    const col = column(f.v);
+    const castCol = col.kind === 'time' ? col.sql : col.sql;
+    if (kw('NOT')) {
+      pos++;
+      if (!kw('IN')) throw invalidArgument('invalid query: expected IN after NOT');
+      pos++;
+      return `NOT (${inList(castCol, col.kind)})`;
+    }
+    if (kw('IN')) {
+      pos++;
+      return inList(castCol, col.kind);
+    }
+    if (kw('STARTS_WITH')) {
+      pos++;
+      const v = value();
+      return `${castCol} LIKE ${param(v.replace(/[\\%_]/g, (m) => `\\${m}`) + '%')}`;
+    }
+    if (kw('BETWEEN')) {
+      pos++;
+      const a = convert(col.kind, value());
+      if (!kw('AND')) throw invalidArgument('invalid query: expected AND in BETWEEN');
+      pos++;
+      const b = convert(col.kind, value());
+      return `${castCol} BETWEEN ${param(a)} AND ${param(b)}`;
+    }
+    if (kw('IS')) {
+      pos++;
+      const not = kw('NOT');
+      if (not) pos++;
+      if (!kw('NULL')) throw invalidArgument('invalid query: expected NULL');
+      pos++;
+      return `${castCol} IS ${not ? 'NOT ' : ''}NULL`;
+    }
+    const op = toks[pos++];
+    if (!op || op.t !== 'op') throw invalidArgument(`invalid query: expected an operator after ${f.v}`);
+    const v = convert(col.kind, value());
+    if (col.kind === 'text' && !COLUMNS[f.v] && op.v !== '=' && op.v !== '!=') throw invalidArgument(`invalid query: operator ${op.v} not supported on ${f.v}`);
+    return `${castCol} ${op.v === '!=' ? 'IS DISTINCT FROM' : op.v} ${param(v)}`;
+  };
+  const inList = (c: string, kind: 'text' | 'time' | 'status') => {
+    expect('(');
+    const vals: string[] = [];
+    for (;;) {
+      vals.push(param(convert(kind, value())));
+      if (peek()?.v === ',') pos++;
+      else break;
+    }
+    expect(')');
+    return `${c} IN (${vals.join(', ')})`;
+  };
+  const term = (): string => {
+    let left = factor();
+    while (kw('AND')) {
+      pos++;
+      left = `${left} AND ${factor()}`;
+    }
+    return left;
+  };
+  const expr = (): string => {
+    let left = term();
+    while (kw('OR')) {
+      pos++;
+      left = `(${left} OR ${term()})`;
+    }
+    return left;
+  };
+  let where = 'TRUE';
+  if (pos < toks.length && !kw('ORDER')) where = expr();
+  let orderBy = 'start_time DESC, seq DESC';
+  if (kw('ORDER')) {
+    pos++;
+    if (!kw('BY')) throw invalidArgument('invalid query: expected BY');
+    pos++;
+    const f = toks[pos++];
+    const col = f && COLUMNS[f.v];
+    if (!col || col.kind !== 'time') throw invalidArgument('invalid query: ORDER BY supports StartTime, CloseTime, ExecutionTime');
+    let dir = 'DESC';
+    if (kw('ASC') || kw('DESC')) dir = toks[pos++].v.toUpperCase();
+    orderBy = `${col.sql} ${dir}, seq ${dir}`;
+  }
+  if (pos < toks.length) throw invalidArgument(`invalid query: unexpected ${toks[pos].v}`);
+  return { where, orderBy, params };
+}
+
+const LIST_COLUMNS = `run_id, namespace, workflow_id, workflow_type, task_queue, status, start_time, execution_time, close_time,
+  history_length, first_run_id, start_request_id, parent_workflow_id, parent_run_id, search_attributes, memo, state`;
+
+export async function listRuns(engine: Engine, namespace: string, query: string, pageSize: number, pageToken: Uint8Array | undefined): Promise<{ executions: object[]; nextPageToken?: Buffer }> {
+  const f = compileFilter(query, 1);
+  const offset = pageToken?.length ? Number(Buffer.from(pageToken).toString()) || 0 : 0;
+  const limit = pageSize > 0 ? Math.min(pageSize, 1000) : 1000;
+  const { rows } = await engine.db.query<sql.RunRow>(
+    `SELECT ${LIST_COLUMNS} FROM engine_runs WHERE namespace = $1 AND (${f.where}) ORDER BY ${f.orderBy} LIMIT ${limit + 1} OFFSET ${offset}`,
+    [namespace, ...f.params],
+  );
+  const more = rows.length > limit;
+  return {
+    executions: rows.slice(0, limit).map(executionInfo),
+    nextPageToken: more ? Buffer.from(String(offset + limit)) : undefined,
+  };
+}
+
+export async function countRuns(engine: Engine, namespace: string, query: string): Promise<number> {
+  const f = compileFilter(query, 1);
+  const { rows } = await engine.db.query<{ n: number }>(`SELECT count(*)::int AS n FROM engine_runs WHERE namespace = $1 AND (${f.where})`, [namespace, ...f.params]);
+  return rows[0].n;
+}

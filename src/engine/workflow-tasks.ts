@@ -1,0 +1,329 @@
+import { randomUUID } from 'node:crypto';
+import { requestCancelActivity, scheduleActivity } from './activities';
+import { cancelExternal, signalExternal, startChild } from './children';
+import type { Engine } from './engine';
+import { taskNotFound } from './errors';
+import { decodeEvent } from './history';
+import { Status, type RunState } from './interfaces';
+import type { TaskRef } from './matching';
+import { decode, durationMs, encode, enumName, T, timestamp, unpack, type Obj } from './proto';
+import type { Queries } from './queries';
+import * as sql from './store';
+import { decodeToken, encodeToken } from './tokens';
+import type { Transition } from './transition';
+import { keywordsOf, mergeMemo, mergeSearchAttributes } from './visibility-keys';
+import { closeRun, continueAsNew, ensureNamespace, failWorkflow } from './workflows';
+
+const SUGGEST_CONTINUE_AS_NEW_EVENTS = 4 * 1024;
+const SUGGEST_CONTINUE_AS_NEW_BYTES = 4 * 1024 * 1024;
+
+const CLOSE_COMMANDS = new Set([
+  'COMMAND_TYPE_COMPLETE_WORKFLOW_EXECUTION',
+  'COMMAND_TYPE_FAIL_WORKFLOW_EXECUTION',
+  'COMMAND_TYPE_CANCEL_WORKFLOW_EXECUTION',
+  'COMMAND_TYPE_CONTINUE_AS_NEW_WORKFLOW_EXECUTION',
+]);
+
+async function readHistory(engine: Engine, runId: string, fromId: number, toId: number): Promise<Obj[]> {
+  const rows = await sql.readEvents(engine.db, runId, fromId, Math.max(0, toId - fromId + 1));
+  return rows.map((r) => decodeEvent(r.data));
+}
+
+/** PollWorkflowTaskQueue: long-polls the queue and starts the first valid task in it. */
+export async function pollWorkflowTask(engine: Engine, queries: Queries, req: Obj, signal: AbortSignal, waitMs: number): Promise<Obj> {
+  await ensureNamespace(engine, req.namespace);
+  const namespace: string = req.namespace;
+  const queue: string = req.taskQueue?.name;
+  const until = Date.now() + waitMs;
+  for (;;) {
+    const ref = await engine.matching.take(namespace, 'workflow', queue, Math.max(0, until - Date.now()), signal);
+    if (!ref) return {};
+    if (signal.aborted) {
+      engine.matching.putBack(namespace, 'workflow', queue, ref);
+      return {};
+    }
+    const task = ref.kind === 'query' ? await startQueryTask(engine, queries, ref) : ref.kind === 'workflow' ? await startWorkflowTask(engine, queries, ref, queue, req.identity) : undefined;
+    if (task) return task;
+  }
+}
+
+async function startWorkflowTask(engine: Engine, queries: Queries, ref: Extract<TaskRef, { kind: 'workflow' }>, queue: string, identity: string): Promise<Obj | undefined> {
+  const started = await engine
+    .mutate(ref.runId, (t) => {
+      const s = t.s;
+      const w = s.wft;
+      if (!t.open || !w || w.scheduledId !== ref.scheduledId || w.startedId) return undefined;
+      const sticky = queue !== s.taskQueue;
+      const requestId = randomUUID();
+      w.startedId = t.append('EVENT_TYPE_WORKFLOW_TASK_STARTED', {
+        scheduledEventId: w.scheduledId,
+        identity,
+        requestId,
+        historySizeBytes: s.historyBytes,
+        suggestContinueAsNew: s.nextEventId > SUGGEST_CONTINUE_AS_NEW_EVENTS || s.historyBytes > SUGGEST_CONTINUE_AS_NEW_BYTES,
+      });
+      w.startedTime = t.now;
+      w.requestId = requestId;
+      w.queue = queue;
+      w.sticky = sticky;
+      t.timer('wft_timeout', t.now + s.wftTimeoutMs, { scheduledId: w.scheduledId, startedId: w.startedId });
+      return { s: structuredClone(s), sticky };
+    })
+    .catch((err: { code?: number }) => {
+      if (err.code === 5) return undefined;
+      throw err;
+    });
+  if (!started) return undefined;
+  const { s, sticky } = started;
+  const w = s.wft!;
+  const fromId = sticky ? s.lastCompletedStartedId + 1 : 1;
+  const events = await readHistory(engine, s.runId, fromId, w.startedId);
+  return {
+    taskToken: encodeToken({ k: 'w', r: s.runId, s: w.scheduledId, st: w.startedId, a: w.attempt }),
+    workflowExecution: { workflowId: s.workflowId, runId: s.runId },
+    workflowType: { name: s.workflowType },
+    previousStartedEventId: s.lastCompletedStartedId,
+    startedEventId: w.startedId,
+    attempt: w.attempt,
+    backlogCountHint: engine.matching.backlog(s.namespace, 'workflow', queue),
+    history: { events },
+    workflowExecutionTaskQueue: { name: s.taskQueue, kind: 'TASK_QUEUE_KIND_NORMAL' },
+    scheduledTime: timestamp(w.scheduledTime),
+    startedTime: timestamp(w.startedTime!),
+    queries: queries.attach(s.runId, w.scheduledId),
+  };
+}
+
+async function startQueryTask(engine: Engine, queries: Queries, ref: Extract<TaskRef, { kind: 'query' }>): Promise<Obj | undefined> {
+  const q = queries.forTask(ref.queryId);
+  if (!q) return undefined;
+  const s = await engine.peek(q.runId);
+  if (!s) return undefined;
+  const events = await readHistory(engine, s.runId, 1, s.nextEventId - 1);
+  return {
+    taskToken: encodeToken({ k: 'q', r: s.runId, q: ref.queryId }),
+    workflowExecution: { workflowId: s.workflowId, runId: s.runId },
+    workflowType: { name: s.workflowType },
+    previousStartedEventId: s.lastCompletedStartedId,
+    startedEventId: s.lastCompletedStartedId,
+    attempt: 1,
+    history: { events },
+    query: q.query,
+    workflowExecutionTaskQueue: { name: s.taskQueue, kind: 'TASK_QUEUE_KIND_NORMAL' },
+  };
+}
+
+function commandName(c: Obj): string {
+  return typeof c.commandType === 'string' ? c.commandType : enumName('temporal.api.enums.v1.CommandType', c.commandType);
+}
+
+function commandAttributes(c: Obj, name: string): Obj {
+  const camel = name
+    .replace(/^COMMAND_TYPE_/, '')
+    .toLowerCase()
+    .replace(/_([a-z])/g, (_, ch: string) => ch.toUpperCase());
+  return c[`${camel}CommandAttributes`] ?? {};
+}
+
+function currentWft(t: Transition, token: { s: number; st: number }) {
+  const w = t.s.wft;
+  if (!t.open || !w || w.scheduledId !== token.s || w.startedId !== token.st) throw taskNotFound('Workflow task');
+  return w;
+}
+
+/** RespondWorkflowTaskCompleted: records the task, applies its commands, flushes buffered events. */
+export async function completeWorkflowTask(engine: Engine, queries: Queries, req: Obj): Promise<Obj> {
+  const token = decodeToken(req.taskToken, 'w');
+  await engine.mutate(token.r, async (t) => {
+    const s = t.s;
+    const w = currentWft(t, token);
+    const commands: Obj[] = req.commands ?? [];
+    const names = commands.map(commandName);
+    t.afterCommit.push(() => queries.answerAttached(req.queryResults));
+    s.wft = undefined;
+    if (s.buffered.length && names.some((n) => CLOSE_COMMANDS.has(n))) {
+      // The workflow closed without seeing what arrived meanwhile: let it run again.
+      t.append('EVENT_TYPE_WORKFLOW_TASK_FAILED', {
+        scheduledEventId: w.scheduledId,
+        startedEventId: w.startedId,
+        cause: 'WORKFLOW_TASK_FAILED_CAUSE_UNHANDLED_COMMAND',
+        identity: req.identity,
+      });
+      s.sticky = undefined;
+      t.flushBuffered();
+      t.scheduleWft();
+      return;
+    }
+    const completedId = t.append('EVENT_TYPE_WORKFLOW_TASK_COMPLETED', {
+      scheduledEventId: w.scheduledId,
+      startedEventId: w.startedId,
+      identity: req.identity,
+      binaryChecksum: req.binaryChecksum,
+      workerVersion: req.workerVersionStamp,
+      sdkMetadata: req.sdkMetadata,
+      meteringMetadata: req.meteringMetadata,
+      deployment: req.deployment,
+      versioningBehavior: req.versioningBehavior,
+    });
+    s.lastCompletedStartedId = w.startedId;
+    const stickyQueue = req.stickyAttributes?.workerTaskQueue?.name;
+    s.sticky = stickyQueue ? { queue: stickyQueue, scheduleToStartMs: durationMs(req.stickyAttributes.scheduleToStartTimeout) || 10_000 } : undefined;
+    for (let i = 0; i < commands.length && !t.closed; i++) await applyCommand(engine, t, names[i], commandAttributes(commands[i], names[i]), completedId, req.identity);
+    if (t.closed) return;
+    const hadBuffered = s.buffered.length > 0;
+    t.flushBuffered();
+    if (hadBuffered || t.needsWft || req.forceCreateNewWorkflowTask) t.scheduleWft();
+  });
+  return {};
+}
+
+async function applyCommand(engine: Engine, t: Transition, name: string, attrs: Obj, completedId: number, identity: string): Promise<void> {
+  const s = t.s;
+  switch (name) {
+    case 'COMMAND_TYPE_SCHEDULE_ACTIVITY_TASK':
+      return scheduleActivity(t, attrs, completedId);
+    case 'COMMAND_TYPE_REQUEST_CANCEL_ACTIVITY_TASK':
+      return requestCancelActivity(t, attrs, completedId);
+    case 'COMMAND_TYPE_START_TIMER': {
+      const startedId = t.append('EVENT_TYPE_TIMER_STARTED', {
+        timerId: attrs.timerId,
+        startToFireTimeout: attrs.startToFireTimeout,
+        workflowTaskCompletedEventId: completedId,
+      });
+      s.timers[attrs.timerId] = startedId;
+      t.timer('user', t.now + durationMs(attrs.startToFireTimeout), { timerId: attrs.timerId, startedId });
+      return;
+    }
+    case 'COMMAND_TYPE_CANCEL_TIMER': {
+      const startedId = s.timers[attrs.timerId];
+      if (startedId === undefined) return;
+      delete s.timers[attrs.timerId];
+      t.append('EVENT_TYPE_TIMER_CANCELED', { timerId: attrs.timerId, startedEventId: startedId, workflowTaskCompletedEventId: completedId, identity });
+      return;
+    }
+    case 'COMMAND_TYPE_COMPLETE_WORKFLOW_EXECUTION':
+      closeRun(t, Status.Completed, 'EVENT_TYPE_WORKFLOW_EXECUTION_COMPLETED', { result: attrs.result, workflowTaskCompletedEventId: completedId });
+      return;
+    case 'COMMAND_TYPE_FAIL_WORKFLOW_EXECUTION':
+      failWorkflow(engine, t, attrs.failure, completedId);
+      return;
+    case 'COMMAND_TYPE_CANCEL_WORKFLOW_EXECUTION':
+      closeRun(t, Status.Canceled, 'EVENT_TYPE_WORKFLOW_EXECUTION_CANCELED', { details: attrs.details, workflowTaskCompletedEventId: completedId });
+      return;
+    case 'COMMAND_TYPE_CONTINUE_AS_NEW_WORKFLOW_EXECUTION':
+      continueAsNew(engine, t, attrs, completedId);
+      return;
+    case 'COMMAND_TYPE_RECORD_MARKER':
+      t.append('EVENT_TYPE_MARKER_RECORDED', {
+        markerName: attrs.markerName,
+        details: attrs.details,
+        workflowTaskCompletedEventId: completedId,
+        header: attrs.header,
+        failure: attrs.failure,
+      });
+      return;
+    case 'COMMAND_TYPE_UPSERT_WORKFLOW_SEARCH_ATTRIBUTES': {
+      t.append('EVENT_TYPE_UPSERT_WORKFLOW_SEARCH_ATTRIBUTES', { workflowTaskCompletedEventId: completedId, searchAttributes: attrs.searchAttributes });
+      const merged = mergeSearchAttributes(unpackOr(s.searchAttributes, T.SearchAttributes), attrs.searchAttributes);
+      const bytes = encode(T.SearchAttributes, merged);
+      s.searchAttributes = bytes.toString('base64');
+      t.runWrite.searchAttributes = bytes;
+      t.runWrite.keywords = keywordsOf(merged);
+      return;
+    }
+    case 'COMMAND_TYPE_MODIFY_WORKFLOW_PROPERTIES': {
+      t.append('EVENT_TYPE_WORKFLOW_PROPERTIES_MODIFIED', { workflowTaskCompletedEventId: completedId, upsertedMemo: attrs.upsertedMemo });
+      const merged = mergeMemo(unpackOr(s.memo, T.Memo), attrs.upsertedMemo);
+      const bytes = encode(T.Memo, merged);
+      s.memo = bytes.toString('base64');
+      t.runWrite.memo = bytes;
+      return;
+    }
+    case 'COMMAND_TYPE_START_CHILD_WORKFLOW_EXECUTION':
+      return startChild(t, attrs, completedId);
+    case 'COMMAND_TYPE_SIGNAL_EXTERNAL_WORKFLOW_EXECUTION':
+      return signalExternal(t, attrs, completedId);
+    case 'COMMAND_TYPE_REQUEST_CANCEL_EXTERNAL_WORKFLOW_EXECUTION':
+      return cancelExternal(t, attrs, completedId);
+    default:
+      engine.log.warn({ command: name }, 'engine ignores unsupported workflow command');
+  }
+}
+
+function unpackOr(b64: string | undefined, type: typeof T.Memo): Obj | undefined {
+  return b64 ? decode(type, Buffer.from(b64, 'base64')) : undefined;
+}
+
+/** RespondWorkflowTaskFailed: records the failure and retries the task on the normal queue. */
+export async function failWorkflowTask(engine: Engine, req: Obj): Promise<void> {
+  const token = decodeToken(req.taskToken, 'w');
+  await engine.mutate(token.r, (t) => {
+    const w = currentWft(t, token);
+    t.append('EVENT_TYPE_WORKFLOW_TASK_FAILED', {
+      scheduledEventId: w.scheduledId,
+      startedEventId: w.startedId,
+      cause: req.cause,
+      failure: req.failure,
+      identity: req.identity,
+      binaryChecksum: req.binaryChecksum,
+    });
+    retryWft(t, w.attempt + 1);
+  });
+}
+
+function retryWft(t: Transition, attempt: number): void {
+  t.s.wft = undefined;
+  t.s.sticky = undefined;
+  t.flushBuffered();
+  t.scheduleWft({ attempt, noSticky: true });
+}
+
+/** Moves a workflow task waiting on a sticky queue to the run's normal queue. */
+function unstick(t: Transition, scheduledId: number): void {
+  const s = t.s;
+  const w = s.wft;
+  if (!w || w.scheduledId !== scheduledId || w.startedId || !w.sticky) return;
+  w.queue = s.taskQueue;
+  w.sticky = false;
+  s.sticky = undefined;
+  t.dirty = true;
+  t.dispatch.push({ queueKind: 'workflow', queue: s.taskQueue, task: { kind: 'workflow', runId: s.runId, scheduledId } });
+}
+
+/** ShutdownWorker: the worker's sticky queue is gone; its waiting tasks move to normal queues. */
+export async function shutdownWorker(engine: Engine, namespace: string, stickyQueue: string | undefined): Promise<void> {
+  if (!stickyQueue) return;
+  for (const ref of engine.matching.drainSticky(namespace, stickyQueue)) {
+    if (ref.kind !== 'workflow') continue;
+    await engine.mutate(ref.runId, (t) => unstick(t, ref.scheduledId)).catch(() => undefined);
+  }
+}
+
+/** Tasks to dispatch for a run found open at start-up (sticky queues are gone by then). */
+export function tasksOfOpenRun(s: RunState): { queueKind: 'workflow' | 'activity'; queue: string; task: TaskRef }[] {
+  const out: { queueKind: 'workflow' | 'activity'; queue: string; task: TaskRef }[] = [];
+  if (s.wft && !s.wft.startedId) out.push({ queueKind: 'workflow', queue: s.taskQueue, task: { kind: 'workflow', runId: s.runId, scheduledId: s.wft.scheduledId } });
+  for (const a of Object.values(s.activities)) {
+    if (a.phase === 'scheduled') out.push({ queueKind: 'activity', queue: a.taskQueue, task: { kind: 'activity', runId: s.runId, scheduledId: a.scheduledId, attempt: a.attempt } });
+  }
+  return out;
+}
+
+export function registerWorkflowTaskHandlers(engine: Engine): void {
+  engine.onTimer('wft_timeout', (t, timer) => {
+    const w = t.s.wft;
+    if (!w || w.scheduledId !== timer.ref.scheduledId || w.startedId !== timer.ref.startedId) return;
+    t.append('EVENT_TYPE_WORKFLOW_TASK_TIMED_OUT', { scheduledEventId: w.scheduledId, startedEventId: w.startedId, timeoutType: 'TIMEOUT_TYPE_START_TO_CLOSE' });
+    retryWft(t, w.attempt + 1);
+  });
+  engine.onTimer('wft_sticky', (t, timer) => unstick(t, timer.ref.scheduledId));
+  engine.onTimer('user', (t, timer) => {
+    const { timerId, startedId } = timer.ref;
+    if (t.s.timers[timerId] !== startedId) return;
+    delete t.s.timers[timerId];
+    t.record('EVENT_TYPE_TIMER_FIRED', { timerId, startedEventId: startedId });
+    t.scheduleWft();
+  });
+}
+
+export { unpack };

@@ -1,0 +1,95 @@
+import { randomUUID } from 'node:crypto';
+import { WorkflowExecutionAlreadyStartedError, WorkflowFailedError } from '@temporalio/client';
+import { seen } from './activities';
+import { harness, type Harness } from './harness';
+import { accumulator, addSignal, cancellable, countdown, failing, finishSignal, greet, sleeper, timerWorkflow, totalQuery } from './workflows';
+
+jest.setTimeout(60_000);
+
+let h: Harness;
+const tq = 'engine-workflows';
+
+beforeAll(async () => {
+  h = await harness(tq);
+  await h.startWorker();
+});
+
+afterAll(async () => {
+  await h?.close();
+});
+
+const id = (name: string) => `${name}-${randomUUID()}`;
+
+test('an activity result reaches the caller', async () => {
+  const handle = h.track(await h.client.workflow.start(greet, { taskQueue: tq, workflowId: id('greet'), args: ['Ada'] }));
+  expect(await handle.result()).toBe('Hello, Ada!');
+});
+
+test('a timer fires after its duration', async () => {
+  const handle = h.track(await h.client.workflow.start(timerWorkflow, { taskQueue: tq, workflowId: id('timer'), args: [500] }));
+  const elapsed = await handle.result();
+  expect(elapsed).toBeGreaterThanOrEqual(500);
+});
+
+test('signals are delivered, queries answer while waiting, and after close', async () => {
+  const handle = h.track(await h.client.workflow.start(accumulator, { taskQueue: tq, workflowId: id('acc') }));
+  await handle.signal(addSignal, 2);
+  await handle.signal(addSignal, 3);
+  expect(await handle.query(totalQuery)).toBe(5);
+  await handle.signal(addSignal, 4);
+  await handle.signal(finishSignal);
+  expect(await handle.result()).toBe(9);
+  expect(await handle.query(totalQuery)).toBe(9);
+});
+
+test('signal-with-start starts once, then signals the running workflow', async () => {
+  const workflowId = id('sws');
+  const first = await h.client.workflow.signalWithStart(accumulator, { taskQueue: tq, workflowId, signal: addSignal, signalArgs: [1] });
+  h.track(first);
+  const second = await h.client.workflow.signalWithStart(accumulator, { taskQueue: tq, workflowId, signal: addSignal, signalArgs: [10] });
+  expect(second.signaledRunId).toBe(first.signaledRunId);
+  await first.signal(finishSignal);
+  expect(await first.result()).toBe(11);
+});
+
+test('starting a running workflow id again fails with WorkflowExecutionAlreadyStartedError', async () => {
+  const workflowId = id('dup');
+  const handle = h.track(await h.client.workflow.start(sleeper, { taskQueue: tq, workflowId, args: [200] }));
+  await expect(h.client.workflow.start(sleeper, { taskQueue: tq, workflowId, args: [200] })).rejects.toBeInstanceOf(WorkflowExecutionAlreadyStartedError);
+  expect(await handle.result()).toBe('woke');
+});
+
+test('continue-as-new three times; result() follows the chain', async () => {
+  const handle = h.track(await h.client.workflow.start(countdown, { taskQueue: tq, workflowId: id('can'), args: [3] }));
+  expect(await handle.result()).toBe('done:continued');
+  const desc = await h.client.workflow.getHandle(handle.workflowId).describe();
+  expect(desc.runId).not.toBe(handle.firstExecutionRunId);
+});
+
+test('terminate closes the workflow', async () => {
+  const handle = h.track(await h.client.workflow.start(sleeper, { taskQueue: tq, workflowId: id('term'), args: [60_000] }));
+  await handle.terminate('enough');
+  await expect(handle.result()).rejects.toBeInstanceOf(WorkflowFailedError);
+  expect((await handle.describe()).status.name).toBe('TERMINATED');
+});
+
+test('cancel runs the cleanup activity and closes as cancelled', async () => {
+  const key = id('cancel');
+  const handle = h.track(await h.client.workflow.start(cancellable, { taskQueue: tq, workflowId: key, args: [key] }));
+  await new Promise((r) => setTimeout(r, 300));
+  await handle.cancel();
+  await expect(handle.result()).rejects.toBeInstanceOf(WorkflowFailedError);
+  expect(seen.get(key)).toEqual(['cleanup']);
+  expect((await handle.describe()).status.name).toBe('CANCELLED');
+});
+
+test('a workflow failure reaches the caller', async () => {
+  const handle = h.track(await h.client.workflow.start(failing, { taskQueue: tq, workflowId: id('fail'), args: ['bad'] }));
+  const err = await handle.result().catch((e: unknown) => e);
+  expect(err).toBeInstanceOf(WorkflowFailedError);
+  expect((err as WorkflowFailedError).cause?.message).toBe('bad');
+});
+
+test('every history replays deterministically', async () => {
+  expect(await h.replayAll()).toBeGreaterThan(8);
+});
