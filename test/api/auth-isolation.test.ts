@@ -123,7 +123,8 @@ describe("prod's key and dev's data", () => {
       await expectApiError(api.prod.updateMetadata('github', ['c1'], { owner: 'prod' }), 404, 'unknown_connection');
       await expectApiError(api.prod.pruneRecords({ providerConfigKey: 'github', connectionId: 'c1', model: 'Issue', untilCursor: cursor }), 404, 'unknown_connection');
       await expectApiError(api.prod.deleteEnvironmentVariable('SHARED_NAME'), 404, 'unknown_environment_variable');
-      await expectApiError(api.prod.importConnection({ provider_config_key: 'dev-only', connection_id: 'c2', credentials: { type: 'API_KEY', apiKey: 'stolen' } }), 404, 'unknown_provider_config');
+      const stolen = { provider_config_key: 'dev-only', connection_id: 'c2', credentials: { type: 'API_KEY', apiKey: 'stolen' } };
+      await expectApiError(api.prod.importConnection(stolen), 404, 'unknown_provider_config');
     });
   });
 

@@ -74,9 +74,8 @@ describe('create and read', () => {
   });
 
   test('a duplicate unique_key is a 409 and leaves the first one as it was', async () => {
-    await expectUnchanged(api.store.db, () =>
-      expectApiError(api.dev.createIntegration({ unique_key: 'github', provider: 'gitlab', credentials: { type: 'OAUTH2', client_secret: 'other' } }), 409, 'duplicate_integration'),
-    );
+    const duplicate = { unique_key: 'github', provider: 'gitlab', credentials: { type: 'OAUTH2' as const, client_secret: 'other' } };
+    await expectUnchanged(api.store.db, () => expectApiError(api.dev.createIntegration(duplicate), 409, 'duplicate_integration'));
     const { data } = await api.dev.getIntegration({ uniqueKey: 'github' }, { include: ['credentials'] });
     expect(data).toMatchObject({ provider: 'github', credentials });
   });

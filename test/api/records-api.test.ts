@@ -165,7 +165,8 @@ describe('variants', () => {
 
   test('pruning a variant leaves the base model alone', async () => {
     const [eu] = (await api.dev.listRecords(on('variants', { variant: 'eu' }))).records;
-    const result = await api.dev.pruneRecords({ providerConfigKey: 'github', connectionId: 'variants', model: 'Issue', variant: 'eu', untilCursor: eu!._nango_metadata.cursor });
+    const untilCursor = eu!._nango_metadata.cursor;
+    const result = await api.dev.pruneRecords({ providerConfigKey: 'github', connectionId: 'variants', model: 'Issue', variant: 'eu', untilCursor });
     expect(result).toEqual({ count: 1, has_more: false });
     expect((await api.dev.listRecords(on('variants'))).records[0]).toMatchObject({ title: 'base', _nango_metadata: { pruned_at: null } });
   });
