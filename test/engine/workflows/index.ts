@@ -72,7 +72,7 @@ export async function activityTimeout(kind: 'startToClose' | 'scheduleToClose' |
     await p.sleepy(key, kind === 'heartbeat' ? 'noheartbeat' : 'plain', 2000);
     return 'completed';
   } catch (err) {
-    const cause = (err as { cause?: { name: string; timeoutType?: number; message: string } }).cause;
+    const cause = (err as { cause?: { name: string; timeoutType?: string; message: string } }).cause;
     return `${cause?.name}:${cause?.timeoutType}`;
   }
 }
