@@ -110,7 +110,7 @@ export class RecordStore {
          SELECT count(*) FILTER (WHERE last_action = 'ADDED')::int AS added,
                 count(*) FILTER (WHERE last_action = 'UPDATED')::int AS updated
          FROM written`,
-        [connection, model, chunk.map(([id]) => id), chunk.map(([, data]) => JSON.stringify(data))],
+        [connection, model, ...idsAndPayloads(chunk)],
       );
       return { added: rows[0]!.added, updated: rows[0]!.updated, deleted: 0 };
     });
@@ -135,7 +135,7 @@ export class RecordStore {
            RETURNING 1
          )
          SELECT count(*)::int AS updated FROM written`,
-        [connection, model, chunk.map(([id]) => id), chunk.map(([, data]) => JSON.stringify(data))],
+        [connection, model, ...idsAndPayloads(chunk)],
       );
       return { added: 0, updated: rows[0]!.updated, deleted: 0 };
     });
@@ -162,10 +162,7 @@ export class RecordStore {
 
   /** One page of records in cursor order. */
   async list(connection: number, query: ListRecordsQuery): Promise<RecordsPage> {
-    const limit = query.limit ?? DEFAULT_RECORDS_LIMIT;
-    if (!Number.isInteger(limit) || limit < 1 || limit > MAX_RECORDS_LIMIT) {
-      throw invalid('invalid_limit', `limit must be an integer between 1 and ${MAX_RECORDS_LIMIT}`);
-    }
+    const limit = checkLimit(query.limit ?? DEFAULT_RECORDS_LIMIT);
     const params: unknown[] = [connection, query.model];
     const where = ['connection_id = $1', 'model = $2'];
     const param = (value: unknown) => `$${params.push(value)}`;
@@ -198,9 +195,7 @@ export class RecordStore {
    * A later sync of the same record restores the payload.
    */
   async prune(connection: number, model: string, untilCursor: string, limit = 1000): Promise<{ count: number; has_more: boolean }> {
-    if (!Number.isInteger(limit) || limit < 1 || limit > MAX_RECORDS_LIMIT) {
-      throw invalid('invalid_limit', `limit must be an integer between 1 and ${MAX_RECORDS_LIMIT}`);
-    }
+    checkLimit(limit);
     const until = decodeCursor(untilCursor);
     const { rows } = await this.db.query<{ count: number; has_more: boolean }>(
       `WITH candidates AS (
@@ -260,6 +255,18 @@ function recordId(record: unknown): string {
     throw invalid('invalid_record', `Every record must be an object with an "id" (a non-empty string or number of at most ${MAX_ID_LENGTH} characters)`);
   }
   return String(id);
+}
+
+function checkLimit(limit: number): number {
+  if (!Number.isInteger(limit) || limit < 1 || limit > MAX_RECORDS_LIMIT) {
+    throw invalid('invalid_limit', `limit must be an integer between 1 and ${MAX_RECORDS_LIMIT}`);
+  }
+  return limit;
+}
+
+/** The `$3::text[]` and `$4::jsonb[]` parameters of a chunk. */
+function idsAndPayloads(chunk: Array<[string, unknown]>): [string[], string[]] {
+  return [chunk.map(([id]) => id), chunk.map(([, data]) => JSON.stringify(data))];
 }
 
 function stripMetadata(record: Record<string, unknown>): Record<string, unknown> {

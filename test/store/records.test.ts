@@ -51,12 +51,8 @@ const payload = ({ _nango_metadata: _ignored, ...data }: SyncRecord) => data;
 const ids = (records: SyncRecord[]) => records.map((r) => r.id);
 
 async function expectInvalid(promise: Promise<unknown>, code: string): Promise<void> {
-  const error = await promise.then(
-    () => undefined,
-    (err: unknown) => err,
-  );
-  expect(error).toBeInstanceOf(SynclineError);
-  expect(error).toMatchObject({ kind: 'invalid', code });
+  await expect(promise).rejects.toThrow(SynclineError);
+  await expect(promise).rejects.toMatchObject({ kind: 'invalid', code });
 }
 
 describe('upsert', () => {
