@@ -107,6 +107,8 @@ export function parseRuns(runs: string): number | undefined {
 }
 
 const NAME = /^[a-zA-Z0-9_-]+$/;
+/** Integration unique keys: anything printable that is safe as one URL path segment. */
+export const INTEGRATION_KEY = /^[^/?#%\\\u0000-\u001f\u007f]+$/;
 const MODEL_NAME = /^[A-Za-z_][A-Za-z0-9_]*$/;
 const SYNC_KEYS = ['description', 'runs', 'output', 'endpoint', 'endpoints', 'sync_type', 'track_deletes', 'auto_start', 'scopes', 'input', 'version', 'webhook-subscriptions'];
 const ACTION_KEYS = ['description', 'endpoint', 'input', 'output', 'scopes', 'version'];
@@ -247,7 +249,7 @@ class Checker {
   private integration(key: string, raw: unknown): IntegrationDefinition {
     const path = ['integrations', key];
     const def: IntegrationDefinition = { key, syncs: [], actions: [], onEvents: {} };
-    if (!/^[\w.-]+$/.test(key)) this.issue(path, `integration key "${key}" may only contain letters, digits, "_", "-" and "."`, true);
+    if (!INTEGRATION_KEY.test(key)) this.issue(path, `integration key "${key}" must not contain "/", "?", "#", "%", "\\" or control characters`, true);
     if (raw === null) return def;
     if (!isObject(raw)) return this.issue(path, 'expected a mapping with "syncs" and/or "actions"'), def;
     this.unknownKeys(raw, path, INTEGRATION_KEYS);

@@ -28,6 +28,8 @@ export interface ConnectionFilter {
   endUserOrganizationId?: string;
   integrationKeys?: string[];
   tags?: Record<string, string>;
+  endUserEmail?: string;
+  endUserDisplayName?: string;
   limit: number;
   /** Zero-based page of `limit` connections. */
   page: number;
@@ -147,6 +149,8 @@ export class ConnectionStore {
     if (filter.endUserOrganizationId !== undefined) where.push(`c.end_user_organization_id = ${param(filter.endUserOrganizationId)}`);
     if (filter.integrationKeys?.length) where.push(`i.unique_key = ANY(${param(filter.integrationKeys)}::text[])`);
     for (const [key, value] of Object.entries(filter.tags ?? {})) where.push(`c.tags ->> ${param(key)} = ${param(value)}`);
+    if (filter.endUserEmail !== undefined) where.push(`c.end_user ->> 'email' = ${param(filter.endUserEmail)}`);
+    if (filter.endUserDisplayName !== undefined) where.push(`c.end_user ->> 'display_name' = ${param(filter.endUserDisplayName)}`);
     if (filter.search) {
       const pattern = param(`%${filter.search.replace(/[\\%_]/g, (ch) => `\\${ch}`)}%`);
       where.push(

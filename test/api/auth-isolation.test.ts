@@ -45,6 +45,8 @@ const routes: Array<[string, string, unknown?]> = [
   ['DELETE', '/environment-variables/SHARED_NAME'],
   ['GET', '/records?model=Issue'],
   ['PATCH', '/records/prune', { model: 'Issue', until_cursor: 'x' }],
+  ['POST', '/sync/deploy', { nangoYamlBody: 'integrations: {}', flowConfigs: [] }],
+  ['GET', '/scripts/config'],
   ['GET', '/no-such-route'],
 ];
 

@@ -87,7 +87,7 @@ describe('missing or wrong fields name the field', () => {
     ['metadata change without metadata', 'POST', '/connections/metadata', { provider_config_key: 'github', connection_id: 'c1' }, 'metadata'],
     ['metadata change with an empty id list', 'PATCH', '/connections/metadata', { provider_config_key: 'github', connection_id: [], metadata: {} }, 'connection_id'],
     ['integration without provider', 'POST', '/integrations', { unique_key: 'new' }, 'provider'],
-    ['integration key with spaces', 'POST', '/integrations', { unique_key: 'my key', provider: 'github' }, 'unique_key'],
+    ['integration key with a slash', 'POST', '/integrations', { unique_key: 'my/key', provider: 'github' }, 'unique_key'],
     ['integration credentials without type', 'PATCH', '/integrations/github', { credentials: { client_id: 'x' } }, 'credentials.type'],
     ['prune without until_cursor', 'PATCH', '/records/prune', { model: 'Issue' }, 'until_cursor'],
   ])('%s is a 400 invalid_body', async (_what, method, path, json, field) => {
@@ -203,8 +203,13 @@ describe('strings that look like SQL are data', () => {
     expect((await api.dev.getIntegration({ uniqueKey: 'github' })).data.display_name).toBe(sql);
   });
 
-  test('where the format is restricted (integration keys, variable names) they are a 400, not an error 500', async () => {
-    await rejects('POST', '/integrations', { json: { unique_key: sql, provider: 'github' } }, 400, 'invalid_body');
+  test('integration keys may be any URL-safe text, SQL-looking included', async () => {
+    await api.dev.createIntegration({ unique_key: sql, provider: 'github' });
+    expect((await api.dev.getIntegration({ uniqueKey: sql })).data.unique_key).toBe(sql);
+    await api.dev.deleteIntegration(sql);
+  });
+
+  test('where the format is restricted (variable names) they are a 400, not an error 500', async () => {
     await rejects('POST', '/environment-variables', { json: [{ name: sql, value: 'x' }] }, 400, 'invalid_body');
   });
 

@@ -40,6 +40,14 @@ test('listConnections in both call forms', async () => {
   expect(filtered.connections.map((c) => `${c.provider_config_key}/${c.connection_id}`)).toEqual(['github/alice']);
 });
 
+test("listConnections' email and displayName tags filter on the end user", async () => {
+  await addConnection(api.dev, 'github', 'dora', { end_user: { id: 'u-dora', email: 'dora@example.com', display_name: 'Dora M' } });
+  const ids = (r: { connections: Array<{ connection_id: string }> }) => r.connections.map((c) => c.connection_id);
+  expect(ids(await nango.listConnections({ tags: { email: 'dora@example.com' } }))).toEqual(['dora']);
+  expect(ids(await nango.listConnections({ tags: { displayName: 'Dora M' } }))).toEqual(['dora']);
+  expect(ids(await nango.listConnections({ tags: { email: 'nobody@example.com' } }))).toEqual([]);
+});
+
 test('setMetadata / updateMetadata / getMetadata, and ours sees the same', async () => {
   const set = await nango.setMetadata('github', ['alice', 'bob'], { filter: 'status=closed' });
   expect(set.data).toEqual({ metadata: { filter: 'status=closed' }, connection_id: ['alice', 'bob'], provider_config_key: 'github' });

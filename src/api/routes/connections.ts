@@ -79,10 +79,16 @@ export function connectionRoutes(store: Store): Router {
 
   router.get('/connections', async (req, res) => {
     const q = query(listQuery, req);
+    // @nangohq/node sends the end user's email and display name as these two pseudo-tags.
+    const { end_user_email, end_user_display_name, ...tags } = Object.fromEntries(
+      Object.entries(q.tags ?? {}).map(([k, v]) => [k.toLowerCase(), v]),
+    );
     const connections = await store.connections.list(environment(req).id, {
       ...q,
       integrationKeys: q.integrationId?.split(',').map((k) => k.trim()).filter(Boolean),
-      tags: q.tags && Object.fromEntries(Object.entries(q.tags).map(([k, v]) => [k.toLowerCase(), v])),
+      tags,
+      endUserEmail: end_user_email,
+      endUserDisplayName: end_user_display_name,
     });
     res.json({ connections: connections.map(connectionSummary) });
   });

@@ -1,11 +1,12 @@
 import { Router, type Request } from 'express';
 import { z } from 'zod';
+import { INTEGRATION_KEY } from '../../config/nango-yaml';
 import type { Store } from '../../store';
 import { environment } from '../auth';
 import { integrationShape } from '../shapes';
 import { body, identifier, query } from '../validate';
 
-const uniqueKey = identifier('unique_key').regex(/^[\w.-]+$/, 'unique_key may only contain letters, digits, "_", "-" and "."');
+const uniqueKey = identifier('unique_key').regex(INTEGRATION_KEY, 'unique_key must not contain "/", "?", "#", "%" or "\\"');
 
 const credentials = z.looseObject({
   type: z.enum(['OAUTH1', 'OAUTH2', 'APP', 'CUSTOM', 'TBA', 'MCP_OAUTH2']),
