@@ -94,6 +94,9 @@ async function openPostgres(url: string, options: OpenDbOptions): Promise<Db> {
 async function openPglite(dataDir?: string): Promise<Db> {
   const db = await PGlite.create(dataDir);
   const run = async <R>(q: Pick<PGlite, 'query'>, sql: string, params?: unknown[]): Promise<QueryResult<R>> => {
+    // PGlite runs each statement synchronously in WASM and resolves without giving the event loop
+    // a turn; yield first, so timers and sockets (the engine, HTTP) are not starved by a write burst.
+    await new Promise<void>((resolve) => setImmediate(resolve));
     const result = await q.query<R>(sql, params);
     return { rows: result.rows, rowCount: result.affectedRows ?? result.rows.length };
   };

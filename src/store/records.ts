@@ -206,7 +206,7 @@ export class RecordStore {
          LIMIT $5 + 1
        ),
        pruned AS (
-         UPDATE records r SET data = '{}'::jsonb, pruned_at = now()
+         UPDATE records r SET data = jsonb_build_object('id', r.data -> 'id'), pruned_at = now()
          WHERE r.connection_id = $1 AND r.model = $2
            AND r.external_id IN (SELECT external_id FROM candidates WHERE position <= $5)
            -- Checked again on the row as it is after any concurrent write: one rewritten since is kept.
@@ -266,7 +266,23 @@ function checkLimit(limit: number): number {
 
 /** The `$3::text[]` and `$4::jsonb[]` parameters of a chunk. */
 function idsAndPayloads(chunk: Array<[string, unknown]>): [string[], string[]] {
-  return [chunk.map(([id]) => id), chunk.map(([, data]) => JSON.stringify(data))];
+  return [chunk.map(([id]) => id), chunk.map(([, data]) => toJsonb(data))];
+}
+
+// jsonb cannot hold NUL characters or lone UTF-16 surrogates, both of which real APIs send.
+const UNSTORABLE = /\\u0000|\\ud[89a-f]/i;
+const LONE_SURROGATE = /[\ud800-\udbff](?![\udc00-\udfff])|(?<![\ud800-\udbff])[\udc00-\udfff]/g;
+
+/**
+ * JSON text Postgres accepts as jsonb: NUL characters are dropped and lone surrogates become
+ * U+FFFD in string values, rather than failing the whole batch. The common case costs one scan.
+ */
+export function toJsonb(data: unknown): string {
+  const text = JSON.stringify(data);
+  if (!UNSTORABLE.test(text)) return text;
+  return JSON.stringify(data, (_key, value: unknown) =>
+    typeof value === 'string' ? value.replace(/\u0000/g, '').replace(LONE_SURROGATE, '\ufffd') : value,
+  );
 }
 
 function stripMetadata(record: Record<string, unknown>): Record<string, unknown> {

@@ -163,6 +163,19 @@ describe('upsert', () => {
   });
 });
 
+describe('text jsonb cannot hold', () => {
+  test('NUL characters are dropped and lone surrogates become U+FFFD, instead of failing the batch', async () => {
+    const model = freshModel();
+    const counts = await store.records.upsert(conn, model, [
+      { id: 1, note: 'a\u0000b', nested: { list: ['\ud800x', 'ok \u{1F600}'] } },
+      { id: 2, note: 'clean' },
+    ]);
+    expect(counts).toEqual({ added: 2, updated: 0, deleted: 0 });
+    expect(payload((await one(conn, model, 1))!)).toEqual({ id: 1, note: 'ab', nested: { list: ['\ufffdx', 'ok \u{1F600}'] } });
+    expect(payload((await one(conn, model, 2))!)).toEqual({ id: 2, note: 'clean' });
+  });
+});
+
 describe('update', () => {
   test('shallow-merges partial records into existing ones', async () => {
     const model = freshModel();
@@ -443,6 +456,14 @@ describe('prune', () => {
     expect(restored._nango_metadata.pruned_at).toBeNull();
   });
 
+  test('a pruned record keeps its id with its original type', async () => {
+    const model = freshModel();
+    await store.records.upsert(conn, model, [{ id: 7, title: 'numeric' }, { id: 'x', title: 'text' }]);
+    const { records } = await store.records.list(conn, { model });
+    await store.records.prune(conn, model, records.at(-1)!._nango_metadata.cursor);
+    expect((await listAll(conn, { model })).map(payload)).toEqual([{ id: 7 }, { id: 'x' }]);
+  });
+
   test('with exactly limit records left, has_more is false', async () => {
     const model = freshModel();
     await store.records.upsert(conn, model, range(4).map((i) => ({ id: i, v: i })));
@@ -458,8 +479,9 @@ describe('prune', () => {
     expect(payload((await one(conn, model, 1))!)).toEqual({ id: 1 });
   });
 
-  // PGlite runs one transaction at a time, so only Postgres can interleave a writer with a prune.
-  const onPostgres = process.env.DATABASE_URL ? test : test.skip;
+  // PGlite runs one transaction at a time, so only Postgres can interleave a writer with a prune:
+  // the case does not exist there, and the test is only defined on Postgres.
+  const onPostgres = process.env.DATABASE_URL ? test : () => undefined;
 
   onPostgres('does not empty a record rewritten after the cursor while the prune was waiting for it', async () => {
     const model = freshModel();
@@ -525,7 +547,8 @@ describe('isolation', () => {
       [1, 'first', 'ADDED', null],
       [2, 'first', 'ADDED', null],
     ]);
-    expect(await listAll(other, { model })).toMatchObject([{ id: '1', _nango_metadata: { last_action: 'DELETED' } }]);
+    expect(await listAll(other, { model })).toMatchObject([{ id: 1, _nango_metadata: { last_action: 'DELETED' } }]);
+    expect((await listAll(other, { model }))[0]).not.toHaveProperty('owner');
     expect((await store.records.countByModel(conn))[model]).toBe(2);
   });
 });
