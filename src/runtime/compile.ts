@@ -1,0 +1,255 @@
+import fs from 'node:fs';
+import path from 'node:path';
+import * as esbuild from 'esbuild';
+import ts from 'typescript';
+import { SANDBOX_GLOBALS } from './declarations';
+
+/** Packages a script may import; the sandbox provides them. */
+export const ALLOWED_IMPORTS: ReadonlySet<string> = new Set(['zod', 'crypto', 'node:crypto', 'url', 'node:url']);
+
+export interface CompileIssue {
+  /** Path relative to the integrations folder, `/`-separated. */
+  file: string;
+  line: number;
+  column: number;
+  message: string;
+  /** The entry point this issue fails. */
+  entry: string;
+}
+
+/**
+ * A script that does not compile. `file`, `line` and `message` describe the first issue; `issues`
+ * has them all. When the problem is in an imported file, `file` is that file and `entry` the
+ * entry point it fails.
+ *
+ * @example
+ * try { await compileScript({ root, entry: 'github/syncs/issues.ts' }) }
+ * catch (e) { if (e instanceof ScriptCompileError) console.error(`${e.file}:${e.line} ${e.message}`) }
+ */
+export class ScriptCompileError extends Error {
+  override name = 'ScriptCompileError';
+  readonly file: string;
+  readonly line: number;
+  readonly column: number;
+  readonly entry: string;
+
+  constructor(readonly issues: CompileIssue[]) {
+    super(issues.map(formatIssue).join('\n'));
+    const first = issues[0]!;
+    this.file = first.file;
+    this.line = first.line;
+    this.column = first.column;
+    this.entry = first.entry;
+  }
+}
+
+function formatIssue(issue: CompileIssue): string {
+  const via = issue.file === issue.entry ? '' : ` (imported by ${issue.entry})`;
+  return `${issue.file}:${issue.line}:${issue.column} ${issue.message}${via}`;
+}
+
+export interface CompiledScript {
+  /** The entry, relative to the integrations folder. */
+  entry: string;
+  /** CommonJS bundle for `runScript`. */
+  code: string;
+  /** Every file of the integrations folder bundled into it, relative. */
+  inputs: string[];
+}
+
+export interface CompileOptions {
+  /** The `nango-integrations/` folder. */
+  root: string;
+  /** Text of `models.ts` (from `generateModelsTs`); by default `<root>/models.ts` is read. */
+  modelsTs?: string;
+  /** Run the TypeScript type-check (default true). */
+  typecheck?: boolean;
+}
+
+/**
+ * Bundles and type-checks one script entry, throwing `ScriptCompileError` on any issue.
+ *
+ * @example
+ * const { code } = await compileScript({ root: 'nango-integrations' }, 'github/syncs/issues.ts');
+ */
+export async function compileScript(options: CompileOptions, entry: string): Promise<CompiledScript> {
+  const { scripts, errors } = await compileScripts(options, [entry]);
+  if (errors.length) throw errors[0];
+  return scripts[0]!;
+}
+
+/**
+ * Bundles every entry with esbuild (relative imports inside the folder, allowed packages kept
+ * external), then type-checks them all in one TypeScript program against `models.ts`. An entry with
+ * any issue, in itself or in a file it imports, is in `errors`; the others are in `scripts`.
+ */
+export async function compileScripts(options: CompileOptions, entries: string[]): Promise<{ scripts: CompiledScript[]; errors: ScriptCompileError[] }> {
+  const root = path.resolve(options.root);
+  const modelsPath = path.join(root, 'models.ts');
+  const modelsTs = options.modelsTs ?? (fs.existsSync(modelsPath) ? fs.readFileSync(modelsPath, 'utf8') : undefined);
+  const built = await Promise.all(entries.map((entry) => bundleEntry(root, relative(root, path.resolve(root, entry)), modelsPath, modelsTs)));
+
+  const issues = new Map<string, CompileIssue[]>(built.map((b) => [b.entry, b.issues]));
+  if (options.typecheck !== false) {
+    const checkable = built.filter((b) => b.issues.length === 0);
+    for (const issue of typecheck(root, checkable, modelsPath, modelsTs)) issues.get(issue.entry)!.push(issue);
+  }
+  const scripts: CompiledScript[] = [];
+  const errors: ScriptCompileError[] = [];
+  for (const b of built) {
+    const found = issues.get(b.entry)!;
+    if (found.length) errors.push(new ScriptCompileError(found));
+    else scripts.push({ entry: b.entry, code: b.code, inputs: b.inputs });
+  }
+  return { scripts, errors };
+}
+
+interface Bundled {
+  entry: string;
+  code: string;
+  inputs: string[];
+  issues: CompileIssue[];
+}
+
+async function bundleEntry(root: string, entry: string, modelsPath: string, modelsTs: string | undefined): Promise<Bundled> {
+  if (entry.startsWith('../') || path.isAbsolute(entry)) {
+    return { entry, code: '', inputs: [], issues: [{ file: entry, line: 1, column: 1, message: 'The script is outside the integrations folder', entry }] };
+  }
+  if (!fs.existsSync(path.join(root, entry))) {
+    return { entry, code: '', inputs: [], issues: [{ file: entry, line: 1, column: 1, message: 'The script file does not exist', entry }] };
+  }
+  const modelsBase = modelsPath.replace(/\.ts$/, '');
+  const guard: esbuild.Plugin = {
+    name: 'syncline-imports',
+    setup(build) {
+      build.onResolve({ filter: /.*/ }, (args) => {
+        if (args.kind === 'entry-point') return undefined;
+        const spec = args.path;
+        if (ALLOWED_IMPORTS.has(spec)) return { path: spec, external: true };
+        if (spec.startsWith('.') || path.isAbsolute(spec)) {
+          const target = path.resolve(args.resolveDir, spec);
+          if (!inside(root, target)) return { errors: [{ text: `Import "${spec}" points outside the integrations folder` }] };
+          if (modelsTs !== undefined && target.replace(/\.(ts|js)$/, '') === modelsBase) return { path: modelsPath };
+          return undefined;
+        }
+        return { errors: [{ text: `Import "${spec}" is not allowed: scripts may import files of the integrations folder, zod, crypto and url` }] };
+      });
+      if (modelsTs !== undefined) {
+        build.onLoad({ filter: /models\.ts$/ }, (args) => (args.path === modelsPath ? { contents: modelsTs, loader: 'ts' } : undefined));
+      }
+    },
+  };
+  try {
+    const result = await esbuild.build({
+      entryPoints: [path.join(root, entry)],
+      absWorkingDir: root,
+      bundle: true,
+      write: false,
+      format: 'cjs',
+      platform: 'neutral',
+      mainFields: ['main'],
+      target: 'es2022',
+      sourcemap: false,
+      metafile: true,
+      logLevel: 'silent',
+      plugins: [guard],
+    });
+    return { entry, code: result.outputFiles[0]!.text, inputs: Object.keys(result.metafile.inputs).map(toPosix), issues: [] };
+  } catch (err) {
+    const failure = err as esbuild.BuildFailure;
+    if (!Array.isArray(failure.errors)) throw err;
+    const issues = failure.errors.map((e) => ({
+      file: e.location ? toPosix(e.location.file) : entry,
+      line: e.location?.line ?? 1,
+      column: (e.location?.column ?? 0) + 1,
+      message: e.text,
+      entry,
+    }));
+    return { entry, code: '', inputs: [], issues };
+  }
+}
+
+const GLOBALS_FILE = '__syncline_sandbox_globals__.d.ts';
+const libCache = new Map<string, ts.SourceFile>();
+
+function compilerOptions(): ts.CompilerOptions {
+  const zodDir = path.dirname(require.resolve('zod/package.json'));
+  return {
+    target: ts.ScriptTarget.ES2022,
+    module: ts.ModuleKind.CommonJS,
+    moduleResolution: ts.ModuleResolutionKind.Node10,
+    lib: ['lib.es2022.d.ts'],
+    types: [],
+    strict: true,
+    noEmit: true,
+    esModuleInterop: true,
+    skipLibCheck: true,
+    resolveJsonModule: false,
+    allowJs: false,
+    paths: { zod: [zodDir] },
+  };
+}
+
+function typecheck(root: string, bundles: Bundled[], modelsPath: string, modelsTs: string | undefined): CompileIssue[] {
+  if (bundles.length === 0) return [];
+  const options = compilerOptions();
+  const host = ts.createCompilerHost(options, true);
+  const globalsPath = path.join(root, GLOBALS_FILE);
+  const readVirtual = (fileName: string): string | undefined => {
+    if (fileName === globalsPath) return SANDBOX_GLOBALS;
+    if (modelsTs !== undefined && path.resolve(fileName) === modelsPath) return modelsTs;
+    return undefined;
+  };
+  const getSourceFile = host.getSourceFile;
+  host.getSourceFile = (fileName, language, onError, shouldCreate) => {
+    const virtual = readVirtual(fileName);
+    if (virtual !== undefined) return ts.createSourceFile(fileName, virtual, language, true);
+    const shared = !fileName.startsWith(root + path.sep);
+    if (shared && libCache.has(fileName)) return libCache.get(fileName);
+    const file = getSourceFile.call(host, fileName, language, onError, shouldCreate);
+    if (shared && file) libCache.set(fileName, file);
+    return file;
+  };
+  const fileExists = host.fileExists;
+  host.fileExists = (fileName) => readVirtual(fileName) !== undefined || fileExists.call(host, fileName);
+  const readFile = host.readFile;
+  host.readFile = (fileName) => readVirtual(fileName) ?? readFile.call(host, fileName);
+
+  const rootNames = [globalsPath, ...bundles.map((b) => path.join(root, b.entry))];
+  const program = ts.createProgram({ rootNames, options, host });
+  const issues: CompileIssue[] = [];
+  const checker = program.getTypeChecker();
+  for (const b of bundles) {
+    const source = program.getSourceFile(path.join(root, b.entry));
+    const symbol = source && checker.getSymbolAtLocation(source);
+    if (source && !symbol?.exports?.has('default' as ts.__String)) {
+      issues.push({ file: b.entry, line: 1, column: 1, message: 'The script needs a default export: fetchData(nango) for a sync, runAction(nango, input) for an action', entry: b.entry });
+    }
+  }
+  for (const diagnostic of ts.getPreEmitDiagnostics(program)) {
+    const message = ts.flattenDiagnosticMessageText(diagnostic.messageText, '\n');
+    if (!diagnostic.file || diagnostic.start === undefined) {
+      for (const b of bundles) issues.push({ file: b.entry, line: 1, column: 1, message, entry: b.entry });
+      continue;
+    }
+    const file = relative(root, diagnostic.file.fileName);
+    const { line, character } = diagnostic.file.getLineAndCharacterOfPosition(diagnostic.start);
+    for (const b of bundles) {
+      if (b.inputs.includes(file) || file === b.entry) issues.push({ file, line: line + 1, column: character + 1, message, entry: b.entry });
+    }
+  }
+  return issues;
+}
+
+function inside(root: string, target: string): boolean {
+  const rel = path.relative(root, target);
+  return rel === '' || (!rel.startsWith('..') && !path.isAbsolute(rel));
+}
+
+function relative(root: string, file: string): string {
+  return toPosix(path.relative(root, path.resolve(file)));
+}
+
+function toPosix(p: string): string {
+  return p.split(path.sep).join('/');
+}

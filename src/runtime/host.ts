@@ -1,0 +1,310 @@
+import { connectionFull, integrationShape } from '../api/shapes';
+import { SynclineError } from '../errors';
+import { getProvider, secretsOf, type ProviderDefinition } from '../providers';
+import type { Connection } from '../types';
+import { ProxyError, ScriptRunError } from './errors';
+import { proxyRequest, type HttpContext, type ResolvedRequest } from './http';
+import { LogCollector, normaliseLevel } from './logs';
+import { paginate } from './paginate';
+import { modelChecker, RecordWriter, type WriteKind } from './records';
+import type { ExecutionRequest, LogLevel, ProxyConfiguration, ProxyResponse } from './types';
+
+const CONNECTION_MEMO_MS = 60_000;
+/** Largest action output, as in Nango. */
+export const MAX_ACTION_OUTPUT_BYTES = 2 * 1024 * 1024;
+
+/** Marks binary data inside JSON crossing into the sandbox. */
+export const BYTES_MARKER = '__syncline_bytes__';
+
+type Handler = (args: Record<string, unknown>) => Promise<unknown>;
+
+/**
+ * The host half of the `nango` helper: every method the sandboxed script calls arrives here as
+ * `(method, args)` with JSON arguments and leaves as a JSON result. Credentials, HTTP, the store and
+ * the services never enter the sandbox.
+ */
+export class HelperHost {
+  readonly logs: LogCollector;
+  /** Set when a problem must fail the execution even if the script catches it. */
+  fatal: ScriptRunError | undefined;
+  private readonly writer: RecordWriter | undefined;
+  private readonly abort = new AbortController();
+  private readonly pages = new Map<number, AsyncGenerator<unknown[]>>();
+  private nextPageId = 1;
+  private memo = new Map<string, { at: number; connection: Promise<Connection> }>();
+  private readonly checkers = new Map<string, (record: unknown) => string[]>();
+  private readonly handlers: Record<string, Handler>;
+
+  constructor(private readonly request: ExecutionRequest) {
+    this.logs = new LogCollector(request.logLevel ?? 'debug');
+    const { services, sync } = request;
+    if (request.kind === 'sync' && services.records) {
+      this.writer = new RecordWriter(services.records, async () => (await this.connection()).id, request.flushSize);
+    }
+    for (const model of sync?.models ?? []) this.checkers.set(model.name, modelChecker(model, sync?.allModels));
+    this.handlers = {
+      proxy: (a) => this.proxy(a.config as ProxyConfiguration),
+      'paginate.start': async (a) => this.startPaginate(a.config as ProxyConfiguration),
+      'paginate.next': (a) => this.nextPage(a.id as number),
+      'paginate.end': async (a) => void (await this.pages.get(a.id as number)?.return(undefined), this.pages.delete(a.id as number)),
+      log: async (a) => this.logs.add(normaliseLevel(a.level) ?? 'info', String(a.message)),
+      getToken: async () => token(await this.connection()),
+      getConnection: async (a) => this.getConnection(a),
+      getIntegration: async (a) => this.getIntegration(a.include as string[] | undefined),
+      getMetadata: async () => (await this.connection()).metadata,
+      setMetadata: async (a) => this.setMetadata(a.metadata, 'replace'),
+      updateMetadata: async (a) => this.setMetadata(a.metadata, 'merge'),
+      getEnvironmentVariables: async () => this.environmentVariables(),
+      triggerAction: async (a) => this.triggerAction(a),
+      batchSave: async (a) => this.write('save', a),
+      batchUpdate: async (a) => this.write('update', a),
+      batchDelete: async (a) => this.write('delete', a),
+      getCheckpoint: async () => (await this.checkpoints().get(this.checkpointKey())) ?? null,
+      saveCheckpoint: async (a) => this.checkpoints().save(this.checkpointKey(), object(a.checkpoint, 'saveCheckpoint')),
+      clearCheckpoint: async () => this.checkpoints().clear(this.checkpointKey()),
+    };
+  }
+
+  /** Runs one helper call; the result is JSON-safe. */
+  async handle(method: string, args: Record<string, unknown>): Promise<unknown> {
+    if (this.abort.signal.aborted) throw new ScriptRunError('script_error', 'The execution has ended');
+    const handler = Object.hasOwn(this.handlers, method) ? this.handlers[method] : undefined;
+    if (!handler) throw new ScriptRunError('script_error', `Unknown helper method "${method}"`);
+    return handler(args);
+  }
+
+  /** Writes the buffered records and returns the counts per model. */
+  async finish(): Promise<Record<string, import('../types').RecordCounts>> {
+    return this.writer ? this.writer.finish() : {};
+  }
+
+  /** Stops every pending wait and request of the execution. */
+  close(): void {
+    this.abort.abort();
+    for (const generator of this.pages.values()) void generator.return(undefined).catch(() => undefined);
+    this.pages.clear();
+  }
+
+  log(level: LogLevel, message: string): void {
+    this.logs.add(level, message);
+  }
+
+  /** Fails the execution with `output` unless it is JSON within the action output limit. */
+  checkActionOutput(json: string | undefined): void {
+    if (json !== undefined && Buffer.byteLength(json) > MAX_ACTION_OUTPUT_BYTES) {
+      throw new ScriptRunError('script_error', `The action output is larger than ${MAX_ACTION_OUTPUT_BYTES} bytes`);
+    }
+  }
+
+  private connection(options: { forceRefresh?: boolean; providerConfigKey?: string; connectionId?: string } = {}): Promise<Connection> {
+    const key = options.providerConfigKey ?? this.request.providerConfigKey;
+    const id = options.connectionId ?? this.request.connectionId;
+    const memoKey = `${key}\u0000${id}`;
+    const cached = this.memo.get(memoKey);
+    if (cached && !options.forceRefresh && Date.now() - cached.at < CONNECTION_MEMO_MS) return cached.connection;
+    const connection = this.request.services.getConnection(key, id, { forceRefresh: options.forceRefresh }).then((c) => {
+      this.logs.addSecrets(secretsOf(c.credentials));
+      return c;
+    });
+    this.memo.set(memoKey, { at: Date.now(), connection });
+    connection.catch(() => this.memo.delete(memoKey));
+    return connection;
+  }
+
+  private httpContext(config: ProxyConfiguration): HttpContext {
+    const target = { providerConfigKey: config.providerConfigKey, connectionId: config.connectionId };
+    const other = (target.providerConfigKey ?? this.request.providerConfigKey) !== this.request.providerConfigKey;
+    let provider: ProviderDefinition = this.request.provider;
+    return {
+      get provider() {
+        return provider;
+      },
+      connection: async (options) => {
+        const c = await this.connection({ ...target, ...options });
+        if (other) provider = safeProvider(c.provider) ?? provider;
+        return c;
+      },
+      log: (level, message) => this.logs.add(level, message),
+      retryBaseMs: this.request.retryBaseMs ?? 3000,
+      maxRetryWaitMs: this.request.maxRetryWaitMs ?? 10 * 60_000,
+      sleep: (ms) => this.sleep(ms),
+      integrationCredentials: async () => (await this.request.services.getIntegration(this.request.providerConfigKey)).credentials,
+      signal: this.abort.signal,
+    };
+  }
+
+  private async proxy(config: ProxyConfiguration): Promise<ProxyResponse> {
+    checkConfig(config);
+    return forSandbox(await this.send(config));
+  }
+
+  private send(config: ResolvedRequest): Promise<ProxyResponse> {
+    return proxyRequest(this.httpContext(config), config);
+  }
+
+  private startPaginate(config: ProxyConfiguration): number {
+    checkConfig(config);
+    const id = this.nextPageId++;
+    this.pages.set(id, paginate((c) => this.send(c), config, this.request.provider.proxy?.paginate));
+    return id;
+  }
+
+  private async nextPage(id: number): Promise<{ done: boolean; page?: unknown[] }> {
+    const generator = this.pages.get(id);
+    if (!generator) return { done: true };
+    const next = await generator.next();
+    if (next.done) this.pages.delete(id);
+    return next.done ? { done: true } : { done: false, page: next.value };
+  }
+
+  private async getConnection(a: Record<string, unknown>) {
+    const options = (a.options ?? {}) as { forceRefresh?: boolean; refreshToken?: boolean };
+    const c = await this.connection({
+      providerConfigKey: a.providerConfigKey as string | undefined,
+      connectionId: a.connectionId as string | undefined,
+      forceRefresh: options.forceRefresh,
+    });
+    return connectionFull(c, { includeRefreshToken: options.refreshToken === true });
+  }
+
+  private async getIntegration(include: string[] | undefined) {
+    const integration = await this.request.services.getIntegration(this.request.providerConfigKey);
+    const withCredentials = include?.includes('credentials') ?? false;
+    if (withCredentials && integration.credentials) {
+      this.logs.addSecrets(Object.values(integration.credentials).filter((v): v is string => typeof v === 'string' && v.length >= 6));
+    }
+    return integrationShape(integration, { credentials: withCredentials });
+  }
+
+  private async setMetadata(metadata: unknown, mode: 'replace' | 'merge'): Promise<void> {
+    await this.request.services.setMetadata(this.request.providerConfigKey, this.request.connectionId, object(metadata, 'metadata'), mode);
+    this.memo.clear();
+  }
+
+  private async environmentVariables() {
+    const variables = await this.request.services.getEnvironmentVariables();
+    this.logs.addSecrets(variables.map((v) => v.value).filter((v) => v.length >= 6));
+    return variables.map(({ name, value }) => ({ name, value }));
+  }
+
+  private async triggerAction(a: Record<string, unknown>): Promise<unknown> {
+    const trigger = this.request.services.triggerAction;
+    if (!trigger) throw new ScriptRunError('script_error', 'triggerAction is not available in this execution');
+    return trigger(
+      (a.providerConfigKey as string | undefined) ?? this.request.providerConfigKey,
+      (a.connectionId as string | undefined) ?? this.request.connectionId,
+      String(a.actionName),
+      a.input,
+    );
+  }
+
+  private async write(kind: WriteKind, a: Record<string, unknown>): Promise<boolean> {
+    const method = kind === 'save' ? 'batchSave' : kind === 'update' ? 'batchUpdate' : 'batchDelete';
+    if (this.request.kind !== 'sync' || !this.writer) throw new ScriptRunError('script_error', `${method} is only available in syncs`);
+    const model = String(a.model);
+    const records = a.records;
+    if (!Array.isArray(records)) throw this.fail(`${method}: expected an array of records for model "${model}"`);
+    const check = this.checkers.get(model);
+    if (!check) {
+      const declared = this.request.sync?.models.map((m) => m.name).join(', ') || 'none';
+      throw this.fail(`${method}: model "${model}" is not an output of sync "${this.request.sync?.name}" (declared: ${declared})`);
+    }
+    for (let i = 0; i < records.length; i++) {
+      const record = records[i] as Record<string, unknown> | null;
+      const id = record !== null && typeof record === 'object' && !Array.isArray(record) ? record.id : undefined;
+      if ((typeof id !== 'string' && typeof id !== 'number') || id === '') {
+        throw this.fail(`${method}: record ${i} of model "${model}" has no "id" (a non-empty string or number is required)`);
+      }
+      if (kind !== 'save') continue;
+      const problems = check(record);
+      if (problems.length === 0) continue;
+      const message = `${method}: record "${id}" of model "${model}" does not match the model: ${problems.slice(0, 5).join('; ')}`;
+      if (this.request.sync?.validation === 'fail') throw this.fail(message);
+      this.logs.add('warn', message);
+    }
+    await this.writer.write(kind, modelFullName(model, this.request.sync?.variant), records);
+    return true;
+  }
+
+  private fail(message: string): ScriptRunError {
+    this.fatal ??= new ScriptRunError('invalid_sync_record', message);
+    return this.fatal;
+  }
+
+  private checkpoints() {
+    const store = this.request.services.checkpoints;
+    if (!store) throw new ScriptRunError('script_error', 'Checkpoints are not available in this execution');
+    return store;
+  }
+
+  private checkpointKey(): string {
+    const r = this.request;
+    const name = r.sync?.name ?? r.scriptName;
+    return [r.environmentName ?? '', r.providerConfigKey, r.connectionId, name, r.sync?.variant ?? 'base'].join(':');
+  }
+
+  private sleep(ms: number): Promise<void> {
+    const signal = this.abort.signal;
+    return new Promise((resolve, reject) => {
+      if (signal.aborted) return reject(new ScriptRunError('script_error', 'The execution has ended'));
+      const timer = setTimeout(() => {
+        signal.removeEventListener('abort', onAbort);
+        resolve();
+      }, ms);
+      const onAbort = () => {
+        clearTimeout(timer);
+        reject(new ScriptRunError('script_error', 'The execution has ended'));
+      };
+      signal.addEventListener('abort', onAbort, { once: true });
+    });
+  }
+}
+
+/** `Model` or `Model::variant` as records are stored for a sync variant. */
+export function modelFullName(model: string, variant: string | undefined): string {
+  return variant && variant !== 'base' ? `${model}::${variant}` : model;
+}
+
+function token(c: Connection): unknown {
+  const credentials = c.credentials;
+  if (typeof credentials.access_token === 'string') return credentials.access_token;
+  if (typeof credentials.apiKey === 'string') return credentials.apiKey;
+  if (credentials.type === 'BASIC') return { username: credentials.username, password: credentials.password };
+  return credentials;
+}
+
+function safeProvider(name: string): ProviderDefinition | undefined {
+  try {
+    return getProvider(name);
+  } catch {
+    return undefined;
+  }
+}
+
+function checkConfig(config: ProxyConfiguration): void {
+  if (typeof config !== 'object' || config === null || typeof config.endpoint !== 'string') {
+    throw new ScriptRunError('script_error', 'The request configuration needs an "endpoint" string');
+  }
+}
+
+function object(value: unknown, what: string): Record<string, unknown> {
+  if (typeof value !== 'object' || value === null || Array.isArray(value)) throw new ScriptRunError('script_error', `${what} must be an object`);
+  return value as Record<string, unknown>;
+}
+
+/** Binary bodies cannot travel as JSON: they are marked and rebuilt as Buffers inside the sandbox. */
+function forSandbox(response: ProxyResponse): ProxyResponse {
+  if (!Buffer.isBuffer(response.data)) return response;
+  return { ...response, data: { [BYTES_MARKER]: response.data.toString('base64') } };
+}
+
+/** An error as the sandbox rebuilds it: message, name, and the fields scripts inspect. */
+export function errorForSandbox(err: unknown): Record<string, unknown> {
+  if (err instanceof ProxyError) {
+    const response = err.response && { ...err.response, data: Buffer.isBuffer(err.response.data) ? { [BYTES_MARKER]: err.response.data.toString('base64') } : err.response.data };
+    return { name: err.name, message: err.message, code: err.code, status: err.response?.status, response, isAxiosError: true };
+  }
+  if (err instanceof ScriptRunError) return { name: 'NangoError', message: err.message, type: err.type };
+  if (err instanceof SynclineError) return { name: 'NangoError', message: err.message, type: err.code };
+  return { name: 'Error', message: err instanceof Error ? err.message : String(err) };
+}

@@ -1,0 +1,218 @@
+import axios, { type AxiosResponse, type ResponseType } from 'axios';
+import { authorizeRequest, interpolate, type ProviderDefinition, type RetryHints } from '../providers';
+import type { Connection } from '../types';
+import { ProxyError } from './errors';
+import type { LogLevel, ProxyConfiguration, ProxyResponse } from './types';
+
+/** Network failures worth another attempt (Nango's list). */
+const RETRYABLE_CODES = new Set(['ECONNRESET', 'ETIMEDOUT', 'ECONNABORTED', 'ECONNREFUSED', 'EHOSTUNREACH', 'EAI_AGAIN', 'UND_ERR_SOCKET', 'EPIPE']);
+const MAX_BACKOFF_MS = 10 * 60_000;
+
+export interface HttpContext {
+  provider: ProviderDefinition;
+  /** The connection to authenticate with; called before every attempt so credentials stay fresh. */
+  connection(options?: { forceRefresh?: boolean }): Promise<Connection>;
+  log(level: LogLevel, message: string): void;
+  retryBaseMs: number;
+  maxRetryWaitMs: number;
+  sleep(ms: number): Promise<void>;
+  /** The integration's app credentials, needed only to sign OAuth 1.0a requests. */
+  integrationCredentials?(): Promise<{ client_id?: string; client_secret?: string } | null>;
+  signal?: AbortSignal;
+}
+
+/** A request already resolved to an absolute URL (the next page of a Link header, for example). */
+export type ResolvedRequest = ProxyConfiguration & { url?: string };
+
+/**
+ * Sends one script HTTP request with the connection's credentials, retrying as configured:
+ * `retries` extra attempts (default 0) with exponential back-off, or the wait a rate-limit header
+ * asks for; a 401 is retried once with re-fetched credentials if they changed.
+ *
+ * @example
+ * const res = await proxyRequest(ctx, { endpoint: '/user/repos', params: { per_page: 100 }, retries: 3 });
+ */
+export async function proxyRequest(ctx: HttpContext, config: ResolvedRequest): Promise<ProxyResponse> {
+  const method = (config.method ?? 'GET').toUpperCase();
+  const retries = Math.max(0, Math.floor(config.retries ?? 0));
+  let refreshed = false;
+  let forceRefresh = false;
+  for (let attempt = 0; ; attempt++) {
+    const connection = await ctx.connection({ forceRefresh });
+    const target = await buildRequest(ctx, connection, config, method);
+    let response: AxiosResponse;
+    try {
+      response = await axios.request({
+        method,
+        url: target.url,
+        data: config.data,
+        headers: target.headers,
+        responseType: axiosResponseType(config.responseType),
+        decompress: config.decompress ?? ctx.provider.proxy?.decompress ?? false,
+        validateStatus: () => true,
+        maxRedirects: 5,
+        signal: ctx.signal,
+        transitional: { silentJSONParsing: true, forcedJSONParsing: true, clarifyTimeoutError: false },
+      });
+    } catch (err) {
+      const code = String((err as { code?: unknown }).code ?? 'ERR_NETWORK');
+      if (attempt < retries && RETRYABLE_CODES.has(code)) {
+        const wait = backoff(ctx, attempt);
+        ctx.log('warn', `${method} ${config.endpoint} failed (${code}); retry ${attempt + 1}/${retries} in ${wait} ms`);
+        await ctx.sleep(wait);
+        continue;
+      }
+      throw new ProxyError(`${method} ${config.endpoint} failed: ${(err as Error).message}`, code);
+    }
+    const headers = plainHeaders(response.headers);
+    if (response.status < 400) {
+      return shape(response, headers, config, method, target.url);
+    }
+    if (response.status === 401 && !refreshed) {
+      refreshed = true;
+      const fresh = await ctx.connection({ forceRefresh: true });
+      if (JSON.stringify(fresh.credentials) !== JSON.stringify(connection.credentials)) {
+        ctx.log('info', `${method} ${config.endpoint} returned 401; retrying once with refreshed credentials`);
+        forceRefresh = false;
+        attempt--;
+        continue;
+      }
+    }
+    if (attempt < retries && isRetryable(ctx.provider.proxy?.retry, config.retryOn, response.status, headers)) {
+      const hinted = waitFromHeaders(config.retryHeader ?? ctx.provider.proxy?.retry, headers, response.status);
+      const wait = Math.min(hinted ?? backoff(ctx, attempt), ctx.maxRetryWaitMs);
+      ctx.log('warn', `${method} ${config.endpoint} returned ${response.status}; retry ${attempt + 1}/${retries} in ${wait} ms`);
+      await ctx.sleep(wait);
+      continue;
+    }
+    throw new ProxyError(`Request failed with status code ${response.status}`, response.status >= 500 ? 'ERR_BAD_RESPONSE' : 'ERR_BAD_REQUEST', {
+      status: response.status,
+      statusText: response.statusText,
+      headers,
+      data: response.data,
+    });
+  }
+}
+
+async function buildRequest(ctx: HttpContext, connection: Connection, config: ResolvedRequest, method: string) {
+  const provider = ctx.provider;
+  const values = {
+    credentials: connection.credentials,
+    connectionConfig: connection.connectionConfig,
+    integration: connection.credentials.type === 'OAUTH1' && ctx.integrationCredentials ? await ctx.integrationCredentials() : undefined,
+  };
+  let url: URL;
+  if (config.url) url = new URL(config.url);
+  else {
+    const base = config.baseUrlOverride ?? (provider.proxy?.base_url ? interpolate(provider.proxy.base_url, values) : undefined);
+    if (!base) throw new ProxyError(`No base URL for provider "${provider.display_name}": pass baseUrlOverride`, 'ERR_MISSING_BASE_URL');
+    url = new URL(`${base.replace(/\/+$/, '')}/${config.endpoint.replace(/^\/+/, '')}`);
+  }
+  for (const [name, template] of Object.entries<string>(provider.proxy?.query ?? {})) url.searchParams.set(name, interpolate(template, values));
+  for (const [name, value] of queryEntries(config.params)) url.searchParams.append(name, value);
+  const auth = authorizeRequest(provider, values, { method, url: url.toString() });
+  const headers: Record<string, string> = { ...auth.headers };
+  for (const [name, value] of Object.entries(config.headers ?? {})) headers[name.toLowerCase()] = String(value);
+  const decompress = config.decompress ?? provider.proxy?.decompress ?? false;
+  if (!decompress && !('accept-encoding' in headers)) headers['accept-encoding'] = 'identity';
+  return { url: url.toString(), headers };
+}
+
+/** Query parameters as pairs; arrays become repeated keys (`a=1&a=2`). */
+function queryEntries(params: ProxyConfiguration['params']): Array<[string, string]> {
+  if (params === undefined || params === null) return [];
+  if (typeof params === 'string') return [...new URLSearchParams(params)];
+  const out: Array<[string, string]> = [];
+  for (const [name, value] of Object.entries(params)) {
+    if (value === undefined || value === null) continue;
+    for (const item of Array.isArray(value) ? value : [value]) out.push([name, String(item)]);
+  }
+  return out;
+}
+
+function axiosResponseType(type: ProxyConfiguration['responseType']): ResponseType {
+  switch (type) {
+    case 'arraybuffer':
+    case 'blob':
+    case 'stream':
+      return 'arraybuffer';
+    case 'text':
+    case 'document':
+      return 'text';
+    default:
+      return 'json';
+  }
+}
+
+function plainHeaders(headers: AxiosResponse['headers']): Record<string, string> {
+  const out: Record<string, string> = {};
+  for (const [name, value] of Object.entries(headers ?? {})) {
+    if (value !== undefined && value !== null) out[name.toLowerCase()] = Array.isArray(value) ? value.join(', ') : String(value);
+  }
+  return out;
+}
+
+function shape(response: AxiosResponse, headers: Record<string, string>, config: ResolvedRequest, method: string, url: string): ProxyResponse {
+  const { url: _absolute, ...scriptConfig } = config;
+  const path = new URL(url).pathname;
+  return {
+    data: response.data,
+    status: response.status,
+    statusText: response.statusText,
+    headers,
+    config: { ...scriptConfig, method, url },
+    request: { method, url, path },
+  };
+}
+
+/** Whether a failed response is worth another attempt, per the provider's hints and the call. */
+export function isRetryable(hints: RetryHints | undefined, retryOn: number[] | undefined, status: number, headers: Record<string, string>): boolean {
+  if (retryOn?.includes(status)) return true;
+  if (hints?.remaining && headers[hints.remaining.toLowerCase()] === '0') return true;
+  if (hints?.error_code?.length) return hints.error_code.some((code) => statusMatches(code, status));
+  return status >= 500 || status === 429;
+}
+
+function statusMatches(pattern: string, status: number): boolean {
+  const text = String(pattern).trim().toLowerCase();
+  const range = /^(\d{3})-(\d{3})$/.exec(text);
+  if (range) return status >= Number(range[1]) && status <= Number(range[2]);
+  if (/^\dxx$/.test(text)) return Math.floor(status / 100) === Number(text[0]);
+  return Number(text) === status;
+}
+
+/**
+ * How long the response asks to wait, in ms: the longest of the `at` headers (an instant: epoch
+ * seconds, epoch ms or HTTP date) and `after` headers (seconds or HTTP date). A standard
+ * `Retry-After` always counts. Undefined when no header says.
+ */
+export function waitFromHeaders(hints: { at?: string | string[]; after?: string | string[] } | undefined, headers: Record<string, string>, now = Date.now()): number | undefined {
+  const list = (v: string | string[] | undefined) => (v === undefined ? [] : Array.isArray(v) ? v : [v]);
+  const waits: number[] = [];
+  for (const name of list(hints?.at)) {
+    const value = headers[name.toLowerCase()];
+    const instant = value === undefined ? undefined : parseInstant(value);
+    if (instant !== undefined) waits.push(instant - now);
+  }
+  for (const name of new Set([...list(hints?.after).map((n) => n.toLowerCase()), 'retry-after'])) {
+    const value = headers[name];
+    if (value === undefined) continue;
+    if (/^\d+(\.\d+)?$/.test(value.trim())) waits.push(Number(value) * 1000);
+    else if (!Number.isNaN(Date.parse(value))) waits.push(Date.parse(value) - now);
+  }
+  return waits.length ? Math.max(0, Math.ceil(Math.max(...waits))) : undefined;
+}
+
+function parseInstant(value: string): number | undefined {
+  const trimmed = value.trim();
+  if (/^\d+(\.\d+)?$/.test(trimmed)) {
+    const n = Number(trimmed);
+    return n > 1e12 ? n : n * 1000;
+  }
+  const date = Date.parse(trimmed);
+  return Number.isNaN(date) ? undefined : date;
+}
+
+function backoff(ctx: HttpContext, attempt: number): number {
+  return Math.min(ctx.retryBaseMs * 2 ** attempt, MAX_BACKOFF_MS, ctx.maxRetryWaitMs);
+}

@@ -1,0 +1,103 @@
+import { invalid } from '../errors';
+import type { Pagination } from '../providers';
+import type { ResolvedRequest } from './http';
+import type { ProxyConfiguration, ProxyResponse } from './types';
+
+type Send = (request: ResolvedRequest) => Promise<ProxyResponse>;
+
+/**
+ * Pages through an API: the provider's `proxy.paginate` merged with the call's `paginate`
+ * (call wins). Yields each page's items; stops on an empty page or when there is no next page.
+ *
+ * @example
+ * for await (const page of paginate(send, { endpoint: '/issues' }, github.proxy.paginate)) save(page);
+ */
+export async function* paginate(send: Send, config: ProxyConfiguration, defaults: Pagination | undefined): AsyncGenerator<unknown[]> {
+  const options = { ...defaults, ...config.paginate } as Pagination;
+  if (!options.type) throw invalid('invalid_paginate', 'paginate needs a type (cursor, link or offset), from the call or the provider');
+  const method = (config.method ?? 'GET').toUpperCase();
+  const inBody = options.in_body ?? ['POST', 'PUT', 'PATCH'].includes(method);
+  const values: Record<string, unknown> = {};
+  if (options.limit !== undefined && options.limit_name_in_request) values[options.limit_name_in_request] = options.limit;
+
+  const request = (extra: Record<string, unknown>): ResolvedRequest => {
+    const all = { ...values, ...extra };
+    if (inBody) return { ...config, data: { ...(isObject(config.data) ? config.data : {}), ...all } };
+    return { ...config, params: { ...(paramsObject(config.params) as Record<string, string>), ...(all as Record<string, string>) } };
+  };
+
+  switch (options.type) {
+    case 'cursor': {
+      let cursor: unknown;
+      for (;;) {
+        const response = await send(request(cursor === undefined ? {} : { [options.cursor_name_in_request]: cursor }));
+        const items = itemsOf(response.data, options.response_path);
+        if (items.length === 0) return;
+        yield items;
+        cursor = pathGet(response.data, options.cursor_path_in_response);
+        if (cursor === undefined || cursor === null || cursor === '') return;
+      }
+    }
+    case 'link': {
+      let next: ResolvedRequest | undefined = request({});
+      while (next) {
+        const response = await send(next);
+        const items = itemsOf(response.data, options.response_path);
+        if (items.length === 0) return;
+        yield items;
+        const link = options.link_path_in_response_body
+          ? pathGet(response.data, options.link_path_in_response_body)
+          : linkRel(response.headers.link, options.link_rel_in_response_header ?? 'next');
+        next = typeof link === 'string' && link !== '' ? { ...config, params: undefined, url: new URL(link, response.config.url).toString() } : undefined;
+      }
+      return;
+    }
+    case 'offset': {
+      const perPage = options.offset_calculation_method === 'per-page';
+      let offset = options.offset_start_value ?? 0;
+      for (;;) {
+        const response = await send(request({ [options.offset_name_in_request]: offset }));
+        const items = itemsOf(response.data, options.response_path);
+        if (items.length === 0) return;
+        yield items;
+        if (options.limit !== undefined && items.length < options.limit) return;
+        offset += perPage ? 1 : items.length;
+      }
+    }
+    default:
+      throw invalid('invalid_paginate', `Unknown paginate type "${(options as { type: string }).type}"`);
+  }
+}
+
+function itemsOf(body: unknown, path: string | undefined): unknown[] {
+  const items = path ? pathGet(body, path) : body;
+  if (items === undefined || items === null) return [];
+  if (!Array.isArray(items)) {
+    throw invalid('invalid_paginate', `Expected an array of items at ${path ? `"${path}"` : 'the top of the response'}; set paginate.response_path`);
+  }
+  return items;
+}
+
+/** Reads `a.b.c` from a JSON value. */
+export function pathGet(value: unknown, path: string): unknown {
+  return path.split('.').reduce<unknown>((at, key) => (isObject(at) || Array.isArray(at) ? (at as Record<string, unknown>)[key] : undefined), value);
+}
+
+/** The URL of the entry with the given rel in an RFC 8288 Link header. */
+export function linkRel(header: string | undefined, rel: string): string | undefined {
+  if (!header) return undefined;
+  for (const part of header.split(/,(?=\s*<)/)) {
+    const match = /<([^>]*)>(.*)/.exec(part.trim());
+    if (!match) continue;
+    const rels = /;\s*rel="?([^";]+)"?/i.exec(match[2]!)?.[1]?.split(/\s+/) ?? [];
+    if (rels.includes(rel)) return match[1];
+  }
+  return undefined;
+}
+
+function paramsObject(params: ProxyConfiguration['params']): Record<string, unknown> {
+  if (params === undefined) return {};
+  return typeof params === 'string' ? Object.fromEntries(new URLSearchParams(params)) : params;
+}
+
+const isObject = (v: unknown): v is Record<string, unknown> => typeof v === 'object' && v !== null && !Array.isArray(v);

@@ -1,0 +1,189 @@
+import fs from 'node:fs';
+import path from 'node:path';
+import vm from 'node:vm';
+import { Worker } from 'node:worker_threads';
+import * as esbuild from 'esbuild';
+import type { RecordCounts } from '../types';
+import { ScriptRunError } from './errors';
+import { errorForSandbox, HelperHost } from './host';
+import type { ExecutionRequest, ExecutionResult } from './types';
+import type { HostMessage, WorkerData, WorkerMessage } from './worker/main';
+
+export const DEFAULT_TIMEOUT_MS = 5 * 60_000;
+export const DEFAULT_MEMORY_MB = 256;
+
+interface Assets {
+  worker: string;
+  prelude: string;
+  preludeCache: Uint8Array;
+  zod: string;
+  zodCache: Uint8Array;
+}
+
+let assets: Promise<Assets> | undefined;
+
+/** Source next to this file: `.ts` when running from source (tests, tsx), `.js` from `dist`. */
+function sourceFile(name: string): string {
+  for (const ext of ['.ts', '.js']) {
+    const file = path.join(__dirname, 'worker', name + ext);
+    if (fs.existsSync(file)) return file;
+  }
+  throw new Error(`The sandbox source worker/${name} is missing next to ${__dirname}`);
+}
+
+async function bundle(options: esbuild.BuildOptions): Promise<string> {
+  const result = await esbuild.build({ bundle: true, write: false, platform: 'node', target: 'node20', logLevel: 'silent', ...options });
+  return result.outputFiles![0]!.text;
+}
+
+/** Bundles the worker, the in-context prelude and zod once per process; compiled code is cached for every worker. */
+function loadAssets(): Promise<Assets> {
+  assets ??= (async () => {
+    const [worker, prelude, zod] = await Promise.all([
+      bundle({ entryPoints: [sourceFile('main')], format: 'cjs', banner: { js: '"use strict";' } }),
+      bundle({ entryPoints: [sourceFile('prelude')], format: 'iife', platform: 'neutral', banner: { js: '"use strict";' } }),
+      bundle({ stdin: { contents: "module.exports = require('zod');", resolveDir: __dirname }, format: 'cjs', platform: 'neutral', mainFields: ['main'], minify: true }),
+    ]);
+    const cache = (source: string, filename: string) => new vm.Script(source, { filename }).createCachedData();
+    return {
+      worker,
+      prelude,
+      preludeCache: cache(prelude, 'syncline:prelude'),
+      zod,
+      zodCache: cache(`(function (exports, require, module) {${zod}\n})`, 'zod.js'),
+    };
+  })();
+  assets.catch(() => (assets = undefined));
+  return assets;
+}
+
+/**
+ * Runs one compiled script in a fresh worker thread and vm context with the helper, under a
+ * wall-clock and a memory limit. Never throws for the script's sake: a throw, a hang or an
+ * out-of-memory ends that execution with a typed error (`script_error`, `script_timeout`,
+ * `script_memory_exceeded`, `action_script_runtime_error`, `invalid_sync_record`). Records the
+ * script saved are written to the store whatever the outcome.
+ *
+ * @example
+ * const result = await runScript({ kind: 'action', code, scriptName: 'github/actions/create-issue.ts', ... });
+ * if (result.success) console.log(result.output);
+ */
+export async function runScript(request: ExecutionRequest): Promise<ExecutionResult> {
+  const started = Date.now();
+  const host = new HelperHost(request);
+  const { worker: workerCode, ...rest } = await loadAssets();
+  const timeoutMs = request.limits?.timeoutMs ?? DEFAULT_TIMEOUT_MS;
+  const memoryMb = request.limits?.memoryMb ?? DEFAULT_MEMORY_MB;
+  const workerData: WorkerData = {
+    ...rest,
+    code: request.code,
+    scriptName: request.scriptName,
+    input: request.kind === 'action' && request.input !== undefined ? JSON.stringify(request.input) : undefined,
+    setup: JSON.stringify({
+      kind: request.kind,
+      providerConfigKey: request.providerConfigKey,
+      connectionId: request.connectionId,
+      environmentName: request.environmentName,
+      provider: request.provider.display_name,
+      lastSyncDate: request.sync?.lastSyncDate?.toISOString() ?? null,
+      variant: request.sync?.variant,
+      syncName: request.sync?.name,
+      scriptName: request.scriptName,
+    }),
+  };
+
+  const worker = new Worker(workerCode, {
+    eval: true,
+    workerData,
+    env: {},
+    argv: [],
+    // Lets the worker's import() callback answer with an error of the script's own realm.
+    execArgv: ['--experimental-vm-modules'],
+    stdout: true,
+    stderr: true,
+    resourceLimits: { maxOldGenerationSizeMb: memoryMb, maxYoungGenerationSizeMb: Math.min(32, Math.max(4, Math.floor(memoryMb / 8))), stackSizeMb: 4 },
+  });
+  worker.stdout.resume();
+  worker.stderr.resume();
+
+  const inflight = new Set<Promise<void>>();
+  const outcome = await new Promise<{ ok: true; output: unknown } | { ok: false; error: ScriptRunError }>((resolve) => {
+    const timer = setTimeout(() => resolve({ ok: false, error: new ScriptRunError('script_timeout', `The script ran longer than ${timeoutMs} ms and was stopped`) }), timeoutMs);
+    const settle = (value: Parameters<typeof resolve>[0]) => {
+      clearTimeout(timer);
+      resolve(value);
+    };
+    worker.on('message', (message: WorkerMessage) => {
+      if (message.type === 'call') {
+        const reply = (msg: HostMessage) => worker.postMessage(msg);
+        const task = host
+          .handle(message.method, JSON.parse(message.json) as Record<string, unknown>)
+          .then(
+            (value) => reply({ type: 'result', id: message.id, ok: true, json: value === undefined ? undefined : JSON.stringify(value) }),
+            (err: unknown) => reply({ type: 'result', id: message.id, ok: false, json: JSON.stringify(errorForSandbox(err)) }),
+          )
+          .catch(() => undefined)
+          .finally(() => inflight.delete(task));
+        inflight.add(task);
+      } else if (message.type === 'done') {
+        void Promise.allSettled([...inflight]).then(() => settle(parseDone(message.json, request, host)));
+      } else if (message.type === 'unhandled') {
+        const info = JSON.parse(message.json) as { message?: string; stack?: string };
+        settle({ ok: false, error: new ScriptRunError('script_error', `Unhandled promise rejection: ${info.message ?? ''}`, { stack: scriptStack(info.stack) }) });
+      }
+    });
+    worker.on('error', (err: Error & { code?: string }) => {
+      if (err.code === 'ERR_WORKER_OUT_OF_MEMORY') {
+        settle({ ok: false, error: new ScriptRunError('script_memory_exceeded', `The script used more than ${memoryMb} MB of memory and was stopped`) });
+      } else {
+        settle({ ok: false, error: new ScriptRunError('script_error', err.message, { stack: scriptStack(err.stack) }) });
+      }
+    });
+    worker.on('exit', (code) => settle({ ok: false, error: new ScriptRunError('script_error', `The script's worker exited unexpectedly (code ${code})`) }));
+  });
+  host.close();
+  await worker.terminate();
+
+  let counts: Record<string, RecordCounts> = {};
+  let error = outcome.ok ? host.fatal : outcome.error;
+  try {
+    counts = await host.finish();
+  } catch (err) {
+    error ??= new ScriptRunError('script_internal_error', `Saving records failed: ${err instanceof Error ? err.message : String(err)}`);
+  }
+  const logs = host.logs.finish();
+  const durationMs = Date.now() - started;
+  if (error) return { success: false, error, counts, logs, durationMs };
+  return { success: true, output: outcome.ok ? outcome.output : null, counts, logs, durationMs };
+}
+
+function parseDone(json: string, request: ExecutionRequest, host: HelperHost): { ok: true; output: unknown } | { ok: false; error: ScriptRunError } {
+  const done = JSON.parse(json) as {
+    ok: boolean;
+    output?: unknown;
+    error?: { name?: string; message?: string; stack?: string; actionError?: boolean; payload?: unknown; type?: string };
+  };
+  if (done.ok) {
+    try {
+      if (request.kind === 'action') host.checkActionOutput(JSON.stringify(done.output));
+    } catch (err) {
+      return { ok: false, error: err as ScriptRunError };
+    }
+    return { ok: true, output: done.output ?? null };
+  }
+  const e = done.error ?? {};
+  if (host.fatal) return { ok: false, error: host.fatal };
+  if (e.actionError) {
+    return { ok: false, error: new ScriptRunError('action_script_runtime_error', e.message || 'ActionError', { stack: scriptStack(e.stack), payload: e.payload ?? {} }) };
+  }
+  const message = `${e.name && e.name !== 'Error' ? `${e.name}: ` : ''}${e.message ?? 'The script failed'}`;
+  return { ok: false, error: new ScriptRunError('script_error', message, { stack: scriptStack(e.stack) }) };
+}
+
+/** The script's frames only: the sandbox's own frames below them are noise to the script's author. */
+export function scriptStack(stack: string | undefined): string | undefined {
+  if (!stack) return undefined;
+  const lines = stack.split('\n');
+  const cut = lines.findIndex((line, i) => i > 0 && /syncline:prelude|\[worker eval\]|node:internal/.test(line));
+  return (cut < 0 ? lines : lines.slice(0, cut)).join('\n');
+}

@@ -1,0 +1,172 @@
+'use strict';
+// The worker thread of one execution. Creates a fresh vm context (no code generation from
+// strings), runs the prelude in it, then the script. Messages to the host carry JSON text only.
+// Every function handed to the context catches everything and returns primitives, so no object of
+// this realm (which has `process` and `require`) can reach the script.
+import crypto from 'node:crypto';
+import url from 'node:url';
+import vm from 'node:vm';
+import { parentPort, workerData } from 'node:worker_threads';
+
+export interface WorkerData {
+  prelude: string;
+  preludeCache?: Uint8Array;
+  zod: string;
+  zodCache?: Uint8Array;
+  code: string;
+  scriptName: string;
+  setup: string;
+  input?: string;
+}
+
+/** Worker → host. */
+export type WorkerMessage =
+  | { type: 'call'; id: number; method: string; json: string }
+  | { type: 'done'; json: string }
+  | { type: 'unhandled'; json: string };
+
+/** Host → worker. */
+export interface HostMessage {
+  type: 'result';
+  id: number;
+  ok: boolean;
+  json?: string;
+}
+
+interface Api {
+  deliver(id: number, ok: boolean, json: string | undefined): void;
+  run(moduleFn: unknown, input: string | undefined): Promise<void>;
+  describeReason(reason: unknown): string;
+}
+
+const data = workerData as WorkerData;
+const port = parentPort!;
+// A null-prototype sandbox object: lookups on the global that miss fall through to this context's
+// own Object.prototype, never to this realm's (`this.constructor.constructor` stays inside).
+const context = vm.createContext(Object.create(null), { name: data.scriptName, codeGeneration: { strings: false, wasm: false } });
+
+// Taken before any script runs, so the script cannot substitute it.
+const ContextTypeError = vm.runInContext('TypeError', context) as ErrorConstructor;
+
+const ok = (value: unknown) => JSON.stringify({ ok: true, value });
+const fail = (err: unknown) => JSON.stringify({ ok: false, name: err instanceof TypeError ? 'TypeError' : 'Error', message: err instanceof Error ? err.message : String(err) });
+
+const URL_PARTS = ['href', 'origin', 'protocol', 'username', 'password', 'host', 'hostname', 'port', 'pathname', 'search', 'hash'] as const;
+const urlParts = (u: URL) => Object.fromEntries(URL_PARTS.map((p) => [p, u[p]]));
+
+const syncHandlers: Record<string, (args: any) => unknown> = {
+  'crypto.digest': ({ algorithm, key, data: body }) => {
+    const bytes = Buffer.from(String(body), 'base64');
+    const h = key === undefined ? crypto.createHash(String(algorithm)) : crypto.createHmac(String(algorithm), Buffer.from(String(key), 'base64'));
+    return h.update(bytes).digest('base64');
+  },
+  'crypto.uuid': () => crypto.randomUUID(),
+  'crypto.random': ({ size }) => {
+    const n = Number(size);
+    if (!Number.isInteger(n) || n < 0 || n > 65536) throw new RangeError('randomBytes size must be an integer between 0 and 65536');
+    return crypto.randomBytes(n).toString('base64');
+  },
+  'crypto.randomInt': ({ min, max }) => crypto.randomInt(Number(min), Number(max)),
+  'url.parse': ({ input, base }) => urlParts(new URL(String(input), base === undefined ? undefined : String(base))),
+  'url.set': ({ href, part, value }) => {
+    const u = new URL(String(href));
+    if (!(URL_PARTS as readonly string[]).includes(part) || part === 'origin') throw new TypeError(`Cannot set URL.${part}`);
+    (u as unknown as Record<string, string>)[part] = String(value);
+    return urlParts(u);
+  },
+  'url.legacyParse': ({ input, parseQuery }) => JSON.parse(JSON.stringify(url.parse(String(input), parseQuery === true))),
+  'url.format': ({ value }) => url.format(typeof value === 'string' ? value : (value as url.UrlObject)),
+  'url.resolve': ({ from, to }) => url.resolve(String(from), String(to)),
+};
+
+function post(id: unknown, method: unknown, json: unknown): string | undefined {
+  try {
+    if (typeof id !== 'number' || typeof method !== 'string' || typeof json !== 'string') return 'invalid call';
+    if (method === 'timer') {
+      const ms = Math.min(Math.max(0, Number(JSON.parse(json).ms) || 0), 2 ** 31 - 1);
+      setTimeout(() => deliver(id, true, undefined), ms);
+      return undefined;
+    }
+    port.postMessage({ type: 'call', id, method, json } satisfies WorkerMessage);
+    return undefined;
+  } catch {
+    return 'the call could not be sent';
+  }
+}
+
+function call(method: unknown, json: unknown): string {
+  try {
+    const handler = typeof method === 'string' && Object.hasOwn(syncHandlers, method) ? syncHandlers[method] : undefined;
+    if (!handler || typeof json !== 'string') return fail(new Error(`Unknown call ${String(method)}`));
+    return ok(handler(JSON.parse(json)));
+  } catch (err) {
+    try {
+      return fail(err);
+    } catch {
+      return '{"ok":false,"message":"failed"}';
+    }
+  }
+}
+
+function finish(json: unknown): void {
+  try {
+    port.postMessage({ type: 'done', json: typeof json === 'string' ? json : '{"ok":false}' } satisfies WorkerMessage);
+  } catch {
+    // The host notices the worker ending.
+  }
+}
+
+function compile(source: string, filename: string, cachedData?: Uint8Array): vm.Script {
+  return new vm.Script(source, {
+    filename,
+    cachedData: cachedData && Buffer.from(cachedData),
+    // Without this callback Node rejects `import()` with an error of this realm, a way out.
+    importModuleDynamically: () => {
+      throw new ContextTypeError('import() is not available in scripts');
+    },
+  });
+}
+
+function loadZod(): unknown {
+  try {
+    return compile(`(function (exports, require, module) {${data.zod}\n})`, 'zod.js', data.zodCache).runInContext(context);
+  } catch {
+    return undefined;
+  }
+}
+
+function deliver(id: number, ok: boolean, json: string | undefined): void {
+  try {
+    api.deliver(id, ok, json);
+  } catch {
+    // A script error inside a continuation surfaces through the script's own promise.
+  }
+}
+
+compile(data.prelude, 'syncline:prelude', data.preludeCache).runInContext(context);
+const boot = (context as Record<string, unknown>).__syncline_boot as (...args: unknown[]) => Api;
+delete (context as Record<string, unknown>).__syncline_boot;
+const api = boot(post, call, finish, loadZod, data.setup);
+
+process.on('unhandledRejection', (reason) => {
+  let json = '{"name":"Error","message":"Unhandled promise rejection"}';
+  try {
+    json = String(api.describeReason(reason));
+  } catch {
+    // Keep the generic text.
+  }
+  port.postMessage({ type: 'unhandled', json } satisfies WorkerMessage);
+});
+
+port.on('message', (message: HostMessage) => {
+  if (message.type === 'result') deliver(message.id, message.ok, message.json);
+});
+
+let moduleFn: unknown;
+try {
+  // The wrapper is on the script's first line so line numbers in stacks match the bundle.
+  moduleFn = compile(`(function (exports, require, module) {${data.code}\n})`, data.scriptName).runInContext(context);
+} catch (err) {
+  finish(JSON.stringify({ ok: false, error: { name: 'SyntaxError', message: err instanceof Error ? err.message : String(err) } }));
+}
+if (moduleFn) void api.run(moduleFn, data.input);

@@ -1,0 +1,435 @@
+'use strict';
+// Runs inside the sandbox's vm context, before the script. Builds everything the script can
+// touch out of this context's own objects: the `nango` helper, `require` for the allowed modules,
+// console, timers, Buffer, URL, crypto. The only links to the outside are the functions given to
+// `boot`, kept in this closure; they take and return strings (or nothing), and every call to them
+// is wrapped so no outside object or error ever reaches script code.
+import { base64Encode, SandboxBuffer, utf8Decode, utf8Encode } from './bytes';
+import { makeUrlClasses } from './url';
+
+const BYTES_MARKER = '__syncline_bytes__';
+const LEVELS = ['debug', 'info', 'warn', 'error', 'verbose', 'silly', 'http'];
+
+/** Functions of the worker (outside this context). */
+export interface Outside {
+  /** Starts an asynchronous call; the answer comes through `deliver`. Returns an error text or nothing. */
+  post(id: number, method: string, json: string): string | undefined;
+  /** A synchronous call: returns `{"ok":true,"value":…}` or `{"ok":false,"message":…}` as JSON text. */
+  call(method: string, json: string): string;
+  /** Reports the end of the execution (JSON text of `{ok, output}` or `{ok:false, error}`). */
+  finish(json: string): void;
+  /** Evaluates the zod bundle in this context and returns its CommonJS wrapper, or nothing. */
+  loadZod(): unknown;
+}
+
+interface Setup {
+  kind: 'sync' | 'action';
+  providerConfigKey: string;
+  connectionId: string;
+  environmentName?: string;
+  provider: string;
+  lastSyncDate?: string | null;
+  variant?: string;
+  syncName?: string;
+  scriptName: string;
+}
+
+type ModuleFn = (exports: unknown, require: (name: string) => unknown, module: { exports: unknown }) => void;
+
+function boot(post: Outside['post'], call: Outside['call'], finish: Outside['finish'], loadZod: Outside['loadZod'], setupJson: string) {
+  const setup = JSON.parse(setupJson) as Setup;
+  const pending = new Map<number, { resolve(value: unknown): void; reject(error: unknown): void }>();
+  let nextId = 1;
+  let ended = false;
+
+  const send = (method: string, args: unknown): Promise<any> =>
+    new Promise((resolve, reject) => {
+      if (ended) return reject(new Error('The execution has ended'));
+      const id = nextId++;
+      let failure: unknown;
+      try {
+        failure = post(id, method, JSON.stringify(args ?? {}));
+      } catch {
+        failure = 'the call could not be sent';
+      }
+      if (typeof failure === 'string') return reject(new Error(`${method}: ${failure}`));
+      pending.set(id, { resolve, reject });
+    });
+
+  const callSync = (method: string, args: unknown): unknown => {
+    let answer: string;
+    try {
+      answer = String(call(method, JSON.stringify(args ?? {})));
+    } catch {
+      throw new Error(`${method} failed`);
+    }
+    const parsed = JSON.parse(answer) as { ok: boolean; value?: unknown; message?: string; name?: string };
+    if (!parsed.ok) throw parsed.name === 'TypeError' ? new TypeError(parsed.message) : new Error(parsed.message);
+    return parsed.value;
+  };
+
+  function deliver(id: number, ok: boolean, json: string | undefined): void {
+    const waiter = pending.get(id);
+    if (!waiter) return;
+    pending.delete(id);
+    const value = typeof json === 'string' ? JSON.parse(json) : undefined;
+    if (ok) waiter.resolve(value);
+    else waiter.reject(toError(value));
+  }
+
+  function toError(info: any): Error {
+    const error = new Error(typeof info?.message === 'string' ? info.message : 'Unknown error') as Error & Record<string, unknown>;
+    if (info && typeof info === 'object') {
+      for (const key of ['name', 'code', 'status', 'type', 'isAxiosError']) if (info[key] !== undefined) error[key] = info[key];
+      if (info.response) error.response = { ...info.response, data: revive(info.response.data) };
+    }
+    return error;
+  }
+
+  function revive(data: any): unknown {
+    if (data && typeof data === 'object' && typeof data[BYTES_MARKER] === 'string') return SandboxBuffer.from(data[BYTES_MARKER], 'base64');
+    return data;
+  }
+
+  const format = (args: unknown[]): string =>
+    args
+      .map((a) => {
+        if (typeof a === 'string') return a;
+        if (a instanceof Error) return a.stack ?? `${a.name}: ${a.message}`;
+        try {
+          return JSON.stringify(a) ?? String(a);
+        } catch {
+          return String(a);
+        }
+      })
+      .join(' ');
+
+  const log = (level: string, args: unknown[]) => send('log', { level, message: format(args) }).catch(() => undefined);
+
+  // ---------------------------------------------------------------- the helper
+  class NangoAction {
+    readonly connectionId = setup.connectionId;
+    readonly providerConfigKey = setup.providerConfigKey;
+    readonly provider = setup.provider;
+    readonly environmentName = setup.environmentName;
+    readonly variant = setup.variant ?? 'base';
+
+    proxy(config: any) {
+      return send('proxy', { config }).then((response: any) => ({ ...response, data: revive(response.data) }));
+    }
+    get(config: any) {
+      return this.proxy({ ...config, method: 'GET' });
+    }
+    post(config: any) {
+      return this.proxy({ ...config, method: 'POST' });
+    }
+    put(config: any) {
+      return this.proxy({ ...config, method: 'PUT' });
+    }
+    patch(config: any) {
+      return this.proxy({ ...config, method: 'PATCH' });
+    }
+    delete(config: any) {
+      return this.proxy({ ...config, method: 'DELETE' });
+    }
+    async *paginate(config: any): AsyncGenerator<any[]> {
+      const id = await send('paginate.start', { config });
+      let done = false;
+      try {
+        for (;;) {
+          const next = await send('paginate.next', { id });
+          if (next.done) {
+            done = true;
+            return;
+          }
+          yield next.page;
+        }
+      } finally {
+        if (!done) send('paginate.end', { id }).catch(() => undefined);
+      }
+    }
+    log(...args: unknown[]) {
+      const last = args[args.length - 1] as { level?: unknown } | undefined;
+      let level = 'info';
+      if (args.length > 1 && last && typeof last === 'object' && typeof last.level === 'string' && LEVELS.includes(last.level) && Object.keys(last).length === 1) {
+        level = last.level;
+        args = args.slice(0, -1);
+      }
+      return log(level, args).then(() => undefined);
+    }
+    getToken() {
+      return send('getToken', {});
+    }
+    getConnection(providerConfigKey?: string, connectionId?: string, options?: unknown) {
+      return send('getConnection', { providerConfigKey, connectionId, options });
+    }
+    getIntegration(config?: { include?: string[] }) {
+      return send('getIntegration', { include: config?.include });
+    }
+    getMetadata() {
+      return send('getMetadata', {});
+    }
+    setMetadata(metadata: unknown) {
+      return send('setMetadata', { metadata }).then(() => undefined);
+    }
+    updateMetadata(metadata: unknown) {
+      return send('updateMetadata', { metadata }).then(() => undefined);
+    }
+    getEnvironmentVariables() {
+      return send('getEnvironmentVariables', {});
+    }
+    triggerAction(...args: unknown[]) {
+      // Nango accepts (providerConfigKey, connectionId, actionName, input) and the older (actionName, input).
+      const [providerConfigKey, connectionId, actionName, input] = args.length <= 2 ? [undefined, undefined, args[0], args[1]] : args;
+      return send('triggerAction', { providerConfigKey, connectionId, actionName, input });
+    }
+    getCheckpoint() {
+      return send('getCheckpoint', {});
+    }
+    saveCheckpoint(checkpoint: unknown) {
+      return send('saveCheckpoint', { checkpoint }).then(() => undefined);
+    }
+    clearCheckpoint() {
+      return send('clearCheckpoint', {}).then(() => undefined);
+    }
+  }
+
+  class NangoSync extends NangoAction {
+    readonly lastSyncDate = setup.lastSyncDate ? new Date(setup.lastSyncDate) : undefined;
+    readonly syncName = setup.syncName;
+
+    batchSave(records: unknown[], model: string) {
+      return send('batchSave', { records, model });
+    }
+    batchSend(records: unknown[], model: string) {
+      return this.batchSave(records, model);
+    }
+    batchUpdate(records: unknown[], model: string) {
+      return send('batchUpdate', { records, model });
+    }
+    batchDelete(records: unknown[], model: string) {
+      return send('batchDelete', { records, model });
+    }
+    modelFullName(model: string) {
+      return this.variant === 'base' ? model : `${model}::${this.variant}`;
+    }
+  }
+
+  // ---------------------------------------------------------------- modules and globals
+  const { URL, URLSearchParams } = makeUrlClasses(callSync);
+
+  const toBytes = (data: unknown, encoding?: string): SandboxBuffer =>
+    typeof data === 'string' ? SandboxBuffer.from(data, encoding ?? 'utf8') : SandboxBuffer.from(data as Uint8Array);
+
+  class Hash {
+    #parts: Uint8Array[] = [];
+    constructor(
+      private readonly algorithm: string,
+      private readonly key?: Uint8Array,
+    ) {}
+    update(data: unknown, encoding?: string) {
+      this.#parts.push(toBytes(data, encoding));
+      return this;
+    }
+    digest(encoding?: string) {
+      const data = base64Encode(SandboxBuffer.concat(this.#parts));
+      const key = this.key && base64Encode(this.key);
+      const out = SandboxBuffer.from(callSync('crypto.digest', { algorithm: this.algorithm, key, data }) as string, 'base64');
+      return encoding ? out.toString(encoding) : out;
+    }
+  }
+
+  const crypto = Object.freeze({
+    createHash: (algorithm: string) => new Hash(String(algorithm)),
+    createHmac: (algorithm: string, key: unknown) => new Hash(String(algorithm), toBytes(key)),
+    randomUUID: () => callSync('crypto.uuid', {}) as string,
+    randomBytes: (size: number) => SandboxBuffer.from(callSync('crypto.random', { size }) as string, 'base64'),
+    randomInt: (min: number, max?: number) => callSync('crypto.randomInt', max === undefined ? { min: 0, max: min } : { min, max }) as number,
+    timingSafeEqual: (a: Uint8Array, b: Uint8Array) => {
+      if (a.length !== b.length) throw new RangeError('Input buffers must have the same byte length');
+      let diff = 0;
+      for (let i = 0; i < a.length; i++) diff |= a[i]! ^ b[i]!;
+      return diff === 0;
+    },
+    getHashes: () => ['md5', 'sha1', 'sha256', 'sha384', 'sha512'],
+  });
+
+  const url = Object.freeze({
+    URL,
+    URLSearchParams,
+    parse: (input: string, parseQuery?: boolean) => callSync('url.legacyParse', { input: String(input), parseQuery: parseQuery === true }),
+    format: (value: unknown) => callSync('url.format', { value: value instanceof URL ? value.href : value }) as string,
+    resolve: (from: string, to: string) => callSync('url.resolve', { from: String(from), to: String(to) }) as string,
+  });
+
+  let zod: unknown;
+  const requireModule = (name: string): unknown => {
+    switch (name) {
+      case 'zod': {
+        if (zod === undefined) {
+          let factory: unknown;
+          try {
+            factory = loadZod();
+          } catch {
+            factory = undefined;
+          }
+          if (typeof factory !== 'function') throw new Error('zod could not be loaded');
+          const module = { exports: {} as unknown };
+          (factory as ModuleFn)(module.exports, requireModule, module);
+          zod = module.exports;
+        }
+        return zod;
+      }
+      case 'crypto':
+      case 'node:crypto':
+        return crypto;
+      case 'url':
+      case 'node:url':
+        return url;
+      default:
+        throw new Error(`Cannot require "${name}": scripts may only import zod, crypto and url`);
+    }
+  };
+
+  const timers = new Map<number, boolean>();
+  let nextTimer = 1;
+  const schedule = (fn: unknown, ms: unknown, args: unknown[], repeat: boolean): number => {
+    const id = nextTimer++;
+    timers.set(id, true);
+    const tick = () => {
+      send('timer', { ms: Math.max(0, Number(ms) || 0) }).then(() => {
+        if (!timers.get(id)) return;
+        if (!repeat) timers.delete(id);
+        try {
+          if (typeof fn === 'function') fn(...args);
+        } catch (err) {
+          end({ ok: false, error: describe(err) });
+        }
+        if (repeat && timers.get(id)) tick();
+      }, () => undefined);
+    };
+    tick();
+    return id;
+  };
+  const clear = (id: unknown) => void timers.delete(Number(id));
+
+  const consoleObject = Object.freeze({
+    log: (...a: unknown[]) => void log('info', a),
+    info: (...a: unknown[]) => void log('info', a),
+    debug: (...a: unknown[]) => void log('debug', a),
+    warn: (...a: unknown[]) => void log('warn', a),
+    error: (...a: unknown[]) => void log('error', a),
+    trace: (...a: unknown[]) => void log('debug', a),
+  });
+
+  class TextEncoder {
+    readonly encoding = 'utf-8';
+    encode(text = '') {
+      return utf8Encode(String(text));
+    }
+  }
+  class TextDecoder {
+    readonly encoding = 'utf-8';
+    decode(bytes?: ArrayBuffer | ArrayBufferView) {
+      if (!bytes) return '';
+      return utf8Decode(bytes instanceof ArrayBuffer ? new Uint8Array(bytes) : new Uint8Array(bytes.buffer, bytes.byteOffset, bytes.byteLength));
+    }
+  }
+
+  const g = globalThis as Record<string, unknown>;
+  Object.assign(g, {
+    console: consoleObject,
+    setTimeout: (fn: unknown, ms?: unknown, ...args: unknown[]) => schedule(fn, ms, args, false),
+    setInterval: (fn: unknown, ms?: unknown, ...args: unknown[]) => schedule(fn, ms, args, true),
+    setImmediate: (fn: unknown, ...args: unknown[]) => schedule(fn, 0, args, false),
+    clearTimeout: clear,
+    clearInterval: clear,
+    clearImmediate: clear,
+    queueMicrotask: (fn: () => void) => void Promise.resolve().then(fn),
+    Buffer: SandboxBuffer,
+    URL,
+    URLSearchParams,
+    TextEncoder,
+    TextDecoder,
+    btoa: (text: string) => base64Encode(SandboxBuffer.from(String(text), 'latin1')),
+    atob: (text: string) => SandboxBuffer.from(String(text), 'base64').toString('latin1'),
+  });
+
+  // ---------------------------------------------------------------- running the script
+  function describe(err: unknown): Record<string, unknown> {
+    if (err && typeof err === 'object') {
+      const e = err as Record<string, unknown>;
+      const isActionError = e.type === 'action_script_runtime_error' || e.name === 'ActionError';
+      let stack: string | undefined;
+      try {
+        stack = typeof e.stack === 'string' ? e.stack : undefined;
+      } catch {
+        stack = undefined;
+      }
+      return {
+        name: typeof e.name === 'string' ? e.name : 'Error',
+        message: typeof e.message === 'string' ? e.message : String(err),
+        stack,
+        actionError: isActionError,
+        payload: isActionError ? safeJson(e.payload) : undefined,
+        type: typeof e.type === 'string' ? e.type : undefined,
+      };
+    }
+    return { name: 'Error', message: `The script threw ${typeof err === 'string' ? JSON.stringify(err) : String(err)}` };
+  }
+
+  function safeJson(value: unknown): unknown {
+    try {
+      return JSON.parse(JSON.stringify(value ?? {}));
+    } catch {
+      return {};
+    }
+  }
+
+  function end(result: Record<string, unknown>): void {
+    if (ended) return;
+    let json: string;
+    try {
+      json = JSON.stringify(result);
+    } catch {
+      json = JSON.stringify({ ok: false, error: { name: 'Error', message: 'The action output cannot be converted to JSON' } });
+    }
+    ended = true;
+    try {
+      finish(json);
+    } catch {
+      // Nothing more can be reported.
+    }
+  }
+
+  async function run(moduleFn: ModuleFn, inputJson: string | undefined): Promise<void> {
+    try {
+      const module = { exports: {} as any };
+      moduleFn.call(module.exports, module.exports, requireModule, module);
+      const entry = module.exports?.default ?? module.exports;
+      const fn = typeof entry === 'function' ? entry : typeof entry?.exec === 'function' ? entry.exec.bind(entry) : undefined;
+      if (!fn) throw new Error('The script has no default export: export default async function fetchData(nango) or runAction(nango, input)');
+      const nango = setup.kind === 'sync' ? new NangoSync() : new NangoAction();
+      const input = inputJson === undefined ? undefined : JSON.parse(inputJson);
+      const output = setup.kind === 'sync' ? await fn(nango) : await fn(nango, input);
+      end({ ok: true, output: setup.kind === 'action' ? (output ?? null) : null });
+    } catch (err) {
+      end({ ok: false, error: describe(err) });
+    }
+  }
+
+  return {
+    deliver,
+    run,
+    /** A safe text for an unhandled rejection's reason. */
+    describeReason: (reason: unknown) => {
+      try {
+        return JSON.stringify(describe(reason));
+      } catch {
+        return '{"name":"Error","message":"Unhandled rejection"}';
+      }
+    },
+  };
+}
+
+(globalThis as Record<string, unknown>).__syncline_boot = boot;

@@ -1,0 +1,192 @@
+import { harness, outputOf, script, type Harness } from './harness';
+
+let h: Harness;
+beforeAll(async () => {
+  h = await harness();
+});
+afterAll(() => h.close());
+
+/** A script that tries `attempt` and returns 'escaped' if it got hold of the host's `process`. */
+const escapeAttempt = (attempt: string) =>
+  script(`
+  const got = await (async () => { ${attempt} })();
+  return got && typeof got === 'object' && typeof got.pid === 'number' ? 'escaped' : 'contained';
+`);
+
+describe('refusals', () => {
+  test.each(['fs', 'node:fs', 'child_process', 'net', 'http', 'worker_threads', 'vm', 'os', 'path', 'axios'])('require("%s") is refused', async (name) => {
+    const result = await h.run(script(`return require(${JSON.stringify(name)})`));
+    expect(result.success).toBe(false);
+    if (!result.success) {
+      expect(result.error.type).toBe('script_error');
+      expect(result.error.message).toContain(`Cannot require "${name}"`);
+    }
+  });
+
+  test('host globals do not exist', async () => {
+    const output = outputOf(
+      await h.run(script(`return [typeof process, typeof globalThis.process, typeof module.require, typeof __dirname, typeof global, typeof fetch, typeof WebAssembly === 'object' ? typeof WebAssembly.compile : 'none']`)),
+    );
+    expect(output).toEqual(['undefined', 'undefined', 'undefined', 'undefined', 'undefined', 'undefined', expect.any(String)]);
+  });
+
+  test.each([
+    ['the global object', `return this.constructor.constructor('return process')()`],
+    ['globalThis', `return globalThis.constructor.constructor('return process')()`],
+    ['the global prototype', `return Object.getPrototypeOf(globalThis).constructor.constructor('return process')()`],
+    ['the helper', `return nango.constructor.constructor('return process')()`],
+    ['a helper method', `return nango.get.constructor('return process')()`],
+    ['a helper promise', `return nango.getMetadata().constructor.constructor('return process')()`],
+    ['a helper error', `try { await nango.setMetadata(5) } catch (e) { return e.constructor.constructor('return process')() }`],
+    ['an HTTP error', `try { await nango.get({ endpoint: '/missing' }) } catch (e) { return e.response.constructor.constructor('return process')() }`],
+    ['require', `return require.constructor('return process')()`],
+    ['module', `return module.constructor.constructor('return process')()`],
+    ['zod', `const { z } = require('zod'); return z.string().constructor.constructor('return process')()`],
+    ['crypto', `return require('crypto').createHash.constructor('return process')()`],
+    ['url', `return require('url').URL.constructor('return process')()`],
+    ['console', `return console.log.constructor('return process')()`],
+    ['setTimeout', `return setTimeout.constructor('return process')()`],
+    ['Buffer', `return Buffer.constructor('return process')()`],
+    ['an async function', `return (async () => {}).constructor('return process')()`],
+    ['a generator', `return (function* () {}).constructor('return process')()`],
+    ['dynamic import', `try { await import('fs') } catch (e) { return e.constructor.constructor('return process')() }`],
+    ['eval', `return eval('process')`],
+    ['a stack overflow', `const r = (n) => { try { return r(n + 1) } catch (e) { return e } }; return r(0).constructor.constructor('return process')()`],
+    [
+      'call sites of Error.prepareStackTrace',
+      `Error.prepareStackTrace = (e, sites) => sites;
+       await nango.getMetadata();
+       for (const site of new Error().stack) {
+         for (const f of [site.getFunction(), site.getThis()]) { try { const p = f && f.constructor.constructor('return process')(); if (p) return p } catch {} }
+       }`,
+    ],
+    ['function.caller', `function f() { let c = f.caller; for (let i = 0; c && i < 20; i++) { try { const p = c.constructor('return process')(); if (p) return p } catch {} c = c.caller } } return f()`],
+  ])('escaping through %s fails', async (_name, attempt) => {
+    const result = await h.run(escapeAttempt(attempt));
+    if (result.success) expect(result.output).toBe('contained');
+    else expect(result.error.message).toMatch(/Code generation from strings disallowed|not available|not a function|caller|Cannot|undefined|null/);
+  });
+});
+
+describe('limits', () => {
+  test('a hanging script ends with script_timeout and the host carries on', async () => {
+    const started = Date.now();
+    const result = await h.run(script('while (true) {}'), { limits: { timeoutMs: 300 } });
+    expect(result.success).toBe(false);
+    if (!result.success) expect(result.error.type).toBe('script_timeout');
+    expect(Date.now() - started).toBeLessThan(3000);
+    expect(outputOf(await h.run(script('return 1 + 1')))).toBe(2);
+  });
+
+  test('a script waiting forever ends with script_timeout', async () => {
+    const result = await h.run(script('await new Promise(() => {})'), { limits: { timeoutMs: 200 } });
+    expect(!result.success && result.error.type).toBe('script_timeout');
+  });
+
+  test('a script exhausting memory ends with script_memory_exceeded and the host carries on', async () => {
+    const result = await h.run(script(`const a = []; while (true) a.push(new Array(1e5).fill('x' + Math.random()));`), { limits: { memoryMb: 48, timeoutMs: 20_000 } });
+    expect(result.success).toBe(false);
+    if (!result.success) expect(result.error.type).toBe('script_memory_exceeded');
+    expect(outputOf(await h.run(script('return "still here"')))).toBe('still here');
+  });
+
+  test('executions run side by side without sharing globals', async () => {
+    const [a, b] = await Promise.all([
+      h.run(script('globalThis.shared = "a"; await new Promise((r) => setTimeout(r, 50)); return globalThis.shared')),
+      h.run(script('await new Promise((r) => setTimeout(r, 10)); return typeof globalThis.shared')),
+    ]);
+    expect(outputOf(a)).toBe('a');
+    expect(outputOf(b)).toBe('undefined');
+  });
+});
+
+describe('script errors', () => {
+  test('a throw ends the execution with script_error and the script stack only', async () => {
+    const result = await h.run(script(`function inner() { throw new TypeError('boom') }\ninner()`), { scriptName: 'github/actions/broken.js' });
+    expect(result.success).toBe(false);
+    if (result.success) return;
+    expect(result.error.type).toBe('script_error');
+    expect(result.error.message).toBe('TypeError: boom');
+    expect(result.error.stack).toContain('at inner (github/actions/broken.js:2:');
+    expect(result.error.stack).not.toMatch(/prelude|worker eval|node:internal/);
+  });
+
+  test('throwing a non-error value is reported', async () => {
+    const result = await h.run(script(`throw 'plain string'`));
+    expect(!result.success && result.error.message).toContain('"plain string"');
+  });
+
+  test('a throw inside a timer callback ends the execution', async () => {
+    const result = await h.run(script(`setTimeout(() => { throw new Error('in timer') }, 1); await new Promise((r) => setTimeout(r, 2000)); return 'late'`));
+    expect(!result.success && result.error.message).toBe('in timer');
+  });
+
+  test('an unhandled rejection ends the execution', async () => {
+    const result = await h.run(script(`Promise.reject(new Error('nobody waits')); await new Promise((r) => setTimeout(r, 2000)); return 'late'`));
+    expect(!result.success && result.error.message).toBe('Unhandled promise rejection: nobody waits');
+  });
+
+  test('a syntax error in the compiled code is a script_error', async () => {
+    const result = await h.run('module.exports.default = async function ( {');
+    expect(!result.success && result.error.type).toBe('script_error');
+  });
+
+  test('a script without a default export is a script_error', async () => {
+    const result = await h.run('module.exports.other = 1;');
+    expect(!result.success && result.error.message).toContain('no default export');
+  });
+});
+
+describe('allowed modules and globals', () => {
+  test('zod, crypto and url work inside the sandbox', async () => {
+    const output = outputOf(
+      await h.run(
+        script(`
+        const { z } = require('zod');
+        const crypto = require('node:crypto');
+        const url = require('url');
+        const schema = z.object({ name: z.string(), n: z.number().int() });
+        const bad = schema.safeParse({ name: 1 });
+        const u = new URL('https://api.example.com/v1/items?a=1');
+        u.searchParams.set('b', 'two words');
+        u.pathname = '/v2/items';
+        return {
+          parsed: schema.parse({ name: 'x', n: 2 }),
+          badOk: bad.success,
+          sha: crypto.createHash('sha256').update('abc').digest('hex'),
+          hmac: crypto.createHmac('sha256', 'key').update('data').digest('base64'),
+          uuid: /^[0-9a-f-]{36}$/.test(crypto.randomUUID()),
+          random: crypto.randomBytes(8).length,
+          href: u.href,
+          legacy: url.parse('https://x.test:8080/p?q=1').port,
+          b64: Buffer.from('héllo').toString('base64'),
+          back: Buffer.from('aMOpbGxv', 'base64').toString(),
+          hex: Buffer.from([1, 255]).toString('hex'),
+          btoa: btoa('ab'),
+          text: new TextDecoder().decode(new TextEncoder().encode('ü')),
+        };
+      `),
+      ),
+    );
+    expect(output).toEqual({
+      parsed: { name: 'x', n: 2 },
+      badOk: false,
+      sha: 'ba7816bf8f01cfea414140de5dae2223b00361a396177a9cb410ff61f20015ad',
+      hmac: 'UDH+PZicbRU3oBP6bnOdojRj/a7DtwE32Cjjas4iG9A=',
+      uuid: true,
+      random: 8,
+      href: 'https://api.example.com/v2/items?a=1&b=two+words',
+      legacy: '8080',
+      b64: 'aMOpbGxv',
+      back: 'héllo',
+      hex: '01ff',
+      btoa: 'YWI=',
+      text: 'ü',
+    });
+  });
+
+  test('an invalid URL throws a TypeError inside the script', async () => {
+    const output = outputOf(await h.run(script(`try { new URL('not a url') } catch (e) { return e instanceof TypeError }`)));
+    expect(output).toBe(true);
+  });
+});
