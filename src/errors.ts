@@ -2,7 +2,18 @@
  * What went wrong, independent of transport. The API maps each kind to one HTTP status
  * (`api/errors.ts`); the SDK maps statuses back.
  */
-export type ErrorKind = 'invalid' | 'unauthorized' | 'forbidden' | 'not_found' | 'conflict' | 'too_large' | 'internal';
+export type ErrorKind =
+  | 'invalid'
+  | 'unauthorized'
+  | 'forbidden'
+  | 'not_found'
+  | 'conflict'
+  | 'too_large'
+  | 'internal'
+  /** A third-party API (token endpoint, refresh) refused or failed what we needed from it. */
+  | 'failed_dependency'
+  /** A third-party API could not be reached or answered nonsense (proxy). */
+  | 'bad_gateway';
 
 /**
  * The one error type Syncline's own code throws for expected failures. `code` is stable and

@@ -11,6 +11,8 @@ const STATUS: Record<ErrorKind, number> = {
   conflict: 409,
   too_large: 413,
   internal: 500,
+  failed_dependency: 424,
+  bad_gateway: 502,
 };
 
 /** The wire shape of every error: `{"error":{"code","message"[,"errors"]}}`. */

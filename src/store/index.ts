@@ -1,3 +1,4 @@
+import { AuthStore } from './auth';
 import { Cipher } from './crypto';
 import type { Db } from './db';
 import { ConnectionStore } from './connections';
@@ -23,6 +24,8 @@ export interface Store {
   environmentVariables: EnvironmentVariableStore;
   records: RecordStore;
   scripts: ScriptStore;
+  /** Connect sessions, OAuth sessions, token refresh bookkeeping. */
+  auth: AuthStore;
 }
 
 /** Migrates the database, checks the encryption key against it, and wires the store modules. */
@@ -39,5 +42,6 @@ export async function openStore(db: Db, encryptionKey: Buffer): Promise<Store> {
     environmentVariables: new EnvironmentVariableStore(db, cipher),
     records: new RecordStore(db),
     scripts: new ScriptStore(db),
+    auth: new AuthStore(db, cipher),
   };
 }

@@ -149,12 +149,6 @@ describe('GET /connections/:connectionId', () => {
     expect(withToken.credentials).toMatchObject({ refresh_token: 'refresh-get-1', raw: { refresh_token: 'refresh-get-1' } });
   });
 
-  test('force_refresh is accepted', async () => {
-    const res = await call(api, 'GET', '/connections/get-1?provider_config_key=github&force_refresh=true');
-    expect(res.status).toBe(200);
-    expect(res.body.credentials.access_token).toBe('access-get-1');
-  });
-
   test('sets last_fetched_at, in the response and in the database', async () => {
     const before = Date.now();
     const connection = await api.dev.getConnection('github', 'get-1');

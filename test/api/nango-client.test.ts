@@ -26,7 +26,7 @@ test('getConnection returns what our SDK returns, refresh token only when asked'
   const ours = await api.dev.getConnection('github', 'alice');
   expect(withoutFetchTimes(theirs)).toEqual(withoutFetchTimes(ours));
   expect(theirs.credentials).not.toHaveProperty('refresh_token');
-  const withRefresh = await nango.getConnection('github', 'alice', true, true);
+  const withRefresh = await nango.getConnection('github', 'alice', false, true);
   expect(withRefresh.credentials).toMatchObject({ access_token: 'access-alice', refresh_token: 'refresh-alice' });
   expect(await nango.getToken('github', 'alice')).toBe('access-alice');
 });

@@ -1,5 +1,6 @@
 import { Router } from 'express';
 import { z } from 'zod';
+import { getFreshConnection } from '../../providers/refresh';
 import type { Store } from '../../store';
 import { environment } from '../auth';
 import { connectionFull, connectionSummary } from '../shapes';
@@ -105,8 +106,10 @@ export function connectionRoutes(store: Store): Router {
 
   router.get('/connections/:connectionId', async (req, res) => {
     const q = query(getQuery, req);
-    // force_refresh is accepted; refreshing OAuth tokens belongs to the providers layer.
-    const connection = await store.connections.get(environment(req).id, q.provider_config_key, req.params.connectionId);
+    // OAuth2 tokens expiring within 15 minutes (or any, with force_refresh) are refreshed first.
+    const connection = await getFreshConnection(store, environment(req).id, q.provider_config_key, req.params.connectionId, {
+      forceRefresh: q.force_refresh,
+    });
     await store.connections.markFetched(connection.id);
     res.json(connectionFull({ ...connection, lastFetchedAt: new Date() }, { includeRefreshToken: q.refresh_token }));
   });

@@ -1,0 +1,245 @@
+import { createHash, randomBytes } from 'node:crypto';
+import type { ConnectionCredentials, EndUser } from '../types';
+import type { Cipher } from './crypto';
+import type { Db, Queryable } from './db';
+
+/** A connect session as the auth routes see it. */
+export interface ConnectSession {
+  id: number;
+  environmentId: number;
+  endUser: EndUser | null;
+  tags: Record<string, string>;
+  /** Integration keys the end user may connect; null means all of the environment's. */
+  allowedIntegrations: string[] | null;
+  /** Per integration: `{connection_config, authorization_params}` applied to new connections. */
+  integrationsConfigDefaults: Record<string, { connection_config?: Record<string, unknown>; authorization_params?: Record<string, string> }>;
+  webhookUrlOverride: string | null;
+  /** Set for reconnect sessions: the connection (internal id) being re-authorised. */
+  reconnectConnectionId: number | null;
+  expiresAt: Date;
+}
+
+export type NewConnectSession = Omit<ConnectSession, 'id' | 'expiresAt'> & { ttlMs: number };
+
+/** An OAuth authorisation between the redirect to the provider and its callback. */
+export interface OAuthSession {
+  state: string;
+  environmentId: number;
+  integrationId: number;
+  connectionId: string;
+  connectSessionId: number | null;
+  redirectUri: string;
+  connectionConfig: Record<string, unknown>;
+  secrets: { codeVerifier?: string; requestTokenSecret?: string };
+  expiresAt: Date;
+}
+
+/** What is known about a connection's token refreshes. */
+export interface RefreshState {
+  lastSuccessAt: Date | null;
+  lastFailureAt: Date | null;
+  lastError: { message: string; status?: number; body?: unknown } | null;
+  failures: number;
+  retryAfter: Date | null;
+}
+
+interface SessionRow {
+  id: number;
+  environment_id: number;
+  end_user: EndUser | null;
+  tags: Record<string, string>;
+  allowed_integrations: string[] | null;
+  integrations_config_defaults: ConnectSession['integrationsConfigDefaults'];
+  webhook_url_override: string | null;
+  reconnect_connection_id: number | null;
+  expires_at: Date;
+}
+
+interface RefreshRow {
+  last_success_at: Date | null;
+  last_failure_at: Date | null;
+  last_error: RefreshState['lastError'];
+  failures: number;
+  retry_after: Date | null;
+}
+
+// Arbitrary constant: first key of the per-connection refresh advisory lock (the second is the connection's id).
+const REFRESH_LOCK_SPACE = 613_870_221;
+
+const hashToken = (token: string) => createHash('sha256').update(token).digest('hex');
+const date = (v: Date | string | null) => (v === null ? null : new Date(v));
+
+function toRefreshState(row: RefreshRow | undefined): RefreshState {
+  return {
+    lastSuccessAt: date(row?.last_success_at ?? null),
+    lastFailureAt: date(row?.last_failure_at ?? null),
+    lastError: row?.last_error ?? null,
+    failures: row?.failures ?? 0,
+    retryAfter: date(row?.retry_after ?? null),
+  };
+}
+
+/** Connect sessions, OAuth sessions and refresh bookkeeping. Secrets are sealed or hashed at rest. */
+export class AuthStore {
+  constructor(
+    private readonly db: Db,
+    private readonly cipher: Cipher,
+  ) {}
+
+  /** Creates a session and returns its token, which only its hash is stored for. */
+  async createConnectSession(input: NewConnectSession): Promise<{ token: string; session: ConnectSession }> {
+    const token = `sl_cs_${randomBytes(24).toString('base64url')}`;
+    const { rows } = await this.db.query<SessionRow>(
+      `INSERT INTO connect_sessions (environment_id, token_hash, end_user, tags, allowed_integrations, integrations_config_defaults,
+         webhook_url_override, reconnect_connection_id, expires_at)
+       VALUES ($1, $2, $3, $4, $5, $6, $7, $8, now() + make_interval(secs => $9::double precision / 1000)) RETURNING *`,
+      [
+        input.environmentId,
+        hashToken(token),
+        input.endUser,
+        input.tags,
+        input.allowedIntegrations,
+        input.integrationsConfigDefaults,
+        input.webhookUrlOverride,
+        input.reconnectConnectionId,
+        input.ttlMs,
+      ],
+    );
+    return { token, session: toSession(rows[0]!) };
+  }
+
+  /** The unexpired session of a token, or null. */
+  async connectSessionByToken(token: string): Promise<ConnectSession | null> {
+    const { rows } = await this.db.query<SessionRow>('SELECT * FROM connect_sessions WHERE token_hash = $1 AND expires_at > now()', [hashToken(token)]);
+    return rows[0] ? toSession(rows[0]) : null;
+  }
+
+  async createOAuthSession(session: Omit<OAuthSession, 'expiresAt'>, ttlMs: number): Promise<void> {
+    await this.db.query(
+      `INSERT INTO oauth_sessions (state, environment_id, integration_id, connection_id, connect_session_id, redirect_uri, connection_config,
+         secrets_encrypted, expires_at)
+       VALUES ($1, $2, $3, $4, $5, $6, $7, $8, now() + make_interval(secs => $9::double precision / 1000))`,
+      [
+        session.state,
+        session.environmentId,
+        session.integrationId,
+        session.connectionId,
+        session.connectSessionId,
+        session.redirectUri,
+        session.connectionConfig,
+        this.cipher.encryptJson(session.secrets),
+        ttlMs,
+      ],
+    );
+    // Sessions abandoned at the provider's consent screen are cleared as new ones start.
+    await this.db.query('DELETE FROM oauth_sessions WHERE expires_at < now()');
+  }
+
+  /** Removes and returns the unexpired session of a state: a state is good for one callback only. */
+  async takeOAuthSession(state: string): Promise<OAuthSession | null> {
+    const { rows } = await this.db.query<{
+      state: string;
+      environment_id: number;
+      integration_id: number;
+      connection_id: string;
+      connect_session_id: number | null;
+      redirect_uri: string;
+      connection_config: Record<string, unknown>;
+      secrets_encrypted: string;
+      expires_at: Date;
+    }>('DELETE FROM oauth_sessions WHERE state = $1 RETURNING *, expires_at > now() AS live', [state]);
+    const row = rows[0] as (typeof rows)[number] & { live?: boolean };
+    if (!row || !row.live) return null;
+    return {
+      state: row.state,
+      environmentId: row.environment_id,
+      integrationId: row.integration_id,
+      connectionId: row.connection_id,
+      connectSessionId: row.connect_session_id,
+      redirectUri: row.redirect_uri,
+      connectionConfig: row.connection_config,
+      secrets: this.cipher.decryptJson(row.secrets_encrypted),
+      expiresAt: new Date(row.expires_at),
+    };
+  }
+
+  async refreshState(connectionPk: number, db: Queryable = this.db): Promise<RefreshState> {
+    const { rows } = await db.query<RefreshRow>('SELECT * FROM connection_refreshes WHERE connection_id = $1', [connectionPk]);
+    return toRefreshState(rows[0]);
+  }
+
+  /** Forgets failures, e.g. after the end user re-authorised the connection. */
+  async clearRefreshState(connectionPk: number): Promise<void> {
+    await this.db.query('DELETE FROM connection_refreshes WHERE connection_id = $1', [connectionPk]);
+  }
+
+  /**
+   * Runs `fn` in a transaction holding the connection's refresh lock: across processes (Postgres
+   * advisory lock) only one refresh of a connection runs at a time. `fn` must use only the
+   * `RefreshTx` it is given: on PGlite the transaction holds the one connection.
+   */
+  async withRefreshLock<T>(connectionPk: number, fn: (tx: RefreshTx) => Promise<T>): Promise<T> {
+    return this.db.transaction(async (q) => {
+      await q.query('SELECT pg_advisory_xact_lock($1, $2)', [REFRESH_LOCK_SPACE, connectionPk]);
+      return fn(new RefreshTx(q, this.cipher, connectionPk));
+    });
+  }
+}
+
+/** What the holder of a connection's refresh lock may read and write. */
+export class RefreshTx {
+  constructor(
+    private readonly q: Queryable,
+    private readonly cipher: Cipher,
+    private readonly connectionPk: number,
+  ) {}
+
+  async credentials(): Promise<{ credentials: ConnectionCredentials; connectionConfig: Record<string, unknown>; state: RefreshState }> {
+    const { rows } = await this.q.query<{ credentials_encrypted: string; connection_config: Record<string, unknown> } & RefreshRow>(
+      `SELECT c.credentials_encrypted, c.connection_config, r.* FROM connections c LEFT JOIN connection_refreshes r ON r.connection_id = c.id
+       WHERE c.id = $1`,
+      [this.connectionPk],
+    );
+    const row = rows[0]!;
+    return { credentials: this.cipher.decryptJson(row.credentials_encrypted), connectionConfig: row.connection_config, state: toRefreshState(row) };
+  }
+
+  async saveRefreshed(credentials: ConnectionCredentials, expiresAt: Date | null): Promise<void> {
+    await this.q.query('UPDATE connections SET credentials_encrypted = $2, credentials_expires_at = $3, updated_at = now() WHERE id = $1', [
+      this.connectionPk,
+      this.cipher.encryptJson(credentials),
+      expiresAt,
+    ]);
+    await this.q.query(
+      `INSERT INTO connection_refreshes (connection_id, last_success_at, failures) VALUES ($1, now(), 0)
+       ON CONFLICT (connection_id) DO UPDATE SET last_success_at = now(), failures = 0, retry_after = NULL, last_error = NULL`,
+      [this.connectionPk],
+    );
+  }
+
+  async recordFailure(error: NonNullable<RefreshState['lastError']>, cooldownMs: number): Promise<RefreshState> {
+    const { rows } = await this.q.query<RefreshRow>(
+      `INSERT INTO connection_refreshes AS r (connection_id, last_failure_at, last_error, failures, retry_after)
+       VALUES ($1, now(), $2, 1, now() + make_interval(secs => $3::double precision / 1000))
+       ON CONFLICT (connection_id) DO UPDATE SET last_failure_at = now(), last_error = excluded.last_error,
+         failures = r.failures + 1, retry_after = excluded.retry_after
+       RETURNING *`,
+      [this.connectionPk, error, cooldownMs],
+    );
+    return toRefreshState(rows[0]);
+  }
+}
+
+function toSession(row: SessionRow): ConnectSession {
+  return {
+    id: row.id,
+    environmentId: row.environment_id,
+    endUser: row.end_user,
+    tags: row.tags,
+    allowedIntegrations: row.allowed_integrations,
+    integrationsConfigDefaults: row.integrations_config_defaults,
+    webhookUrlOverride: row.webhook_url_override,
+    reconnectConnectionId: row.reconnect_connection_id,
+    expiresAt: new Date(row.expires_at),
+  };
+}
