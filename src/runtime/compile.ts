@@ -152,6 +152,8 @@ async function bundleEntry(root: string, entry: string, modelsPath: string, mode
       sourcemap: false,
       metafile: true,
       logLevel: 'silent',
+      // Keep imports whose bindings are unused, so every import passes the guard below.
+      tsconfigRaw: { compilerOptions: { verbatimModuleSyntax: true } },
       plugins: [guard],
     });
     return { entry, code: result.outputFiles[0]!.text, inputs: Object.keys(result.metafile.inputs).map(toPosix), issues: [] };

@@ -79,7 +79,7 @@ export async function proxyRequest(ctx: HttpContext, config: ResolvedRequest): P
       }
     }
     if (attempt < retries && isRetryable(ctx.provider.proxy?.retry, config.retryOn, response.status, headers)) {
-      const hinted = waitFromHeaders(config.retryHeader ?? ctx.provider.proxy?.retry, headers, response.status);
+      const hinted = waitFromHeaders(config.retryHeader ?? ctx.provider.proxy?.retry, headers);
       const wait = Math.min(hinted ?? backoff(ctx, attempt), ctx.maxRetryWaitMs);
       ctx.log('warn', `${method} ${config.endpoint} returned ${response.status}; retry ${attempt + 1}/${retries} in ${wait} ms`);
       await ctx.sleep(wait);
