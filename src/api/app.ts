@@ -3,6 +3,7 @@ import type { Logger } from 'pino';
 import type { Store } from '../store';
 import { requireSecretKey } from './auth';
 import { errorHandler } from './errors';
+import { authFlowRoutes, connectSessionRoutes } from './routes/connect';
 import { connectionRoutes } from './routes/connections';
 import { environmentVariableRoutes } from './routes/environment-variables';
 import { integrationRoutes } from './routes/integrations';
@@ -29,9 +30,14 @@ export function createApp({ store, logger }: AppOptions): express.Express {
     res.json({ result: 'ok' });
   });
 
+  // The end user's side of connecting (connect page, OAuth redirects, browser SDK) carries a
+  // connect session token instead of the secret key.
+  app.use(authFlowRoutes(store));
+
   // Authenticate first: a request without a valid key is turned away before its body is read.
   app.use(requireSecretKey(store.environments));
   app.use(express.json({ limit: BODY_LIMIT, strict: false }));
+  app.use(connectSessionRoutes(store));
   app.use(connectionRoutes(store));
   app.use(integrationRoutes(store));
   app.use(environmentVariableRoutes(store));

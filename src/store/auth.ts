@@ -114,6 +114,11 @@ export class AuthStore {
     return rows[0] ? toSession(rows[0]) : null;
   }
 
+  async connectSessionById(id: number): Promise<ConnectSession | null> {
+    const { rows } = await this.db.query<SessionRow>('SELECT * FROM connect_sessions WHERE id = $1', [id]);
+    return rows[0] ? toSession(rows[0]) : null;
+  }
+
   async createOAuthSession(session: Omit<OAuthSession, 'expiresAt'>, ttlMs: number): Promise<void> {
     await this.db.query(
       `INSERT INTO oauth_sessions (state, environment_id, integration_id, connection_id, connect_session_id, redirect_uri, connection_config,
