@@ -71,7 +71,7 @@ export function scheduleActivity(t: Transition, attrs: Obj, completedId: number)
 
 function dispatchAttempt(t: Transition, a: ActivityState): void {
   t.dispatch.push({ queueKind: 'activity', queue: a.taskQueue, task: { kind: 'activity', runId: t.s.runId, scheduledId: a.scheduledId, attempt: a.attempt } });
-  if (a.scheduleToStartMs > 0 && a.scheduleToStartMs !== a.scheduleToCloseMs) {
+  if (a.scheduleToStartMs > 0) {
     t.timer('act_s2s', t.now + a.scheduleToStartMs, { scheduledId: a.scheduledId, attempt: a.attempt });
   }
 }
@@ -276,6 +276,10 @@ export function registerActivityHandlers(engine: Engine): void {
   });
   engine.onTimer('act_s2c', (t, timer) => {
     const a = t.s.activities[timer.ref.scheduledId];
-    if (a) finish(t, a, 'EVENT_TYPE_ACTIVITY_TASK_TIMED_OUT', { failure: timeoutFailure(a, 'TIMEOUT_TYPE_SCHEDULE_TO_CLOSE', true), retryState: RetryState.Timeout });
+    if (!a) return;
+    // Both due at once (schedule-to-start defaults to schedule-to-close): never started wins, as in Temporal.
+    const neverStarted = a.phase === 'scheduled' && a.scheduleToStartMs > 0 && a.attemptScheduledTime + a.scheduleToStartMs <= t.now + 5;
+    const type = neverStarted ? 'TIMEOUT_TYPE_SCHEDULE_TO_START' : 'TIMEOUT_TYPE_SCHEDULE_TO_CLOSE';
+    finish(t, a, 'EVENT_TYPE_ACTIVITY_TASK_TIMED_OUT', { failure: timeoutFailure(a, type, !neverStarted), retryState: RetryState.Timeout });
   });
 }

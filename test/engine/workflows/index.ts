@@ -178,3 +178,20 @@ export async function tagged(value: string): Promise<string> {
 export async function failing(message: string): Promise<void> {
   throw ApplicationFailure.nonRetryable(message, 'Boom');
 }
+
+/** A timer, an activity and signals in flight together (the crash test kills the engine meanwhile). */
+export async function inFlight(key: string): Promise<{ signals: number[]; activity: number; timerDone: boolean }> {
+  const signals: number[] = [];
+  setHandler(addSignal, (n) => {
+    signals.push(n);
+  });
+  const slow = proxyActivities<typeof activities>({ startToCloseTimeout: '4s', retry: { initialInterval: '100ms' } });
+  let timerDone = false;
+  const timer = sleep(2500).then(() => {
+    timerDone = true;
+  });
+  const activity = await slow.slowAdd(key, 7, 1500);
+  await timer;
+  await condition(() => signals.length >= 2);
+  return { signals, activity, timerDone };
+}
