@@ -258,7 +258,7 @@ function boot(post: Outside['post'], call: Outside['call'], finish: Outside['fin
     URL,
     URLSearchParams,
     parse: (input: string, parseQuery?: boolean) => callSync('url.legacyParse', { input: String(input), parseQuery: parseQuery === true }),
-    format: (value: unknown) => callSync('url.format', { value: value instanceof URL ? value.href : value }) as string,
+    format: (value: unknown) => callSync('url.format', { value: value instanceof URL ? String(value) : value }) as string,
     resolve: (from: string, to: string) => callSync('url.resolve', { from: String(from), to: String(to) }) as string,
   });
 

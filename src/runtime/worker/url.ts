@@ -3,7 +3,8 @@
 
 export type SyncCall = (method: string, args: unknown) => unknown;
 
-type Part = 'href' | 'protocol' | 'username' | 'password' | 'host' | 'hostname' | 'port' | 'pathname' | 'search' | 'hash';
+const PARTS = ['href', 'protocol', 'username', 'password', 'host', 'hostname', 'port', 'pathname', 'search', 'hash'] as const;
+type Part = (typeof PARTS)[number];
 type Parts = Record<Part | 'origin', string>;
 
 function formEncode(text: string): string {
@@ -106,13 +107,26 @@ export function makeUrlClasses(syncCall: SyncCall) {
     }
   }
 
-  class URL {
-    #parts: Parts;
-    #params = new URLSearchParams();
+  const state = new WeakMap<object, { parts: Parts; params: URLSearchParams }>();
+  const of = (url: object) => {
+    const found = state.get(url);
+    if (!found) throw new TypeError('Receiver is not a URL');
+    return found;
+  };
+  const bind = (url: object) => {
+    const s = of(url);
+    URLSearchParams.attach(s.params, s.parts.search, (query) => set(url, 'search', query));
+  };
+  const set = (url: object, part: Part, value: unknown) => {
+    const s = of(url);
+    s.parts = syncCall('url.set', { href: s.parts.href, part, value: String(value) }) as Parts;
+  };
 
+  class URL {
     constructor(input: unknown, base?: unknown) {
-      this.#parts = syncCall('url.parse', { input: String(input), base: base === undefined ? undefined : String(base) }) as Parts;
-      this.#bind();
+      const parts = syncCall('url.parse', { input: String(input), base: base === undefined ? undefined : String(base) }) as Parts;
+      state.set(this, { parts, params: new URLSearchParams() });
+      bind(this);
     }
 
     static canParse(input: unknown, base?: unknown): boolean {
@@ -124,86 +138,31 @@ export function makeUrlClasses(syncCall: SyncCall) {
       }
     }
 
-    #bind(): void {
-      URLSearchParams.attach(this.#params, this.#parts.search, (query) => this.#set('search', query));
-    }
-
-    #set(part: Part, value: unknown): void {
-      this.#parts = syncCall('url.set', { href: this.#parts.href, part, value: String(value) }) as Parts;
-    }
-
-    get href(): string {
-      return this.#parts.href;
-    }
-    set href(value: string) {
-      this.#set('href', value); this.#bind();
-    }
-    get protocol(): string {
-      return this.#parts.protocol;
-    }
-    set protocol(value: string) {
-      this.#set('protocol', value);
-    }
-    get username(): string {
-      return this.#parts.username;
-    }
-    set username(value: string) {
-      this.#set('username', value);
-    }
-    get password(): string {
-      return this.#parts.password;
-    }
-    set password(value: string) {
-      this.#set('password', value);
-    }
-    get host(): string {
-      return this.#parts.host;
-    }
-    set host(value: string) {
-      this.#set('host', value);
-    }
-    get hostname(): string {
-      return this.#parts.hostname;
-    }
-    set hostname(value: string) {
-      this.#set('hostname', value);
-    }
-    get port(): string {
-      return this.#parts.port;
-    }
-    set port(value: string) {
-      this.#set('port', value);
-    }
-    get pathname(): string {
-      return this.#parts.pathname;
-    }
-    set pathname(value: string) {
-      this.#set('pathname', value);
-    }
-    get search(): string {
-      return this.#parts.search;
-    }
-    set search(value: string) {
-      this.#set('search', value); this.#bind();
-    }
-    get hash(): string {
-      return this.#parts.hash;
-    }
-    set hash(value: string) {
-      this.#set('hash', value);
-    }
     get origin(): string {
-      return this.#parts.origin;
+      return of(this).parts.origin;
     }
     get searchParams(): URLSearchParams {
-      return this.#params;
+      return of(this).params;
     }
     toString(): string {
-      return this.#parts.href;
+      return of(this).parts.href;
     }
     toJSON(): string {
-      return this.#parts.href;
+      return of(this).parts.href;
     }
+  }
+  for (const part of PARTS) {
+    Object.defineProperty(URL.prototype, part, {
+      get(this: URL) {
+        return of(this).parts[part];
+      },
+      set(this: URL, value: unknown) {
+        set(this, part, value);
+        if (part === 'href' || part === 'search') bind(this);
+      },
+      enumerable: true,
+      configurable: true,
+    });
   }
 
   return { URL, URLSearchParams };
