@@ -11,7 +11,9 @@ export function keywordsOf(searchAttributes: Obj | null | undefined): Record<str
       continue;
     }
     try {
-      out[name] = JSON.parse(Buffer.from(data).toString('utf8'));
+      const value: unknown = JSON.parse(Buffer.from(data).toString('utf8'));
+      // The SDK sends keyword values as one-element lists.
+      out[name] = Array.isArray(value) && value.length === 1 ? value[0] : value;
     } catch {
       out[name] = Buffer.from(data).toString('utf8');
     }

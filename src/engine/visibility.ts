@@ -166,7 +166,12 @@ export function compileFilter(query: string, paramsStart: number): CompiledFilte
     const op = toks[pos++];
     if (!op || op.t !== 'op') throw invalidArgument(`invalid query: expected an operator after ${f.v}`);
     const v = convert(col.kind, value());
-    if (col.kind === 'text' && !COLUMNS[f.v] && op.v !== '=' && op.v !== '!=') throw invalidArgument(`invalid query: operator ${op.v} not supported on ${f.v}`);
+    if (col.kind === 'text' && !COLUMNS[f.v]) {
+      if (op.v !== '=' && op.v !== '!=') throw invalidArgument(`invalid query: operator ${op.v} not supported on ${f.v}`);
+      // Keyword lists match when any element matches.
+      const match = `(${col.sql} = ${param(v)} OR keywords->${param(f.v)} @> to_jsonb(ARRAY[${param(v)}::text]))`;
+      return op.v === '=' ? match : `NOT COALESCE(${match}, false)`;
+    }
     return `${castCol} ${op.v === '!=' ? 'IS DISTINCT FROM' : op.v} ${param(v)}`;
   };
   const inList = (c: string, kind: 'text' | 'time' | 'status') => {

@@ -79,7 +79,7 @@ export async function harness(taskQueue: string): Promise<Harness> {
           seen.add(runId);
           const hh = client.workflow.getHandle(handle.workflowId, runId);
           const history = await hh.fetchHistory();
-          histories.push({ workflowId: `${handle.workflowId}/${runId}`, history });
+          histories.push({ workflowId: handle.workflowId, history });
           const last = history.events?.[history.events.length - 1];
           runId = last?.workflowExecutionContinuedAsNewEventAttributes?.newExecutionRunId ?? undefined;
         }

@@ -2,7 +2,7 @@ import { randomUUID } from 'node:crypto';
 import { WorkflowExecutionAlreadyStartedError, WorkflowFailedError } from '@temporalio/client';
 import { seen } from './activities';
 import { harness, type Harness } from './harness';
-import { accumulator, addSignal, cancellable, countdown, failing, finishSignal, greet, sleeper, timerWorkflow, totalQuery } from './workflows';
+import { accumulator, addSignal, cancellable, countdown, failing, finishSignal, greet, parent, sequence, sleeper, stateQuery, timerWorkflow, totalQuery } from './workflows';
 
 jest.setTimeout(60_000);
 
@@ -90,6 +90,37 @@ test('a workflow failure reaches the caller', async () => {
   expect((err as WorkflowFailedError).cause?.message).toBe('bad');
 });
 
+test('a query is answered while an activity runs', async () => {
+  const key = id('seq');
+  const handle = h.track(await h.client.workflow.start(sequence, { taskQueue: tq, workflowId: key, args: [key, 3] }));
+  await new Promise((r) => setTimeout(r, 300));
+  expect(await handle.query(stateQuery)).toMatch(/^at:\d+$/);
+  expect(await handle.result()).toBe(3);
+});
+
+test('the run timeout closes a workflow that runs too long', async () => {
+  const handle = h.track(await h.client.workflow.start(sleeper, { taskQueue: tq, workflowId: id('runtimeout'), args: [60_000], workflowRunTimeout: '700ms' }));
+  const err = await handle.result().catch((e: unknown) => e);
+  expect(err).toBeInstanceOf(WorkflowFailedError);
+  expect((await handle.describe()).status.name).toBe('TIMED_OUT');
+});
+
+test('child workflows: result, signal through a handle and an external handle', async () => {
+  const handle = h.track(await h.client.workflow.start(parent, { taskQueue: tq, workflowId: id('parent'), args: [21] }));
+  expect(await handle.result()).toBe(42);
+  const children = await h.client.workflow.getHandle(`${handle.workflowId}-acc`).describe();
+  expect(children.parentExecution?.workflowId).toBe(handle.workflowId);
+});
+
+test('50 concurrent workflows all complete', async () => {
+  const handles = await Promise.all(
+    Array.from({ length: 50 }, (_, i) => h.client.workflow.start(greet, { taskQueue: tq, workflowId: id(`many-${i}`), args: [`n${i}`] })),
+  );
+  const results = await Promise.all(handles.map((x) => x.result()));
+  expect(results).toEqual(Array.from({ length: 50 }, (_, i) => `Hello, n${i}!`));
+  for (const x of handles.slice(0, 5)) h.track(x);
+});
+
 test('every history replays deterministically', async () => {
-  expect(await h.replayAll()).toBeGreaterThan(8);
+  expect(await h.replayAll()).toBeGreaterThan(15);
 });
