@@ -3,5 +3,5 @@ export { compileScript, compileScripts, ScriptCompileError, ALLOWED_IMPORTS, typ
 export { HELPER_DECLARATIONS, SANDBOX_GLOBALS } from './declarations';
 export { ScriptRunError, ProxyError } from './errors';
 export { runScript, DEFAULT_MEMORY_MB, DEFAULT_TIMEOUT_MS } from './sandbox';
-export { MemoryCheckpointStore, storeServices, type StoreServicesOptions } from './services';
+export { CollectingRecordSink, MemoryCheckpointStore, storeServices, type StoreServicesOptions } from './services';
 export { modelChecker } from './records';

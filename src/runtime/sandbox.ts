@@ -42,7 +42,7 @@ function loadAssets(): Promise<Assets> {
     const [worker, prelude, zod] = await Promise.all([
       bundle({ entryPoints: [sourceFile('main')], format: 'cjs', banner: { js: '"use strict";' } }),
       bundle({ entryPoints: [sourceFile('prelude')], format: 'iife', platform: 'neutral', banner: { js: '"use strict";' } }),
-      bundle({ stdin: { contents: "module.exports = require('zod');", resolveDir: __dirname }, format: 'cjs', platform: 'neutral', mainFields: ['main'], minify: true }),
+      bundle({ entryPoints: [require.resolve('zod')], format: 'cjs', platform: 'neutral', mainFields: ['main'], minify: true }),
     ]);
     const cache = (source: string, filename: string) => new vm.Script(source, { filename }).createCachedData();
     return {
@@ -114,7 +114,9 @@ export async function runScript(request: ExecutionRequest): Promise<ExecutionRes
       resolve(value);
     };
     worker.on('message', (message: WorkerMessage) => {
-      if (message.type === 'call') {
+      if (message.type === 'call' && message.id === 0 && message.method === 'log') {
+        void host.handle(message.method, JSON.parse(message.json) as Record<string, unknown>).catch(() => undefined);
+      } else if (message.type === 'call') {
         const reply = (msg: HostMessage) => worker.postMessage(msg);
         const task = host
           .handle(message.method, JSON.parse(message.json) as Record<string, unknown>)
@@ -153,8 +155,16 @@ export async function runScript(request: ExecutionRequest): Promise<ExecutionRes
   }
   const logs = host.logs.finish();
   const durationMs = Date.now() - started;
-  if (error) return { success: false, error, counts, logs, durationMs };
+  if (error) return { success: false, error: redacted(error, host), counts, logs, durationMs };
   return { success: true, output: outcome.ok ? outcome.output : null, counts, logs, durationMs };
+}
+
+/** The error without any secret the execution saw (a script may throw its token). The action payload is the script's answer and stays. */
+function redacted(error: ScriptRunError, host: HelperHost): ScriptRunError {
+  const message = host.logs.redact(error.message);
+  const stack = error.stack === undefined ? undefined : host.logs.redact(error.stack);
+  if (message === error.message && stack === error.stack) return error;
+  return new ScriptRunError(error.type, message, { ...error.details, stack });
 }
 
 function parseDone(json: string, request: ExecutionRequest, host: HelperHost): { ok: true; output: unknown } | { ok: false; error: ScriptRunError } {

@@ -1,5 +1,41 @@
 import type { Store } from '../store';
-import type { CheckpointStore, RuntimeServices } from './types';
+import type { RecordCounts } from '../types';
+import type { CheckpointStore, RecordSink, RuntimeServices } from './types';
+
+type WriteKind = 'save' | 'update' | 'delete';
+
+/**
+ * A record sink that stores nothing: it keeps what a run would have written, per model, in order.
+ * For `dryrun`: give it as `services.records` and print `writes` afterwards.
+ *
+ * @example
+ * const sink = new CollectingRecordSink();
+ * await runScript({ ...request, services: { ...services, records: sink } });
+ * sink.writes.get('GithubIssue') // [{ kind: 'save', records: [...] }, ...]
+ */
+export class CollectingRecordSink implements RecordSink {
+  readonly writes = new Map<string, Array<{ kind: WriteKind; records: unknown[] }>>();
+
+  upsert(_connection: number, model: string, records: readonly unknown[]): Promise<RecordCounts> {
+    return this.keep('save', model, records);
+  }
+
+  update(_connection: number, model: string, records: readonly unknown[]): Promise<RecordCounts> {
+    return this.keep('update', model, records);
+  }
+
+  delete(_connection: number, model: string, records: readonly unknown[]): Promise<RecordCounts> {
+    return this.keep('delete', model, records);
+  }
+
+  private async keep(kind: WriteKind, model: string, records: readonly unknown[]): Promise<RecordCounts> {
+    const list = this.writes.get(model) ?? [];
+    list.push({ kind, records: [...records] });
+    this.writes.set(model, list);
+    const n = records.length;
+    return { added: kind === 'save' ? n : 0, updated: kind === 'update' ? n : 0, deleted: kind === 'delete' ? n : 0 };
+  }
+}
 
 /**
  * Checkpoints kept in memory: for tests, `dryrun` and anything short-lived. Values are copied in

@@ -1,6 +1,6 @@
 import type { ModelDefinition } from '../../src/config/nango-yaml';
 import { MAX_LOG_ENTRY_BYTES } from '../../src/runtime/logs';
-import type { ExecutionRequest, RecordSink } from '../../src/runtime';
+import { CollectingRecordSink, type ExecutionRequest, type RecordSink } from '../../src/runtime';
 import type { RecordCounts } from '../../src/types';
 import { harness, issueModel, outputOf, script, TOKEN, type Harness } from './harness';
 
@@ -221,6 +221,18 @@ describe('syncs', () => {
     );
     expect(result.counts.BatchedIssue).toEqual<RecordCounts>({ added: 1000, updated: 0, deleted: 0 });
     expect(calls).toEqual([300, 300, 300, 100]);
+  });
+
+  test('a dry run collects the writes and stores nothing', async () => {
+    const sink = new CollectingRecordSink();
+    const model: ModelDefinition = { ...issueModel, name: 'DryIssue' };
+    const result = await h.run(script(`await nango.batchSave([{ id: 1, title: 'a' }, { id: 2, title: 'b' }], 'DryIssue'); await nango.batchDelete([{ id: 2 }], 'DryIssue');`), sync([model], { services: { ...h.services, records: sink } }));
+    expect(result.counts).toEqual({ DryIssue: { added: 2, updated: 0, deleted: 1 } });
+    expect(sink.writes.get('DryIssue')).toEqual([
+      { kind: 'save', records: [{ id: 1, title: 'a' }, { id: 2, title: 'b' }] },
+      { kind: 'delete', records: [{ id: 2 }] },
+    ]);
+    expect(await records('DryIssue')).toEqual([]);
   });
 
   test('lastSyncDate, variant and modelFullName', async () => {

@@ -189,6 +189,14 @@ describe('retries', () => {
     expect(h.api.requests).toHaveLength(2);
   });
 
+  test('retryHeader names the wait header for one call', async () => {
+    h.api.fail('/echo', { status: 429, resetInSeconds: 2 });
+    const bare: ProviderDefinition = { ...h.github, proxy: { ...h.github.proxy!, retry: undefined } };
+    await run(`return (await nango.get({ endpoint: '/echo', retries: 1, retryHeader: { at: 'x-ratelimit-reset' } })).status`, { provider: bare, retryBaseMs: 1 });
+    const [first, second] = h.api.requests.map((r) => r.at);
+    expect(second! - first!).toBeGreaterThanOrEqual(900);
+  });
+
   test('retryOn adds statuses; the provider error_code narrows the defaults', async () => {
     h.api.fail('/echo', { status: 404 });
     expect(await run(`return (await nango.get({ endpoint: '/echo', retries: 1, retryOn: [404] })).status`)).toBe(200);

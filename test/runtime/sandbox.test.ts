@@ -90,6 +90,15 @@ describe('limits', () => {
     expect(outputOf(await h.run(script('return "still here"')))).toBe('still here');
   });
 
+  test('a flood of helper calls or logs is bounded, and the host carries on', async () => {
+    const calls = await h.run(script(`const all = []; for (let i = 0; i < 5000; i++) all.push(nango.getMetadata()); await Promise.all(all);`));
+    expect(!calls.success && calls.error.message).toContain('helper calls are waiting for an answer');
+    const logs = await h.run(script(`for (let i = 0; i < 50000; i++) console.log('line', i); return 'logged'`));
+    expect(outputOf(logs)).toBe('logged');
+    expect(logs.logs).toHaveLength(10_001);
+    expect(logs.logs[10_000]!.message).toBe('10000 more log entries were dropped (limit 10000 per execution)');
+  });
+
   test('executions run side by side without sharing globals', async () => {
     const [a, b] = await Promise.all([
       h.run(script('globalThis.shared = "a"; await new Promise((r) => setTimeout(r, 50)); return globalThis.shared')),
@@ -109,6 +118,11 @@ describe('script errors', () => {
     expect(result.error.message).toBe('TypeError: boom');
     expect(result.error.stack).toContain('at inner (github/actions/broken.js:2:');
     expect(result.error.stack).not.toMatch(/prelude|worker eval|node:internal/);
+  });
+
+  test('secrets the script throws are redacted from the error', async () => {
+    const result = await h.run(script(`throw new Error('token=' + (await nango.getToken()))`));
+    expect(!result.success && [result.error.message, result.error.stack?.split('\n')[0]]).toEqual(['token=[redacted]', 'Error: token=[redacted]']);
   });
 
   test('throwing a non-error value is reported', async () => {

@@ -8,6 +8,10 @@ import { base64Encode, SandboxBuffer, utf8Decode, utf8Encode } from './bytes';
 import { makeUrlClasses } from './url';
 
 const BYTES_MARKER = '__syncline_bytes__';
+/** Helper calls awaiting an answer; a script firing more without waiting gets an error, not the host's memory. */
+const MAX_PENDING_CALLS = 1000;
+/** Log entries sent per execution; the host keeps fewer, and counts the rest. */
+const MAX_LOG_MESSAGES = 20_000;
 const LEVELS = ['debug', 'info', 'warn', 'error', 'verbose', 'silly', 'http'];
 
 /** Functions of the worker (outside this context). */
@@ -45,6 +49,7 @@ function boot(post: Outside['post'], call: Outside['call'], finish: Outside['fin
   const send = (method: string, args: unknown): Promise<any> =>
     new Promise((resolve, reject) => {
       if (ended) return reject(new Error('The execution has ended'));
+      if (pending.size >= MAX_PENDING_CALLS) return reject(new Error(`More than ${MAX_PENDING_CALLS} helper calls are waiting for an answer: await them`));
       const id = nextId++;
       let failure: unknown;
       try {
@@ -104,7 +109,16 @@ function boot(post: Outside['post'], call: Outside['call'], finish: Outside['fin
       })
       .join(' ');
 
-  const log = (level: string, args: unknown[]) => send('log', { level, message: format(args) }).catch(() => undefined);
+  // Logs need no answer: id 0 tells the host not to reply.
+  let logged = 0;
+  const log = (level: string, args: unknown[]): void => {
+    if (ended || ++logged > MAX_LOG_MESSAGES) return;
+    try {
+      post(0, 'log', JSON.stringify({ level, message: format(args) }));
+    } catch {
+      // A log that cannot be sent is dropped.
+    }
+  };
 
   // ---------------------------------------------------------------- the helper
   class NangoAction {
@@ -155,7 +169,8 @@ function boot(post: Outside['post'], call: Outside['call'], finish: Outside['fin
         level = last.level;
         args = args.slice(0, -1);
       }
-      return log(level, args).then(() => undefined);
+      log(level, args);
+      return Promise.resolve();
     }
     getToken() {
       return send('getToken', {});
