@@ -1,0 +1,153 @@
+import { randomUUID } from 'node:crypto';
+import { Client, Connection } from '@temporalio/client';
+import { temporal } from '@temporalio/proto';
+import { migrate } from '../../src/store/migrate';
+import { startEngine, type RunningEngine } from '../../src/engine';
+import { testDb } from '../helpers/db';
+
+/**
+ * The history rules the SDK relies on, driven with raw RPCs (no worker): buffering while a workflow
+ * task is started, UNHANDLED_COMMAND, request-id dedupe, task timeouts, sticky queues.
+ */
+jest.setTimeout(30_000);
+
+const E = temporal.api.enums.v1.EventType;
+const C = temporal.api.enums.v1.CommandType;
+type Service = Client['workflowService'];
+
+let db: Awaited<ReturnType<typeof testDb>>;
+let engine: RunningEngine;
+let connection: Connection;
+let svc: Service;
+
+beforeAll(async () => {
+  db = await testDb();
+  await migrate(db);
+  engine = await startEngine({ db, port: 0 });
+  connection = await Connection.connect({ address: engine.address });
+  svc = new Client({ connection }).workflowService;
+});
+
+afterAll(async () => {
+  await connection?.close();
+  await engine?.close();
+  await db?.drop();
+});
+
+const namespace = 'default';
+
+async function start(taskQueue: string, extra: Partial<temporal.api.workflowservice.v1.IStartWorkflowExecutionRequest> = {}) {
+  const workflowId = `p-${randomUUID()}`;
+  const res = await svc.startWorkflowExecution({
+    namespace,
+    workflowId,
+    workflowType: { name: 'raw' },
+    taskQueue: { name: taskQueue },
+    requestId: randomUUID(),
+    ...extra,
+  });
+  return { workflowId, runId: res.runId! };
+}
+
+async function poll(taskQueue: string, kind = temporal.api.enums.v1.TaskQueueKind.TASK_QUEUE_KIND_NORMAL) {
+  const res = await svc.pollWorkflowTaskQueue({ namespace, taskQueue: { name: taskQueue, kind }, identity: 'test' });
+  expect(res.taskToken?.length).toBeGreaterThan(0);
+  return res;
+}
+
+async function history(workflowId: string) {
+  const res = await svc.getWorkflowExecutionHistory({ namespace, execution: { workflowId } });
+  return res.history!.events!.map((e) => e.eventType);
+}
+
+const signal = (workflowId: string, name = 'sig') => svc.signalWorkflowExecution({ namespace, workflowExecution: { workflowId }, signalName: name, identity: 'test' });
+
+test('a signal arriving while the task is started is appended after WorkflowTaskCompleted, with a new task', async () => {
+  const tq = `q-${randomUUID()}`;
+  const { workflowId } = await start(tq);
+  const task = await poll(tq);
+  await signal(workflowId);
+  expect(await history(workflowId)).toEqual([E.EVENT_TYPE_WORKFLOW_EXECUTION_STARTED, E.EVENT_TYPE_WORKFLOW_TASK_SCHEDULED, E.EVENT_TYPE_WORKFLOW_TASK_STARTED]);
+  await svc.respondWorkflowTaskCompleted({
+    namespace,
+    taskToken: task.taskToken,
+    identity: 'test',
+    commands: [{ commandType: C.COMMAND_TYPE_START_TIMER, startTimerCommandAttributes: { timerId: '1', startToFireTimeout: { seconds: 60 } } }],
+  });
+  expect(await history(workflowId)).toEqual([
+    E.EVENT_TYPE_WORKFLOW_EXECUTION_STARTED,
+    E.EVENT_TYPE_WORKFLOW_TASK_SCHEDULED,
+    E.EVENT_TYPE_WORKFLOW_TASK_STARTED,
+    E.EVENT_TYPE_WORKFLOW_TASK_COMPLETED,
+    E.EVENT_TYPE_TIMER_STARTED,
+    E.EVENT_TYPE_WORKFLOW_EXECUTION_SIGNALED,
+    E.EVENT_TYPE_WORKFLOW_TASK_SCHEDULED,
+  ]);
+  const next = await poll(tq);
+  expect(Number(next.previousStartedEventId)).toBe(3);
+  expect(Number(next.startedEventId)).toBe(8);
+});
+
+test('completing the workflow while a signal is buffered fails the task with UNHANDLED_COMMAND', async () => {
+  const tq = `q-${randomUUID()}`;
+  const { workflowId } = await start(tq);
+  const task = await poll(tq);
+  await signal(workflowId);
+  await svc.respondWorkflowTaskCompleted({
+    namespace,
+    taskToken: task.taskToken,
+    commands: [{ commandType: C.COMMAND_TYPE_COMPLETE_WORKFLOW_EXECUTION, completeWorkflowExecutionCommandAttributes: {} }],
+  });
+  expect(await history(workflowId)).toEqual([
+    E.EVENT_TYPE_WORKFLOW_EXECUTION_STARTED,
+    E.EVENT_TYPE_WORKFLOW_TASK_SCHEDULED,
+    E.EVENT_TYPE_WORKFLOW_TASK_STARTED,
+    E.EVENT_TYPE_WORKFLOW_TASK_FAILED,
+    E.EVENT_TYPE_WORKFLOW_EXECUTION_SIGNALED,
+    E.EVENT_TYPE_WORKFLOW_TASK_SCHEDULED,
+  ]);
+  const retry = await poll(tq);
+  expect(retry.history!.events!.length).toBe(7);
+});
+
+test('a start with the same request id returns the same run', async () => {
+  const tq = `q-${randomUUID()}`;
+  const requestId = randomUUID();
+  const first = await start(tq, { requestId });
+  const again = await svc.startWorkflowExecution({ namespace, workflowId: first.workflowId, workflowType: { name: 'raw' }, taskQueue: { name: tq }, requestId });
+  expect(again.runId).toBe(first.runId);
+});
+
+test('a workflow task not completed in time is retried (attempt 2) on the normal queue', async () => {
+  const tq = `q-${randomUUID()}`;
+  const { workflowId } = await start(tq, { workflowTaskTimeout: { seconds: 1 } });
+  await poll(tq);
+  const retry = await poll(tq);
+  expect(retry.attempt).toBe(2);
+  const types = await history(workflowId);
+  expect(types.slice(3, 5)).toEqual([E.EVENT_TYPE_WORKFLOW_TASK_TIMED_OUT, E.EVENT_TYPE_WORKFLOW_TASK_SCHEDULED]);
+});
+
+test('sticky queue tasks carry only new events; ShutdownWorker sends them back to the normal queue with full history', async () => {
+  const tq = `q-${randomUUID()}`;
+  const sticky = `${tq}-sticky`;
+  const { workflowId } = await start(tq);
+  const STICKY = temporal.api.enums.v1.TaskQueueKind.TASK_QUEUE_KIND_STICKY;
+  // Keep the sticky queue alive with an open poll while the first task completes.
+  const stickyPoll = svc.pollWorkflowTaskQueue({ namespace, taskQueue: { name: sticky, kind: STICKY, normalName: tq }, identity: 'test' });
+  const task = await poll(tq);
+  await svc.respondWorkflowTaskCompleted({ namespace, taskToken: task.taskToken, stickyAttributes: { workerTaskQueue: { name: sticky, kind: STICKY }, scheduleToStartTimeout: { seconds: 30 } } });
+  await signal(workflowId);
+  const onSticky = await stickyPoll;
+  expect(onSticky.history!.events!.map((e) => e.eventType)).toEqual([
+    E.EVENT_TYPE_WORKFLOW_TASK_COMPLETED,
+    E.EVENT_TYPE_WORKFLOW_EXECUTION_SIGNALED,
+    E.EVENT_TYPE_WORKFLOW_TASK_SCHEDULED,
+    E.EVENT_TYPE_WORKFLOW_TASK_STARTED,
+  ]);
+  await svc.respondWorkflowTaskCompleted({ namespace, taskToken: onSticky.taskToken, stickyAttributes: { workerTaskQueue: { name: sticky, kind: STICKY }, scheduleToStartTimeout: { seconds: 30 } } });
+  await signal(workflowId);
+  await svc.shutdownWorker({ namespace, stickyTaskQueue: sticky, identity: 'test' });
+  const normal = await poll(tq);
+  expect(normal.history!.events!.length).toBe(Number(normal.startedEventId));
+});
