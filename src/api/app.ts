@@ -7,6 +7,7 @@ import { authFlowRoutes, connectSessionRoutes } from './routes/connect';
 import { connectionRoutes } from './routes/connections';
 import { environmentVariableRoutes } from './routes/environment-variables';
 import { integrationRoutes } from './routes/integrations';
+import { proxyRoutes } from './routes/proxy';
 import { recordRoutes } from './routes/records';
 import { scriptRoutes } from './routes/scripts';
 import { notFound } from '../errors';
@@ -36,6 +37,8 @@ export function createApp({ store, logger }: AppOptions): express.Express {
 
   // Authenticate first: a request without a valid key is turned away before its body is read.
   app.use(requireSecretKey(store.environments));
+  // Before the JSON parser: proxied bodies stream through untouched, whatever their size or type.
+  app.use(proxyRoutes(store));
   app.use(express.json({ limit: BODY_LIMIT, strict: false }));
   app.use(connectSessionRoutes(store));
   app.use(connectionRoutes(store));

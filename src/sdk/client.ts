@@ -16,6 +16,8 @@ import type {
   PatchConnectionBody,
   PruneRecordsConfig,
   PruneRecordsResult,
+  ProxyConfiguration,
+  ProxyResponse,
   RecordsPage,
   Success,
   SynclineOptions,
@@ -345,6 +347,90 @@ export class Syncline {
    */
   async deleteEnvironmentVariable(name: string): Promise<Success> {
     return this.request('DELETE', `/environment-variables/${segment(name)}`);
+  }
+
+  // ---- Proxy ----------------------------------------------------------------------------------
+
+  /**
+   * A request to the provider's API through the server, which adds the connection's credentials
+   * and retries as asked. Resolves with the provider's status, headers and body; a non-2xx answer
+   * rejects with a {@link SynclineApiError} carrying the provider's body.
+   *
+   * @example
+   * const res = await syncline.proxy({ providerConfigKey: 'github', connectionId: 'user-1', endpoint: '/user/repos', params: { per_page: 100 }, retries: 3 });
+   * console.log(res.status, res.data.length);
+   */
+  async proxy<T = any>(config: ProxyConfiguration): Promise<ProxyResponse<T>> {
+    const method = (config.method ?? 'GET').toUpperCase();
+    const url = new URL(`${this.host}/proxy${config.endpoint.startsWith('/') ? '' : '/'}${config.endpoint}`);
+    if (typeof config.params === 'string') {
+      for (const [k, v] of new URLSearchParams(config.params)) url.searchParams.append(k, v);
+    } else {
+      for (const [k, v] of Object.entries(config.params ?? {})) url.searchParams.set(k, String(v));
+    }
+    const headers: Record<string, string> = {
+      authorization: `Bearer ${this.secretKey}`,
+      'Connection-Id': config.connectionId,
+      'Provider-Config-Key': config.providerConfigKey,
+    };
+    for (const [name, value] of Object.entries(config.headers ?? {})) headers[`Nango-Proxy-${name}`] = value;
+    if (config.baseUrlOverride) headers['Base-Url-Override'] = config.baseUrlOverride;
+    if (config.retries) headers.Retries = String(config.retries);
+    if (config.retryOn?.length) headers['Retry-On'] = config.retryOn.join(',');
+    if (config.decompress) headers.Decompress = 'true';
+    if (config.forwardHeadersOnRedirect !== undefined) headers['Forward-Headers-On-Redirect'] = String(config.forwardHeadersOnRedirect);
+    let body: RequestInit['body'];
+    if (config.data !== undefined && config.data !== null) {
+      const d = config.data;
+      const raw = typeof d === 'string' || d instanceof Uint8Array || d instanceof ArrayBuffer || d instanceof Blob || d instanceof FormData || d instanceof URLSearchParams;
+      body = raw ? (d as RequestInit['body']) : JSON.stringify(d);
+      const type = Object.entries(config.headers ?? {}).find(([k]) => k.toLowerCase() === 'content-type')?.[1];
+      if (type) headers['content-type'] = type;
+      else if (!raw) headers['content-type'] = 'application/json';
+    }
+    const response = await this.fetch(url, { method, headers, body });
+    const responseHeaders: Record<string, string> = {};
+    response.headers.forEach((value, name) => (responseHeaders[name] = value));
+    const shape = (data: unknown): ProxyResponse<T> => ({ data: data as T, status: response.status, statusText: response.statusText, headers: responseHeaders });
+    if (!response.ok) throw SynclineApiError.fromResponse(response.status, await response.text(), `${method} /proxy${config.endpoint}`);
+    switch (config.responseType) {
+      case 'stream':
+        return shape(response.body);
+      case 'arraybuffer':
+        return shape(Buffer.from(await response.arrayBuffer()));
+      case 'text':
+        return shape(await response.text());
+      default: {
+        const text = await response.text();
+        if (!/json/i.test(response.headers.get('content-type') ?? '')) return shape(text);
+        return shape(text ? JSON.parse(text) : null);
+      }
+    }
+  }
+
+  /** `proxy` with GET. @example await syncline.get({ providerConfigKey: 'github', connectionId: 'u1', endpoint: '/user' }); */
+  get<T = any>(config: Omit<ProxyConfiguration, 'method'>): Promise<ProxyResponse<T>> {
+    return this.proxy({ ...config, method: 'GET' });
+  }
+
+  /** `proxy` with POST. @example await syncline.post({ providerConfigKey: 'github', connectionId: 'u1', endpoint: '/user/repos', data: { name: 'x' } }); */
+  post<T = any>(config: Omit<ProxyConfiguration, 'method'>): Promise<ProxyResponse<T>> {
+    return this.proxy({ ...config, method: 'POST' });
+  }
+
+  /** `proxy` with PUT. @example await syncline.put({ providerConfigKey: 'github', connectionId: 'u1', endpoint: '/user/starred/o/r' }); */
+  put<T = any>(config: Omit<ProxyConfiguration, 'method'>): Promise<ProxyResponse<T>> {
+    return this.proxy({ ...config, method: 'PUT' });
+  }
+
+  /** `proxy` with PATCH. @example await syncline.patch({ providerConfigKey: 'github', connectionId: 'u1', endpoint: '/user', data: { bio: 'hi' } }); */
+  patch<T = any>(config: Omit<ProxyConfiguration, 'method'>): Promise<ProxyResponse<T>> {
+    return this.proxy({ ...config, method: 'PATCH' });
+  }
+
+  /** `proxy` with DELETE. @example await syncline.delete({ providerConfigKey: 'github', connectionId: 'u1', endpoint: '/user/starred/o/r' }); */
+  delete<T = any>(config: Omit<ProxyConfiguration, 'method'>): Promise<ProxyResponse<T>> {
+    return this.proxy({ ...config, method: 'DELETE' });
   }
 
   // ---- Transport ------------------------------------------------------------------------------

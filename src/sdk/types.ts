@@ -197,3 +197,34 @@ export interface PruneRecordsResult {
 export interface Success {
   success: true;
 }
+
+/** Options of `proxy` and `get/post/put/patch/delete`, as in `@nangohq/node`'s `ProxyConfiguration`. */
+export interface ProxyConfiguration {
+  /** Path (and query) relative to the provider's base URL: `/user/repos`. */
+  endpoint: string;
+  providerConfigKey: string;
+  connectionId: string;
+  method?: 'GET' | 'POST' | 'PUT' | 'PATCH' | 'DELETE' | 'HEAD' | 'get' | 'post' | 'put' | 'patch' | 'delete' | 'head';
+  /** Sent to the provider as is (the SDK prefixes them with `Nango-Proxy-`). */
+  headers?: Record<string, string>;
+  params?: string | Record<string, string | number | boolean>;
+  /** JSON-encoded unless a string, Buffer, Uint8Array, Blob, FormData or URLSearchParams. */
+  data?: unknown;
+  /** Extra attempts on 5xx, 429, network errors and `retryOn` statuses; default 0. */
+  retries?: number;
+  retryOn?: number[];
+  baseUrlOverride?: string;
+  /** Have the server decompress the provider's body. */
+  decompress?: boolean;
+  /** How to read the body: parsed JSON when the provider says JSON (`json`, default), `text`, `arraybuffer` (a Buffer) or `stream`. */
+  responseType?: 'json' | 'text' | 'arraybuffer' | 'stream';
+  forwardHeadersOnRedirect?: boolean;
+}
+
+/** The provider's answer, passed through unchanged (axios-like shape). */
+export interface ProxyResponse<T = any> {
+  data: T;
+  status: number;
+  statusText: string;
+  headers: Record<string, string>;
+}

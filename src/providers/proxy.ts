@@ -1,0 +1,179 @@
+import http, { type IncomingHttpHeaders, type IncomingMessage } from 'node:http';
+import https from 'node:https';
+import type { Readable } from 'node:stream';
+import { SynclineError } from '../errors';
+// The script helper's retry policy, shared so both paths retry alike (see runtime/http.ts).
+import { isRetryable, RETRYABLE_CODES, waitFromHeaders } from '../runtime/http';
+import type { Connection } from '../types';
+import { authorizeRequest, interpolate } from './credentials';
+import type { ProviderDefinition } from './types';
+
+const MAX_BACKOFF_MS = 10 * 60_000;
+const MAX_REDIRECTS = 5;
+const HOP_BY_HOP = new Set(['connection', 'keep-alive', 'proxy-authenticate', 'proxy-authorization', 'te', 'trailer', 'transfer-encoding', 'upgrade', 'host']);
+
+const agents = {
+  'http:': new http.Agent({ keepAlive: true, maxSockets: 256 }),
+  'https:': new https.Agent({ keepAlive: true, maxSockets: 256 }),
+};
+
+export interface StreamContext {
+  provider: ProviderDefinition;
+  /** The connection with fresh credentials; called before every attempt. */
+  connection(options?: { forceRefresh?: boolean }): Promise<Connection>;
+  /** The integration's app credentials (OAuth 1.0a signs with them). */
+  integration?: { client_id?: string; client_secret?: string } | null;
+  /** Base of the exponential back-off; default 3000 ms (Nango's). */
+  retryBaseMs?: number;
+  maxRetryWaitMs?: number;
+  sleep?(ms: number): Promise<void>;
+}
+
+export interface StreamRequest {
+  method: string;
+  /** Path and query relative to the base URL: `/user/repos?per_page=100`. */
+  endpoint: string;
+  /** Headers to send, already lower-cased; they override the provider's. */
+  headers: Record<string, string>;
+  /** A buffered body can be replayed on retries; a stream is sent once (no retries, no 307 replay). */
+  body?: Buffer | Readable;
+  baseUrlOverride?: string;
+  /** Extra attempts after the first; default 0. */
+  retries?: number;
+  retryOn?: number[];
+  /** Keep credentials on redirects to another origin. */
+  forwardHeadersOnRedirect?: boolean;
+}
+
+/** The upstream response, unread: status, headers and a body stream to pipe on. */
+export interface StreamResponse {
+  status: number;
+  statusText: string;
+  headers: Record<string, string | string[]>;
+  body: IncomingMessage;
+  /** Attempts made, retries included. */
+  attempts: number;
+}
+
+/**
+ * Sends one request to the provider with the connection's credentials and returns the response
+ * without reading its body, so callers stream it (a 100 MB download never sits in memory). Retries
+ * follow the script helper's policy: `retries` extra attempts on network errors, 5xx, 429, the
+ * provider's `retry.error_code` or `retry.remaining: 0`, plus `retryOn`; waits as long as the
+ * rate-limit headers ask, else exponential back-off; one extra attempt after a 401 when
+ * re-fetched (force-refreshed) credentials differ. Redirects are followed (at most 5).
+ *
+ * @example
+ * const res = await streamProxyRequest(ctx, { method: 'GET', endpoint: '/repos/o/r/tarball', headers: {} });
+ * res.body.pipe(out);
+ */
+export async function streamProxyRequest(ctx: StreamContext, request: StreamRequest): Promise<StreamResponse> {
+  const method = request.method.toUpperCase();
+  const replayable = request.body === undefined || Buffer.isBuffer(request.body);
+  const retries = replayable ? Math.max(0, Math.floor(request.retries ?? 0)) : 0;
+  const sleep = ctx.sleep ?? ((ms: number) => new Promise<void>((resolve) => setTimeout(resolve, ms)));
+  const backoff = (attempt: number) => Math.min((ctx.retryBaseMs ?? 3000) * 2 ** attempt, MAX_BACKOFF_MS, ctx.maxRetryWaitMs ?? MAX_BACKOFF_MS);
+  let refreshed = false;
+  let attempts = 0;
+  for (let attempt = 0; ; attempt++) {
+    const connection = await ctx.connection();
+    attempts++;
+    let response: IncomingMessage;
+    try {
+      response = await sendFollowing(ctx, connection, request, method);
+    } catch (err) {
+      const code = String((err as { code?: unknown }).code ?? 'ERR_NETWORK');
+      if (err instanceof SynclineError) throw err;
+      if (attempt < retries && RETRYABLE_CODES.has(code)) {
+        await sleep(backoff(attempt));
+        continue;
+      }
+      throw new SynclineError('bad_gateway', 'upstream_unreachable', `${method} ${request.endpoint} failed: ${(err as Error).message} (${code})`);
+    }
+    const status = response.statusCode ?? 502;
+    const headers = flatHeaders(response.headers);
+    if (status === 401 && !refreshed && replayable) {
+      refreshed = true;
+      const fresh = await ctx.connection({ forceRefresh: true }).catch(() => connection);
+      if (JSON.stringify(fresh.credentials) !== JSON.stringify(connection.credentials)) {
+        response.resume();
+        attempt--;
+        continue;
+      }
+    }
+    if (status >= 400 && attempt < retries && isRetryable(ctx.provider.proxy?.retry, request.retryOn, status, headers)) {
+      response.resume();
+      const hinted = waitFromHeaders(ctx.provider.proxy?.retry, headers, Date.now());
+      await sleep(Math.min(hinted ?? backoff(attempt), ctx.maxRetryWaitMs ?? MAX_BACKOFF_MS));
+      continue;
+    }
+    return { status, statusText: response.statusMessage ?? '', headers: passThroughHeaders(response.headers), body: response, attempts };
+  }
+}
+
+async function sendFollowing(ctx: StreamContext, connection: Connection, request: StreamRequest, method: string): Promise<IncomingMessage> {
+  const values = { credentials: connection.credentials, connectionConfig: connection.connectionConfig, integration: ctx.integration };
+  // OAuth 1.0a signs the final URL, so the URL is built before the credentials are added.
+  const template = ctx.provider.proxy?.base_url;
+  const base = request.baseUrlOverride || (template ? interpolate(template, values) : undefined);
+  if (!base) throw new SynclineError('invalid', 'missing_base_url', `Provider "${ctx.provider.display_name}" has no base URL: send Base-Url-Override`);
+  let url = new URL(`${base.replace(/\/+$/, '')}/${request.endpoint.replace(/^\/+/, '')}`);
+  const auth = authorizeRequest(ctx.provider, values, { method, url: url.toString() });
+  url = withQuery(url, auth.query);
+  const headers: Record<string, string> = { ...auth.headers, ...request.headers };
+  const origin = url.origin;
+  let currentMethod = method;
+  let body = request.body;
+  for (let hop = 0; ; hop++) {
+    if (hop > 0 && url.origin !== origin && !request.forwardHeadersOnRedirect) delete headers.authorization;
+    const response = await send(url, currentMethod, headers, body);
+    const location = response.headers.location;
+    if (!location || ![301, 302, 303, 307, 308].includes(response.statusCode ?? 0) || hop >= MAX_REDIRECTS) return response;
+    const keepsBody = response.statusCode === 307 || response.statusCode === 308;
+    if (keepsBody && body !== undefined && !Buffer.isBuffer(body)) return response; // a stream cannot be sent twice
+    response.resume();
+    if (!keepsBody && currentMethod !== 'GET' && currentMethod !== 'HEAD') {
+      currentMethod = 'GET';
+      body = undefined;
+      delete headers['content-type'];
+      delete headers['content-length'];
+    }
+    url = new URL(location, url);
+  }
+}
+
+function withQuery(url: URL, query: Record<string, string>): URL {
+  const out = new URL(url);
+  for (const [k, v] of Object.entries(query)) out.searchParams.set(k, v);
+  return out;
+}
+
+function send(url: URL, method: string, headers: Record<string, string>, body: Buffer | Readable | undefined): Promise<IncomingMessage> {
+  return new Promise((resolve, reject) => {
+    const transport = url.protocol === 'https:' ? https : url.protocol === 'http:' ? http : undefined;
+    if (!transport) return reject(new SynclineError('invalid', 'invalid_base_url', `Unsupported URL ${url.protocol}`));
+    const outgoing = { ...headers };
+    if (Buffer.isBuffer(body)) outgoing['content-length'] = String(body.length);
+    const req = transport.request(url, { method, headers: outgoing, agent: agents[url.protocol as 'http:' | 'https:'] }, resolve);
+    req.on('error', reject);
+    if (body === undefined) req.end();
+    else if (Buffer.isBuffer(body)) req.end(body);
+    else {
+      body.on('error', (err) => req.destroy(err));
+      body.pipe(req);
+    }
+  });
+}
+
+function flatHeaders(headers: IncomingHttpHeaders): Record<string, string> {
+  const out: Record<string, string> = {};
+  for (const [name, value] of Object.entries(headers)) if (value !== undefined) out[name] = Array.isArray(value) ? value.join(', ') : value;
+  return out;
+}
+
+/** The provider's headers minus hop-by-hop ones, which belong to each connection. */
+function passThroughHeaders(headers: IncomingHttpHeaders): Record<string, string | string[]> {
+  const out: Record<string, string | string[]> = {};
+  for (const [name, value] of Object.entries(headers)) if (value !== undefined && !HOP_BY_HOP.has(name)) out[name] = value;
+  return out;
+}
