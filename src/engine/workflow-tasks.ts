@@ -12,7 +12,7 @@ import * as sql from './store';
 import { decodeToken, encodeToken } from './tokens';
 import type { Transition } from './transition';
 import { keywordsOf, mergeMemo, mergeSearchAttributes } from './visibility-keys';
-import { closeRun, continueAsNew, ensureNamespace, failWorkflow } from './workflows';
+import { closeRun, completeWorkflow, continueAsNew, ensureNamespace, failWorkflow } from './workflows';
 
 const SUGGEST_CONTINUE_AS_NEW_EVENTS = 4 * 1024;
 const SUGGEST_CONTINUE_AS_NEW_BYTES = 4 * 1024 * 1024;
@@ -202,11 +202,9 @@ async function applyCommand(engine: Engine, t: Transition, name: string, attrs: 
       return;
     }
     case 'COMMAND_TYPE_COMPLETE_WORKFLOW_EXECUTION':
-      closeRun(t, Status.Completed, 'EVENT_TYPE_WORKFLOW_EXECUTION_COMPLETED', { result: attrs.result, workflowTaskCompletedEventId: completedId });
-      return;
+      return completeWorkflow(engine, t, attrs.result ?? undefined, completedId);
     case 'COMMAND_TYPE_FAIL_WORKFLOW_EXECUTION':
-      failWorkflow(engine, t, attrs.failure, completedId);
-      return;
+      return failWorkflow(engine, t, attrs.failure, completedId);
     case 'COMMAND_TYPE_CANCEL_WORKFLOW_EXECUTION':
       closeRun(t, Status.Canceled, 'EVENT_TYPE_WORKFLOW_EXECUTION_CANCELED', { details: attrs.details, workflowTaskCompletedEventId: completedId });
       return;

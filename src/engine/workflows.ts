@@ -4,6 +4,7 @@ import { isUniqueViolation } from '../store/sql-errors';
 import type { Engine } from './engine';
 import { alreadyStarted, invalidArgument, namespaceNotFound, workflowClosed, workflowNotFound } from './errors';
 import { buildEvent, decodeEvent, encodeEvent, eventAttributes } from './history';
+import { nextCronTime } from './cron';
 import { decideRetry, fillRetryPolicy, RetryState } from './retry';
 import { Status, type RunState } from './interfaces';
 import { decode, durationMs, encode, enumValue, msDuration, pack, T, timestamp, unpack, type Obj } from './proto';
@@ -196,6 +197,7 @@ export async function startWorkflow(
       if (reuse === 2 && current.status === Status.Completed) throw alreadyStarted(current.start_request_id ?? '', current.run_id);
     }
     const timeouts = normaliseTimeouts(req);
+    const cronBackoffMs = req.cronSchedule ? nextCronTime(req.cronSchedule, Date.now()) - Date.now() : 0;
     try {
       return await engine.createRuns(async (tx, now) => {
         const t = createRun(engine, tx, now, {
@@ -212,7 +214,7 @@ export async function startWorkflow(
           requestId: req.requestId,
           cronSchedule: req.cronSchedule,
           retryPolicy: req.retryPolicy ?? undefined,
-          backoffMs: durationMs(req.workflowStartDelay),
+          backoffMs: durationMs(req.workflowStartDelay) || cronBackoffMs,
           signal,
           ...extra,
         });
@@ -384,6 +386,28 @@ async function startedAttributes(t: Transition): Promise<Obj | undefined> {
   return bytes ? eventAttributes(decodeEvent(bytes)) : undefined;
 }
 
+/** The next run of a cron workflow, if it has a schedule. */
+async function nextCronRun(engine: Engine, t: Transition, p: Partial<NewRun>): Promise<Transition | undefined> {
+  const s = t.s;
+  if (!s.cronSchedule) return undefined;
+  const first = await startedAttributes(t);
+  return spawnNext(engine, t, {
+    input: first?.input ?? undefined,
+    header: first?.header ?? undefined,
+    initiator: 'CONTINUE_AS_NEW_INITIATOR_CRON_SCHEDULE',
+    backoffMs: nextCronTime(s.cronSchedule, t.now) - t.now,
+    lastCompletionResult: unpack(T.Payloads, s.lastCompletionResult),
+    attempt: 1,
+    ...p,
+  });
+}
+
+/** The CompleteWorkflowExecution command; a cron workflow schedules its next run. */
+export async function completeWorkflow(engine: Engine, t: Transition, result: Obj | undefined, completedId: number): Promise<void> {
+  const next = await nextCronRun(engine, t, { lastCompletionResult: result });
+  closeRun(t, Status.Completed, 'EVENT_TYPE_WORKFLOW_EXECUTION_COMPLETED', { result, workflowTaskCompletedEventId: completedId, newExecutionRunId: next?.s.runId });
+}
+
 /** The FailWorkflowExecution command: retried per the workflow's retry policy, else the run fails. */
 export async function failWorkflow(_engine: Engine, t: Transition, failure: Obj, completedId: number): Promise<void> {
   const s = t.s;
@@ -410,13 +434,16 @@ export async function failWorkflow(_engine: Engine, t: Transition, failure: Obj,
     }
     retryState = decision.state;
   }
-  closeRun(t, Status.Failed, 'EVENT_TYPE_WORKFLOW_EXECUTION_FAILED', { failure, retryState, workflowTaskCompletedEventId: completedId });
+  const next = await nextCronRun(_engine, t, { continuedFailure: failure });
+  closeRun(t, Status.Failed, 'EVENT_TYPE_WORKFLOW_EXECUTION_FAILED', { failure, retryState, workflowTaskCompletedEventId: completedId, newExecutionRunId: next?.s.runId });
 }
 
 /** Registers the timer and transfer handlers of this module. */
 export function registerWorkflowHandlers(engine: Engine): void {
-  engine.onTimer('workflow_timeout', (t) => {
-    closeRun(t, Status.TimedOut, 'EVENT_TYPE_WORKFLOW_EXECUTION_TIMED_OUT', { retryState: 'RETRY_STATE_TIMEOUT' });
+  engine.onTimer('workflow_timeout', async (t) => {
+    const expired = t.s.executionExpiry > 0 && t.now + 5 >= t.s.executionExpiry;
+    const next = expired ? undefined : await nextCronRun(engine, t, {});
+    closeRun(t, Status.TimedOut, 'EVENT_TYPE_WORKFLOW_EXECUTION_TIMED_OUT', { retryState: RetryState.Timeout, newExecutionRunId: next?.s.runId });
   });
   engine.onTimer('wft_backoff', (t) => {
     t.s.wftDelayedUntil = undefined;

@@ -1,6 +1,6 @@
 import { randomUUID } from 'node:crypto';
 import { Client, Connection } from '@temporalio/client';
-import { temporal } from '@temporalio/proto';
+import { type google, temporal } from '@temporalio/proto';
 import { migrate } from '../../src/store/migrate';
 import { startEngine, type RunningEngine } from '../../src/engine';
 import { testDb } from '../helpers/db';
@@ -12,6 +12,7 @@ import { testDb } from '../helpers/db';
 jest.setTimeout(30_000);
 
 const E = temporal.api.enums.v1.EventType;
+const seconds = (n: number) => ({ seconds: n }) as unknown as google.protobuf.IDuration;
 const C = temporal.api.enums.v1.CommandType;
 type Service = Client['workflowService'];
 
@@ -72,7 +73,7 @@ test('a signal arriving while the task is started is appended after WorkflowTask
     namespace,
     taskToken: task.taskToken,
     identity: 'test',
-    commands: [{ commandType: C.COMMAND_TYPE_START_TIMER, startTimerCommandAttributes: { timerId: '1', startToFireTimeout: { seconds: 60 } } }],
+    commands: [{ commandType: C.COMMAND_TYPE_START_TIMER, startTimerCommandAttributes: { timerId: '1', startToFireTimeout: seconds(60) } }],
   });
   expect(await history(workflowId)).toEqual([
     E.EVENT_TYPE_WORKFLOW_EXECUTION_STARTED,
@@ -120,7 +121,7 @@ test('a start with the same request id returns the same run', async () => {
 
 test('a workflow task not completed in time is retried (attempt 2) on the normal queue', async () => {
   const tq = `q-${randomUUID()}`;
-  const { workflowId } = await start(tq, { workflowTaskTimeout: { seconds: 1 } });
+  const { workflowId } = await start(tq, { workflowTaskTimeout: seconds(1) });
   await poll(tq);
   const retry = await poll(tq);
   expect(retry.attempt).toBe(2);
@@ -136,7 +137,7 @@ test('sticky queue tasks carry only new events; ShutdownWorker sends them back t
   // Keep the sticky queue alive with an open poll while the first task completes.
   const stickyPoll = svc.pollWorkflowTaskQueue({ namespace, taskQueue: { name: sticky, kind: STICKY, normalName: tq }, identity: 'test' });
   const task = await poll(tq);
-  await svc.respondWorkflowTaskCompleted({ namespace, taskToken: task.taskToken, stickyAttributes: { workerTaskQueue: { name: sticky, kind: STICKY }, scheduleToStartTimeout: { seconds: 30 } } });
+  await svc.respondWorkflowTaskCompleted({ namespace, taskToken: task.taskToken, stickyAttributes: { workerTaskQueue: { name: sticky, kind: STICKY }, scheduleToStartTimeout: seconds(30) } });
   await signal(workflowId);
   const onSticky = await stickyPoll;
   expect(onSticky.history!.events!.map((e) => e.eventType)).toEqual([
@@ -145,7 +146,7 @@ test('sticky queue tasks carry only new events; ShutdownWorker sends them back t
     E.EVENT_TYPE_WORKFLOW_TASK_SCHEDULED,
     E.EVENT_TYPE_WORKFLOW_TASK_STARTED,
   ]);
-  await svc.respondWorkflowTaskCompleted({ namespace, taskToken: onSticky.taskToken, stickyAttributes: { workerTaskQueue: { name: sticky, kind: STICKY }, scheduleToStartTimeout: { seconds: 30 } } });
+  await svc.respondWorkflowTaskCompleted({ namespace, taskToken: onSticky.taskToken, stickyAttributes: { workerTaskQueue: { name: sticky, kind: STICKY }, scheduleToStartTimeout: seconds(30) } });
   await signal(workflowId);
   await svc.shutdownWorker({ namespace, stickyTaskQueue: sticky, identity: 'test' });
   const normal = await poll(tq);

@@ -121,6 +121,22 @@ test('50 concurrent workflows all complete', async () => {
   for (const x of handles.slice(0, 5)) h.track(x);
 });
 
+test('a cron workflow runs on its schedule until terminated', async () => {
+  const workflowId = id('cron');
+  const handle = await h.client.workflow.start(greet, { taskQueue: tq, workflowId, args: ['cron'], cronSchedule: '@every 1s' });
+  h.track(handle);
+  const deadline = Date.now() + 8000;
+  while ((await h.client.workflow.count(`WorkflowId = '${workflowId}' AND ExecutionStatus = 'Completed'`)).count < 2 && Date.now() < deadline) {
+    await new Promise((r) => setTimeout(r, 200));
+  }
+  expect((await h.client.workflow.count(`WorkflowId = '${workflowId}' AND ExecutionStatus = 'Completed'`)).count).toBeGreaterThanOrEqual(2);
+  await h.client.workflow.getHandle(workflowId).terminate('stop cron');
+  const first = await h.client.workflow.getHandle(workflowId, handle.firstExecutionRunId).fetchHistory();
+  const started = first.events![0].workflowExecutionStartedEventAttributes!;
+  expect(started.cronSchedule).toBe('@every 1s');
+  expect(Number(started.firstWorkflowTaskBackoff?.seconds ?? 0) + (started.firstWorkflowTaskBackoff?.nanos ?? 0)).toBeGreaterThan(0);
+});
+
 test('every history replays deterministically', async () => {
   expect(await h.replayAll()).toBeGreaterThan(15);
 });
