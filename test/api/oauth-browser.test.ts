@@ -100,7 +100,7 @@ test('the browser SDK opens the popup and resolves with the connection', async (
     await popup.waitForURL(`${fake.url}/authorize?**`);
     await popup.screenshot({ path: path.join(ARTIFACTS, 'popup-consent.png') });
     await popup.click('#approve');
-    await page.waitForFunction(() => document.getElementById('out')!.textContent !== '');
+    await page.waitForFunction("document.getElementById('out').textContent !== ''");
     expect(await page.textContent('#out')).toBe('ok {"providerConfigKey":"fake-oauth2","connectionId":"from-popup"}');
     const res = await api.dev.get({ providerConfigKey: 'fake-oauth2', connectionId: 'from-popup', endpoint: '/echo' });
     expect(res.status).toBe(200);
