@@ -5,7 +5,7 @@ import { ProxyError } from './errors';
 import type { LogLevel, ProxyConfiguration, ProxyResponse } from './types';
 
 /** Network failures worth another attempt (Nango's list). */
-const RETRYABLE_CODES = new Set(['ECONNRESET', 'ETIMEDOUT', 'ECONNABORTED', 'ECONNREFUSED', 'EHOSTUNREACH', 'EAI_AGAIN', 'UND_ERR_SOCKET', 'EPIPE']);
+export const RETRYABLE_CODES: ReadonlySet<string> = new Set(['ECONNRESET', 'ETIMEDOUT', 'ECONNABORTED', 'ECONNREFUSED', 'EHOSTUNREACH', 'EAI_AGAIN', 'UND_ERR_SOCKET', 'EPIPE']);
 const MAX_BACKOFF_MS = 10 * 60_000;
 
 export interface HttpContext {
@@ -36,9 +36,8 @@ export async function proxyRequest(ctx: HttpContext, config: ResolvedRequest): P
   const method = (config.method ?? 'GET').toUpperCase();
   const retries = Math.max(0, Math.floor(config.retries ?? 0));
   let refreshed = false;
-  let forceRefresh = false;
   for (let attempt = 0; ; attempt++) {
-    const connection = await ctx.connection({ forceRefresh });
+    const connection = await ctx.connection();
     const target = await buildRequest(ctx, connection, config, method);
     let response: AxiosResponse;
     try {
@@ -70,10 +69,12 @@ export async function proxyRequest(ctx: HttpContext, config: ResolvedRequest): P
     }
     if (response.status === 401 && !refreshed) {
       refreshed = true;
-      const fresh = await ctx.connection({ forceRefresh: true });
+      const fresh = await ctx.connection({ forceRefresh: true }).catch((err: unknown) => {
+        ctx.log('warn', `${method} ${config.endpoint} returned 401 and refreshing the credentials failed: ${(err as Error).message}`);
+        return connection;
+      });
       if (JSON.stringify(fresh.credentials) !== JSON.stringify(connection.credentials)) {
         ctx.log('info', `${method} ${config.endpoint} returned 401; retrying once with refreshed credentials`);
-        forceRefresh = false;
         attempt--;
         continue;
       }

@@ -1,3 +1,4 @@
+import { getFreshConnection } from '../providers/refresh';
 import type { Store } from '../store';
 import type { RecordCounts } from '../types';
 import type { CheckpointStore, RecordSink, RuntimeServices } from './types';
@@ -65,16 +66,17 @@ export interface StoreServicesOptions {
 }
 
 /**
- * Runtime services of one environment, backed by the store. Credentials are read as stored;
- * token refresh belongs to the provider layer and can wrap `getConnection`.
+ * Runtime services of one environment, backed by the store. Connections come with fresh
+ * credentials: OAuth2 tokens expiring within 15 minutes (or any, with `forceRefresh`) are refreshed
+ * by the provider layer first.
  *
  * @example
  * const services = storeServices(store, env.id, { triggerAction: (key, conn, name, input) => actions.run(...) });
  */
 export function storeServices(store: Store, environmentId: number, options: StoreServicesOptions = {}): RuntimeServices {
   return {
-    getConnection: async (key, connectionId) => {
-      const connection = await store.connections.get(environmentId, key, connectionId);
+    getConnection: async (key, connectionId, fresh) => {
+      const connection = await getFreshConnection(store, environmentId, key, connectionId, fresh);
       await store.connections.markFetched(connection.id);
       return connection;
     },

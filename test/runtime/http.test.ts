@@ -66,7 +66,8 @@ describe('credentials', () => {
 
   test('a 401 with unchanged credentials is not retried', async () => {
     h.api.tokens.add('some-other-token');
-    const error = await caught(`nango.get({ endpoint: '/repos/o/r/issues', retries: 3 })`);
+    await h.connect('c-static', { type: 'OAUTH2', access_token: 'static-token-without-refresh' });
+    const error = await caught(`nango.get({ endpoint: '/repos/o/r/issues', retries: 3, connectionId: 'c-static' })`);
     expect(error.status).toBe(401);
     expect(h.api.requests).toHaveLength(1);
   });
