@@ -169,6 +169,7 @@ export async function pollActivityTask(engine: Engine, req: Obj, signal: AbortSi
         a.startedIdentity = req.identity;
         a.requestId = randomUUID();
         t.dirty = true;
+        t.relaxed = true;
         if (a.startToCloseMs > 0) t.timer('act_stc', t.now + a.startToCloseMs, { scheduledId: a.scheduledId, attempt: a.attempt });
         if (a.heartbeatMs > 0) t.timer('act_hb', t.now + a.heartbeatMs, { scheduledId: a.scheduledId, attempt: a.attempt });
         const bytes = await sql.readEvent(t.tx, t.s.runId, a.scheduledId);

@@ -22,6 +22,54 @@ class KeyedLock {
   }
 }
 
+/**
+ * Group commit: transitions of different runs that are ready at the same moment are written in
+ * one transaction (each one whole), so one WAL flush serves many. A failing batch is retried one
+ * transition at a time, so only the faulty one fails.
+ */
+class BatchWriter {
+  private queue: { t: Transition; resolve(): void; reject(err: unknown): void }[] = [];
+  private flushing = false;
+
+  constructor(private readonly db: Db) {}
+
+  write(t: Transition): Promise<void> {
+    if (!t.dirty) return Promise.resolve();
+    return new Promise((resolve, reject) => {
+      this.queue.push({ t, resolve, reject });
+      if (!this.flushing) void this.flush();
+    });
+  }
+
+  private async flush(): Promise<void> {
+    this.flushing = true;
+    try {
+      while (this.queue.length) {
+        const batch = this.queue.splice(0, 256);
+        try {
+          await this.commit(batch.map((x) => x.t));
+          for (const x of batch) x.resolve();
+        } catch (err) {
+          if (batch.length === 1) {
+            batch[0].reject(err);
+            continue;
+          }
+          for (const x of batch) await this.commit([x.t]).then(x.resolve, x.reject);
+        }
+      }
+    } finally {
+      this.flushing = false;
+    }
+  }
+
+  private commit(ts: Transition[]): Promise<void> {
+    return this.db.transaction(async (tx) => {
+      if (ts.every((t) => t.relaxed)) await tx.query('SET LOCAL synchronous_commit TO OFF');
+      for (const t of ts) await t.commit(tx);
+    });
+  }
+}
+
 export type TimerHandler = (t: Transition, timer: sql.TimerRow) => void | Promise<void>;
 export type TransferHandler = (engine: Engine, transfer: sql.TransferRow) => Promise<void>;
 
@@ -49,11 +97,14 @@ export class Engine {
   private readonly transfersInFlight = new Set<number>();
   private closing = false;
   private readonly background = new Set<Promise<unknown>>();
+  private readonly writer: BatchWriter;
 
   constructor(
     readonly db: Db,
     readonly log: Logger,
-  ) {}
+  ) {
+    this.writer = new BatchWriter(db);
+  }
 
   onTimer(kind: string, handler: TimerHandler): void {
     this.timerHandlers.set(kind, handler);
@@ -85,34 +136,28 @@ export class Engine {
    */
   mutate<R>(runId: string, fn: (t: Transition) => R | Promise<R>): Promise<R> {
     return this.locks.run(`run:${runId}`, async () => {
-      const now = Date.now();
-      const { result, t } = await this.db.transaction(async (tx) => {
-        const cached = this.cache.get(runId);
-        const state = cached ? structuredClone(cached) : await sql.lockRun(tx, runId);
-        if (!state) throw workflowNotFound();
-        const t = new Transition(state, now, tx, (queue) => this.stickyAlive(state.namespace, queue));
-        const result = await fn(t);
-        await t.commit();
-        return { result, t };
-      });
+      const cached = this.cache.get(runId);
+      const state = cached ? structuredClone(cached) : (await sql.getRun(this.db, runId))?.state;
+      if (!state) throw workflowNotFound();
+      const t = this.newTransition(state, Date.now(), this.db);
+      const result = await fn(t);
+      await this.writer.write(t);
       this.applyCommitted(t);
       return result;
     });
   }
 
-  /** Creates runs (start, signal-with-start) inside `fn`'s transaction, then applies effects. */
-  async createRuns<R>(fn: (tx: Queryable, now: number) => Promise<{ result: R; transitions: Transition[] }>): Promise<R> {
-    const now = Date.now();
-    const { result, transitions } = await this.db.transaction(async (tx) => fn(tx, now));
-    for (const t of transitions) this.applyCommitted(t);
-    return result;
+  /** Commits new runs (start, signal-with-start), then applies their effects. */
+  async commitNew(t: Transition): Promise<void> {
+    await this.writer.write(t);
+    this.applyCommitted(t);
   }
 
-  newTransition(state: RunState, now: number, tx: Queryable): Transition {
-    return new Transition(state, now, tx, (queue) => this.stickyAlive(state.namespace, queue));
+  newTransition(state: RunState, now: number, reads: Queryable = this.db): Transition {
+    return new Transition(state, now, reads, (queue) => this.stickyAlive(state.namespace, queue));
   }
 
-  private applyCommitted(t: Transition): void {
+  applyCommitted(t: Transition): void {
     if (!t.dirty) return;
     const s = t.s;
     if (s.status === Status.Running) this.cache.set(s.runId, s);

@@ -149,6 +149,11 @@ export async function deleteTimer(q: Queryable, id: number): Promise<void> {
   await q.query('DELETE FROM engine_timers WHERE id = $1', [id]);
 }
 
+export async function deleteTimers(q: Queryable, ids: number[]): Promise<void> {
+  if (ids.length === 1) await q.query('DELETE FROM engine_timers WHERE id = $1', [ids[0]]);
+  else if (ids.length) await q.query('DELETE FROM engine_timers WHERE id = ANY($1::bigint[])', [ids]);
+}
+
 export async function deleteRunTimers(q: Queryable, runId: string): Promise<void> {
   await q.query('DELETE FROM engine_timers WHERE run_id = $1', [runId]);
 }

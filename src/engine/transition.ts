@@ -50,6 +50,7 @@ export class Transition {
   constructor(
     readonly s: RunState,
     readonly now: number,
+    /** For reads during the transition (the database; writes go through `commit`). */
     readonly tx: Queryable,
     /** Whether a sticky queue still has a worker behind it. */
     private readonly stickyAlive: (queue: string) => boolean,
@@ -146,18 +147,25 @@ export class Transition {
     if (sticky) this.timer('wft_sticky', this.now + sticky.scheduleToStartMs, { scheduledId });
   }
 
-  async commit(): Promise<void> {
+  /** Writes everything this transition changed, inside the caller's transaction. */
+  async commit(q: Queryable): Promise<void> {
     if (!this.dirty) return;
     const runId = this.s.runId;
-    if (this.created) await sql.insertRun(this.tx, { state: this.s, ...this.runWrite });
-    else await sql.updateRun(this.tx, { state: this.s, ...this.runWrite });
-    await sql.insertEvents(this.tx, runId, this.events);
-    if (this.closed) await sql.deleteRunTimers(this.tx, runId);
-    else await sql.insertTimers(this.tx, runId, this.timers);
-    for (const id of this.deletedTimers) await sql.deleteTimer(this.tx, id);
-    this.transferIds = await sql.insertTransfers(this.tx, runId, this.transfers);
-    for (const sp of this.spawned) await sp.commit();
+    if (this.created) await sql.insertRun(q, { state: this.s, ...this.runWrite });
+    else await sql.updateRun(q, { state: this.s, ...this.runWrite });
+    await sql.insertEvents(q, runId, this.events);
+    if (this.closed) await sql.deleteRunTimers(q, runId);
+    else await sql.insertTimers(q, runId, this.timers);
+    await sql.deleteTimers(q, this.deletedTimers);
+    this.transferIds = await sql.insertTransfers(q, runId, this.transfers);
+    for (const sp of this.spawned) await sp.commit(q);
   }
+
+  /**
+   * Losing this transition to a database crash is harmless (a task marked started goes back to
+   * its queue), so its commit need not wait for the WAL flush.
+   */
+  relaxed = false;
 
   transferIds: number[] = [];
 }

@@ -55,6 +55,7 @@ async function startWorkflowTask(engine: Engine, queries: Queries, ref: Extract<
       if (!t.open || !w || w.scheduledId !== ref.scheduledId || w.startedId) return undefined;
       const sticky = queue !== s.taskQueue;
       const requestId = randomUUID();
+      t.relaxed = true;
       w.startedId = t.append('EVENT_TYPE_WORKFLOW_TASK_STARTED', {
         scheduledEventId: w.scheduledId,
         identity,

@@ -199,8 +199,7 @@ export async function startWorkflow(
     const timeouts = normaliseTimeouts(req);
     const cronBackoffMs = req.cronSchedule ? nextCronTime(req.cronSchedule, Date.now()) - Date.now() : 0;
     try {
-      return await engine.createRuns(async (tx, now) => {
-        const t = createRun(engine, tx, now, {
+      const t = createRun(engine, engine.db, Date.now(), {
           namespace,
           workflowId,
           workflowType: req.workflowType.name,
@@ -218,9 +217,8 @@ export async function startWorkflow(
           signal,
           ...extra,
         });
-        await t.commit();
-        return { result: { runId: t.s.runId, started: true }, transitions: [t] };
-      });
+      await engine.commitNew(t);
+      return { runId: t.s.runId, started: true };
     } catch (err) {
       if (!isUniqueViolation(err)) throw err;
       const now = await sql.currentRun(engine.db, namespace, workflowId);
