@@ -33,7 +33,9 @@ async function freePort(): Promise<number> {
 }
 
 function spawnEngine(env: NodeJS.ProcessEnv): Promise<ChildProcess> {
-  const child = spawn(process.execPath, ['--import', 'tsx', path.join(__dirname, '../src/engine/main.ts')], {
+  // ENGINE_NODE_ARGS (e.g. --cpu-prof) apply to the engine process only.
+  const nodeArgs = (process.env.ENGINE_NODE_ARGS ?? '').split(' ').filter(Boolean);
+  const child = spawn(process.execPath, [...nodeArgs, '--import', 'tsx', path.join(__dirname, '../src/engine/main.ts')], {
     env: { ...process.env, ...env },
     stdio: ['ignore', 'pipe', 'inherit'],
   });
