@@ -1,7 +1,7 @@
 import { connectionFull, integrationShape } from '../api/shapes';
 import { SynclineError } from '../errors';
 import { getProvider, secretsOf, type ProviderDefinition } from '../providers';
-import type { Connection } from '../types';
+import type { Connection, RecordCounts } from '../types';
 import { ProxyError, ScriptRunError } from './errors';
 import { proxyRequest, type HttpContext, type ResolvedRequest } from './http';
 import { LogCollector, normaliseLevel } from './logs';
@@ -10,6 +10,8 @@ import { modelChecker, RecordWriter, type WriteKind } from './records';
 import type { ExecutionRequest, LogLevel, ProxyConfiguration, ProxyResponse } from './types';
 
 const CONNECTION_MEMO_MS = 60_000;
+/** Longest record id the store keeps. */
+const MAX_ID_LENGTH = 255;
 /** Largest action output, as in Nango. */
 export const MAX_ACTION_OUTPUT_BYTES = 2 * 1024 * 1024;
 
@@ -74,7 +76,7 @@ export class HelperHost {
   }
 
   /** Writes the buffered records and returns the counts per model. */
-  async finish(): Promise<Record<string, import('../types').RecordCounts>> {
+  async finish(): Promise<Record<string, RecordCounts>> {
     return this.writer ? this.writer.finish() : {};
   }
 
@@ -215,6 +217,7 @@ export class HelperHost {
       if ((typeof id !== 'string' && typeof id !== 'number') || id === '') {
         throw this.fail(`${method}: record ${i} of model "${model}" has no "id" (a non-empty string or number is required)`);
       }
+      if (String(id).length > MAX_ID_LENGTH) throw this.fail(`${method}: record ${i} of model "${model}" has an id longer than ${MAX_ID_LENGTH} characters`);
       if (kind !== 'save') continue;
       const problems = check(record);
       if (problems.length === 0) continue;

@@ -207,6 +207,18 @@ describe('syncs', () => {
     expect(result.counts).toEqual({ PartialIssue: { added: 1, updated: 0, deleted: 0 } });
   });
 
+  test('an id the store cannot keep is fatal; a failed store write fails the execution', async () => {
+    const long = await h.run(script(`await nango.batchSave([{ id: 'x'.repeat(256), title: 't' }], 'Issue')`), sync());
+    expect(!long.success && long.error.message).toBe('batchSave: record 0 of model "Issue" has an id longer than 255 characters');
+    class BrokenSink extends CollectingRecordSink {
+      override upsert(): Promise<RecordCounts> {
+        return Promise.reject(new Error('connection to the database lost'));
+      }
+    }
+    const broken = await h.run(script(`await nango.batchSave([{ id: 1, title: 't' }], 'Issue')`), sync([issueModel], { services: { ...h.services, records: new BrokenSink() } }));
+    expect(!broken.success && [broken.error.type, broken.error.message]).toEqual(['script_internal_error', 'Saving records failed: connection to the database lost']);
+  });
+
   test('records reach the store in set-based batches, not one call per batchSave', async () => {
     const calls: number[] = [];
     const counting: RecordSink = {

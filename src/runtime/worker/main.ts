@@ -39,6 +39,9 @@ interface Api {
   describeReason(reason: unknown): string;
 }
 
+/** Largest helper call, as JSON text: a bigger batch is the script's to split, not the host's to parse. */
+const MAX_CALL_CHARS = 50 * 1024 * 1024;
+
 const data = workerData as WorkerData;
 const port = parentPort!;
 // A null-prototype sandbox object: lookups on the global that miss fall through to this context's
@@ -82,6 +85,7 @@ const syncHandlers: Record<string, (args: any) => unknown> = {
 function post(id: unknown, method: unknown, json: unknown): string | undefined {
   try {
     if (typeof id !== 'number' || typeof method !== 'string' || typeof json !== 'string') return 'invalid call';
+    if (json.length > MAX_CALL_CHARS) return `the call is larger than ${MAX_CALL_CHARS / 1024 / 1024} MB of JSON: send smaller batches`;
     if (method === 'timer') {
       const ms = Math.min(Math.max(0, Number(JSON.parse(json).ms) || 0), 2 ** 31 - 1);
       setTimeout(() => deliver(id, true, undefined), ms);
