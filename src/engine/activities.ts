@@ -150,57 +150,43 @@ function activityFor(t: Transition, scheduledId: number, attempt: number): Activ
 
 export async function pollActivityTask(engine: Engine, req: Obj, signal: AbortSignal, waitMs: number): Promise<Obj> {
   await ensureNamespace(engine, req.namespace);
-  const namespace: string = req.namespace;
-  const queue: string = req.taskQueue?.name;
-  const until = Date.now() + waitMs;
-  for (;;) {
-    const ref = await engine.matching.take(namespace, 'activity', queue, Math.max(0, until - Date.now()), signal);
-    if (!ref || ref.kind !== 'activity') return {};
-    if (signal.aborted) {
-      engine.matching.putBack(namespace, 'activity', queue, ref);
-      return {};
-    }
-    const task = await engine
-      .mutate(ref.runId, async (t) => {
-        const a = t.open ? t.s.activities[ref.scheduledId] : undefined;
-        if (!a || a.phase !== 'scheduled' || a.attempt !== ref.attempt) return undefined;
-        a.phase = 'started';
-        a.startedTime = t.now;
-        a.startedIdentity = req.identity;
-        a.requestId = randomUUID();
-        t.dirty = true;
-        t.relaxed = true;
-        if (a.startToCloseMs > 0) t.timer('act_stc', t.now + a.startToCloseMs, { scheduledId: a.scheduledId, attempt: a.attempt });
-        if (a.heartbeatMs > 0) t.timer('act_hb', t.now + a.heartbeatMs, { scheduledId: a.scheduledId, attempt: a.attempt });
-        const bytes = await sql.readEvent(t.tx, t.s.runId, a.scheduledId);
-        const scheduled = bytes ? eventAttributes(decodeEvent(bytes)) : undefined;
-        return {
-          taskToken: encodeToken({ k: 'a', r: t.s.runId, s: a.scheduledId, a: a.attempt }),
-          workflowNamespace: t.s.namespace,
-          workflowType: { name: t.s.workflowType },
-          workflowExecution: { workflowId: t.s.workflowId, runId: t.s.runId },
-          activityType: { name: a.activityType },
-          activityId: a.activityId,
-          header: scheduled?.header,
-          input: scheduled?.input,
-          heartbeatDetails: unpack(T.Payloads, a.heartbeatDetails),
-          scheduledTime: timestamp(a.scheduledTime),
-          scheduleToCloseTimeout: msDuration(a.scheduleToCloseMs || NO_LIMIT_MS),
-          startedTime: timestamp(a.startedTime),
-          attempt: a.attempt,
-          currentAttemptScheduledTime: timestamp(a.attemptScheduledTime),
-          startToCloseTimeout: msDuration(a.startToCloseMs || NO_LIMIT_MS),
-          heartbeatTimeout: msDuration(a.heartbeatMs),
-          retryPolicy: unpack(T.RetryPolicy, a.retryPolicy),
-          priority: scheduled?.priority,
-        };
-      })
-      .catch((err: { code?: number }) => {
-        if (err.code === 5) return undefined;
-        throw err;
-      });
-    if (task) return task;
-  }
+  return engine.poll(req.namespace, 'activity', req.taskQueue?.name, signal, waitMs, (ref) => {
+    if (ref.kind !== 'activity') return Promise.resolve(undefined);
+    return engine.mutate(ref.runId, async (t) => {
+      const a = t.open ? t.s.activities[ref.scheduledId] : undefined;
+      if (!a || a.phase !== 'scheduled' || a.attempt !== ref.attempt) return undefined;
+      a.phase = 'started';
+      a.startedTime = t.now;
+      a.startedIdentity = req.identity;
+      a.requestId = randomUUID();
+      t.dirty = true;
+      t.relaxed = true;
+      if (a.startToCloseMs > 0) t.timer('act_stc', t.now + a.startToCloseMs, { scheduledId: a.scheduledId, attempt: a.attempt });
+      if (a.heartbeatMs > 0) t.timer('act_hb', t.now + a.heartbeatMs, { scheduledId: a.scheduledId, attempt: a.attempt });
+      const bytes = await sql.readEvent(t.tx, t.s.runId, a.scheduledId);
+      const scheduled = bytes ? eventAttributes(decodeEvent(bytes)) : undefined;
+      return {
+        taskToken: encodeToken({ k: 'a', r: t.s.runId, s: a.scheduledId, a: a.attempt }),
+        workflowNamespace: t.s.namespace,
+        workflowType: { name: t.s.workflowType },
+        workflowExecution: { workflowId: t.s.workflowId, runId: t.s.runId },
+        activityType: { name: a.activityType },
+        activityId: a.activityId,
+        header: scheduled?.header,
+        input: scheduled?.input,
+        heartbeatDetails: unpack(T.Payloads, a.heartbeatDetails),
+        scheduledTime: timestamp(a.scheduledTime),
+        scheduleToCloseTimeout: msDuration(a.scheduleToCloseMs || NO_LIMIT_MS),
+        startedTime: timestamp(a.startedTime),
+        attempt: a.attempt,
+        currentAttemptScheduledTime: timestamp(a.attemptScheduledTime),
+        startToCloseTimeout: msDuration(a.startToCloseMs || NO_LIMIT_MS),
+        heartbeatTimeout: msDuration(a.heartbeatMs),
+        retryPolicy: unpack(T.RetryPolicy, a.retryPolicy),
+        priority: scheduled?.priority,
+      };
+    });
+  });
 }
 
 export async function heartbeat(engine: Engine, token: Uint8Array, details: Obj | undefined): Promise<Obj> {

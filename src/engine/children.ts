@@ -2,6 +2,7 @@ import type { Engine } from './engine';
 import { decodeEvent, eventAttributes, eventTypeName } from './history';
 import { enumValue, type Obj } from './proto';
 import * as sql from './store';
+import type { RunState } from './interfaces';
 import type { Transition } from './transition';
 import { requestCancelRun, resolveRun, signalRun, startWorkflow } from './workflows';
 
@@ -147,71 +148,87 @@ export function registerChildHandlers(engine: Engine): void {
       .catch(ignoreGone);
   });
 
-  engine.onTransfer('signal_external', async (e, tr) => {
-    const { runId, initiatedId } = tr.data;
-    const source = await e.peek(runId);
-    if (!source?.externals[initiatedId]) return;
-    const attrs = await initiated(e, runId, initiatedId);
-    if (!attrs) return;
-    let ok = true;
-    try {
-      const target = await resolveRun(e, attrs.namespace, attrs.workflowExecution);
-      if (attrs.childWorkflowOnly && target.parent_run_id !== runId) throw Object.assign(new Error('not a child'), { code: 5 });
-      await signalRun(e, target.run_id, { signalName: attrs.signalName, input: attrs.input, identity: source.workflowId, header: attrs.header });
-    } catch (err) {
-      if ((err as { code?: number }).code !== 5) throw err;
-      ok = false;
-    }
-    await e
-      .mutate(runId, (t) => {
-        if (!t.open || !t.s.externals[initiatedId]) return;
-        delete t.s.externals[initiatedId];
-        const common = { namespace: attrs.namespace, workflowExecution: attrs.workflowExecution, initiatedEventId: initiatedId, control: attrs.control };
-        if (ok) t.record('EVENT_TYPE_EXTERNAL_WORKFLOW_EXECUTION_SIGNALED', common);
-        else {
-          t.record('EVENT_TYPE_SIGNAL_EXTERNAL_WORKFLOW_EXECUTION_FAILED', {
-            ...common,
-            cause: 'SIGNAL_EXTERNAL_WORKFLOW_EXECUTION_FAILED_CAUSE_EXTERNAL_WORKFLOW_EXECUTION_NOT_FOUND',
-            workflowTaskCompletedEventId: attrs.workflowTaskCompletedEventId,
-          });
-        }
-        t.scheduleWft();
-      })
-      .catch(ignoreGone);
-  });
+  engine.onTransfer('signal_external', (e, tr) =>
+    externalRequest(e, tr.data.runId, tr.data.initiatedId, {
+      act: async (attrs, targetRunId, source) => {
+        const target = await sql.getRun(e.db, targetRunId);
+        if (attrs.childWorkflowOnly && target?.parent_run_id !== source.runId) throw Object.assign(new Error('not a child'), { code: 5 });
+        await signalRun(e, targetRunId, { signalName: attrs.signalName, input: attrs.input, identity: source.workflowId, header: attrs.header });
+      },
+      done: (attrs, initiatedId) => ['EVENT_TYPE_EXTERNAL_WORKFLOW_EXECUTION_SIGNALED', { namespace: attrs.namespace, workflowExecution: attrs.workflowExecution, initiatedEventId: initiatedId, control: attrs.control }],
+      failed: (attrs, initiatedId) => [
+        'EVENT_TYPE_SIGNAL_EXTERNAL_WORKFLOW_EXECUTION_FAILED',
+        {
+          namespace: attrs.namespace,
+          workflowExecution: attrs.workflowExecution,
+          initiatedEventId: initiatedId,
+          control: attrs.control,
+          cause: 'SIGNAL_EXTERNAL_WORKFLOW_EXECUTION_FAILED_CAUSE_EXTERNAL_WORKFLOW_EXECUTION_NOT_FOUND',
+          workflowTaskCompletedEventId: attrs.workflowTaskCompletedEventId,
+        },
+      ],
+    }),
+  );
 
-  engine.onTransfer('cancel_external', async (e, tr) => {
-    const { runId, initiatedId } = tr.data;
-    const source = await e.peek(runId);
-    if (!source?.externals[initiatedId]) return;
-    const attrs = await initiated(e, runId, initiatedId);
-    if (!attrs) return;
-    let ok = true;
-    try {
-      const target = await resolveRun(e, attrs.namespace, attrs.workflowExecution);
-      await requestCancelRun(e, target.run_id, { cause: attrs.reason, identity: source.workflowId, externalInitiatedEventId: initiatedId, externalWorkflowExecution: { workflowId: source.workflowId, runId } });
-    } catch (err) {
-      if ((err as { code?: number }).code !== 5) throw err;
-      ok = false;
-    }
-    await e
-      .mutate(runId, (t) => {
-        if (!t.open || !t.s.externals[initiatedId]) return;
-        delete t.s.externals[initiatedId];
-        if (ok) {
-          t.record('EVENT_TYPE_EXTERNAL_WORKFLOW_EXECUTION_CANCEL_REQUESTED', { initiatedEventId: initiatedId, namespace: attrs.namespace, workflowExecution: attrs.workflowExecution });
-        } else {
-          t.record('EVENT_TYPE_REQUEST_CANCEL_EXTERNAL_WORKFLOW_EXECUTION_FAILED', {
-            cause: 'CANCEL_EXTERNAL_WORKFLOW_EXECUTION_FAILED_CAUSE_EXTERNAL_WORKFLOW_EXECUTION_NOT_FOUND',
-            workflowTaskCompletedEventId: attrs.workflowTaskCompletedEventId,
-            namespace: attrs.namespace,
-            workflowExecution: attrs.workflowExecution,
-            initiatedEventId: initiatedId,
-            control: attrs.control,
-          });
-        }
-        t.scheduleWft();
-      })
-      .catch(ignoreGone);
-  });
+  engine.onTransfer('cancel_external', (e, tr) =>
+    externalRequest(e, tr.data.runId, tr.data.initiatedId, {
+      act: (attrs, targetRunId, source) =>
+        requestCancelRun(e, targetRunId, {
+          cause: attrs.reason,
+          identity: source.workflowId,
+          externalInitiatedEventId: tr.data.initiatedId,
+          externalWorkflowExecution: { workflowId: source.workflowId, runId: source.runId },
+        }),
+      done: (attrs, initiatedId) => ['EVENT_TYPE_EXTERNAL_WORKFLOW_EXECUTION_CANCEL_REQUESTED', { initiatedEventId: initiatedId, namespace: attrs.namespace, workflowExecution: attrs.workflowExecution }],
+      failed: (attrs, initiatedId) => [
+        'EVENT_TYPE_REQUEST_CANCEL_EXTERNAL_WORKFLOW_EXECUTION_FAILED',
+        {
+          cause: 'CANCEL_EXTERNAL_WORKFLOW_EXECUTION_FAILED_CAUSE_EXTERNAL_WORKFLOW_EXECUTION_NOT_FOUND',
+          workflowTaskCompletedEventId: attrs.workflowTaskCompletedEventId,
+          namespace: attrs.namespace,
+          workflowExecution: attrs.workflowExecution,
+          initiatedEventId: initiatedId,
+          control: attrs.control,
+        },
+      ],
+    }),
+  );
+}
+
+type Outcome = [eventType: string, attrs: Obj];
+
+/**
+ * A signal or cancel request from one run to another: carried out, then recorded in the
+ * requesting run as done, or failed when the target does not exist (or is closed).
+ */
+async function externalRequest(
+  e: Engine,
+  runId: string,
+  initiatedId: number,
+  how: {
+    act(attrs: Obj, targetRunId: string, source: RunState): Promise<void>;
+    done(attrs: Obj, initiatedId: number): Outcome;
+    failed(attrs: Obj, initiatedId: number): Outcome;
+  },
+): Promise<void> {
+  const source = await e.peek(runId);
+  if (!source?.externals[initiatedId]) return;
+  const attrs = await initiated(e, runId, initiatedId);
+  if (!attrs) return;
+  let ok = true;
+  try {
+    const target = await resolveRun(e, attrs.namespace, attrs.workflowExecution);
+    await how.act(attrs, target.run_id, source);
+  } catch (err) {
+    if ((err as { code?: number }).code !== 5) throw err;
+    ok = false;
+  }
+  await e
+    .mutate(runId, (t) => {
+      if (!t.open || !t.s.externals[initiatedId]) return;
+      delete t.s.externals[initiatedId];
+      t.record(...(ok ? how.done(attrs, initiatedId) : how.failed(attrs, initiatedId)));
+      t.scheduleWft();
+    })
+    .catch(ignoreGone);
 }

@@ -2,7 +2,8 @@ import type { Logger } from 'pino';
 import type { Db, Queryable } from '../store/db';
 import { workflowNotFound } from './errors';
 import { Status, type RunState } from './interfaces';
-import { Matching, type TaskRef } from './matching';
+import { Matching, type QueueKind, type TaskRef } from './matching';
+import type { Obj } from './proto';
 import * as sql from './store';
 import { Transition } from './transition';
 
@@ -115,6 +116,27 @@ export class Engine {
   }
 
   stickyAlive = (namespace: string, queue: string): boolean => this.matching.stickyAlive(namespace, queue, STICKY_ALIVE_MS);
+
+  /**
+   * Long-polls a task queue until `start` turns a task into a response (stale tasks give
+   * undefined and are skipped); `{}` ("no task") when the wait ends or the caller goes away.
+   */
+  async poll(namespace: string, kind: QueueKind, queue: string, signal: AbortSignal, waitMs: number, start: (ref: TaskRef) => Promise<Obj | undefined>): Promise<Obj> {
+    const until = Date.now() + waitMs;
+    for (;;) {
+      const ref = await this.matching.take(namespace, kind, queue, Math.max(0, until - Date.now()), signal);
+      if (!ref) return {};
+      if (signal.aborted) {
+        this.matching.putBack(namespace, kind, queue, ref);
+        return {};
+      }
+      const task = await start(ref).catch((err: { code?: number }) => {
+        if (err.code === 5) return undefined;
+        throw err;
+      });
+      if (task) return task;
+    }
+  }
 
   /** Serialises `fn` with every other lock holder of `key` (e.g. starts of one workflow id). */
   withLock<T>(key: string, fn: () => Promise<T>): Promise<T> {

@@ -21,21 +21,15 @@ export function keywordsOf(searchAttributes: Obj | null | undefined): Record<str
   return out;
 }
 
-/** Merges upserted search attributes into the current ones; an empty payload removes the key. */
-export function mergeSearchAttributes(current: Obj | undefined, upsert: Obj | undefined): Obj {
-  const fields: Record<string, Obj> = { ...(current?.indexedFields ?? {}) };
-  for (const [name, payload] of Object.entries((upsert?.indexedFields ?? {}) as Record<string, Obj>)) {
+/**
+ * Merges upserted payload maps (search attributes: `indexedFields`, memo: `fields`) into the
+ * current ones; an empty payload removes the key.
+ */
+export function mergePayloadMap(key: 'indexedFields' | 'fields', current: Obj | undefined, upsert: Obj | undefined): Obj {
+  const fields: Record<string, Obj> = { ...(current?.[key] ?? {}) };
+  for (const [name, payload] of Object.entries((upsert?.[key] ?? {}) as Record<string, Obj>)) {
     if (!payload?.data || !payload.data.length) delete fields[name];
     else fields[name] = payload;
   }
-  return { indexedFields: fields };
-}
-
-export function mergeMemo(current: Obj | undefined, upsert: Obj | undefined): Obj {
-  const fields: Record<string, Obj> = { ...(current?.fields ?? {}) };
-  for (const [name, payload] of Object.entries((upsert?.fields ?? {}) as Record<string, Obj>)) {
-    if (!payload?.data || !payload.data.length) delete fields[name];
-    else fields[name] = payload;
-  }
-  return { fields };
+  return { [key]: fields };
 }

@@ -6,12 +6,12 @@ import { taskNotFound } from './errors';
 import { decodeEvent } from './history';
 import { Status, type RunState } from './interfaces';
 import type { TaskRef } from './matching';
-import { decode, durationMs, encode, enumName, T, timestamp, unpack, type Obj } from './proto';
+import { durationMs, encode, enumName, T, timestamp, unpack, type Obj } from './proto';
 import type { Queries } from './queries';
 import * as sql from './store';
 import { decodeToken, encodeToken } from './tokens';
 import type { Transition } from './transition';
-import { keywordsOf, mergeMemo, mergeSearchAttributes } from './visibility-keys';
+import { keywordsOf, mergePayloadMap } from './visibility-keys';
 import { closeRun, completeWorkflow, continueAsNew, ensureNamespace, failWorkflow } from './workflows';
 
 const SUGGEST_CONTINUE_AS_NEW_EVENTS = 4 * 1024;
@@ -32,48 +32,36 @@ async function readHistory(engine: Engine, runId: string, fromId: number, toId: 
 /** PollWorkflowTaskQueue: long-polls the queue and starts the first valid task in it. */
 export async function pollWorkflowTask(engine: Engine, queries: Queries, req: Obj, signal: AbortSignal, waitMs: number): Promise<Obj> {
   await ensureNamespace(engine, req.namespace);
-  const namespace: string = req.namespace;
   const queue: string = req.taskQueue?.name;
-  const until = Date.now() + waitMs;
-  for (;;) {
-    const ref = await engine.matching.take(namespace, 'workflow', queue, Math.max(0, until - Date.now()), signal);
-    if (!ref) return {};
-    if (signal.aborted) {
-      engine.matching.putBack(namespace, 'workflow', queue, ref);
-      return {};
-    }
-    const task = ref.kind === 'query' ? await startQueryTask(engine, queries, ref) : ref.kind === 'workflow' ? await startWorkflowTask(engine, queries, ref, queue, req.identity) : undefined;
-    if (task) return task;
-  }
+  return engine.poll(req.namespace, 'workflow', queue, signal, waitMs, async (ref) => {
+    if (ref.kind === 'query') return startQueryTask(engine, queries, ref);
+    if (ref.kind === 'workflow') return startWorkflowTask(engine, queries, ref, queue, req.identity);
+    return undefined;
+  });
 }
 
 async function startWorkflowTask(engine: Engine, queries: Queries, ref: Extract<TaskRef, { kind: 'workflow' }>, queue: string, identity: string): Promise<Obj | undefined> {
-  const started = await engine
-    .mutate(ref.runId, (t) => {
-      const s = t.s;
-      const w = s.wft;
-      if (!t.open || !w || w.scheduledId !== ref.scheduledId || w.startedId) return undefined;
-      const sticky = queue !== s.taskQueue;
-      const requestId = randomUUID();
-      t.relaxed = true;
-      w.startedId = t.append('EVENT_TYPE_WORKFLOW_TASK_STARTED', {
-        scheduledEventId: w.scheduledId,
-        identity,
-        requestId,
-        historySizeBytes: s.historyBytes,
-        suggestContinueAsNew: s.nextEventId > SUGGEST_CONTINUE_AS_NEW_EVENTS || s.historyBytes > SUGGEST_CONTINUE_AS_NEW_BYTES,
-      });
-      w.startedTime = t.now;
-      w.requestId = requestId;
-      w.queue = queue;
-      w.sticky = sticky;
-      t.timer('wft_timeout', t.now + s.wftTimeoutMs, { scheduledId: w.scheduledId, startedId: w.startedId });
-      return { s: structuredClone(s), sticky };
-    })
-    .catch((err: { code?: number }) => {
-      if (err.code === 5) return undefined;
-      throw err;
+  const started = await engine.mutate(ref.runId, (t) => {
+    const s = t.s;
+    const w = s.wft;
+    if (!t.open || !w || w.scheduledId !== ref.scheduledId || w.startedId) return undefined;
+    const sticky = queue !== s.taskQueue;
+    const requestId = randomUUID();
+    t.relaxed = true;
+    w.startedId = t.append('EVENT_TYPE_WORKFLOW_TASK_STARTED', {
+      scheduledEventId: w.scheduledId,
+      identity,
+      requestId,
+      historySizeBytes: s.historyBytes,
+      suggestContinueAsNew: s.nextEventId > SUGGEST_CONTINUE_AS_NEW_EVENTS || s.historyBytes > SUGGEST_CONTINUE_AS_NEW_BYTES,
     });
+    w.startedTime = t.now;
+    w.requestId = requestId;
+    w.queue = queue;
+    w.sticky = sticky;
+    t.timer('wft_timeout', t.now + s.wftTimeoutMs, { scheduledId: w.scheduledId, startedId: w.startedId });
+    return { s: structuredClone(s), sticky };
+  });
   if (!started) return undefined;
   const { s, sticky } = started;
   const w = s.wft!;
@@ -223,19 +211,16 @@ async function applyCommand(engine: Engine, t: Transition, name: string, attrs: 
       return;
     case 'COMMAND_TYPE_UPSERT_WORKFLOW_SEARCH_ATTRIBUTES': {
       t.append('EVENT_TYPE_UPSERT_WORKFLOW_SEARCH_ATTRIBUTES', { workflowTaskCompletedEventId: completedId, searchAttributes: attrs.searchAttributes });
-      const merged = mergeSearchAttributes(unpackOr(s.searchAttributes, T.SearchAttributes), attrs.searchAttributes);
-      const bytes = encode(T.SearchAttributes, merged);
-      s.searchAttributes = bytes.toString('base64');
-      t.runWrite.searchAttributes = bytes;
+      const merged = mergePayloadMap('indexedFields', unpack(T.SearchAttributes, s.searchAttributes), attrs.searchAttributes);
+      t.runWrite.searchAttributes = encode(T.SearchAttributes, merged);
+      s.searchAttributes = t.runWrite.searchAttributes.toString('base64');
       t.runWrite.keywords = keywordsOf(merged);
       return;
     }
     case 'COMMAND_TYPE_MODIFY_WORKFLOW_PROPERTIES': {
       t.append('EVENT_TYPE_WORKFLOW_PROPERTIES_MODIFIED', { workflowTaskCompletedEventId: completedId, upsertedMemo: attrs.upsertedMemo });
-      const merged = mergeMemo(unpackOr(s.memo, T.Memo), attrs.upsertedMemo);
-      const bytes = encode(T.Memo, merged);
-      s.memo = bytes.toString('base64');
-      t.runWrite.memo = bytes;
+      t.runWrite.memo = encode(T.Memo, mergePayloadMap('fields', unpack(T.Memo, s.memo), attrs.upsertedMemo));
+      s.memo = t.runWrite.memo.toString('base64');
       return;
     }
     case 'COMMAND_TYPE_START_CHILD_WORKFLOW_EXECUTION':
@@ -247,10 +232,6 @@ async function applyCommand(engine: Engine, t: Transition, name: string, attrs: 
     default:
       engine.log.warn({ command: name }, 'engine ignores unsupported workflow command');
   }
-}
-
-function unpackOr(b64: string | undefined, type: typeof T.Memo): Obj | undefined {
-  return b64 ? decode(type, Buffer.from(b64, 'base64')) : undefined;
 }
 
 /** RespondWorkflowTaskFailed: records the failure and retries the task on the normal queue. */
@@ -324,5 +305,3 @@ export function registerWorkflowTaskHandlers(engine: Engine): void {
     t.scheduleWft();
   });
 }
-
-export { unpack };
