@@ -53,6 +53,8 @@ export interface CompiledScript {
   entry: string;
   /** CommonJS bundle for `runScript`. */
   code: string;
+  /** Source map of `code` (JSON), sources relative to the integrations folder: gives `runScript` the TypeScript lines of a stack. */
+  sourceMap?: string;
   /** Every file of the integrations folder bundled into it, relative. */
   inputs: string[];
 }
@@ -99,7 +101,7 @@ export async function compileScripts(options: CompileOptions, entries: string[])
   for (const b of built) {
     const found = issues.get(b.entry)!;
     if (found.length) errors.push(new ScriptCompileError(found));
-    else scripts.push({ entry: b.entry, code: b.code, inputs: b.inputs });
+    else scripts.push({ entry: b.entry, code: b.code, sourceMap: b.sourceMap, inputs: b.inputs });
   }
   return { scripts, errors };
 }
@@ -107,6 +109,7 @@ export async function compileScripts(options: CompileOptions, entries: string[])
 interface Bundled {
   entry: string;
   code: string;
+  sourceMap?: string;
   inputs: string[];
   issues: CompileIssue[];
 }
@@ -149,14 +152,18 @@ async function bundleEntry(root: string, entry: string, modelsPath: string, mode
       platform: 'neutral',
       mainFields: ['main'],
       target: 'es2022',
-      sourcemap: false,
+      // Not written: names the outputs, so the map's sources are relative to the folder's root.
+      outfile: path.join(root, 'bundle.js'),
+      sourcemap: 'external',
+      sourcesContent: false,
       metafile: true,
       logLevel: 'silent',
       // Keep imports whose bindings are unused, so every import passes the guard below.
       tsconfigRaw: { compilerOptions: { verbatimModuleSyntax: true } },
       plugins: [guard],
     });
-    return { entry, code: result.outputFiles[0]!.text, inputs: Object.keys(result.metafile.inputs).map(toPosix), issues: [] };
+    const output = (suffix: string) => result.outputFiles.find((f) => f.path.endsWith(suffix))!.text;
+    return { entry, code: output('.js'), sourceMap: output('.js.map'), inputs: Object.keys(result.metafile.inputs).map(toPosix), issues: [] };
   } catch (err) {
     const failure = err as esbuild.BuildFailure;
     if (!Array.isArray(failure.errors)) throw err;

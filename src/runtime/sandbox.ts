@@ -1,4 +1,5 @@
 import fs from 'node:fs';
+import { SourceMap, type SourceMapPayload } from 'node:module';
 import path from 'node:path';
 import vm from 'node:vm';
 import { Worker } from 'node:worker_threads';
@@ -7,7 +8,7 @@ import type { RecordCounts } from '../types';
 import { ScriptRunError } from './errors';
 import { errorForSandbox, HelperHost } from './host';
 import type { ExecutionRequest, ExecutionResult } from './types';
-import type { HostMessage, WorkerData, WorkerMessage } from './worker/main';
+import { MODULE_WRAPPER, type HostMessage, type WorkerData, type WorkerMessage } from './worker/protocol';
 
 export const DEFAULT_TIMEOUT_MS = 5 * 60_000;
 export const DEFAULT_MEMORY_MB = 256;
@@ -50,7 +51,7 @@ function loadAssets(): Promise<Assets> {
       prelude,
       preludeCache: cache(prelude, 'syncline:prelude'),
       zod,
-      zodCache: cache(`(function (exports, require, module) {${zod}\n})`, 'zod.js'),
+      zodCache: cache(`${MODULE_WRAPPER}${zod}\n})`, 'zod.js'),
     };
   })();
   assets.catch(() => (assets = undefined));
@@ -155,14 +156,18 @@ export async function runScript(request: ExecutionRequest): Promise<ExecutionRes
   }
   const logs = host.logs.finish();
   const durationMs = Date.now() - started;
-  if (error) return { success: false, error: redacted(error, host), counts, logs, durationMs };
+  if (error) return { success: false, error: presented(error, host, request), counts, logs, durationMs };
   return { success: true, output: outcome.ok ? outcome.output : null, counts, logs, durationMs };
 }
 
-/** The error without any secret the execution saw (a script may throw its token). The action payload is the script's answer and stays. */
-function redacted(error: ScriptRunError, host: HelperHost): ScriptRunError {
+/**
+ * The error as callers see it: stack frames mapped to the script's TypeScript files, and no secret
+ * the execution saw (a script may throw its token). The action payload is the script's answer and stays.
+ */
+function presented(error: ScriptRunError, host: HelperHost, request: ExecutionRequest): ScriptRunError {
   const message = host.logs.redact(error.message);
-  const stack = error.stack === undefined ? undefined : host.logs.redact(error.stack);
+  const mapped = error.stack !== undefined && request.sourceMap ? mapStack(error.stack, request.scriptName, request.sourceMap) : error.stack;
+  const stack = mapped === undefined ? undefined : host.logs.redact(mapped);
   if (message === error.message && stack === error.stack) return error;
   return new ScriptRunError(error.type, message, { ...error.details, stack });
 }
@@ -188,6 +193,25 @@ function parseDone(json: string, request: ExecutionRequest, host: HelperHost): {
   }
   const message = `${e.name && e.name !== 'Error' ? `${e.name}: ` : ''}${e.message ?? 'The script failed'}`;
   return { ok: false, error: new ScriptRunError('script_error', message, { stack: scriptStack(e.stack) }) };
+}
+
+/** Rewrites `<scriptName>:line:column` positions of the bundle to `<file>.ts:line:column` through the source map. */
+export function mapStack(stack: string, scriptName: string, sourceMap: string): string {
+  let map: SourceMap;
+  try {
+    map = new SourceMap(JSON.parse(sourceMap) as SourceMapPayload);
+  } catch {
+    return stack;
+  }
+  const escaped = scriptName.replace(/[.*+?^${}()|[\]\\]/g, '\\$&');
+  return stack.replace(new RegExp(`${escaped}:(\\d+):(\\d+)`, 'g'), (position, line: string, column: string) => {
+    const lineIndex = Number(line) - 1;
+    // The first line carries the CommonJS wrapper the worker adds before the bundle.
+    const columnIndex = Number(column) - 1 - (lineIndex === 0 ? MODULE_WRAPPER.length : 0);
+    const entry = map.findEntry(lineIndex, Math.max(0, columnIndex)) as Partial<{ originalSource: string; originalLine: number; originalColumn: number }>;
+    if (entry.originalSource === undefined || entry.originalLine === undefined) return position;
+    return `${entry.originalSource}:${entry.originalLine + 1}:${(entry.originalColumn ?? 0) + 1}`;
+  });
 }
 
 /** The script's frames only: the sandbox's own frames below them are noise to the script's author. */

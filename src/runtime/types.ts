@@ -108,6 +108,8 @@ export interface ExecutionRequest {
   code: string;
   /** Shown in stacks and errors, e.g. `github/syncs/issues.ts`. */
   scriptName: string;
+  /** `compileScript(...).sourceMap`: stack frames of a failed script then point at its TypeScript files. */
+  sourceMap?: string;
   providerConfigKey: string;
   connectionId: string;
   environmentName?: string;

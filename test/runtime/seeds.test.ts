@@ -86,3 +86,31 @@ export default async function runAction(nango: NangoAction, input: GithubCreateI
     fs.rmSync(root, { recursive: true, force: true });
   }
 });
+
+test("a failing script's stack points at its TypeScript lines, in imported files too", async () => {
+  const root = fs.mkdtempSync(path.join(os.tmpdir(), 'syncline-stack-'));
+  try {
+    fs.writeFileSync(path.join(root, 'models.ts'), generateModelsTs(config, HELPER_DECLARATIONS));
+    fs.mkdirSync(path.join(root, 'github/syncs'), { recursive: true });
+    fs.mkdirSync(path.join(root, 'github/helpers'), { recursive: true });
+    fs.writeFileSync(
+      path.join(root, 'github/helpers/check.ts'),
+      `interface Issue {\n  id: number;\n}\n\nexport function check(issue: Issue): void {\n  if (issue.id < 0) {\n    throw new Error('negative id ' + issue.id);\n  }\n}\n`,
+    );
+    fs.writeFileSync(
+      path.join(root, 'github/syncs/issues.ts'),
+      `import type { NangoSync } from '../../models';\nimport { check } from '../helpers/check';\n\nexport default async function fetchData(nango: NangoSync) {\n  await nango.log('checking');\n  check({ id: -1 });\n}\n`,
+    );
+    const compiled = await compileScript({ root }, 'github/syncs/issues.ts');
+    expect(JSON.parse(compiled.sourceMap!).sources.sort()).toEqual(['github/helpers/check.ts', 'github/syncs/issues.ts']);
+    const result = await h.run(compiled.code, { kind: 'sync', scriptName: 'github/syncs/issues.ts', sourceMap: compiled.sourceMap, sync: { name: 'stack', models: outputs('github-issue-example') } });
+    expect(result.success).toBe(false);
+    if (result.success) return;
+    const frames = result.error.stack!.split('\n');
+    expect(frames[0]).toBe('Error: negative id -1');
+    expect(frames[1]).toMatch(/^ {4}at check \(github\/helpers\/check\.ts:7:11\)$/);
+    expect(frames[2]).toMatch(/^ {4}at fetchData \(github\/syncs\/issues\.ts:6:3\)$/);
+  } finally {
+    fs.rmSync(root, { recursive: true, force: true });
+  }
+});

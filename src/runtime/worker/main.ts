@@ -7,31 +7,7 @@ import crypto from 'node:crypto';
 import url from 'node:url';
 import vm from 'node:vm';
 import { parentPort, workerData } from 'node:worker_threads';
-
-export interface WorkerData {
-  prelude: string;
-  preludeCache?: Uint8Array;
-  zod: string;
-  zodCache?: Uint8Array;
-  code: string;
-  scriptName: string;
-  setup: string;
-  input?: string;
-}
-
-/** Worker → host. */
-export type WorkerMessage =
-  | { type: 'call'; id: number; method: string; json: string }
-  | { type: 'done'; json: string }
-  | { type: 'unhandled'; json: string };
-
-/** Host → worker. */
-export interface HostMessage {
-  type: 'result';
-  id: number;
-  ok: boolean;
-  json?: string;
-}
+import { MODULE_WRAPPER, type HostMessage, type WorkerData, type WorkerMessage } from './protocol';
 
 interface Api {
   deliver(id: number, ok: boolean, json: string | undefined): void;
@@ -133,7 +109,7 @@ function compile(source: string, filename: string, cachedData?: Uint8Array): vm.
 
 function loadZod(): unknown {
   try {
-    return compile(`(function (exports, require, module) {${data.zod}\n})`, 'zod.js', data.zodCache).runInContext(context);
+    return compile(`${MODULE_WRAPPER}${data.zod}\n})`, 'zod.js', data.zodCache).runInContext(context);
   } catch {
     return undefined;
   }
@@ -169,7 +145,7 @@ port.on('message', (message: HostMessage) => {
 let moduleFn: unknown;
 try {
   // The wrapper is on the script's first line so line numbers in stacks match the bundle.
-  moduleFn = compile(`(function (exports, require, module) {${data.code}\n})`, data.scriptName).runInContext(context);
+  moduleFn = compile(`${MODULE_WRAPPER}${data.code}\n})`, data.scriptName).runInContext(context);
 } catch (err) {
   finish(JSON.stringify({ ok: false, error: { name: 'SyntaxError', message: err instanceof Error ? err.message : String(err) } }));
 }
