@@ -148,6 +148,8 @@ export interface NangoSync extends NangoAction {
   batchUpdate<T = any>(records: Array<Partial<T> & { id: string | number }>, model: string): Promise<boolean | null>;
   /** Soft-deletes records; only id is read. */
   batchDelete<T = any>(records: Array<Partial<T> & { id: string | number }>, model: string): Promise<boolean | null>;
+  /** Stored records of one of the sync's models, by id; ids not found are absent from the map. */
+  getRecordsByIds<K = string | number, T = any>(ids: K[], model: string): Promise<Map<K, T>>;
   modelFullName(model: string): string;
 }
 `;
@@ -163,12 +165,19 @@ declare var console: {
   error(...args: any[]): void;
   trace(...args: any[]): void;
 };
-declare function setTimeout(fn: (...args: any[]) => void, ms?: number, ...args: any[]): number;
-declare function setInterval(fn: (...args: any[]) => void, ms?: number, ...args: any[]): number;
-declare function setImmediate(fn: (...args: any[]) => void, ...args: any[]): number;
-declare function clearTimeout(id?: number): void;
-declare function clearInterval(id?: number): void;
-declare function clearImmediate(id?: number): void;
+interface Timeout {
+  ref(): Timeout;
+  unref(): Timeout;
+  hasRef(): boolean;
+  refresh(): Timeout;
+  [Symbol.toPrimitive](): number;
+}
+declare function setTimeout(fn: (...args: any[]) => void, ms?: number, ...args: any[]): Timeout;
+declare function setInterval(fn: (...args: any[]) => void, ms?: number, ...args: any[]): Timeout;
+declare function setImmediate(fn: (...args: any[]) => void, ...args: any[]): Timeout;
+declare function clearTimeout(timeout?: Timeout | number): void;
+declare function clearInterval(timeout?: Timeout | number): void;
+declare function clearImmediate(timeout?: Timeout | number): void;
 declare function queueMicrotask(fn: () => void): void;
 declare function btoa(data: string): string;
 declare function atob(data: string): string;

@@ -61,6 +61,7 @@ export class HelperHost {
       batchSave: async (a) => this.write('save', a),
       batchUpdate: async (a) => this.write('update', a),
       batchDelete: async (a) => this.write('delete', a),
+      getRecordsByIds: async (a) => this.recordsByIds(a.ids, String(a.model)),
       getCheckpoint: async () => (await this.checkpoints().get(this.checkpointKey())) ?? null,
       saveCheckpoint: async (a) => this.checkpoints().save(this.checkpointKey(), object(a.checkpoint, 'saveCheckpoint')),
       clearCheckpoint: async () => this.checkpoints().clear(this.checkpointKey()),
@@ -227,6 +228,24 @@ export class HelperHost {
     }
     await this.writer.write(kind, modelFullName(model, this.request.sync?.variant), records);
     return true;
+  }
+
+  /** Stored records of one of the sync's models, by id (after writing what is buffered, so the script reads its own writes). */
+  private async recordsByIds(ids: unknown, model: string): Promise<Array<Record<string, unknown>>> {
+    const sink = this.request.services.records;
+    if (this.request.kind !== 'sync' || !this.writer) throw new ScriptRunError('script_error', 'getRecordsByIds is only available in syncs');
+    if (!Array.isArray(ids)) throw new ScriptRunError('script_error', 'getRecordsByIds: expected an array of ids');
+    if (!this.checkers.has(model)) throw new ScriptRunError('script_error', `getRecordsByIds: model "${model}" is not an output of sync "${this.request.sync?.name}"`);
+    if (!sink?.list) return [];
+    await this.writer.flush();
+    const connection = (await this.connection()).id;
+    const wanted = [...new Set(ids.map(String))];
+    const found: Array<Record<string, unknown>> = [];
+    for (let i = 0; i < wanted.length; i += 100) {
+      const { records } = await sink.list(connection, { model: modelFullName(model, this.request.sync?.variant), ids: wanted.slice(i, i + 100), limit: 100 });
+      for (const { _nango_metadata: _meta, ...record } of records) found.push(record);
+    }
+    return found;
   }
 
   private fail(message: string): ScriptRunError {

@@ -156,10 +156,15 @@ export class RecordWriter {
   }
 
   /** Writes everything still buffered and waits for it; throws the first write failure. */
-  async finish(): Promise<Record<string, RecordCounts>> {
+  async flush(): Promise<void> {
     await this.inflight;
     this.throwIfFailed();
     await this.send(this.take());
+  }
+
+  /** `flush`, then the counts per model. */
+  async finish(): Promise<Record<string, RecordCounts>> {
+    await this.flush();
     return this.counts;
   }
 

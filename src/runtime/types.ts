@@ -68,6 +68,8 @@ export interface RecordSink {
   upsert(connection: number, model: string, records: readonly unknown[]): Promise<RecordCounts>;
   update(connection: number, model: string, records: readonly unknown[]): Promise<RecordCounts>;
   delete(connection: number, model: string, records: readonly unknown[]): Promise<RecordCounts>;
+  /** Reads records by id, for `getRecordsByIds`; a sink without it (a dry run) has nothing to read. */
+  list?(connection: number, query: { model: string; ids: string[]; limit: number }): Promise<{ records: Array<Record<string, unknown>> }>;
 }
 
 /** The rest of Syncline, as one execution sees it. `storeServices` builds one from the store. */

@@ -247,6 +247,26 @@ describe('syncs', () => {
     expect(await records('DryIssue')).toEqual([]);
   });
 
+  test('getRecordsByIds reads stored records, including ones saved earlier in the run', async () => {
+    const model: ModelDefinition = { ...issueModel, name: 'LookupIssue' };
+    await h.run(script(`await nango.batchSave([{ id: 1, title: 'stored' }, { id: 'b', title: 'also stored' }], 'LookupIssue')`), sync([model]));
+    const result = await h.run(
+      script(`
+        await nango.batchSave([{ id: 3, title: 'this run' }], 'LookupIssue');
+        const found = await nango.getRecordsByIds([1, 'b', 3, 'missing'], 'LookupIssue');
+        await nango.batchUpdate([{ id: 1, title: JSON.stringify([...found.entries()]) }], 'LookupIssue');
+      `),
+      sync([model]),
+    );
+    expect(result.success).toBe(true);
+    const [first] = (await h.store.records.list(h.connectionPk, { model: 'LookupIssue', ids: ['1'] })).records;
+    expect(JSON.parse(first!.title as string)).toEqual([
+      [1, { id: 1, title: 'stored' }],
+      ['b', { id: 'b', title: 'also stored' }],
+      [3, { id: 3, title: 'this run' }],
+    ]);
+  });
+
   test('lastSyncDate, variant and modelFullName', async () => {
     const lastSyncDate = new Date('2026-01-02T03:04:05.000Z');
     const result = await h.run(

@@ -199,6 +199,26 @@ describe('allowed modules and globals', () => {
     });
   });
 
+  test('timers: setTimeout with arguments, clearTimeout, setInterval, unref', async () => {
+    const output = outputOf(
+      await h.run(
+        script(`
+        const seen = [];
+        await new Promise((resolve) => setTimeout((a, b) => { seen.push(a + b); resolve(); }, 5, 'x', 'y'));
+        const cancelled = setTimeout(() => seen.push('cancelled'), 5);
+        clearTimeout(cancelled);
+        let ticks = 0;
+        await new Promise((resolve) => { const t = setInterval(() => { if (++ticks === 3) { clearInterval(t); resolve(); } }, 2); });
+        setTimeout(() => {}, 1).unref();
+        await new Promise((resolve) => setImmediate(resolve));
+        await new Promise((resolve) => setTimeout(resolve, 20));
+        return { seen, ticks, numeric: typeof +setTimeout(() => {}, 0) };
+      `),
+      ),
+    );
+    expect(output).toEqual({ seen: ['xy'], ticks: 3, numeric: 'number' });
+  });
+
   test('an invalid URL throws a TypeError inside the script', async () => {
     const output = outputOf(await h.run(script(`try { new URL('not a url') } catch (e) { return e instanceof TypeError }`)));
     expect(output).toBe(true);

@@ -225,6 +225,13 @@ function boot(post: Outside['post'], call: Outside['call'], finish: Outside['fin
     batchDelete(records: unknown[], model: string) {
       return send('batchDelete', { records, model });
     }
+    async getRecordsByIds(ids: unknown[], model: string) {
+      const records: Array<{ id: unknown }> = await send('getRecordsByIds', { ids, model });
+      const byId = new Map(records.map((r) => [String(r.id), r]));
+      const found = new Map<unknown, unknown>();
+      for (const id of ids) if (byId.has(String(id))) found.set(id, byId.get(String(id)));
+      return found;
+    }
     modelFullName(model: string) {
       return this.variant === 'base' ? model : `${model}::${this.variant}`;
     }
@@ -308,7 +315,7 @@ function boot(post: Outside['post'], call: Outside['call'], finish: Outside['fin
 
   const timers = new Map<number, boolean>();
   let nextTimer = 1;
-  const schedule = (fn: unknown, ms: unknown, args: unknown[], repeat: boolean): number => {
+  const schedule = (fn: unknown, ms: unknown, args: unknown[], repeat: boolean) => {
     const id = nextTimer++;
     timers.set(id, true);
     const tick = () => {
@@ -324,9 +331,24 @@ function boot(post: Outside['post'], call: Outside['call'], finish: Outside['fin
       }, () => undefined);
     };
     tick();
-    return id;
+    return timerHandle(id);
   };
-  const clear = (id: unknown) => void timers.delete(Number(id));
+  const clear = (handle: unknown) => void timers.delete(Number(handle));
+  // Node returns a Timeout object that scripts may ref/unref; it converts to its numeric id.
+  const timerHandle = (id: number) =>
+    Object.freeze({
+      ref() {
+        return this;
+      },
+      unref() {
+        return this;
+      },
+      hasRef: () => true,
+      refresh() {
+        return this;
+      },
+      [Symbol.toPrimitive]: () => id,
+    });
 
   const consoleObject = Object.freeze({
     log: (...a: unknown[]) => void log('info', a),
