@@ -195,3 +195,30 @@ export async function inFlight(key: string): Promise<{ signals: number[]; activi
   await condition(() => signals.length >= 2);
   return { signals, activity, timerDone };
 }
+
+/** Starts a long child with the given parent close policy and returns without waiting for it. */
+export async function leaveChild(childId: string, policy: 'TERMINATE' | 'ABANDON' | 'REQUEST_CANCEL'): Promise<void> {
+  await startChild(sleeper, { workflowId: childId, args: [60_000], parentClosePolicy: policy });
+}
+
+/** Fails until its third attempt (retried by the server per the workflow's retry policy). */
+export async function thirdTime(): Promise<number> {
+  const { attempt } = workflowInfo();
+  if (attempt < 3) throw ApplicationFailure.retryable(`attempt ${attempt}`);
+  return attempt;
+}
+
+/** Cancels its child and reports how the child ended. */
+export async function cancelChild(childId: string): Promise<string> {
+  try {
+    await CancellationScope.cancellable(async () => {
+      const handle = await startChild(sleeper, { workflowId: childId, args: [60_000] });
+      await sleep(200);
+      CancellationScope.current().cancel();
+      await handle.result();
+    });
+    return 'completed';
+  } catch (err) {
+    return isCancellation(err) ? 'cancelled' : `other:${(err as Error).message}`;
+  }
+}
