@@ -145,14 +145,17 @@ export function handlers(engine: Engine, queries: Queries): Record<string, Handl
           return { history: { events: rows.map((r) => decodeEvent(r.data)) } };
         }
       } else {
-        const from = token?.next ?? 1;
-        if (from <= lastId || closed || !req.waitNewEvent) {
-          const rows = await sql.readEvents(engine.db, runId, from, pageSize);
+        const from: number = token?.next ?? 1;
+        // `to`: the rest of a workflow task's history, which ends at its started event.
+        const to: number | undefined = token?.to;
+        if (from <= lastId || closed || !req.waitNewEvent || to) {
+          const last = Math.min(lastId, to ?? lastId);
+          const rows = await sql.readEvents(engine.db, runId, from, Math.max(0, Math.min(pageSize, last - from + 1)));
           const next = rows.length ? rows[rows.length - 1].event_id + 1 : from;
-          const more = next <= lastId || (!closed && req.waitNewEvent);
+          const more = next <= last || (!to && !closed && req.waitNewEvent);
           return {
             history: { events: rows.map((r) => decodeEvent(r.data)) },
-            nextPageToken: more ? Buffer.from(JSON.stringify({ next })) : undefined,
+            nextPageToken: more ? Buffer.from(JSON.stringify({ next, to })) : undefined,
           };
         }
       }

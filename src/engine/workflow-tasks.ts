@@ -24,9 +24,18 @@ const CLOSE_COMMANDS = new Set([
   'COMMAND_TYPE_CONTINUE_AS_NEW_WORKFLOW_EXECUTION',
 ]);
 
-async function readHistory(engine: Engine, runId: string, fromId: number, toId: number): Promise<Obj[]> {
+/** A task's history is sent in pages of about this size; the worker fetches the rest by token. */
+const HISTORY_PAGE_BYTES = 2 * 1024 * 1024;
+
+/** Events fromId..toId, cut at HISTORY_PAGE_BYTES with a token for GetWorkflowExecutionHistory. */
+async function readHistory(engine: Engine, runId: string, fromId: number, toId: number): Promise<{ history: Obj; nextPageToken?: Buffer }> {
   const rows = await sql.readEvents(engine.db, runId, fromId, Math.max(0, toId - fromId + 1));
-  return rows.map((r) => decodeEvent(r.data));
+  let bytes = 0;
+  let n = 0;
+  while (n < rows.length && (n === 0 || bytes + rows[n].data.length <= HISTORY_PAGE_BYTES)) bytes += rows[n++].data.length;
+  const events = rows.slice(0, n).map((r) => decodeEvent(r.data));
+  if (n === rows.length) return { history: { events } };
+  return { history: { events }, nextPageToken: Buffer.from(JSON.stringify({ next: rows[n].event_id, to: toId })) };
 }
 
 /** PollWorkflowTaskQueue: long-polls the queue and starts the first valid task in it. */
@@ -66,7 +75,7 @@ async function startWorkflowTask(engine: Engine, queries: Queries, ref: Extract<
   const { s, sticky } = started;
   const w = s.wft!;
   const fromId = sticky ? s.lastCompletedStartedId + 1 : 1;
-  const events = await readHistory(engine, s.runId, fromId, w.startedId);
+  const page = await readHistory(engine, s.runId, fromId, w.startedId);
   return {
     taskToken: encodeToken({ k: 'w', r: s.runId, s: w.scheduledId, st: w.startedId, a: w.attempt }),
     workflowExecution: { workflowId: s.workflowId, runId: s.runId },
@@ -75,7 +84,7 @@ async function startWorkflowTask(engine: Engine, queries: Queries, ref: Extract<
     startedEventId: w.startedId,
     attempt: w.attempt,
     backlogCountHint: engine.matching.backlog(s.namespace, 'workflow', queue),
-    history: { events },
+    ...page,
     workflowExecutionTaskQueue: { name: s.taskQueue, kind: 'TASK_QUEUE_KIND_NORMAL' },
     scheduledTime: timestamp(w.scheduledTime),
     startedTime: timestamp(w.startedTime!),
@@ -88,7 +97,7 @@ async function startQueryTask(engine: Engine, queries: Queries, ref: Extract<Tas
   if (!q) return undefined;
   const s = await engine.peek(q.runId);
   if (!s) return undefined;
-  const events = await readHistory(engine, s.runId, 1, s.nextEventId - 1);
+  const page = await readHistory(engine, s.runId, 1, s.nextEventId - 1);
   return {
     taskToken: encodeToken({ k: 'q', r: s.runId, q: ref.queryId }),
     workflowExecution: { workflowId: s.workflowId, runId: s.runId },
@@ -96,7 +105,7 @@ async function startQueryTask(engine: Engine, queries: Queries, ref: Extract<Tas
     previousStartedEventId: s.lastCompletedStartedId,
     startedEventId: s.lastCompletedStartedId,
     attempt: 1,
-    history: { events },
+    ...page,
     query: q.query,
     workflowExecutionTaskQueue: { name: s.taskQueue, kind: 'TASK_QUEUE_KIND_NORMAL' },
   };

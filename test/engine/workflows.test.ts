@@ -2,7 +2,7 @@ import { randomUUID } from 'node:crypto';
 import { WorkflowExecutionAlreadyStartedError, WorkflowFailedError } from '@temporalio/client';
 import { seen } from './activities';
 import { harness, type Harness } from './harness';
-import { accumulator, addSignal, cancellable, countdown, failing, finishSignal, greet, parent, sequence, sleeper, stateQuery, timerWorkflow, totalQuery } from './workflows';
+import { accumulator, addSignal, blobSignal, blobs, cancellable, countdown, failing, finishSignal, greet, parent, sequence, sleeper, stateQuery, timerWorkflow, totalQuery } from './workflows';
 
 jest.setTimeout(60_000);
 
@@ -135,6 +135,15 @@ test('a cron workflow runs on its schedule until terminated', async () => {
   const started = first.events![0].workflowExecutionStartedEventAttributes!;
   expect(started.cronSchedule).toBe('@every 1s');
   expect(Number(started.firstWorkflowTaskBackoff?.seconds ?? 0) + (started.firstWorkflowTaskBackoff?.nanos ?? 0)).toBeGreaterThan(0);
+});
+
+test('a history larger than one page reaches the worker in pages (query after close replays it all)', async () => {
+  const handle = h.track(await h.client.workflow.start(blobs, { taskQueue: tq, workflowId: id('blobs') }));
+  const blob = 'x'.repeat(200_000);
+  for (let i = 0; i < 15; i++) await handle.signal(blobSignal, blob);
+  await handle.signal(finishSignal);
+  expect(await handle.result()).toBe(3_000_000);
+  expect(await handle.query(totalQuery)).toBe(3_000_000);
 });
 
 test('every history replays deterministically', async () => {

@@ -222,3 +222,20 @@ export async function cancelChild(childId: string): Promise<string> {
     return isCancellation(err) ? 'cancelled' : `other:${(err as Error).message}`;
   }
 }
+
+export const blobSignal = defineSignal<[string]>('blob');
+
+/** Collects large signals until `finish`; the total length is queryable. */
+export async function blobs(): Promise<number> {
+  let length = 0;
+  let done = false;
+  setHandler(blobSignal, (s) => {
+    length += s.length;
+  });
+  setHandler(finishSignal, () => {
+    done = true;
+  });
+  setHandler(totalQuery, () => length);
+  await condition(() => done);
+  return length;
+}
