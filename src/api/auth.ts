@@ -5,12 +5,31 @@ import type { Environment } from '../types';
 
 const environmentOf = new WeakMap<Request, Environment>();
 
-/** Requires `Authorization: Bearer <secret key>` of an environment; 401 otherwise. */
+/** How long a recognised secret key is trusted without asking the database again (keys change only at start-up). */
+export const SECRET_KEY_CACHE_MS = 5000;
+const MAX_CACHED_KEYS = 1000;
+
+/**
+ * Requires `Authorization: Bearer <secret key>` of an environment; 401 otherwise. Recognised keys
+ * are remembered for a few seconds: on PGlite the lookup was most of a proxied call's cost.
+ */
 export function requireSecretKey(environments: EnvironmentStore): RequestHandler {
+  const known = new Map<string, { environment: Environment; until: number }>();
+  const lookup = async (key: string): Promise<Environment | null> => {
+    const hit = known.get(key);
+    if (hit && hit.until > Date.now()) return hit.environment;
+    const environment = await environments.bySecretKey(key);
+    known.delete(key);
+    if (environment) {
+      if (known.size >= MAX_CACHED_KEYS) known.delete(known.keys().next().value!);
+      known.set(key, { environment, until: Date.now() + SECRET_KEY_CACHE_MS });
+    }
+    return environment;
+  };
   return async (req, _res, next) => {
     const match = /^Bearer\s+(\S+)\s*$/i.exec(req.get('authorization') ?? '');
     if (!match) throw new SynclineError('unauthorized', 'missing_api_key', 'Authentication failed: send "Authorization: Bearer <secret key>"');
-    const environment = await environments.bySecretKey(match[1]!);
+    const environment = await lookup(match[1]!);
     if (!environment) throw new SynclineError('unauthorized', 'unknown_api_key', 'Authentication failed: the secret key is not valid');
     environmentOf.set(req, environment);
     next();

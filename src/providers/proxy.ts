@@ -61,7 +61,7 @@ export interface StreamResponse {
  * follow the script helper's policy: `retries` extra attempts on network errors, 5xx, 429, the
  * provider's `retry.error_code` or `retry.remaining: 0`, plus `retryOn`; waits as long as the
  * rate-limit headers ask, else exponential back-off; one extra attempt after a 401 when
- * re-fetched (force-refreshed) credentials differ. Redirects are followed (at most 5).
+ * re-read (else force-refreshed) credentials differ. Redirects are followed (at most 5).
  *
  * @example
  * const res = await streamProxyRequest(ctx, { method: 'GET', endpoint: '/repos/o/r/tarball', headers: {} });
@@ -94,8 +94,11 @@ export async function streamProxyRequest(ctx: StreamContext, request: StreamRequ
     const headers = flatHeaders(response.headers);
     if (status === 401 && !refreshed && replayable) {
       refreshed = true;
-      const fresh = await ctx.connection({ forceRefresh: true }).catch(() => connection);
-      if (JSON.stringify(fresh.credentials) !== JSON.stringify(connection.credentials)) {
+      // Credentials changed since they were read (refreshed elsewhere)? Use those; else refresh now.
+      const same = (c: Connection) => JSON.stringify(c.credentials) === JSON.stringify(connection.credentials);
+      let fresh = await ctx.connection().catch(() => connection);
+      if (same(fresh)) fresh = await ctx.connection({ forceRefresh: true }).catch(() => connection);
+      if (!same(fresh)) {
         response.resume();
         attempt--;
         continue;

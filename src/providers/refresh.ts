@@ -103,6 +103,7 @@ export class CredentialRefresher {
       }
     });
     if (!outcome.ok) throw refreshFailed(connection, outcome.state);
+    credentialsChanged(connection.id);
     return this.store.connections.byPk(connection.id);
   }
 
@@ -153,6 +154,19 @@ function refreshFailed(connection: Connection, state: RefreshState): SynclineErr
     `Refreshing the credentials of connection "${connection.connectionId}" failed: ${state.lastError?.message ?? 'unknown error'}${retry}`,
     { provider_status: state.lastError?.status, provider_error: state.lastError?.body, retry_after: state.retryAfter?.toISOString(), failures: state.failures },
   );
+}
+
+const listeners = new Set<(connectionPk: number) => void>();
+
+/** Calls `listener` with a connection's internal id whenever this process changes its credentials. Returns the unsubscribe function. */
+export function onCredentialsChanged(listener: (connectionPk: number) => void): () => void {
+  listeners.add(listener);
+  return () => listeners.delete(listener);
+}
+
+/** Tells in-process caches that a connection's credentials changed (refresh, re-authorisation). */
+export function credentialsChanged(connectionPk: number): void {
+  for (const listener of listeners) listener(connectionPk);
 }
 
 const refreshers = new WeakMap<Store, CredentialRefresher>();

@@ -14,6 +14,7 @@ import {
   scopesOf,
   TokenError,
 } from '../../providers/oauth2';
+import { credentialsChanged } from '../../providers/refresh';
 import type { Store } from '../../store';
 import type { ConnectSession } from '../../store/auth';
 import type { Connection, ConnectionCredentials, Integration } from '../../types';
@@ -395,6 +396,7 @@ async function saveConnection(
       : {}),
   });
   await store.auth.clearRefreshState(connection.id);
+  credentialsChanged(connection.id);
   return connection;
 }
 

@@ -1,13 +1,12 @@
-import type { IncomingMessage } from 'node:http';
-import { Readable, type Transform } from 'node:stream';
-import { pipeline } from 'node:stream/promises';
+import type { Transform } from 'node:stream';
 import zlib from 'node:zlib';
 import { Router, type Request } from 'express';
 import { invalid, SynclineError } from '../../errors';
 import { getProvider } from '../../providers';
 import { streamProxyRequest } from '../../providers/proxy';
-import { getFreshConnection } from '../../providers/refresh';
+import { getFreshConnection, onCredentialsChanged, REFRESH_MARGIN_MS } from '../../providers/refresh';
 import type { Store } from '../../store';
+import type { Connection } from '../../types';
 import { environment } from '../auth';
 import { header } from '../validate';
 
@@ -24,11 +23,12 @@ const MAX_RETRIES = 10;
  */
 export function proxyRoutes(store: Store): Router {
   const router = Router();
+  const connections = new ConnectionCache(store);
   router.use('/proxy', async (req, res) => {
     const env = environment(req);
     const connectionId = header(req, 'connection-id');
     const key = header(req, 'provider-config-key');
-    const first = await getFreshConnection(store, env.id, key, connectionId);
+    const first = await connections.get(env.id, key, connectionId);
     const provider = getProvider(first.provider);
     const integration = provider.auth_mode === 'OAUTH1' ? (await store.integrations.get(env.id, key)).credentials : undefined;
     const retries = intHeader(req, 'retries');
@@ -54,7 +54,7 @@ export function proxyRoutes(store: Store): Router {
             fetched = true;
             return first;
           }
-          return getFreshConnection(store, env.id, key, connectionId, options);
+          return connections.reload(env.id, key, connectionId, options);
         },
       },
       {
@@ -75,9 +75,22 @@ export function proxyRoutes(store: Store): Router {
       delete outHeaders['content-length'];
     }
     res.writeHead(upstream.status, upstream.statusText, outHeaders);
-    const stages: Array<IncomingMessage | Transform> = decoder ? [upstream.body, decoder] : [upstream.body];
     // Once headers are out, a broken stream can only end the response early.
-    await pipeline([...stages, res] as unknown as [Readable, NodeJS.WritableStream]).catch(() => res.destroy());
+    const abort = () => {
+      upstream.body.destroy();
+      decoder?.destroy();
+      res.destroy();
+    };
+    upstream.body.once('error', abort);
+    res.once('close', () => {
+      if (!res.writableFinished) abort();
+    });
+    if (decoder) {
+      decoder.once('error', abort);
+      upstream.body.pipe(decoder).pipe(res);
+    } else {
+      upstream.body.pipe(res);
+    }
   });
   return router;
 }
@@ -127,4 +140,40 @@ async function buffered(req: Request): Promise<Buffer> {
     chunks.push(chunk);
   }
   return Buffer.concat(chunks);
+}
+
+/** How long the proxy reuses a connection it read; bounds how stale credentials can be after a change elsewhere. */
+export const PROXY_CONNECTION_TTL_MS = 1000;
+const MAX_CACHED = 10_000;
+
+/**
+ * Connections the proxy read in the last second, so a burst of proxied calls does not read and
+ * decrypt the same row each time. Credentials due for refresh always go through the refresher, and
+ * every retry re-reads the connection.
+ */
+class ConnectionCache {
+  private readonly entries = new Map<string, { connection: Connection; until: number }>();
+
+  constructor(private readonly store: Store) {
+    onCredentialsChanged((pk) => {
+      for (const [id, entry] of this.entries) if (entry.connection.id === pk) this.entries.delete(id);
+    });
+  }
+
+  async get(environmentId: number, key: string, connectionId: string): Promise<Connection> {
+    const id = JSON.stringify([environmentId, key, connectionId]);
+    const hit = this.entries.get(id);
+    const expires = typeof hit?.connection.credentials.expires_at === 'string' ? Date.parse(hit.connection.credentials.expires_at) : Infinity;
+    if (hit && hit.until > Date.now() && expires - Date.now() > REFRESH_MARGIN_MS) return hit.connection;
+    return this.reload(environmentId, key, connectionId);
+  }
+
+  async reload(environmentId: number, key: string, connectionId: string, options?: { forceRefresh?: boolean }): Promise<Connection> {
+    const id = JSON.stringify([environmentId, key, connectionId]);
+    this.entries.delete(id);
+    const connection = await getFreshConnection(this.store, environmentId, key, connectionId, options);
+    if (this.entries.size >= MAX_CACHED) this.entries.delete(this.entries.keys().next().value!);
+    this.entries.set(id, { connection, until: Date.now() + PROXY_CONNECTION_TTL_MS });
+    return connection;
+  }
 }
