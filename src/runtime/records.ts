@@ -120,13 +120,15 @@ interface Pending {
 
 /**
  * Buffers a sync's writes and sends them to the store in set-based batches, in the order the
- * script made them. One batch is written while the script keeps producing the next; a failed
- * write is reported by the next call and by `finish`.
+ * script made them. While one batch is written the script keeps producing: at most one more full
+ * batch waits behind it before `write` makes the script wait. A failed write is reported by the
+ * next call and by `finish`, and no later batch is written.
  */
 export class RecordWriter {
   private pending: Pending[] = [];
   private size = 0;
-  private inflight: Promise<void> | undefined;
+  /** Batches taken and not yet written, oldest first; each waits for the one before. */
+  private writes: Array<Promise<void>> = [];
   private failure: unknown;
   readonly counts: Record<string, RecordCounts> = {};
 
@@ -145,19 +147,23 @@ export class RecordWriter {
     if (last && last.kind === kind && last.model === model) for (const r of records) last.records.push(r);
     else this.pending.push({ kind, model, records: records.slice() });
     this.size += records.length;
-    if (this.size >= this.flushSize) {
-      await this.inflight;
-      this.throwIfFailed();
-      const batch = this.take();
-      this.inflight = this.send(batch).catch((err) => {
-        this.failure = err;
-      });
-    }
+    if (this.size < this.flushSize) return;
+    const batch = this.take();
+    const previous = this.writes[this.writes.length - 1] ?? Promise.resolve();
+    const written = previous
+      .then(() => (this.failure === undefined ? this.send(batch) : undefined))
+      .catch((err: unknown) => {
+        this.failure ??= err;
+      })
+      .finally(() => void this.writes.shift());
+    this.writes.push(written);
+    if (this.writes.length > 1) await this.writes[0];
+    this.throwIfFailed();
   }
 
   /** Writes everything still buffered and waits for it; throws the first write failure. */
   async flush(): Promise<void> {
-    await this.inflight;
+    await this.writes[this.writes.length - 1];
     this.throwIfFailed();
     await this.send(this.take());
   }
