@@ -1,4 +1,5 @@
 #!/usr/bin/env node
+import fs from 'node:fs';
 import { Command } from 'commander';
 import { ConfigError, loadConfig } from '../config/env';
 import { openSyncline, startSyncline } from '../server';
@@ -7,6 +8,10 @@ import { WrongEncryptionKeyError } from '../store/settings';
 import { SynclineApiError } from '../sdk';
 import { init } from './init';
 import { CliError, client, FOLDER, integrationsDir } from './project';
+import { NangoYamlError } from '../config/nango-yaml';
+import { ScriptCompileError } from '../runtime';
+import { dryrun } from './dryrun';
+import { compileProject, deployProject, findScript, generate, loadProject } from './scripts';
 
 const program = new Command('syncline').description('Self-hosted integrations engine');
 
@@ -55,6 +60,85 @@ program
     process.stdout.write(`\nNext: put your secret key in ${dir}/.env, then \`syncline deploy\`.\n`);
   });
 
+const dirOption = ['-d, --dir <dir>', 'the integrations folder (default: ./nango-integrations or .)'] as const;
+
+program
+  .command('generate')
+  .description('write models.ts (model interfaces and helper typings) from nango.yaml')
+  .option(...dirOption)
+  .action((opts: { dir?: string }) => {
+    process.stdout.write(`wrote ${generate(loadProject(integrationsDir(opts.dir)))}\n`);
+  });
+
+program
+  .command('compile')
+  .description('type-check and bundle every script into dist/')
+  .option(...dirOption)
+  .action(async (opts: { dir?: string }) => {
+    const project = loadProject(integrationsDir(opts.dir));
+    process.stderr.write('compiling…\n');
+    for (const { compiled } of await compileProject(project)) process.stdout.write(`compiled ${compiled.entry}\n`);
+  });
+
+program
+  .command('deploy')
+  .description("compile every script and replace the environment's deployed scripts with them, all or nothing")
+  .option(...dirOption)
+  .action(async (opts: { dir?: string }) => {
+    const dir = integrationsDir(opts.dir);
+    const project = loadProject(dir);
+    process.stderr.write('compiling…\n');
+    const api = client(dir);
+    const result = await deployProject(project, api);
+    for (const s of result.scripts) process.stdout.write(`deployed ${s.type} ${s.providerConfigKey}/${s.name}\n`);
+    for (const s of result.removed) process.stdout.write(`removed ${s.type} ${s.integration}/${s.name}\n`);
+    process.stdout.write(`deployment ${result.deployment_id} on ${api.host}\n`);
+  });
+
+program
+  .command('dryrun')
+  .description("run a script locally with a connection's credentials from the server; prints what it would save, saves nothing")
+  .argument('<script>', 'sync or action name')
+  .argument('<connection-id>')
+  .option('-i, --integration <key>', 'the integration, when the name exists in several')
+  .option('--input <json|@file>', "action input, as JSON or @path to a JSON file")
+  .option('--metadata <json|@file>', "connection metadata to use instead of the connection's")
+  .option('--last-sync-date <iso>', 'lastSyncDate for an incremental sync')
+  .option('--variant <name>')
+  .option(...dirOption)
+  .action(async (name: string, connectionId: string, opts: { integration?: string; input?: string; metadata?: string; lastSyncDate?: string; variant?: string; dir?: string }) => {
+    const dir = integrationsDir(opts.dir);
+    const project = loadProject(dir);
+    const script = findScript(project.config, name, opts.integration);
+    const lastSyncDate = opts.lastSyncDate === undefined ? undefined : new Date(opts.lastSyncDate);
+    if (lastSyncDate && Number.isNaN(lastSyncDate.getTime())) throw new CliError(`--last-sync-date: "${opts.lastSyncDate}" is not an ISO date`);
+    const { result, writes, metadata } = await dryrun(project, script, connectionId, client(dir), {
+      input: jsonOption('--input', opts.input),
+      metadata: jsonOption('--metadata', opts.metadata) as Record<string, unknown> | undefined,
+      lastSyncDate,
+      variant: opts.variant,
+    });
+    for (const log of result.logs) process.stderr.write(`[${log.level}] ${log.message}\n`);
+    for (const [model, list] of writes) {
+      for (const { kind, records } of list) process.stdout.write(`${kind} ${records.length} ${model}\n${JSON.stringify(records, null, 2)}\n`);
+    }
+    if (metadata) process.stdout.write(`metadata would be set to ${JSON.stringify(metadata)}\n`);
+    if (!result.success) throw new CliError(`${result.error.type}: ${result.error.message}`);
+    if (script.type === 'action') process.stdout.write(`${JSON.stringify(result.output, null, 2)}\n`);
+    process.stderr.write(`done in ${result.durationMs} ms (nothing was saved)\n`);
+  });
+
+/** A JSON option given inline or as @file. */
+function jsonOption(name: string, value: string | undefined): unknown {
+  if (value === undefined) return undefined;
+  const text = value.startsWith('@') ? fs.readFileSync(value.slice(1), 'utf8') : value;
+  try {
+    return JSON.parse(text);
+  } catch {
+    throw new CliError(`${name} is not valid JSON${value.startsWith('@') ? ` (in ${value.slice(1)})` : ''}`);
+  }
+}
+
 const env = program.command('env').description("the environment's variables, readable by scripts");
 env
   .command('set')
@@ -86,6 +170,11 @@ function integrationsDirOrCwd(): string {
 
 program.parseAsync().catch((err: unknown) => {
   // Expected start-up failures are one readable line; anything else keeps its stack.
+  if (err instanceof NangoYamlError || err instanceof ScriptCompileError) {
+    const lines = err.message.split('\n');
+    process.stderr.write(`syncline: ${lines.length} problem${lines.length === 1 ? '' : 's'}; nothing was changed\n${err.message}\n`);
+    process.exit(1);
+  }
   const known = err instanceof ConfigError || err instanceof DataDirError || err instanceof WrongEncryptionKeyError || err instanceof CliError;
   let line = known ? (err as Error).message : err instanceof Error ? err.stack : String(err);
   if (err instanceof SynclineApiError) line = `the server answered ${err.status} ${err.code}: ${err.message}`;

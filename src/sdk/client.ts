@@ -19,6 +19,9 @@ import type {
   ProxyConfiguration,
   ProxyResponse,
   RecordsPage,
+  DeployBody,
+  DeployResponse,
+  ScriptsConfig,
   Success,
   SynclineOptions,
   UpdateIntegrationBody,
@@ -347,6 +350,28 @@ export class Syncline {
    */
   async deleteEnvironmentVariable(name: string): Promise<Success> {
     return this.request('DELETE', `/environment-variables/${segment(name)}`);
+  }
+
+  // ---- Scripts --------------------------------------------------------------------------------
+
+  /**
+   * Deploys a whole nango.yaml with its compiled scripts, all or nothing (what `syncline deploy` sends).
+   *
+   * @example
+   * await syncline.deploy({ nangoYamlBody, flowConfigs: [{ type: 'sync', providerConfigKey: 'github', name: 'issues', fileBody: { js, ts } }] });
+   */
+  async deploy(body: DeployBody): Promise<DeployResponse> {
+    return this.request('POST', '/sync/deploy', { body });
+  }
+
+  /**
+   * The deployed syncs and actions, per integration.
+   *
+   * @example
+   * const [github] = await syncline.getScriptsConfig();
+   */
+  async getScriptsConfig(): Promise<ScriptsConfig[]> {
+    return this.request('GET', '/scripts/config');
   }
 
   // ---- Proxy ----------------------------------------------------------------------------------

@@ -228,3 +228,25 @@ export interface ProxyResponse<T = any> {
   statusText: string;
   headers: Record<string, string>;
 }
+
+/** Body of `deploy`: the nango.yaml text and one compiled bundle per sync and action. */
+export interface DeployBody {
+  nangoYamlBody: string;
+  flowConfigs: Array<{ type: 'sync' | 'action'; providerConfigKey: string; name: string; fileBody: { js: string; ts?: string } }>;
+  /** Deactivate deployed scripts the yaml no longer has (default true). */
+  reconcile?: boolean;
+}
+
+export interface DeployResponse {
+  deployment_id: number;
+  scripts: Array<{ type: 'sync' | 'action'; providerConfigKey: string; name: string; version: string | null }>;
+  removed: Array<{ integration: string; type: 'sync' | 'action'; name: string }>;
+}
+
+/** One integration's deployed scripts, as `getScriptsConfig` returns them. */
+export interface ScriptsConfig {
+  providerConfigKey: string;
+  provider: string;
+  syncs: Array<Record<string, unknown> & { name: string }>;
+  actions: Array<Record<string, unknown> & { name: string }>;
+}

@@ -1,0 +1,83 @@
+import fs from 'node:fs';
+import path from 'node:path';
+import { generateModelsTs } from '../config/generate-models';
+import { loadNangoYaml, type ActionDefinition, type NangoConfig, type SyncDefinition } from '../config/nango-yaml';
+import { compileScripts, HELPER_DECLARATIONS, ScriptCompileError, type CompiledScript } from '../runtime';
+import type { Syncline } from '../sdk';
+import type { DeployResponse } from '../sdk/types';
+import { CliError, scriptSource } from './project';
+
+export type ScriptDefinition = SyncDefinition | ActionDefinition;
+
+/** An integrations folder with its parsed, validated nango.yaml. */
+export interface Project {
+  dir: string;
+  yaml: string;
+  config: NangoConfig;
+}
+
+/** Reads and validates `<dir>/nango.yaml` (a `NangoYamlError` lists every issue). */
+export function loadProject(dir: string): Project {
+  const file = path.join(dir, 'nango.yaml');
+  return { dir, yaml: fs.readFileSync(file, 'utf8'), config: loadNangoYaml(path.relative(process.cwd(), file) || file) };
+}
+
+export const definitions = (config: NangoConfig): ScriptDefinition[] => config.integrations.flatMap((i) => [...i.syncs, ...i.actions]);
+
+/** Writes `models.ts` (model interfaces and the helper typings) and returns its path. */
+export function generate(project: Project): string {
+  const file = path.join(project.dir, 'models.ts');
+  fs.writeFileSync(file, generateModelsTs(project.config, HELPER_DECLARATIONS));
+  return file;
+}
+
+export interface CompiledDefinition {
+  definition: ScriptDefinition;
+  compiled: CompiledScript;
+  /** TypeScript source of the entry. */
+  source: string;
+}
+
+/**
+ * Generates models.ts, then bundles and type-checks every script (or only `only`), writing the
+ * bundles under `<dir>/dist/`. Any error anywhere throws one `ScriptCompileError` with every issue:
+ * nothing half-compiled is returned.
+ */
+export async function compileProject(project: Project, only?: ScriptDefinition[]): Promise<CompiledDefinition[]> {
+  generate(project);
+  const wanted = only ?? definitions(project.config);
+  const entries = wanted.map((d) => path.relative(project.dir, scriptSource(project.dir, d)).split(path.sep).join('/'));
+  const { scripts, errors } = await compileScripts({ root: project.dir }, entries);
+  if (errors.length) throw new ScriptCompileError(errors.flatMap((e) => e.issues));
+  const byEntry = new Map(scripts.map((s) => [s.entry, s]));
+  return wanted.map((definition, i) => {
+    const compiled = byEntry.get(entries[i]!)!;
+    const out = path.join(project.dir, 'dist', entries[i]!.replace(/\.ts$/, '.js'));
+    fs.mkdirSync(path.dirname(out), { recursive: true });
+    fs.writeFileSync(out, compiled.code);
+    return { definition, compiled, source: fs.readFileSync(path.join(project.dir, entries[i]!), 'utf8') };
+  });
+}
+
+/** Compiles everything and uploads it in one request: the server applies all of it or none. */
+export async function deployProject(project: Project, client: Syncline): Promise<DeployResponse> {
+  const compiled = await compileProject(project);
+  return client.deploy({
+    nangoYamlBody: project.yaml,
+    flowConfigs: compiled.map(({ definition, compiled: c, source }) => ({
+      type: definition.type,
+      providerConfigKey: definition.integration,
+      name: definition.name,
+      fileBody: { js: c.code, ts: source },
+    })),
+  });
+}
+
+/** The one script named `name` (optionally of `integration`), or an error saying what exists. */
+export function findScript(config: NangoConfig, name: string, integration?: string): ScriptDefinition {
+  const matches = definitions(config).filter((d) => d.name === name && (!integration || d.integration === integration));
+  if (matches.length === 1) return matches[0]!;
+  const names = definitions(config).map((d) => `${d.integration}/${d.name}`).join(', ') || 'none';
+  if (matches.length === 0) throw new CliError(`No sync or action "${name}"${integration ? ` in ${integration}` : ''} in nango.yaml (there are: ${names})`);
+  throw new CliError(`"${name}" exists in several integrations (${matches.map((m) => m.integration).join(', ')}); pick one with --integration`);
+}
