@@ -233,8 +233,21 @@ export class Engine {
     this.wakeTimersAt(Date.now());
   }
 
+  /** Deletes runs closed longer ago than their namespace's retention, now and every `everyMs`. */
+  startRetention(everyMs: number): void {
+    const sweep = async () => {
+      while (!this.closing && (await sql.deleteExpiredRuns(this.db, Date.now(), 500)) === 500);
+    };
+    this.track(sweep());
+    this.retention = setInterval(() => this.track(sweep()), everyMs);
+    this.retention.unref();
+  }
+
+  private retention?: NodeJS.Timeout;
+
   async close(): Promise<void> {
     this.closing = true;
+    clearInterval(this.retention);
     clearTimeout(this.timerWake);
     this.matching.close();
     for (const set of this.historyWaiters.values()) for (const fn of [...set]) fn();

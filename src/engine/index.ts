@@ -30,6 +30,7 @@ export async function startEngine(options: EngineOptions): Promise<RunningEngine
   const server = new grpc.Server({ 'grpc.max_receive_message_length': 128 * 1024 * 1024, 'grpc.max_send_message_length': 128 * 1024 * 1024 });
   addServices(server, engine, handlers(engine, queries));
   await engine.recover(tasksOfOpenRun);
+  engine.startRetention(10 * 60_000);
   const host = options.host ?? '127.0.0.1';
   const port = await new Promise<number>((resolve, reject) =>
     server.bindAsync(`${host}:${options.port}`, grpc.ServerCredentials.createInsecure(), (err, bound) => (err ? reject(err) : resolve(bound))),

@@ -148,4 +148,6 @@ export interface RunState {
   /** Packed SearchAttributes and Memo as they are now (upserts merged). */
   searchAttributes?: string;
   memo?: string;
+  /** Request ids of the latest signals (dedupe of retried SignalWorkflowExecution calls). */
+  signalRequestIds?: string[];
 }

@@ -233,7 +233,7 @@ export function handlers(engine: Engine, queries: Queries): Record<string, Handl
     },
     SignalWorkflowExecution: async (req) => {
       const row = await targetRun(req);
-      await signalRun(engine, row.run_id, { signalName: req.signalName, input: req.input ?? undefined, identity: req.identity, header: req.header ?? undefined });
+      await signalRun(engine, row.run_id, { signalName: req.signalName, input: req.input ?? undefined, identity: req.identity, header: req.header ?? undefined }, req.requestId || undefined);
       return {};
     },
     TerminateWorkflowExecution: async (req) => {

@@ -233,3 +233,20 @@ export async function addSearchAttributes(q: Queryable, namespace: string, attrs
 export async function removeSearchAttributes(q: Queryable, namespace: string, names: string[]): Promise<void> {
   await q.query('DELETE FROM engine_search_attributes WHERE namespace = $1 AND name = ANY($2)', [namespace, names]);
 }
+
+/** Deletes up to `limit` runs closed longer ago than their namespace's retention, with their history. */
+export async function deleteExpiredRuns(q: Queryable, now: number, limit: number): Promise<number> {
+  const { rows } = await q.query<{ n: number }>(
+    `WITH old AS (
+       SELECT r.run_id FROM engine_runs r JOIN engine_namespaces n ON n.name = r.namespace
+       WHERE r.status <> 1 AND r.close_time < $1 - n.retention_ms LIMIT $2
+     ), events AS (
+       DELETE FROM engine_events e USING old WHERE e.run_id = old.run_id
+     ), gone AS (
+       DELETE FROM engine_runs r USING old WHERE r.run_id = old.run_id RETURNING 1
+     )
+     SELECT count(*)::int AS n FROM gone`,
+    [now, limit],
+  );
+  return rows[0].n;
+}

@@ -237,9 +237,18 @@ export async function resolveRun(engine: Engine, namespace: string, execution: O
   return row;
 }
 
-export async function signalRun(engine: Engine, runId: string, signal: NonNullable<NewRun['signal']>): Promise<void> {
+/** How many recent signal request ids a run remembers, so a retried SignalWorkflowExecution is applied once. */
+const SIGNAL_REQUEST_IDS = 100;
+
+export async function signalRun(engine: Engine, runId: string, signal: NonNullable<NewRun['signal']>, requestId?: string): Promise<void> {
   await engine.mutate(runId, (t) => {
     if (!t.open) throw workflowClosed();
+    if (requestId) {
+      const seen = (t.s.signalRequestIds ??= []);
+      if (seen.includes(requestId)) return;
+      seen.push(requestId);
+      if (seen.length > SIGNAL_REQUEST_IDS) seen.shift();
+    }
     t.record('EVENT_TYPE_WORKFLOW_EXECUTION_SIGNALED', signal);
     t.scheduleWft();
   });

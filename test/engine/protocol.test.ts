@@ -152,3 +152,23 @@ test('sticky queue tasks carry only new events; ShutdownWorker sends them back t
   const normal = await poll(tq);
   expect(normal.history!.events!.length).toBe(Number(normal.startedEventId));
 });
+
+test('a signal retried with the same request id is recorded once', async () => {
+  const tq = `q-${randomUUID()}`;
+  const { workflowId } = await start(tq);
+  const requestId = randomUUID();
+  for (let i = 0; i < 2; i++) await svc.signalWorkflowExecution({ namespace, workflowExecution: { workflowId }, signalName: 'once', requestId });
+  expect((await history(workflowId)).filter((t) => t === E.EVENT_TYPE_WORKFLOW_EXECUTION_SIGNALED)).toHaveLength(1);
+});
+
+test('runs closed longer ago than the namespace retention are deleted with their history', async () => {
+  const tq = `q-${randomUUID()}`;
+  const { workflowId, runId } = await start(tq);
+  await svc.terminateWorkflowExecution({ namespace, workflowExecution: { workflowId }, reason: 'done' });
+  const { deleteExpiredRuns } = await import('../../src/engine/store');
+  expect(await deleteExpiredRuns(db, Date.now(), 1000)).toBe(0);
+  expect(await deleteExpiredRuns(db, Date.now() + 4 * 24 * 3600_000, 1000)).toBeGreaterThanOrEqual(1);
+  const { rows } = await db.query('SELECT count(*)::int AS n FROM engine_events WHERE run_id = $1', [runId]);
+  expect(rows[0]).toEqual({ n: 0 });
+  await expect(svc.describeWorkflowExecution({ namespace, execution: { workflowId } })).rejects.toMatchObject({ code: 5 });
+});
