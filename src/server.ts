@@ -5,6 +5,7 @@ import type { Logger } from 'pino';
 import { createApp } from './api/app';
 import { ConfigError, type Config } from './config/env';
 import { createLogger } from './logger';
+import { loadUserProviders, useUserProviders } from './providers';
 import { openDb, openStore, type Store } from './store';
 import { loadOrCreateKeyFile, lockDataDir } from './store/data-dir';
 import type { EnvironmentKey } from './store/environments';
@@ -23,6 +24,7 @@ export interface Syncline {
  * checks the encryption key, creates the default environments and serves the API.
  */
 export async function openSyncline(config: Config, logger: Logger = createLogger(config.logLevel)): Promise<Omit<Syncline, 'url'>> {
+  loadProviders(config);
   const releaseDir = config.databaseUrl ? () => undefined : lockDataDir(config.dataDir);
   try {
     const key = resolveEncryptionKey(config, logger);
@@ -71,6 +73,16 @@ export async function startSyncline(config: Config, logger?: Logger): Promise<Sy
       await base.close();
     },
   };
+}
+
+/** Installs the user's providers.yaml; a broken file stops the start with every problem listed. */
+function loadProviders(config: Config): void {
+  if (!config.providersFile) return;
+  try {
+    useUserProviders(loadUserProviders(config.providersFile));
+  } catch (err) {
+    throw new ConfigError(`Invalid SYNCLINE_PROVIDERS_FILE:\n${(err as Error).message}`);
+  }
 }
 
 function resolveEncryptionKey(config: Config, logger: Logger): Buffer {

@@ -7,6 +7,7 @@ import { authFlowRoutes, connectSessionRoutes } from './routes/connect';
 import { connectionRoutes } from './routes/connections';
 import { environmentVariableRoutes } from './routes/environment-variables';
 import { integrationRoutes } from './routes/integrations';
+import { providerRoutes } from './routes/providers';
 import { proxyRoutes } from './routes/proxy';
 import { recordRoutes } from './routes/records';
 import { scriptRoutes } from './routes/scripts';
@@ -41,6 +42,7 @@ export function createApp({ store, logger }: AppOptions): express.Express {
   app.use(proxyRoutes(store));
   app.use(express.json({ limit: BODY_LIMIT, strict: false }));
   app.use(connectSessionRoutes(store));
+  app.use(providerRoutes());
   app.use(connectionRoutes(store));
   app.use(integrationRoutes(store));
   app.use(environmentVariableRoutes(store));

@@ -23,6 +23,7 @@ const schema = z.object({
     .string()
     .refine((v) => /^[A-Za-z0-9+/]+={0,2}$/.test(v) && Buffer.from(v, 'base64').length === 32, 'base64 of exactly 32 bytes (openssl rand -base64 32)')
     .optional(),
+  SYNCLINE_PROVIDERS_FILE: z.string().min(1, 'a path to a providers.yaml').optional(),
   LOG_LEVEL: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'], { error: 'one of fatal, error, warn, info, debug, trace, silent' }).default('info'),
 });
 
@@ -43,6 +44,8 @@ export interface Config {
   /** 32-byte AES-256-GCM key for secrets at rest. */
   readonly encryptionKey?: Buffer;
   readonly logLevel: z.infer<typeof schema>['LOG_LEVEL'];
+  /** Absolute path of the user's providers.yaml (extra or replaced providers), if any. */
+  readonly providersFile?: string;
 }
 
 /**
@@ -71,5 +74,6 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
     secretKey: v.SYNCLINE_SECRET_KEY,
     encryptionKey: v.SYNCLINE_ENCRYPTION_KEY ? Buffer.from(v.SYNCLINE_ENCRYPTION_KEY, 'base64') : undefined,
     logLevel: v.LOG_LEVEL,
+    providersFile: v.SYNCLINE_PROVIDERS_FILE ? path.resolve(v.SYNCLINE_PROVIDERS_FILE) : undefined,
   });
 }

@@ -1,3 +1,4 @@
+import { Nango } from '@nangohq/node';
 import { useUserProviders } from '../../src/providers';
 import type { FakeOAuthProvider } from '../fixtures/oauth-provider';
 import { call, expectErrorResponse, snapshot, startTestApi, type TestApi } from '../helpers/api';
@@ -199,4 +200,16 @@ test('the browser SDK is served as a script', async () => {
   const module = { exports: {} as { Syncline?: new (o: object) => { auth: unknown } } };
   new Function('module', source)(module);
   expect(typeof new module.exports.Syncline!({ connectSessionToken: 't', host: 'http://x' }).auth).toBe('function');
+});
+
+test('the catalogue over the API, as @nangohq/node lists it', async () => {
+  const nango = new Nango({ secretKey: api.keys.dev, host: api.url });
+  const { data } = (await nango.listProviders({})) as unknown as { data: Array<{ name: string; auth_mode: string }> };
+  expect(data.length).toBeGreaterThanOrEqual(30);
+  expect(data.find((p) => p.name === 'fake-oauth2')).toMatchObject({ auth_mode: 'OAUTH2' });
+  const github = (await nango.getProvider({ provider: 'github' })) as unknown as { data: { display_name: string; proxy: { base_url: string } } };
+  expect(github.data).toMatchObject({ display_name: 'GitHub', proxy: { base_url: 'https://api.github.com' } });
+  const searched = await call(api, 'GET', '/providers?search=google');
+  expect(searched.body.data.map((p: { name: string }) => p.name)).toEqual(['google-calendar', 'google-drive', 'google-mail']);
+  expectErrorResponse(await call(api, 'GET', '/providers/nope'), 404, 'unknown_provider');
 });

@@ -14,6 +14,9 @@ import {
   type ProviderDefinition,
 } from '../../src/providers';
 import { oauth1Header } from '../../src/providers/oauth1';
+import { loadConfig } from '../../src/config/env';
+import { createLogger } from '../../src/logger';
+import { openSyncline } from '../../src/server';
 import type { ConnectionCredentials } from '../../src/types';
 
 const sampleCredentials: Record<string, ConnectionCredentials> = {
@@ -152,4 +155,13 @@ other:
     expect(message).toContain('p.yaml:8 other.extends: no built-in provider "nonexistent"');
     expect(() => parseUserProviders('a: [unclosed', 'bad.yaml')).toThrow(/^bad\.yaml:1 /);
   });
+});
+
+test('a broken SYNCLINE_PROVIDERS_FILE stops the start with its problems listed', async () => {
+  const dir = mkdtempSync(path.join(tmpdir(), 'providers-'));
+  const file = path.join(dir, 'providers.yaml');
+  writeFileSync(file, 'acme:\n  display_name: Acme\n  auth_mode: KERBEROS\n');
+  const config = loadConfig({ SYNCLINE_PROVIDERS_FILE: file, SYNCLINE_DATA_DIR: dir });
+  expect(config.providersFile).toBe(file);
+  await expect(openSyncline(config, createLogger('silent'))).rejects.toThrow(/Invalid SYNCLINE_PROVIDERS_FILE:\n.*providers\.yaml:3 acme\.auth_mode/);
 });

@@ -2,7 +2,7 @@ import { randomBytes, randomUUID } from 'node:crypto';
 import express, { Router, type Request, type Response } from 'express';
 import { z } from 'zod';
 import { invalid, notFound, SynclineError } from '../../errors';
-import { getProvider, interpolate, type ProviderDefinition } from '../../providers';
+import { findProvider, getProvider, interpolate, type ProviderDefinition } from '../../providers';
 import { oauth1Header } from '../../providers/oauth1';
 import {
   authorizationUrl,
@@ -147,7 +147,7 @@ export function authFlowRoutes(store: Store): Router {
       const all = await store.integrations.list(session.environmentId);
       const allowed = all.filter((i) => session.allowedIntegrations === null || session.allowedIntegrations.includes(i.uniqueKey));
       const integrations = allowed.flatMap((i) => {
-        const provider = safeProvider(i.provider);
+        const provider = findProvider(i.provider);
         if (!provider) return [];
         return [{ key: i.uniqueKey, displayName: i.displayName ?? provider.display_name, provider, preset: session.integrationsConfigDefaults[i.uniqueKey]?.connection_config ?? {} }];
       });
@@ -249,14 +249,6 @@ export function authFlowRoutes(store: Store): Router {
   router.post('/oauth2/auth/:integration', forms, credentialRoute(['OAUTH2_CC']));
 
   return router;
-}
-
-function safeProvider(name: string): ProviderDefinition | undefined {
-  try {
-    return getProvider(name);
-  } catch {
-    return undefined;
-  }
 }
 
 async function sessionOf(store: Store, token: string | undefined): Promise<ConnectSession> {
