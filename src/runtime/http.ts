@@ -7,6 +7,8 @@ import type { LogLevel, ProxyConfiguration, ProxyResponse } from './types';
 /** Network failures worth another attempt (Nango's list). */
 export const RETRYABLE_CODES: ReadonlySet<string> = new Set(['ECONNRESET', 'ETIMEDOUT', 'ECONNABORTED', 'ECONNREFUSED', 'EHOSTUNREACH', 'EAI_AGAIN', 'UND_ERR_SOCKET', 'EPIPE']);
 const MAX_BACKOFF_MS = 10 * 60_000;
+/** Largest response body read for a script: it is held in memory here and again in the sandbox. */
+export const MAX_RESPONSE_BYTES = 100 * 1024 * 1024;
 
 export interface HttpContext {
   provider: ProviderDefinition;
@@ -50,6 +52,7 @@ export async function proxyRequest(ctx: HttpContext, config: ResolvedRequest): P
         decompress: config.decompress ?? ctx.provider.proxy?.decompress ?? false,
         validateStatus: () => true,
         maxRedirects: 5,
+        maxContentLength: MAX_RESPONSE_BYTES,
         signal: ctx.signal,
         transitional: { silentJSONParsing: true, forcedJSONParsing: true, clarifyTimeoutError: false },
       });
