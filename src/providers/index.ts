@@ -9,6 +9,7 @@ export { authorizeRequest, interpolate, secretsOf, type RequestAuth } from './cr
 export { PROVIDERS } from './catalogue';
 export { parseUserProviders, loadUserProviders } from './user-providers';
 export { validateProvider, type ProviderIssue } from './schema';
+export { onAuthEvent, type AuthEvent } from './events';
 
 /** Environment variable naming a providers.yaml read on first use (see `user-providers.ts`). */
 export const PROVIDERS_FILE_ENV = 'SYNCLINE_PROVIDERS_FILE';

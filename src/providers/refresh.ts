@@ -2,6 +2,7 @@ import { invalid, SynclineError } from '../errors';
 import type { Store } from '../store';
 import type { RefreshState } from '../store/auth';
 import type { Connection, ConnectionCredentials } from '../types';
+import { emitAuthEvent } from './events';
 import { findProvider } from './index';
 import { clientCredentialsCredentials, oauth2Credentials, requestToken, scopesOf, TokenError, type ClientCredentials } from './oauth2';
 import type { ProviderDefinition } from './types';
@@ -21,7 +22,8 @@ export interface RefresherOptions {
   cooldownMs?: number;
 }
 
-type Outcome = { ok: true } | { ok: false; state: RefreshState };
+/** `fresh`: this call reached the provider and failed (not a failure recorded earlier). */
+type Outcome = { ok: true } | { ok: false; state: RefreshState; fresh: boolean };
 
 /**
  * Keeps OAuth2 (authorization code and client credentials) tokens fresh. A token expiring within
@@ -89,7 +91,7 @@ export class CredentialRefresher {
       // Someone refreshed while we waited for the lock: theirs is as fresh as ours would be.
       if (tokenOf(current.credentials) !== seen) return { ok: true };
       if (!force && !this.expiring(current.credentials, provider)) return { ok: true };
-      if (coolingDown(current.state)) return { ok: false, state: current.state };
+      if (coolingDown(current.state)) return { ok: false, state: current.state, fresh: false };
       try {
         const fresh = await callProvider(provider, current.credentials, current.connectionConfig, client);
         await tx.saveRefreshed(fresh, typeof fresh.expires_at === 'string' ? new Date(fresh.expires_at) : null);
@@ -99,10 +101,22 @@ export class CredentialRefresher {
           err instanceof TokenError
             ? { message: err.message, status: err.status, body: err.body }
             : { message: err instanceof Error ? err.message : String(err) };
-        return { ok: false, state: await tx.recordFailure(error, this.cooldownMs) };
+        return { ok: false, state: await tx.recordFailure(error, this.cooldownMs), fresh: true };
       }
     });
-    if (!outcome.ok) throw refreshFailed(connection, outcome.state);
+    const event = {
+      operation: 'refresh' as const,
+      environmentId: connection.environmentId,
+      providerConfigKey: connection.providerConfigKey,
+      provider: connection.provider,
+      connectionId: connection.connectionId,
+      authMode: connection.credentials.type,
+    };
+    if (!outcome.ok) {
+      const error = refreshFailed(connection, outcome.state);
+      if (outcome.fresh) emitAuthEvent({ ...event, success: false, error: { type: 'refresh_token_external_error', description: error.message } });
+      throw error;
+    }
     credentialsChanged(connection.id);
     return this.store.connections.byPk(connection.id);
   }

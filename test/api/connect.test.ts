@@ -1,5 +1,5 @@
 import { Nango } from '@nangohq/node';
-import { useUserProviders } from '../../src/providers';
+import { onAuthEvent, useUserProviders, type AuthEvent } from '../../src/providers';
 import type { FakeOAuthProvider } from '../fixtures/oauth-provider';
 import { call, expectErrorResponse, snapshot, startTestApi, type TestApi } from '../helpers/api';
 import { addFakeIntegration, connectSession, startFakeProvider, walkOAuth } from '../helpers/oauth';
@@ -99,10 +99,17 @@ describe('OAuth2 authorization code', () => {
   });
 
   test('re-authorising an existing connection overrides its credentials; others cannot take it over', async () => {
+    const events: AuthEvent[] = [];
+    const stop = onAuthEvent((e) => events.push(e));
     const { token } = await connectSession(api, { end_user: { id: 'u-re' } });
     await walkOAuth(connectUrl('fake-oauth2', token, '&connection_id=re-1'));
     const first = await api.dev.getConnection('fake-oauth2', 're-1');
     const again = await walkOAuth(connectUrl('fake-oauth2', token, '&connection_id=re-1'));
+    stop();
+    expect(events.map((e) => [e.operation, e.success, e.connectionId, e.authMode, e.endUserId])).toEqual([
+      ['creation', true, 're-1', 'OAUTH2', 'u-re'],
+      ['override', true, 're-1', 'OAUTH2', 'u-re'],
+    ]);
     expect(resultOf(again.html).ok).toBe(true);
     const second = await api.dev.getConnection('fake-oauth2', 're-1');
     expect(second.id).toBe(first.id);

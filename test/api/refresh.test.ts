@@ -1,5 +1,5 @@
 import { openDb, openStore } from '../../src/store';
-import { useUserProviders } from '../../src/providers';
+import { onAuthEvent, useUserProviders, type AuthEvent } from '../../src/providers';
 import { CredentialRefresher, getFreshConnection } from '../../src/providers/refresh';
 import type { FakeOAuthProvider } from '../fixtures/oauth-provider';
 import { call, startTestApi, type TestApi } from '../helpers/api';
@@ -110,6 +110,8 @@ test('a failed refresh is recorded with the provider error and a cooldown, witho
   await connection('failing', -1);
   fake.refreshFailure = { status: 400, body: { error: 'invalid_grant', error_description: 'Token has been revoked' } };
   const calls = fake.calls.refresh_token;
+  const events: AuthEvent[] = [];
+  const stop = onAuthEvent((e) => events.push(e));
   const first = await get('failing');
   expect(first.status).toBe(424);
   expect(first.body.error).toMatchObject({
@@ -123,6 +125,11 @@ test('a failed refresh is recorded with the provider error and a cooldown, witho
   const again = await Promise.all([get('failing'), get('failing', '&force_refresh=true')]);
   expect(again.map((r) => r.body.error.code)).toEqual(['refresh_failed', 'refresh_failed']);
   expect(fake.calls.refresh_token).toBe(calls + 1);
+  stop();
+  // One auth webhook event for the provider's refusal, none for the answers given from the record.
+  expect(events).toEqual([
+    expect.objectContaining({ operation: 'refresh', success: false, connectionId: 'failing', error: expect.objectContaining({ description: expect.stringContaining('invalid_grant') }) }),
+  ]);
   const stored = await api.store.connections.get(api.env.dev, 'fake-oauth2', 'failing');
   expect(await api.store.auth.refreshState(stored.id)).toMatchObject({ failures: 1, lastError: { status: 400, body: { error: 'invalid_grant' } } });
 

@@ -14,6 +14,7 @@ import {
   scopesOf,
   TokenError,
 } from '../../providers/oauth2';
+import { emitAuthEvent } from '../../providers/events';
 import { credentialsChanged } from '../../providers/refresh';
 import type { Store } from '../../store';
 import type { ConnectSession } from '../../store/auth';
@@ -379,7 +380,7 @@ async function saveConnection(
   connectionConfig: Record<string, unknown>,
   session: ConnectSession | null,
 ): Promise<Connection> {
-  const { connection } = await store.connections.upsert(integration.environmentId, integration.uniqueKey, {
+  const { connection, created } = await store.connections.upsert(integration.environmentId, integration.uniqueKey, {
     connectionId,
     credentials,
     connectionConfig,
@@ -389,6 +390,16 @@ async function saveConnection(
   });
   await store.auth.clearRefreshState(connection.id);
   credentialsChanged(connection.id);
+  emitAuthEvent({
+    operation: created ? 'creation' : 'override',
+    success: true,
+    environmentId: connection.environmentId,
+    providerConfigKey: connection.providerConfigKey,
+    provider: connection.provider,
+    connectionId: connection.connectionId,
+    authMode: credentials.type,
+    endUserId: session?.endUser?.id ?? null,
+  });
   return connection;
 }
 

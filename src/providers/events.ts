@@ -1,0 +1,38 @@
+/**
+ * What happened to a connection's authorisation, for the `auth` webhook (Nango's shape:
+ * operation creation | override | refresh, success, error). Listeners run synchronously and
+ * must not throw into the flow: their errors are swallowed.
+ */
+export interface AuthEvent {
+  operation: 'creation' | 'override' | 'refresh';
+  success: boolean;
+  environmentId: number;
+  providerConfigKey: string;
+  provider: string;
+  connectionId: string;
+  authMode: string;
+  /** The end user of the connect session, when there was one. */
+  endUserId?: string | null;
+  error?: { type: string; description: string };
+}
+
+const listeners = new Set<(event: AuthEvent) => void>();
+
+/**
+ * @example
+ * const stop = onAuthEvent((e) => sendWebhook({ type: 'auth', from: 'syncline', ...e }));
+ */
+export function onAuthEvent(listener: (event: AuthEvent) => void): () => void {
+  listeners.add(listener);
+  return () => listeners.delete(listener);
+}
+
+export function emitAuthEvent(event: AuthEvent): void {
+  for (const listener of listeners) {
+    try {
+      listener(event);
+    } catch {
+      // A broken listener must not fail a connection flow.
+    }
+  }
+}
