@@ -135,6 +135,12 @@ export interface NangoAction {
   getCheckpoint<T = Record<string, any>>(): Promise<T | null>;
   saveCheckpoint<T = Record<string, any>>(checkpoint: T): Promise<void>;
   clearCheckpoint(): Promise<void>;
+  /** @deprecated The \`fieldMapping\` key of the metadata. */
+  getFieldMapping(): Promise<Record<string, any>>;
+  /** @deprecated Sets the \`fieldMapping\` key of the metadata. */
+  setFieldMapping(fieldMapping: Record<string, any>): Promise<void>;
+  /** Validates input with a zod schema (\`z.object(...)\`); throws invalid_action_input on a mismatch. */
+  zodValidateInput<T = any>(args: { zodSchema: { safeParse(value: unknown): any }; input: T }): { success: true; data: T };
 }
 
 export interface NangoSync extends NangoAction {
@@ -151,6 +157,8 @@ export interface NangoSync extends NangoAction {
   /** Stored records of one of the sync's models, by id; ids not found are absent from the map. */
   getRecordsByIds<K = string | number, T = any>(ids: K[], model: string): Promise<Map<K, T>>;
   modelFullName(model: string): string;
+  /** Only 'override' (the default: the last write wins) is available. */
+  setMergingStrategy(merging: { strategy: 'override' }, model: string): Promise<void>;
 }
 `;
 

@@ -117,6 +117,31 @@ describe('connection, integration, environment', () => {
     expect((await h.store.connections.get(h.environmentId, 'github', 'c1')).metadata).toEqual({ a: 1, b: 3, c: 4 });
   });
 
+  test('field mapping (deprecated) lives in the metadata; zodValidateInput; unsupported methods say so', async () => {
+    const out = outputOf(
+      await h.run(
+        script(`
+        await nango.setFieldMapping({ title: 'name' });
+        const mapping = await nango.getFieldMapping();
+        const { z } = require('zod');
+        const schema = z.object({ title: z.string() });
+        const ok = nango.zodValidateInput({ zodSchema: schema, input: { title: 'x' } }).data;
+        let invalid;
+        try { nango.zodValidateInput({ zodSchema: schema, input: { title: 1 } }) } catch (e) { invalid = [e.type, e.message.slice(0, 20)] }
+        let unsupported;
+        try { await nango.tryAcquireLock('k') } catch (e) { unsupported = e.message }
+        return { mapping, ok, invalid, unsupported };
+      `),
+      ),
+    );
+    expect(out).toEqual({
+      mapping: { title: 'name' },
+      ok: { title: 'x' },
+      invalid: ['invalid_action_input', 'invalid_action_input'],
+      unsupported: 'nango.tryAcquireLock() is not supported by Syncline yet',
+    });
+  });
+
   test('triggerAction, with both signatures', async () => {
     const out = outputOf(await h.run(script(`return [await nango.triggerAction('github', 'c1', 'create', { t: 1 }), await nango.triggerAction('other', { t: 2 })]`)));
     expect(out).toEqual([
@@ -265,6 +290,13 @@ describe('syncs', () => {
       ['b', { id: 'b', title: 'also stored' }],
       [3, { id: 3, title: 'this run' }],
     ]);
+  });
+
+  test("setMergingStrategy accepts Nango's default only", async () => {
+    const ok = await h.run(script(`await nango.setMergingStrategy({ strategy: 'override' }, 'Issue')`), sync());
+    expect(ok.success).toBe(true);
+    const other = await h.run(script(`await nango.setMergingStrategy({ strategy: 'ignore_if_modified_after' }, 'Issue')`), sync());
+    expect(!other.success && other.error.message).toContain('is not supported by Syncline yet');
   });
 
   test('lastSyncDate, variant and modelFullName', async () => {

@@ -207,6 +207,31 @@ function boot(post: Outside['post'], call: Outside['call'], finish: Outside['fin
     clearCheckpoint() {
       return send('clearCheckpoint', {}).then(() => undefined);
     }
+    /** Deprecated in Nango: the `fieldMapping` key of the metadata. */
+    async getFieldMapping() {
+      return ((await this.getMetadata()) as { fieldMapping?: unknown }).fieldMapping ?? {};
+    }
+    setFieldMapping(fieldMapping: unknown) {
+      return this.updateMetadata({ fieldMapping });
+    }
+    /** Validates an action's input with a zod schema; a mismatch fails the action with the issues. */
+    zodValidateInput({ zodSchema, input }: { zodSchema: { safeParse(v: unknown): { success: boolean; error?: { issues?: unknown } } }; input: unknown }) {
+      const result = zodSchema.safeParse(input);
+      if (!result.success) {
+        const error = new Error(`invalid_action_input: ${JSON.stringify(result.error?.issues ?? [])}`) as Error & { type: string };
+        error.type = 'invalid_action_input';
+        throw error;
+      }
+      return result;
+    }
+  }
+  // Nango helper methods Syncline does not have yet: a clear error instead of "is not a function".
+  for (const name of ['getWebhookURL', 'getFlowAttributes', 'tryAcquireLock', 'releaseLock', 'releaseAllLocks', 'uncontrolledFetch', 'triggerSync', 'startSync']) {
+    Object.defineProperty(NangoAction.prototype, name, {
+      value() {
+        return Promise.reject(new Error(`nango.${name}() is not supported by Syncline yet`));
+      },
+    });
   }
 
   class NangoSync extends NangoAction {
@@ -235,6 +260,17 @@ function boot(post: Outside['post'], call: Outside['call'], finish: Outside['fin
     modelFullName(model: string) {
       return this.variant === 'base' ? model : `${model}::${this.variant}`;
     }
+    /** Only Nango's default, `override` (the last write wins), is available. */
+    async setMergingStrategy(merging: { strategy?: string }, model: string) {
+      if (merging?.strategy !== 'override') throw new Error(`Merging strategy "${merging?.strategy}" for ${model} is not supported by Syncline yet: records are always overwritten`);
+    }
+  }
+  for (const name of ['trackDeletesStart', 'trackDeletesEnd', 'deleteRecordsFromPreviousExecutions', 'listRecords']) {
+    Object.defineProperty(NangoSync.prototype, name, {
+      value() {
+        return Promise.reject(new Error(`nango.${name}() is not supported by Syncline yet`));
+      },
+    });
   }
 
   // ---------------------------------------------------------------- modules and globals
