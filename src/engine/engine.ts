@@ -5,7 +5,7 @@ import { Status, type RunState } from './interfaces';
 import { Matching, type QueueKind, type TaskRef } from './matching';
 import type { Obj } from './proto';
 import * as sql from './store';
-import { Transition } from './transition';
+import { Transition, writeBatchRows, type BatchRows } from './transition';
 
 /** Serialises work per key (run id, workflow id) inside this process. */
 class KeyedLock {
@@ -66,7 +66,9 @@ class BatchWriter {
   private commit(ts: Transition[]): Promise<void> {
     return this.db.transaction(async (tx) => {
       if (ts.every((t) => t.relaxed)) await tx.query('SET LOCAL synchronous_commit TO OFF');
-      for (const t of ts) await t.commit(tx);
+      const rows: BatchRows = { events: [], timers: [], deletedTimers: [], closedRuns: [] };
+      for (const t of ts) await t.commit(tx, rows);
+      await writeBatchRows(tx, rows);
     });
   }
 }

@@ -96,14 +96,18 @@ export async function openRunStates(q: Queryable): Promise<RunState[]> {
   return rows.map((r) => r.state);
 }
 
-export async function insertEvents(q: Queryable, runId: string, events: { id: number; data: Buffer }[]): Promise<void> {
-  if (!events.length) return;
-  const params: unknown[] = [runId];
-  const values = events.map((e) => {
-    params.push(e.id, e.data);
-    return `($1, $${params.length - 1}, $${params.length})`;
-  });
-  await q.query(`INSERT INTO engine_events (run_id, event_id, data) VALUES ${values.join(', ')}`, params);
+/** Multi-row INSERT in chunks that stay under Postgres' parameter limit. */
+async function insertRows(q: Queryable, table: string, columns: string[], rows: unknown[][]): Promise<void> {
+  const perChunk = Math.floor(30_000 / columns.length);
+  for (let i = 0; i < rows.length; i += perChunk) {
+    const params: unknown[] = [];
+    const values = rows.slice(i, i + perChunk).map((row) => `(${row.map((v) => `$${params.push(v)}`).join(', ')})`);
+    await q.query(`INSERT INTO ${table} (${columns.join(', ')}) VALUES ${values.join(', ')}`, params);
+  }
+}
+
+export async function insertEvents(q: Queryable, events: { runId: string; id: number; data: Buffer }[]): Promise<void> {
+  await insertRows(q, 'engine_events', ['run_id', 'event_id', 'data'], events.map((e) => [e.runId, e.id, e.data]));
 }
 
 export async function readEvents(q: Queryable, runId: string, fromId: number, limit: number): Promise<{ event_id: number; data: Uint8Array }[]> {
@@ -135,14 +139,8 @@ export interface TimerRow {
   ref: Record<string, any>;
 }
 
-export async function insertTimers(q: Queryable, runId: string, timers: { fireAt: number; kind: string; ref: object }[]): Promise<void> {
-  if (!timers.length) return;
-  const params: unknown[] = [runId];
-  const values = timers.map((t) => {
-    params.push(t.fireAt, t.kind, JSON.stringify(t.ref));
-    return `($1, $${params.length - 2}, $${params.length - 1}, $${params.length})`;
-  });
-  await q.query(`INSERT INTO engine_timers (run_id, fire_at, kind, ref) VALUES ${values.join(', ')}`, params);
+export async function insertTimers(q: Queryable, timers: { runId: string; fireAt: number; kind: string; ref: object }[]): Promise<void> {
+  await insertRows(q, 'engine_timers', ['run_id', 'fire_at', 'kind', 'ref'], timers.map((t) => [t.runId, t.fireAt, t.kind, JSON.stringify(t.ref)]));
 }
 
 export async function deleteTimer(q: Queryable, id: number): Promise<void> {
@@ -154,8 +152,8 @@ export async function deleteTimers(q: Queryable, ids: number[]): Promise<void> {
   else if (ids.length) await q.query('DELETE FROM engine_timers WHERE id = ANY($1::bigint[])', [ids]);
 }
 
-export async function deleteRunTimers(q: Queryable, runId: string): Promise<void> {
-  await q.query('DELETE FROM engine_timers WHERE run_id = $1', [runId]);
+export async function deleteRunTimers(q: Queryable, runIds: string[]): Promise<void> {
+  if (runIds.length) await q.query('DELETE FROM engine_timers WHERE run_id = ANY($1::text[])', [runIds]);
 }
 
 export async function dueTimers(q: Queryable, until: number, limit: number): Promise<TimerRow[]> {

@@ -5,6 +5,21 @@ import type { TaskRef } from './matching';
 import { msDuration, num, type Obj } from './proto';
 import * as sql from './store';
 
+/** Rows of a batch of transitions, written together after their run rows. */
+export interface BatchRows {
+  events: { runId: string; id: number; data: Buffer }[];
+  timers: (TimerWrite & { runId: string })[];
+  deletedTimers: number[];
+  closedRuns: string[];
+}
+
+export async function writeBatchRows(q: Queryable, rows: BatchRows): Promise<void> {
+  await sql.insertEvents(q, rows.events);
+  await sql.deleteRunTimers(q, rows.closedRuns);
+  await sql.insertTimers(q, rows.timers);
+  await sql.deleteTimers(q, rows.deletedTimers);
+}
+
 export interface TimerWrite {
   fireAt: number;
   kind: string;
@@ -147,18 +162,21 @@ export class Transition {
     if (sticky) this.timer('wft_sticky', this.now + sticky.scheduleToStartMs, { scheduledId });
   }
 
-  /** Writes everything this transition changed, inside the caller's transaction. */
-  async commit(q: Queryable): Promise<void> {
+  /**
+   * Writes the run row (and transfers) of this transition and of the runs it created, and adds
+   * their events and timers to `rows`, which the caller writes for a whole batch at once.
+   */
+  async commit(q: Queryable, rows: BatchRows): Promise<void> {
     if (!this.dirty) return;
     const runId = this.s.runId;
     if (this.created) await sql.insertRun(q, { state: this.s, ...this.runWrite });
     else await sql.updateRun(q, { state: this.s, ...this.runWrite });
-    await sql.insertEvents(q, runId, this.events);
-    if (this.closed) await sql.deleteRunTimers(q, runId);
-    else await sql.insertTimers(q, runId, this.timers);
-    await sql.deleteTimers(q, this.deletedTimers);
-    this.transferIds = await sql.insertTransfers(q, runId, this.transfers);
-    for (const sp of this.spawned) await sp.commit(q);
+    for (const e of this.events) rows.events.push({ runId, id: e.id, data: e.data });
+    if (this.closed) rows.closedRuns.push(runId);
+    else for (const tm of this.timers) rows.timers.push({ runId, ...tm });
+    rows.deletedTimers.push(...this.deletedTimers);
+    if (this.transfers.length) this.transferIds = await sql.insertTransfers(q, runId, this.transfers);
+    for (const sp of this.spawned) await sp.commit(q, rows);
   }
 
   /**
