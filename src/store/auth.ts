@@ -105,6 +105,8 @@ export class AuthStore {
         input.ttlMs,
       ],
     );
+    // Expired sessions are dropped as new ones are made; a day's grace keeps their callbacks' errors readable.
+    await this.db.query("DELETE FROM connect_sessions WHERE expires_at < now() - interval '1 day'");
     return { token, session: toSession(rows[0]!) };
   }
 
