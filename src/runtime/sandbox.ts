@@ -107,29 +107,34 @@ export async function runScript(request: ExecutionRequest): Promise<ExecutionRes
   worker.stdout.resume();
   worker.stderr.resume();
 
-  const inflight = new Set<Promise<void>>();
   const outcome = await new Promise<{ ok: true; output: unknown } | { ok: false; error: ScriptRunError }>((resolve) => {
     const timer = setTimeout(() => resolve({ ok: false, error: new ScriptRunError('script_timeout', `The script ran longer than ${timeoutMs} ms and was stopped`) }), timeoutMs);
     const settle = (value: Parameters<typeof resolve>[0]) => {
       clearTimeout(timer);
       resolve(value);
     };
+    const call = (method: string, json: string) => {
+      try {
+        return host.handle(method, JSON.parse(json) as Record<string, unknown>);
+      } catch (err) {
+        return Promise.reject(err);
+      }
+    };
     worker.on('message', (message: WorkerMessage) => {
       if (message.type === 'call' && message.id === 0 && message.method === 'log') {
-        void host.handle(message.method, JSON.parse(message.json) as Record<string, unknown>).catch(() => undefined);
+        void call(message.method, message.json).catch(() => undefined);
       } else if (message.type === 'call') {
         const reply = (msg: HostMessage) => worker.postMessage(msg);
-        const task = host
-          .handle(message.method, JSON.parse(message.json) as Record<string, unknown>)
+        void call(message.method, message.json)
           .then(
             (value) => reply({ type: 'result', id: message.id, ok: true, json: value === undefined ? undefined : JSON.stringify(value) }),
             (err: unknown) => reply({ type: 'result', id: message.id, ok: false, json: JSON.stringify(errorForSandbox(err)) }),
           )
-          .catch(() => undefined)
-          .finally(() => inflight.delete(task));
-        inflight.add(task);
+          .catch(() => undefined);
       } else if (message.type === 'done') {
-        void Promise.allSettled([...inflight]).then(() => settle(parseDone(message.json, request, host)));
+        // Calls the script did not wait for end with it: writes already sit in the buffer that
+        // `finish` writes (a call's records are buffered as soon as it arrives); requests are aborted.
+        settle(parseDone(message.json, request, host));
       } else if (message.type === 'unhandled') {
         const info = JSON.parse(message.json) as { message?: string; stack?: string };
         settle({ ok: false, error: new ScriptRunError('script_error', `Unhandled promise rejection: ${info.message ?? ''}`, { stack: scriptStack(info.stack) }) });

@@ -225,6 +225,15 @@ describe('syncs', () => {
     expect(!undeclared.success && undeclared.error.message).toMatch(/model "Other" is not an output of sync "sync-\d+" \(declared: Issue\)/);
   });
 
+  test('calls the script did not wait for: writes are kept, requests do not hold the end', async () => {
+    const model: ModelDefinition = { ...issueModel, name: 'UnawaitedIssue' };
+    const started = Date.now();
+    const result = await h.run(script(`nango.get({ endpoint: '/slow', params: { ms: 5000 } }); nango.batchSave([{ id: 1, title: 'fire and forget' }], 'UnawaitedIssue');`), sync([model]));
+    expect(result.success).toBe(true);
+    expect(Date.now() - started).toBeLessThan(3000);
+    expect(result.counts).toEqual({ UnawaitedIssue: { added: 1, updated: 0, deleted: 0 } });
+  });
+
   test('records saved before a failure are kept', async () => {
     const model: ModelDefinition = { ...issueModel, name: 'PartialIssue' };
     const result = await h.run(script(`await nango.batchSave([{ id: 1, title: 'kept' }], 'PartialIssue'); throw new Error('later failure')`), sync([model]));
