@@ -323,8 +323,13 @@ export class Engine {
         if (t.open && handler) await handler(t, row);
       });
     } catch (err) {
-      if ((err as { code?: number }).code === 5) await sql.deleteTimer(this.db, row.id);
-      else this.log.error({ err, timer: row }, 'engine timer failed');
+      if ((err as { code?: number }).code === 5) {
+        await sql.deleteTimer(this.db, row.id);
+      } else {
+        // Try again later rather than spinning on it.
+        this.log.error({ err, timer: row }, 'engine timer failed; retrying in 5 s');
+        await sql.postponeTimer(this.db, row.id, Date.now() + 5000);
+      }
     }
   }
 

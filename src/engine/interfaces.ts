@@ -122,8 +122,10 @@ export interface RunState {
   /** Started event id of the last completed workflow task (`previousStartedEventId`). */
   lastCompletedStartedId: number;
   wft?: WorkflowTaskState;
-  /** Workflow task wanted but held back (first-task backoff of a cron or retried run). */
+  /** Workflow task wanted but held back (first-task backoff of a cron or retried run, task retry backoff). */
   wftDelayedUntil?: number;
+  /** Attempt number of the workflow task held back by a retry backoff. */
+  wftRetryAttempt?: number;
   wftTimeoutMs: number;
   runTimeoutMs: number;
   executionTimeoutMs: number;

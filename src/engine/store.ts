@@ -143,6 +143,10 @@ export async function insertTimers(q: Queryable, timers: { runId: string; fireAt
   await insertRows(q, 'engine_timers', ['run_id', 'fire_at', 'kind', 'ref'], timers.map((t) => [t.runId, t.fireAt, t.kind, JSON.stringify(t.ref)]));
 }
 
+export async function postponeTimer(q: Queryable, id: number, fireAt: number): Promise<void> {
+  await q.query('UPDATE engine_timers SET fire_at = $2 WHERE id = $1', [id, fireAt]);
+}
+
 export async function deleteTimer(q: Queryable, id: number): Promise<void> {
   await q.query('DELETE FROM engine_timers WHERE id = $1', [id]);
 }

@@ -260,10 +260,22 @@ export async function failWorkflowTask(engine: Engine, req: Obj): Promise<void> 
   });
 }
 
+/**
+ * The SDK reports a failing workflow task only on its first attempt and lets later ones time out;
+ * every attempt is kept in history here, so from the third one on, retries back off (5 s doubling
+ * up to 10 min) to keep a broken workflow's history from growing fast.
+ */
 function retryWft(t: Transition, attempt: number): void {
-  t.s.wft = undefined;
-  t.s.sticky = undefined;
+  const s = t.s;
+  s.wft = undefined;
+  s.sticky = undefined;
   t.flushBuffered();
+  if (attempt >= 3) {
+    s.wftRetryAttempt = attempt;
+    s.wftDelayedUntil = t.now + Math.min(5000 * 2 ** (attempt - 3), 600_000);
+    t.timer('wft_backoff', s.wftDelayedUntil);
+    return;
+  }
   t.scheduleWft({ attempt, noSticky: true });
 }
 

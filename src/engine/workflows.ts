@@ -453,8 +453,10 @@ export function registerWorkflowHandlers(engine: Engine): void {
     closeRun(t, Status.TimedOut, 'EVENT_TYPE_WORKFLOW_EXECUTION_TIMED_OUT', { retryState: RetryState.Timeout, newExecutionRunId: next?.s.runId });
   });
   engine.onTimer('wft_backoff', (t) => {
+    const attempt = t.s.wftRetryAttempt;
     t.s.wftDelayedUntil = undefined;
-    t.scheduleWft();
+    t.s.wftRetryAttempt = undefined;
+    t.scheduleWft(attempt ? { attempt, noSticky: true } : {});
   });
   engine.onTransfer('terminate_run', async (e, tr) => {
     const row = await sql.currentRun(e.db, tr.data.namespace, tr.data.workflowId);

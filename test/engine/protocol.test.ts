@@ -172,3 +172,15 @@ test('runs closed longer ago than the namespace retention are deleted with their
   expect(rows[0]).toEqual({ n: 0 });
   await expect(svc.describeWorkflowExecution({ namespace, execution: { workflowId } })).rejects.toMatchObject({ code: 5 });
 });
+
+test('from the third attempt on, a timed-out workflow task is retried after a backoff', async () => {
+  const tq = `q-${randomUUID()}`;
+  const { workflowId } = await start(tq, { workflowTaskTimeout: seconds(1) });
+  expect((await poll(tq)).attempt).toBe(1);
+  expect((await poll(tq)).attempt).toBe(2);
+  const timedOut = Date.now();
+  const third = await poll(tq);
+  expect(third.attempt).toBe(3);
+  expect(Date.now() - timedOut).toBeGreaterThanOrEqual(5000);
+  expect((await history(workflowId)).filter((t) => t === E.EVENT_TYPE_WORKFLOW_TASK_TIMED_OUT)).toHaveLength(2);
+});
