@@ -81,6 +81,9 @@ function toRefreshState(row: RefreshRow | undefined): RefreshState {
 
 /** Connect sessions, OAuth sessions and refresh bookkeeping. Secrets are sealed or hashed at rest. */
 export class AuthStore {
+  /** PGlite only: the tail of each connection's queue of refresh-lock holders. */
+  private readonly localLocks = new Map<number, Promise<void>>();
+
   constructor(
     private readonly db: Db,
     private readonly cipher: Cipher,
@@ -181,11 +184,26 @@ export class AuthStore {
   }
 
   /**
-   * Runs `fn` in a transaction holding the connection's refresh lock: across processes (Postgres
-   * advisory lock) only one refresh of a connection runs at a time. `fn` must use only the
-   * `RefreshTx` it is given: on PGlite the transaction holds the one connection.
+   * Runs `fn` holding the connection's refresh lock, so only one refresh of a connection runs at a
+   * time: on Postgres, in a transaction holding an advisory lock (across processes); on PGlite, which
+   * one process owns, under an in-memory lock, because a transaction open during the provider call
+   * would hold PGlite's only connection and stall every other query. `fn` must use only the
+   * `RefreshTx` it is given.
    */
   async withRefreshLock<T>(connectionPk: number, fn: (tx: RefreshTx) => Promise<T>): Promise<T> {
+    if (this.db.backend === 'pglite') {
+      const previous = this.localLocks.get(connectionPk) ?? Promise.resolve();
+      let release!: () => void;
+      const mine = previous.then(() => new Promise<void>((resolve) => (release = resolve)));
+      this.localLocks.set(connectionPk, mine);
+      await previous;
+      try {
+        return await fn(new RefreshTx(this.db, this.cipher, connectionPk));
+      } finally {
+        release();
+        if (this.localLocks.get(connectionPk) === mine) this.localLocks.delete(connectionPk);
+      }
+    }
     return this.db.transaction(async (q) => {
       await q.query('SELECT pg_advisory_xact_lock($1, $2)', [REFRESH_LOCK_SPACE, connectionPk]);
       return fn(new RefreshTx(q, this.cipher, connectionPk));
@@ -211,16 +229,15 @@ export class RefreshTx {
     return { credentials: this.cipher.decryptJson(row.credentials_encrypted), connectionConfig: row.connection_config, state: toRefreshState(row) };
   }
 
+  /** New credentials and a cleared failure record, in one statement (atomic without a transaction too). */
   async saveRefreshed(credentials: ConnectionCredentials, expiresAt: Date | null): Promise<void> {
-    await this.q.query('UPDATE connections SET credentials_encrypted = $2, credentials_expires_at = $3, updated_at = now() WHERE id = $1', [
-      this.connectionPk,
-      this.cipher.encryptJson(credentials),
-      expiresAt,
-    ]);
     await this.q.query(
-      `INSERT INTO connection_refreshes (connection_id, last_success_at, failures) VALUES ($1, now(), 0)
+      `WITH updated AS (
+         UPDATE connections SET credentials_encrypted = $2, credentials_expires_at = $3, updated_at = now() WHERE id = $1 RETURNING id
+       )
+       INSERT INTO connection_refreshes (connection_id, last_success_at, failures) SELECT id, now(), 0 FROM updated
        ON CONFLICT (connection_id) DO UPDATE SET last_success_at = now(), failures = 0, retry_after = NULL, last_error = NULL`,
-      [this.connectionPk],
+      [this.connectionPk, this.cipher.encryptJson(credentials), expiresAt],
     );
   }
 

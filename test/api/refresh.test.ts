@@ -156,3 +156,15 @@ test('client-credentials tokens are fetched again when expiring; the runtime get
   expect(await getFreshConnection(api.store, api.env.dev, 'fake-cc', 'cc')).toMatchObject({ credentials: fresh.credentials });
   expect(fake.calls.client_credentials).toBe(calls + 1);
 });
+
+test('a slow token endpoint holds up only that connection, not the rest of the API', async () => {
+  await connection('slow', -1);
+  fake.tokenDelayMs = 800;
+  const refreshing = get('slow');
+  await new Promise((resolve) => setTimeout(resolve, 100));
+  const start = Date.now();
+  const other = await call(api, 'GET', '/integrations');
+  expect(other.status).toBe(200);
+  expect(Date.now() - start).toBeLessThan(400);
+  expect((await refreshing).status).toBe(200);
+});
