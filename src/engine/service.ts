@@ -190,7 +190,7 @@ export function handlers(engine: Engine, queries: Queries): Record<string, Handl
         upsertMemo: true,
         eagerWorkflowStart: false,
         sdkMetadata: true,
-        countGroupByExecutionStatus: false,
+        countGroupByExecutionStatus: true,
         nexus: false,
       },
     }),
@@ -324,7 +324,7 @@ export function handlers(engine: Engine, queries: Queries): Record<string, Handl
     },
     CountWorkflowExecutions: async (req) => {
       await ensureNamespace(engine, req.namespace);
-      return { count: await countRuns(engine, req.namespace, req.query) };
+      return countRuns(engine, req.namespace, req.query);
     },
     GetSearchAttributes: async () => ({ keys: { ...SYSTEM_SEARCH_ATTRIBUTES } }),
     DescribeTaskQueue: async (req) => {

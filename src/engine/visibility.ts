@@ -81,6 +81,8 @@ export interface CompiledFilter {
   where: string;
   orderBy: string;
   params: unknown[];
+  /** `GROUP BY ExecutionStatus` (count only). */
+  groupByStatus: boolean;
 }
 
 export function compileFilter(query: string, paramsStart: number): CompiledFilter {
@@ -202,8 +204,16 @@ export function compileFilter(query: string, paramsStart: number): CompiledFilte
     return left;
   };
   let where = 'TRUE';
-  if (pos < toks.length && !kw('ORDER')) where = expr();
+  if (pos < toks.length && !kw('ORDER') && !kw('GROUP')) where = expr();
   let orderBy = 'start_time DESC, seq DESC';
+  let groupByStatus = false;
+  if (kw('GROUP')) {
+    pos++;
+    if (!kw('BY')) throw invalidArgument('invalid query: expected BY');
+    pos++;
+    if (toks[pos++]?.v !== 'ExecutionStatus') throw invalidArgument('invalid query: GROUP BY supports ExecutionStatus only');
+    groupByStatus = true;
+  }
   if (kw('ORDER')) {
     pos++;
     if (!kw('BY')) throw invalidArgument('invalid query: expected BY');
@@ -216,7 +226,7 @@ export function compileFilter(query: string, paramsStart: number): CompiledFilte
     orderBy = `${col.sql} ${dir}, seq ${dir}`;
   }
   if (pos < toks.length) throw invalidArgument(`invalid query: unexpected ${toks[pos].v}`);
-  return { where, orderBy, params };
+  return { where, orderBy, params, groupByStatus };
 }
 
 const LIST_COLUMNS = `run_id, namespace, workflow_id, workflow_type, task_queue, status, start_time, execution_time, close_time,
@@ -237,8 +247,17 @@ export async function listRuns(engine: Engine, namespace: string, query: string,
   };
 }
 
-export async function countRuns(engine: Engine, namespace: string, query: string): Promise<number> {
+const STATUS_BY_NUMBER = Object.fromEntries(Object.entries(STATUS_NAMES).map(([name, n]) => [n, name]));
+
+/** CountWorkflowExecutions, with `groups` when the query ends in `GROUP BY ExecutionStatus`. */
+export async function countRuns(engine: Engine, namespace: string, query: string): Promise<{ count: number; groups?: object[] }> {
   const f = compileFilter(query, 1);
-  const { rows } = await engine.db.query<{ n: number }>(`SELECT count(*)::int AS n FROM engine_runs WHERE namespace = $1 AND (${f.where})`, [namespace, ...f.params]);
-  return rows[0].n;
+  const { rows } = await engine.db.query<{ status: number; n: number }>(
+    `SELECT status, count(*)::int AS n FROM engine_runs WHERE namespace = $1 AND (${f.where}) GROUP BY status ORDER BY status`,
+    [namespace, ...f.params],
+  );
+  const count = rows.reduce((sum, r) => sum + r.n, 0);
+  if (!f.groupByStatus) return { count };
+  const keyword = (v: string) => ({ metadata: { encoding: Buffer.from('json/plain'), type: Buffer.from('Keyword') }, data: Buffer.from(JSON.stringify(v)) });
+  return { count, groups: rows.map((r) => ({ groupValues: [keyword(STATUS_BY_NUMBER[r.status])], count: r.n })) };
 }

@@ -46,6 +46,12 @@ test('list and count filter by id, type, status, keywords; IN, STARTS_WITH, OR a
   expect(await ids(`(WorkflowType = 'greet' OR WorkflowType = 'sleeper') AND WorkflowId != '${prefix}-greet-2'`)).toEqual([`${prefix}-greet-1`, `${prefix}-sleeper`]);
   expect((await h.client.workflow.count(`ExecutionStatus = 'Completed'`)).count).toBe(4);
   expect((await h.client.workflow.count()).count).toBe(5);
+  const grouped = await h.client.workflow.count('GROUP BY ExecutionStatus');
+  expect(grouped.groups.map((g) => [g.groupValues, g.count])).toEqual([
+    // The client's legacy search attribute converter turns each keyword into a one-element list.
+    [[['Running']], 1],
+    [[['Completed']], 4],
+  ]);
   const ordered: string[] = [];
   for await (const wf of h.client.workflow.list({ query: `WorkflowType = 'greet' ORDER BY StartTime ASC` })) ordered.push(wf.workflowId);
   expect(ordered).toHaveLength(2);
