@@ -13,6 +13,8 @@ import { startTestServer } from '../test/helpers/server';
  *   difference. Target: added p50 <= 2 ms.
  * - throughput: 32 requests in flight; requests per second of each and their ratio. Target >= 0.5.
  *
+ * - ceiling: GET /health on the same server, the most any route can do on this HTTP stack.
+ *
  * The fake API runs in a worker thread so it does not share the server's event loop.
  */
 const LATENCY_REQUESTS = Number(process.env.BENCH_PROXY_REQUESTS ?? 2000);
@@ -92,11 +94,14 @@ export async function run(): Promise<void> {
     );
     const directRate = await throughput(direct, THROUGHPUT_REQUESTS);
     const proxyRate = await throughput(proxied, THROUGHPUT_REQUESTS);
+    // The floor under any proxied call: the API's own HTTP stack answering GET /health.
+    const healthRate = await throughput(() => get(`${server.url}/health`, {}), THROUGHPUT_REQUESTS);
     console.log(
       `proxy.throughput direct ${Math.round(directRate)} req/s  proxy ${Math.round(proxyRate)} req/s  ratio ${(proxyRate / directRate).toFixed(2)} (target >= 0.5; ${CONCURRENCY} in flight, ${
         process.env.DATABASE_URL ? 'Postgres' : 'PGlite'
       })`,
     );
+    console.log(`proxy.ceiling   GET /health on the same server ${Math.round(healthRate)} req/s (ratio ${(healthRate / directRate).toFixed(2)} of direct): the API's HTTP stack alone`);
   } finally {
     agent.destroy();
     await server.close();
