@@ -1,7 +1,8 @@
 import { randomUUID } from 'node:crypto';
 import { WorkflowExecutionAlreadyStartedError, WorkflowFailedError } from '@temporalio/client';
 import { harness, type Harness } from './harness';
-import { cancelChild, countdown, greet, leaveChild, sleeper, thirdTime } from './workflows';
+import { WorkflowNotFoundError } from '@temporalio/common';
+import { addSignal, cancelChild, countdown, duplicateChild, greet, leaveChild, localGreet, sleeper, thirdTime } from './workflows';
 
 jest.setTimeout(60_000);
 
@@ -69,6 +70,26 @@ test('the execution timeout closes a workflow as timed out; a chain within it co
   const slow = await h.client.workflow.start(sleeper, { taskQueue: tq, workflowId: id('exec-timeout-slow'), args: [60_000], workflowExecutionTimeout: '800ms' });
   await expect(slow.result()).rejects.toBeInstanceOf(WorkflowFailedError);
   expect((await slow.describe()).status.name).toBe('TIMED_OUT');
+});
+
+test('local activities run and are recorded as markers', async () => {
+  const handle = h.track(await h.client.workflow.start(localGreet, { taskQueue: tq, workflowId: id('local'), args: ['Bo'] }));
+  expect(await handle.result()).toBe('Hello, Hello, Bo!!');
+  const history = await handle.fetchHistory();
+  expect(history.events!.filter((e) => e.markerRecordedEventAttributes)).toHaveLength(2);
+});
+
+test('a child id already in use fails the child start inside the parent', async () => {
+  const handle = h.track(await h.client.workflow.start(duplicateChild, { taskQueue: tq, workflowId: id('dup-child'), args: [id('taken')] }));
+  expect(await handle.result()).toBe('WorkflowExecutionAlreadyStartedError');
+});
+
+test('a memo given at start is described; signalling a closed workflow is not found', async () => {
+  const handle = await h.client.workflow.start(greet, { taskQueue: tq, workflowId: id('memo'), args: ['m'], memo: { owner: 'team-a' } });
+  await handle.result();
+  const desc = await handle.describe();
+  expect(desc.memo).toEqual({ owner: 'team-a' });
+  await expect(handle.signal(addSignal, 1)).rejects.toBeInstanceOf(WorkflowNotFoundError);
 });
 
 test('every history replays deterministically', async () => {

@@ -11,6 +11,7 @@ import {
   getExternalWorkflowHandle,
   isCancellation,
   proxyActivities,
+  proxyLocalActivities,
   setHandler,
   sleep,
   startChild,
@@ -238,4 +239,23 @@ export async function blobs(): Promise<number> {
   setHandler(totalQuery, () => length);
   await condition(() => done);
   return length;
+}
+
+/** Two local activities (recorded as markers). */
+export async function localGreet(name: string): Promise<string> {
+  const local = proxyLocalActivities<typeof activities>({ startToCloseTimeout: '5s' });
+  const a = await local.greet(name);
+  const b = await local.greet(a);
+  return b;
+}
+
+/** Starting a child whose id is taken fails inside the workflow. */
+export async function duplicateChild(childId: string): Promise<string> {
+  await startChild(sleeper, { workflowId: childId, args: [60_000], parentClosePolicy: 'TERMINATE' });
+  try {
+    await startChild(sleeper, { workflowId: childId, args: [10] });
+    return 'started twice';
+  } catch (err) {
+    return (err as Error).name;
+  }
 }
