@@ -10,6 +10,8 @@ import type { ProviderDefinition } from './types';
 
 const MAX_BACKOFF_MS = 10 * 60_000;
 const MAX_REDIRECTS = 5;
+/** Longest silence from a provider before the request is abandoned. */
+export const IDLE_TIMEOUT_MS = 120_000;
 const HOP_BY_HOP = new Set(['connection', 'keep-alive', 'proxy-authenticate', 'proxy-authorization', 'te', 'trailer', 'transfer-encoding', 'upgrade', 'host']);
 
 const agents = {
@@ -128,7 +130,11 @@ async function sendFollowing(ctx: StreamContext, connection: Connection, request
   let currentMethod = method;
   let body = request.body;
   for (let hop = 0; ; hop++) {
-    if (hop > 0 && url.origin !== origin && !request.forwardHeadersOnRedirect) delete headers.authorization;
+    if (hop > 0 && url.origin !== origin && !request.forwardHeadersOnRedirect) {
+      // Another origin gets none of the credentials (API keys in custom headers included), only the caller's own headers.
+      for (const name of Object.keys(auth.headers)) if (!(name in request.headers)) delete headers[name];
+      delete headers.authorization;
+    }
     const response = await send(url, currentMethod, headers, body);
     const location = response.headers.location;
     if (!location || ![301, 302, 303, 307, 308].includes(response.statusCode ?? 0) || hop >= MAX_REDIRECTS) return response;
@@ -159,6 +165,8 @@ function send(url: URL, method: string, headers: Record<string, string>, body: B
     if (Buffer.isBuffer(body)) outgoing['content-length'] = String(body.length);
     const req = transport.request(url, { method, headers: outgoing, agent: agents[url.protocol as 'http:' | 'https:'] }, resolve);
     req.on('error', reject);
+    // A provider silent this long (connecting, answering or mid-body) is given up on, as a retryable timeout.
+    req.setTimeout(IDLE_TIMEOUT_MS, () => req.destroy(Object.assign(new Error(`no data from ${url.host} for ${IDLE_TIMEOUT_MS} ms`), { code: 'ETIMEDOUT' })));
     if (body === undefined) req.end();
     else if (Buffer.isBuffer(body)) req.end(body);
     else {

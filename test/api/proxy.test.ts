@@ -1,3 +1,5 @@
+import { createServer } from 'node:http';
+import type { AddressInfo } from 'node:net';
 import { Nango } from '@nangohq/node';
 import { useUserProviders } from '../../src/providers';
 import { SynclineApiError } from '../../src/sdk';
@@ -157,6 +159,25 @@ test('Base-Url-Override, Decompress and redirects', async () => {
   expect(await json(decompressed)).toEqual({ compressed: true });
   const redirected = await proxy('/redirect');
   expect(await json(redirected)).toMatchObject({ query: { redirected: '1' }, headers: { authorization: `Bearer ${oauth2Token}` } });
+});
+
+test('a redirect to another origin gets no credentials unless Forward-Headers-On-Redirect', async () => {
+  const other = createServer((req, res) => res.writeHead(200, { 'content-type': 'application/json' }).end(JSON.stringify(req.headers)));
+  await new Promise<void>((resolve) => other.listen(0, '127.0.0.1', resolve));
+  const to = encodeURIComponent(`http://127.0.0.1:${(other.address() as AddressInfo).port}/elsewhere`);
+  try {
+    for (const key of ['fake-key', 'fake-oauth2']) {
+      const stripped = await json(await proxy(`/redirect?to=${to}`, { key, headers: { 'nango-proxy-x-mine': 'kept' } }));
+      expect(stripped).toMatchObject({ 'x-mine': 'kept' });
+      expect(stripped).not.toHaveProperty('x-api-key');
+      expect(stripped).not.toHaveProperty('authorization');
+    }
+    const forwarded = await json(await proxy(`/redirect?to=${to}`, { key: 'fake-key', headers: { 'forward-headers-on-redirect': 'true' } }));
+    expect(forwarded).toMatchObject({ 'x-api-key': 'key-123' });
+  } finally {
+    other.closeAllConnections();
+    await new Promise((resolve) => other.close(resolve));
+  }
 });
 
 test('missing headers and unknown connections are API errors', async () => {
