@@ -34,7 +34,7 @@ export function createApp({ store, logger }: AppOptions): express.Express {
 
   // The end user's side of connecting (connect page, OAuth redirects, browser SDK) carries a
   // connect session token instead of the secret key.
-  app.use(authFlowRoutes(store));
+  app.use(authFlowRoutes(store, logger));
 
   // Authenticate first: a request without a valid key is turned away before its body is read.
   app.use(requireSecretKey(store.environments));

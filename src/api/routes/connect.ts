@@ -1,5 +1,6 @@
 import { randomBytes, randomUUID } from 'node:crypto';
 import express, { Router, type Request, type Response } from 'express';
+import type { Logger } from 'pino';
 import { z } from 'zod';
 import { invalid, notFound, SynclineError } from '../../errors';
 import { findProvider, getProvider, interpolate, type ProviderDefinition } from '../../providers';
@@ -133,8 +134,9 @@ const flowQuery = z.object({
  * The end user's side: connect page, OAuth redirect and callback, credential forms, browser SDK.
  * Mounted before the secret-key check.
  */
-export function authFlowRoutes(store: Store): Router {
+export function authFlowRoutes(store: Store, logger?: Logger): Router {
   const router = Router();
+  const htmlErrors = (res: Response, fn: () => Promise<void>) => renderErrors(res, fn, logger);
   const forms = [express.urlencoded({ extended: true, limit: '64kb' }), express.json({ limit: '64kb' })];
 
   router.get('/sdk/frontend.js', (_req, res) => {
@@ -404,11 +406,12 @@ async function saveConnection(
 }
 
 /** Browser-facing routes answer errors with the result page (which also informs the opener). */
-async function htmlErrors(res: Response, fn: () => Promise<void>): Promise<void> {
+async function renderErrors(res: Response, fn: () => Promise<void>, logger: Logger | undefined): Promise<void> {
   try {
     await fn();
   } catch (err) {
     const { status, body } = toHttpError(err);
+    if (status >= 500) logger?.error({ err, path: res.req.path }, 'connect flow failed');
     res.status(status).type('html').send(resultPage({ ok: false, error: { code: body.error.code, message: body.error.message } }));
   }
 }
