@@ -92,10 +92,28 @@ describe('the engine killed with SIGKILL', () => {
       const handle = await client.workflow.start(inFlight, { taskQueue: tq, workflowId: key, args: [key], workflowTaskTimeout: '2s' });
       while (!seen.get(key)?.length) await new Promise((r) => setTimeout(r, 20));
       await handle.signal(addSignal, 1);
+      // A second run driven by raw RPCs, whose signal is certainly buffered behind a started task.
+      const svc = client.workflowService;
+      const rawQueue = `raw-${key}`;
+      const raw = await svc.startWorkflowExecution({ namespace: 'default', workflowId: `raw-${key}`, workflowType: { name: 'raw' }, taskQueue: { name: rawQueue }, requestId: randomUUID(), workflowTaskTimeout: { seconds: 1 } as never });
+      const rawTask = await svc.pollWorkflowTaskQueue({ namespace: 'default', taskQueue: { name: rawQueue }, identity: 'raw' });
+      expect(rawTask.taskToken?.length).toBeGreaterThan(0);
+      await svc.signalWorkflowExecution({ namespace: 'default', workflowExecution: { workflowId: `raw-${key}` }, signalName: 'buffered' });
       engine.kill('SIGKILL');
       await new Promise((r) => engine.once('exit', r));
       engine = await spawnEngine(env);
       await handle.signal(addSignal, 2);
+      const retried = await svc.pollWorkflowTaskQueue({ namespace: 'default', taskQueue: { name: rawQueue }, identity: 'raw' });
+      expect(retried.workflowExecution?.runId).toBe(raw.runId);
+      expect(retried.history!.events!.map((e) => e.eventType)).toEqual([
+        1, // WorkflowExecutionStarted
+        5, // WorkflowTaskScheduled
+        6, // WorkflowTaskStarted
+        8, // WorkflowTaskTimedOut (the task lost with the crash)
+        26, // WorkflowExecutionSignaled (was buffered)
+        5,
+        6,
+      ]);
       const result = await handle.result();
       expect(result.signals).toEqual([1, 2]);
       expect(result.activity).toBe(7);
