@@ -1,3 +1,23 @@
+/**
+ * The script runtime: compile a script, then run it in the sandbox with the `nango` helper.
+ *
+ * @example
+ * const { code, sourceMap } = await compileScript({ root: 'nango-integrations' }, 'github/syncs/issues.ts');
+ * const result = await runScript({
+ *   kind: 'sync', code, sourceMap, scriptName: 'github/syncs/issues.ts',
+ *   providerConfigKey: 'github', connectionId: 'user-1', environmentName: 'dev',
+ *   provider: getProvider('github'), services: storeServices(store, environmentId),
+ *   sync: { name: 'issues', models: [config.models.get('GithubIssue')!], allModels: config.models },
+ * });
+ * // result.success, result.counts (added/updated/deleted per model), result.logs, result.error?.type
+ *
+ * Layout: `compile.ts` (esbuild bundle + import guard + type-check), `sandbox.ts` (one worker thread
+ * and vm context per execution, limits), `worker/` (code that runs in the worker: `main.ts` outside
+ * the script's context, `prelude.ts` inside it), `host.ts` (the helper's host half: HTTP in
+ * `http.ts` and `paginate.ts`, records in `records.ts`, logs in `logs.ts`), `declarations.ts`
+ * (typings for models.ts), `services.ts` (the store-backed services, in-memory checkpoints, a
+ * collecting sink for dry runs). Public types and the glossary are in `types.ts`.
+ */
 export type * from './types';
 export { compileScript, compileScripts, ScriptCompileError, ALLOWED_IMPORTS, type CompiledScript, type CompileIssue, type CompileOptions } from './compile';
 export { HELPER_DECLARATIONS, SANDBOX_GLOBALS } from './declarations';
