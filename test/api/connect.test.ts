@@ -1,7 +1,7 @@
 import { Nango } from '@nangohq/node';
 import { onAuthEvent, useUserProviders, type AuthEvent } from '../../src/providers';
 import type { FakeOAuthProvider } from '../fixtures/oauth-provider';
-import { call, expectErrorResponse, snapshot, startTestApi, type TestApi } from '../helpers/api';
+import { call, expectErrorResponse, expectUnchanged, snapshot, startTestApi, type TestApi } from '../helpers/api';
 import { addFakeIntegration, connectSession, startFakeProvider, walkOAuth } from '../helpers/oauth';
 
 let api: TestApi;
@@ -32,10 +32,14 @@ describe('connect sessions', () => {
     expect(JSON.stringify(await snapshot(api.store.db))).not.toContain(session.token);
   });
 
-  test('need the secret key and a known allowed integration', async () => {
-    expectErrorResponse(await call(api, 'POST', '/connect/sessions', { key: null, json: { end_user: { id: 'u' } } }), 401, 'missing_api_key');
-    expectErrorResponse(await call(api, 'POST', '/connect/sessions', { json: { end_user: { id: 'u' }, allowed_integrations: ['nope'] } }), 404, 'unknown_provider_config');
-    expectErrorResponse(await call(api, 'POST', '/connect/sessions', { json: {} }), 400, 'invalid_body');
+  test('need the secret key and a known allowed integration; refused requests change nothing', async () => {
+    await expectUnchanged(api.store.db, async () => {
+      expectErrorResponse(await call(api, 'POST', '/connect/sessions', { key: null, json: { end_user: { id: 'u' } } }), 401, 'missing_api_key');
+      expectErrorResponse(await call(api, 'POST', '/connect/sessions', { json: { end_user: { id: 'u' }, allowed_integrations: ['nope'] } }), 404, 'unknown_provider_config');
+      expectErrorResponse(await call(api, 'POST', '/connect/sessions', { json: {} }), 400, 'invalid_body');
+      expectErrorResponse(await call(api, 'POST', '/connect/sessions/reconnect', { json: { connection_id: 'nope', integration_id: 'fake-key' } }), 404, 'unknown_connection');
+      expectErrorResponse(await call(api, 'POST', '/connect/auth/fake-key?connect_session_token=nope', { key: null, json: { apiKey: 'k' } }), 401, 'invalid_connect_session');
+    });
   });
 
   test('the connect page lists only the allowed integrations, with the fields each needs', async () => {

@@ -4,7 +4,7 @@ import { Nango } from '@nangohq/node';
 import { useUserProviders } from '../../src/providers';
 import { SynclineApiError } from '../../src/sdk';
 import type { FakeOAuthProvider } from '../fixtures/oauth-provider';
-import { startTestApi, type TestApi } from '../helpers/api';
+import { expectUnchanged, startTestApi, type TestApi } from '../helpers/api';
 import { addFakeIntegration, connectSession, startFakeProvider, walkOAuth } from '../helpers/oauth';
 
 let api: TestApi;
@@ -181,6 +181,10 @@ test('a redirect to another origin gets no credentials unless Forward-Headers-On
 });
 
 test('missing headers and unknown connections are API errors', async () => {
+  await expectUnchanged(api.store.db, async () => {
+    const missing = await proxy('/echo', { key: 'fake-key', headers: { 'connection-id': 'nobody' } });
+    expect(missing.status).toBe(404);
+  });
   const none = await fetch(`${api.url}/proxy/echo`, { headers: { authorization: `Bearer ${api.keys.dev}` } });
   expect([none.status, (await json(none)).error.code]).toEqual([400, 'missing_header']);
   const unknown = await proxy('/echo', { key: 'nope' });
@@ -197,6 +201,12 @@ test('SDK proxy, get, post, put, patch, delete', async () => {
     const res = await api.dev[method]({ ...cfg, endpoint: '/echo', data: { n: 1 } });
     expect(res.data).toMatchObject({ method: method.toUpperCase(), body: '{"n":1}', headers: { 'content-type': 'application/json' } });
   }
+  const form = new FormData();
+  form.append('file', new Blob(['file body']), 'a.txt');
+  const multipart = await api.dev.post({ ...cfg, endpoint: '/echo', data: form });
+  expect(multipart.data.headers['content-type']).toMatch(/^multipart\/form-data; boundary=/);
+  expect(multipart.data.body).toContain('filename="a.txt"');
+  expect(multipart.data.body).toContain('file body');
   const retried = await api.dev.proxy({ ...cfg, endpoint: '/flaky', params: { key: 'sdk', fail: 1, ra: 0 }, retries: 1 });
   expect(retried.data.attempt).toBe(2);
   const bytes = await api.dev.get<Buffer>({ ...cfg, endpoint: '/bytes', params: { size: 1000 }, responseType: 'arraybuffer' });
