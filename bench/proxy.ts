@@ -13,6 +13,7 @@ import { startTestServer } from '../test/helpers/server';
  *   difference. Target: added p50 <= 2 ms.
  * - throughput: 32 requests in flight; requests per second of each and their ratio. Target >= 0.5.
  *
+ * - slow-api: the same throughput comparison against a fake that answers in 5 ms, like a real API.
  * - ceiling: GET /health on the same server, the most any route can do on this HTTP stack.
  *
  * The fake API runs in a worker thread so it does not share the server's event loop.
@@ -27,7 +28,8 @@ const { parentPort } = require('node:worker_threads');
 const body = JSON.stringify({ items: Array.from({ length: 10 }, (_, i) => ({ id: i, name: 'item ' + i, updated_at: '2024-01-01T00:00:00Z' })) });
 const server = http.createServer((req, res) => {
   if (req.headers['x-api-key'] !== 'bench-key') { res.writeHead(401).end(); return; }
-  res.writeHead(200, { 'content-type': 'application/json', 'content-length': Buffer.byteLength(body) }).end(body);
+  const answer = () => res.writeHead(200, { 'content-type': 'application/json', 'content-length': Buffer.byteLength(body) }).end(body);
+  if (req.url.startsWith('/slow')) setTimeout(answer, 5); else answer();
 });
 server.keepAliveTimeout = 60000;
 server.listen(0, '127.0.0.1', () => parentPort.postMessage(server.address().port));
@@ -94,6 +96,12 @@ export async function run(): Promise<void> {
     );
     const directRate = await throughput(direct, THROUGHPUT_REQUESTS);
     const proxyRate = await throughput(proxied, THROUGHPUT_REQUESTS);
+    // The same with an upstream that takes 5 ms, closer to a real API.
+    const slowDirect = await throughput(() => get(`${apiUrl}/slow`, { 'x-api-key': 'bench-key' }), THROUGHPUT_REQUESTS / 5);
+    const slowProxy = await throughput(
+      () => get(`${server.url}/proxy/slow`, { authorization: `Bearer ${server.keys.dev}`, 'connection-id': 'bench', 'provider-config-key': 'bench-api' }),
+      THROUGHPUT_REQUESTS / 5,
+    );
     // The floor under any proxied call: the API's own HTTP stack answering GET /health.
     const healthRate = await throughput(() => get(`${server.url}/health`, {}), THROUGHPUT_REQUESTS);
     console.log(
@@ -101,6 +109,7 @@ export async function run(): Promise<void> {
         process.env.DATABASE_URL ? 'Postgres' : 'PGlite'
       })`,
     );
+    console.log(`proxy.slow-api  direct ${Math.round(slowDirect)} req/s  proxy ${Math.round(slowProxy)} req/s  ratio ${(slowProxy / slowDirect).toFixed(2)} (fake API answering in 5 ms)`);
     console.log(`proxy.ceiling   GET /health on the same server ${Math.round(healthRate)} req/s (ratio ${(healthRate / directRate).toFixed(2)} of direct): the API's HTTP stack alone`);
   } finally {
     agent.destroy();
