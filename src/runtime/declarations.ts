@@ -52,6 +52,9 @@ export interface OffsetPagination {
 }
 export type Pagination = CursorPagination | LinkPagination | OffsetPagination;
 
+/** Called after each page is received, before it is yielded: e.g. to save a checkpoint. */
+export type OnPage = (state: { nextPageParam?: string | number; response: AxiosResponse<undefined> }) => Promise<void>;
+
 export interface ProxyConfiguration {
   endpoint: string;
   method?: HttpMethod;
@@ -66,7 +69,7 @@ export interface ProxyConfiguration {
   retryHeader?: { at?: string | string[]; after?: string | string[] };
   decompress?: boolean;
   responseType?: 'arraybuffer' | 'blob' | 'document' | 'json' | 'text' | 'stream';
-  paginate?: Partial<Pagination>;
+  paginate?: Partial<Pagination> & { on_page?: OnPage };
   connectionId?: string;
   providerConfigKey?: string;
 }

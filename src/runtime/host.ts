@@ -5,7 +5,7 @@ import type { Connection, RecordCounts } from '../types';
 import { ProxyError, ScriptRunError } from './errors';
 import { proxyRequest, type HttpContext, type ResolvedRequest } from './http';
 import { LogCollector, normaliseLevel } from './logs';
-import { paginate } from './paginate';
+import { paginate, type Page } from './paginate';
 import { modelChecker, RecordWriter, type WriteKind } from './records';
 import type { ExecutionRequest, LogLevel, ProxyConfiguration, ProxyResponse } from './types';
 
@@ -31,7 +31,7 @@ export class HelperHost {
   fatal: ScriptRunError | undefined;
   private readonly writer: RecordWriter | undefined;
   private readonly abort = new AbortController();
-  private readonly pages = new Map<number, AsyncGenerator<unknown[]>>();
+  private readonly pages = new Map<number, AsyncGenerator<Page>>();
   private nextPageId = 1;
   private memo = new Map<string, { at: number; connection: Promise<Connection> }>();
   private readonly checkers = new Map<string, (record: unknown) => string[]>();
@@ -63,7 +63,12 @@ export class HelperHost {
       batchDelete: async (a) => this.write('delete', a),
       getRecordsByIds: async (a) => this.recordsByIds(a.ids, String(a.model)),
       getCheckpoint: async () => (await this.checkpoints().get(this.checkpointKey())) ?? null,
-      saveCheckpoint: async (a) => this.checkpoints().save(this.checkpointKey(), object(a.checkpoint, 'saveCheckpoint')),
+      // Records saved before the checkpoint are committed first: a run resumed from it loses none.
+      saveCheckpoint: async (a) => {
+        const checkpoint = object(a.checkpoint, 'saveCheckpoint');
+        await this.writer?.flush();
+        return this.checkpoints().save(this.checkpointKey(), checkpoint);
+      },
       clearCheckpoint: async () => this.checkpoints().clear(this.checkpointKey()),
     };
   }
@@ -152,12 +157,17 @@ export class HelperHost {
     return id;
   }
 
-  private async nextPage(id: number): Promise<{ done: boolean; page?: unknown[] }> {
+  private async nextPage(id: number): Promise<{ done: boolean; page?: unknown[]; nextPageParam?: string | number; response?: ProxyResponse }> {
     const generator = this.pages.get(id);
     if (!generator) return { done: true };
     const next = await generator.next();
-    if (next.done) this.pages.delete(id);
-    return next.done ? { done: true } : { done: false, page: next.value };
+    if (next.done) {
+      this.pages.delete(id);
+      return { done: true };
+    }
+    const { items, nextPageParam, response } = next.value;
+    // The response goes along for `on_page`; its data is the page already.
+    return { done: false, page: items, nextPageParam, response: { ...response, data: undefined } };
   }
 
   private async getConnection(a: Record<string, unknown>) {

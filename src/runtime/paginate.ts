@@ -5,14 +5,21 @@ import type { ProxyConfiguration, ProxyResponse } from './types';
 
 type Send = (request: ResolvedRequest) => Promise<ProxyResponse>;
 
+/** One page: its items, what asks for the next page (cursor, link or offset; none after the last), and the response. */
+export interface Page {
+  items: unknown[];
+  nextPageParam: string | number | undefined;
+  response: ProxyResponse;
+}
+
 /**
  * Pages through an API: the provider's `proxy.paginate` merged with the call's `paginate`
- * (call wins). Yields each page's items; stops on an empty page or when there is no next page.
+ * (call wins). Yields each page; stops on an empty page or when there is no next page.
  *
  * @example
- * for await (const page of paginate(send, { endpoint: '/issues' }, github.proxy.paginate)) save(page);
+ * for await (const { items } of paginate(send, { endpoint: '/issues' }, github.proxy.paginate)) save(items);
  */
-export async function* paginate(send: Send, config: ProxyConfiguration, defaults: Pagination | undefined): AsyncGenerator<unknown[]> {
+export async function* paginate(send: Send, config: ProxyConfiguration, defaults: Pagination | undefined): AsyncGenerator<Page> {
   const options = { ...defaults, ...config.paginate } as Pagination;
   if (!options.type) throw invalid('invalid_paginate', 'paginate needs a type (cursor, link or offset), from the call or the provider');
   const method = (config.method ?? 'GET').toUpperCase();
@@ -28,41 +35,45 @@ export async function* paginate(send: Send, config: ProxyConfiguration, defaults
 
   switch (options.type) {
     case 'cursor': {
-      let cursor: unknown;
-      for (;;) {
+      let cursor: string | number | undefined;
+      do {
         const response = await send(request(cursor === undefined ? {} : { [options.cursor_name_in_request]: cursor }));
         const items = itemsOf(response.data, options.response_path);
         if (items.length === 0) return;
-        yield items;
-        cursor = pathGet(response.data, options.cursor_path_in_response);
-        if (cursor === undefined || cursor === null || cursor === '') return;
-      }
+        const next = pathGet(response.data, options.cursor_path_in_response);
+        cursor = typeof next === 'string' || typeof next === 'number' ? next : undefined;
+        if (cursor === '') cursor = undefined;
+        yield { items, nextPageParam: cursor, response };
+      } while (cursor !== undefined);
+      return;
     }
     case 'link': {
       let next: ResolvedRequest | undefined = request({});
       while (next) {
-        const response = await send(next);
+        const response: ProxyResponse = await send(next);
         const items = itemsOf(response.data, options.response_path);
         if (items.length === 0) return;
-        yield items;
         const link = options.link_path_in_response_body
           ? pathGet(response.data, options.link_path_in_response_body)
           : linkRel(response.headers.link, options.link_rel_in_response_header ?? 'next');
-        next = typeof link === 'string' && link !== '' ? { ...config, params: undefined, url: new URL(link, response.config.url).toString() } : undefined;
+        const url = typeof link === 'string' && link !== '' ? new URL(link, response.config.url).toString() : undefined;
+        next = url ? { ...config, params: undefined, url } : undefined;
+        yield { items, nextPageParam: url, response };
       }
       return;
     }
     case 'offset': {
       const perPage = options.offset_calculation_method === 'per-page';
-      let offset = options.offset_start_value ?? 0;
-      for (;;) {
+      let offset: number | undefined = options.offset_start_value ?? 0;
+      while (offset !== undefined) {
         const response = await send(request({ [options.offset_name_in_request]: offset }));
         const items = itemsOf(response.data, options.response_path);
         if (items.length === 0) return;
-        yield items;
-        if (options.limit !== undefined && items.length < options.limit) return;
-        offset += perPage ? 1 : items.length;
+        const last = options.limit !== undefined && items.length < options.limit;
+        offset = last ? undefined : offset + (perPage ? 1 : items.length);
+        yield { items, nextPageParam: offset, response };
       }
+      return;
     }
     default:
       throw invalid('invalid_paginate', `Unknown paginate type "${(options as { type: string }).type}"`);

@@ -147,6 +147,7 @@ function boot(post: Outside['post'], call: Outside['call'], finish: Outside['fin
       return this.proxy({ ...config, method: 'DELETE' });
     }
     async *paginate(config: any): AsyncGenerator<any[]> {
+      const onPage = typeof config?.paginate?.on_page === 'function' ? config.paginate.on_page : undefined;
       const id = await send('paginate.start', { config });
       let done = false;
       try {
@@ -156,6 +157,7 @@ function boot(post: Outside['post'], call: Outside['call'], finish: Outside['fin
             done = true;
             return;
           }
+          if (onPage) await onPage({ nextPageParam: next.nextPageParam, response: next.response });
           yield next.page;
         }
       } finally {
