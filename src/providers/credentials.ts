@@ -21,6 +21,8 @@ interface Values {
 export interface RequestTarget {
   method: string;
   url: string;
+  /** An `application/x-www-form-urlencoded` body: OAuth 1.0a signs its parameters too. */
+  form?: string;
 }
 
 const CREDENTIAL_PLACEHOLDER = /\$\{(accessToken|apiKey|credentials\.[\w.-]+)\}/;
@@ -89,6 +91,7 @@ function oauth1Authorization(values: Values, target: RequestTarget | undefined, 
     consumerSecret,
     token: String(values.credentials.oauth_token ?? ''),
     tokenSecret: String(values.credentials.oauth_token_secret ?? ''),
+    form: target.form,
   });
 }
 

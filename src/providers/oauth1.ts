@@ -14,12 +14,14 @@ export interface OAuth1Keys {
   callback?: string;
   /** Only on the access-token call. */
   verifier?: string;
+  /** An `application/x-www-form-urlencoded` body, whose parameters the signature covers too (RFC 5849 §3.4.1.3.1). */
+  form?: string;
 }
 
 /**
  * The `Authorization: OAuth …` header of an HMAC-SHA1 signed OAuth 1.0a request (RFC 5849 §3).
  * The signature covers the method, the URL without query, and every query parameter of `url`
- * plus the `oauth_*` ones. Form bodies are not signed: send parameters in the query.
+ * plus the `oauth_*` ones, and the parameters of a form body when `keys.form` gives it.
  *
  * @example
  * const header = oauth1Header('GET', 'https://api.trello.com/1/members/me?fields=id', { consumerKey, consumerSecret, token, tokenSecret });
@@ -36,7 +38,8 @@ export function oauth1Header(method: string, url: string, keys: OAuth1Keys, now 
   if (keys.callback) oauth.oauth_callback = keys.callback;
   if (keys.verifier) oauth.oauth_verifier = keys.verifier;
   const parsed = new URL(url);
-  const params: Array<[string, string]> = [...parsed.searchParams.entries(), ...Object.entries(oauth)].map(([k, v]) => [rfc3986(k), rfc3986(v)]);
+  const form = keys.form ? [...new URLSearchParams(keys.form).entries()] : [];
+  const params: Array<[string, string]> = [...parsed.searchParams.entries(), ...form, ...Object.entries(oauth)].map(([k, v]) => [rfc3986(k), rfc3986(v)]);
   params.sort(([ak, av], [bk, bv]) => (ak === bk ? (av < bv ? -1 : av > bv ? 1 : 0) : ak < bk ? -1 : 1));
   const normalised = params.map(([k, v]) => `${k}=${v}`).join('&');
   const base = `${parsed.protocol}//${parsed.host}${parsed.pathname}`;

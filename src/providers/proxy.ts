@@ -123,7 +123,8 @@ async function sendFollowing(ctx: StreamContext, connection: Connection, request
   const base = request.baseUrlOverride || (template ? interpolate(template, values) : undefined);
   if (!base) throw new SynclineError('invalid', 'missing_base_url', `Provider "${ctx.provider.display_name}" has no base URL: send Base-Url-Override`);
   let url = new URL(`${base.replace(/\/+$/, '')}/${request.endpoint.replace(/^\/+/, '')}`);
-  const auth = authorizeRequest(ctx.provider, values, { method, url: url.toString() });
+  const form = Buffer.isBuffer(request.body) && /^application\/x-www-form-urlencoded\b/i.test(request.headers['content-type'] ?? '') ? request.body.toString() : undefined;
+  const auth = authorizeRequest(ctx.provider, values, { method, url: url.toString(), form });
   url = withQuery(url, auth.query);
   const headers: Record<string, string> = { ...auth.headers, ...request.headers };
   const origin = url.origin;

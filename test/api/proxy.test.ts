@@ -61,6 +61,12 @@ test.each(['fake-oauth2', 'fake-cc', 'fake-oauth1', 'fake-key', 'fake-basic'])('
   expect(echo.query).toEqual({ x: '1' });
 });
 
+test('OAuth 1.0a signs the parameters of a form body too', async () => {
+  const res = await proxy('/echo?q=1', { key: 'fake-oauth1', method: 'POST', body: 'status=Hello Ladies + Gentlemen&x=1', headers: { 'content-type': 'application/x-www-form-urlencoded' } });
+  expect(res.status).toBe(200);
+  expect(await json(res)).toMatchObject({ body: 'status=Hello Ladies + Gentlemen&x=1', query: { q: '1' } });
+});
+
 test('forwards only Nango-Proxy- headers, and passes status, headers and body back unchanged', async () => {
   const res = await proxy('/created?a=b', {
     method: 'POST',

@@ -83,16 +83,16 @@ test('credential injection per auth mode', () => {
 });
 
 test('OAuth 1.0a signature matches the published HMAC-SHA1 example', () => {
-  // developer.x.com "Creating a signature" example; its body parameter moved to the query signs the same.
-  const url = 'https://api.twitter.com/1.1/statuses/update.json?include_entities=true&status=' + encodeURIComponent('Hello Ladies + Gentlemen, a signed OAuth request!');
+  // developer.x.com "Creating a signature" example: query and form body parameters are both signed.
   const header = oauth1Header(
     'POST',
-    url,
+    'https://api.twitter.com/1.1/statuses/update.json?include_entities=true',
     {
       consumerKey: 'xvz1evFS4wEEPTGEFPHBog',
       consumerSecret: 'kAcSOqF21Fu85e7zjz7ZN2U4ZRhfV3WpwPAoE3Z7kBw',
       token: '370773112-GmHxMAgYyLbNEtIKZeRNFsMKPR9EyMZeS9weJAEb',
       tokenSecret: 'LswwdoUaIvS8ltyTt5jkRh4J50vUPVVHtR2YPi5kE',
+      form: 'status=' + encodeURIComponent('Hello Ladies + Gentlemen, a signed OAuth request!'),
     },
     1318622958 * 1000,
     'kYjzVBB8Y0ZFabxSWbWovY3uYSQ2pTgmZeNu2VS4cg',

@@ -61,7 +61,8 @@ export function proxyRoutes(store: Store): Router {
         method: req.method,
         endpoint: req.url,
         headers,
-        body: hasBody ? (retries > 0 ? await buffered(req) : req) : undefined,
+        // Buffered when it may be sent again (retries) or must be signed (an OAuth 1.0a form).
+        body: hasBody ? (retries > 0 || signsForm(provider.auth_mode, headers) ? await buffered(req) : req) : undefined,
         baseUrlOverride: req.get('base-url-override') || undefined,
         retries,
         retryOn: listHeader(req, 'retry-on'),
@@ -93,6 +94,10 @@ export function proxyRoutes(store: Store): Router {
     }
   });
   return router;
+}
+
+function signsForm(authMode: string, headers: Record<string, string>): boolean {
+  return authMode === 'OAUTH1' && /^application\/x-www-form-urlencoded\b/i.test(headers['content-type'] ?? '');
 }
 
 function intHeader(req: Request, name: string): number {
