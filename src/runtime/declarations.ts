@@ -190,6 +190,7 @@ declare function clearTimeout(timeout?: Timeout | number): void;
 declare function clearInterval(timeout?: Timeout | number): void;
 declare function clearImmediate(timeout?: Timeout | number): void;
 declare function queueMicrotask(fn: () => void): void;
+declare function structuredClone<T>(value: T): T;
 declare function btoa(data: string): string;
 declare function atob(data: string): string;
 
@@ -268,6 +269,18 @@ declare module 'crypto' {
   function randomInt(max: number): number;
   function randomInt(min: number, max: number): number;
   function timingSafeEqual(a: Uint8Array, b: Uint8Array): boolean;
+  type KeyLike = string | Uint8Array | { key: string | Uint8Array; passphrase?: string };
+  interface Sign {
+    update(data: string | Uint8Array, encoding?: BufferEncoding): Sign;
+    sign(privateKey: KeyLike): Buffer;
+    sign(privateKey: KeyLike, encoding: BufferEncoding): string;
+  }
+  interface Verify {
+    update(data: string | Uint8Array, encoding?: BufferEncoding): Verify;
+    verify(publicKey: KeyLike, signature: string | Uint8Array, encoding?: BufferEncoding): boolean;
+  }
+  function createSign(algorithm: string): Sign;
+  function createVerify(algorithm: string): Verify;
   function getHashes(): string[];
 }
 declare module 'node:crypto' {

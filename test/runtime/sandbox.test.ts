@@ -1,3 +1,4 @@
+import { createVerify, generateKeyPairSync } from 'node:crypto';
 import { harness, outputOf, script, type Harness } from './harness';
 
 let h: Harness;
@@ -217,6 +218,29 @@ describe('allowed modules and globals', () => {
       ),
     );
     expect(output).toEqual({ seen: ['xy'], ticks: 3, numeric: 'number' });
+  });
+
+  test('crypto signs and verifies (RS256 for JWTs); structuredClone copies deeply', async () => {
+    const { privateKey, publicKey } = generateKeyPairSync('rsa', { modulusLength: 1024 });
+    const keys = { private: privateKey.export({ type: 'pkcs8', format: 'pem' }), public: publicKey.export({ type: 'spki', format: 'pem' }) };
+    const out = outputOf(
+      await h.run(
+        script(`
+        const crypto = require('crypto');
+        const signature = crypto.createSign('RSA-SHA256').update('header.payload').sign(input.private, 'base64url');
+        const valid = crypto.createVerify('RSA-SHA256').update('header.payload').verify(input.public, signature, 'base64url');
+        const tampered = crypto.createVerify('RSA-SHA256').update('header.other').verify(input.public, signature, 'base64url');
+        const original = { when: new Date(0), tags: new Set(['a']), nested: { list: [1, { deep: true }] } };
+        original.self = original;
+        const copy = structuredClone(original);
+        return { signature, valid, tampered, clone: [copy !== original, copy.nested !== original.nested, copy.self === copy, copy.when.getTime(), [...copy.tags], copy.nested.list[1].deep] };
+      `),
+        { input: keys },
+      ),
+    );
+    expect(createVerify('RSA-SHA256').update('header.payload').verify(keys.public, Buffer.from(out.signature, 'base64url'))).toBe(true);
+    expect([out.valid, out.tampered]).toEqual([true, false]);
+    expect(out.clone).toEqual([true, true, true, 0, ['a'], true]);
   });
 
   test('an invalid URL throws a TypeError inside the script', async () => {

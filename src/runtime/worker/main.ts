@@ -46,6 +46,10 @@ const syncHandlers: Record<string, (args: any) => unknown> = {
     return crypto.randomBytes(n).toString('base64');
   },
   'crypto.randomInt': ({ min, max }) => crypto.randomInt(Number(min), Number(max)),
+  'crypto.sign': ({ algorithm, data: body, key, passphrase }) =>
+    crypto.createSign(String(algorithm)).update(Buffer.from(String(body), 'base64')).sign({ key: String(key), passphrase: passphrase === undefined ? undefined : String(passphrase) }, 'base64'),
+  'crypto.verify': ({ algorithm, data: body, key, signature }) =>
+    crypto.createVerify(String(algorithm)).update(Buffer.from(String(body), 'base64')).verify(String(key), Buffer.from(String(signature), 'base64')),
   'url.parse': ({ input, base }) => urlParts(new URL(String(input), base === undefined ? undefined : String(base))),
   'url.set': ({ href, part, value }) => {
     const u = new URL(String(href));

@@ -299,7 +299,38 @@ function boot(post: Outside['post'], call: Outside['call'], finish: Outside['fin
     }
   }
 
+  /** A key as PEM text: a string, or bytes of one; `{ key, passphrase }` objects too. */
+  const pemOf = (key: unknown): { key: string; passphrase?: string } => {
+    if (key && typeof key === 'object' && !ArrayBuffer.isView(key) && 'key' in key) {
+      const { key: inner, passphrase } = key as { key: unknown; passphrase?: unknown };
+      return { key: pemOf(inner).key, passphrase: passphrase === undefined ? undefined : String(passphrase) };
+    }
+    return { key: typeof key === 'string' ? key : toBytes(key).toString('utf8') };
+  };
+
+  class Signer {
+    #parts: Uint8Array[] = [];
+    constructor(private readonly algorithm: string) {}
+    update(data: unknown, encoding?: string) {
+      this.#parts.push(toBytes(data, encoding));
+      return this;
+    }
+    protected data(): string {
+      return base64Encode(SandboxBuffer.concat(this.#parts));
+    }
+    sign(key: unknown, encoding?: string) {
+      const out = SandboxBuffer.from(callSync('crypto.sign', { algorithm: this.algorithm, data: this.data(), ...pemOf(key) }) as string, 'base64');
+      return encoding ? out.toString(encoding) : out;
+    }
+    verify(key: unknown, signature: unknown, encoding?: string) {
+      const bytes = typeof signature === 'string' ? SandboxBuffer.from(signature, encoding ?? 'utf8') : toBytes(signature);
+      return callSync('crypto.verify', { algorithm: this.algorithm, data: this.data(), key: pemOf(key).key, signature: base64Encode(bytes) }) as boolean;
+    }
+  }
+
   const crypto = Object.freeze({
+    createSign: (algorithm: string) => new Signer(String(algorithm)),
+    createVerify: (algorithm: string) => new Signer(String(algorithm)),
     createHash: (algorithm: string) => new Hash(String(algorithm)),
     createHmac: (algorithm: string, key: unknown) => new Hash(String(algorithm), toBytes(key)),
     randomUUID: () => callSync('crypto.uuid', {}) as string,
@@ -397,6 +428,36 @@ function boot(post: Outside['post'], call: Outside['call'], finish: Outside['fin
     trace: (...a: unknown[]) => void log('debug', a),
   });
 
+  /** structuredClone for what scripts hold: plain data, Date, Map, Set, typed arrays, cycles. */
+  function clone<T>(value: T, seen = new Map<unknown, unknown>()): T {
+    if (typeof value !== 'object' || value === null) {
+      if (typeof value === 'function' || typeof value === 'symbol') throw new Error(`${String(value)} could not be cloned`);
+      return value;
+    }
+    if (seen.has(value)) return seen.get(value) as T;
+    if (value instanceof Date) return new Date(value.getTime()) as T;
+    if (value instanceof RegExp) return new RegExp(value.source, value.flags) as T;
+    if (ArrayBuffer.isView(value)) return (value as unknown as Uint8Array).slice() as T;
+    let out: unknown;
+    if (value instanceof Map) {
+      const map = new Map();
+      seen.set(value, map);
+      for (const [k, v] of value) map.set(clone(k, seen), clone(v, seen));
+      out = map;
+    } else if (value instanceof Set) {
+      const set = new Set();
+      seen.set(value, set);
+      for (const v of value) set.add(clone(v, seen));
+      out = set;
+    } else {
+      const copy: Record<string, unknown> | unknown[] = Array.isArray(value) ? [] : {};
+      seen.set(value, copy);
+      for (const key of Object.keys(value)) (copy as Record<string, unknown>)[key] = clone((value as Record<string, unknown>)[key], seen);
+      out = copy;
+    }
+    return out as T;
+  }
+
   class TextEncoder {
     readonly encoding = 'utf-8';
     encode(text = '') {
@@ -421,6 +482,7 @@ function boot(post: Outside['post'], call: Outside['call'], finish: Outside['fin
     clearInterval: clear,
     clearImmediate: clear,
     queueMicrotask: (fn: () => void) => void Promise.resolve().then(fn),
+    structuredClone: clone,
     Buffer: SandboxBuffer,
     URL,
     URLSearchParams,
