@@ -62,8 +62,9 @@ const reconnectBody = z.object({
 });
 
 /** `POST /connect/sessions` and `/connect/sessions/reconnect`, behind the secret key. */
-export function connectSessionRoutes(store: Store): Router {
+export function connectSessionRoutes(store: Store, options: ConnectOptions = {}): Router {
   const router = Router();
+  const origin = originOf(options);
 
   router.post('/connect/sessions', async (req, res) => {
     const input = body(sessionBody, req);
@@ -79,7 +80,7 @@ export function connectSessionRoutes(store: Store): Router {
       reconnectConnectionId: null,
       ttlMs: CONNECT_SESSION_TTL_MS,
     });
-    res.status(201).json(sessionResponse(req, token, session));
+    res.status(201).json(sessionResponse(origin(req), token, session));
   });
 
   router.post('/connect/sessions/reconnect', async (req, res) => {
@@ -96,7 +97,7 @@ export function connectSessionRoutes(store: Store): Router {
       reconnectConnectionId: connection.id,
       ttlMs: CONNECT_SESSION_TTL_MS,
     });
-    res.status(201).json(sessionResponse(req, token, session));
+    res.status(201).json(sessionResponse(origin(req), token, session));
   });
 
   return router;
@@ -106,10 +107,21 @@ function endUserOf(user: z.infer<typeof endUser>, org: z.infer<typeof organizati
   return { id: user.id, email: user.email ?? null, display_name: user.display_name ?? null, organization: org ?? null };
 }
 
-const origin = (req: Request) => `${req.protocol}://${req.get('host')}`;
+export interface ConnectOptions {
+  /**
+   * The server's public URL (`https://sync.example.com`), for connect links and the OAuth redirect
+   * URI registered with providers. Default: the origin each request came to.
+   */
+  publicUrl?: string;
+}
 
-function sessionResponse(req: Request, token: string, session: ConnectSession) {
-  return { data: { token, connect_link: `${origin(req)}/connect?session_token=${encodeURIComponent(token)}`, expires_at: session.expiresAt.toISOString() } };
+function originOf(options: ConnectOptions): (req: Request) => string {
+  const fixed = options.publicUrl?.replace(/\/+$/, '');
+  return (req) => fixed ?? `${req.protocol}://${req.get('host')}`;
+}
+
+function sessionResponse(origin: string, token: string, session: ConnectSession) {
+  return { data: { token, connect_link: `${origin}/connect?session_token=${encodeURIComponent(token)}`, expires_at: session.expiresAt.toISOString() } };
 }
 
 // ---- Public flows: authenticated by the connect session token, not the secret key -------------
@@ -134,8 +146,9 @@ const flowQuery = z.object({
  * The end user's side: connect page, OAuth redirect and callback, credential forms, browser SDK.
  * Mounted before the secret-key check.
  */
-export function authFlowRoutes(store: Store, logger?: Logger): Router {
+export function authFlowRoutes(store: Store, logger?: Logger, options: ConnectOptions = {}): Router {
   const router = Router();
+  const origin = originOf(options);
   const htmlErrors = (res: Response, fn: () => Promise<void>) => renderErrors(res, fn, logger);
   const forms = [express.urlencoded({ extended: true, limit: '64kb' }), express.json({ limit: '64kb' })];
 
