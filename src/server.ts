@@ -9,6 +9,7 @@ import { loadUserProviders, useUserProviders } from './providers';
 import { openDb, openStore, type Store } from './store';
 import { loadOrCreateKeyFile, lockDataDir } from './store/data-dir';
 import type { EnvironmentKey } from './store/environments';
+import { startOrchestration, type Orchestration } from './worker';
 
 export interface Syncline {
   url: string;
@@ -16,7 +17,16 @@ export interface Syncline {
   logger: Logger;
   /** Keys of environments created by this start (first start only). */
   createdKeys: EnvironmentKey[];
+  /** The Temporal side: embedded engine (unless TEMPORAL_ADDRESS), client, worker. */
+  orchestration?: Orchestration;
   close(): Promise<void>;
+}
+
+export interface StartOptions {
+  /** Start the engine/worker/orchestrator (default true). */
+  orchestration?: boolean;
+  /** Heartbeat timeout of sync runs, for tests that kill workers. */
+  heartbeatTimeoutMs?: number;
 }
 
 /**
@@ -51,16 +61,33 @@ export async function openSyncline(config: Config, logger: Logger = createLogger
   }
 }
 
-export async function startSyncline(config: Config, logger?: Logger): Promise<Syncline> {
+/**
+ * `openSyncline`, then the orchestration (the embedded Temporal engine unless `TEMPORAL_ADDRESS`,
+ * a worker and the lifecycle outbox drain) and the API, all in this process.
+ */
+export async function startSyncline(config: Config, logger?: Logger, options: StartOptions = {}): Promise<Syncline> {
   const base = await openSyncline(config, logger);
-  const app = createApp({ store: base.store, logger: base.logger });
+  let orchestration: Orchestration | undefined;
   let server: Server;
   try {
+    if (options.orchestration !== false) {
+      orchestration = await startOrchestration({
+        store: base.store,
+        logger: base.logger,
+        temporalAddress: config.temporalAddress,
+        enginePort: config.enginePort,
+        // Only the default port gives way to something already on it; an explicit ENGINE_PORT must be free.
+        enginePortFallback: process.env.ENGINE_PORT === undefined,
+        heartbeatTimeoutMs: options.heartbeatTimeoutMs,
+      });
+    }
+    const app = createApp({ store: base.store, logger: base.logger, orchestrator: orchestration?.orchestrator });
     server = await new Promise<Server>((resolve, reject) => {
       const s = app.listen(config.port, () => resolve(s));
       s.once('error', reject);
     });
   } catch (err) {
+    await orchestration?.close();
     await base.close();
     throw err;
   }
@@ -68,8 +95,11 @@ export async function startSyncline(config: Config, logger?: Logger): Promise<Sy
   return {
     ...base,
     url: `http://localhost:${port}`,
+    orchestration,
     async close() {
+      server.closeIdleConnections();
       await new Promise<void>((resolve) => server.close(() => resolve()));
+      await orchestration?.close();
       await base.close();
     },
   };

@@ -1,9 +1,11 @@
 import express from 'express';
 import type { Logger } from 'pino';
 import type { Store } from '../store';
+import type { Orchestrator } from '../worker/orchestrator';
 import { requireSecretKey } from './auth';
 import { errorHandler } from './errors';
 import { authFlowRoutes, connectSessionRoutes } from './routes/connect';
+import { actionRoutes } from './routes/actions';
 import { connectionRoutes } from './routes/connections';
 import { environmentVariableRoutes } from './routes/environment-variables';
 import { integrationRoutes } from './routes/integrations';
@@ -11,6 +13,7 @@ import { providerRoutes } from './routes/providers';
 import { proxyRoutes } from './routes/proxy';
 import { recordRoutes } from './routes/records';
 import { scriptRoutes } from './routes/scripts';
+import { syncRoutes } from './routes/syncs';
 import { notFound } from '../errors';
 
 /** Largest JSON body accepted; larger ones get 413 before any work is done. */
@@ -19,10 +22,12 @@ export const BODY_LIMIT = '10mb';
 export interface AppOptions {
   store: Store;
   logger: Logger;
+  /** Sync and action orchestration; without it `/sync/*` and `/action/*` are not served and deploys start nothing. */
+  orchestrator?: Orchestrator;
 }
 
 /** The REST API as an express app (no listening): Nango-compatible routes behind secret-key auth. */
-export function createApp({ store, logger }: AppOptions): express.Express {
+export function createApp({ store, logger, orchestrator }: AppOptions): express.Express {
   const app = express();
   app.disable('x-powered-by');
   app.set('query parser', 'extended'); // tags[key]=value and repeated ids=
@@ -47,7 +52,11 @@ export function createApp({ store, logger }: AppOptions): express.Express {
   app.use(integrationRoutes(store));
   app.use(environmentVariableRoutes(store));
   app.use(recordRoutes(store));
-  app.use(scriptRoutes(store));
+  app.use(scriptRoutes(store, orchestrator));
+  if (orchestrator) {
+    app.use(syncRoutes(orchestrator));
+    app.use(actionRoutes(orchestrator));
+  }
   app.use((req) => {
     throw notFound('unknown_route', `No route ${req.method} ${req.path}`);
   });

@@ -22,8 +22,12 @@ import type {
   DeployBody,
   DeployResponse,
   ScriptsConfig,
+  AsyncActionResponse,
   Success,
+  SyncName,
+  SyncStatusResponse,
   SynclineOptions,
+  TriggerSyncOptions,
   UpdateIntegrationBody,
 } from './types';
 
@@ -374,6 +378,106 @@ export class Syncline {
     return this.request('GET', '/scripts/config');
   }
 
+  // ---- Syncs and actions ----------------------------------------------------------------------
+
+  /**
+   * Runs syncs now (or right after their current run): the named ones, or all of the integration's
+   * when `syncs` is empty; of one connection, or of all when `connectionId` is omitted.
+   * `opts.reset` ignores and clears the checkpoint. Nango's legacy `syncMode` string/boolean is accepted.
+   *
+   * @example
+   * await syncline.triggerSync('github', ['issues'], 'user-1', { reset: true });
+   */
+  async triggerSync(
+    providerConfigKey: string,
+    syncs?: SyncName[],
+    connectionId?: string,
+    opts?: TriggerSyncOptions | 'incremental' | 'full_refresh' | 'full_refresh_and_clear_cache' | boolean,
+  ): Promise<Success> {
+    if (syncs && !Array.isArray(syncs)) throw new Error('Syncs must be an array. If it is a single sync, please wrap it in an array.');
+    const legacy = typeof opts === 'boolean' ? (opts ? 'full_refresh' : 'incremental') : typeof opts === 'string' ? opts : undefined;
+    const body = { syncs: syncs ?? [], provider_config_key: providerConfigKey, connection_id: connectionId, ...(legacy ? { sync_mode: legacy } : { opts }) };
+    return this.request('POST', '/sync/trigger', { body });
+  }
+
+  /**
+   * Unpauses syncs and runs them now.
+   *
+   * @example
+   * await syncline.startSync('github', ['issues'], 'user-1');
+   */
+  async startSync(providerConfigKey: string, syncs: SyncName[], connectionId?: string): Promise<Success> {
+    return this.request('POST', '/sync/start', { body: syncBody(providerConfigKey, syncs, connectionId) });
+  }
+
+  /**
+   * Pauses the schedule of syncs (a run in progress finishes).
+   *
+   * @example
+   * await syncline.pauseSync('github', ['issues']); // every connection
+   */
+  async pauseSync(providerConfigKey: string, syncs: SyncName[], connectionId?: string): Promise<Success> {
+    return this.request('POST', '/sync/pause', { body: syncBody(providerConfigKey, syncs, connectionId) });
+  }
+
+  /**
+   * Status of syncs (`'*'`: all of the integration's) per connection.
+   *
+   * @example
+   * const { syncs } = await syncline.syncStatus('github', '*', 'user-1');
+   * syncs[0].status; // 'SUCCESS'
+   */
+  async syncStatus(providerConfigKey: string, syncs: '*' | SyncName[], connectionId?: string): Promise<SyncStatusResponse> {
+    if (!Array.isArray(syncs) && syncs !== '*') throw new Error('Syncs must be an array. If it is a single sync, please wrap it in an array.');
+    const names = syncs === '*' ? '*' : syncs.map((s) => (typeof s === 'string' ? s : s.variant ? `${s.name}::${s.variant}` : s.name)).join(',');
+    return this.request('GET', '/sync/status', { query: { syncs: names, provider_config_key: providerConfigKey, connection_id: connectionId } });
+  }
+
+  /**
+   * Overrides a sync's frequency for one connection (`null` reverts to the deployed `runs`).
+   *
+   * @example
+   * await syncline.updateSyncConnectionFrequency('github', 'issues', 'user-1', 'every 5 minutes');
+   */
+  async updateSyncConnectionFrequency(providerConfigKey: string, sync: SyncName, connectionId: string, frequency: string | null): Promise<{ frequency: string }> {
+    const name = typeof sync === 'string' ? { sync_name: sync } : { sync_name: sync.name, sync_variant: sync.variant };
+    return this.request('PUT', '/sync/update-connection-frequency', { body: { ...name, provider_config_key: providerConfigKey, connection_id: connectionId, frequency } });
+  }
+
+  /**
+   * Runs an action and resolves with its output; a failed action (its `ActionError` payload in
+   * `error.payload`) rejects with a {@link SynclineApiError}.
+   *
+   * @example
+   * const issue = await syncline.triggerAction('github', 'user-1', 'create-issue', { title: 'Bug' });
+   */
+  async triggerAction<In = unknown, Out = any>(providerConfigKey: string, connectionId: string, actionName: string, input?: In, options: { maxRetries?: number } = {}): Promise<Out> {
+    const headers = { ...connectionHeaders({ providerConfigKey, connectionId }), ...(options.maxRetries !== undefined ? { 'X-Max-Retries': String(options.maxRetries) } : {}) };
+    return this.request('POST', '/action/trigger', { headers, body: { action_name: actionName, input } });
+  }
+
+  /**
+   * Starts an action and resolves at once with its id; `getAsyncActionResult` serves the output.
+   *
+   * @example
+   * const { id } = await syncline.triggerActionAsync('github', 'user-1', 'create-issue', { title: 'Bug' });
+   */
+  async triggerActionAsync<In = unknown>(providerConfigKey: string, connectionId: string, actionName: string, input?: In): Promise<AsyncActionResponse> {
+    const headers = { ...connectionHeaders({ providerConfigKey, connectionId }), 'X-Async': 'true' };
+    return this.request('POST', '/action/trigger', { headers, body: { action_name: actionName, input } });
+  }
+
+  /**
+   * The result of an async action: its output once finished (`{id, status: 'running'}` before).
+   *
+   * @example
+   * const output = await syncline.getAsyncActionResult({ id });
+   */
+  async getAsyncActionResult<Out = any>(props: { id?: string; statusUrl?: string }): Promise<Out> {
+    if (!props.id && !props.statusUrl) throw new Error('Either id or statusUrl must be provided');
+    return this.request('GET', props.statusUrl ?? `/action/${segment(props.id!)}`);
+  }
+
   // ---- Proxy ----------------------------------------------------------------------------------
 
   /**
@@ -481,4 +585,9 @@ export class Syncline {
 
 function connectionHeaders(config: { providerConfigKey: string; connectionId: string }): Record<string, string> {
   return { 'Connection-Id': config.connectionId, 'Provider-Config-Key': config.providerConfigKey };
+}
+
+function syncBody(providerConfigKey: string, syncs: SyncName[], connectionId?: string) {
+  if (!Array.isArray(syncs)) throw new Error('Syncs must be an array of strings. If it is a single sync, please wrap it in an array.');
+  return { syncs, provider_config_key: providerConfigKey, connection_id: connectionId };
 }

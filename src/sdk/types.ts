@@ -250,3 +250,39 @@ export interface ScriptsConfig {
   syncs: Array<Record<string, unknown> & { name: string }>;
   actions: Array<Record<string, unknown> & { name: string }>;
 }
+
+/** A sync named in sync calls: its name, or name and variant. */
+export type SyncName = string | { name: string; variant?: string };
+
+/** One entry of `syncStatus`. */
+export interface SyncStatus {
+  id: string;
+  connection_id: string;
+  name: string;
+  variant: string;
+  status: 'RUNNING' | 'SUCCESS' | 'ERROR' | 'PAUSED' | 'STOPPED';
+  /** Deprecated: INITIAL until an incremental sync has finished once. */
+  type: 'INITIAL' | 'INCREMENTAL';
+  finishedAt: string | null;
+  nextScheduledSyncAt: string | null;
+  frequency: string;
+  latestResult: Record<string, { added: number; updated: number; deleted: number }> | null;
+  recordCount: Record<string, number>;
+  checkpoint: Record<string, unknown> | null;
+}
+
+export interface SyncStatusResponse {
+  syncs: SyncStatus[];
+}
+
+/** Options of `triggerSync`: `reset` ignores and clears the checkpoint (a full resync). */
+export interface TriggerSyncOptions {
+  reset?: boolean;
+  emptyCache?: boolean;
+}
+
+/** What `triggerActionAsync` resolves with: poll `getAsyncActionResult` with it. */
+export interface AsyncActionResponse {
+  id: string;
+  statusUrl: string;
+}

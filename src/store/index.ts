@@ -1,3 +1,4 @@
+import { ActionRunStore } from './actions';
 import { AuthStore } from './auth';
 import { Cipher } from './crypto';
 import type { Db } from './db';
@@ -5,6 +6,7 @@ import { ConnectionStore } from './connections';
 import { EnvironmentVariableStore } from './environment-variables';
 import { EnvironmentStore } from './environments';
 import { IntegrationStore } from './integrations';
+import { JobStore } from './jobs';
 import { migrate } from './migrate';
 import { RecordStore } from './records';
 import { ScriptStore } from './scripts';
@@ -13,6 +15,7 @@ import { verifyEncryptionKey } from './settings';
 export { openDb, type Db, type Queryable } from './db';
 export { Cipher } from './crypto';
 export { migrate } from './migrate';
+export { PgCheckpointStore } from './checkpoints';
 
 /** Every table family behind one object; the API, activities and CLI take this. */
 export interface Store {
@@ -24,6 +27,10 @@ export interface Store {
   environmentVariables: EnvironmentVariableStore;
   records: RecordStore;
   scripts: ScriptStore;
+  /** Syncs of connections, their jobs (runs), and the connection lifecycle outbox. */
+  jobs: JobStore;
+  /** Action calls and their outputs. */
+  actions: ActionRunStore;
   /** Connect sessions, OAuth sessions, token refresh bookkeeping. */
   auth: AuthStore;
 }
@@ -42,6 +49,8 @@ export async function openStore(db: Db, encryptionKey: Buffer): Promise<Store> {
     environmentVariables: new EnvironmentVariableStore(db, cipher),
     records: new RecordStore(db),
     scripts: new ScriptStore(db),
+    jobs: new JobStore(db),
+    actions: new ActionRunStore(db),
     auth: new AuthStore(db, cipher),
   };
 }

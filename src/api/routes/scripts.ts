@@ -4,6 +4,7 @@ import { NangoYamlError, parseNangoYaml } from '../../config/nango-yaml';
 import { invalid } from '../../errors';
 import type { Store } from '../../store';
 import type { DeployedScript } from '../../store/scripts';
+import type { Orchestrator } from '../../worker/orchestrator';
 import { environment } from '../auth';
 import { body } from '../validate';
 
@@ -24,7 +25,7 @@ const deployBody = z.object({
 
 const scriptShape = (s: DeployedScript) => ({ type: s.type, providerConfigKey: s.integration, name: s.name, version: s.version });
 
-export function scriptRoutes(store: Store): Router {
+export function scriptRoutes(store: Store, orchestrator?: Orchestrator): Router {
   const router = Router();
 
   /** Deploys a whole nango.yaml with its compiled scripts, all or nothing. */
@@ -57,6 +58,8 @@ export function scriptRoutes(store: Store): Router {
       input.flowConfigs.map((f) => ({ integration: f.providerConfigKey, type: f.type, name: f.name, js: f.fileBody.js, ts: f.fileBody.ts })),
       input.reconcile,
     );
+    // Existing connections get the new syncs, removed syncs stop; new code takes effect at each sync's next run.
+    await orchestrator?.onDeploy(env, result);
     res.json({ deployment_id: result.deploymentId, scripts: result.scripts.map(scriptShape), removed: result.removed });
   });
 

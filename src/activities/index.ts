@@ -1,0 +1,19 @@
+import { runAction } from './action';
+import { runSync, type ActivityDeps } from './sync';
+import type { SyncActivities } from './types';
+
+export type { SyncActivities } from './types';
+export type { ActivityDeps } from './sync';
+
+/**
+ * The activities the worker registers, bound to the store (and the action trigger scripts use).
+ *
+ * @example
+ * Worker.create({ ..., activities: createActivities({ store }) });
+ */
+export function createActivities(deps: ActivityDeps): SyncActivities {
+  return {
+    runSync: (input) => runSync(deps, input),
+    runAction: (args, actionId, last) => runAction(deps, args, actionId, last),
+  };
+}

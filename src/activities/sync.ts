@@ -1,0 +1,112 @@
+import { Context } from '@temporalio/activity';
+import { parseRuns, type SyncDefinition } from '../config/nango-yaml';
+import { SynclineError } from '../errors';
+import { findProvider } from '../providers';
+import { runScript, storeServices, type RuntimeServices } from '../runtime';
+import { modelFullName } from '../runtime/host';
+import type { RecordSink } from '../runtime/types';
+import { PgCheckpointStore, type Store } from '../store';
+import type { Environment, RecordCounts } from '../types';
+import type { RunSyncInput, RunSyncResult } from '../workflows/types';
+
+const DAY_MS = 24 * 60 * 60_000;
+
+export interface ActivityDeps {
+  store: Store;
+  /** `nango.triggerAction` for scripts of an environment. */
+  actions?: (environment: Environment) => RuntimeServices['triggerAction'];
+}
+
+/**
+ * Runs the deployed sync script once: the job row is started (or continued, for a retried attempt of
+ * the same run), records are committed batch by batch with their counts, and the job ends SUCCESS
+ * (deleting, for `track_deletes`, what the run did not see, in the same transaction) or ERROR.
+ */
+export async function runSync(deps: ActivityDeps, { key, reset }: RunSyncInput): Promise<RunSyncResult> {
+  const { store } = deps;
+  const context = Context.current();
+  const connection = await store.connections.get(key.environmentId, key.integration, key.connectionId).catch(goneIfNotFound);
+  if (!connection) return { outcome: 'gone', reason: `connection ${key.connectionId} no longer exists` };
+  const script = await store.scripts.find(key.environmentId, key.integration, 'sync', key.sync);
+  if (!script) return { outcome: 'gone', reason: `sync ${key.sync} is no longer deployed` };
+  const config = script.config as SyncDefinition;
+  const sync = await store.jobs.ensureSync(connection.id, key.sync, key.variant);
+  const frequencyMs = (sync.frequency ? parseRuns(sync.frequency) : undefined) ?? config.intervalMs;
+  const info = context.info;
+  const runKey = `${info.workflowExecution?.workflowId}/${info.workflowExecution?.runId}/${info.activityId}`;
+  const { job, continued } = await store.jobs.beginJob(sync.id, runKey, reset, script.deploymentId);
+  const checkpoints = new PgCheckpointStore(store.db, connection.id);
+  if (reset && !continued) await checkpoints.clear(PgCheckpointStore.syncKey(key.environment, key.integration, key.connectionId, key.sync, key.variant));
+  const lastSyncDate = reset ? null : await store.jobs.lastSuccessStart(sync.id);
+  const trackDeletes = config.trackDeletes && config.syncType !== 'incremental';
+
+  const records: RecordSink = {
+    upsert: async (pk, model, batch) => {
+      if (trackDeletes) await store.jobs.markSeen(job.id, model, batch.map((r) => String((r as { id: unknown }).id)));
+      return counted(model, await store.records.upsert(pk, model, batch));
+    },
+    update: async (pk, model, batch) => counted(model, await store.records.update(pk, model, batch)),
+    delete: async (pk, model, batch) => counted(model, await store.records.delete(pk, model, batch)),
+    list: (pk, query) => store.records.list(pk, query),
+  };
+  const counted = async (model: string, counts: RecordCounts) => {
+    await store.jobs.addCounts(job.id, model, counts);
+    return counts;
+  };
+
+  const integration = await store.integrations.get(key.environmentId, key.integration);
+  const provider = findProvider(integration.provider);
+  const heartbeat = setInterval(() => context.heartbeat({ jobId: job.id }), heartbeatEvery(info.heartbeatTimeoutMs));
+  let outcome: Awaited<ReturnType<typeof runScript>> | { success: false; error: { type: string; message: string }; logs: [] };
+  try {
+    context.heartbeat({ jobId: job.id });
+    outcome = provider
+      ? await runScript({
+          kind: 'sync',
+          code: script.code,
+          scriptName: `${key.integration}/syncs/${key.sync}.ts`,
+          providerConfigKey: key.integration,
+          connectionId: key.connectionId,
+          environmentName: key.environment,
+          provider,
+          services: { ...storeServices(store, key.environmentId, { checkpoints, triggerAction: deps.actions?.({ id: key.environmentId, name: key.environment }) }), records },
+          sync: {
+            name: key.sync,
+            models: script.models.filter((m) => config.output.includes(m.name)),
+            allModels: new Map(script.models.map((m) => [m.name, m])),
+            lastSyncDate,
+            variant: key.variant,
+          },
+          limits: { timeoutMs: DAY_MS },
+        })
+      : { success: false, error: { type: 'unknown_provider', message: `Provider "${integration.provider}" is not in the catalogue` }, logs: [] };
+  } finally {
+    clearInterval(heartbeat);
+  }
+
+  const finished = outcome.success
+    ? await store.jobs.finishJob(job.id, {
+        success: true,
+        connectionPk: connection.id,
+        deleteUnseen: trackDeletes ? config.output.map((m) => modelFullName(m, key.variant)) : [],
+        logs: outcome.logs,
+      })
+    : await store.jobs.finishJob(job.id, { success: false, error: { type: outcome.error.type, message: outcome.error.message }, logs: outcome.logs });
+  return {
+    outcome: finished.status === 'SUCCESS' ? 'success' : 'error',
+    jobId: job.id,
+    startedAt: finished.startedAt.getTime(),
+    finishedAt: (finished.finishedAt ?? new Date()).getTime(),
+    error: finished.error ?? undefined,
+    frequencyMs,
+  };
+}
+
+function heartbeatEvery(timeoutMs: number | undefined): number {
+  return Math.max(100, Math.min(10_000, Math.floor((timeoutMs ?? 60_000) / 3)));
+}
+
+function goneIfNotFound(err: unknown): null {
+  if (err instanceof SynclineError && err.kind === 'not_found') return null;
+  throw err;
+}

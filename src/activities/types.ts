@@ -1,0 +1,9 @@
+import type { ActionResult, ActionWorkflowArgs, RunSyncInput, RunSyncResult } from '../workflows/types';
+
+/** The activities the workflows call; `createActivities` implements them over the store and runtime. */
+export interface SyncActivities {
+  /** Runs the deployed sync script once for a connection and records the job. */
+  runSync(input: RunSyncInput): Promise<RunSyncResult>;
+  /** Runs one attempt of an action call; `last` makes a retryable failure final in `action_runs`. */
+  runAction(args: ActionWorkflowArgs, actionId: string, last: boolean): Promise<ActionResult>;
+}

@@ -1,0 +1,251 @@
+import type { RecordCounts } from '../types';
+import type { Db, Queryable } from './db';
+
+/** One sync of one connection (and variant): the entity a sync workflow drives. */
+export interface SyncRow {
+  id: number;
+  connectionPk: number;
+  name: string;
+  variant: string;
+  /** Per-connection override of the script's `runs`, e.g. `every 5 minutes`. */
+  frequency: string | null;
+  paused: boolean;
+}
+
+export type JobStatus = 'RUNNING' | 'SUCCESS' | 'ERROR';
+
+export interface JobError {
+  type: string;
+  message: string;
+}
+
+/** One run of a sync. Retried attempts of the same run (worker crash, timeout) continue the same job. */
+export interface Job {
+  id: number;
+  syncId: number;
+  status: JobStatus;
+  reset: boolean;
+  attempts: number;
+  startedAt: Date;
+  finishedAt: Date | null;
+  result: Record<string, RecordCounts>;
+  error: JobError | null;
+  logs: unknown[];
+}
+
+export interface LifecycleEvent {
+  id: number;
+  kind: 'connection_created' | 'connection_deleted';
+  environmentId: number;
+  /** Null when the environment was deleted meanwhile. */
+  environment: string | null;
+  integrationKey: string;
+  connectionId: string;
+  attempts: number;
+}
+
+interface JobRow {
+  id: number;
+  sync_id: number;
+  status: JobStatus;
+  reset: boolean;
+  attempts: number;
+  started_at: Date;
+  finished_at: Date | null;
+  result: Record<string, RecordCounts>;
+  error: JobError | null;
+  logs: unknown[];
+}
+
+const toJob = (r: JobRow): Job => ({
+  id: r.id,
+  syncId: r.sync_id,
+  status: r.status,
+  reset: r.reset,
+  attempts: r.attempts,
+  startedAt: new Date(r.started_at),
+  finishedAt: r.finished_at ? new Date(r.finished_at) : null,
+  result: r.result,
+  error: r.error,
+  logs: r.logs,
+});
+
+const SYNC_COLUMNS = 'id, connection_id AS "connectionPk", name, variant, frequency, paused';
+
+/**
+ * Syncs, their jobs, the record ids each job saw (for `track_deletes`) and the lifecycle outbox.
+ */
+export class JobStore {
+  constructor(private readonly db: Db) {}
+
+  /** The sync row of (connection, name, variant), created on first use. */
+  async ensureSync(connectionPk: number, name: string, variant = 'base'): Promise<SyncRow> {
+    const { rows } = await this.db.query<SyncRow>(
+      `INSERT INTO syncs (connection_id, name, variant) VALUES ($1, $2, $3)
+       ON CONFLICT (connection_id, name, variant) DO UPDATE SET name = excluded.name
+       RETURNING ${SYNC_COLUMNS}`,
+      [connectionPk, name, variant],
+    );
+    return rows[0]!;
+  }
+
+  /** Sync rows of a set of connections (all variants). */
+  async syncsOf(connectionPks: number[]): Promise<SyncRow[]> {
+    const { rows } = await this.db.query<SyncRow>(`SELECT ${SYNC_COLUMNS} FROM syncs WHERE connection_id = ANY($1::int[]) ORDER BY id`, [connectionPks]);
+    return rows;
+  }
+
+  async setPaused(syncIds: number[], paused: boolean): Promise<void> {
+    await this.db.query('UPDATE syncs SET paused = $2 WHERE id = ANY($1::int[])', [syncIds, paused]);
+  }
+
+  async setFrequency(syncId: number, frequency: string | null): Promise<void> {
+    await this.db.query('UPDATE syncs SET frequency = $2 WHERE id = $1', [syncId, frequency]);
+  }
+
+  /**
+   * Starts the job of `runKey`, or continues it when a retried attempt of the same run arrives
+   * (`continued`: its earlier attempt committed records, seen ids and checkpoints that stay).
+   */
+  async beginJob(syncId: number, runKey: string, reset: boolean, deploymentId: number | null): Promise<{ job: Job; continued: boolean }> {
+    const { rows } = await this.db.query<JobRow & { continued: boolean }>(
+      `INSERT INTO sync_jobs AS j (sync_id, run_key, reset, deployment_id) VALUES ($1, $2, $3, $4)
+       ON CONFLICT (run_key) DO UPDATE SET attempts = j.attempts + 1, status = 'RUNNING', finished_at = NULL, error = NULL
+       RETURNING *, (xmax <> 0) AS continued`,
+      [syncId, runKey, reset, deploymentId],
+    );
+    return { job: toJob(rows[0]!), continued: rows[0]!.continued };
+  }
+
+  /** Adds one committed write's counts to the job's result. */
+  async addCounts(jobId: number, model: string, counts: RecordCounts): Promise<void> {
+    if (counts.added + counts.updated + counts.deleted === 0) return;
+    await this.db.query(
+      `UPDATE sync_jobs SET result = jsonb_set(result, ARRAY[$2], jsonb_build_object(
+         'added', coalesce((result -> $2 ->> 'added')::int, 0) + $3,
+         'updated', coalesce((result -> $2 ->> 'updated')::int, 0) + $4,
+         'deleted', coalesce((result -> $2 ->> 'deleted')::int, 0) + $5))
+       WHERE id = $1`,
+      [jobId, model, counts.added, counts.updated, counts.deleted],
+    );
+  }
+
+  /** Remembers that the job saw these record ids (before they are written). */
+  async markSeen(jobId: number, model: string, externalIds: string[]): Promise<void> {
+    if (externalIds.length === 0) return;
+    await this.db.query('INSERT INTO sync_seen (job_id, model, external_ids) VALUES ($1, $2, $3::text[])', [jobId, model, externalIds]);
+  }
+
+  /**
+   * Ends a job. A successful one with `deleteUnseen` first marks as deleted, in the same transaction,
+   * every live record of those models its job did not see. A failed one deletes nothing.
+   */
+  async finishJob(
+    jobId: number,
+    outcome: { success: true; connectionPk: number; deleteUnseen: string[]; logs: unknown[] } | { success: false; error: JobError; logs: unknown[] },
+  ): Promise<Job> {
+    return this.db.transaction(async (tx) => {
+      if (outcome.success) {
+        for (const model of outcome.deleteUnseen) {
+          const deleted = await deleteUnseen(tx, outcome.connectionPk, model, jobId);
+          if (deleted > 0) {
+            await tx.query(
+              `UPDATE sync_jobs SET result = jsonb_set(result, ARRAY[$2], jsonb_build_object(
+                 'added', coalesce((result -> $2 ->> 'added')::int, 0), 'updated', coalesce((result -> $2 ->> 'updated')::int, 0),
+                 'deleted', coalesce((result -> $2 ->> 'deleted')::int, 0) + $3)) WHERE id = $1`,
+              [jobId, model, deleted],
+            );
+          }
+        }
+      }
+      await tx.query('DELETE FROM sync_seen WHERE job_id = $1', [jobId]);
+      const { rows } = await tx.query<JobRow>(
+        `UPDATE sync_jobs SET status = $2, error = $3, logs = $4::jsonb, finished_at = clock_timestamp() WHERE id = $1 RETURNING *`,
+        [jobId, outcome.success ? 'SUCCESS' : 'ERROR', outcome.success ? null : outcome.error, JSON.stringify(outcome.logs)],
+      );
+      return toJob(rows[0]!);
+    });
+  }
+
+  /** When the last successful run started: the incremental `lastSyncDate`. */
+  async lastSuccessStart(syncId: number): Promise<Date | null> {
+    const { rows } = await this.db.query<{ started_at: Date }>(
+      `SELECT started_at FROM sync_jobs WHERE sync_id = $1 AND status = 'SUCCESS' ORDER BY id DESC LIMIT 1`,
+      [syncId],
+    );
+    return rows[0] ? new Date(rows[0].started_at) : null;
+  }
+
+  async job(jobId: number): Promise<Job | null> {
+    const { rows } = await this.db.query<JobRow>('SELECT * FROM sync_jobs WHERE id = $1', [jobId]);
+    return rows[0] ? toJob(rows[0]) : null;
+  }
+
+  /** Jobs of a sync, newest first. */
+  async jobs(syncId: number, limit = 20): Promise<Job[]> {
+    const { rows } = await this.db.query<JobRow>('SELECT * FROM sync_jobs WHERE sync_id = $1 ORDER BY id DESC LIMIT $2', [syncId, limit]);
+    return rows.map(toJob);
+  }
+
+  /** The newest job of each sync, and its newest finished one. */
+  async latestJobs(syncIds: number[]): Promise<Map<number, { latest: Job; lastFinished: Job | null }>> {
+    const { rows } = await this.db.query<JobRow & { kind: 'latest' | 'finished' }>(
+      `SELECT * FROM (
+         SELECT DISTINCT ON (sync_id) *, 'latest' AS kind FROM sync_jobs WHERE sync_id = ANY($1::int[]) ORDER BY sync_id, id DESC
+       ) l
+       UNION ALL
+       SELECT * FROM (
+         SELECT DISTINCT ON (sync_id) *, 'finished' AS kind FROM sync_jobs WHERE sync_id = ANY($1::int[]) AND status <> 'RUNNING' ORDER BY sync_id, id DESC
+       ) f`,
+      [syncIds],
+    );
+    const out = new Map<number, { latest: Job; lastFinished: Job | null }>();
+    for (const row of rows.filter((r) => r.kind === 'latest')) out.set(row.sync_id, { latest: toJob(row), lastFinished: null });
+    for (const row of rows.filter((r) => r.kind === 'finished')) out.get(row.sync_id)!.lastFinished = toJob(row);
+    return out;
+  }
+
+  /** Takes up to `limit` due lifecycle events; one that fails comes back through `retryEvent`. */
+  async takeEvents(limit = 100): Promise<LifecycleEvent[]> {
+    const { rows } = await this.db.query<LifecycleEvent>(
+      `WITH taken AS (
+         DELETE FROM sync_lifecycle_events WHERE id IN (
+           SELECT id FROM sync_lifecycle_events WHERE not_before <= now() ORDER BY id LIMIT $1 FOR UPDATE SKIP LOCKED)
+         RETURNING *)
+       SELECT t.id::int AS id, t.kind, t.environment_id AS "environmentId", e.name AS environment, t.integration_key AS "integrationKey",
+              t.connection_id AS "connectionId", t.attempts
+       FROM taken t LEFT JOIN environments e ON e.id = t.environment_id`,
+      [limit],
+    );
+    return rows.sort((a, b) => a.id - b.id);
+  }
+
+  async retryEvent(event: LifecycleEvent, delayMs: number): Promise<void> {
+    await this.db.query(
+      `INSERT INTO sync_lifecycle_events (kind, environment_id, integration_key, connection_id, attempts, not_before)
+       VALUES ($1, $2, $3, $4, $5, now() + $6 * interval '1 millisecond')`,
+      [event.kind, event.environmentId, event.integrationKey, event.connectionId, event.attempts + 1, delayMs],
+    );
+  }
+}
+
+/** Soft-deletes the live records of (connection, model) that job `jobId` did not see; returns how many. */
+async function deleteUnseen(tx: Queryable, connectionPk: number, model: string, jobId: number): Promise<number> {
+  // Same lock and clock rule as RecordStore's writes: cursor order stays commit order.
+  await tx.query('SELECT pg_advisory_xact_lock($1, hashtext($2))', [connectionPk, model]);
+  const { rows } = await tx.query<{ deleted: number }>(
+    `WITH ts AS (SELECT greatest(clock_timestamp(), (SELECT max(last_modified_at) + interval '1 microsecond'
+       FROM records WHERE connection_id = $1 AND model = $2)) AS now),
+     seen AS (SELECT DISTINCT unnest(external_ids) AS external_id FROM sync_seen WHERE job_id = $3 AND model = $2),
+     written AS (
+       UPDATE records r SET deleted_at = ts.now, last_modified_at = ts.now, last_action = 'DELETED'
+       FROM ts
+       WHERE r.connection_id = $1 AND r.model = $2 AND r.deleted_at IS NULL
+         AND NOT EXISTS (SELECT 1 FROM seen WHERE seen.external_id = r.external_id)
+       RETURNING 1
+     )
+     SELECT count(*)::int AS deleted FROM written`,
+    [connectionPk, model, jobId],
+  );
+  return rows[0]!.deleted;
+}

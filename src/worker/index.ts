@@ -1,0 +1,123 @@
+import { Client, Connection } from '@temporalio/client';
+import { bundleWorkflowCode, NativeConnection, Worker, type WorkflowBundleWithSourceMap } from '@temporalio/worker';
+import type { Logger } from 'pino';
+import { createActivities } from '../activities';
+import { startEngine, type RunningEngine } from '../engine';
+import type { Store } from '../store';
+import { TASK_QUEUE } from '../workflows/types';
+import { Orchestrator } from './orchestrator';
+
+export { Orchestrator, type SyncSelector, type SyncStatus, type SyncTarget } from './orchestrator';
+
+let bundle: Promise<WorkflowBundleWithSourceMap> | undefined;
+
+/** The workflow bundle (webpack, a few seconds), built once per process and shared by every worker. */
+export function workflowBundle(): Promise<WorkflowBundleWithSourceMap> {
+  bundle ??= bundleWorkflowCode({ workflowsPath: require.resolve('../workflows'), logger: { trace() {}, debug() {}, info() {}, warn() {}, error() {}, log() {} } });
+  bundle.catch(() => (bundle = undefined));
+  return bundle;
+}
+
+export interface SyncWorkerOptions {
+  connection: NativeConnection;
+  store: Store;
+  /** Serves `nango.triggerAction` inside scripts. */
+  orchestrator?: Orchestrator;
+  namespace?: string;
+  taskQueue?: string;
+  identity?: string;
+}
+
+/**
+ * A worker running the sync and action workflows and their activities.
+ *
+ * @example
+ * const worker = await createSyncWorker({ connection: await NativeConnection.connect({ address }), store, orchestrator });
+ * await worker.run();
+ */
+export async function createSyncWorker(options: SyncWorkerOptions): Promise<Worker> {
+  const orchestrator = options.orchestrator;
+  return Worker.create({
+    connection: options.connection,
+    namespace: options.namespace ?? 'default',
+    taskQueue: options.taskQueue ?? TASK_QUEUE,
+    workflowBundle: await workflowBundle(),
+    activities: createActivities({ store: options.store, actions: orchestrator && ((env) => orchestrator.scriptTrigger(env)) }),
+    maxConcurrentActivityTaskExecutions: 200,
+    shutdownGraceTime: '5s',
+    ...(options.identity ? { identity: options.identity } : {}),
+  });
+}
+
+export interface OrchestrationOptions {
+  store: Store;
+  logger: Logger;
+  /** A Temporal frontend; absent: the embedded engine is started on `enginePort`. */
+  temporalAddress?: string;
+  enginePort?: number;
+  /** When `enginePort` is taken, use a free port instead of failing (the port was not chosen explicitly). */
+  enginePortFallback?: boolean;
+  /** Run a worker in this process (default true). */
+  worker?: boolean;
+  /** Heartbeat timeout of sync runs (tests). */
+  heartbeatTimeoutMs?: number;
+}
+
+export interface Orchestration {
+  orchestrator: Orchestrator;
+  /** host:port of the Temporal frontend in use. */
+  address: string;
+  engine?: RunningEngine;
+  worker?: Worker;
+  close(): Promise<void>;
+}
+
+/**
+ * Everything a process needs to orchestrate: the embedded engine (unless `temporalAddress`), a
+ * client, a worker, and the lifecycle outbox drain.
+ */
+export async function startOrchestration(options: OrchestrationOptions): Promise<Orchestration> {
+  const closers: Array<() => Promise<unknown>> = [];
+  const close = async () => {
+    for (const fn of closers.reverse()) await fn().catch((err: unknown) => options.logger.warn({ err }, 'orchestration: close failed'));
+  };
+  try {
+    let engine: RunningEngine | undefined;
+    let address = options.temporalAddress;
+    if (!address) {
+      const start = (port: number) => startEngine({ db: options.store.db, port, logger: options.logger.child({ component: 'engine' }) });
+      try {
+        engine = await start(options.enginePort ?? 0);
+      } catch (err) {
+        if (!options.enginePortFallback || !/EADDRINUSE/.test(String((err as Error).message))) throw err;
+        options.logger.warn({ port: options.enginePort }, 'the embedded engine port is taken (a local Temporal server?); using a free port instead');
+        engine = await start(0);
+      }
+      closers.push(() => engine!.close());
+      address = engine.address;
+    }
+    const connection = await Connection.connect({ address });
+    closers.push(() => connection.close());
+    const orchestrator = new Orchestrator({ store: options.store, client: new Client({ connection, workflow: { queryRejectCondition: 'NOT_OPEN' } }), logger: options.logger, heartbeatTimeoutMs: options.heartbeatTimeoutMs });
+    await orchestrator.registerSearchAttributes();
+    let worker: Worker | undefined;
+    if (options.worker !== false) {
+      const native = await NativeConnection.connect({ address });
+      closers.push(() => native.close());
+      const w = await createSyncWorker({ connection: native, store: options.store, orchestrator });
+      const running = w.run();
+      running.catch((err: unknown) => options.logger.error({ err }, 'the Temporal worker stopped'));
+      closers.push(async () => {
+        if (w.getState() === 'RUNNING') w.shutdown();
+        await running.catch(() => undefined);
+      });
+      worker = w;
+    }
+    orchestrator.startLifecycle();
+    closers.push(() => orchestrator.stopLifecycle());
+    return { orchestrator, address, engine, worker, close };
+  } catch (err) {
+    await close();
+    throw err;
+  }
+}

@@ -1,0 +1,387 @@
+import { randomUUID } from 'node:crypto';
+import { status as grpcStatus } from '@grpc/grpc-js';
+import { WorkflowNotFoundError, type Client, type WorkflowHandle } from '@temporalio/client';
+import { defineSearchAttributeKey, SearchAttributeType, TypedSearchAttributes, type SignalDefinition } from '@temporalio/common';
+import { temporal } from '@temporalio/proto';
+import type { Logger } from 'pino';
+import { parseRuns, type SyncDefinition } from '../config/nango-yaml';
+import { invalid, notFound, SynclineError } from '../errors';
+import type { RuntimeServices } from '../runtime/types';
+import type { Store } from '../store';
+import type { ActionRun } from '../store/actions';
+import type { SyncRow } from '../store/jobs';
+import type { DeployedScript, DeployResult } from '../store/scripts';
+import type { Connection, Environment } from '../types';
+import { actionWorkflow, pauseSignal, resumeSignal, statusQuery, syncWorkflow, triggerSignal, updateFrequencySignal } from '../workflows';
+import { ACTION_TIMEOUT_MS } from '../workflows/action';
+import { SEARCH_ATTRIBUTES, syncWorkflowId, TASK_QUEUE, type SyncKey, type SyncLiveStatus } from '../workflows/types';
+
+/** A sync named by the API: `name`, `name::variant` or `{name, variant}`. */
+export type SyncSelector = string | { name: string; variant?: string };
+
+/** One sync of one connection, resolved against the deployed scripts. */
+export interface SyncTarget {
+  key: SyncKey;
+  connection: Connection;
+  script: DeployedScript;
+  config: SyncDefinition;
+  row: SyncRow;
+}
+
+/** `GET /sync/status` entry, in Nango's shape. */
+export interface SyncStatus {
+  id: string;
+  connection_id: string;
+  name: string;
+  variant: string;
+  status: 'RUNNING' | 'SUCCESS' | 'ERROR' | 'PAUSED' | 'STOPPED';
+  type: 'INITIAL' | 'INCREMENTAL';
+  finishedAt: string | null;
+  nextScheduledSyncAt: string | null;
+  frequency: string;
+  latestResult: Record<string, { added: number; updated: number; deleted: number }> | null;
+  recordCount: Record<string, number>;
+  checkpoint: Record<string, unknown> | null;
+}
+
+export interface OrchestratorOptions {
+  store: Store;
+  client: Client;
+  logger: Logger;
+  namespace?: string;
+  taskQueue?: string;
+  /** Heartbeat timeout of sync runs (default 60 s); tests shorten it to see a killed worker's run retried quickly. */
+  heartbeatTimeoutMs?: number;
+}
+
+const searchKeys = SEARCH_ATTRIBUTES.map((name) => defineSearchAttributeKey(name, SearchAttributeType.KEYWORD));
+const PARALLEL = 16;
+
+/**
+ * The client side of sync orchestration: starts, signals, queries and stops sync workflows, runs
+ * actions, and turns deploys and connection lifecycle events into workflow starts and stops.
+ *
+ * @example
+ * const orchestrator = new Orchestrator({ store, client, logger });
+ * await orchestrator.trigger(await orchestrator.targets(env, 'github', ['issues'], 'user-1'), { reset: true });
+ */
+export class Orchestrator {
+  readonly store: Store;
+  readonly client: Client;
+  readonly taskQueue: string;
+  private readonly logger: Logger;
+  private readonly namespace: string;
+  private lifecycle: { stop: boolean; done: Promise<void> } | undefined;
+
+  constructor(private readonly options: OrchestratorOptions) {
+    this.store = options.store;
+    this.client = options.client;
+    this.logger = options.logger;
+    this.taskQueue = options.taskQueue ?? TASK_QUEUE;
+    this.namespace = options.namespace ?? 'default';
+  }
+
+  /** Registers the search attributes sync workflows carry (already registered ones are fine). */
+  async registerSearchAttributes(): Promise<void> {
+    const Keyword = temporal.api.enums.v1.IndexedValueType.INDEXED_VALUE_TYPE_KEYWORD;
+    try {
+      await this.client.connection.operatorService.addSearchAttributes({
+        namespace: this.namespace,
+        searchAttributes: Object.fromEntries(SEARCH_ATTRIBUTES.map((name) => [name, Keyword])),
+      });
+    } catch (err) {
+      if ((err as { code?: number }).code !== grpcStatus.ALREADY_EXISTS) throw err;
+    }
+  }
+
+  // ---- Syncs ----------------------------------------------------------------------------------
+
+  /**
+   * The syncs `selectors` name (all of the integration's when empty or `*`) for one connection or all
+   * of the integration's connections. Unknown names are a 404.
+   */
+  async targets(env: Environment, integration: string, selectors: SyncSelector[] | '*', connectionId?: string): Promise<SyncTarget[]> {
+    const scripts = (await this.store.scripts.active(env.id, integration)).filter((s) => s.type === 'sync');
+    const wanted = selectors === '*' || selectors.length === 0 ? scripts.map((s) => ({ name: s.name, variant: 'base' })) : selectors.map(parseSelector);
+    const byName = new Map(scripts.map((s) => [s.name, s]));
+    const unknown = wanted.find((w) => !byName.has(w.name));
+    if (unknown) throw notFound('unknown_sync', `No sync "${unknown.name}" is deployed for integration "${integration}"`);
+    const connections = connectionId ? [await this.store.connections.get(env.id, integration, connectionId)] : await this.connectionsOf(env.id, integration);
+    const rows = new Map<string, SyncRow>();
+    const targets: SyncTarget[] = [];
+    for (const connection of connections) {
+      for (const w of wanted) {
+        const row = rows.get(`${connection.id}/${w.name}/${w.variant}`) ?? (await this.store.jobs.ensureSync(connection.id, w.name, w.variant));
+        const script = byName.get(w.name)!;
+        targets.push({
+          key: { environmentId: env.id, environment: env.name, integration, connectionId: connection.connectionId, sync: w.name, variant: w.variant },
+          connection,
+          script,
+          config: script.config as SyncDefinition,
+          row,
+        });
+      }
+    }
+    return targets;
+  }
+
+  /** Starts the workflows that do not run yet (paused when the sync is not `auto_start` or was paused) and updates the frequency of the others. */
+  async ensure(targets: SyncTarget[]): Promise<void> {
+    await this.each(targets, (t) => this.signalWithStart(t, updateFrequencySignal, [frequencyOf(t)], { paused: t.row.paused || !t.config.autoStart }));
+  }
+
+  /** Runs now (or right after the current run); `reset` clears the checkpoint first. */
+  async trigger(targets: SyncTarget[], options: { reset?: boolean } = {}): Promise<void> {
+    await this.each(targets, (t) => this.signalWithStart(t, triggerSignal, [{ reset: options.reset === true }], { paused: t.row.paused }));
+  }
+
+  async pause(targets: SyncTarget[]): Promise<void> {
+    await this.store.jobs.setPaused(targets.map((t) => t.row.id), true);
+    await this.each(targets, (t) => this.signalWithStart(t, pauseSignal, [], { paused: true }));
+  }
+
+  /** Unpauses and runs now. */
+  async resume(targets: SyncTarget[]): Promise<void> {
+    await this.store.jobs.setPaused(targets.map((t) => t.row.id), false);
+    await this.each(targets, (t) => this.signalWithStart(t, resumeSignal, [], { paused: false }));
+  }
+
+  /** Overrides the frequency for one connection (`null` reverts to the script's `runs`); returns the frequency in effect. */
+  async updateFrequency(target: SyncTarget, frequency: string | null): Promise<string> {
+    const ms = frequency === null ? target.config.intervalMs : parseRuns(frequency);
+    if (!ms) throw invalid('invalid_frequency', `"${frequency}" is not a frequency; expected e.g. "every 5 minutes", "every hour", "every 1d"`);
+    if (ms < 30_000) throw invalid('invalid_frequency', 'The minimum frequency is every 30 seconds');
+    await this.store.jobs.setFrequency(target.row.id, frequency);
+    target.row.frequency = frequency;
+    await this.signalWithStart(target, updateFrequencySignal, [ms], { paused: target.row.paused || !target.config.autoStart });
+    return frequency ?? target.config.runs;
+  }
+
+  /** Sends `updateFrequency` with any positive interval, bypassing the 30-second minimum (tests, benchmarks). */
+  async setFrequencyMs(target: SyncTarget, ms: number): Promise<void> {
+    target.row.frequency = `every ${ms}ms`;
+    await this.store.jobs.setFrequency(target.row.id, target.row.frequency);
+    await this.signalWithStart(target, updateFrequencySignal, [ms], { paused: target.row.paused, frequencyMs: ms });
+  }
+
+  /** The live state of each target's workflow (null when it is not running: the client rejects queries to closed workflows). */
+  async live(targets: SyncTarget[]): Promise<Array<SyncLiveStatus | null>> {
+    return this.each(targets, (t) =>
+      this.client.workflow
+        .getHandle(syncWorkflowId(t.key))
+        .query(statusQuery)
+        .catch(() => null),
+    );
+  }
+
+  /** Status in Nango's shape: history from the job rows, live state from the workflow query. */
+  async status(targets: SyncTarget[]): Promise<SyncStatus[]> {
+    const [live, jobs] = await Promise.all([this.live(targets), this.store.jobs.latestJobs(targets.map((t) => t.row.id))]);
+    const counts = new Map<number, Record<string, number>>();
+    for (const pk of new Set(targets.map((t) => t.connection.id))) counts.set(pk, await this.store.records.countByModel(pk));
+    return targets.map((t, i) => {
+      const state = live[i];
+      const history = jobs.get(t.row.id);
+      const finished = history?.lastFinished ?? null;
+      const models = t.config.output.map((m) => (t.key.variant === 'base' ? m : `${m}::${t.key.variant}`));
+      const recordCount = Object.fromEntries(models.map((m) => [m, counts.get(t.connection.id)?.[m] ?? 0]));
+      let status: SyncStatus['status'];
+      if (!state) status = 'STOPPED';
+      else if (state.running) status = 'RUNNING';
+      else if (state.paused) status = 'PAUSED';
+      else if (finished) status = finished.status === 'ERROR' ? 'ERROR' : 'SUCCESS';
+      else status = 'RUNNING';
+      return {
+        id: String(t.row.id),
+        connection_id: t.key.connectionId,
+        name: t.key.sync,
+        variant: t.key.variant,
+        status,
+        type: t.config.syncType === 'incremental' && finished ? 'INCREMENTAL' : 'INITIAL',
+        finishedAt: finished?.finishedAt?.toISOString() ?? null,
+        nextScheduledSyncAt: state?.nextRunAt ? new Date(state.nextRunAt).toISOString() : null,
+        frequency: t.row.frequency ?? t.config.runs,
+        latestResult: finished ? finished.result : null,
+        recordCount,
+        checkpoint: null,
+      };
+    });
+  }
+
+  /** Stops (terminates) sync workflows; a running script is left to finish its attempt. */
+  async stop(keys: SyncKey[], reason: string): Promise<void> {
+    await this.each(keys, async (key) => {
+      try {
+        await this.client.workflow.getHandle(syncWorkflowId(key)).terminate(reason);
+      } catch (err) {
+        if (!(err instanceof WorkflowNotFoundError)) throw err;
+      }
+    });
+  }
+
+  /** After a deploy: start (or update) the syncs of every existing connection, stop removed syncs. */
+  async onDeploy(env: Environment, result: DeployResult): Promise<void> {
+    const removed = result.removed.filter((r) => r.type === 'sync');
+    for (const integration of new Set(removed.map((r) => r.integration))) {
+      const connections = await this.connectionsOf(env.id, integration);
+      const names = removed.filter((r) => r.integration === integration).map((r) => r.name);
+      const variants = await this.store.jobs.syncsOf(connections.map((c) => c.id));
+      const keys = connections.flatMap((c) =>
+        names.flatMap((sync) => {
+          const known = variants.filter((v) => v.connectionPk === c.id && v.name === sync).map((v) => v.variant);
+          return [...new Set(['base', ...known])].map((variant) => ({ environmentId: env.id, environment: env.name, integration, connectionId: c.connectionId, sync, variant }));
+        }),
+      );
+      await this.stop(keys, 'sync removed from the deployed configuration');
+    }
+    for (const integration of new Set(result.scripts.filter((s) => s.type === 'sync').map((s) => s.integration))) {
+      await this.ensure(await this.targets(env, integration, '*'));
+    }
+  }
+
+  // ---- Actions --------------------------------------------------------------------------------
+
+  /**
+   * Runs an action call as its own workflow. Sync mode waits and returns the finished run; async
+   * mode returns at once with the run id.
+   */
+  async triggerAction(
+    env: Environment,
+    call: { integration: string; connectionId: string; action: string; input: unknown; maxRetries: number; async: boolean },
+  ): Promise<{ id: string; run: ActionRun | null }> {
+    await this.store.connections.get(env.id, call.integration, call.connectionId);
+    if (!(await this.store.scripts.find(env.id, call.integration, 'action', call.action))) {
+      throw notFound('unknown_action', `No action "${call.action}" is deployed for integration "${call.integration}"`);
+    }
+    const id = randomUUID();
+    await this.store.actions.create({ id, environmentId: env.id, integration: call.integration, connectionId: call.connectionId, action: call.action });
+    const handle = await this.client.workflow.start(actionWorkflow, {
+      taskQueue: this.taskQueue,
+      workflowId: `action:${encodeURIComponent(env.name)}:${id}`,
+      args: [{ environmentId: env.id, environment: env.name, integration: call.integration, connectionId: call.connectionId, action: call.action, input: call.input, maxRetries: call.maxRetries }, id],
+      workflowExecutionTimeout: (call.maxRetries + 1) * (ACTION_TIMEOUT_MS + 120_000),
+    });
+    if (call.async) return { id, run: null };
+    await handle.result();
+    return { id, run: await this.store.actions.get(env.id, id) };
+  }
+
+  /** `nango.triggerAction` inside scripts of `env`: runs the action and returns its output, or throws its error. */
+  scriptTrigger(env: Environment): NonNullable<RuntimeServices['triggerAction']> {
+    return async (integration, connectionId, action, input) => {
+      const { run } = await this.triggerAction(env, { integration, connectionId, action, input, maxRetries: 0, async: false });
+      if (run?.status === 'SUCCESS') return run.output;
+      throw new SynclineError('failed_dependency', run?.error?.type ?? 'action_failed', run?.error?.message ?? 'The action failed');
+    };
+  }
+
+  // ---- Connection lifecycle -------------------------------------------------------------------
+
+  /** Drains the lifecycle outbox every `intervalMs`: created connections get their syncs, deleted ones lose them. */
+  startLifecycle(intervalMs = 250): void {
+    if (this.lifecycle) return;
+    const state = { stop: false, done: Promise.resolve() };
+    state.done = (async () => {
+      while (!state.stop) {
+        try {
+          const handled = await this.drainLifecycle();
+          if (handled > 0) continue;
+        } catch (err) {
+          this.logger.warn({ err }, 'sync lifecycle: draining the outbox failed');
+        }
+        await new Promise((resolve) => setTimeout(resolve, intervalMs));
+      }
+    })();
+    this.lifecycle = state;
+  }
+
+  async stopLifecycle(): Promise<void> {
+    if (!this.lifecycle) return;
+    this.lifecycle.stop = true;
+    await this.lifecycle.done;
+    this.lifecycle = undefined;
+  }
+
+  /** Handles the lifecycle events that are due; returns how many. */
+  async drainLifecycle(): Promise<number> {
+    const events = await this.store.jobs.takeEvents();
+    for (const event of events) {
+      if (event.environment === null) continue;
+      const env = { id: event.environmentId, name: event.environment };
+      try {
+        if (event.kind === 'connection_created') {
+          const targets = await this.targets(env, event.integrationKey, '*', event.connectionId).catch((err: unknown) => {
+            if (err instanceof SynclineError && err.kind === 'not_found') return [];
+            throw err;
+          });
+          await this.ensure(targets);
+        } else {
+          const scripts = (await this.store.scripts.active(env.id, event.integrationKey)).filter((s) => s.type === 'sync');
+          const keys = scripts.map((s) => ({ environmentId: env.id, environment: env.name, integration: event.integrationKey, connectionId: event.connectionId, sync: s.name, variant: 'base' }));
+          await this.stop(keys, 'connection deleted');
+        }
+      } catch (err) {
+        this.logger.warn({ err, event }, 'sync lifecycle: event failed, retrying later');
+        await this.store.jobs.retryEvent(event, Math.min(60_000, 1000 * 2 ** event.attempts));
+      }
+    }
+    return events.length;
+  }
+
+  // ---- Helpers --------------------------------------------------------------------------------
+
+  // eslint-disable-next-line @typescript-eslint/no-explicit-any -- signals of different arities
+  private async signalWithStart<A extends any[]>(
+    target: SyncTarget,
+    signal: SignalDefinition<A>,
+    signalArgs: NoInfer<A>,
+    start: { paused: boolean; frequencyMs?: number },
+  ): Promise<WorkflowHandle<typeof syncWorkflow>> {
+    return this.client.workflow.signalWithStart<typeof syncWorkflow, any[]>(syncWorkflow, {
+      taskQueue: this.taskQueue,
+      workflowId: syncWorkflowId(target.key),
+      args: [{ key: target.key, frequencyMs: start.frequencyMs ?? frequencyOf(target), paused: start.paused, heartbeatTimeoutMs: this.options.heartbeatTimeoutMs }],
+      signal: signal as SignalDefinition<any[]>,
+      signalArgs,
+      typedSearchAttributes: searchAttributes(target.key),
+    });
+  }
+
+  private async connectionsOf(environmentId: number, integration: string): Promise<Connection[]> {
+    const all: Connection[] = [];
+    for (let page = 0; ; page++) {
+      const batch = await this.store.connections.list(environmentId, { integrationKeys: [integration], limit: 1000, page });
+      all.push(...batch);
+      if (batch.length < 1000) return all;
+    }
+  }
+
+  /** `fn` over `items`, at most PARALLEL at a time, results in order. */
+  private async each<T, R>(items: T[], fn: (item: T) => Promise<R>): Promise<R[]> {
+    const results = new Array<R>(items.length);
+    let next = 0;
+    const lane = async () => {
+      while (next < items.length) {
+        const i = next++;
+        results[i] = await fn(items[i]!);
+      }
+    };
+    await Promise.all(Array.from({ length: Math.min(PARALLEL, items.length) }, lane));
+    return results;
+  }
+}
+
+function parseSelector(selector: SyncSelector): { name: string; variant: string } {
+  if (typeof selector !== 'string') return { name: selector.name, variant: selector.variant || 'base' };
+  const [name, variant] = selector.split('::');
+  return { name: name!, variant: variant || 'base' };
+}
+
+function frequencyOf(target: SyncTarget): number {
+  return (target.row.frequency ? parseRuns(target.row.frequency) : undefined) ?? target.config.intervalMs;
+}
+
+function searchAttributes(key: SyncKey): TypedSearchAttributes {
+  const values = [key.environment, key.integration, key.connectionId, key.variant === 'base' ? key.sync : `${key.sync}::${key.variant}`];
+  return new TypedSearchAttributes(searchKeys.map((k, i) => ({ key: k, value: values[i]! })));
+}

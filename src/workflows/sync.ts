@@ -1,0 +1,73 @@
+import {
+  ActivityFailure,
+  allHandlersFinished,
+  condition,
+  continueAsNew,
+  defineQuery,
+  defineSignal,
+  proxyActivities,
+  setHandler,
+  workflowInfo,
+} from '@temporalio/workflow';
+import type { SyncActivities } from '../activities/types';
+import { SyncState } from './state';
+import type { SyncLiveStatus, SyncWorkflowArgs, TriggerOptions } from './types';
+
+export const triggerSignal = defineSignal<[TriggerOptions?]>('trigger');
+export const pauseSignal = defineSignal('pause');
+export const resumeSignal = defineSignal('resume');
+export const updateFrequencySignal = defineSignal<[number]>('updateFrequency');
+export const statusQuery = defineQuery<SyncLiveStatus>('status');
+
+/** Runs per workflow execution before continuing as new, whatever the history size. */
+export const MAX_RUNS_PER_EXECUTION = 200;
+const DAY_MS = 24 * 60 * 60_000;
+
+/**
+ * The entity workflow of one sync of one connection: waits for its next slot or a signal, runs the
+ * `runSync` activity, and continues as new when the history grows. Ends when the connection or the
+ * deployed sync is gone.
+ */
+export async function syncWorkflow(args: SyncWorkflowArgs): Promise<string> {
+  const state = new SyncState(args, Date.now());
+  const { runSync } = proxyActivities<SyncActivities>({
+    startToCloseTimeout: DAY_MS,
+    heartbeatTimeout: args.heartbeatTimeoutMs ?? 60_000,
+    retry: { initialInterval: 1000, backoffCoefficient: 2, maximumInterval: 60_000, maximumAttempts: 10 },
+  });
+
+  setHandler(triggerSignal, (options) => state.trigger(options));
+  setHandler(pauseSignal, () => state.pause());
+  setHandler(resumeSignal, () => state.resume(Date.now()));
+  setHandler(updateFrequencySignal, (ms) => state.updateFrequency(ms, Date.now()));
+  setHandler(statusQuery, () => state.status());
+
+  let runsHere = 0;
+  for (;;) {
+    const wait = state.waitMs(Date.now());
+    if (wait === null || wait > 0) {
+      const seen = state.version;
+      const woken = () => state.version !== seen || workflowInfo().continueAsNewSuggested;
+      if (wait === null) await condition(woken);
+      else await condition(woken, wait);
+    }
+    if (state.isDue(Date.now())) {
+      const { reset } = state.startRun();
+      const startedAt = Date.now();
+      try {
+        const result = await runSync({ key: args.key, reset });
+        state.finishRun(result, Date.now());
+        if (result.outcome === 'gone') return `stopped: ${result.reason}`;
+      } catch (err) {
+        // Attempts exhausted (repeated crashes or timeouts): record it and keep the schedule.
+        const cause = err instanceof ActivityFailure ? err.cause : err;
+        state.finishRun({ outcome: 'failed', startedAt, error: { type: 'run_failed', message: cause instanceof Error ? cause.message : String(cause) } }, Date.now());
+      }
+      runsHere++;
+    }
+    if (workflowInfo().continueAsNewSuggested || runsHere >= MAX_RUNS_PER_EXECUTION) {
+      await condition(allHandlersFinished);
+      return continueAsNew<typeof syncWorkflow>({ ...args, carried: state.carry() });
+    }
+  }
+}

@@ -1,0 +1,136 @@
+/**
+ * Types shared by the workflows, the activities and the clients that start and signal them.
+ * Deterministic code only (the workflow bundle imports this file): no Node APIs, no I/O.
+ *
+ * Glossary
+ * - Sync entity workflow: one long-running workflow per (connection, sync, variant) that waits for
+ *   its schedule or a signal, runs the `runSync` activity, and continues-as-new now and then.
+ * - Run: one execution of the sync script, recorded as one job row (`sync_jobs`). Retried attempts of
+ *   a run (worker crash, heartbeat timeout) continue the same job from the last checkpoint.
+ * - Slot: a scheduled instant, `offset + k * frequency`; the offset is stable per workflow id, so
+ *   many connections with the same frequency do not all fire at once.
+ */
+
+/** Which sync of which connection. Only ids travel through Temporal. */
+export interface SyncKey {
+  environmentId: number;
+  /** Environment name, used in the workflow id and checkpoint keys. */
+  environment: string;
+  integration: string;
+  connectionId: string;
+  sync: string;
+  /** `base` when the sync has no variant. */
+  variant: string;
+}
+
+export interface SyncWorkflowArgs {
+  key: SyncKey;
+  frequencyMs: number;
+  /** Start paused (auto_start: false): no run until `resume` or `trigger`. */
+  paused?: boolean;
+  /** Heartbeat timeout of runs; short in tests so a killed worker's run is retried quickly. */
+  heartbeatTimeoutMs?: number;
+  /** State handed over by continue-as-new. */
+  carried?: CarriedSyncState;
+}
+
+export interface CarriedSyncState {
+  frequencyMs: number;
+  paused: boolean;
+  /** Trigger waiting to run, if any. */
+  pending: { reset: boolean } | null;
+  /** Epoch ms of the next slot, or null when not scheduled. */
+  nextRunAt: number | null;
+  lastRun: LastRun | null;
+  runs: number;
+}
+
+export interface LastRun {
+  jobId: number | null;
+  success: boolean;
+  startedAt: number;
+  finishedAt: number;
+  error?: { type: string; message: string };
+}
+
+export interface TriggerOptions {
+  /** Ignore and clear the checkpoint (and lastSyncDate): a full resync. */
+  reset?: boolean;
+}
+
+/** Live state as the `status` query answers it. */
+export interface SyncLiveStatus {
+  key: SyncKey;
+  running: boolean;
+  paused: boolean;
+  frequencyMs: number;
+  /** Epoch ms, or null when paused. */
+  nextRunAt: number | null;
+  pendingTrigger: boolean;
+  lastRun: LastRun | null;
+  /** Runs since the workflow started (across continue-as-new). */
+  runs: number;
+}
+
+export interface RunSyncInput {
+  key: SyncKey;
+  reset: boolean;
+}
+
+export type RunSyncResult =
+  | {
+      outcome: 'success' | 'error';
+      jobId: number;
+      startedAt: number;
+      finishedAt: number;
+      error?: { type: string; message: string };
+      /** Frequency of the deployed script (or the connection's override), applied from the next run. */
+      frequencyMs: number;
+    }
+  /** The connection or the deployed sync no longer exists: the workflow ends. */
+  | { outcome: 'gone'; reason: string };
+
+export interface ActionWorkflowArgs {
+  environmentId: number;
+  environment: string;
+  integration: string;
+  connectionId: string;
+  action: string;
+  input: unknown;
+  /** Retries after the first attempt when the run fails for infrastructure reasons or a script error (0-5). */
+  maxRetries: number;
+}
+
+/** How an action call ended; its output or error payload stays in Postgres (`action_runs`), only this crosses Temporal. */
+export type ActionResult = { success: true } | { success: false; error: { type: string; message: string } };
+
+/** Action failures that retrying cannot fix: the caller's input, the script's deliberate ActionError, a missing action. */
+export const FINAL_ACTION_ERRORS: readonly string[] = ['action_script_runtime_error', 'invalid_action_input', 'unknown_action', 'unknown_connection'];
+
+/** Task queue of Syncline's workflows and activities. */
+export const TASK_QUEUE = 'syncline';
+
+/** Search attributes every sync workflow carries (Keyword), so the Web UI can list a connection's workflows. */
+export const SEARCH_ATTRIBUTES = ['SynclineEnvironment', 'SynclineIntegration', 'SynclineConnection', 'SynclineSync'] as const;
+
+/** `sync:<environment>:<integration>:<connection>:<sync>[::variant]`, parts URI-encoded so a colon in an id stays unambiguous. */
+export function syncWorkflowId(key: Pick<SyncKey, 'environment' | 'integration' | 'connectionId' | 'sync' | 'variant'>): string {
+  const sync = key.variant && key.variant !== 'base' ? `${key.sync}::${key.variant}` : key.sync;
+  return ['sync', key.environment, key.integration, key.connectionId, sync].map(encodeURIComponent).join(':');
+}
+
+/** A stable offset in [0, frequencyMs) from the workflow id (FNV-1a). */
+export function scheduleOffset(id: string, frequencyMs: number): number {
+  let hash = 0x811c9dc5;
+  for (let i = 0; i < id.length; i++) {
+    hash ^= id.charCodeAt(i);
+    hash = Math.imul(hash, 0x01000193) >>> 0;
+  }
+  return frequencyMs > 0 ? hash % frequencyMs : 0;
+}
+
+/** The first slot `offset + k * frequency` strictly after `after`. */
+export function nextSlot(after: number, frequencyMs: number, offset: number): number {
+  const k = Math.floor((after - offset) / frequencyMs) + 1;
+  return offset + k * frequencyMs;
+}

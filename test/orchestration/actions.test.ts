@@ -1,0 +1,165 @@
+import { Nango } from '@nangohq/node';
+import { Syncline, SynclineApiError } from '../../src/sdk';
+import { startOrchestrationTest, waitFor, type OrchestrationTest } from './helpers';
+
+jest.setTimeout(60_000);
+
+const YAML = `integrations:
+  fake:
+    syncs:
+      items:
+        runs: every hour
+        output: Item
+        endpoint: GET /items
+    actions:
+      echo:
+        endpoint: POST /echo
+        input: EchoInput
+        output: EchoOutput
+      refuse:
+        endpoint: POST /refuse
+      big:
+        endpoint: POST /big
+      flaky:
+        endpoint: POST /flaky
+      slow:
+        endpoint: POST /slow
+models:
+  Item:
+    id: string
+    name: string
+  EchoInput:
+    text: string
+  EchoOutput:
+    echoed: string
+    via: string
+`;
+
+const ITEMS = `module.exports = async function fetchData(nango) {
+  const res = await nango.get({ endpoint: '/offset/items', params: { offset: 0, limit: 5 } });
+  await nango.batchSave(res.data.items.map((i) => ({ id: String(i.id), name: i.name })), 'Item');
+};`;
+const ECHO = `module.exports = async function runAction(nango, input) {
+  const res = await nango.post({ endpoint: '/things/echo', data: input });
+  return { echoed: res.data.body.text, via: res.data.headers['x-api-key'] };
+};`;
+// ActionError as scripts bundle it from their models.ts.
+const REFUSE = `class ActionError extends Error {
+  constructor(payload) { super(payload.message); this.name = 'ActionError'; this.type = 'action_script_runtime_error'; this.payload = payload; }
+}
+module.exports = async function runAction(nango, input) {
+  throw new ActionError({ message: 'no way', input });
+};`;
+const BIG = `module.exports = async function runAction() { return 'x'.repeat(3 * 1024 * 1024); };`;
+// Fails on its first attempt of each call (the metadata counts calls), succeeds afterwards.
+const FLAKY = `module.exports = async function runAction(nango) {
+  const res = await nango.get({ endpoint: '/pages/items' });
+  return { attempt: res.data };
+};`;
+const SLOW = `module.exports = async function runAction(nango) { await new Promise((r) => setTimeout(r, 400)); return { slept: true }; };`;
+
+let t: OrchestrationTest;
+let syncline: Syncline;
+
+beforeAll(async () => {
+  t = await startOrchestrationTest();
+  const res = await t.deploy(YAML, { 'sync/items': ITEMS, 'action/echo': ECHO, 'action/refuse': REFUSE, 'action/big': BIG, 'action/flaky': FLAKY, 'action/slow': SLOW });
+  expect(res.status).toBe(200);
+  await t.connect('a1');
+  syncline = new Syncline({ secretKey: t.keys.dev, host: t.url });
+});
+afterAll(() => t?.close());
+
+const trigger = (action: string, input: unknown, headers: Record<string, string> = {}) =>
+  t.request('POST', '/action/trigger', { json: { action_name: action, input }, headers: { 'Connection-Id': 'a1', 'Provider-Config-Key': 'fake', ...headers } });
+
+test('an action returns its output to the caller', async () => {
+  const res = await trigger('echo', { text: 'hello' });
+  expect(res).toMatchObject({ status: 200, body: { echoed: 'hello', via: 'k' } });
+});
+
+test('input and output are validated against their models', async () => {
+  const res = await trigger('echo', { text: 42 });
+  expect(res.status).toBe(400);
+  expect(res.body.error.code).toBe('invalid_action_input');
+});
+
+test('an ActionError payload reaches the caller unchanged', async () => {
+  const res = await trigger('refuse', { a: 1 });
+  expect(res.status).toBe(400);
+  expect(res.body.error).toMatchObject({ code: 'action_script_runtime_error', payload: { message: 'no way', input: { a: 1 } } });
+});
+
+test('output over 2 MB is refused', async () => {
+  const res = await trigger('big', {});
+  expect(res.status).toBe(500);
+  expect(res.body.error.message).toMatch(/larger than/);
+});
+
+test('async mode returns an id at once; GET /action/:id serves the result', async () => {
+  const res = await trigger('slow', {}, { 'X-Async': 'true' });
+  expect(res.status).toBe(202);
+  expect(res.body).toEqual({ id: expect.any(String), statusUrl: `/action/${res.body.id}` });
+  const early = await t.request('GET', res.body.statusUrl);
+  expect([200, 202]).toContain(early.status);
+  const done = await waitFor('async result', async () => {
+    const r = await t.request('GET', res.body.statusUrl);
+    return r.status === 200 && r;
+  });
+  expect(done.body).toEqual({ slept: true });
+  // Another environment does not see it.
+  expect((await t.request('GET', res.body.statusUrl, { key: t.keys.prod })).status).toBe(404);
+});
+
+test('X-Max-Retries retries a failed run; 0 does not', async () => {
+  t.fake.fail('/pages/items', { status: 500 });
+  const once = await trigger('flaky', {});
+  expect(once.status).toBe(500);
+  t.fake.fail('/pages/items', { status: 500 });
+  const retried = await trigger('flaky', {}, { 'X-Max-Retries': '2' });
+  expect(retried.status).toBe(200);
+  expect((await trigger('flaky', {}, { 'X-Max-Retries': '9' })).status).toBe(400);
+});
+
+test('unknown actions and connections are 404s', async () => {
+  expect((await trigger('nope', {})).status).toBe(404);
+  const res = await t.request('POST', '/action/trigger', { json: { action_name: 'echo', input: { text: 'x' } }, headers: { 'Connection-Id': 'zz', 'Provider-Config-Key': 'fake' } });
+  expect(res.status).toBe(404);
+});
+
+test('the SDK: triggerAction, triggerActionAsync, getAsyncActionResult, and sync control', async () => {
+  expect(await syncline.triggerAction('fake', 'a1', 'echo', { text: 'sdk' })).toEqual({ echoed: 'sdk', via: 'k' });
+  const err = await syncline.triggerAction('fake', 'a1', 'refuse', {}).catch((e: unknown) => e);
+  expect(err).toBeInstanceOf(SynclineApiError);
+  const started = await syncline.triggerActionAsync('fake', 'a1', 'slow', {});
+  expect(await waitFor('sdk async', async () => (await syncline.getAsyncActionResult(started).catch(() => null)) as any)).toMatchObject({});
+  await syncline.triggerSync('fake', ['items'], 'a1', { reset: false });
+  await syncline.pauseSync('fake', ['items'], 'a1');
+  const paused = await waitFor('paused', async () => {
+    const s = await syncline.syncStatus('fake', ['items'], 'a1');
+    return s.syncs[0]?.status === 'PAUSED' && s;
+  });
+  expect(paused.syncs[0]).toMatchObject({ name: 'items', connection_id: 'a1', status: 'PAUSED' });
+  await syncline.startSync('fake', ['items'], 'a1');
+  expect(await syncline.updateSyncConnectionFrequency('fake', 'items', 'a1', 'every 2 hours')).toEqual({ frequency: 'every 2 hours' });
+});
+
+test('@nangohq/node: triggerSync, pauseSync, startSync, syncStatus, triggerAction', async () => {
+  const nango = new Nango({ secretKey: t.keys.dev, host: t.url });
+  expect(await nango.triggerAction('fake', 'a1', 'echo', { text: 'nango' })).toEqual({ echoed: 'nango', via: 'k' });
+  await nango.triggerSync('fake', ['items'], 'a1');
+  await nango.pauseSync('fake', ['items'], 'a1');
+  const status = await waitFor('nango PAUSED', async () => {
+    const s = await nango.syncStatus('fake', '*', 'a1');
+    return s.syncs[0]?.status === 'PAUSED' && s;
+  });
+  expect(status.syncs).toHaveLength(1);
+  await nango.startSync('fake', ['items'], 'a1');
+  await waitFor('nango not PAUSED', async () => (await nango.syncStatus('fake', ['items'], 'a1')).syncs[0]?.status !== 'PAUSED');
+  const asyncRun = await nango.triggerActionAsync('fake', 'a1', 'slow', {});
+  expect(asyncRun.statusUrl).toBe(`/action/${asyncRun.id}`);
+  expect(await waitFor('nango async', async () => {
+    const r = await nango.getAsyncActionResult({ id: asyncRun.id });
+    return (r as any)?.slept && r;
+  })).toEqual({ slept: true });
+});
