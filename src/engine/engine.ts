@@ -66,7 +66,7 @@ class BatchWriter {
   private commit(ts: Transition[]): Promise<void> {
     return this.db.transaction(async (tx) => {
       if (ts.every((t) => t.relaxed)) await tx.query('SET LOCAL synchronous_commit TO OFF');
-      const rows: BatchRows = { events: [], timers: [], deletedTimers: [], closedRuns: [] };
+      const rows: BatchRows = { updates: [], inserts: [], events: [], timers: [], deletedTimers: [], closedRuns: [] };
       for (const t of ts) await t.commit(tx, rows);
       await writeBatchRows(tx, rows);
     });

@@ -49,27 +49,42 @@ export async function insertRun(q: Queryable, w: RunWrite): Promise<void> {
   );
 }
 
-export async function updateRun(q: Queryable, w: RunWrite): Promise<void> {
-  const s = w.state;
-  const sets = ['status = $2', 'history_length = $3', 'state = $4'];
-  const params: unknown[] = [s.runId, s.status, s.nextEventId - 1, JSON.stringify(s)];
-  if (w.closeTime !== undefined) {
-    params.push(w.closeTime);
-    sets.push(`close_time = $${params.length}`);
+/**
+ * Updates many runs in one statement. Columns a write leaves undefined keep their value
+ * (`close_time`, `keywords`, `search_attributes`, `memo`).
+ */
+export async function updateRuns(q: Queryable, writes: RunWrite[]): Promise<void> {
+  const perChunk = 2000;
+  for (let i = 0; i < writes.length; i += perChunk) {
+    const params: unknown[] = [];
+    const p = (v: unknown, cast: string) => `$${params.push(v)}::${cast}`;
+    const values = writes.slice(i, i + perChunk).map((w) => {
+      const s = w.state;
+      return `(${[
+        p(s.runId, 'text'),
+        p(s.status, 'int2'),
+        p(s.nextEventId - 1, 'int4'),
+        p(JSON.stringify(s), 'jsonb'),
+        p(w.closeTime ?? null, 'float8'),
+        p(w.keywords !== undefined, 'bool'),
+        p(w.keywords !== undefined ? JSON.stringify(w.keywords) : null, 'jsonb'),
+        p(w.searchAttributes !== undefined, 'bool'),
+        p(w.searchAttributes ?? null, 'bytea'),
+        p(w.memo !== undefined, 'bool'),
+        p(w.memo ?? null, 'bytea'),
+      ].join(', ')})`;
+    });
+    await q.query(
+      `UPDATE engine_runs r SET status = u.status, history_length = u.history_length, state = u.state,
+         close_time = COALESCE(u.close_time, r.close_time),
+         keywords = CASE WHEN u.set_keywords THEN u.keywords ELSE r.keywords END,
+         search_attributes = CASE WHEN u.set_sa THEN u.sa ELSE r.search_attributes END,
+         memo = CASE WHEN u.set_memo THEN u.memo ELSE r.memo END
+       FROM (VALUES ${values.join(', ')}) AS u(run_id, status, history_length, state, close_time, set_keywords, keywords, set_sa, sa, set_memo, memo)
+       WHERE r.run_id = u.run_id`,
+      params,
+    );
   }
-  if (w.keywords !== undefined) {
-    params.push(JSON.stringify(w.keywords));
-    sets.push(`keywords = $${params.length}`);
-  }
-  if (w.searchAttributes !== undefined) {
-    params.push(w.searchAttributes);
-    sets.push(`search_attributes = $${params.length}`);
-  }
-  if (w.memo !== undefined) {
-    params.push(w.memo);
-    sets.push(`memo = $${params.length}`);
-  }
-  await q.query(`UPDATE engine_runs SET ${sets.join(', ')} WHERE run_id = $1`, params);
 }
 
 export async function lockRun(q: Queryable, runId: string): Promise<RunState | undefined> {

@@ -7,6 +7,9 @@ import * as sql from './store';
 
 /** Rows of a batch of transitions, written together after their run rows. */
 export interface BatchRows {
+  updates: sql.RunWrite[];
+  /** New runs, inserted after the updates (a run continued-as-new frees its workflow id first). */
+  inserts: sql.RunWrite[];
   events: { runId: string; id: number; data: Buffer }[];
   timers: (TimerWrite & { runId: string })[];
   deletedTimers: number[];
@@ -14,6 +17,8 @@ export interface BatchRows {
 }
 
 export async function writeBatchRows(q: Queryable, rows: BatchRows): Promise<void> {
+  await sql.updateRuns(q, rows.updates);
+  for (const w of rows.inserts) await sql.insertRun(q, w);
   await sql.insertEvents(q, rows.events);
   await sql.deleteRunTimers(q, rows.closedRuns);
   await sql.insertTimers(q, rows.timers);
@@ -163,14 +168,14 @@ export class Transition {
   }
 
   /**
-   * Writes the run row (and transfers) of this transition and of the runs it created, and adds
-   * their events and timers to `rows`, which the caller writes for a whole batch at once.
+   * Adds this transition's rows (and those of the runs it created) to `rows`, which the caller
+   * writes for a whole batch at once; transfers are inserted here, their ids are needed after.
    */
   async commit(q: Queryable, rows: BatchRows): Promise<void> {
     if (!this.dirty) return;
     const runId = this.s.runId;
-    if (this.created) await sql.insertRun(q, { state: this.s, ...this.runWrite });
-    else await sql.updateRun(q, { state: this.s, ...this.runWrite });
+    if (this.created) rows.inserts.push({ state: this.s, ...this.runWrite });
+    else rows.updates.push({ state: this.s, ...this.runWrite });
     for (const e of this.events) rows.events.push({ runId, id: e.id, data: e.data });
     if (this.closed) rows.closedRuns.push(runId);
     else for (const tm of this.timers) rows.timers.push({ runId, ...tm });
