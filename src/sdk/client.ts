@@ -1,6 +1,10 @@
 import { SynclineApiError } from './errors';
 import type {
   ApiConnection,
+  ApiProvider,
+  ConnectSession,
+  ConnectSessionBody,
+  ReconnectSessionBody,
   ApiConnectionFull,
   ApiIntegration,
   CreateIntegrationBody,
@@ -476,6 +480,48 @@ export class Syncline {
   async getAsyncActionResult<Out = any>(props: { id?: string; statusUrl?: string }): Promise<Out> {
     if (!props.id && !props.statusUrl) throw new Error('Either id or statusUrl must be provided');
     return this.request('GET', props.statusUrl ?? `/action/${segment(props.id!)}`);
+  }
+
+  // ---- Connect sessions and providers ---------------------------------------------------------
+
+  /**
+   * A short-lived (30 min) token for your frontend to connect an end user's accounts, with the
+   * link of the connect page.
+   *
+   * @example
+   * const { data } = await syncline.createConnectSession({ end_user: { id: 'u-42' }, allowed_integrations: ['github'] });
+   * // hand data.token to the browser SDK, or send the user to data.connect_link
+   */
+  async createConnectSession(body: ConnectSessionBody): Promise<ConnectSession> {
+    return this.request('POST', '/connect/sessions', { body });
+  }
+
+  /**
+   * A connect session that re-authorises one existing connection (its credentials are replaced).
+   *
+   * @example
+   * const { data } = await syncline.createReconnectSession({ connection_id: 'user-1', integration_id: 'github' });
+   */
+  async createReconnectSession(body: ReconnectSessionBody): Promise<ConnectSession> {
+    return this.request('POST', '/connect/sessions/reconnect', { body });
+  }
+
+  /**
+   * The provider catalogue, your own providers included.
+   *
+   * @example
+   * const { data } = await syncline.listProviders({ search: 'google' });
+   */
+  async listProviders(queries: { search?: string } = {}): Promise<{ data: ApiProvider[] }> {
+    return this.request('GET', '/providers', { query: { search: queries.search } });
+  }
+
+  /**
+   * @example
+   * const { data } = await syncline.getProvider({ provider: 'github' }); // data.proxy.base_url
+   */
+  async getProvider(params: { provider: string }): Promise<{ data: ApiProvider }> {
+    return this.request('GET', `/providers/${segment(params.provider)}`);
   }
 
   // ---- Proxy ----------------------------------------------------------------------------------

@@ -286,3 +286,36 @@ export interface AsyncActionResponse {
   id: string;
   statusUrl: string;
 }
+
+/** `POST /connect/sessions`: who connects, and to what. */
+export interface ConnectSessionBody {
+  end_user: { id: string; email?: string | null; display_name?: string | null; tags?: Record<string, string> };
+  organization?: { id: string; display_name?: string | null } | null;
+  tags?: Record<string, string>;
+  /** Integration keys offered on the connect page; all when absent. */
+  allowed_integrations?: string[];
+  /** Per integration: connection config (a subdomain, say) and extra authorization parameters. */
+  integrations_config_defaults?: Record<string, { connection_config?: Record<string, unknown>; authorization_params?: Record<string, string> }>;
+  webhook_url_override?: string | null;
+}
+
+/** `POST /connect/sessions/reconnect`: re-authorise one existing connection. */
+export interface ReconnectSessionBody {
+  connection_id: string;
+  integration_id: string;
+  end_user?: ConnectSessionBody['end_user'];
+  organization?: ConnectSessionBody['organization'];
+  integrations_config_defaults?: ConnectSessionBody['integrations_config_defaults'];
+}
+
+export interface ConnectSession {
+  data: { token: string; connect_link: string; expires_at: string };
+}
+
+/** A catalogue entry: its name plus the provider definition's fields (auth_mode, proxy, ...). */
+export interface ApiProvider {
+  name: string;
+  display_name: string;
+  auth_mode: string;
+  [field: string]: unknown;
+}

@@ -21,6 +21,18 @@ const connectUrl = (key: string, token: string, extra = '') => `${api.url}/oauth
 const resultOf = (html: string) => JSON.parse(/var m=(\{.*?\});/.exec(html)![1]!);
 
 describe('connect sessions', () => {
+  test('the SDK creates sessions and reconnect sessions as @nangohq/node does', async () => {
+    const nango = new Nango({ secretKey: api.keys.dev, host: api.url });
+    const theirs = await nango.createConnectSession({ end_user: { id: 'u-sdk' }, allowed_integrations: ['fake-key'] });
+    const ours = await api.dev.createConnectSession({ end_user: { id: 'u-sdk' }, allowed_integrations: ['fake-key'] });
+    for (const session of [theirs, ours]) expect(session.data).toEqual({ token: expect.stringMatching(/^sl_cs_/), connect_link: expect.any(String), expires_at: expect.any(String) });
+    await call(api, 'POST', `/connect/auth/fake-key?connect_session_token=${ours.data.token}&connection_id=sdk-1`, { key: null, json: { apiKey: 'key-123' } });
+    const reconnect = await api.dev.createReconnectSession({ connection_id: 'sdk-1', integration_id: 'fake-key' });
+    const again = await call(api, 'POST', `/connect/auth/fake-key?connect_session_token=${reconnect.data.token}`, { key: null, json: { apiKey: 'key-456' } });
+    expect(again.body).toEqual({ providerConfigKey: 'fake-key', connectionId: 'sdk-1' });
+    expect((await api.dev.getConnection('fake-key', 'sdk-1')).credentials).toEqual({ type: 'API_KEY', apiKey: 'key-456' });
+  });
+
   test('give a token, a connect link and an expiry 30 minutes out', async () => {
     const before = Date.now();
     const session = await connectSession(api, { end_user: { id: 'u1', email: 'u1@example.com' }, allowed_integrations: ['fake-key'] });
@@ -220,7 +232,8 @@ test('the catalogue over the API, as @nangohq/node lists it', async () => {
   expect(data.find((p) => p.name === 'fake-oauth2')).toMatchObject({ auth_mode: 'OAUTH2' });
   const github = (await nango.getProvider({ provider: 'github' })) as unknown as { data: { display_name: string; proxy: { base_url: string } } };
   expect(github.data).toMatchObject({ display_name: 'GitHub', proxy: { base_url: 'https://api.github.com' } });
-  const searched = await call(api, 'GET', '/providers?search=google');
-  expect(searched.body.data.map((p: { name: string }) => p.name)).toEqual(['google-calendar', 'google-drive', 'google-mail']);
+  const searched = await api.dev.listProviders({ search: 'google' });
+  expect(searched.data.map((p) => p.name)).toEqual(['google-calendar', 'google-drive', 'google-mail']);
+  expect((await api.dev.getProvider({ provider: 'stripe' })).data).toMatchObject({ name: 'stripe', auth_mode: 'API_KEY' });
   expectErrorResponse(await call(api, 'GET', '/providers/nope'), 404, 'unknown_provider');
 });
