@@ -165,3 +165,20 @@ test('a broken SYNCLINE_PROVIDERS_FILE stops the start with its problems listed'
   expect(config.providersFile).toBe(file);
   await expect(openSyncline(config, createLogger('silent'))).rejects.toThrow(/Invalid SYNCLINE_PROVIDERS_FILE:\n.*providers\.yaml:3 acme\.auth_mode/);
 });
+
+test('a process that never starts the server (a worker) reads SYNCLINE_PROVIDERS_FILE on first use', () => {
+  const file = path.join(mkdtempSync(path.join(tmpdir(), 'providers-')), 'providers.yaml');
+  writeFileSync(file, 'worker-only:\n  display_name: Worker only\n  auth_mode: BASIC\n  proxy: { base_url: https://w.example }\n');
+  const before = process.env.SYNCLINE_PROVIDERS_FILE;
+  process.env.SYNCLINE_PROVIDERS_FILE = file;
+  try {
+    jest.isolateModules(() => {
+      const fresh = require('../../src/providers') as typeof import('../../src/providers');
+      expect(fresh.getProvider('worker-only').auth_mode).toBe('BASIC');
+      expect(fresh.getProvider('github').display_name).toBe('GitHub');
+    });
+  } finally {
+    if (before === undefined) delete process.env.SYNCLINE_PROVIDERS_FILE;
+    else process.env.SYNCLINE_PROVIDERS_FILE = before;
+  }
+});
