@@ -16,7 +16,7 @@ const MODEL = 'BenchIssue';
 const FILLER = 'Lorem ipsum dolor sit amet, consectetur adipiscing elit, sed do eiusmod tempor incididunt ut labore. '.repeat(4);
 
 /** A record of about 500 bytes of JSON, shaped like an issue a sync would fetch. */
-function issue(n: number): Record<string, unknown> {
+export function issue(n: number): Record<string, unknown> {
   return {
     id: `issue-${n}`,
     number: n,
@@ -45,11 +45,18 @@ async function timed(fn: () => Promise<unknown>): Promise<number> {
 
 const perSecond = (count: number, ms: number) => Math.round((count * 1000) / ms);
 
-async function benchUpsert(store: Store, connection: number, total: number): Promise<void> {
+/**
+ * The raw baseline: creates the scratch copy of the records table and returns the plain set-based
+ * upsert into it. Also used by bench/runtime.ts, so both benches compare against the same thing.
+ */
+export async function rawUpsert(store: Store, connection: number): Promise<(batch: Array<Record<string, unknown>>) => Promise<unknown>> {
   await store.db.exec(`CREATE TABLE bench_records (LIKE records INCLUDING ALL);
     ALTER TABLE bench_records ADD FOREIGN KEY (connection_id) REFERENCES connections(id) ON DELETE CASCADE`);
-  const baseline = (batch: Array<Record<string, unknown>>) =>
-    store.db.query(BASELINE, [connection, MODEL, batch.map((r) => String(r.id)), batch.map((r) => JSON.stringify(r))]);
+  return (batch) => store.db.query(BASELINE, [connection, MODEL, batch.map((r) => String(r.id)), batch.map((r) => JSON.stringify(r))]);
+}
+
+async function benchUpsert(store: Store, connection: number, total: number): Promise<void> {
+  const baseline = await rawUpsert(store, connection);
   const upsert = (batch: Array<Record<string, unknown>>) => store.records.upsert(connection, MODEL, batch);
 
   let storeMs = 0;
