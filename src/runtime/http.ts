@@ -114,9 +114,13 @@ async function buildRequest(ctx: HttpContext, connection: Connection, config: Re
   }
   for (const [name, template] of Object.entries<string>(provider.proxy?.query ?? {})) url.searchParams.set(name, interpolate(template, values));
   for (const [name, value] of queryEntries(config.params)) url.searchParams.append(name, value);
-  const auth = authorizeRequest(provider, values, { method, url: url.toString() });
-  const headers: Record<string, string> = { ...auth.headers };
+  const headers: Record<string, string> = {};
   for (const [name, value] of Object.entries(config.headers ?? {})) headers[name.toLowerCase()] = String(value);
+  // OAuth 1.0a signs the parameters of a form body too.
+  const form = typeof config.data === 'string' && /application\/x-www-form-urlencoded/i.test(headers['content-type'] ?? '') ? config.data : undefined;
+  const auth = authorizeRequest(provider, values, { method, url: url.toString(), form });
+  // The script's own headers win over the provider's and the credentials'.
+  for (const [name, value] of Object.entries(auth.headers)) headers[name] ??= value;
   const decompress = config.decompress ?? provider.proxy?.decompress ?? false;
   if (!decompress && !('accept-encoding' in headers)) headers['accept-encoding'] = 'identity';
   return { url: url.toString(), headers };

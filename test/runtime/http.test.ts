@@ -1,4 +1,5 @@
 import type { ProviderDefinition } from '../../src/providers';
+import { oauth1Header } from '../../src/providers/oauth1';
 import { isRetryable, waitFromHeaders } from '../../src/runtime/http';
 import { harness, outputOf, script, TOKEN, type Harness } from './harness';
 
@@ -42,6 +43,22 @@ describe('credentials', () => {
     expect(seen[2].headers.authorization).toBe(`Basic ${Buffer.from('user:pass-789').toString('base64')}`);
     expect(seen[3].path).toBe('/acme/echo');
     expect(seen[3].headers.authorization).toBe('Bearer tenant-key-000');
+  });
+
+  test('OAuth 1.0a: requests are signed with the integration keys, form body parameters included', async () => {
+    const provider: ProviderDefinition = { display_name: 'OAuth1', auth_mode: 'OAUTH1', proxy: { base_url: h.api.url } };
+    await h.connect('c-oauth1', { type: 'OAUTH1', oauth_token: 'tok-o1', oauth_token_secret: 'sec-o1' });
+    const echo = await run(
+      `return (await nango.post({ endpoint: '/echo', params: { q: '1' }, data: 'name=a+b&x=%21', headers: { 'content-type': 'application/x-www-form-urlencoded' } })).data`,
+      { provider, connectionId: 'c-oauth1' },
+    );
+    const header = echo.headers.authorization as string;
+    const field = (name: string) => decodeURIComponent(new RegExp(`${name}="([^"]*)"`).exec(header)![1]!);
+    const keys = { consumerKey: 'cid', consumerSecret: 'integration-client-secret', token: 'tok-o1', tokenSecret: 'sec-o1' };
+    const url = `${h.api.url}/echo?q=1`;
+    const expected = oauth1Header('POST', url, { ...keys, form: 'name=a+b&x=%21' }, Number(field('oauth_timestamp')) * 1000, field('oauth_nonce'));
+    expect(header).toBe(expected);
+    expect(header).not.toBe(oauth1Header('POST', url, keys, Number(field('oauth_timestamp')) * 1000, field('oauth_nonce')));
   });
 
   test('a 401 is retried once with refreshed credentials when they changed', async () => {
