@@ -1,0 +1,274 @@
+import { spawn, type ChildProcess } from 'node:child_process';
+import fs from 'node:fs';
+import net from 'node:net';
+import os from 'node:os';
+import path from 'node:path';
+import pg from 'pg';
+import { startFakeApi, type FakeApi } from '../fixtures/fake-apis';
+import { waitFor } from './helpers';
+
+// The whole embedded process (API + engine + worker) is SIGKILLed in the middle of a long sync that
+// has committed checkpoints; after a restart on the same data the run resumes from the last
+// checkpoint, and the records equal an uninterrupted run's.
+jest.setTimeout(180_000);
+
+const ROOT = path.join(__dirname, '../..');
+const CHILD = path.join(__dirname, 'fixtures/server-child.ts');
+const KEY = 'sk_dev_crash_test_key_123';
+const PAGE = 4;
+const TOTAL = 60;
+
+const YAML = `integrations:
+  fake:
+    syncs:
+      pages:
+        runs: every day
+        output: Item
+        endpoint: GET /items
+        sync_type: full
+        track_deletes: true
+models:
+  Item:
+    id: string
+    name: string
+`;
+
+// One page per step, a checkpoint after each committed page, and a pause so the kill lands mid-run.
+const PAGES = `module.exports = async function fetchData(nango) {
+  const checkpoint = await nango.getCheckpoint();
+  let offset = checkpoint ? checkpoint.offset : 0;
+  for (;;) {
+    const res = await nango.get({ endpoint: '/offset/items', params: { offset, limit: ${PAGE} } });
+    const items = res.data.items;
+    if (items.length === 0) break;
+    await nango.batchSave(items.map((i) => ({ id: String(i.id), name: i.name })), 'Item');
+    offset += items.length;
+    await nango.saveCheckpoint({ offset });
+    await new Promise((r) => setTimeout(r, 150));
+  }
+  await nango.clearCheckpoint();
+};`;
+
+let fake: FakeApi;
+let dir: string;
+let databaseUrl: string | undefined;
+let dropDatabase: (() => Promise<void>) | undefined;
+
+async function freePort(): Promise<number> {
+  const server = net.createServer().listen(0, '127.0.0.1');
+  await new Promise((r) => server.once('listening', r));
+  const { port } = server.address() as net.AddressInfo;
+  await new Promise((r) => server.close(r));
+  return port;
+}
+
+beforeAll(async () => {
+  fake = await startFakeApi();
+  fake.items = Array.from({ length: TOTAL }, (_, i) => ({ id: i + 1, name: `item ${i + 1}` }));
+  dir = fs.mkdtempSync(path.join(os.tmpdir(), 'syncline-crash-'));
+  fs.writeFileSync(
+    path.join(dir, 'providers.yaml'),
+    `fake:\n  display_name: Fake\n  auth_mode: API_KEY\n  proxy:\n    base_url: ${fake.url}\n    headers:\n      x-api-key: \${apiKey}\n`,
+  );
+  if (process.env.DATABASE_URL) {
+    // A database of its own: the child processes connect to it by URL.
+    const name = `crash_${Date.now().toString(36)}`;
+    const admin = new pg.Client({ connectionString: process.env.DATABASE_URL });
+    await admin.connect();
+    await admin.query(`CREATE DATABASE ${name}`);
+    await admin.end();
+    const url = new URL(process.env.DATABASE_URL);
+    url.pathname = `/${name}`;
+    databaseUrl = url.toString();
+    dropDatabase = async () => {
+      const a = new pg.Client({ connectionString: process.env.DATABASE_URL });
+      await a.connect();
+      await a.query(`DROP DATABASE IF EXISTS ${name} WITH (FORCE)`);
+      await a.end();
+    };
+  }
+});
+
+afterAll(async () => {
+  await fake?.close();
+  await dropDatabase?.();
+  fs.rmSync(dir, { recursive: true, force: true });
+});
+
+interface Child {
+  process: ChildProcess;
+  url: string;
+  exited: Promise<unknown>;
+}
+
+async function startChild(ports: { api: number; engine: number }): Promise<Child> {
+  const { DATABASE_URL: _ignored, ...env } = process.env;
+  // node --import tsx (not the tsx binary, which forks): SIGKILL must hit the process itself.
+  const child = spawn(process.execPath, ['--import', 'tsx', CHILD], {
+    cwd: ROOT,
+    env: {
+      ...env,
+      ...(databaseUrl ? { DATABASE_URL: databaseUrl, SYNCLINE_ENCRYPTION_KEY: Buffer.alloc(32, 7).toString('base64') } : {}),
+      SYNCLINE_DATA_DIR: path.join(dir, 'data'),
+      SYNCLINE_PROVIDERS_FILE: path.join(dir, 'providers.yaml'),
+      SYNCLINE_SECRET_KEY: KEY,
+      PORT: String(ports.api),
+      ENGINE_PORT: String(ports.engine),
+      LOG_LEVEL: 'error',
+    },
+  });
+  let stdout = '';
+  let stderr = '';
+  child.stderr!.on('data', (d) => (stderr += d));
+  const exited = new Promise((resolve) => child.once('exit', resolve));
+  const url = await new Promise<string>((resolve, reject) => {
+    child.stdout!.on('data', (d) => {
+      stdout += d;
+      const m = /READY (\S+)/.exec(stdout);
+      if (m) resolve(m[1]!);
+    });
+    child.once('exit', (code) => reject(new Error(`child exited ${code}: ${stderr.slice(-2000)}`)));
+  });
+  return { process: child, url, exited };
+}
+
+const api = async (child: Child, method: string, p: string, body?: unknown) => {
+  const res = await fetch(child.url + p, {
+    method,
+    headers: { authorization: `Bearer ${KEY}`, ...(body ? { 'content-type': 'application/json' } : {}), 'connection-id': 'c1', 'provider-config-key': 'fake' },
+    body: body ? JSON.stringify(body) : undefined,
+  });
+  const text = await res.text();
+  return { status: res.status, body: text ? JSON.parse(text) : undefined };
+};
+
+const allRecords = async (child: Child) => {
+  const res = await api(child, 'GET', '/records?model=Item&limit=1000');
+  return res.body.records as Array<{ id: string; name: string; _nango_metadata: { last_action: string } }>;
+};
+
+test('SIGKILL of the whole process mid-sync: the run resumes from its checkpoint after restart, nothing lost or duplicated', async () => {
+  const ports = { api: await freePort(), engine: await freePort() };
+  let child = await startChild(ports);
+  try {
+    expect((await api(child, 'POST', '/integrations', { provider: 'fake', unique_key: 'fake' })).status).toBeLessThan(300);
+    const deploy = await api(child, 'POST', '/sync/deploy', { nangoYamlBody: YAML, flowConfigs: [{ type: 'sync', name: 'pages', providerConfigKey: 'fake', fileBody: { js: PAGES } }] });
+    expect(deploy.status).toBe(200);
+    const imported = await api(child, 'POST', '/connections', { provider_config_key: 'fake', connection_id: 'c1', credentials: { type: 'API_KEY', apiKey: 'k' } });
+    expect(imported.status).toBeLessThan(300);
+
+    // Some pages committed (and checkpointed), not all.
+    await waitFor('a few pages', async () => (await allRecords(child)).length >= 3 * PAGE, 60_000);
+    child.process.kill('SIGKILL');
+    await child.exited;
+    const requestsBefore = fake.requestsTo('/offset/items').length;
+    const committed = fake.requestsTo('/offset/items').map((r) => Number(r.query.offset));
+    expect(Math.max(...committed)).toBeLessThan(TOTAL);
+
+    child = await startChild(ports);
+    const done = await waitFor(
+      'the resumed run to finish',
+      async () => {
+        const status = await api(child, 'GET', '/sync/status?syncs=pages&provider_config_key=fake&connection_id=c1');
+        const s = status.body.syncs?.[0];
+        return s && s.status === 'SUCCESS' && s.finishedAt && s;
+      },
+      90_000,
+    );
+    expect(done.recordCount).toEqual({ Item: TOTAL });
+
+    // Resumed: the first request after the restart continued past offset 0.
+    const after = fake.requestsTo('/offset/items').slice(requestsBefore).map((r) => Number(r.query.offset));
+    expect(after[0]).toBeGreaterThan(0);
+    expect(after).not.toContain(0);
+
+    const records = await allRecords(child);
+    expect(records.map((r) => r.id).sort((a, b) => Number(a) - Number(b))).toEqual(fake.items.map((i) => String(i.id)));
+    expect(records.every((r) => r._nango_metadata.last_action === 'ADDED')).toBe(true);
+  } finally {
+    child.process.kill('SIGTERM');
+    await child.exited;
+  }
+});
+
+// Cluster mode: the API and engine stay up, the worker process is SIGKILLed mid-run; a new worker
+// picks the run up after the heartbeat timeout and resumes from the checkpoint. Needs Postgres
+// (two processes share the store).
+(process.env.DATABASE_URL ? test : test.skip)('SIGKILL of the worker process mid-sync: a new worker resumes the run from its checkpoint', async () => {
+  const { openDb, openStore } = await import('../../src/store');
+  const { startOrchestration } = await import('../../src/worker');
+  const { createApp } = await import('../../src/api/app');
+  const { createLogger } = await import('../../src/logger');
+  const { useUserProviders } = await import('../../src/providers');
+  const schema = `crash_w_${Date.now().toString(36)}`;
+  const key = Buffer.alloc(32, 9);
+  const db = await openDb({ url: process.env.DATABASE_URL!, schema, maxConnections: 5 });
+  const store = await openStore(db, key);
+  useUserProviders({ fake: { display_name: 'Fake', auth_mode: 'API_KEY', proxy: { base_url: fake.url, headers: { 'x-api-key': '${apiKey}' } } } } as never);
+  const [devKey] = await store.environments.ensureDefaults(KEY);
+  const env = (await store.environments.byName('dev'))!;
+  await store.integrations.create(env.id, { uniqueKey: 'fake', provider: 'fake' });
+  const logger = createLogger('silent');
+  const orchestration = await startOrchestration({ store, logger, enginePort: 0, worker: false, heartbeatTimeoutMs: 1500 });
+  const server = createApp({ store, logger, orchestrator: orchestration.orchestrator }).listen(0, '127.0.0.1');
+  await new Promise((r) => server.once('listening', r));
+  const parent: Child = { process: undefined as never, url: `http://127.0.0.1:${(server.address() as net.AddressInfo).port}`, exited: Promise.resolve() };
+  expect(devKey?.secretKey ?? KEY).toBe(KEY);
+
+  const startWorker = async () => {
+    const child = spawn(process.execPath, ['--import', 'tsx', path.join(__dirname, 'fixtures/worker-child.ts')], {
+      cwd: ROOT,
+      env: { ...process.env, TEST_SCHEMA: schema, TEST_ENCRYPTION_KEY: key.toString('hex'), TEMPORAL_ADDRESS: orchestration.address, SYNCLINE_PROVIDERS_FILE: path.join(dir, 'providers.yaml') },
+    });
+    let out = '';
+    let err = '';
+    child.stderr!.on('data', (d) => (err += d));
+    const exited = new Promise((resolve) => child.once('exit', resolve));
+    await new Promise<void>((resolve, reject) => {
+      child.stdout!.on('data', (d) => ((out += d), /READY/.test(out) && resolve()));
+      child.once('exit', (code) => reject(new Error(`worker exited ${code}: ${err.slice(-2000)}`)));
+    });
+    return { child, exited };
+  };
+
+  fake.requests.length = 0;
+  let worker = await startWorker();
+  try {
+    await api(parent, 'POST', '/sync/deploy', { nangoYamlBody: YAML, flowConfigs: [{ type: 'sync', name: 'pages', providerConfigKey: 'fake', fileBody: { js: PAGES } }] });
+    await api(parent, 'POST', '/connections', { provider_config_key: 'fake', connection_id: 'c1', credentials: { type: 'API_KEY', apiKey: 'k' } });
+    await waitFor('a few pages', async () => (await allRecords(parent)).length >= 3 * PAGE, 60_000);
+    worker.child.kill('SIGKILL');
+    await worker.exited;
+    const before = fake.requestsTo('/offset/items').length;
+
+    worker = await startWorker();
+    const done = await waitFor(
+      'the resumed run to finish',
+      async () => {
+        const s = (await api(parent, 'GET', '/sync/status?syncs=pages&provider_config_key=fake&connection_id=c1')).body.syncs?.[0];
+        return s && s.status === 'SUCCESS' && s.finishedAt && s;
+      },
+      60_000,
+    );
+    expect(done.recordCount).toEqual({ Item: TOTAL });
+    const after = fake.requestsTo('/offset/items').slice(before).map((r) => Number(r.query.offset));
+    expect(after[0]).toBeGreaterThan(0);
+    const records = await allRecords(parent);
+    expect(records.map((r) => r.id).sort((a, b) => Number(a) - Number(b))).toEqual(fake.items.map((i) => String(i.id)));
+    // One job, continued by the second attempt.
+    const [target] = await orchestration.orchestrator.targets(env, 'fake', ['pages'], 'c1');
+    const jobs = await store.jobs.jobs(target!.row.id);
+    expect(jobs).toHaveLength(1);
+    expect(jobs[0]).toMatchObject({ status: 'SUCCESS', attempts: 2 });
+    expect(jobs[0]!.result.Item!.added).toBe(TOTAL);
+  } finally {
+    worker.child.kill('SIGTERM');
+    await worker.exited;
+    server.closeAllConnections();
+    await new Promise((r) => server.close(r));
+    await orchestration.close();
+    useUserProviders({});
+    await db.query(`DROP SCHEMA ${schema} CASCADE`);
+    await db.close();
+  }
+});
