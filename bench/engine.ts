@@ -75,7 +75,8 @@ export async function run(): Promise<void> {
   Runtime.install({ logger: new DefaultLogger('ERROR') });
   const connection = await Connection.connect({ address });
   const client = new Client({ connection });
-  const native = await NativeConnection.connect({ address });
+  // Loopback: gzip would only cost CPU on both sides.
+  const native = await NativeConnection.connect({ address, grpcCompression: { codec: 'none' } });
   const taskQueue = 'bench';
   const worker = await Worker.create({
     connection: native,

@@ -48,7 +48,7 @@ export async function harness(taskQueue: string): Promise<Harness> {
     client,
     taskQueue,
     async startWorker(opts = {}) {
-      nativeConnection ??= await NativeConnection.connect({ address: engine.address });
+      nativeConnection ??= await NativeConnection.connect({ address: engine.address, grpcCompression: { codec: 'none' } });
       worker = await Worker.create({
         connection: nativeConnection,
         taskQueue: opts.taskQueue ?? taskQueue,
