@@ -1,0 +1,108 @@
+import { DefaultLogger, Runtime } from '@temporalio/worker';
+import { createLogger } from '../src/logger';
+import { useUserProviders } from '../src/providers';
+import { startOrchestration } from '../src/worker';
+import { scheduleOffset, syncWorkflowId } from '../src/workflows/types';
+import { testStore } from '../test/helpers/db';
+
+/**
+ * Sync scheduling on the embedded engine, all in this process (API-less: engine + worker + orchestrator):
+ * BENCH_SYNC_CONNECTIONS connections (default 1,000), each with one sync running every minute, for
+ * BENCH_SYNC_SECONDS (default 180). The script saves one record without HTTP, so the figures are the
+ * orchestration's own.
+ *
+ * - syncs.lag: delay between a run's scheduled slot and the start of its job, over the scheduled runs
+ *   (first runs, started at creation, excluded); target p99 <= 2 s.
+ * - syncs.runs: runs finished per second in the measured window (after the first minute), against the
+ *   nominal rate (connections / 60).
+ * - syncs.memory: RSS at the end.
+ */
+const CONNECTIONS = Number(process.env.BENCH_SYNC_CONNECTIONS ?? 1000);
+const SECONDS = Number(process.env.BENCH_SYNC_SECONDS ?? 180);
+const FREQUENCY_MS = 60_000;
+
+const YAML = `integrations:
+  bench:
+    syncs:
+      tick:
+        runs: every 1m
+        output: Tick
+        endpoint: GET /ticks
+models:
+  Tick:
+    id: string
+    at: string
+`;
+const TICK = `module.exports = async function fetchData(nango) {
+  await nango.batchSave([{ id: 'tick', at: new Date().toISOString() }], 'Tick');
+};`;
+
+const quantile = (sorted: number[], q: number) => sorted[Math.min(sorted.length - 1, Math.floor(q * sorted.length))] ?? NaN;
+
+export async function run(): Promise<void> {
+  try {
+    Runtime.install({ logger: new DefaultLogger('ERROR') });
+  } catch {
+    // already installed
+  }
+  useUserProviders({ bench: { display_name: 'Bench', auth_mode: 'API_KEY', proxy: { base_url: 'http://127.0.0.1:9' } } } as never);
+  const store = await testStore();
+  const logger = createLogger('silent');
+  const orchestration = await startOrchestration({ store, logger, enginePort: 0 });
+  try {
+    await store.environments.ensureDefaults();
+    const env = (await store.environments.byName('dev'))!;
+    await store.integrations.create(env.id, { uniqueKey: 'bench', provider: 'bench' });
+    const { parseNangoYaml } = await import('../src/config/nango-yaml');
+    await store.scripts.deploy(env.id, YAML, parseNangoYaml(YAML, 'nango.yaml'), [{ integration: 'bench', type: 'sync', name: 'tick', js: TICK }]);
+
+    const started = Date.now();
+    for (let i = 0; i < CONNECTIONS; i += 100) {
+      await Promise.all(
+        Array.from({ length: Math.min(100, CONNECTIONS - i) }, (_, j) =>
+          store.connections.upsert(env.id, 'bench', { connectionId: `conn-${i + j}`, credentials: { type: 'API_KEY', apiKey: 'k' } }),
+        ),
+      );
+    }
+    // The lifecycle outbox starts every connection's workflow; wait until each has run once.
+    for (;;) {
+      const { rows } = await store.db.query<{ n: number }>(`SELECT count(DISTINCT sync_id)::int AS n FROM sync_jobs WHERE status = 'SUCCESS'`);
+      if (rows[0]!.n >= CONNECTIONS || Date.now() - started > SECONDS * 1000) break;
+      await new Promise((r) => setTimeout(r, 500));
+    }
+    const firstRunsMs = Date.now() - started;
+    const windowStart = started + FREQUENCY_MS;
+    await new Promise((r) => setTimeout(r, Math.max(0, started + SECONDS * 1000 - Date.now())));
+    const windowEnd = Date.now();
+
+    const { rows } = await store.db.query<{ connection_id: string; started_at: Date; finished_at: Date | null; first: boolean }>(
+      `SELECT c.connection_id, j.started_at, j.finished_at, j.id = min(j.id) OVER (PARTITION BY j.sync_id) AS first
+       FROM sync_jobs j JOIN syncs s ON s.id = j.sync_id JOIN connections c ON c.id = s.connection_id`,
+    );
+    const lags: number[] = [];
+    let finishedInWindow = 0;
+    for (const row of rows) {
+      const startedAt = new Date(row.started_at).getTime();
+      const finishedAt = row.finished_at ? new Date(row.finished_at).getTime() : NaN;
+      if (finishedAt >= windowStart && finishedAt <= windowEnd) finishedInWindow++;
+      if (row.first) continue;
+      const id = syncWorkflowId({ environment: env.name, integration: 'bench', connectionId: row.connection_id, sync: 'tick', variant: 'base' });
+      const offset = scheduleOffset(id, FREQUENCY_MS);
+      const slot = Math.floor((startedAt - offset) / FREQUENCY_MS) * FREQUENCY_MS + offset;
+      lags.push(startedAt - slot);
+    }
+    lags.sort((a, b) => a - b);
+    const windowS = (windowEnd - windowStart) / 1000;
+    console.log(
+      `syncs.lag       p50 ${quantile(lags, 0.5)} ms  p99 ${quantile(lags, 0.99)} ms  max ${lags[lags.length - 1] ?? NaN} ms  (${lags.length} scheduled runs, ${CONNECTIONS} connections every minute, target p99 <= 2000 ms)`,
+    );
+    console.log(
+      `syncs.runs      ${(finishedInWindow / windowS).toFixed(1)} runs/s sustained over ${windowS.toFixed(0)} s  nominal ${(CONNECTIONS / 60).toFixed(1)} runs/s  (first run of all ${CONNECTIONS}: ${(firstRunsMs / 1000).toFixed(1)} s)`,
+    );
+    console.log(`syncs.memory    rss ${Math.round(process.memoryUsage().rss / 1024 / 1024)} MB  (engine + worker + store, ${store.db.backend})`);
+  } finally {
+    await orchestration.close();
+    useUserProviders({});
+    await store.drop();
+  }
+}
