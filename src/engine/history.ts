@@ -1,4 +1,4 @@
-import { decode, encode, num, T, timestamp, type Message, type Obj } from './proto';
+import { decode, encode, T, timestamp, type Message, type Obj } from './proto';
 
 let lastTaskId = Date.now() * 1000;
 /** Monotonic task ids for events (Temporal's `taskId`). */
@@ -37,17 +37,3 @@ export function eventTypeName(event: Message): string {
 export function eventAttributes(event: Message): Message {
   return event[attributesKey(eventTypeName(event))] as Message;
 }
-
-export function eventId(event: Message): number {
-  return num(event.eventId);
-}
-
-/** Events whose type closes a run. */
-export const CLOSE_EVENTS = new Set([
-  'EVENT_TYPE_WORKFLOW_EXECUTION_COMPLETED',
-  'EVENT_TYPE_WORKFLOW_EXECUTION_FAILED',
-  'EVENT_TYPE_WORKFLOW_EXECUTION_TIMED_OUT',
-  'EVENT_TYPE_WORKFLOW_EXECUTION_CANCELED',
-  'EVENT_TYPE_WORKFLOW_EXECUTION_TERMINATED',
-  'EVENT_TYPE_WORKFLOW_EXECUTION_CONTINUED_AS_NEW',
-]);

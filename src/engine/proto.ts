@@ -71,10 +71,6 @@ export function timestamp(ms: number): Obj {
   return { seconds, nanos: Math.round((ms - seconds * 1000) * 1e6) };
 }
 
-export function timestampMs(t: Obj | null | undefined): number {
-  return durationMs(t);
-}
-
 /** Numeric value of an enum given as number or name. */
 export function enumValue(enumName: string, v: unknown): number {
   if (typeof v === 'number') return v;

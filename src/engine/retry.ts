@@ -31,10 +31,6 @@ export function retryPolicyObject(r: Retry): Obj {
   };
 }
 
-export function retryFromObject(p: Obj): Retry {
-  return fillRetryPolicy(p);
-}
-
 /** temporal.api.enums.v1.RetryState */
 export const RetryState = {
   InProgress: 'RETRY_STATE_IN_PROGRESS',

@@ -87,11 +87,6 @@ export async function updateRuns(q: Queryable, writes: RunWrite[]): Promise<void
   }
 }
 
-export async function lockRun(q: Queryable, runId: string): Promise<RunState | undefined> {
-  const { rows } = await q.query<{ state: RunState }>('SELECT state FROM engine_runs WHERE run_id = $1 FOR UPDATE', [runId]);
-  return rows[0]?.state;
-}
-
 export async function getRun(q: Queryable, runId: string): Promise<RunRow | undefined> {
   const { rows } = await q.query<RunRow>(`SELECT ${RUN_COLUMNS} FROM engine_runs WHERE run_id = $1`, [runId]);
   return rows[0];

@@ -7,7 +7,7 @@ import { buildEvent, decodeEvent, encodeEvent, eventAttributes } from './history
 import { nextCronTime } from './cron';
 import { decideRetry, fillRetryPolicy, RetryState } from './retry';
 import { Status, type RunState } from './interfaces';
-import { decode, durationMs, encode, enumValue, msDuration, pack, T, timestamp, unpack, type Obj } from './proto';
+import { durationMs, encode, enumValue, msDuration, pack, T, timestamp, unpack, type Obj } from './proto';
 import * as sql from './store';
 import type { Transition } from './transition';
 import { keywordsOf } from './visibility-keys';
@@ -472,8 +472,4 @@ export function registerWorkflowHandlers(engine: Engine): void {
 
 export function ignoreClosed(err: unknown): void {
   if ((err as { code?: number }).code !== 5) throw err;
-}
-
-export function decodePayloads(b64: string | undefined): Obj | undefined {
-  return b64 ? decode(T.Payloads, Buffer.from(b64, 'base64')) : undefined;
 }
