@@ -61,6 +61,8 @@ export interface OrchestrationOptions {
   worker?: boolean;
   /** Heartbeat timeout of sync runs (tests). */
   heartbeatTimeoutMs?: number;
+  /** Runs per sync workflow execution before continue-as-new (tests). */
+  runsPerExecution?: number;
 }
 
 export interface Orchestration {
@@ -98,7 +100,7 @@ export async function startOrchestration(options: OrchestrationOptions): Promise
     }
     const connection = await Connection.connect({ address });
     closers.push(() => connection.close());
-    const orchestrator = new Orchestrator({ store: options.store, client: new Client({ connection, workflow: { queryRejectCondition: 'NOT_OPEN' } }), logger: options.logger, heartbeatTimeoutMs: options.heartbeatTimeoutMs });
+    const orchestrator = new Orchestrator({ store: options.store, client: new Client({ connection, workflow: { queryRejectCondition: 'NOT_OPEN' } }), logger: options.logger, heartbeatTimeoutMs: options.heartbeatTimeoutMs, runsPerExecution: options.runsPerExecution });
     await orchestrator.registerSearchAttributes();
     let worker: Worker | undefined;
     if (options.worker !== false) {

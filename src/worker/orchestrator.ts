@@ -7,7 +7,8 @@ import type { Logger } from 'pino';
 import { parseRuns, type SyncDefinition } from '../config/nango-yaml';
 import { invalid, notFound, SynclineError } from '../errors';
 import type { RuntimeServices } from '../runtime/types';
-import type { Store } from '../store';
+import type { SyncStatus } from '../sdk/types';
+import { PgCheckpointStore, type Store } from '../store';
 import type { ActionRun } from '../store/actions';
 import type { SyncRow } from '../store/jobs';
 import type { DeployedScript, DeployResult } from '../store/scripts';
@@ -28,21 +29,8 @@ export interface SyncTarget {
   row: SyncRow;
 }
 
-/** `GET /sync/status` entry, in Nango's shape. */
-export interface SyncStatus {
-  id: string;
-  connection_id: string;
-  name: string;
-  variant: string;
-  status: 'RUNNING' | 'SUCCESS' | 'ERROR' | 'PAUSED' | 'STOPPED';
-  type: 'INITIAL' | 'INCREMENTAL';
-  finishedAt: string | null;
-  nextScheduledSyncAt: string | null;
-  frequency: string;
-  latestResult: Record<string, { added: number; updated: number; deleted: number }> | null;
-  recordCount: Record<string, number>;
-  checkpoint: Record<string, unknown> | null;
-}
+/** `GET /sync/status` entry, in Nango's shape (the SDK's type). */
+export type { SyncStatus };
 
 export interface OrchestratorOptions {
   store: Store;
@@ -52,6 +40,8 @@ export interface OrchestratorOptions {
   taskQueue?: string;
   /** Heartbeat timeout of sync runs (default 60 s); tests shorten it to see a killed worker's run retried quickly. */
   heartbeatTimeoutMs?: number;
+  /** Runs per workflow execution before continue-as-new (tests make it small). */
+  runsPerExecution?: number;
 }
 
 const searchKeys = SEARCH_ATTRIBUTES.map((name) => defineSearchAttributeKey(name, SearchAttributeType.KEYWORD));
@@ -179,6 +169,9 @@ export class Orchestrator {
     const [live, jobs] = await Promise.all([this.live(targets), this.store.jobs.latestJobs(targets.map((t) => t.row.id))]);
     const counts = new Map<number, Record<string, number>>();
     for (const pk of new Set(targets.map((t) => t.connection.id))) counts.set(pk, await this.store.records.countByModel(pk));
+    const checkpoints = await this.each(targets, (t) =>
+      new PgCheckpointStore(this.store.db, t.connection.id).get(PgCheckpointStore.syncKey(t.key.environment, t.key.integration, t.key.connectionId, t.key.sync, t.key.variant)),
+    );
     return targets.map((t, i) => {
       const state = live[i];
       const history = jobs.get(t.row.id);
@@ -203,7 +196,7 @@ export class Orchestrator {
         frequency: t.row.frequency ?? t.config.runs,
         latestResult: finished ? finished.result : null,
         recordCount,
-        checkpoint: null,
+        checkpoint: checkpoints[i] ?? null,
       };
     });
   }
@@ -340,7 +333,7 @@ export class Orchestrator {
     return this.client.workflow.signalWithStart<typeof syncWorkflow, any[]>(syncWorkflow, {
       taskQueue: this.taskQueue,
       workflowId: syncWorkflowId(target.key),
-      args: [{ key: target.key, frequencyMs: start.frequencyMs ?? frequencyOf(target), paused: start.paused, heartbeatTimeoutMs: this.options.heartbeatTimeoutMs }],
+      args: [{ key: target.key, frequencyMs: start.frequencyMs ?? frequencyOf(target), paused: start.paused, heartbeatTimeoutMs: this.options.heartbeatTimeoutMs, runsPerExecution: this.options.runsPerExecution }],
       signal: signal as SignalDefinition<any[]>,
       signalArgs,
       typedSearchAttributes: searchAttributes(target.key),

@@ -65,7 +65,7 @@ export async function syncWorkflow(args: SyncWorkflowArgs): Promise<string> {
       }
       runsHere++;
     }
-    if (workflowInfo().continueAsNewSuggested || runsHere >= MAX_RUNS_PER_EXECUTION) {
+    if (workflowInfo().continueAsNewSuggested || runsHere >= (args.runsPerExecution ?? MAX_RUNS_PER_EXECUTION)) {
       await condition(allHandlersFinished);
       return continueAsNew<typeof syncWorkflow>({ ...args, carried: state.carry() });
     }

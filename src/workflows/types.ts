@@ -30,6 +30,8 @@ export interface SyncWorkflowArgs {
   paused?: boolean;
   /** Heartbeat timeout of runs; short in tests so a killed worker's run is retried quickly. */
   heartbeatTimeoutMs?: number;
+  /** Runs per execution before continuing as new (default MAX_RUNS_PER_EXECUTION); small in tests. */
+  runsPerExecution?: number;
   /** State handed over by continue-as-new. */
   carried?: CarriedSyncState;
 }

@@ -39,7 +39,8 @@ const CHANGES = `module.exports = async function fetchData(nango) {
 let t: OrchestrationTest;
 
 beforeAll(async () => {
-  t = await startOrchestrationTest();
+  // Continue-as-new every 3 runs, so the tests below cross it.
+  t = await startOrchestrationTest({ runsPerExecution: 3 });
   const res = await t.deploy(YAML, { 'sync/items': ITEMS, 'sync/changes': CHANGES });
   expect(res.status).toBe(200);
 });
@@ -96,8 +97,12 @@ test('runs follow the schedule; pause stops them; start runs now and resumes the
   await t.connect('c3');
   await finished('c3', 'items', 1);
   const [target] = await t.targets('c3', ['items']);
+  const handle = t.orchestration.orchestrator.client.workflow.getHandle((await import('../../src/workflows/types')).syncWorkflowId(target!.key));
+  const firstRun = (await handle.describe()).runId;
   await t.orchestration.orchestrator.setFrequencyMs(target!, 700);
   await finished('c3', 'items', 4);
+  // Three runs per execution: the workflow continued as new, with its schedule.
+  expect((await handle.describe()).runId).not.toBe(firstRun);
 
   const paused = await t.request('POST', '/sync/pause', { json: { syncs: ['items'], provider_config_key: 'fake', connection_id: 'c3' } });
   expect(paused.body).toEqual({ success: true });

@@ -1,0 +1,96 @@
+import { SyncState } from '../../src/workflows/state';
+import { nextSlot, scheduleOffset, syncWorkflowId, type SyncWorkflowArgs } from '../../src/workflows/types';
+
+// The scheduling rules of the sync workflow, on its plain state class (no server).
+const key = { environmentId: 1, environment: 'dev', integration: 'github', connectionId: 'u:1', sync: 'issues', variant: 'base' };
+const args = (extra: Partial<SyncWorkflowArgs> = {}): SyncWorkflowArgs => ({ key, frequencyMs: 60_000, ...extra });
+const ok = (jobId: number, frequencyMs = 60_000) => ({ outcome: 'success' as const, jobId, startedAt: 0, finishedAt: 0, frequencyMs });
+const T0 = 1_700_000_000_000;
+
+test('workflow ids are stable and unambiguous; offsets are stable and within the frequency', () => {
+  expect(syncWorkflowId(key)).toBe('sync:dev:github:u%3A1:issues');
+  expect(syncWorkflowId({ ...key, variant: 'eu' })).toBe('sync:dev:github:u%3A1:issues%3A%3Aeu');
+  const offsets = Array.from({ length: 1000 }, (_, i) => scheduleOffset(`sync:dev:github:c${i}:issues`, 60_000));
+  expect(scheduleOffset('sync:dev:github:c1:issues', 60_000)).toBe(offsets[1]);
+  expect(Math.min(...offsets)).toBeGreaterThanOrEqual(0);
+  expect(Math.max(...offsets)).toBeLessThan(60_000);
+  // Spread: no ten-second bucket holds more than a third of the connections.
+  const buckets = new Array(6).fill(0);
+  for (const o of offsets) buckets[Math.floor(o / 10_000)]++;
+  expect(Math.max(...buckets)).toBeLessThan(333);
+  expect(nextSlot(T0, 60_000, 5_000) % 60_000).toBe(5_000);
+  expect(nextSlot(T0, 60_000, 5_000)).toBeGreaterThan(T0);
+});
+
+test('a new sync runs at once, then at its next slot', () => {
+  const s = new SyncState(args(), T0);
+  expect(s.isDue(T0)).toBe(true);
+  s.startRun();
+  s.finishRun(ok(1), T0 + 1000);
+  const next = s.nextRunAt!;
+  expect(next).toBeGreaterThan(T0 + 1000);
+  expect(next - (T0 + 1000)).toBeLessThanOrEqual(60_000);
+  expect(s.isDue(next - 1)).toBe(false);
+  expect(s.isDue(next)).toBe(true);
+  expect(s.waitMs(next - 10)).toBe(10);
+});
+
+test('created paused: no run until resumed or triggered', () => {
+  const s = new SyncState(args({ paused: true }), T0);
+  expect(s.waitMs(T0)).toBeNull();
+  expect(s.isDue(T0 + 10 * 60_000)).toBe(false);
+  s.resume(T0 + 5);
+  expect(s.isDue(T0 + 5)).toBe(true);
+});
+
+test('triggers during a run queue one more run; reset is kept if any asked for it', () => {
+  const s = new SyncState(args(), T0);
+  s.startRun();
+  s.trigger();
+  s.trigger({ reset: true });
+  s.trigger();
+  s.finishRun(ok(1), T0 + 100);
+  expect(s.isDue(T0 + 100)).toBe(true);
+  expect(s.startRun()).toEqual({ reset: true });
+  s.finishRun(ok(2), T0 + 200);
+  expect(s.isDue(T0 + 200)).toBe(false);
+});
+
+test('pause stops future runs and drops a queued trigger; the running one finishes; resume runs now', () => {
+  const s = new SyncState(args(), T0);
+  s.startRun();
+  s.trigger();
+  s.pause();
+  expect(s.status()).toMatchObject({ running: true, paused: true, pendingTrigger: false });
+  s.finishRun(ok(1), T0 + 100);
+  expect(s.nextRunAt).toBeNull();
+  expect(s.isDue(T0 + 3_600_000)).toBe(false);
+  s.resume(T0 + 200);
+  expect(s.isDue(T0 + 200)).toBe(true);
+  expect(s.nextRunAt).not.toBeNull();
+});
+
+test('a new frequency applies from now without delaying a due run; the run result brings the deployed one', () => {
+  const s = new SyncState(args({ frequencyMs: 3_600_000 }), T0);
+  s.startRun();
+  s.finishRun(ok(1, 3_600_000), T0);
+  s.updateFrequency(1000, T0 + 10);
+  expect(s.nextRunAt! - (T0 + 10)).toBeLessThanOrEqual(1000);
+  s.startRun();
+  s.finishRun(ok(2, 30_000), T0 + 2000);
+  expect(s.frequencyMs).toBe(30_000);
+});
+
+test('continue-as-new carries everything, including a queued trigger and a pause', () => {
+  const s = new SyncState(args(), T0);
+  s.startRun();
+  s.finishRun(ok(7), T0 + 50);
+  s.trigger({ reset: true });
+  const carried = new SyncState(args({ carried: s.carry() }), T0 + 60);
+  expect(carried.startRun()).toEqual({ reset: true });
+  expect(carried.status()).toMatchObject({ runs: 1, lastRun: { jobId: 7, success: true } });
+  s.pause();
+  const paused = new SyncState(args({ carried: s.carry() }), T0 + 70);
+  expect(paused.isDue(T0 + 10_000_000)).toBe(false);
+  expect(paused.paused).toBe(true);
+});
