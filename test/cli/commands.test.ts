@@ -34,7 +34,7 @@ test('init scaffolds a working example once and refuses to overwrite it', async 
   expect(again.code).toBe(1);
   expect(again.stderr).toBe(`syncline: ${path.join('nango-integrations')} already has a nango.yaml; nothing was changed\n`);
   expect(fs.readFileSync(path.join(dir, 'nango.yaml'), 'utf8')).toBe('# mine\n');
-}, 30_000);
+}, 60_000);
 
 test('env set / list / delete manage the environment variables through the API', async () => {
   const env = { SYNCLINE_URL: server.url, SYNCLINE_SECRET_KEY: server.keys.dev };
@@ -43,7 +43,7 @@ test('env set / list / delete manage the environment variables through the API',
   expect((await syncline(['env', 'list'], env)).stdout).toBe('GITHUB_ORG=octo\n');
   expect((await syncline(['env', 'delete', 'GITHUB_ORG'], env)).code).toBe(0);
   expect(await server.store.environmentVariables.list(server.env.dev)).toEqual([]);
-}, 30_000);
+}, 60_000);
 
 test('the key can come from the folder .env; server errors and a missing key are one line', async () => {
   const dir = path.join(cwd, 'nango-integrations');
@@ -62,4 +62,4 @@ test('the key can come from the folder .env; server errors and a missing key are
 
   const down = await syncline(['env', 'list'], { SYNCLINE_URL: 'http://127.0.0.1:1', SYNCLINE_SECRET_KEY: 'sk_x' });
   expect(down.stderr).toMatch(/^syncline: cannot reach the Syncline server/);
-}, 30_000);
+}, 60_000);

@@ -88,7 +88,7 @@ test('a nango.yaml mistake is reported with file and line before anything runs',
   } finally {
     fs.writeFileSync(yamlFile, yaml);
   }
-}, 30_000);
+}, 60_000);
 
 test('dryrun of the sync fetches through the fake GitHub with the connection token and saves nothing', async () => {
   const result = await syncline(['dryrun', 'issues', 'octo']);

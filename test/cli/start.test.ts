@@ -117,4 +117,4 @@ test('a bad configuration value stops start-up with one line naming the variable
   const result = await run(['start'], baseEnv({ PORT: 'eighty' }));
   expect(result.code).toBe(1);
   expect(result.stderr).toBe('syncline: Invalid PORT: expected an integer between 1 and 65535 (got "eighty")\n');
-}, 30_000);
+}, 60_000);
