@@ -34,10 +34,10 @@ export async function runSync(deps: ActivityDeps, { key, reset }: RunSyncInput):
   const frequencyMs = (sync.frequency ? parseRuns(sync.frequency) : undefined) ?? config.intervalMs;
   const info = context.info;
   const runKey = `${info.workflowExecution?.workflowId}/${info.workflowExecution?.runId}/${info.activityId}`;
-  const { job, continued } = await store.jobs.beginJob(sync.id, runKey, reset, script.deploymentId);
+  const { job, continued, lastSuccessStart } = await store.jobs.beginJob(sync.id, runKey, reset, script.deploymentId);
   const checkpoints = new PgCheckpointStore(store.db, connection.id);
   if (reset && !continued) await checkpoints.clear(PgCheckpointStore.syncKey(key.environment, key.integration, key.connectionId, key.sync, key.variant));
-  const lastSyncDate = reset ? null : await store.jobs.lastSuccessStart(sync.id);
+  const lastSyncDate = reset ? null : lastSuccessStart;
   const trackDeletes = config.trackDeletes && config.syncType !== 'incremental';
 
   const records: RecordSink = {

@@ -106,15 +106,18 @@ export class JobStore {
   /**
    * Starts the job of `runKey`, or continues it when a retried attempt of the same run arrives
    * (`continued`: its earlier attempt committed records, seen ids and checkpoints that stay).
+   * `lastSuccessStart` is when the sync's last successful run started (the incremental `lastSyncDate`).
    */
-  async beginJob(syncId: number, runKey: string, reset: boolean, deploymentId: number | null): Promise<{ job: Job; continued: boolean }> {
-    const { rows } = await this.db.query<JobRow & { continued: boolean }>(
+  async beginJob(syncId: number, runKey: string, reset: boolean, deploymentId: number | null): Promise<{ job: Job; continued: boolean; lastSuccessStart: Date | null }> {
+    const { rows } = await this.db.query<JobRow & { continued: boolean; last_success: Date | null }>(
       `INSERT INTO sync_jobs AS j (sync_id, run_key, reset, deployment_id) VALUES ($1, $2, $3, $4)
        ON CONFLICT (run_key) DO UPDATE SET attempts = j.attempts + 1, status = 'RUNNING', finished_at = NULL, error = NULL
-       RETURNING *, (xmax <> 0) AS continued`,
+       RETURNING *, (xmax <> 0) AS continued,
+         (SELECT started_at FROM sync_jobs WHERE sync_id = $1 AND status = 'SUCCESS' ORDER BY id DESC LIMIT 1) AS last_success`,
       [syncId, runKey, reset, deploymentId],
     );
-    return { job: toJob(rows[0]!), continued: rows[0]!.continued };
+    const row = rows[0]!;
+    return { job: toJob(row), continued: row.continued, lastSuccessStart: row.last_success ? new Date(row.last_success) : null };
   }
 
   /** Adds one committed write's counts to the job's result. */

@@ -1,3 +1,7 @@
+import { createHash } from 'node:crypto';
+import fs from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
 import { Client, Connection } from '@temporalio/client';
 import { bundleWorkflowCode, NativeConnection, Worker, type WorkflowBundleWithSourceMap } from '@temporalio/worker';
 import type { Logger } from 'pino';
@@ -11,11 +15,32 @@ export { Orchestrator, type SyncSelector, type SyncStatus, type SyncTarget } fro
 
 let bundle: Promise<WorkflowBundleWithSourceMap> | undefined;
 
-/** The workflow bundle (webpack, a few seconds), built once per process and shared by every worker. */
+/**
+ * The workflow bundle, built once per process and shared by every worker. Webpack takes seconds,
+ * so the bundle is also kept in the OS temp folder under a hash of the workflow sources and the
+ * SDK version: later starts with the same code reuse it.
+ */
 export function workflowBundle(): Promise<WorkflowBundleWithSourceMap> {
-  bundle ??= bundleWorkflowCode({ workflowsPath: require.resolve('../workflows'), logger: { trace() {}, debug() {}, info() {}, warn() {}, error() {}, log() {} } });
-  bundle.catch(() => (bundle = undefined));
-  return bundle;
+  bundle ??= (async () => {
+    const workflowsPath = require.resolve('../workflows');
+    const dir = path.dirname(workflowsPath);
+    const hash = createHash('sha256').update(require('@temporalio/workflow/package.json').version as string);
+    for (const file of fs.readdirSync(dir).sort()) hash.update(file).update(fs.readFileSync(path.join(dir, file)));
+    const cached = path.join(os.tmpdir(), `syncline-workflows-${hash.digest('hex').slice(0, 16)}.json`);
+    try {
+      return JSON.parse(fs.readFileSync(cached, 'utf8')) as WorkflowBundleWithSourceMap;
+    } catch {
+      // not built yet
+    }
+    const built = await bundleWorkflowCode({ workflowsPath, logger: { trace() {}, debug() {}, info() {}, warn() {}, error() {}, log() {} } });
+    const partial = `${cached}.${process.pid}`;
+    fs.writeFileSync(partial, JSON.stringify({ code: built.code, sourceMap: built.sourceMap }));
+    fs.renameSync(partial, cached);
+    return built;
+  })();
+  const current = bundle;
+  current.catch(() => (bundle = undefined));
+  return current;
 }
 
 export interface SyncWorkerOptions {

@@ -10,7 +10,7 @@ import type { RuntimeServices } from '../runtime/types';
 import type { SyncStatus } from '../sdk/types';
 import { PgCheckpointStore, type Store } from '../store';
 import type { ActionRun } from '../store/actions';
-import type { SyncRow } from '../store/jobs';
+import type { LifecycleEvent, SyncRow } from '../store/jobs';
 import type { DeployedScript, DeployResult } from '../store/scripts';
 import type { Connection, Environment } from '../types';
 import { actionWorkflow, pauseSignal, resumeSignal, statusQuery, syncWorkflow, triggerSignal, updateFrequencySignal } from '../workflows';
@@ -297,28 +297,38 @@ export class Orchestrator {
 
   /** Handles the lifecycle events that are due; returns how many. */
   async drainLifecycle(): Promise<number> {
-    const events = await this.store.jobs.takeEvents();
+    const events = await this.store.jobs.takeEvents(500);
+    // Events of one connection in order; different connections in parallel.
+    const byConnection = new Map<string, typeof events>();
     for (const event of events) {
-      if (event.environment === null) continue;
-      const env = { id: event.environmentId, name: event.environment };
-      try {
-        if (event.kind === 'connection_created') {
-          const targets = await this.targets(env, event.integrationKey, '*', event.connectionId).catch((err: unknown) => {
-            if (err instanceof SynclineError && err.kind === 'not_found') return [];
-            throw err;
-          });
-          await this.ensure(targets);
-        } else {
-          const scripts = (await this.store.scripts.active(env.id, event.integrationKey)).filter((s) => s.type === 'sync');
-          const keys = scripts.map((s) => ({ environmentId: env.id, environment: env.name, integration: event.integrationKey, connectionId: event.connectionId, sync: s.name, variant: 'base' }));
-          await this.stop(keys, 'connection deleted');
-        }
-      } catch (err) {
-        this.logger.warn({ err, event }, 'sync lifecycle: event failed, retrying later');
-        await this.store.jobs.retryEvent(event, Math.min(60_000, 1000 * 2 ** event.attempts));
-      }
+      const id = `${event.environmentId}/${event.integrationKey}/${event.connectionId}`;
+      byConnection.set(id, [...(byConnection.get(id) ?? []), event]);
     }
+    await this.each([...byConnection.values()], async (group) => {
+      for (const event of group) await this.handleLifecycle(event);
+    });
     return events.length;
+  }
+
+  private async handleLifecycle(event: LifecycleEvent): Promise<void> {
+    if (event.environment === null) return;
+    const env = { id: event.environmentId, name: event.environment };
+    try {
+      if (event.kind === 'connection_created') {
+        const targets = await this.targets(env, event.integrationKey, '*', event.connectionId).catch((err: unknown) => {
+          if (err instanceof SynclineError && err.kind === 'not_found') return [];
+          throw err;
+        });
+        await this.ensure(targets);
+      } else {
+        const scripts = (await this.store.scripts.active(env.id, event.integrationKey)).filter((s) => s.type === 'sync');
+        const keys = scripts.map((s) => ({ environmentId: env.id, environment: env.name, integration: event.integrationKey, connectionId: event.connectionId, sync: s.name, variant: 'base' }));
+        await this.stop(keys, 'connection deleted');
+      }
+    } catch (err) {
+      this.logger.warn({ err, event }, 'sync lifecycle: event failed, retrying later');
+      await this.store.jobs.retryEvent(event, Math.min(60_000, 1000 * 2 ** event.attempts));
+    }
   }
 
   // ---- Helpers --------------------------------------------------------------------------------
