@@ -1,9 +1,11 @@
 #!/usr/bin/env node
 import fs from 'node:fs';
+import path from 'node:path';
 import { Command } from 'commander';
 import { ConfigError, loadConfig } from '../config/env';
 import { openSyncline, startSyncline } from '../server';
-import { DataDirError } from '../store/data-dir';
+import { DataDirError, lockDataDir } from '../store/data-dir';
+import { main as runEngine } from '../engine/main';
 import { WrongEncryptionKeyError } from '../store/settings';
 import { SynclineApiError } from '../sdk';
 import { init } from './init';
@@ -37,6 +39,16 @@ program
     };
     process.once('SIGINT', stop);
     process.once('SIGTERM', stop);
+  });
+
+program
+  .command('engine')
+  .description('run only the embedded Temporal-compatible engine, on ENGINE_PORT (for a separate worker or the Temporal UI)')
+  .action(async () => {
+    const config = loadConfig();
+    // The embedded database is single-process: the engine alone takes the data directory as the server would.
+    if (!config.databaseUrl) lockDataDir(config.dataDir);
+    await runEngine({ ...process.env, ENGINE_PORT: String(config.enginePort), ENGINE_DATA_DIR: path.join(config.dataDir, 'pglite') });
   });
 
 program

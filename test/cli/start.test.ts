@@ -118,3 +118,28 @@ test('a bad configuration value stops start-up with one line naming the variable
   expect(result.code).toBe(1);
   expect(result.stderr).toBe('syncline: Invalid PORT: expected an integer between 1 and 65535 (got "eighty")\n');
 }, 60_000);
+
+test('`syncline engine` serves the Temporal API alone on ENGINE_PORT', async () => {
+  const { Connection } = await import('@temporalio/client');
+  const port = await freePort();
+  const child = spawnCli(['engine'], { env: baseEnv({ ENGINE_PORT: String(port) }) });
+  let stdout = '';
+  await new Promise<void>((resolve, reject) => {
+    child.stdout.on('data', (d) => {
+      stdout += d;
+      if (stdout.includes('engine listening on')) resolve();
+    });
+    child.once('close', (code) => reject(new Error(`exited ${code}`)));
+  });
+  expect(stdout).toBe(`engine listening on 127.0.0.1:${port}\n`);
+  const connection = await Connection.connect({ address: `127.0.0.1:${port}` });
+  try {
+    const { namespaces } = await connection.workflowService.listNamespaces({});
+    expect(namespaces.map((n) => n.namespaceInfo?.name)).toContain('default');
+  } finally {
+    await connection.close();
+    const exited = new Promise((resolve) => child.once('close', resolve));
+    child.kill('SIGTERM');
+    expect(await exited).toBe(0);
+  }
+}, 60_000);
