@@ -16,6 +16,11 @@ const YAML = `integrations:
         output: Change
         endpoint: GET /changes
         sync_type: incremental
+      manual:
+        runs: every day
+        output: Item
+        endpoint: GET /manual-items
+        auto_start: false
 models:
   Item:
     id: string
@@ -41,7 +46,7 @@ let t: OrchestrationTest;
 beforeAll(async () => {
   // Continue-as-new every 3 runs, so the tests below cross it.
   t = await startOrchestrationTest({ runsPerExecution: 3 });
-  const res = await t.deploy(YAML, { 'sync/items': ITEMS, 'sync/changes': CHANGES });
+  const res = await t.deploy(YAML, { 'sync/items': ITEMS, 'sync/changes': CHANGES, 'sync/manual': ITEMS });
   expect(res.status).toBe(200);
 });
 afterAll(() => t?.close());
@@ -90,7 +95,7 @@ test('trigger runs now, and status matches the job rows', async () => {
   expect(Date.parse(status.nextScheduledSyncAt)).toBeGreaterThan(Date.now());
   expect(Date.parse(status.nextScheduledSyncAt)).toBeLessThanOrEqual(Date.now() + 3_600_000);
   const all = await t.request('GET', '/sync/status?syncs=*&provider_config_key=fake&connection_id=c2');
-  expect(all.body.syncs.map((s: any) => s.name).sort()).toEqual(['changes', 'items']);
+  expect(all.body.syncs.map((s: any) => s.name).sort()).toEqual(['changes', 'items', 'manual']);
 });
 
 test('runs follow the schedule; pause stops them; start runs now and resumes the schedule', async () => {
@@ -115,6 +120,8 @@ test('runs follow the schedule; pause stops them; start runs now and resumes the
 
   await t.request('POST', '/sync/start', { json: { syncs: ['items'], provider_config_key: 'fake', connection_id: 'c3' } });
   await finished('c3', 'items', count + 2);
+  // Quiet again: the faults other tests inject on the fake API are theirs alone.
+  await t.request('POST', '/sync/pause', { json: { syncs: ['items'], provider_config_key: 'fake', connection_id: 'c3' } });
 });
 
 test('a trigger during a run queues one more run, not more', async () => {
@@ -199,7 +206,7 @@ test('deleting a connection stops its workflows; a deploy without a sync stops t
   await waitFor('c8 workflows stopped', async () => (await t.orchestration.orchestrator.live([target!]))[0] === null);
 
   const withoutChanges = YAML.replace(/      changes:[\s\S]*?sync_type: incremental\n/, '').replace(/  Change:[\s\S]*$/, '');
-  expect((await t.deploy(withoutChanges, { 'sync/items': ITEMS })).status).toBe(200);
+  expect((await t.deploy(withoutChanges, { 'sync/items': ITEMS, 'sync/manual': ITEMS })).status).toBe(200);
   const [changes] = await t.targets('c1', ['changes']).catch(() => [undefined]);
   expect(changes).toBeUndefined();
   const live = await t.orchestration.orchestrator.live(
@@ -208,4 +215,21 @@ test('deleting a connection stops its workflows; a deploy without a sync stops t
   expect(live).toEqual([null]);
   const items = await t.orchestration.orchestrator.live(await t.targets('c1', ['items']));
   expect(items[0]).not.toBeNull();
+});
+
+test('auto_start: false waits paused until started; workflows carry search attributes for the Web UI', async () => {
+  await t.connect('c9');
+  await finished('c9', 'items', 1);
+  const manual = await waitFor('manual PAUSED', async () => {
+    const s = (await t.request('GET', '/sync/status?syncs=manual&provider_config_key=fake&connection_id=c9')).body.syncs[0];
+    return s.status === 'PAUSED' && s;
+  });
+  expect(manual.finishedAt).toBeNull();
+  expect(await jobsOf('c9', 'manual')).toEqual([]);
+  await t.request('POST', '/sync/start', { json: { syncs: ['manual'], provider_config_key: 'fake', connection_id: 'c9' } });
+  await finished('c9', 'manual', 1);
+
+  const listed: string[] = [];
+  for await (const w of t.orchestration.orchestrator.client.workflow.list({ query: "SynclineConnection = 'c9'" })) listed.push(w.workflowId);
+  expect(listed.sort()).toEqual(['sync:dev:fake:c9:items', 'sync:dev:fake:c9:manual']);
 });
