@@ -89,6 +89,19 @@ export class JobStore {
     return rows[0]!;
   }
 
+  /** `ensureSync` for many (connection, name, variant) at once, in one statement. */
+  async ensureSyncs(keys: Array<{ connectionPk: number; name: string; variant: string }>): Promise<SyncRow[]> {
+    if (keys.length === 0) return [];
+    const { rows } = await this.db.query<SyncRow>(
+      `INSERT INTO syncs (connection_id, name, variant)
+       SELECT * FROM unnest($1::int[], $2::text[], $3::text[])
+       ON CONFLICT (connection_id, name, variant) DO UPDATE SET name = excluded.name
+       RETURNING ${SYNC_COLUMNS}`,
+      [keys.map((k) => k.connectionPk), keys.map((k) => k.name), keys.map((k) => k.variant)],
+    );
+    return rows;
+  }
+
   /** Sync rows of a set of connections (all variants). */
   async syncsOf(connectionPks: number[]): Promise<SyncRow[]> {
     const { rows } = await this.db.query<SyncRow>(`SELECT ${SYNC_COLUMNS} FROM syncs WHERE connection_id = ANY($1::int[]) ORDER BY id`, [connectionPks]);

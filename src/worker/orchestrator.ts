@@ -97,11 +97,16 @@ export class Orchestrator {
     const unknown = wanted.find((w) => !byName.has(w.name));
     if (unknown) throw notFound('unknown_sync', `No sync "${unknown.name}" is deployed for integration "${integration}"`);
     const connections = connectionId ? [await this.store.connections.get(env.id, integration, connectionId)] : await this.connectionsOf(env.id, integration);
+    const pairs = connections.flatMap((connection) => wanted.map((w) => ({ connection, ...w })));
+    const uniqueKeys = [...new Map(pairs.map((p) => [`${p.connection.id}/${p.name}/${p.variant}`, { connectionPk: p.connection.id, name: p.name, variant: p.variant }])).values()];
     const rows = new Map<string, SyncRow>();
+    for (let i = 0; i < uniqueKeys.length; i += 1000) {
+      for (const row of await this.store.jobs.ensureSyncs(uniqueKeys.slice(i, i + 1000))) rows.set(`${row.connectionPk}/${row.name}/${row.variant}`, row);
+    }
     const targets: SyncTarget[] = [];
     for (const connection of connections) {
       for (const w of wanted) {
-        const row = rows.get(`${connection.id}/${w.name}/${w.variant}`) ?? (await this.store.jobs.ensureSync(connection.id, w.name, w.variant));
+        const row = rows.get(`${connection.id}/${w.name}/${w.variant}`)!;
         const script = byName.get(w.name)!;
         targets.push({
           key: { environmentId: env.id, environment: env.name, integration, connectionId: connection.connectionId, sync: w.name, variant: w.variant },
