@@ -14,6 +14,7 @@ export type { ActivityDeps } from './sync';
 export function createActivities(deps: ActivityDeps): SyncActivities {
   return {
     runSync: (input) => runSync(deps, input),
+    abandonSyncRun: (runKey, error) => deps.store.jobs.abandonJob(runKey, error),
     runAction: (args, actionId, last) => runAction(deps, args, actionId, last),
   };
 }

@@ -7,7 +7,7 @@ import { modelFullName } from '../runtime/host';
 import type { RecordSink } from '../runtime/types';
 import { PgCheckpointStore, type Store } from '../store';
 import type { Environment, RecordCounts } from '../types';
-import type { RunSyncInput, RunSyncResult } from '../workflows/types';
+import { syncRunKey, type RunSyncInput, type RunSyncResult } from '../workflows/types';
 
 const DAY_MS = 24 * 60 * 60_000;
 
@@ -33,7 +33,7 @@ export async function runSync(deps: ActivityDeps, { key, reset }: RunSyncInput):
   const sync = await store.jobs.ensureSync(connection.id, key.sync, key.variant);
   const frequencyMs = (sync.frequency ? parseRuns(sync.frequency) : undefined) ?? config.intervalMs;
   const info = context.info;
-  const runKey = `${info.workflowExecution?.workflowId}/${info.workflowExecution?.runId}/${info.activityId}`;
+  const runKey = syncRunKey(info.workflowExecution?.workflowId ?? '', info.workflowExecution?.runId ?? '', info.activityId);
   const { job, continued, lastSuccessStart } = await store.jobs.beginJob(sync.id, runKey, reset, script.deploymentId);
   const checkpoints = new PgCheckpointStore(store.db, connection.id);
   if (reset && !continued) await checkpoints.clear(PgCheckpointStore.syncKey(key.environment, key.integration, key.connectionId, key.sync, key.variant));

@@ -183,6 +183,17 @@ export class JobStore {
     });
   }
 
+  /** Ends, as ERROR, the job of a run whose attempts all died (crashes, timeouts) before it could end it itself. */
+  async abandonJob(runKey: string, error: JobError): Promise<void> {
+    await this.db.transaction(async (tx) => {
+      const { rows } = await tx.query<{ id: number }>(
+        `UPDATE sync_jobs SET status = 'ERROR', error = $2, finished_at = clock_timestamp() WHERE run_key = $1 AND status = 'RUNNING' RETURNING id`,
+        [runKey, error],
+      );
+      if (rows[0]) await tx.query('DELETE FROM sync_seen WHERE job_id = $1', [rows[0].id]);
+    });
+  }
+
   /** When the last successful run started: the incremental `lastSyncDate`. */
   async lastSuccessStart(syncId: number): Promise<Date | null> {
     const { rows } = await this.db.query<{ started_at: Date }>(

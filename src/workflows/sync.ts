@@ -11,7 +11,7 @@ import {
 } from '@temporalio/workflow';
 import type { SyncActivities } from '../activities/types';
 import { SyncState } from './state';
-import type { SyncLiveStatus, SyncWorkflowArgs, TriggerOptions } from './types';
+import { syncRunKey, type SyncLiveStatus, type SyncWorkflowArgs, type TriggerOptions } from './types';
 
 export const triggerSignal = defineSignal<[TriggerOptions?]>('trigger');
 export const pauseSignal = defineSignal('pause');
@@ -35,6 +35,7 @@ export async function syncWorkflow(args: SyncWorkflowArgs): Promise<string> {
     heartbeatTimeout: args.heartbeatTimeoutMs ?? 60_000,
     retry: { initialInterval: 1000, backoffCoefficient: 2, maximumInterval: 60_000, maximumAttempts: 10 },
   });
+  const { abandonSyncRun } = proxyActivities<SyncActivities>({ startToCloseTimeout: 60_000, retry: { maximumInterval: 30_000, maximumAttempts: 5 } });
 
   setHandler(triggerSignal, (options) => state.trigger(options));
   setHandler(pauseSignal, () => state.pause());
@@ -61,7 +62,12 @@ export async function syncWorkflow(args: SyncWorkflowArgs): Promise<string> {
       } catch (err) {
         // Attempts exhausted (repeated crashes or timeouts): record it and keep the schedule.
         const cause = err instanceof ActivityFailure ? err.cause : err;
-        state.finishRun({ outcome: 'failed', startedAt, error: { type: 'run_failed', message: cause instanceof Error ? cause.message : String(cause) } }, Date.now());
+        const error = { type: 'run_failed', message: cause instanceof Error ? cause.message : String(cause) };
+        if (err instanceof ActivityFailure && err.activityId) {
+          const info = workflowInfo();
+          await abandonSyncRun(syncRunKey(info.workflowId, info.runId, err.activityId), error).catch(() => undefined);
+        }
+        state.finishRun({ outcome: 'failed', startedAt, error }, Date.now());
       }
       runsHere++;
     }

@@ -121,6 +121,11 @@ export function syncWorkflowId(key: Pick<SyncKey, 'environment' | 'integration' 
   return ['sync', key.environment, key.integration, key.connectionId, sync].map(encodeURIComponent).join(':');
 }
 
+/** The job key of one run: retried attempts of the activity share it, so they continue one job. */
+export function syncRunKey(workflowId: string, runId: string, activityId: string): string {
+  return `${workflowId}/${runId}/${activityId}`;
+}
+
 /** A stable offset in [0, frequencyMs) from the workflow id (FNV-1a). */
 export function scheduleOffset(id: string, frequencyMs: number): number {
   let hash = 0x811c9dc5;
