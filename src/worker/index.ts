@@ -3,7 +3,7 @@ import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { Client, Connection } from '@temporalio/client';
-import { bundleWorkflowCode, NativeConnection, Worker, type WorkflowBundleWithSourceMap } from '@temporalio/worker';
+import { bundleWorkflowCode, NativeConnection, Runtime, Worker, type LogLevel, type LogMetadata, type WorkflowBundleWithSourceMap } from '@temporalio/worker';
 import type { Logger } from 'pino';
 import { createActivities } from '../activities';
 import { startEngine, type RunningEngine } from '../engine';
@@ -129,6 +129,7 @@ export async function startOrchestration(options: OrchestrationOptions): Promise
     await orchestrator.registerSearchAttributes();
     let worker: Worker | undefined;
     if (options.worker !== false) {
+      quietRuntime(options.logger);
       const native = await NativeConnection.connect({ address });
       closers.push(() => native.close());
       const w = await createSyncWorker({ connection: native, store: options.store, orchestrator });
@@ -146,5 +147,32 @@ export async function startOrchestration(options: OrchestrationOptions): Promise
   } catch (err) {
     await close();
     throw err;
+  }
+}
+
+let runtimeInstalled = false;
+
+/** Routes the Temporal SDK's own logs (worker state changes, retries) to our logger at warn and above. */
+function quietRuntime(logger: Logger): void {
+  if (runtimeInstalled) return;
+  runtimeInstalled = true;
+  const levels: Record<LogLevel, number> = { TRACE: 0, DEBUG: 1, INFO: 2, WARN: 3, ERROR: 4 };
+  const log = (level: LogLevel, message: string, meta?: LogMetadata) => {
+    if (levels[level] < levels.WARN) return;
+    (level === 'ERROR' ? logger.error : logger.warn).call(logger, { ...meta, component: 'temporal' }, message);
+  };
+  try {
+    Runtime.install({
+      logger: {
+        log,
+        trace: (m, meta) => log('TRACE', m, meta),
+        debug: (m, meta) => log('DEBUG', m, meta),
+        info: (m, meta) => log('INFO', m, meta),
+        warn: (m, meta) => log('WARN', m, meta),
+        error: (m, meta) => log('ERROR', m, meta),
+      },
+    });
+  } catch {
+    // Already installed (a test harness, an embedding application): keep theirs.
   }
 }

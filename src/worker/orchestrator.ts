@@ -91,6 +91,7 @@ export class Orchestrator {
    * of the integration's connections. Unknown names are a 404.
    */
   async targets(env: Environment, integration: string, selectors: SyncSelector[] | '*', connectionId?: string): Promise<SyncTarget[]> {
+    await this.store.integrations.get(env.id, integration); // 404 for an unknown integration
     const scripts = (await this.store.scripts.active(env.id, integration)).filter((s) => s.type === 'sync');
     const wanted = selectors === '*' || selectors.length === 0 ? scripts.map((s) => ({ name: s.name, variant: 'base' })) : selectors.map(parseSelector);
     const byName = new Map(scripts.map((s) => [s.name, s]));

@@ -195,6 +195,7 @@ test('unknown syncs and connections are 404s; a missing field is a 400', async (
   expect((await t.request('POST', '/sync/trigger', { json: { syncs: ['nope'], provider_config_key: 'fake' } })).status).toBe(404);
   expect((await t.request('POST', '/sync/pause', { json: { syncs: ['items'], provider_config_key: 'fake', connection_id: 'nobody' } })).status).toBe(404);
   expect((await t.request('POST', '/sync/start', { json: { syncs: ['items'] } })).status).toBe(400);
+  expect((await t.request('GET', '/sync/status?syncs=*&provider_config_key=nope')).body.error.code).toBe('unknown_provider_config');
 });
 
 test('deleting a connection stops its workflows; a deploy without a sync stops that sync everywhere', async () => {
