@@ -24,3 +24,11 @@ export async function testStore(key = randomBytes(32)): Promise<Store & { drop()
   const store = await openStore(db, key);
   return Object.assign(store, { drop: () => db.drop() });
 }
+
+/**
+ * `test` for cases that only exist on Postgres (several processes or transactions at once; PGlite
+ * is single-connection). On PGlite they are not defined at all, rather than reported as skipped.
+ */
+export const onPostgres = (name: string, fn: jest.ProvidesCallback, timeout?: number): void => {
+  if (process.env.DATABASE_URL) test(name, fn, timeout);
+};

@@ -5,6 +5,7 @@ import os from 'node:os';
 import path from 'node:path';
 import pg from 'pg';
 import { startFakeApi, type FakeApi } from '../fixtures/fake-apis';
+import { onPostgres } from '../helpers/db';
 import { waitFor } from './helpers';
 
 // The whole embedded process (API + engine + worker) is SIGKILLed in the middle of a long sync that
@@ -194,7 +195,7 @@ test('SIGKILL of the whole process mid-sync: the run resumes from its checkpoint
 // Cluster mode: the API and engine stay up, the worker process is SIGKILLed mid-run; a new worker
 // picks the run up after the heartbeat timeout and resumes from the checkpoint. Needs Postgres
 // (two processes share the store).
-(process.env.DATABASE_URL ? test : test.skip)('SIGKILL of the worker process mid-sync: a new worker resumes the run from its checkpoint', async () => {
+onPostgres('SIGKILL of the worker process mid-sync: a new worker resumes the run from its checkpoint', async () => {
   const { openDb, openStore } = await import('../../src/store');
   const { startOrchestration } = await import('../../src/worker');
   const { createApp } = await import('../../src/api/app');

@@ -2,7 +2,7 @@ import { SynclineError } from '../../src/errors';
 import type { Store } from '../../src/store';
 import { RECORDS_CHUNK, type ListRecordsQuery } from '../../src/store/records';
 import type { SyncRecord } from '../../src/types';
-import { testStore } from '../helpers/db';
+import { onPostgres, testStore } from '../helpers/db';
 
 let store: Store & { drop(): Promise<void> };
 /** Two connections of one integration: `conn` for most tests, `other` to check isolation. */
@@ -479,9 +479,7 @@ describe('prune', () => {
     expect(payload((await one(conn, model, 1))!)).toEqual({ id: 1 });
   });
 
-  // PGlite runs one transaction at a time, so only Postgres can interleave a writer with a prune:
-  // the case does not exist there, and the test is only defined on Postgres.
-  const onPostgres = process.env.DATABASE_URL ? test : () => undefined;
+  // PGlite runs one transaction at a time, so only Postgres can interleave a writer with a prune.
 
   onPostgres('does not empty a record rewritten after the cursor while the prune was waiting for it', async () => {
     const model = freshModel();
