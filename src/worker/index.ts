@@ -130,7 +130,8 @@ export async function startOrchestration(options: OrchestrationOptions): Promise
     let worker: Worker | undefined;
     if (options.worker !== false) {
       quietRuntime(options.logger);
-      const native = await NativeConnection.connect({ address });
+      // Loopback to the embedded engine: gzip only costs CPU (it was the engine's largest item).
+      const native = await NativeConnection.connect({ address, ...(engine ? { grpcCompression: { codec: 'none' as const } } : {}) });
       closers.push(() => native.close());
       const w = await createSyncWorker({ connection: native, store: options.store, orchestrator });
       const running = w.run();
