@@ -11,6 +11,7 @@ import { migrate } from './migrate';
 import { RecordStore } from './records';
 import { ScriptStore } from './scripts';
 import { verifyEncryptionKey } from './settings';
+import { WebhookStore } from './webhooks';
 
 export { openDb, type Db, type Queryable } from './db';
 export { Cipher } from './crypto';
@@ -33,6 +34,8 @@ export interface Store {
   actions: ActionRunStore;
   /** Connect sessions, OAuth sessions, token refresh bookkeeping. */
   auth: AuthStore;
+  /** Webhook settings and signing keys, outgoing deliveries and their attempts. */
+  webhooks: WebhookStore;
 }
 
 /** Migrates the database, checks the encryption key against it, and wires the store modules. */
@@ -52,5 +55,6 @@ export async function openStore(db: Db, encryptionKey: Buffer): Promise<Store> {
     jobs: new JobStore(db),
     actions: new ActionRunStore(db),
     auth: new AuthStore(db, cipher),
+    webhooks: new WebhookStore(db, cipher),
   };
 }
