@@ -53,6 +53,12 @@ function rssMb(pid: number): number {
   return Math.round(kb / 1024);
 }
 
+/** CPU time (user + system) a process has used, in ms. */
+function cpuMs(pid: number): number {
+  const fields = fs.readFileSync(`/proc/${pid}/stat`, 'utf8').split(') ')[1].split(' ');
+  return ((Number(fields[11]) + Number(fields[12])) * 1000) / 100; // utime, stime in clock ticks (100/s)
+}
+
 const pct = (sorted: number[], p: number) => sorted[Math.min(sorted.length - 1, Math.floor((sorted.length * p) / 100))];
 
 async function pool<T>(items: T[], width: number, fn: (item: T) => Promise<void>): Promise<void> {
@@ -98,6 +104,7 @@ export async function run(): Promise<void> {
     };
     for (let i = 0; i < 20; i++) await one(`warm-${i}`);
 
+    const cpu0 = cpuMs(engine.pid!);
     const t0 = performance.now();
     await pool(
       Array.from({ length: n }, (_, i) => i),
@@ -105,7 +112,7 @@ export async function run(): Promise<void> {
       async (i) => void (await one(`tp-${i}`)),
     );
     const seconds = (performance.now() - t0) / 1000;
-    console.log(`engine.throughput (${backend}): ${n} workflows with one activity in ${seconds.toFixed(1)} s = ${Math.round(n / seconds)} workflows/s`);
+    console.log(`engine.throughput (${backend}): ${n} workflows with one activity in ${seconds.toFixed(1)} s = ${Math.round(n / seconds)} workflows/s; engine CPU ${((cpuMs(engine.pid!) - cpu0) / n).toFixed(2)} ms per workflow`);
 
     const lat: number[] = [];
     for (let i = 0; i < 200; i++) lat.push(await one(`lat-${i}`));

@@ -5,7 +5,7 @@ import { Status, type RunState } from './interfaces';
 import { Matching, type QueueKind, type TaskRef } from './matching';
 import type { Obj } from './proto';
 import * as sql from './store';
-import { Transition, writeBatchRows, type BatchRows } from './transition';
+import { Transition } from './transition';
 
 /** Serialises work per key (run id, workflow id) inside this process. */
 class KeyedLock {
@@ -63,14 +63,33 @@ class BatchWriter {
     }
   }
 
-  private commit(ts: Transition[]): Promise<void> {
-    return this.db.transaction(async (tx) => {
-      if (ts.every((t) => t.relaxed)) await tx.query('SET LOCAL synchronous_commit TO OFF');
-      const rows: BatchRows = { updates: [], inserts: [], events: [], timers: [], deletedTimers: [], closedRuns: [] };
+  /**
+   * Most batches are one statement (one round trip). Those inserting transfers (their ids are
+   * needed), too large for one statement, or whose new runs take a workflow id another run of the
+   * batch frees (the order of a statement's parts is not defined) use a transaction instead.
+   */
+  private async commit(ts: Transition[]): Promise<void> {
+    const relaxed = ts.every((t) => t.relaxed);
+    if (!ts.some((t) => t.needsTransaction)) {
+      const rows = emptyBatch();
+      for (const t of ts) await t.commit(this.db, rows);
+      if (!reusesWorkflowId(rows) && (await sql.writeBatchStatement(this.db, rows, relaxed))) return;
+    }
+    await this.db.transaction(async (tx) => {
+      if (relaxed) await tx.query('SET LOCAL synchronous_commit TO OFF');
+      const rows = emptyBatch();
       for (const t of ts) await t.commit(tx, rows);
-      await writeBatchRows(tx, rows);
+      await sql.writeBatchInTransaction(tx, rows);
     });
   }
+}
+
+const emptyBatch = (): sql.BatchWrite => ({ updates: [], inserts: [], events: [], timers: [], deletedTimers: [], closedRuns: [] });
+
+function reusesWorkflowId(rows: sql.BatchWrite): boolean {
+  if (!rows.inserts.length || !rows.updates.length) return false;
+  const updated = new Set(rows.updates.map((w) => `${w.state.namespace}:${w.state.workflowId}`));
+  return rows.inserts.some((w) => updated.has(`${w.state.namespace}:${w.state.workflowId}`));
 }
 
 export type TimerHandler = (t: Transition, timer: sql.TimerRow) => void | Promise<void>;

@@ -35,55 +35,131 @@ export interface RunWrite {
 const RUN_COLUMNS = `run_id, namespace, workflow_id, workflow_type, task_queue, status, start_time, execution_time, close_time,
   history_length, first_run_id, start_request_id, parent_workflow_id, parent_run_id, search_attributes, memo, state`;
 
-export async function insertRun(q: Queryable, w: RunWrite): Promise<void> {
-  const s = w.state;
-  await q.query(
-    `INSERT INTO engine_runs (run_id, namespace, workflow_id, workflow_type, task_queue, status, start_time, execution_time,
-       history_length, first_run_id, start_request_id, parent_workflow_id, parent_run_id, keywords, search_attributes, memo, state)
-     VALUES ($1,$2,$3,$4,$5,$6,$7,$8,$9,$10,$11,$12,$13,$14,$15,$16,$17)`,
-    [
+/** Placeholders for one statement's parameters (`$1`, `$2::jsonb`, ...). */
+class Params {
+  readonly values: unknown[] = [];
+  p(value: unknown, cast?: string): string {
+    return `$${this.values.push(value)}${cast ? `::${cast}` : ''}`;
+  }
+}
+
+const INSERT_RUN_COLUMNS = `run_id, namespace, workflow_id, workflow_type, task_queue, status, start_time, execution_time,
+  history_length, first_run_id, start_request_id, parent_workflow_id, parent_run_id, keywords, search_attributes, memo, state`;
+
+function insertRunsSql(ps: Params, writes: RunWrite[]): string {
+  const values = writes.map((w) => {
+    const s = w.state;
+    return `(${[
       s.runId, s.namespace, s.workflowId, s.workflowType, s.taskQueue, s.status, s.startTime, w.executionTime ?? s.startTime,
       s.nextEventId - 1, s.firstRunId, s.startRequestId ?? null, s.parent?.workflowId ?? null, s.parent?.runId ?? null,
       JSON.stringify(w.keywords ?? {}), w.searchAttributes ?? null, w.memo ?? null, JSON.stringify(s),
-    ],
-  );
+    ].map((v) => ps.p(v)).join(', ')})`;
+  });
+  return `INSERT INTO engine_runs (${INSERT_RUN_COLUMNS}) VALUES ${values.join(', ')}`;
 }
 
 /**
  * Updates many runs in one statement. Columns a write leaves undefined keep their value
  * (`close_time`, `keywords`, `search_attributes`, `memo`).
  */
-export async function updateRuns(q: Queryable, writes: RunWrite[]): Promise<void> {
-  const perChunk = 2000;
-  for (let i = 0; i < writes.length; i += perChunk) {
-    const params: unknown[] = [];
-    const p = (v: unknown, cast: string) => `$${params.push(v)}::${cast}`;
-    const values = writes.slice(i, i + perChunk).map((w) => {
-      const s = w.state;
-      return `(${[
-        p(s.runId, 'text'),
-        p(s.status, 'int2'),
-        p(s.nextEventId - 1, 'int4'),
-        p(JSON.stringify(s), 'jsonb'),
-        p(w.closeTime ?? null, 'float8'),
-        p(w.keywords !== undefined, 'bool'),
-        p(w.keywords !== undefined ? JSON.stringify(w.keywords) : null, 'jsonb'),
-        p(w.searchAttributes !== undefined, 'bool'),
-        p(w.searchAttributes ?? null, 'bytea'),
-        p(w.memo !== undefined, 'bool'),
-        p(w.memo ?? null, 'bytea'),
-      ].join(', ')})`;
-    });
-    await q.query(
-      `UPDATE engine_runs r SET status = u.status, history_length = u.history_length, state = u.state,
-         close_time = COALESCE(u.close_time, r.close_time),
-         keywords = CASE WHEN u.set_keywords THEN u.keywords ELSE r.keywords END,
-         search_attributes = CASE WHEN u.set_sa THEN u.sa ELSE r.search_attributes END,
-         memo = CASE WHEN u.set_memo THEN u.memo ELSE r.memo END
-       FROM (VALUES ${values.join(', ')}) AS u(run_id, status, history_length, state, close_time, set_keywords, keywords, set_sa, sa, set_memo, memo)
-       WHERE r.run_id = u.run_id`,
-      params,
-    );
+function updateRunsSql(ps: Params, writes: RunWrite[]): string {
+  const values = writes.map((w) => {
+    const s = w.state;
+    return `(${[
+      ps.p(s.runId, 'text'),
+      ps.p(s.status, 'int2'),
+      ps.p(s.nextEventId - 1, 'int4'),
+      ps.p(JSON.stringify(s), 'jsonb'),
+      ps.p(w.closeTime ?? null, 'float8'),
+      ps.p(w.keywords !== undefined, 'bool'),
+      ps.p(w.keywords !== undefined ? JSON.stringify(w.keywords) : null, 'jsonb'),
+      ps.p(w.searchAttributes !== undefined, 'bool'),
+      ps.p(w.searchAttributes ?? null, 'bytea'),
+      ps.p(w.memo !== undefined, 'bool'),
+      ps.p(w.memo ?? null, 'bytea'),
+    ].join(', ')})`;
+  });
+  return `UPDATE engine_runs r SET status = u.status, history_length = u.history_length, state = u.state,
+      close_time = COALESCE(u.close_time, r.close_time),
+      keywords = CASE WHEN u.set_keywords THEN u.keywords ELSE r.keywords END,
+      search_attributes = CASE WHEN u.set_sa THEN u.sa ELSE r.search_attributes END,
+      memo = CASE WHEN u.set_memo THEN u.memo ELSE r.memo END
+    FROM (VALUES ${values.join(', ')}) AS u(run_id, status, history_length, state, close_time, set_keywords, keywords, set_sa, sa, set_memo, memo)
+    WHERE r.run_id = u.run_id`;
+}
+
+function insertRowsSql(ps: Params, table: string, columns: string[], rows: unknown[][]): string {
+  const values = rows.map((row) => `(${row.map((v) => ps.p(v)).join(', ')})`);
+  return `INSERT INTO ${table} (${columns.join(', ')}) VALUES ${values.join(', ')}`;
+}
+
+const EVENT_COLUMNS = ['run_id', 'event_id', 'data'];
+const TIMER_COLUMNS = ['run_id', 'fire_at', 'kind', 'ref'];
+const eventRow = (e: EventWrite) => [e.runId, e.id, e.data];
+const timerRow = (t: TimerWrite) => [t.runId, t.fireAt, t.kind, JSON.stringify(t.ref)];
+
+export interface EventWrite {
+  runId: string;
+  id: number;
+  data: Buffer;
+}
+
+export interface TimerWrite {
+  runId: string;
+  fireAt: number;
+  kind: string;
+  ref: object;
+}
+
+/** Everything a batch of transitions writes. */
+export interface BatchWrite {
+  updates: RunWrite[];
+  inserts: RunWrite[];
+  events: EventWrite[];
+  timers: TimerWrite[];
+  deletedTimers: number[];
+  closedRuns: string[];
+}
+
+/** Stay well under Postgres' limit of 65,535 parameters per statement. */
+const MAX_PARAMS = 30_000;
+
+/**
+ * A whole batch as one statement (data-modifying CTEs): one round trip, atomic without BEGIN and
+ * COMMIT. `relaxed` commits without waiting for the WAL flush. Returns false, writing nothing,
+ * when the batch does not fit in one statement's parameters.
+ */
+export async function writeBatchStatement(q: Queryable, b: BatchWrite, relaxed: boolean): Promise<boolean> {
+  const ps = new Params();
+  const parts: string[] = [];
+  if (b.updates.length) parts.push(updateRunsSql(ps, b.updates));
+  if (b.inserts.length) parts.push(insertRunsSql(ps, b.inserts));
+  if (b.events.length) parts.push(insertRowsSql(ps, 'engine_events', EVENT_COLUMNS, b.events.map(eventRow)));
+  if (b.closedRuns.length) parts.push(`DELETE FROM engine_timers WHERE run_id = ANY(${ps.p(b.closedRuns, 'text[]')})`);
+  if (b.timers.length) parts.push(insertRowsSql(ps, 'engine_timers', TIMER_COLUMNS, b.timers.map(timerRow)));
+  if (b.deletedTimers.length) parts.push(`DELETE FROM engine_timers WHERE id = ANY(${ps.p(b.deletedTimers, 'bigint[]')})`);
+  if (ps.values.length > MAX_PARAMS) return false;
+  const ctes = parts.map((part, i) => `w${i} AS (${part})`).join(',\n');
+  await q.query(`${ctes ? `WITH ${ctes}\n` : ''}SELECT set_config('synchronous_commit', ${ps.p(relaxed ? 'off' : 'on')}, true)`, ps.values);
+  return true;
+}
+
+/** The same writes as statements of an open transaction, for batches too large for one statement. */
+export async function writeBatchInTransaction(tx: Queryable, b: BatchWrite): Promise<void> {
+  await chunked(tx, b.updates, 11, updateRunsSql);
+  await chunked(tx, b.inserts, 17, insertRunsSql);
+  await chunked(tx, b.events, 3, (ps, rows) => insertRowsSql(ps, 'engine_events', EVENT_COLUMNS, rows.map(eventRow)));
+  if (b.closedRuns.length) await tx.query('DELETE FROM engine_timers WHERE run_id = ANY($1::text[])', [b.closedRuns]);
+  await chunked(tx, b.timers, 4, (ps, rows) => insertRowsSql(ps, 'engine_timers', TIMER_COLUMNS, rows.map(timerRow)));
+  if (b.deletedTimers.length) await tx.query('DELETE FROM engine_timers WHERE id = ANY($1::bigint[])', [b.deletedTimers]);
+}
+
+async function chunked<T>(q: Queryable, items: T[], paramsPerItem: number, build: (ps: Params, items: T[]) => string): Promise<void> {
+  const perChunk = Math.floor(MAX_PARAMS / paramsPerItem);
+  for (let i = 0; i < items.length; i += perChunk) {
+    const ps = new Params();
+    const text = build(ps, items.slice(i, i + perChunk));
+    await q.query(text, ps.values);
   }
 }
 
@@ -104,20 +180,6 @@ export async function currentRun(q: Queryable, namespace: string, workflowId: st
 export async function openRunStates(q: Queryable): Promise<RunState[]> {
   const { rows } = await q.query<{ state: RunState }>('SELECT state FROM engine_runs WHERE status = 1');
   return rows.map((r) => r.state);
-}
-
-/** Multi-row INSERT in chunks that stay under Postgres' parameter limit. */
-async function insertRows(q: Queryable, table: string, columns: string[], rows: unknown[][]): Promise<void> {
-  const perChunk = Math.floor(30_000 / columns.length);
-  for (let i = 0; i < rows.length; i += perChunk) {
-    const params: unknown[] = [];
-    const values = rows.slice(i, i + perChunk).map((row) => `(${row.map((v) => `$${params.push(v)}`).join(', ')})`);
-    await q.query(`INSERT INTO ${table} (${columns.join(', ')}) VALUES ${values.join(', ')}`, params);
-  }
-}
-
-export async function insertEvents(q: Queryable, events: { runId: string; id: number; data: Buffer }[]): Promise<void> {
-  await insertRows(q, 'engine_events', ['run_id', 'event_id', 'data'], events.map((e) => [e.runId, e.id, e.data]));
 }
 
 export async function readEvents(q: Queryable, runId: string, fromId: number, limit: number): Promise<{ event_id: number; data: Uint8Array }[]> {
@@ -149,25 +211,12 @@ export interface TimerRow {
   ref: Record<string, any>;
 }
 
-export async function insertTimers(q: Queryable, timers: { runId: string; fireAt: number; kind: string; ref: object }[]): Promise<void> {
-  await insertRows(q, 'engine_timers', ['run_id', 'fire_at', 'kind', 'ref'], timers.map((t) => [t.runId, t.fireAt, t.kind, JSON.stringify(t.ref)]));
-}
-
 export async function postponeTimer(q: Queryable, id: number, fireAt: number): Promise<void> {
   await q.query('UPDATE engine_timers SET fire_at = $2 WHERE id = $1', [id, fireAt]);
 }
 
 export async function deleteTimer(q: Queryable, id: number): Promise<void> {
   await q.query('DELETE FROM engine_timers WHERE id = $1', [id]);
-}
-
-export async function deleteTimers(q: Queryable, ids: number[]): Promise<void> {
-  if (ids.length === 1) await q.query('DELETE FROM engine_timers WHERE id = $1', [ids[0]]);
-  else if (ids.length) await q.query('DELETE FROM engine_timers WHERE id = ANY($1::bigint[])', [ids]);
-}
-
-export async function deleteRunTimers(q: Queryable, runIds: string[]): Promise<void> {
-  if (runIds.length) await q.query('DELETE FROM engine_timers WHERE run_id = ANY($1::text[])', [runIds]);
 }
 
 export async function dueTimers(q: Queryable, until: number, limit: number): Promise<TimerRow[]> {

@@ -5,26 +5,6 @@ import type { TaskRef } from './matching';
 import { msDuration, num, type Obj } from './proto';
 import * as sql from './store';
 
-/** Rows of a batch of transitions, written together after their run rows. */
-export interface BatchRows {
-  updates: sql.RunWrite[];
-  /** New runs, inserted after the updates (a run continued-as-new frees its workflow id first). */
-  inserts: sql.RunWrite[];
-  events: { runId: string; id: number; data: Buffer }[];
-  timers: (TimerWrite & { runId: string })[];
-  deletedTimers: number[];
-  closedRuns: string[];
-}
-
-export async function writeBatchRows(q: Queryable, rows: BatchRows): Promise<void> {
-  await sql.updateRuns(q, rows.updates);
-  for (const w of rows.inserts) await sql.insertRun(q, w);
-  await sql.insertEvents(q, rows.events);
-  await sql.deleteRunTimers(q, rows.closedRuns);
-  await sql.insertTimers(q, rows.timers);
-  await sql.deleteTimers(q, rows.deletedTimers);
-}
-
 export interface TimerWrite {
   fireAt: number;
   kind: string;
@@ -167,11 +147,16 @@ export class Transition {
     if (sticky) this.timer('wft_sticky', this.now + sticky.scheduleToStartMs, { scheduledId });
   }
 
+  /** Whether committing needs an open transaction (transfers are inserted for their ids). */
+  get needsTransaction(): boolean {
+    return this.dirty && (this.transfers.length > 0 || this.spawned.some((sp) => sp.needsTransaction));
+  }
+
   /**
    * Adds this transition's rows (and those of the runs it created) to `rows`, which the caller
    * writes for a whole batch at once; transfers are inserted here, their ids are needed after.
    */
-  async commit(q: Queryable, rows: BatchRows): Promise<void> {
+  async commit(q: Queryable, rows: sql.BatchWrite): Promise<void> {
     if (!this.dirty) return;
     const runId = this.s.runId;
     if (this.created) rows.inserts.push({ state: this.s, ...this.runWrite });
