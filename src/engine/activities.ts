@@ -5,7 +5,6 @@ import { decodeEvent, eventAttributes } from './history';
 import type { ActivityState } from './interfaces';
 import { durationMs, msDuration, pack, T, timestamp, unpack, type Obj } from './proto';
 import { decideRetry, fillRetryPolicy, retryPolicyObject, RetryState } from './retry';
-import * as sql from './store';
 import { decodeToken, encodeToken } from './tokens';
 import type { Transition } from './transition';
 import { ensureNamespace } from './workflows';
@@ -163,7 +162,7 @@ export async function pollActivityTask(engine: Engine, req: Obj, signal: AbortSi
       t.relaxed = true;
       if (a.startToCloseMs > 0) t.timer('act_stc', t.now + a.startToCloseMs, { scheduledId: a.scheduledId, attempt: a.attempt });
       if (a.heartbeatMs > 0) t.timer('act_hb', t.now + a.heartbeatMs, { scheduledId: a.scheduledId, attempt: a.attempt });
-      const bytes = await sql.readEvent(t.tx, t.s.runId, a.scheduledId);
+      const bytes = await engine.readEvent(t.s.runId, a.scheduledId);
       const scheduled = bytes ? eventAttributes(decodeEvent(bytes)) : undefined;
       return {
         taskToken: encodeToken({ k: 'a', r: t.s.runId, s: a.scheduledId, a: a.attempt }),

@@ -69,7 +69,7 @@ export function cancelExternal(t: Transition, attrs: Obj, completedId: number): 
 }
 
 async function initiated(engine: Engine, runId: string, eventId: number): Promise<Obj | undefined> {
-  const bytes = await sql.readEvent(engine.db, runId, eventId);
+  const bytes = await engine.readEvent(runId, eventId);
   return bytes ? eventAttributes(decodeEvent(bytes)) : undefined;
 }
 

@@ -1,6 +1,7 @@
 import type { Logger } from 'pino';
 import type { Db, Queryable } from '../store/db';
 import { workflowNotFound } from './errors';
+import { EventCache } from './event-cache';
 import { Status, type RunState } from './interfaces';
 import { Matching, type QueueKind, type TaskRef } from './matching';
 import type { Obj } from './proto';
@@ -95,6 +96,10 @@ function reusesWorkflowId(rows: sql.BatchWrite): boolean {
 export type TimerHandler = (t: Transition, timer: sql.TimerRow) => void | Promise<void>;
 export type TransferHandler = (engine: Engine, transfer: sql.TransferRow) => Promise<void>;
 
+/** Memory for recent runs' history and how many closed run states to keep. */
+const EVENT_CACHE_BYTES = 64 * 1024 * 1024;
+const CLOSED_RUNS_KEPT = 5000;
+
 /** Sticky queues not polled for this long are treated as gone. */
 const STICKY_ALIVE_MS = 10_000;
 
@@ -104,7 +109,14 @@ const STICKY_ALIVE_MS = 10_000;
  */
 export class Engine {
   readonly matching = new Matching();
+  /** Open runs' state; the engine is its database's only writer, so this is the truth. */
   private readonly cache = new Map<string, RunState>();
+  /** The newest open run of each workflow id (namespace + id), for requests without a run id. */
+  private readonly openByWorkflowId = new Map<string, string>();
+  /** Recently closed runs' state, so result() and late requests need not read the row back. */
+  private readonly closed = new Map<string, RunState>();
+  /** Recent runs' history (see EventCache). */
+  readonly events = new EventCache(EVENT_CACHE_BYTES);
   private readonly locks = new KeyedLock();
   private readonly historyWaiters = new Map<string, Set<() => void>>();
   private readonly timerHandlers = new Map<string, TimerHandler>();
@@ -166,10 +178,29 @@ export class Engine {
 
   /** The state of a run, from the cache or the database (a copy the caller may not change). */
   async peek(runId: string, q: Queryable = this.db): Promise<RunState | undefined> {
-    const cached = this.cache.get(runId);
+    const cached = this.cached(runId);
     if (cached) return cached;
     const row = await sql.getRun(q, runId);
     return row?.state;
+  }
+
+  private cached(runId: string): RunState | undefined {
+    return this.cache.get(runId) ?? this.closed.get(runId);
+  }
+
+  /** The run a request addresses when this process knows it without a read: by run id, else the open run of the workflow id. */
+  known(namespace: string, workflowId: string, runId?: string): RunState | undefined {
+    const s = this.cached(runId || (this.openByWorkflowId.get(`${namespace}\0${workflowId}`) ?? ''));
+    return s && s.namespace === namespace && s.workflowId === workflowId ? s : undefined;
+  }
+
+  /** Events fromId.. of a run (at most `limit`), from memory when cached. */
+  async readEvents(runId: string, fromId: number, limit: number): Promise<{ event_id: number; data: Uint8Array }[]> {
+    return this.events.read(runId, fromId, limit) ?? sql.readEvents(this.db, runId, fromId, limit);
+  }
+
+  async readEvent(runId: string, eventId: number): Promise<Uint8Array | undefined> {
+    return (await this.readEvents(runId, eventId, 1)).find((e) => e.event_id === eventId)?.data;
   }
 
   /**
@@ -179,7 +210,7 @@ export class Engine {
    */
   mutate<R>(runId: string, fn: (t: Transition) => R | Promise<R>): Promise<R> {
     return this.locks.run(`run:${runId}`, async () => {
-      const cached = this.cache.get(runId);
+      const cached = this.cached(runId);
       const state = cached ? structuredClone(cached) : (await sql.getRun(this.db, runId))?.state;
       if (!state) throw workflowNotFound();
       const t = this.newTransition(state, Date.now(), this.db);
@@ -203,8 +234,8 @@ export class Engine {
   applyCommitted(t: Transition): void {
     if (!t.dirty) return;
     const s = t.s;
-    if (s.status === Status.Running) this.cache.set(s.runId, s);
-    else this.cache.delete(s.runId);
+    this.remember(s);
+    this.events.append(s.runId, t.events);
     for (const d of t.dispatch) this.matching.add(s.namespace, d.queueKind, d.queue, d.task);
     const earliest = Math.min(...t.timers.map((x) => x.fireAt));
     if (earliest < Infinity) this.wakeTimersAt(earliest);
@@ -213,6 +244,20 @@ export class Engine {
     for (const fn of t.afterCommit) fn();
     for (const id of t.transferIds) this.runTransferById(id);
     for (const sp of t.spawned) this.applyCommitted(sp);
+  }
+
+  private remember(s: RunState): void {
+    const key = `${s.namespace}\0${s.workflowId}`;
+    if (s.status === Status.Running) {
+      this.cache.set(s.runId, s);
+      this.openByWorkflowId.set(key, s.runId);
+      return;
+    }
+    this.cache.delete(s.runId);
+    if (this.openByWorkflowId.get(key) === s.runId) this.openByWorkflowId.delete(key);
+    this.closed.delete(s.runId);
+    this.closed.set(s.runId, s);
+    if (this.closed.size > CLOSED_RUNS_KEPT) this.closed.delete(this.closed.keys().next().value!);
   }
 
   /** Waits until the run has events beyond `afterEventId` or is closed, or `timeoutMs` passes. */
@@ -247,7 +292,7 @@ export class Engine {
   async recover(dispatchOpen: (s: RunState) => { queueKind: 'workflow' | 'activity'; queue: string; task: TaskRef }[]): Promise<void> {
     const states = await sql.openRunStates(this.db);
     for (const s of states) {
-      this.cache.set(s.runId, s);
+      this.remember(s);
       for (const d of dispatchOpen(s)) this.matching.add(s.namespace, d.queueKind, d.queue, d.task);
     }
     for (const tr of await sql.pendingTransfers(this.db)) this.runTransfer(tr);
@@ -257,7 +302,11 @@ export class Engine {
   /** Deletes runs closed longer ago than their namespace's retention, now and every `everyMs`. */
   startRetention(everyMs: number): void {
     const sweep = async () => {
-      while (!this.closing && (await sql.deleteExpiredRuns(this.db, Date.now(), 500)) === 500);
+      let deleted: number;
+      do {
+        deleted = await sql.deleteExpiredRuns(this.db, Date.now(), 500);
+        if (deleted) this.forgetClosed();
+      } while (!this.closing && deleted === 500);
     };
     this.track(sweep());
     this.retention = setInterval(() => this.track(sweep()), everyMs);
@@ -265,6 +314,12 @@ export class Engine {
   }
 
   private retention?: NodeJS.Timeout;
+
+  /** Drops what is cached of closed runs (retention deleted some of them). */
+  private forgetClosed(): void {
+    this.closed.clear();
+    this.events.clear();
+  }
 
   async close(): Promise<void> {
     this.closing = true;

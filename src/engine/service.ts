@@ -119,7 +119,9 @@ function namespaceInfo(row: { name: string; id: string; retention_ms: number }):
 export function handlers(engine: Engine, queries: Queries): Record<string, Handler> {
   const history = async (req: Obj, ctx: CallContext, reverse: boolean): Promise<Obj> => {
     await ensureNamespace(engine, req.namespace);
-    const row = await resolveRun(engine, req.namespace, req.execution);
+    // result() long-polls here once per workflow: answer from memory when the run is known.
+    const known = engine.known(req.namespace, req.execution?.workflowId, req.execution?.runId);
+    const row = known ? { run_id: known.runId, history_length: known.nextEventId - 1 } : await resolveRun(engine, req.namespace, req.execution);
     const runId = row.run_id;
     const pageSize = num(req.maximumPageSize) > 0 ? num(req.maximumPageSize) : 1000;
     const token = req.nextPageToken?.length ? JSON.parse(Buffer.from(req.nextPageToken).toString()) : undefined;
@@ -141,7 +143,7 @@ export function handlers(engine: Engine, queries: Queries): Record<string, Handl
       const closed = s.status !== Status.Running;
       if (closeOnly) {
         if (closed) {
-          const rows = await sql.readEvents(engine.db, runId, lastId, 1);
+          const rows = await engine.readEvents(runId, lastId, 1);
           return { history: { events: rows.map((r) => decodeEvent(r.data)) } };
         }
       } else {
@@ -150,7 +152,7 @@ export function handlers(engine: Engine, queries: Queries): Record<string, Handl
         const to: number | undefined = token?.to;
         if (from <= lastId || closed || !req.waitNewEvent || to) {
           const last = Math.min(lastId, to ?? lastId);
-          const rows = await sql.readEvents(engine.db, runId, from, Math.max(0, Math.min(pageSize, last - from + 1)));
+          const rows = await engine.readEvents(runId, from, Math.max(0, Math.min(pageSize, last - from + 1)));
           const next = rows.length ? rows[rows.length - 1].event_id + 1 : from;
           const more = next <= last || (!to && !closed && req.waitNewEvent);
           return {

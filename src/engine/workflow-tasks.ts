@@ -8,7 +8,6 @@ import { Status, type RunState } from './interfaces';
 import type { TaskRef } from './matching';
 import { durationMs, encode, enumName, T, timestamp, unpack, type Obj } from './proto';
 import type { Queries } from './queries';
-import * as sql from './store';
 import { decodeToken, encodeToken } from './tokens';
 import type { Transition } from './transition';
 import { keywordsOf, mergePayloadMap } from './visibility-keys';
@@ -29,7 +28,7 @@ const HISTORY_PAGE_BYTES = 2 * 1024 * 1024;
 
 /** Events fromId..toId, cut at HISTORY_PAGE_BYTES with a token for GetWorkflowExecutionHistory. */
 async function readHistory(engine: Engine, runId: string, fromId: number, toId: number): Promise<{ history: Obj; nextPageToken?: Buffer }> {
-  const rows = await sql.readEvents(engine.db, runId, fromId, Math.max(0, toId - fromId + 1));
+  const rows = await engine.readEvents(runId, fromId, Math.max(0, toId - fromId + 1));
   let bytes = 0;
   let n = 0;
   while (n < rows.length && (n === 0 || bytes + rows[n].data.length <= HISTORY_PAGE_BYTES)) bytes += rows[n++].data.length;

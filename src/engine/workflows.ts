@@ -174,7 +174,10 @@ export async function startWorkflow(
   const namespace: string = req.namespace;
   const workflowId: string = req.workflowId;
   return engine.withLock(`wf:${namespace}:${workflowId}`, async () => {
-    const current = await sql.currentRun(engine.db, namespace, workflowId);
+    const open = engine.known(namespace, workflowId);
+    const current = open
+      ? { run_id: open.runId, status: open.status as number, start_request_id: open.startRequestId ?? null }
+      : await sql.currentRun(engine.db, namespace, workflowId);
     const reuse = enumValue(REUSE, req.workflowIdReusePolicy);
     let conflict = enumValue(CONFLICT, req.workflowIdConflictPolicy);
     if (reuse === 4) conflict = 3; // TERMINATE_IF_RUNNING
@@ -388,8 +391,8 @@ export function continueAsNew(engine: Engine, t: Transition, attrs: Obj, complet
 }
 
 /** The first event's attributes of a run (input and header for a retry). */
-async function startedAttributes(t: Transition): Promise<Obj | undefined> {
-  const bytes = await sql.readEvent(t.tx, t.s.runId, 1);
+async function startedAttributes(engine: Engine, t: Transition): Promise<Obj | undefined> {
+  const bytes = await engine.readEvent(t.s.runId, 1);
   return bytes ? eventAttributes(decodeEvent(bytes)) : undefined;
 }
 
@@ -397,7 +400,7 @@ async function startedAttributes(t: Transition): Promise<Obj | undefined> {
 async function nextCronRun(engine: Engine, t: Transition, p: Partial<NewRun>): Promise<Transition | undefined> {
   const s = t.s;
   if (!s.cronSchedule) return undefined;
-  const first = await startedAttributes(t);
+  const first = await startedAttributes(engine, t);
   return spawnNext(engine, t, {
     input: first?.input ?? undefined,
     header: first?.header ?? undefined,
@@ -416,14 +419,14 @@ export async function completeWorkflow(engine: Engine, t: Transition, result: Ob
 }
 
 /** The FailWorkflowExecution command: retried per the workflow's retry policy, else the run fails. */
-export async function failWorkflow(_engine: Engine, t: Transition, failure: Obj, completedId: number): Promise<void> {
+export async function failWorkflow(engine: Engine, t: Transition, failure: Obj, completedId: number): Promise<void> {
   const s = t.s;
   let retryState: string = RetryState.NotSet;
   if (s.retryPolicy) {
     const decision = decideRetry(fillRetryPolicy(unpack(T.RetryPolicy, s.retryPolicy)), s.attempt, failure, t.now, s.executionExpiry);
     if (decision.retry) {
-      const first = await startedAttributes(t);
-      const next = spawnNext(_engine, t, {
+      const first = await startedAttributes(engine, t);
+      const next = spawnNext(engine, t, {
         input: first?.input ?? undefined,
         header: first?.header ?? undefined,
         initiator: 'CONTINUE_AS_NEW_INITIATOR_RETRY',
@@ -441,7 +444,7 @@ export async function failWorkflow(_engine: Engine, t: Transition, failure: Obj,
     }
     retryState = decision.state;
   }
-  const next = await nextCronRun(_engine, t, { continuedFailure: failure });
+  const next = await nextCronRun(engine, t, { continuedFailure: failure });
   closeRun(t, Status.Failed, 'EVENT_TYPE_WORKFLOW_EXECUTION_FAILED', { failure, retryState, workflowTaskCompletedEventId: completedId, newExecutionRunId: next?.s.runId });
 }
 
