@@ -14,6 +14,8 @@ import { proxyRoutes } from './routes/proxy';
 import { recordRoutes } from './routes/records';
 import { scriptRoutes } from './routes/scripts';
 import { syncRoutes } from './routes/syncs';
+import { incomingWebhookRoutes, webhookSettingsRoutes } from './routes/webhooks';
+import { handlerStarter, temporalDispatcher } from '../webhooks';
 import { notFound } from '../errors';
 
 /** Largest JSON body accepted; larger ones get 413 before any work is done. */
@@ -40,6 +42,11 @@ export function createApp({ store, logger, orchestrator }: AppOptions): express.
   // The end user's side of connecting (connect page, OAuth redirects, browser SDK) carries a
   // connect session token instead of the secret key.
   app.use(authFlowRoutes(store, logger));
+  // Providers' webhooks carry their own signature instead of the secret key.
+  if (orchestrator) {
+    const webhooks = temporalDispatcher(store, orchestrator.client, orchestrator.taskQueue);
+    app.use(incomingWebhookRoutes({ store, webhooks, startHandler: handlerStarter(orchestrator.client, orchestrator.taskQueue) }));
+  }
 
   // Authenticate first: a request without a valid key is turned away before its body is read.
   app.use(requireSecretKey(store.environments));
@@ -51,6 +58,7 @@ export function createApp({ store, logger, orchestrator }: AppOptions): express.
   app.use(connectionRoutes(store));
   app.use(integrationRoutes(store));
   app.use(environmentVariableRoutes(store));
+  app.use(webhookSettingsRoutes(store));
   app.use(recordRoutes(store));
   app.use(scriptRoutes(store, orchestrator));
   if (orchestrator) {

@@ -14,6 +14,7 @@ import { NangoYamlError } from '../config/nango-yaml';
 import { ScriptCompileError } from '../runtime';
 import { dryrun } from './dryrun';
 import { compileProject, deployProject, findScript, generate, loadProject } from './scripts';
+import { webhookCommands } from './webhook';
 
 const program = new Command('syncline').description('Self-hosted integrations engine');
 
@@ -170,6 +171,8 @@ env
     await client(integrationsDirOrCwd()).deleteEnvironmentVariable(name);
     process.stdout.write(`deleted ${name}\n`);
   });
+
+webhookCommands(program, () => client(integrationsDirOrCwd()));
 
 /** For commands that only need the server: the integrations folder's .env if there is one. */
 function integrationsDirOrCwd(): string {

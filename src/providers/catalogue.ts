@@ -75,6 +75,15 @@ export const PROVIDERS: Readonly<Record<string, ProviderDefinition>> = {
       retry: { at: 'x-ratelimit-reset', after: 'retry-after', remaining: 'x-ratelimit-remaining' },
       paginate: { type: 'link', link_rel_in_response_header: 'next', limit_name_in_request: 'per_page', limit: 100 },
     },
+    // https://docs.github.com/en/webhooks/using-webhooks/validating-webhook-deliveries
+    webhook: {
+      signature: { header: 'x-hub-signature-256', algorithm: 'hmac-sha256', prefix: 'sha256=' },
+      event_type: { header: 'x-github-event' },
+      connection: [
+        { payload_path: 'installation.id', connection_config: 'installation_id' },
+        { payload_path: 'repository.full_name', metadata: 'repo' },
+      ],
+    },
   },
   // https://docs.gitlab.com/api/oauth2/ , https://docs.gitlab.com/api/rest/#pagination
   // https://docs.gitlab.com/user/gitlab_com/#rate-limits-on-gitlabcom (RateLimit-Reset is epoch seconds)
@@ -154,6 +163,19 @@ export const PROVIDERS: Readonly<Record<string, ProviderDefinition>> = {
       retry: RETRY_AFTER,
       paginate: { type: 'cursor', cursor_path_in_response: 'response_metadata.next_cursor', cursor_name_in_request: 'cursor', limit_name_in_request: 'limit', limit: 200 },
     },
+    // https://docs.slack.dev/authentication/verifying-requests-from-slack (the app's signing secret as webhook_secret)
+    webhook: {
+      signature: {
+        header: 'x-slack-signature',
+        algorithm: 'hmac-sha256',
+        prefix: 'v0=',
+        signed_payload: 'v0:${header.x-slack-request-timestamp}:${body}',
+        timestamp: 'header.x-slack-request-timestamp',
+        tolerance_seconds: 300,
+      },
+      event_type: { payload_path: 'event.type' },
+      connection: [{ payload_path: 'team_id', connection_config: 'team_id' }],
+    },
   },
   // https://developers.hubspot.com/docs/api/oauth-quickstart-guide
   // https://developers.hubspot.com/docs/api/usage-details (rate limits)
@@ -178,6 +200,13 @@ export const PROVIDERS: Readonly<Record<string, ProviderDefinition>> = {
         limit: 100,
         response_path: 'results',
       },
+    },
+    // https://developers.hubspot.com/docs/api/webhooks/validating-requests (v1: sha256 of client secret + body)
+    // Deliveries are arrays of events, each naming its portal (the HubSpot account).
+    webhook: {
+      signature: { header: 'x-hubspot-signature', algorithm: 'sha256', secret: 'client_secret', signed_payload: '${secret}${body}' },
+      event_type: { payload_path: 'subscriptionType' },
+      connection: [{ payload_path: 'portalId', connection_config: 'portalId' }],
     },
   },
   // https://help.salesforce.com/s/articleView?id=sf.remoteaccess_oauth_web_server_flow.htm
@@ -389,6 +418,13 @@ export const PROVIDERS: Readonly<Record<string, ProviderDefinition>> = {
     categories: ['payment'],
     docs: 'https://docs.stripe.com/api',
     proxy: { base_url: 'https://api.stripe.com', retry: { error_code: ['429', '5xx'] } },
+    // https://docs.stripe.com/webhooks#verify-manually (Stripe-Signature: t=<unix>,v1=<hmac of "t.body">)
+    // Connect events name the connected account; put it in the connection's metadata as stripe_account_id.
+    webhook: {
+      signature: { header: 'stripe-signature', algorithm: 'hmac-sha256', signature_part: 'v1', signed_payload: '${part.t}.${body}', timestamp: 'part.t', tolerance_seconds: 300 },
+      event_type: { payload_path: 'type' },
+      connection: [{ payload_path: 'account', metadata: 'stripe_account_id' }],
+    },
   },
   // https://www.twilio.com/docs/usage/requests-to-twilio (Basic: Account SID / Auth Token)
   twilio: {

@@ -82,6 +82,31 @@ export const providerSchema = z
         decompress: z.boolean().optional(),
       })
       .optional(),
+    webhook: z
+      .strictObject({
+        signature: z
+          .strictObject({
+            header: z.string().min(1),
+            algorithm: z.enum(['hmac-sha256', 'hmac-sha1', 'sha256']),
+            encoding: z.enum(['hex', 'base64']).optional(),
+            prefix: z.string().min(1).optional(),
+            secret: z.enum(['webhook_secret', 'client_secret']).optional(),
+            signed_payload: z.string().min(1).optional(),
+            signature_part: z.string().min(1).optional(),
+            tolerance_seconds: z.number().int().positive().optional(),
+            timestamp: z.string().regex(/^(header|part)\.[\w-]+$/, 'must be header.<name> or part.<name>').optional(),
+          })
+          .optional(),
+        event_type: z.strictObject({ header: z.string().min(1).optional(), payload_path: z.string().min(1).optional() }).optional(),
+        connection: z
+          .array(
+            z
+              .strictObject({ payload_path: z.string().min(1), connection_config: z.string().min(1).optional(), metadata: z.string().min(1).optional() })
+              .refine((r) => (r.connection_config === undefined) !== (r.metadata === undefined), 'name exactly one of connection_config and metadata'),
+          )
+          .optional(),
+      })
+      .optional(),
   })
   .superRefine((p, ctx) => {
     const needs = (field: keyof typeof p, modes: string[]) => {

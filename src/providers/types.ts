@@ -127,4 +127,41 @@ export interface ProviderDefinition {
   connection_config_from?: { token_response?: string[]; callback_query?: string[] };
 
   proxy?: ProxySettings;
+  /** How the provider's webhooks to `/webhook/:environment/:integration` are checked and routed. */
+  webhook?: ProviderWebhook;
+}
+
+/**
+ * Incoming webhooks of a provider. Templates take `${body}` (the raw body), `${secret}`,
+ * `${header.<name>}` and `${part.<name>}` (a `k=v` part of the signature header).
+ */
+export interface ProviderWebhook {
+  /** How deliveries are signed; absent: they are accepted unsigned. */
+  signature?: {
+    /** The header holding the signature (`x-hub-signature-256`). */
+    header: string;
+    /** `hmac-sha256`/`hmac-sha1`: HMAC of the signed payload with the secret; `sha256`: plain hash of the signed payload. */
+    algorithm: 'hmac-sha256' | 'hmac-sha1' | 'sha256';
+    /** Digest encoding; hex when absent. */
+    encoding?: 'hex' | 'base64';
+    /** Stripped from the header value before comparing (`sha256=`, `v0=`). */
+    prefix?: string;
+    /** The integration credential that is the secret; `webhook_secret` when absent. */
+    secret?: 'webhook_secret' | 'client_secret';
+    /** What is signed; `${body}` when absent. */
+    signed_payload?: string;
+    /** The header is a `k=v` list (`t=…,v1=…`): the signature is the part with this name. */
+    signature_part?: string;
+    /** Reject deliveries whose `timestamp_part`/header is older than this many seconds. */
+    tolerance_seconds?: number;
+    /** Where the delivery's Unix timestamp is, for `tolerance_seconds`: `header.<name>` or `part.<name>`. */
+    timestamp?: string;
+  };
+  /** The event type syncs' `webhook-subscriptions` are matched against: a header or a payload path. */
+  event_type?: { header?: string; payload_path?: string };
+  /**
+   * How a payload names its connection(s): the value at `payload_path` (dotted; arrays are searched
+   * element by element) equals a connection's `connection_config` or `metadata` field.
+   */
+  connection?: Array<{ payload_path: string; connection_config?: string; metadata?: string }>;
 }

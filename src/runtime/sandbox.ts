@@ -79,7 +79,7 @@ export async function runScript(request: ExecutionRequest): Promise<ExecutionRes
     ...rest,
     code: request.code,
     scriptName: request.scriptName,
-    input: request.kind === 'action' && request.input !== undefined ? JSON.stringify(request.input) : undefined,
+    input: (request.kind === 'action' || request.webhook) && request.input !== undefined ? JSON.stringify(request.input) : undefined,
     setup: JSON.stringify({
       kind: request.kind,
       providerConfigKey: request.providerConfigKey,
@@ -90,6 +90,7 @@ export async function runScript(request: ExecutionRequest): Promise<ExecutionRes
       variant: request.sync?.variant,
       syncName: request.sync?.name,
       scriptName: request.scriptName,
+      webhook: request.webhook === true,
     }),
   };
 

@@ -117,8 +117,10 @@ export interface ExecutionRequest {
   environmentName?: string;
   provider: ProviderDefinition;
   services: RuntimeServices;
-  /** Action input. */
+  /** Action input, or the webhook payload when `webhook` is set. */
   input?: unknown;
+  /** A sync's webhook run: calls `onWebhookPayloadReceived(nango, input)` instead of `fetchData(nango)`. */
+  webhook?: boolean;
   sync?: SyncContext;
   limits?: ExecutionLimits;
   /** Entries below this level are dropped. Default `debug`. */

@@ -1,3 +1,4 @@
+import { createHash, createHmac, timingSafeEqual } from 'node:crypto';
 import { SynclineApiError } from './errors';
 import type {
   ApiConnection,
@@ -33,6 +34,9 @@ import type {
   SynclineOptions,
   TriggerSyncOptions,
   UpdateIntegrationBody,
+  UpdateWebhookSettingsBody,
+  WebhookDelivery,
+  WebhookSettings,
 } from './types';
 
 export const DEFAULT_HOST = 'http://localhost:3003';
@@ -61,6 +65,7 @@ export class Syncline {
   readonly host: string;
   private readonly secretKey: string;
   private readonly fetch: typeof fetch;
+  private readonly webhookSigningKey: string | undefined;
 
   /**
    * @example
@@ -82,6 +87,7 @@ export class Syncline {
     this.host = host;
     this.secretKey = key;
     this.fetch = options.fetch ?? globalThis.fetch;
+    this.webhookSigningKey = options.webhookSigningKey;
   }
 
   // ---- Connections ----------------------------------------------------------------------------
@@ -606,6 +612,77 @@ export class Syncline {
   /** `proxy` with DELETE. @example await syncline.delete({ providerConfigKey: 'github', connectionId: 'u1', endpoint: '/user/starred/o/r' }); */
   delete<T = any>(config: Omit<ProxyConfiguration, 'method'>): Promise<ProxyResponse<T>> {
     return this.proxy({ ...config, method: 'DELETE' });
+  }
+
+  // ---- Webhooks -------------------------------------------------------------------------------
+
+  /**
+   * The environment's webhook settings, with the signing key and the environment's public id.
+   *
+   * @example
+   * const { data } = await syncline.getWebhookSettings(); // data.signing_key, data.primary_url
+   */
+  async getWebhookSettings(): Promise<{ data: WebhookSettings }> {
+    return this.request('GET', '/environment/webhook');
+  }
+
+  /**
+   * Changes the given settings only; URLs may be set to null.
+   *
+   * @example
+   * await syncline.updateWebhookSettings({ primary_url: 'https://app.example.com/hooks', on_sync_completion_always: true });
+   */
+  async updateWebhookSettings(body: UpdateWebhookSettingsBody): Promise<{ data: WebhookSettings }> {
+    return this.request('PATCH', '/environment/webhook', { body });
+  }
+
+  /**
+   * Replaces the webhook signing key; webhooks sent from now on are signed with the new one.
+   *
+   * @example
+   * const { data } = await syncline.rotateWebhookSigningKey(); // data.signing_key
+   */
+  async rotateWebhookSigningKey(): Promise<{ data: { signing_key: string } }> {
+    return this.request('POST', '/environment/webhook-signing-key/rotate');
+  }
+
+  /**
+   * Webhooks sent to the app, newest first, with every attempt; page with `cursor: next_cursor`.
+   *
+   * @example
+   * const { data } = await syncline.listWebhookDeliveries({ type: 'sync', limit: 20 });
+   */
+  async listWebhookDeliveries(params: { type?: WebhookDelivery['type']; connectionId?: string; limit?: number; cursor?: string } = {}): Promise<{ data: WebhookDelivery[]; next_cursor: string | null }> {
+    return this.request('GET', '/environment/webhook/deliveries', { query: { type: params.type, connection_id: params.connectionId, limit: params.limit, cursor: params.cursor } });
+  }
+
+  /**
+   * Whether a webhook from Syncline is genuine: `X-Nango-Hmac-Sha256` must be the HMAC-SHA256 of the
+   * raw body with the signing key (`webhookSigningKey`, else the secret key as in `@nangohq/node`).
+   *
+   * @example
+   * app.post('/hooks', express.raw({ type: 'application/json' }), (req, res) => {
+   *   if (!syncline.verifyIncomingWebhookRequest(req.body.toString(), req.headers)) return res.sendStatus(401);
+   * });
+   */
+  verifyIncomingWebhookRequest(body: string | Buffer, headers: Record<string, string | string[] | undefined>): boolean {
+    const name = Object.keys(headers).find((key) => key.toLowerCase() === 'x-nango-hmac-sha256');
+    const given = name === undefined ? undefined : headers[name];
+    if (typeof given !== 'string') return false;
+    const expected = createHmac('sha256', this.webhookSigningKey ?? this.secretKey).update(body).digest('hex');
+    return given.length === expected.length && timingSafeEqual(Buffer.from(given), Buffer.from(expected));
+  }
+
+  /**
+   * Deprecated in Nango: checks `X-Nango-Signature` (sha256 of the key and the JSON text). Prefer
+   * {@link verifyIncomingWebhookRequest}.
+   *
+   * @example
+   * syncline.verifyWebhookSignature(req.get('X-Nango-Signature')!, req.body);
+   */
+  verifyWebhookSignature(signatureInHeader: string, jsonPayload: unknown): boolean {
+    const expected = createHash('sha256').update(`${this.webhookSigningKey ?? this.secretKey}${JSON.stringify(jsonPayload)}`).digest('hex');
+    return signatureInHeader.length === expected.length && timingSafeEqual(Buffer.from(signatureInHeader), Buffer.from(expected));
   }
 
   // ---- Transport ------------------------------------------------------------------------------

@@ -22,6 +22,8 @@ export interface SynclineOptions {
   host?: string;
   /** The fetch to use (a proxy-aware one, say). Default: the global `fetch`. */
   fetch?: typeof fetch;
+  /** The environment's webhook signing key (`GET /environment/webhook`), for `verifyIncomingWebhookRequest`. */
+  webhookSigningKey?: string;
 }
 
 /** `errors` entries of a connection (always empty today). */
@@ -318,4 +320,36 @@ export interface ApiProvider {
   display_name: string;
   auth_mode: string;
   [field: string]: unknown;
+}
+
+/** `GET/PATCH /environment/webhook`: where and when the app gets webhooks, and the key they are signed with. */
+export interface WebhookSettings {
+  primary_url: string | null;
+  secondary_url: string | null;
+  /** Also send `sync` webhooks for runs that changed nothing. */
+  on_sync_completion_always: boolean;
+  on_auth_creation: boolean;
+  on_auth_refresh_error: boolean;
+  on_sync_error: boolean;
+  on_async_action_completion: boolean;
+  /** Verifies `X-Nango-Hmac-Sha256`; give it to `webhookSigningKey`. */
+  signing_key: string;
+  /** The environment's public id: providers post to `/webhook/<environment_uuid>/<integration>`. */
+  environment_uuid: string;
+}
+
+export type UpdateWebhookSettingsBody = Partial<Omit<WebhookSettings, 'signing_key' | 'environment_uuid'>>;
+
+/** One webhook to one URL, with every attempt. */
+export interface WebhookDelivery {
+  id: number;
+  type: 'sync' | 'auth' | 'async_action' | 'forward';
+  url: string;
+  connection_id: string | null;
+  provider_config_key: string | null;
+  status: 'PENDING' | 'DELIVERED' | 'FAILED';
+  body: Record<string, unknown>;
+  created_at: string;
+  finished_at: string | null;
+  attempts: Array<{ attempt: number; status_code: number | null; error: string | null; duration_ms: number; created_at: string }>;
 }

@@ -1,4 +1,4 @@
-import { randomBytes } from 'node:crypto';
+import { randomBytes, randomUUID } from 'node:crypto';
 import type { Environment } from '../types';
 import type { Cipher } from './crypto';
 import type { Db } from './db';
@@ -200,6 +200,27 @@ export class WebhookStore {
       ...toDelivery(row),
       attemptLog: row.attempt_log.map((a) => ({ attempt: a.attempt, statusCode: a.status_code, error: a.error, durationMs: a.duration_ms, createdAt: new Date(a.created_at) })),
     }));
+  }
+
+  /** Keeps a provider's webhook for the handler runs it starts; returns its id. */
+  async saveIncoming(environmentId: number, integrationKey: string, payload: unknown): Promise<string> {
+    const id = randomUUID();
+    await this.db.query('INSERT INTO incoming_webhooks (id, environment_id, integration_key, payload) VALUES ($1, $2, $3, $4)', [
+      id,
+      environmentId,
+      integrationKey,
+      JSON.stringify(payload),
+    ]);
+    return id;
+  }
+
+  async incoming(id: string): Promise<{ environmentId: number; integrationKey: string; payload: unknown; receivedAt: Date } | null> {
+    const { rows } = await this.db.query<{ environment_id: number; integration_key: string; payload: unknown; received_at: Date }>(
+      'SELECT environment_id, integration_key, payload, received_at FROM incoming_webhooks WHERE id = $1',
+      [id],
+    );
+    const row = rows[0];
+    return row ? { environmentId: row.environment_id, integrationKey: row.integration_key, payload: row.payload, receivedAt: new Date(row.received_at) } : null;
   }
 
   /**

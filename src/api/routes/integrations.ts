@@ -4,6 +4,7 @@ import { INTEGRATION_KEY } from '../../config/nango-yaml';
 import type { Store } from '../../store';
 import { environment } from '../auth';
 import { integrationShape } from '../shapes';
+import { incomingWebhookUrl } from './webhooks';
 import { body, identifier, query } from '../validate';
 
 const uniqueKey = identifier('unique_key').regex(INTEGRATION_KEY, 'unique_key must not contain "/", "?", "#", "%" or "\\"');
@@ -39,9 +40,9 @@ const includeQuery = z.object({
     .refine((set) => [...set].every((s) => s === 'webhook' || s === 'credentials'), 'include accepts "webhook" and "credentials"'),
 });
 
-/** Where providers send webhooks for this integration. */
-function webhookUrl(req: Request, key: string): string {
-  return `${req.protocol}://${req.get('host')}/webhook/${environment(req).name}/${encodeURIComponent(key)}`;
+/** Where providers send webhooks for this integration (the environment by its public uuid). */
+async function webhookUrl(store: Store, req: Request, key: string): Promise<string> {
+  return incomingWebhookUrl(req, (await store.webhooks.environmentById(environment(req).id))!.uuid, key);
 }
 
 export function integrationRoutes(store: Store): Router {
@@ -58,7 +59,7 @@ export function integrationRoutes(store: Store): Router {
     res.json({
       data: integrationShape(integration, {
         credentials: include.has('credentials'),
-        webhookUrl: include.has('webhook') ? webhookUrl(req, integration.uniqueKey) : undefined,
+        webhookUrl: include.has('webhook') ? await webhookUrl(store, req, integration.uniqueKey) : undefined,
       }),
     });
   });

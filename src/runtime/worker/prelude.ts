@@ -36,6 +36,8 @@ interface Setup {
   variant?: string;
   syncName?: string;
   scriptName: string;
+  /** Run the sync's webhook handler (`onWebhookPayloadReceived`) with the input instead of `fetchData`. */
+  webhook?: boolean;
 }
 
 type ModuleFn = (exports: unknown, require: (name: string) => unknown, module: { exports: unknown }) => void;
@@ -539,16 +541,26 @@ function boot(post: Outside['post'], call: Outside['call'], finish: Outside['fin
     }
   }
 
+  /** A sync's webhook handler: the legacy named export, or `onWebhook` of a `createSync` definition. */
+  function webhookHandler(exports: any, entry: any): ((nango: unknown, payload: unknown) => unknown) | undefined {
+    if (typeof exports?.onWebhookPayloadReceived === 'function') return exports.onWebhookPayloadReceived;
+    if (typeof entry?.onWebhook === 'function') return entry.onWebhook.bind(entry);
+    return undefined;
+  }
+
   async function run(moduleFn: ModuleFn, inputJson: string | undefined): Promise<void> {
     try {
       const module = { exports: {} as any };
       moduleFn.call(module.exports, module.exports, requireModule, module);
       const entry = module.exports?.default ?? module.exports;
-      const fn = typeof entry === 'function' ? entry : typeof entry?.exec === 'function' ? entry.exec.bind(entry) : undefined;
+      const fn = setup.webhook
+        ? webhookHandler(module.exports, entry)
+        : typeof entry === 'function' ? entry : typeof entry?.exec === 'function' ? entry.exec.bind(entry) : undefined;
+      if (!fn && setup.webhook) throw new Error('The sync has no webhook handler: export async function onWebhookPayloadReceived(nango, payload)');
       if (!fn) throw new Error('The script has no default export: export default async function fetchData(nango) or runAction(nango, input)');
       const nango = setup.kind === 'sync' ? new NangoSync() : new NangoAction();
       const input = inputJson === undefined ? undefined : JSON.parse(inputJson);
-      const output = setup.kind === 'sync' ? await fn(nango) : await fn(nango, input);
+      const output = setup.kind === 'sync' && !setup.webhook ? await fn(nango) : await fn(nango, input);
       end({ ok: true, output: setup.kind === 'action' ? (output ?? null) : null });
     } catch (err) {
       end({ ok: false, error: describe(err) });

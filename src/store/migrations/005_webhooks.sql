@@ -45,3 +45,13 @@ CREATE TABLE IF NOT EXISTS webhook_attempts (
   created_at timestamptz NOT NULL DEFAULT now(),
   PRIMARY KEY (delivery_id, attempt)
 );
+
+-- Provider webhooks as received, read by the handler runs they start (only the id crosses Temporal).
+CREATE TABLE IF NOT EXISTS incoming_webhooks (
+  id uuid PRIMARY KEY,
+  environment_id int NOT NULL REFERENCES environments(id) ON DELETE CASCADE,
+  integration_key text NOT NULL,
+  payload jsonb NOT NULL,
+  received_at timestamptz NOT NULL DEFAULT now()
+);
+CREATE INDEX IF NOT EXISTS incoming_webhooks_by_time ON incoming_webhooks (received_at);
