@@ -2,6 +2,7 @@ import axios, { type AxiosResponse, type ResponseType } from 'axios';
 import { authorizeRequest, interpolate, type ProviderDefinition, type RetryHints } from '../providers';
 import type { Connection } from '../types';
 import { ProxyError } from './errors';
+import type { HttpCallLog } from './logs';
 import type { LogLevel, ProxyConfiguration, ProxyResponse } from './types';
 
 /** Network failures worth another attempt (Nango's list). */
@@ -15,6 +16,8 @@ export interface HttpContext {
   /** The connection to authenticate with; called before every attempt so credentials stay fresh. */
   connection(options?: { forceRefresh?: boolean }): Promise<Connection>;
   log(level: LogLevel, message: string): void;
+  /** Records one attempt (method, URL, status, duration); `secretParams` are query parameters holding credentials. */
+  http?(call: HttpCallLog, secretParams: string[]): void;
   retryBaseMs: number;
   maxRetryWaitMs: number;
   sleep(ms: number): Promise<void>;
@@ -41,6 +44,9 @@ export async function proxyRequest(ctx: HttpContext, config: ResolvedRequest): P
   for (let attempt = 0; ; attempt++) {
     const connection = await ctx.connection();
     const target = await buildRequest(ctx, connection, config, method);
+    const sentAt = Date.now();
+    const logCall = (status: number | null, error?: string) =>
+      ctx.http?.({ method, url: target.url, status, durationMs: Date.now() - sentAt, ...(error ? { error } : {}) }, Object.keys(ctx.provider.proxy?.query ?? {}));
     let response: AxiosResponse;
     try {
       response = await axios.request({
@@ -58,6 +64,7 @@ export async function proxyRequest(ctx: HttpContext, config: ResolvedRequest): P
       });
     } catch (err) {
       const code = String((err as { code?: unknown }).code ?? 'ERR_NETWORK');
+      logCall(null, code);
       if (attempt < retries && RETRYABLE_CODES.has(code)) {
         const wait = backoff(ctx, attempt);
         ctx.log('warn', `${method} ${config.endpoint} failed (${code}); retry ${attempt + 1}/${retries} in ${wait} ms`);
@@ -66,6 +73,7 @@ export async function proxyRequest(ctx: HttpContext, config: ResolvedRequest): P
       }
       throw new ProxyError(`${method} ${config.endpoint} failed: ${(err as Error).message}`, code);
     }
+    logCall(response.status);
     const headers = plainHeaders(response.headers);
     if (response.status < 400) {
       return shape(response, headers, config, method, target.url);

@@ -1,5 +1,22 @@
 import type { LogEntry, LogLevel } from './types';
 
+/** One HTTP request a script sent through the helper: never headers or bodies, and no secret in the URL. */
+export interface HttpCallLog {
+  method: string;
+  /** Without user info; credential query parameters and known secrets replaced by `[redacted]`. */
+  url: string;
+  /** Null when no response came (network error, timeout). */
+  status: number | null;
+  durationMs: number;
+  /** The network error code, when there was no response. */
+  error?: string;
+}
+
+/** A log entry as the collector keeps it: HTTP calls carry their details (one entry per attempt). */
+export interface CollectedLogEntry extends LogEntry {
+  http?: HttpCallLog;
+}
+
 /** Longest log entry kept, in bytes (Nango's limit is ~100 KB). */
 export const MAX_LOG_ENTRY_BYTES = 100_000;
 /** Entries kept per execution; later ones are counted, not stored. */
@@ -20,7 +37,7 @@ export function normaliseLevel(level: unknown): LogLevel | undefined {
  * secret (credentials, environment variable values) replaced by `[redacted]` before it is kept.
  */
 export class LogCollector {
-  readonly entries: LogEntry[] = [];
+  readonly entries: CollectedLogEntry[] = [];
   private dropped = 0;
   private secrets: string[] = [];
 
@@ -34,12 +51,29 @@ export class LogCollector {
   }
 
   add(level: LogLevel, message: string): void {
+    this.push(level, () => ({ level, message: truncate(this.redact(message)), createdAt: new Date().toISOString() }));
+  }
+
+  /**
+   * Records one HTTP call (`info`, or `error` for a failure status or no response). The URL is
+   * cleaned first: see {@link safeUrl}.
+   */
+  http(call: HttpCallLog, secretParams: Iterable<string> = []): void {
+    const level: LogLevel = call.status === null || call.status >= 400 ? 'error' : 'info';
+    this.push(level, () => {
+      const url = truncate(safeUrl(call.url, secretParams, (text) => this.redact(text)));
+      const outcome = call.status === null ? `failed${call.error ? ` (${this.redact(call.error)})` : ''}` : String(call.status);
+      return { level, message: truncate(`${call.method} ${url} ${outcome} (${call.durationMs} ms)`), createdAt: new Date().toISOString(), http: { ...call, url } };
+    });
+  }
+
+  private push(level: LogLevel, entry: () => CollectedLogEntry): void {
     if (RANK[level] < RANK[this.threshold]) return;
     if (this.entries.length >= MAX_LOG_ENTRIES) {
       this.dropped++;
       return;
     }
-    this.entries.push({ level, message: truncate(this.redact(message)), createdAt: new Date().toISOString() });
+    this.entries.push(entry());
   }
 
   redact(text: string): string {
@@ -49,7 +83,7 @@ export class LogCollector {
   }
 
   /** The entries, with a closing note when some were dropped. */
-  finish(): LogEntry[] {
+  finish(): CollectedLogEntry[] {
     if (this.dropped > 0) {
       this.entries.push({ level: 'warn', message: `${this.dropped} more log entries were dropped (limit ${MAX_LOG_ENTRIES} per execution)`, createdAt: new Date().toISOString() });
       this.dropped = 0;
@@ -58,10 +92,37 @@ export class LogCollector {
   }
 }
 
-function truncate(message: string): string {
+/** `message` cut to {@link MAX_LOG_ENTRY_BYTES}, marked `… [truncated]` when it was longer. */
+export function truncate(message: string): string {
   if (Buffer.byteLength(message) <= MAX_LOG_ENTRY_BYTES) return message;
   const suffix = '… [truncated]';
   let cut = Buffer.from(message).subarray(0, MAX_LOG_ENTRY_BYTES - Buffer.byteLength(suffix)).toString('utf8');
   if (cut.endsWith('\uFFFD')) cut = cut.slice(0, -1);
   return cut + suffix;
+}
+
+/** Query parameter names that carry credentials by convention (`api_key`, `access_token`, `sig`, ...). */
+const SECRET_PARAM = /(^|[_-])(key|apikey|token|secret|password|passwd|pwd|signature|sig|auth|authorization|code|session|credential|credentials)$/i;
+
+/**
+ * A URL fit for a log: no user info or fragment, every credential query parameter (those named in
+ * `secretParams`, e.g. the provider's `proxy.query`, and conventional names such as `api_key` or
+ * `access_token`) replaced by `[redacted]`, and `redact` applied to the path and the decoded values.
+ *
+ * @example
+ * safeUrl('https://u:p@api.example.com/x?api_key=abc&page=2') // 'https://api.example.com/x?api_key=[redacted]&page=2'
+ */
+export function safeUrl(raw: string, secretParams: Iterable<string> = [], redact: (text: string) => string = (t) => t): string {
+  let url: URL;
+  try {
+    url = new URL(raw);
+  } catch {
+    return redact(raw.replace(/\?.*$/s, '?[redacted]'));
+  }
+  const named = new Set([...secretParams].map((n) => n.toLowerCase()));
+  const hide = (name: string, value: string) => (named.has(name.toLowerCase()) || SECRET_PARAM.test(name) ? '[redacted]' : redact(value));
+  // Built by hand: URLSearchParams would percent-encode the brackets of [redacted].
+  const encode = (text: string) => encodeURIComponent(text).replace(/%5Bredacted%5D/g, '[redacted]');
+  const query = [...url.searchParams].map(([name, value]) => `${encode(redact(name))}=${encode(hide(name, value))}`).join('&');
+  return `${url.protocol}//${url.host}${redact(url.pathname)}${query ? `?${query}` : ''}`;
 }

@@ -1,4 +1,5 @@
 import type { Db } from './db';
+import { emitExecutionEnd, recordActionRunEnd } from './logs';
 import { toJsonb } from './records';
 
 export interface ActionRunError {
@@ -63,17 +64,21 @@ export class ActionRunStore {
     ]);
   }
 
-  /** Records one attempt: its result when final, otherwise only the attempt count. */
+  /** Records one attempt: its result when final (its logs and an outcome line to the `logs` table), otherwise only the attempt count. */
   async attempt(id: string, outcome: { final: false } | { final: true; output: unknown; logs: unknown[] } | { final: true; error: ActionRunError; logs: unknown[] }): Promise<void> {
     if (!outcome.final) {
       await this.db.query('UPDATE action_runs SET attempts = attempts + 1 WHERE id = $1', [id]);
       return;
     }
     const success = 'output' in outcome;
-    await this.db.query(
-      `UPDATE action_runs SET attempts = attempts + 1, status = $2, output = $3::jsonb, error = $4::jsonb, logs = $5::jsonb, finished_at = now() WHERE id = $1`,
-      [id, success ? 'SUCCESS' : 'ERROR', success ? toJsonb(outcome.output ?? null) : null, success ? null : toJsonb(outcome.error), JSON.stringify(outcome.logs)],
-    );
+    const ended = await this.db.transaction(async (tx) => {
+      const { rows } = await tx.query<ActionRunRow>(
+        `UPDATE action_runs SET attempts = attempts + 1, status = $2, output = $3::jsonb, error = $4::jsonb, finished_at = now() WHERE id = $1 RETURNING *`,
+        [id, success ? 'SUCCESS' : 'ERROR', success ? toJsonb(outcome.output ?? null) : null, success ? null : toJsonb(outcome.error)],
+      );
+      return rows[0] ? recordActionRunEnd(tx, rows[0], outcome.logs) : undefined;
+    });
+    if (ended) emitExecutionEnd(ended);
   }
 
   /** The run in this environment, or null. */

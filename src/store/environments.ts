@@ -58,6 +58,11 @@ export class EnvironmentStore {
     return rows.map((r) => ({ name: r.name, secretKey: this.cipher.decrypt(r.secret_key_encrypted) }));
   }
 
+  async byId(id: number): Promise<Environment | null> {
+    const { rows } = await this.db.query<Environment>('SELECT id, name FROM environments WHERE id = $1', [id]);
+    return rows[0] ?? null;
+  }
+
   async byName(name: string): Promise<Environment | null> {
     const { rows } = await this.db.query<Environment>('SELECT id, name FROM environments WHERE name = $1', [name]);
     return rows[0] ?? null;

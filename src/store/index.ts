@@ -7,6 +7,7 @@ import { EnvironmentVariableStore } from './environment-variables';
 import { EnvironmentStore } from './environments';
 import { IntegrationStore } from './integrations';
 import { JobStore } from './jobs';
+import { LogStore } from './logs';
 import { migrate } from './migrate';
 import { RecordStore } from './records';
 import { ScriptStore } from './scripts';
@@ -32,6 +33,8 @@ export interface Store {
   jobs: JobStore;
   /** Action calls and their outputs. */
   actions: ActionRunStore;
+  /** Execution logs (script lines, HTTP calls, outcomes) of sync and action runs. */
+  logs: LogStore;
   /** Connect sessions, OAuth sessions, token refresh bookkeeping. */
   auth: AuthStore;
   /** Webhook settings and signing keys, outgoing deliveries and their attempts. */
@@ -54,6 +57,7 @@ export async function openStore(db: Db, encryptionKey: Buffer): Promise<Store> {
     scripts: new ScriptStore(db),
     jobs: new JobStore(db),
     actions: new ActionRunStore(db),
+    logs: new LogStore(db),
     auth: new AuthStore(db, cipher),
     webhooks: new WebhookStore(db, cipher),
   };

@@ -1,0 +1,304 @@
+import { invalid } from '../errors';
+import { truncate, type CollectedLogEntry, type HttpCallLog } from '../runtime/logs';
+import type { LogLevel } from '../runtime/types';
+import type { RecordCounts } from '../types';
+import type { Db, Queryable } from './db';
+import { toJsonb } from './records';
+
+/** What a stored log line is: a script's own line, one HTTP call it made, or how its run ended. */
+export type LogKind = 'log' | 'http' | 'outcome';
+/** What kind of execution wrote it. */
+export type Operation = 'sync' | 'action' | 'webhook';
+
+/** The execution a log line belongs to. */
+export interface ExecutionRef {
+  environmentId: number;
+  integration: string;
+  connectionId: string;
+  operation: Operation;
+  /** Sync or action name. */
+  script: string;
+  /** Sync job id or action run id. */
+  jobId: string;
+}
+
+export interface StoredLog extends ExecutionRef {
+  id: number;
+  kind: LogKind;
+  level: LogLevel;
+  message: string;
+  http: HttpCallLog | null;
+  createdAt: Date;
+}
+
+/** How an execution ended, as told to `onExecutionEnd` listeners (metrics) once it is committed. */
+export interface ExecutionEnd extends ExecutionRef {
+  environment: string;
+  success: boolean;
+  startedAt: Date;
+  finishedAt: Date;
+  /** Records written per model (syncs). */
+  counts: Record<string, RecordCounts>;
+  error: { type: string; message: string } | null;
+}
+
+export interface LogQuery {
+  connectionId?: string;
+  integration?: string;
+  operation?: Operation;
+  script?: string;
+  jobId?: string;
+  levels?: LogLevel[];
+  kinds?: LogKind[];
+  /** Lines created at or after this instant. */
+  from?: Date;
+  /** Lines created before this instant. */
+  to?: Date;
+  limit: number;
+  /** `next_cursor` of the previous page (same filters and order). */
+  cursor?: string;
+  /** `desc` (default): newest first. */
+  order?: 'asc' | 'desc';
+}
+
+interface LogRow {
+  id: string | number;
+  environment_id: number;
+  integration_key: string;
+  connection_id: string;
+  operation: Operation;
+  script: string;
+  job_id: string;
+  kind: LogKind;
+  level: LogLevel;
+  message: string;
+  http: HttpCallLog | null;
+  created_at: Date;
+}
+
+const toLog = (r: LogRow): StoredLog => ({
+  id: Number(r.id),
+  environmentId: r.environment_id,
+  integration: r.integration_key,
+  connectionId: r.connection_id,
+  operation: r.operation,
+  script: r.script,
+  jobId: r.job_id,
+  kind: r.kind,
+  level: r.level,
+  message: r.message,
+  http: r.http,
+  createdAt: new Date(r.created_at),
+});
+
+/** Largest JSON parameter of one insert; an execution's lines (up to 10,000 of up to 100 KB) go in several. */
+const INSERT_CHUNK_BYTES = 8 * 1024 * 1024;
+
+/**
+ * Execution logs: written when a sync job or an action run ends (from `JobStore.finishJob` and
+ * `ActionRunStore.attempt`, in their transaction), read by `GET /logs`, pruned after the retention.
+ *
+ * @example
+ * const page = await logs.list(env.id, { jobId: '42', order: 'asc', limit: 100 });
+ * const next = page.nextCursor && (await logs.list(env.id, { jobId: '42', order: 'asc', limit: 100, cursor: page.nextCursor }));
+ */
+export class LogStore {
+  constructor(private readonly db: Db) {}
+
+  /** One page of an environment's lines, in insertion order (newest first unless `order: 'asc'`). */
+  async list(environmentId: number, query: LogQuery): Promise<{ logs: StoredLog[]; nextCursor: string | null }> {
+    const params: unknown[] = [environmentId];
+    const param = (value: unknown) => `$${params.push(value)}`;
+    const where = ['environment_id = $1'];
+    const desc = query.order !== 'asc';
+    if (query.connectionId !== undefined) where.push(`connection_id = ${param(query.connectionId)}`);
+    if (query.integration !== undefined) where.push(`integration_key = ${param(query.integration)}`);
+    if (query.operation !== undefined) where.push(`operation = ${param(query.operation)}`);
+    if (query.script !== undefined) where.push(`script = ${param(query.script)}`);
+    if (query.jobId !== undefined) where.push(`job_id = ${param(query.jobId)}`);
+    if (query.levels?.length) where.push(`level = ANY(${param(query.levels)}::text[])`);
+    if (query.kinds?.length) where.push(`kind = ANY(${param(query.kinds)}::text[])`);
+    if (query.from) where.push(`created_at >= ${param(query.from)}`);
+    if (query.to) where.push(`created_at < ${param(query.to)}`);
+    if (query.cursor !== undefined) where.push(`id ${desc ? '<' : '>'} ${param(decodeLogCursor(query.cursor))}`);
+    const { rows } = await this.db.query<LogRow>(
+      `SELECT * FROM logs WHERE ${where.join(' AND ')} ORDER BY id ${desc ? 'DESC' : 'ASC'} LIMIT ${param(query.limit + 1)}`,
+      params,
+    );
+    const logs = rows.slice(0, query.limit).map(toLog);
+    return { logs, nextCursor: rows.length > query.limit ? encodeLogCursor(logs[logs.length - 1]!.id) : null };
+  }
+
+  /** Deletes lines older than `retentionDays`, `batch` rows per statement; returns how many. */
+  async prune(retentionDays: number, batch = 10_000): Promise<number> {
+    let total = 0;
+    for (;;) {
+      const { rowCount } = await this.db.query(
+        `DELETE FROM logs WHERE id IN (SELECT id FROM logs WHERE created_at < now() - $1 * interval '1 day' LIMIT $2)`,
+        [retentionDays, batch],
+      );
+      total += rowCount;
+      if (rowCount < batch) return total;
+    }
+  }
+
+  /**
+   * Prunes now and then every `everyMs` (hourly by default) until the returned function is called.
+   * Failures are handed to `onError` and retried at the next tick.
+   */
+  startPruning(retentionDays: number, onError: (err: unknown) => void, everyMs = 60 * 60_000): () => void {
+    const run = () => void this.prune(retentionDays).catch(onError);
+    const first = setTimeout(run, 1000);
+    const timer = setInterval(run, everyMs);
+    first.unref();
+    timer.unref();
+    return () => {
+      clearTimeout(first);
+      clearInterval(timer);
+    };
+  }
+}
+
+/**
+ * Inserts an execution's lines (`CollectedLogEntry`s from the runtime; anything else is skipped), in
+ * order, in as few statements as their size allows.
+ */
+export async function writeLogs(q: Queryable, ref: ExecutionRef, entries: readonly unknown[]): Promise<void> {
+  let chunk: string[] = [];
+  let size = 0;
+  const flush = async () => {
+    if (chunk.length === 0) return;
+    await q.query(
+      `INSERT INTO logs (environment_id, integration_key, connection_id, operation, script, job_id, kind, level, message, http, created_at)
+       SELECT $1, $2, $3, $4, $5, $6, e.kind, e.level, e.message, e.http, e.created_at
+       FROM jsonb_array_elements($7::jsonb) WITH ORDINALITY AS a(entry, n)
+       CROSS JOIN LATERAL jsonb_to_record(a.entry) AS e(kind text, level text, message text, http jsonb, created_at timestamptz)
+       ORDER BY a.n`,
+      [ref.environmentId, ref.integration, ref.connectionId, ref.operation, ref.script, ref.jobId, `[${chunk.join(',')}]`],
+    );
+    chunk = [];
+    size = 0;
+  };
+  for (const entry of entries) {
+    if (!isEntry(entry)) continue;
+    const json = toJsonb({
+      kind: entry.kind ?? (entry.http ? 'http' : 'log'),
+      level: entry.level,
+      message: entry.message,
+      http: entry.http ? { ...entry.http } : null,
+      created_at: entry.createdAt,
+    });
+    if (size + json.length > INSERT_CHUNK_BYTES) await flush();
+    chunk.push(json);
+    size += json.length;
+  }
+  await flush();
+}
+
+/** The end of a sync job: its lines and an outcome line are written in `tx`; returns what listeners get. */
+export async function recordSyncJobEnd(
+  tx: Queryable,
+  job: { id: number; status: string; startedAt: Date; finishedAt: Date | null; result: Record<string, RecordCounts>; error: { type: string; message: string } | null },
+  entries: readonly unknown[],
+): Promise<ExecutionEnd> {
+  const { rows } = await tx.query<{ environment_id: number; environment: string; integration: string; connection_id: string; script: string }>(
+    `SELECT c.environment_id, e.name AS environment, i.unique_key AS integration, c.connection_id, s.name AS script
+     FROM sync_jobs j JOIN syncs s ON s.id = j.sync_id JOIN connections c ON c.id = s.connection_id
+     JOIN integrations i ON i.id = c.integration_id JOIN environments e ON e.id = c.environment_id
+     WHERE j.id = $1`,
+    [job.id],
+  );
+  const row = rows[0]!;
+  const end: ExecutionEnd = {
+    environmentId: row.environment_id,
+    environment: row.environment,
+    integration: row.integration,
+    connectionId: row.connection_id,
+    operation: 'sync',
+    script: row.script,
+    jobId: String(job.id),
+    success: job.status === 'SUCCESS',
+    startedAt: job.startedAt,
+    finishedAt: job.finishedAt ?? new Date(),
+    counts: job.result,
+    error: job.error,
+  };
+  await writeLogs(tx, end, [...entries, outcomeEntry(end)]);
+  return end;
+}
+
+/** The end of an action run: its lines and an outcome line are written in `tx`; returns what listeners get. */
+export async function recordActionRunEnd(
+  tx: Queryable,
+  run: { id: string; environment_id: number; integration_key: string; connection_id: string; action_name: string; status: string; created_at: Date; finished_at: Date | null; error: { type: string; message: string } | null },
+  entries: readonly unknown[],
+): Promise<ExecutionEnd> {
+  const { rows } = await tx.query<{ name: string }>('SELECT name FROM environments WHERE id = $1', [run.environment_id]);
+  const end: ExecutionEnd = {
+    environmentId: run.environment_id,
+    environment: rows[0]?.name ?? '',
+    integration: run.integration_key,
+    connectionId: run.connection_id,
+    operation: 'action',
+    script: run.action_name,
+    jobId: run.id,
+    success: run.status === 'SUCCESS',
+    startedAt: new Date(run.created_at),
+    finishedAt: run.finished_at ? new Date(run.finished_at) : new Date(),
+    counts: {},
+    error: run.error ? { type: run.error.type, message: run.error.message } : null,
+  };
+  await writeLogs(tx, end, [...entries, outcomeEntry(end)]);
+  return end;
+}
+
+const listeners = new Set<(end: ExecutionEnd) => void>();
+
+/**
+ * Calls `listener` after each execution end is committed (in the process that ended it).
+ *
+ * @example
+ * const stop = onExecutionEnd((end) => runs.inc({ operation: end.operation, status: end.success ? 'success' : 'error' }));
+ */
+export function onExecutionEnd(listener: (end: ExecutionEnd) => void): () => void {
+  listeners.add(listener);
+  return () => listeners.delete(listener);
+}
+
+export function emitExecutionEnd(end: ExecutionEnd): void {
+  for (const listener of listeners) {
+    try {
+      listener(end);
+    } catch {
+      // An observer must not fail the run it observes.
+    }
+  }
+}
+
+/** The closing line of a run: how it ended, how long it took, what it wrote. */
+function outcomeEntry(end: ExecutionEnd): CollectedLogEntry & { kind: LogKind } {
+  const what = `${end.operation === 'sync' ? 'Sync' : end.operation === 'action' ? 'Action' : 'Webhook handler'} "${end.script}"`;
+  const seconds = `${((end.finishedAt.getTime() - end.startedAt.getTime()) / 1000).toFixed(2)} s`;
+  const models = Object.entries(end.counts).map(([model, c]) => `${model}: ${c.added} added, ${c.updated} updated, ${c.deleted} deleted`);
+  const written = end.operation === 'sync' ? ` (${models.length ? models.join('; ') : 'no changes'})` : '';
+  const message = end.success ? `${what} succeeded in ${seconds}${written}` : `${what} failed after ${seconds}: ${end.error?.type ?? 'error'}: ${end.error?.message ?? ''}${written}`;
+  return { kind: 'outcome', level: end.success ? 'info' : 'error', message: truncate(message), createdAt: end.finishedAt.toISOString() };
+}
+
+const LEVELS: ReadonlySet<unknown> = new Set(['debug', 'info', 'warn', 'error']);
+
+function isEntry(value: unknown): value is CollectedLogEntry & { kind?: LogKind } {
+  if (typeof value !== 'object' || value === null) return false;
+  const entry = value as Record<string, unknown>;
+  return LEVELS.has(entry.level) && typeof entry.message === 'string' && typeof entry.createdAt === 'string';
+}
+
+export function encodeLogCursor(id: number): string {
+  return Buffer.from(`log:${id}`).toString('base64url');
+}
+
+export function decodeLogCursor(cursor: string): number {
+  const match = /^log:(\d{1,18})$/.exec(Buffer.from(cursor, 'base64url').toString('utf8'));
+  if (!match) throw invalid('invalid_cursor', 'The cursor is not one this server issued');
+  return Number(match[1]);
+}
