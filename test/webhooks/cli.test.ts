@@ -1,0 +1,64 @@
+import fs from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import { runCli } from '../helpers/cli';
+import { startTestServer, type TestServer } from '../helpers/server';
+
+jest.setTimeout(60_000);
+
+let server: TestServer;
+let cwd: string;
+
+beforeAll(async () => {
+  server = await startTestServer();
+  cwd = fs.mkdtempSync(path.join(os.tmpdir(), 'syncline-webhook-cli-'));
+});
+afterAll(async () => {
+  await server.close();
+  fs.rmSync(cwd, { recursive: true, force: true });
+});
+
+function syncline(args: string[]) {
+  const { SYNCLINE_SECRET_KEY: _a, SYNCLINE_URL: _b, ...base } = process.env;
+  return runCli(args, { cwd, env: { ...base, SYNCLINE_URL: server.url, SYNCLINE_SECRET_KEY: server.keys.dev } });
+}
+
+test('webhook set / show / rotate-key / deliveries', async () => {
+  const set = await syncline(['webhook', 'set', '--primary-url', 'https://app.example.com/hooks', '--sync-always', 'on', '--auth-creation', 'off']);
+  expect(set.stderr).toBe('');
+  expect(set.code).toBe(0);
+  expect(set.stdout).toContain('primary_url\thttps://app.example.com/hooks\n');
+  expect(set.stdout).toContain('sync-always\ton\n');
+  expect(set.stdout).toContain('auth-creation\toff\n');
+  expect(set.stdout).toContain('refresh-error\ton\n');
+
+  const settings = await server.store.webhooks.settings(server.env.dev);
+  expect(settings).toMatchObject({ primaryUrl: 'https://app.example.com/hooks', onSyncCompletionAlways: true, onAuthCreation: false });
+
+  const show = await syncline(['webhook', 'show']);
+  expect(show.stdout).toContain(`signing_key\t${settings.signingKey}\n`);
+  expect(show.stdout).toMatch(/incoming\t\/webhook\/[0-9a-f-]{36}\/<integration>\n/);
+
+  const rotated = await syncline(['webhook', 'rotate-key']);
+  expect(rotated.code).toBe(0);
+  const key = rotated.stdout.trim();
+  expect(key).toMatch(/^whsk_/);
+  expect((await server.store.webhooks.settings(server.env.dev)).signingKey).toBe(key);
+
+  const cleared = await syncline(['webhook', 'set', '--primary-url', 'none']);
+  expect(cleared.stdout).toContain('primary_url\t-\n');
+
+  const deliveries = await syncline(['webhook', 'deliveries']);
+  expect(deliveries).toMatchObject({ code: 0, stdout: '' });
+});
+
+test('bad values are one line and exit 1, nothing changed', async () => {
+  const bad = await syncline(['webhook', 'set', '--sync-error', 'maybe']);
+  expect(bad.code).toBe(1);
+  expect(bad.stderr).toBe('syncline: --sync-error: expected on or off, got "maybe"\n');
+  const url = await syncline(['webhook', 'set', '--primary-url', 'ftp://x']);
+  expect(url.stderr).toBe('syncline: --primary-url: "ftp://x" is not an http(s) URL (use "none" to clear it)\n');
+  const nothing = await syncline(['webhook', 'set']);
+  expect(nothing.code).toBe(1);
+  expect((await server.store.webhooks.settings(server.env.dev)).onSyncError).toBe(true);
+});
