@@ -1,4 +1,5 @@
 import { invalid, SynclineError } from '../errors';
+import { countTokenRefresh } from '../metrics';
 import type { Store } from '../store';
 import type { RefreshState } from '../store/auth';
 import type { Connection, ConnectionCredentials } from '../types';
@@ -95,12 +96,14 @@ export class CredentialRefresher {
       try {
         const fresh = await callProvider(provider, current.credentials, current.connectionConfig, client);
         await tx.saveRefreshed(fresh, typeof fresh.expires_at === 'string' ? new Date(fresh.expires_at) : null);
+        countTokenRefresh(this.store.environments, connection, true);
         return { ok: true };
       } catch (err) {
         const error =
           err instanceof TokenError
             ? { message: err.message, status: err.status, body: err.body }
             : { message: err instanceof Error ? err.message : String(err) };
+        countTokenRefresh(this.store.environments, connection, false);
         return { ok: false, state: await tx.recordFailure(error, this.cooldownMs), fresh: true };
       }
     });

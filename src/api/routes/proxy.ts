@@ -2,6 +2,7 @@ import type { Transform } from 'node:stream';
 import zlib from 'node:zlib';
 import { Router, type Request } from 'express';
 import { invalid, SynclineError } from '../../errors';
+import { countProxyRequest } from '../../metrics';
 import { getProvider } from '../../providers';
 import { streamProxyRequest } from '../../providers/proxy';
 import { getFreshConnection, onCredentialsChanged, REFRESH_MARGIN_MS } from '../../providers/refresh';
@@ -68,7 +69,11 @@ export function proxyRoutes(store: Store): Router {
         retryOn: listHeader(req, 'retry-on'),
         forwardHeadersOnRedirect: boolHeader(req, 'forward-headers-on-redirect'),
       },
-    );
+    ).catch((err: unknown) => {
+      countProxyRequest(env.name, key, null);
+      throw err;
+    });
+    countProxyRequest(env.name, key, upstream.status);
     const decoder = decompress ? decoderFor(upstream.headers['content-encoding']) : undefined;
     const outHeaders = { ...upstream.headers };
     if (decoder) {
