@@ -81,7 +81,7 @@ export async function startSyncline(config: Config, logger?: Logger, options: St
         heartbeatTimeoutMs: options.heartbeatTimeoutMs,
       });
     }
-    const app = createApp({ store: base.store, logger: base.logger, orchestrator: orchestration?.orchestrator });
+    const app = createApp({ store: base.store, logger: base.logger, orchestrator: orchestration?.orchestrator, metricsAuth: config.metricsAuth });
     server = await new Promise<Server>((resolve, reject) => {
       const s = app.listen(config.port, () => resolve(s));
       s.once('error', reject);
@@ -92,11 +92,13 @@ export async function startSyncline(config: Config, logger?: Logger, options: St
     throw err;
   }
   const { port } = server.address() as AddressInfo;
+  const stopPruning = base.store.logs.startPruning(config.logRetentionDays, (err) => base.logger.warn({ err }, 'pruning old execution logs failed'));
   return {
     ...base,
     url: `http://localhost:${port}`,
     orchestration,
     async close() {
+      stopPruning();
       server.closeIdleConnections();
       await new Promise<void>((resolve) => server.close(() => resolve()));
       await orchestration?.close();

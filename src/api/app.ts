@@ -9,6 +9,8 @@ import { actionRoutes } from './routes/actions';
 import { connectionRoutes } from './routes/connections';
 import { environmentVariableRoutes } from './routes/environment-variables';
 import { integrationRoutes } from './routes/integrations';
+import { logRoutes } from './routes/logs';
+import { metricsRoutes, type MetricsAuth } from './routes/metrics';
 import { providerRoutes } from './routes/providers';
 import { proxyRoutes } from './routes/proxy';
 import { recordRoutes } from './routes/records';
@@ -17,6 +19,7 @@ import { syncRoutes } from './routes/syncs';
 import { incomingWebhookRoutes, webhookSettingsRoutes } from './routes/webhooks';
 import { handlerStarter, temporalDispatcher } from '../webhooks';
 import { notFound } from '../errors';
+import { dashboardApi, dashboardPages } from '../dashboard';
 
 /** Largest JSON body accepted; larger ones get 413 before any work is done. */
 export const BODY_LIMIT = '10mb';
@@ -26,10 +29,12 @@ export interface AppOptions {
   logger: Logger;
   /** Sync and action orchestration; without it `/sync/*` and `/action/*` are not served and deploys start nothing. */
   orchestrator?: Orchestrator;
+  /** Who may read `GET /metrics` (default `key`: a secret key, which sees its environment's series). */
+  metricsAuth?: MetricsAuth;
 }
 
 /** The REST API as an express app (no listening): Nango-compatible routes behind secret-key auth. */
-export function createApp({ store, logger, orchestrator }: AppOptions): express.Express {
+export function createApp({ store, logger, orchestrator, metricsAuth = 'key' }: AppOptions): express.Express {
   const app = express();
   app.disable('x-powered-by');
   app.set('query parser', 'extended'); // tags[key]=value and repeated ids=
@@ -47,6 +52,9 @@ export function createApp({ store, logger, orchestrator }: AppOptions): express.
     const webhooks = temporalDispatcher(store, orchestrator.client, orchestrator.taskQueue);
     app.use(incomingWebhookRoutes({ store, webhooks, startHandler: handlerStarter(orchestrator.client, orchestrator.taskQueue) }));
   }
+  // The dashboard's page and assets; it signs in with a secret key and calls the API with it.
+  app.use(dashboardPages());
+  if (metricsAuth === 'none') app.use(metricsRoutes('none'));
 
   // Authenticate first: a request without a valid key is turned away before its body is read.
   app.use(requireSecretKey(store.environments));
@@ -60,6 +68,9 @@ export function createApp({ store, logger, orchestrator }: AppOptions): express.
   app.use(environmentVariableRoutes(store));
   app.use(webhookSettingsRoutes(store));
   app.use(recordRoutes(store));
+  app.use(logRoutes(store));
+  if (metricsAuth === 'key') app.use(metricsRoutes('key'));
+  app.use(dashboardApi(store, orchestrator));
   app.use(scriptRoutes(store, orchestrator));
   if (orchestrator) {
     app.use(syncRoutes(orchestrator));
