@@ -2,11 +2,12 @@ import { Context } from '@temporalio/activity';
 import type { ActionDefinition } from '../config/nango-yaml';
 import { SynclineError } from '../errors';
 import { findProvider } from '../providers';
-import { modelChecker, runScript, storeServices } from '../runtime';
+import { modelChecker, runScript, storeServices, type LogEntry } from '../runtime';
 import { PgCheckpointStore } from '../store';
 import type { ActionRunError } from '../store/actions';
 import { FINAL_ACTION_ERRORS, type ActionResult, type ActionWorkflowArgs } from '../workflows/types';
-import type { ActivityDeps } from './sync';
+import { runIsOver } from './cancel';
+import { heartbeatEvery, type ActivityDeps } from './sync';
 
 /** Wall-clock limit of one action execution. */
 export const ACTION_EXECUTION_MS = 15 * 60_000;
@@ -19,7 +20,7 @@ export const ACTION_EXECUTION_MS = 15 * 60_000;
 export async function runAction(deps: ActivityDeps, args: ActionWorkflowArgs, actionId: string, last: boolean): Promise<ActionResult> {
   const { store } = deps;
   const context = Context.current();
-  let logs: unknown[] = [];
+  let logs: LogEntry[] = [];
   const fail = async (error: ActionRunError): Promise<ActionResult> => {
     const final = last || FINAL_ACTION_ERRORS.includes(error.type);
     await store.actions.attempt(actionId, final ? { final, error, logs } : { final: false });
@@ -47,7 +48,8 @@ export async function runAction(deps: ActivityDeps, args: ActionWorkflowArgs, ac
   const provider = findProvider(integration.provider);
   if (!provider) return fail({ type: 'unknown_provider', message: `Provider "${integration.provider}" is not in the catalogue` });
 
-  const heartbeat = setInterval(() => context.heartbeat(), 10_000);
+  const heartbeat = setInterval(() => context.heartbeat(), heartbeatEvery(context.info.heartbeatTimeoutMs));
+  const signal = context.cancellationSignal;
   let result;
   try {
     result = await runScript({
@@ -61,11 +63,18 @@ export async function runAction(deps: ActivityDeps, args: ActionWorkflowArgs, ac
       input: args.input,
       services: storeServices(store, args.environmentId, { checkpoints: new PgCheckpointStore(store.db, connection.id), triggerAction: deps.actions?.({ id: args.environmentId, name: args.environment }) }),
       limits: { timeoutMs: ACTION_EXECUTION_MS },
+      signal,
     });
   } finally {
     clearInterval(heartbeat);
   }
   logs = result.logs;
+  if (signal.aborted) {
+    if (await runIsOver(context)) {
+      await store.actions.attempt(actionId, { final: true, error: { type: 'action_cancelled', message: 'The action was cancelled: its workflow was stopped and the script was stopped' }, logs });
+    }
+    throw signal.reason;
+  }
   if (!result.success) {
     const { type, message, details } = result.error;
     return fail(type === 'action_script_runtime_error' ? { type, message, payload: details.payload ?? {} } : { type, message });

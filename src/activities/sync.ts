@@ -8,6 +8,7 @@ import type { RecordSink } from '../runtime/types';
 import { PgCheckpointStore, type Store } from '../store';
 import type { Environment, RecordCounts } from '../types';
 import { syncRunKey, type RunSyncInput, type RunSyncResult } from '../workflows/types';
+import { runIsOver, RUN_CANCELLED } from './cancel';
 
 const DAY_MS = 24 * 60 * 60_000;
 
@@ -21,8 +22,11 @@ export interface ActivityDeps {
  * Runs the deployed sync script once: the job row is started (or continued, for a retried attempt of
  * the same run), records are committed batch by batch with their counts, and the job ends SUCCESS
  * (deleting, for `track_deletes`, what the run did not see, in the same transaction) or ERROR.
+ * A reset run with `emptyCache` first deletes the sync's records. When the activity is cancelled
+ * (its workflow terminated or cancelled) the script is stopped at once and the job ends as ERROR
+ * (`run_cancelled`) with nothing more written.
  */
-export async function runSync(deps: ActivityDeps, { key, reset }: RunSyncInput): Promise<RunSyncResult> {
+export async function runSync(deps: ActivityDeps, { key, reset, emptyCache }: RunSyncInput): Promise<RunSyncResult> {
   const { store } = deps;
   const context = Context.current();
   const connection = await store.connections.get(key.environmentId, key.integration, key.connectionId).catch(goneIfNotFound);
@@ -30,13 +34,18 @@ export async function runSync(deps: ActivityDeps, { key, reset }: RunSyncInput):
   const script = await store.scripts.find(key.environmentId, key.integration, 'sync', key.sync);
   if (!script) return { outcome: 'gone', reason: `sync ${key.sync} is no longer deployed` };
   const config = script.config as SyncDefinition;
-  const sync = await store.jobs.ensureSync(connection.id, key.sync, key.variant);
+  // A variant exists only while its row does (it is created and deleted through the API).
+  const sync = key.variant === 'base' ? await store.jobs.ensureSync(connection.id, key.sync) : await store.jobs.findSync(connection.id, key.sync, key.variant);
+  if (!sync) return { outcome: 'gone', reason: `variant ${key.variant} of sync ${key.sync} was deleted` };
   const frequencyMs = (sync.frequency ? parseRuns(sync.frequency) : undefined) ?? config.intervalMs;
   const info = context.info;
   const runKey = syncRunKey(info.workflowExecution?.workflowId ?? '', info.workflowExecution?.runId ?? '', info.activityId);
   const { job, continued, lastSuccessStart } = await store.jobs.beginJob(sync.id, runKey, reset, script.deploymentId);
   const checkpoints = new PgCheckpointStore(store.db, connection.id);
-  if (reset && !continued) await checkpoints.clear(PgCheckpointStore.syncKey(key.environment, key.integration, key.connectionId, key.sync, key.variant));
+  if (reset && !continued) {
+    await checkpoints.clear(PgCheckpointStore.syncKey(key.environment, key.integration, key.connectionId, key.sync, key.variant));
+    if (emptyCache) await store.records.purge(connection.id, config.output.map((m) => modelFullName(m, key.variant)));
+  }
   const lastSyncDate = reset ? null : lastSuccessStart;
   const trackDeletes = config.trackDeletes && config.syncType !== 'incremental';
 
@@ -57,6 +66,7 @@ export async function runSync(deps: ActivityDeps, { key, reset }: RunSyncInput):
   const integration = await store.integrations.get(key.environmentId, key.integration);
   const provider = findProvider(integration.provider);
   const heartbeat = setInterval(() => context.heartbeat({ jobId: job.id }), heartbeatEvery(info.heartbeatTimeoutMs));
+  const signal = context.cancellationSignal;
   let outcome: Awaited<ReturnType<typeof runScript>> | { success: false; error: { type: string; message: string }; logs: [] };
   try {
     context.heartbeat({ jobId: job.id });
@@ -78,10 +88,15 @@ export async function runSync(deps: ActivityDeps, { key, reset }: RunSyncInput):
             variant: key.variant,
           },
           limits: { timeoutMs: DAY_MS },
+          signal,
         })
       : { success: false, error: { type: 'unknown_provider', message: `Provider "${integration.provider}" is not in the catalogue` }, logs: [] };
   } finally {
     clearInterval(heartbeat);
+  }
+  if (signal.aborted) {
+    if (await runIsOver(context)) await store.jobs.cancelJob(job.id, job.attempts, RUN_CANCELLED, outcome.logs);
+    throw signal.reason;
   }
 
   const finished = outcome.success
@@ -102,8 +117,9 @@ export async function runSync(deps: ActivityDeps, { key, reset }: RunSyncInput):
   };
 }
 
-function heartbeatEvery(timeoutMs: number | undefined): number {
-  return Math.max(100, Math.min(10_000, Math.floor((timeoutMs ?? 60_000) / 3)));
+/** Heartbeats carry cancellation back: the worker sends them at most every 5 s (see createSyncWorker). */
+export function heartbeatEvery(timeoutMs: number | undefined): number {
+  return Math.max(100, Math.min(5_000, Math.floor((timeoutMs ?? 60_000) / 3)));
 }
 
 function goneIfNotFound(err: unknown): null {

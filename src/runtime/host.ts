@@ -36,6 +36,7 @@ export class HelperHost {
   private memo = new Map<string, { at: number; connection: Promise<Connection> }>();
   private readonly checkers = new Map<string, (record: unknown) => string[]>();
   private readonly handlers: Record<string, Handler>;
+  private readonly calls = new Set<Promise<unknown>>();
 
   constructor(private readonly request: ExecutionRequest) {
     this.logs = new LogCollector(request.logLevel ?? 'debug');
@@ -78,7 +79,18 @@ export class HelperHost {
     if (this.abort.signal.aborted) throw new ScriptRunError('script_error', 'The execution has ended');
     const handler = Object.hasOwn(this.handlers, method) ? this.handlers[method] : undefined;
     if (!handler) throw new ScriptRunError('script_error', `Unknown helper method "${method}"`);
-    return handler(args);
+    const call = handler(args);
+    this.calls.add(call);
+    void call.catch(() => undefined).finally(() => this.calls.delete(call));
+    return call;
+  }
+
+  /** Resolves once every call under way has ended, or after `timeoutMs`. */
+  async idle(timeoutMs: number): Promise<void> {
+    if (this.calls.size === 0) return;
+    let timer: NodeJS.Timeout | undefined;
+    await Promise.race([Promise.allSettled([...this.calls]), new Promise((resolve) => (timer = setTimeout(resolve, timeoutMs)))]);
+    clearTimeout(timer);
   }
 
   /** Writes the buffered records and returns the counts per model. */

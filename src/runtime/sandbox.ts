@@ -12,6 +12,8 @@ import { MODULE_WRAPPER, type HostMessage, type WorkerData, type WorkerMessage }
 
 export const DEFAULT_TIMEOUT_MS = 5 * 60_000;
 export const DEFAULT_MEMORY_MB = 256;
+/** How long a cancelled execution waits for the helper calls under way (a records write) to end. */
+const CANCEL_GRACE_MS = 10_000;
 
 interface Assets {
   worker: string;
@@ -63,7 +65,9 @@ function loadAssets(): Promise<Assets> {
  * wall-clock and a memory limit. Never throws for the script's sake: a throw, a hang or an
  * out-of-memory ends that execution with a typed error (`script_error`, `script_timeout`,
  * `script_memory_exceeded`, `action_script_runtime_error`, `invalid_sync_record`). Records the
- * script saved are written to the store whatever the outcome.
+ * script saved are written to the store whatever the outcome, except when `request.signal`
+ * aborts: the worker is terminated at once, the calls under way end, and the execution ends
+ * with `script_cancelled` having written nothing more.
  *
  * @example
  * const result = await runScript({ kind: 'action', code, scriptName: 'github/actions/create-issue.ts', ... });
@@ -72,6 +76,8 @@ function loadAssets(): Promise<Assets> {
 export async function runScript(request: ExecutionRequest): Promise<ExecutionResult> {
   const started = Date.now();
   const host = new HelperHost(request);
+  const { signal } = request;
+  if (signal?.aborted) return { success: false, error: cancelled(signal), counts: {}, logs: host.logs.finish(), durationMs: 0 };
   const { worker: workerCode, ...rest } = await loadAssets();
   const timeoutMs = request.limits?.timeoutMs ?? DEFAULT_TIMEOUT_MS;
   const memoryMb = request.limits?.memoryMb ?? DEFAULT_MEMORY_MB;
@@ -110,8 +116,11 @@ export async function runScript(request: ExecutionRequest): Promise<ExecutionRes
 
   const outcome = await new Promise<{ ok: true; output: unknown } | { ok: false; error: ScriptRunError }>((resolve) => {
     const timer = setTimeout(() => resolve({ ok: false, error: new ScriptRunError('script_timeout', `The script ran longer than ${timeoutMs} ms and was stopped`) }), timeoutMs);
+    const onAbort = () => settle({ ok: false, error: cancelled(signal!) });
+    signal?.addEventListener('abort', onAbort, { once: true });
     const settle = (value: Parameters<typeof resolve>[0]) => {
       clearTimeout(timer);
+      signal?.removeEventListener('abort', onAbort);
       resolve(value);
     };
     const call = (method: string, json: string) => {
@@ -152,6 +161,11 @@ export async function runScript(request: ExecutionRequest): Promise<ExecutionRes
   });
   host.close();
   await worker.terminate();
+  if (!outcome.ok && outcome.error.type === 'script_cancelled') {
+    // Nothing more is written: calls under way end (their requests are aborted), buffered records are dropped.
+    await host.idle(CANCEL_GRACE_MS);
+    return { success: false, error: outcome.error, counts: {}, logs: host.logs.finish(), durationMs: Date.now() - started };
+  }
 
   let counts: Record<string, RecordCounts> = {};
   let error = outcome.ok ? host.fatal : outcome.error;
@@ -164,6 +178,11 @@ export async function runScript(request: ExecutionRequest): Promise<ExecutionRes
   const durationMs = Date.now() - started;
   if (error) return { success: false, error: presented(error, host, request), counts, logs, durationMs };
   return { success: true, output: outcome.ok ? outcome.output : null, counts, logs, durationMs };
+}
+
+function cancelled(signal: AbortSignal): ScriptRunError {
+  const reason = signal.reason instanceof Error ? signal.reason.message : typeof signal.reason === 'string' ? signal.reason : '';
+  return new ScriptRunError('script_cancelled', `The execution was cancelled${reason ? ` (${reason})` : ''} and the script stopped`);
 }
 
 /**

@@ -131,6 +131,8 @@ export interface ExecutionRequest {
   maxRetryWaitMs?: number;
   /** Records buffered before a write to the store; default 1000. */
   flushSize?: number;
+  /** Aborting stops the script at once (`script_cancelled`); buffered records are not written. */
+  signal?: AbortSignal;
 }
 
 export type ScriptErrorType =
@@ -139,6 +141,7 @@ export type ScriptErrorType =
   | 'script_memory_exceeded'
   | 'action_script_runtime_error'
   | 'invalid_sync_record'
+  | 'script_cancelled'
   | 'script_internal_error';
 
 export type ExecutionResult =

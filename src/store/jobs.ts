@@ -102,6 +102,25 @@ export class JobStore {
     return rows;
   }
 
+  /** Creates the sync row of (connection, name, variant); null when it exists already. */
+  async createSync(connectionPk: number, name: string, variant: string): Promise<SyncRow | null> {
+    const { rows } = await this.db.query<SyncRow>(
+      `INSERT INTO syncs (connection_id, name, variant) VALUES ($1, $2, $3) ON CONFLICT (connection_id, name, variant) DO NOTHING RETURNING ${SYNC_COLUMNS}`,
+      [connectionPk, name, variant],
+    );
+    return rows[0] ?? null;
+  }
+
+  async findSync(connectionPk: number, name: string, variant: string): Promise<SyncRow | null> {
+    const { rows } = await this.db.query<SyncRow>(`SELECT ${SYNC_COLUMNS} FROM syncs WHERE connection_id = $1 AND name = $2 AND variant = $3`, [connectionPk, name, variant]);
+    return rows[0] ?? null;
+  }
+
+  /** Deletes a sync row with its jobs. */
+  async deleteSync(syncId: number): Promise<void> {
+    await this.db.query('DELETE FROM syncs WHERE id = $1', [syncId]);
+  }
+
   /** Sync rows of a set of connections (all variants). */
   async syncsOf(connectionPks: number[]): Promise<SyncRow[]> {
     const { rows } = await this.db.query<SyncRow>(`SELECT ${SYNC_COLUMNS} FROM syncs WHERE connection_id = ANY($1::int[]) ORDER BY id`, [connectionPks]);
@@ -191,6 +210,21 @@ export class JobStore {
         [runKey, error],
       );
       if (rows[0]) await tx.query('DELETE FROM sync_seen WHERE job_id = $1', [rows[0].id]);
+    });
+  }
+
+  /**
+   * Ends, as ERROR, a job whose run was cancelled (its workflow stopped), unless a later attempt
+   * has taken it over meanwhile (`attempts` moved on) or it has ended already.
+   */
+  async cancelJob(jobId: number, attempts: number, error: JobError, logs: unknown[]): Promise<void> {
+    await this.db.transaction(async (tx) => {
+      const { rows } = await tx.query<{ id: number }>(
+        `UPDATE sync_jobs SET status = 'ERROR', error = $3, logs = $4::jsonb, finished_at = clock_timestamp()
+         WHERE id = $1 AND attempts = $2 AND status = 'RUNNING' RETURNING id`,
+        [jobId, attempts, error, JSON.stringify(logs)],
+      );
+      if (rows[0]) await tx.query('DELETE FROM sync_seen WHERE job_id = $1', [jobId]);
     });
   }
 

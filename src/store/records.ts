@@ -219,6 +219,22 @@ export class RecordStore {
     return rows[0]!;
   }
 
+  /**
+   * Hard-deletes every record of these models of a connection (a sync's cache emptied, a sync
+   * variant deleted): nothing is left, not even deletion marks. Returns how many went.
+   */
+  async purge(connection: number, models: readonly string[]): Promise<number> {
+    let total = 0;
+    for (const model of models) {
+      total += await this.db.transaction(async (tx) => {
+        await tx.query('SELECT pg_advisory_xact_lock($1, hashtext($2))', [connection, model]);
+        const { rowCount } = await tx.query('DELETE FROM records WHERE connection_id = $1 AND model = $2', [connection, model]);
+        return rowCount ?? 0;
+      });
+    }
+    return total;
+  }
+
   /** Live (not deleted) records per model of a connection. */
   async countByModel(connection: number): Promise<Record<string, number>> {
     const { rows } = await this.db.query<{ model: string; count: number }>(

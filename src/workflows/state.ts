@@ -1,4 +1,4 @@
-import { nextSlot, scheduleOffset, syncWorkflowId, type CarriedSyncState, type LastRun, type RunSyncResult, type SyncLiveStatus, type SyncWorkflowArgs, type TriggerOptions } from './types';
+import { nextSlot, scheduleOffset, syncWorkflowId, type CarriedSyncState, type LastRun, type PendingRun, type RunSyncResult, type SyncLiveStatus, type SyncWorkflowArgs, type TriggerOptions } from './types';
 
 /**
  * The state of one sync entity workflow, as a plain class: the workflow only wires signals, the
@@ -16,7 +16,7 @@ import { nextSlot, scheduleOffset, syncWorkflowId, type CarriedSyncState, type L
 export class SyncState {
   frequencyMs: number;
   paused: boolean;
-  pending: { reset: boolean } | null;
+  pending: PendingRun | null;
   nextRunAt: number | null;
   lastRun: LastRun | null;
   runs: number;
@@ -40,7 +40,8 @@ export class SyncState {
   }
 
   trigger(options: TriggerOptions = {}): void {
-    this.pending = { reset: (this.pending?.reset ?? false) || options.reset === true };
+    const reset = options.reset === true;
+    this.pending = { reset: (this.pending?.reset ?? false) || reset, emptyCache: (this.pending?.emptyCache ?? false) || (reset && options.emptyCache === true) };
     this.version++;
   }
 
@@ -82,11 +83,12 @@ export class SyncState {
     return Math.max(0, this.nextRunAt - now);
   }
 
-  startRun(): { reset: boolean } {
+  startRun(): { reset: boolean; emptyCache: boolean } {
     const reset = this.pending?.reset ?? false;
+    const emptyCache = reset && (this.pending?.emptyCache ?? false);
     this.pending = null;
     this.running = true;
-    return { reset };
+    return { reset, emptyCache };
   }
 
   finishRun(result: RunSyncResult | { outcome: 'failed'; error: { type: string; message: string }; startedAt: number }, now: number): void {

@@ -31,9 +31,9 @@ const DAY_MS = 24 * 60 * 60_000;
 export async function syncWorkflow(args: SyncWorkflowArgs): Promise<string> {
   const state = new SyncState(args, Date.now());
   const { runSync } = proxyActivities<SyncActivities>({
-    startToCloseTimeout: DAY_MS,
+    startToCloseTimeout: args.runTimeoutMs ?? DAY_MS,
     heartbeatTimeout: args.heartbeatTimeoutMs ?? 60_000,
-    retry: { initialInterval: 1000, backoffCoefficient: 2, maximumInterval: 60_000, maximumAttempts: 10 },
+    retry: { initialInterval: 1000, backoffCoefficient: 2, maximumInterval: 60_000, maximumAttempts: args.runAttempts ?? 10 },
   });
   const { abandonSyncRun } = proxyActivities<SyncActivities>({ startToCloseTimeout: 60_000, retry: { maximumInterval: 30_000, maximumAttempts: 5 } });
 
@@ -53,10 +53,10 @@ export async function syncWorkflow(args: SyncWorkflowArgs): Promise<string> {
       else await condition(woken, wait);
     }
     if (state.isDue(Date.now())) {
-      const { reset } = state.startRun();
+      const { reset, emptyCache } = state.startRun();
       const startedAt = Date.now();
       try {
-        const result = await runSync({ key: args.key, reset });
+        const result = await runSync({ key: args.key, reset, ...(emptyCache ? { emptyCache } : {}) });
         state.finishRun(result, Date.now());
         if (result.outcome === 'gone') return `stopped: ${result.reason}`;
       } catch (err) {

@@ -32,6 +32,9 @@ export interface SyncWorkflowArgs {
   heartbeatTimeoutMs?: number;
   /** Runs per execution before continuing as new (default MAX_RUNS_PER_EXECUTION); small in tests. */
   runsPerExecution?: number;
+  /** Time limit of one attempt of a run (default 24 h) and attempts of a run (default 10); small in tests. */
+  runTimeoutMs?: number;
+  runAttempts?: number;
   /** State handed over by continue-as-new. */
   carried?: CarriedSyncState;
 }
@@ -40,7 +43,7 @@ export interface CarriedSyncState {
   frequencyMs: number;
   paused: boolean;
   /** Trigger waiting to run, if any. */
-  pending: { reset: boolean } | null;
+  pending: PendingRun | null;
   /** Epoch ms of the next slot, or null when not scheduled. */
   nextRunAt: number | null;
   lastRun: LastRun | null;
@@ -58,6 +61,15 @@ export interface LastRun {
 export interface TriggerOptions {
   /** Ignore and clear the checkpoint (and lastSyncDate): a full resync. */
   reset?: boolean;
+  /** With `reset`: delete the sync's records before the run. */
+  emptyCache?: boolean;
+}
+
+/** A run asked for by a trigger or a resume. */
+export interface PendingRun {
+  reset: boolean;
+  /** Absent in state carried by older executions. */
+  emptyCache?: boolean;
 }
 
 /** Live state as the `status` query answers it. */
@@ -77,6 +89,8 @@ export interface SyncLiveStatus {
 export interface RunSyncInput {
   key: SyncKey;
   reset: boolean;
+  /** With `reset`: the sync's records are deleted before the run. */
+  emptyCache?: boolean;
 }
 
 export type RunSyncResult =

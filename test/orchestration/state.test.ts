@@ -51,9 +51,25 @@ test('triggers during a run queue one more run; reset is kept if any asked for i
   s.trigger();
   s.finishRun(ok(1), T0 + 100);
   expect(s.isDue(T0 + 100)).toBe(true);
-  expect(s.startRun()).toEqual({ reset: true });
+  expect(s.startRun()).toEqual({ reset: true, emptyCache: false });
   s.finishRun(ok(2), T0 + 200);
   expect(s.isDue(T0 + 200)).toBe(false);
+});
+
+test('emptyCache is kept only with reset, and survives later plain triggers', () => {
+  const s = new SyncState(args(), T0);
+  s.startRun();
+  s.trigger({ emptyCache: true });
+  s.finishRun(ok(1), T0 + 100);
+  expect(s.startRun()).toEqual({ reset: false, emptyCache: false });
+  s.trigger({ reset: true, emptyCache: true });
+  s.trigger({ reset: false });
+  s.finishRun(ok(2), T0 + 200);
+  expect(s.startRun()).toEqual({ reset: true, emptyCache: true });
+  s.finishRun(ok(3), T0 + 300);
+  s.trigger({ reset: true, emptyCache: true });
+  const carried = new SyncState(args({ carried: s.carry() }), T0 + 400);
+  expect(carried.startRun()).toEqual({ reset: true, emptyCache: true });
 });
 
 test('pause stops future runs and drops a queued trigger; the running one finishes; resume runs now', () => {
@@ -87,7 +103,7 @@ test('continue-as-new carries everything, including a queued trigger and a pause
   s.finishRun(ok(7), T0 + 50);
   s.trigger({ reset: true });
   const carried = new SyncState(args({ carried: s.carry() }), T0 + 60);
-  expect(carried.startRun()).toEqual({ reset: true });
+  expect(carried.startRun()).toEqual({ reset: true, emptyCache: false });
   expect(carried.status()).toMatchObject({ runs: 1, lastRun: { jobId: 7, success: true } });
   s.pause();
   const paused = new SyncState(args({ carried: s.carry() }), T0 + 70);
