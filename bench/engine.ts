@@ -35,7 +35,7 @@ async function freePort(): Promise<number> {
 function spawnEngine(env: NodeJS.ProcessEnv): Promise<ChildProcess> {
   // ENGINE_NODE_ARGS (e.g. --cpu-prof) apply to the engine process only.
   const nodeArgs = (process.env.ENGINE_NODE_ARGS ?? '').split(' ').filter(Boolean);
-  const child = spawn(process.execPath, [...nodeArgs, '--import', 'tsx', path.join(__dirname, '../src/engine/main.ts')], {
+  const child = spawn(process.execPath, process.env.ENGINE_DIST ? [...nodeArgs, path.join(__dirname, '../dist/engine/main.js')] : [...nodeArgs, '--import', 'tsx', path.join(__dirname, '../src/engine/main.ts')], {
     env: { ...process.env, ...env },
     stdio: ['ignore', 'pipe', 'inherit'],
   });
@@ -57,6 +57,19 @@ function rssMb(pid: number): number {
 function cpuMs(pid: number): number {
   const fields = fs.readFileSync(`/proc/${pid}/stat`, 'utf8').split(') ')[1].split(' ');
   return ((Number(fields[11]) + Number(fields[12])) * 1000) / 100; // utime, stime in clock ticks (100/s)
+}
+
+/** CPU time of every Postgres server process on this machine, in ms (0 when there is none). */
+function postgresCpuMs(): number {
+  let total = 0;
+  for (const pid of fs.readdirSync('/proc').filter((d) => /^\d+$/.test(d))) {
+    try {
+      if (fs.readFileSync(`/proc/${pid}/comm`, 'utf8').trim() === 'postgres') total += cpuMs(Number(pid));
+    } catch {
+      // the process ended
+    }
+  }
+  return total;
 }
 
 const pct = (sorted: number[], p: number) => sorted[Math.min(sorted.length - 1, Math.floor((sorted.length * p) / 100))];
@@ -104,7 +117,7 @@ export async function run(): Promise<void> {
     };
     for (let i = 0; i < 20; i++) await one(`warm-${i}`);
 
-    const cpu0 = cpuMs(engine.pid!);
+    const cpu0 = { engine: cpuMs(engine.pid!), sdk: cpuMs(process.pid), postgres: postgresCpuMs() };
     const t0 = performance.now();
     await pool(
       Array.from({ length: n }, (_, i) => i),
@@ -112,7 +125,12 @@ export async function run(): Promise<void> {
       async (i) => void (await one(`tp-${i}`)),
     );
     const seconds = (performance.now() - t0) / 1000;
-    console.log(`engine.throughput (${backend}): ${n} workflows with one activity in ${seconds.toFixed(1)} s = ${Math.round(n / seconds)} workflows/s; engine CPU ${((cpuMs(engine.pid!) - cpu0) / n).toFixed(2)} ms per workflow`);
+    console.log(`engine.throughput (${backend}): ${n} workflows with one activity in ${seconds.toFixed(1)} s = ${Math.round(n / seconds)} workflows/s`);
+    const perWorkflow = (ms: number) => (ms / n).toFixed(2);
+    console.log(
+      `engine.cpu (${backend}): per workflow engine ${perWorkflow(cpuMs(engine.pid!) - cpu0.engine)} ms, ` +
+        `SDK worker + client ${perWorkflow(cpuMs(process.pid) - cpu0.sdk)} ms, Postgres ${perWorkflow(postgresCpuMs() - cpu0.postgres)} ms (${os.cpus().length} cores)`,
+    );
 
     const lat: number[] = [];
     for (let i = 0; i < 200; i++) lat.push(await one(`lat-${i}`));

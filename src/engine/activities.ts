@@ -12,8 +12,15 @@ import { ensureNamespace } from './workflows';
 /** Stand-in for "no limit" in activity tasks: the SDK needs a schedule-to-close timeout. */
 const NO_LIMIT_MS = 10 * 365 * 24 * 3600 * 1000;
 
-/** The ScheduleActivityTask command: fills timeouts and retry policy as Temporal does. */
-export function scheduleActivity(t: Transition, attrs: Obj, completedId: number): void {
+/** Activities one workflow task completion may start eagerly, as Temporal's default. */
+export const MAX_EAGER_ACTIVITIES = 10;
+
+/**
+ * The ScheduleActivityTask command: fills timeouts and retry policy as Temporal does. With
+ * `eager` (the worker asked for eager execution on the workflow's own queue and has room) the first
+ * attempt starts at once and its task is returned, to go back in the workflow task's response.
+ */
+export function scheduleActivity(t: Transition, attrs: Obj, completedId: number, eager?: { identity: string }): Obj | undefined {
   const s = t.s;
   const runTimeoutMs = s.runTimeoutMs;
   let s2c = durationMs(attrs.scheduleToCloseTimeout);
@@ -64,8 +71,10 @@ export function scheduleActivity(t: Transition, attrs: Obj, completedId: number)
     retryPolicy: pack(T.RetryPolicy, retryPolicyObject(retry))!,
   };
   s.activities[scheduledId] = a;
-  dispatchAttempt(t, a);
   if (s2c > 0) t.timer('act_s2c', t.now + s2c, { scheduledId });
+  if (eager && taskQueue === s.taskQueue) return startAttempt(t, a, eager.identity, attrs);
+  dispatchAttempt(t, a);
+  return undefined;
 }
 
 function dispatchAttempt(t: Transition, a: ActivityState): void {
@@ -154,38 +163,42 @@ export async function pollActivityTask(engine: Engine, req: Obj, signal: AbortSi
     return engine.mutate(ref.runId, async (t) => {
       const a = t.open ? t.s.activities[ref.scheduledId] : undefined;
       if (!a || a.phase !== 'scheduled' || a.attempt !== ref.attempt) return undefined;
-      a.phase = 'started';
-      a.startedTime = t.now;
-      a.startedIdentity = req.identity;
-      a.requestId = randomUUID();
-      t.dirty = true;
       t.relaxed = true;
-      if (a.startToCloseMs > 0) t.timer('act_stc', t.now + a.startToCloseMs, { scheduledId: a.scheduledId, attempt: a.attempt });
-      if (a.heartbeatMs > 0) t.timer('act_hb', t.now + a.heartbeatMs, { scheduledId: a.scheduledId, attempt: a.attempt });
       const bytes = await engine.readEvent(t.s.runId, a.scheduledId);
-      const scheduled = bytes ? eventAttributes(decodeEvent(bytes)) : undefined;
-      return {
-        taskToken: encodeToken({ k: 'a', r: t.s.runId, s: a.scheduledId, a: a.attempt }),
-        workflowNamespace: t.s.namespace,
-        workflowType: { name: t.s.workflowType },
-        workflowExecution: { workflowId: t.s.workflowId, runId: t.s.runId },
-        activityType: { name: a.activityType },
-        activityId: a.activityId,
-        header: scheduled?.header,
-        input: scheduled?.input,
-        heartbeatDetails: unpack(T.Payloads, a.heartbeatDetails),
-        scheduledTime: timestamp(a.scheduledTime),
-        scheduleToCloseTimeout: msDuration(a.scheduleToCloseMs || NO_LIMIT_MS),
-        startedTime: timestamp(a.startedTime),
-        attempt: a.attempt,
-        currentAttemptScheduledTime: timestamp(a.attemptScheduledTime),
-        startToCloseTimeout: msDuration(a.startToCloseMs || NO_LIMIT_MS),
-        heartbeatTimeout: msDuration(a.heartbeatMs),
-        retryPolicy: unpack(T.RetryPolicy, a.retryPolicy),
-        priority: scheduled?.priority,
-      };
+      return startAttempt(t, a, req.identity, bytes ? eventAttributes(decodeEvent(bytes)) : undefined);
     });
   });
+}
+
+/** Hands an attempt to a worker: marks it started, arms its timeouts, and builds the activity task. */
+function startAttempt(t: Transition, a: ActivityState, identity: string, scheduled: Obj | undefined): Obj {
+  a.phase = 'started';
+  a.startedTime = t.now;
+  a.startedIdentity = identity;
+  a.requestId = randomUUID();
+  t.dirty = true;
+  if (a.startToCloseMs > 0) t.timer('act_stc', t.now + a.startToCloseMs, { scheduledId: a.scheduledId, attempt: a.attempt });
+  if (a.heartbeatMs > 0) t.timer('act_hb', t.now + a.heartbeatMs, { scheduledId: a.scheduledId, attempt: a.attempt });
+  return {
+    taskToken: encodeToken({ k: 'a', r: t.s.runId, s: a.scheduledId, a: a.attempt }),
+    workflowNamespace: t.s.namespace,
+    workflowType: { name: t.s.workflowType },
+    workflowExecution: { workflowId: t.s.workflowId, runId: t.s.runId },
+    activityType: { name: a.activityType },
+    activityId: a.activityId,
+    header: scheduled?.header,
+    input: scheduled?.input,
+    heartbeatDetails: unpack(T.Payloads, a.heartbeatDetails),
+    scheduledTime: timestamp(a.scheduledTime),
+    scheduleToCloseTimeout: msDuration(a.scheduleToCloseMs || NO_LIMIT_MS),
+    startedTime: timestamp(a.startedTime),
+    attempt: a.attempt,
+    currentAttemptScheduledTime: timestamp(a.attemptScheduledTime),
+    startToCloseTimeout: msDuration(a.startToCloseMs || NO_LIMIT_MS),
+    heartbeatTimeout: msDuration(a.heartbeatMs),
+    retryPolicy: unpack(T.RetryPolicy, a.retryPolicy),
+    priority: scheduled?.priority,
+  };
 }
 
 export async function heartbeat(engine: Engine, token: Uint8Array, details: Obj | undefined): Promise<Obj> {

@@ -64,13 +64,21 @@ export function addServices(server: grpc.Server, engine: Engine, handlers: Recor
           return;
         }
         const ac = new AbortController();
-        call.on('cancelled', () => ac.abort());
+        let answered = false;
+        // Clients often reset a stream once they have the answer; only a pending call needs the abort.
+        call.on('cancelled', () => {
+          if (!answered) ac.abort();
+        });
         const deadline = call.getDeadline();
         const deadlineMs = deadline instanceof Date ? deadline.getTime() : Number(deadline);
         const waitMs = Math.max(0, Math.min(MAX_LONG_POLL_MS, Number.isFinite(deadlineMs) ? deadlineMs - Date.now() - 1000 : MAX_LONG_POLL_MS));
         handler(call.request, { signal: ac.signal, waitMs }).then(
-          (res) => callback(null, res ?? {}),
+          (res) => {
+            answered = true;
+            callback(null, res ?? {});
+          },
           (err: unknown) => {
+            answered = true;
             if (err instanceof EngineError) {
               callback({ code: err.code, details: err.message, metadata: err.metadata() });
             } else {

@@ -1,5 +1,5 @@
 import { randomUUID } from 'node:crypto';
-import { requestCancelActivity, scheduleActivity } from './activities';
+import { MAX_EAGER_ACTIVITIES, requestCancelActivity, scheduleActivity } from './activities';
 import { cancelExternal, signalExternal, startChild } from './children';
 import type { Engine } from './engine';
 import { taskNotFound } from './errors';
@@ -131,6 +131,7 @@ function currentWft(t: Transition, token: { s: number; st: number }) {
 /** RespondWorkflowTaskCompleted: records the task, applies its commands, flushes buffered events. */
 export async function completeWorkflowTask(engine: Engine, queries: Queries, req: Obj): Promise<Obj> {
   const token = decodeToken(req.taskToken, 'w');
+  const activityTasks: Obj[] = [];
   await engine.mutate(token.r, async (t) => {
     const s = t.s;
     const w = currentWft(t, token);
@@ -165,20 +166,33 @@ export async function completeWorkflowTask(engine: Engine, queries: Queries, req
     s.lastCompletedStartedId = w.startedId;
     const stickyQueue = req.stickyAttributes?.workerTaskQueue?.name;
     s.sticky = stickyQueue ? { queue: stickyQueue, scheduleToStartMs: durationMs(req.stickyAttributes.scheduleToStartTimeout) || 10_000 } : undefined;
-    for (let i = 0; i < commands.length && !t.closed; i++) await applyCommand(engine, t, names[i], commandAttributes(commands[i], names[i]), completedId, req.identity);
-    if (t.closed) return;
+    for (let i = 0; i < commands.length && !t.closed; i++) {
+      const attrs = commandAttributes(commands[i], names[i]);
+      if (names[i] === 'COMMAND_TYPE_SCHEDULE_ACTIVITY_TASK') {
+        const eager = attrs.requestEagerExecution && activityTasks.length < MAX_EAGER_ACTIVITIES ? { identity: req.identity } : undefined;
+        const task = scheduleActivity(t, attrs, completedId, eager);
+        if (task) activityTasks.push(task);
+      } else {
+        await applyCommand(engine, t, names[i], attrs, completedId, req.identity);
+      }
+    }
+    if (t.closed) {
+      activityTasks.length = 0; // eager tasks of a run closed by this same task are moot
+      return;
+    }
     const hadBuffered = s.buffered.length > 0;
     t.flushBuffered();
     if (hadBuffered || t.needsWft || req.forceCreateNewWorkflowTask) t.scheduleWft();
   });
-  return {};
+  return { activityTasks };
 }
 
 async function applyCommand(engine: Engine, t: Transition, name: string, attrs: Obj, completedId: number, identity: string): Promise<void> {
   const s = t.s;
   switch (name) {
     case 'COMMAND_TYPE_SCHEDULE_ACTIVITY_TASK':
-      return scheduleActivity(t, attrs, completedId);
+      scheduleActivity(t, attrs, completedId);
+      return;
     case 'COMMAND_TYPE_REQUEST_CANCEL_ACTIVITY_TASK':
       return requestCancelActivity(t, attrs, completedId);
     case 'COMMAND_TYPE_START_TIMER': {

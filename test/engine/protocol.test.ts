@@ -184,3 +184,33 @@ test('from the third attempt on, a timed-out workflow task is retried after a ba
   expect(Date.now() - timedOut).toBeGreaterThanOrEqual(5000);
   expect((await history(workflowId)).filter((t) => t === E.EVENT_TYPE_WORKFLOW_TASK_TIMED_OUT)).toHaveLength(2);
 });
+
+test('an activity scheduled with eager execution comes back in the completion response and is not dispatched again', async () => {
+  const tq = `q-${randomUUID()}`;
+  const { workflowId } = await start(tq);
+  const task = await poll(tq);
+  const input = { payloads: [{ metadata: { encoding: Buffer.from('json/plain') }, data: Buffer.from('"eager"') }] };
+  const scheduleActivity = (activityId: string, requestEagerExecution: boolean, queue = tq) => ({
+    commandType: C.COMMAND_TYPE_SCHEDULE_ACTIVITY_TASK,
+    scheduleActivityTaskCommandAttributes: { activityId, activityType: { name: 'echo' }, taskQueue: { name: queue }, input, startToCloseTimeout: seconds(30), requestEagerExecution },
+  });
+  const res = await svc.respondWorkflowTaskCompleted({
+    namespace,
+    taskToken: task.taskToken,
+    identity: 'test',
+    // Only the first qualifies: the second did not ask, the third runs on another queue.
+    commands: [scheduleActivity('a1', true), scheduleActivity('a2', false), scheduleActivity('a3', true, `${tq}-other`)],
+  });
+  expect(res.activityTasks).toHaveLength(1);
+  const eager = res.activityTasks![0];
+  expect(eager.activityId).toBe('a1');
+  expect(Buffer.from(eager.input!.payloads![0].data!).toString()).toBe('"eager"');
+
+  const polled = await svc.pollActivityTaskQueue({ namespace, taskQueue: { name: tq }, identity: 'test' });
+  expect(polled.activityId).toBe('a2');
+
+  await svc.respondActivityTaskCompleted({ namespace, taskToken: eager.taskToken, identity: 'test', result: input });
+  const events = await history(workflowId);
+  expect(events.filter((e) => e === E.EVENT_TYPE_ACTIVITY_TASK_COMPLETED)).toHaveLength(1);
+  expect(events.filter((e) => e === E.EVENT_TYPE_ACTIVITY_TASK_STARTED)).toHaveLength(1);
+});
