@@ -2,8 +2,8 @@ import type { Request } from 'express';
 import { z } from 'zod';
 import { invalid } from '../errors';
 
-/** Parses with `schema` or throws a 400 naming the first bad field (`where` says body, query or header). */
-export function parse<S extends z.ZodType>(schema: S, value: unknown, where: 'body' | 'query' | 'headers'): z.infer<S> {
+/** Parses with `schema` or throws a 400 naming the first bad field (`where` says body, query, header or path params). */
+export function parse<S extends z.ZodType>(schema: S, value: unknown, where: 'body' | 'query' | 'headers' | 'params'): z.infer<S> {
   if (where === 'body' && value === undefined) throw invalid('missing_body', 'This route needs a JSON body (Content-Type: application/json)');
   const result = schema.safeParse(value);
   if (result.success) return result.data;

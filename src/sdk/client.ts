@@ -31,6 +31,8 @@ import type {
   Success,
   SyncName,
   SyncStatusResponse,
+  SyncVariant,
+  SyncVariantProps,
   SynclineOptions,
   TriggerSyncOptions,
   UpdateIntegrationBody,
@@ -452,6 +454,32 @@ export class Syncline {
   async updateSyncConnectionFrequency(providerConfigKey: string, sync: SyncName, connectionId: string, frequency: string | null): Promise<{ frequency: string }> {
     const name = typeof sync === 'string' ? { sync_name: sync } : { sync_name: sync.name, sync_variant: sync.variant };
     return this.request('PUT', '/sync/update-connection-frequency', { body: { ...name, provider_config_key: providerConfigKey, connection_id: connectionId, frequency } });
+  }
+
+  /**
+   * Creates a variant of a sync for one connection and starts it: the same script, its own schedule,
+   * checkpoint and records (stored as `Model::variant`; read them with `listRecords({ variant })`).
+   * Address it in sync calls as `{ name, variant }`.
+   *
+   * @example
+   * await syncline.createSyncVariant({ provider_config_key: 'github', connection_id: 'user-1', name: 'issues', variant: 'octo-hello' });
+   */
+  async createSyncVariant(props: SyncVariantProps): Promise<SyncVariant> {
+    return this.request('POST', `/sync/${segment(props.name)}/variant/${segment(props.variant)}`, {
+      body: { provider_config_key: props.provider_config_key, connection_id: props.connection_id },
+    });
+  }
+
+  /**
+   * Deletes a sync variant: stops it (a running run is stopped) and deletes its records and jobs.
+   *
+   * @example
+   * await syncline.deleteSyncVariant({ provider_config_key: 'github', connection_id: 'user-1', name: 'issues', variant: 'octo-hello' });
+   */
+  async deleteSyncVariant(props: SyncVariantProps): Promise<Success> {
+    return this.request('DELETE', `/sync/${segment(props.name)}/variant/${segment(props.variant)}`, {
+      body: { provider_config_key: props.provider_config_key, connection_id: props.connection_id },
+    });
   }
 
   /**

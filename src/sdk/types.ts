@@ -277,10 +277,27 @@ export interface SyncStatusResponse {
   syncs: SyncStatus[];
 }
 
-/** Options of `triggerSync`: `reset` ignores and clears the checkpoint (a full resync). */
+/** Options of `triggerSync`: `reset` ignores and clears the checkpoint (a full resync); with it, `emptyCache` deletes the sync's records before the run. */
 export interface TriggerSyncOptions {
   reset?: boolean;
   emptyCache?: boolean;
+}
+
+/** Which sync variant `createSyncVariant` and `deleteSyncVariant` address (Nango's argument). */
+export interface SyncVariantProps {
+  provider_config_key: string;
+  connection_id: string;
+  /** The sync's name. */
+  name: string;
+  /** Letters, digits, `_` and `-`; `base` is reserved. */
+  variant: string;
+}
+
+/** A created sync variant. */
+export interface SyncVariant {
+  id: string;
+  name: string;
+  variant: string;
 }
 
 /** What `triggerActionAsync` resolves with: poll `getAsyncActionResult` with it. */

@@ -5,7 +5,8 @@ import { defineSearchAttributeKey, SearchAttributeType, TypedSearchAttributes, t
 import { temporal } from '@temporalio/proto';
 import type { Logger } from 'pino';
 import { parseRuns, type SyncDefinition } from '../config/nango-yaml';
-import { invalid, notFound, SynclineError } from '../errors';
+import { conflict, invalid, notFound, SynclineError } from '../errors';
+import { modelFullName } from '../runtime/host';
 import type { RuntimeServices } from '../runtime/types';
 import type { SyncStatus } from '../sdk/types';
 import { PgCheckpointStore, type Store } from '../store';
@@ -15,7 +16,7 @@ import type { DeployedScript, DeployResult } from '../store/scripts';
 import type { Connection, Environment } from '../types';
 import { actionWorkflow, pauseSignal, resumeSignal, statusQuery, syncWorkflow, triggerSignal, updateFrequencySignal } from '../workflows';
 import { ACTION_TIMEOUT_MS } from '../workflows/action';
-import { SEARCH_ATTRIBUTES, syncWorkflowId, TASK_QUEUE, type SyncKey, type SyncLiveStatus } from '../workflows/types';
+import { SEARCH_ATTRIBUTES, syncWorkflowId, TASK_QUEUE, type SyncKey, type SyncLiveStatus, type TriggerOptions } from '../workflows/types';
 
 /** A sync named by the API: `name`, `name::variant` or `{name, variant}`. */
 export type SyncSelector = string | { name: string; variant?: string };
@@ -46,6 +47,10 @@ export interface OrchestratorOptions {
 
 const searchKeys = SEARCH_ATTRIBUTES.map((name) => defineSearchAttributeKey(name, SearchAttributeType.KEYWORD));
 const PARALLEL = 16;
+/** Variants of one sync per connection, as in Nango. */
+export const MAX_VARIANTS = 100;
+/** How long deleting a variant waits for its running script to stop before deleting its records. */
+const RUN_STOP_WAIT_MS = 20_000;
 
 /**
  * The client side of sync orchestration: starts, signals, queries and stops sync workflows, runs
@@ -87,38 +92,94 @@ export class Orchestrator {
   // ---- Syncs ----------------------------------------------------------------------------------
 
   /**
-   * The syncs `selectors` name (all of the integration's when empty or `*`) for one connection or all
-   * of the integration's connections. Unknown names are a 404.
+   * The syncs `selectors` name (all of the integration's, with their variants, when empty or `*`)
+   * for one connection or all of the integration's connections. Unknown names are a 404, and so is
+   * a variant that was not created (`createVariant`) for the connection, or for any connection.
    */
   async targets(env: Environment, integration: string, selectors: SyncSelector[] | '*', connectionId?: string): Promise<SyncTarget[]> {
     await this.store.integrations.get(env.id, integration); // 404 for an unknown integration
     const scripts = (await this.store.scripts.active(env.id, integration)).filter((s) => s.type === 'sync');
-    const wanted = selectors === '*' || selectors.length === 0 ? scripts.map((s) => ({ name: s.name, variant: 'base' })) : selectors.map(parseSelector);
+    const all = selectors === '*' || selectors.length === 0;
+    const wanted = all ? scripts.map((s) => ({ name: s.name, variant: 'base' })) : selectors.map(parseSelector);
     const byName = new Map(scripts.map((s) => [s.name, s]));
     const unknown = wanted.find((w) => !byName.has(w.name));
     if (unknown) throw notFound('unknown_sync', `No sync "${unknown.name}" is deployed for integration "${integration}"`);
     const connections = connectionId ? [await this.store.connections.get(env.id, integration, connectionId)] : await this.connectionsOf(env.id, integration);
-    const pairs = connections.flatMap((connection) => wanted.map((w) => ({ connection, ...w })));
-    const uniqueKeys = [...new Map(pairs.map((p) => [`${p.connection.id}/${p.name}/${p.variant}`, { connectionPk: p.connection.id, name: p.name, variant: p.variant }])).values()];
-    const rows = new Map<string, SyncRow>();
-    for (let i = 0; i < uniqueKeys.length; i += 1000) {
-      for (const row of await this.store.jobs.ensureSyncs(uniqueKeys.slice(i, i + 1000))) rows.set(`${row.connectionPk}/${row.name}/${row.variant}`, row);
-    }
-    const targets: SyncTarget[] = [];
-    for (const connection of connections) {
-      for (const w of wanted) {
-        const row = rows.get(`${connection.id}/${w.name}/${w.variant}`)!;
-        const script = byName.get(w.name)!;
-        targets.push({
-          key: { environmentId: env.id, environment: env.name, integration, connectionId: connection.connectionId, sync: w.name, variant: w.variant },
-          connection,
-          script,
-          config: script.config as SyncDefinition,
-          row,
-        });
+    // Variants exist only once created: their rows are read, never made here.
+    const variants = new Map<string, SyncRow>();
+    if (all || wanted.some((w) => w.variant !== 'base')) {
+      for (let i = 0; i < connections.length; i += 1000) {
+        const rows = await this.store.jobs.syncsOf(connections.slice(i, i + 1000).map((c) => c.id));
+        for (const row of rows) if (row.variant !== 'base' && byName.has(row.name)) variants.set(`${row.connectionPk}/${row.name}/${row.variant}`, row);
       }
     }
-    return targets;
+    const pairs: Array<{ connection: Connection; name: string; variant: string }> = [];
+    for (const connection of connections) {
+      for (const w of wanted) {
+        if (w.variant === 'base' || variants.has(`${connection.id}/${w.name}/${w.variant}`)) pairs.push({ connection, ...w });
+      }
+      if (all) for (const row of variants.values()) if (row.connectionPk === connection.id) pairs.push({ connection, name: row.name, variant: row.variant });
+    }
+    const missing = wanted.find((w) => w.variant !== 'base' && !pairs.some((p) => p.name === w.name && p.variant === w.variant));
+    if (missing) {
+      throw notFound('unknown_sync_variant', `No variant "${missing.variant}" of sync "${missing.name}"${connectionId ? ` for connection "${connectionId}"` : ''}: create it first (POST /sync/${missing.name}/variant/${missing.variant})`);
+    }
+    const baseKeys = [...new Map(pairs.filter((p) => p.variant === 'base').map((p) => [`${p.connection.id}/${p.name}`, { connectionPk: p.connection.id, name: p.name, variant: 'base' }])).values()];
+    const rows = new Map<string, SyncRow>(variants);
+    for (let i = 0; i < baseKeys.length; i += 1000) {
+      for (const row of await this.store.jobs.ensureSyncs(baseKeys.slice(i, i + 1000))) rows.set(`${row.connectionPk}/${row.name}/${row.variant}`, row);
+    }
+    const seen = new Set<string>();
+    return pairs.flatMap(({ connection, name, variant }) => {
+      const id = `${connection.id}/${name}/${variant}`;
+      if (seen.has(id)) return [];
+      seen.add(id);
+      return [this.target(env, integration, connection, byName.get(name)!, rows.get(id)!, variant)];
+    });
+  }
+
+  /**
+   * Creates a variant of a sync for one connection (`name::variant`, its records stored as
+   * `Model::variant`) and starts its workflow, paused when the sync is not `auto_start`.
+   */
+  async createVariant(env: Environment, integration: string, connectionId: string, name: string, variant: string): Promise<SyncTarget> {
+    checkVariant(variant);
+    await this.store.integrations.get(env.id, integration);
+    const connection = await this.store.connections.get(env.id, integration, connectionId);
+    const script = await this.store.scripts.find(env.id, integration, 'sync', name);
+    if (!script) throw notFound('unknown_sync', `No sync "${name}" is deployed for integration "${integration}"`);
+    const existing = (await this.store.jobs.syncsOf([connection.id])).filter((r) => r.name === name && r.variant !== 'base');
+    if (existing.some((r) => r.variant === variant)) throw conflict('sync_variant_already_exists', `Sync "${name}" already has a variant "${variant}" for connection "${connectionId}"`);
+    if (existing.length >= MAX_VARIANTS) throw invalid('resource_capped', `Sync "${name}" has the maximum of ${MAX_VARIANTS} variants for connection "${connectionId}"`);
+    const row = await this.store.jobs.createSync(connection.id, name, variant);
+    if (!row) throw conflict('sync_variant_already_exists', `Sync "${name}" already has a variant "${variant}" for connection "${connectionId}"`);
+    const target = this.target(env, integration, connection, script, row, variant);
+    await this.ensure([target]);
+    return target;
+  }
+
+  /**
+   * Deletes a variant: stops its workflow (a running script is stopped), then deletes its records,
+   * its checkpoint and its sync row with its jobs.
+   */
+  async deleteVariant(env: Environment, integration: string, connectionId: string, name: string, variant: string): Promise<void> {
+    checkVariant(variant);
+    await this.store.integrations.get(env.id, integration);
+    const connection = await this.store.connections.get(env.id, integration, connectionId);
+    const row = (await this.store.jobs.syncsOf([connection.id])).find((r) => r.name === name && r.variant === variant);
+    if (!row) throw notFound('unknown_sync_variant', `No variant "${variant}" of sync "${name}" for connection "${connectionId}"`);
+    const key: SyncKey = { environmentId: env.id, environment: env.name, integration, connectionId, sync: name, variant };
+    await this.stop([key], 'sync variant deleted');
+    // The stopped run ends its job once its worker hears of the stop (next heartbeat): only then is nothing more written.
+    const deadline = Date.now() + RUN_STOP_WAIT_MS;
+    while ((await this.store.jobs.latestJobs([row.id])).get(row.id)?.latest.status === 'RUNNING' && Date.now() < deadline) {
+      await new Promise((resolve) => setTimeout(resolve, 200));
+    }
+    const script = await this.store.scripts.find(env.id, integration, 'sync', name);
+    const models = script ? (script.config as SyncDefinition).output.map((m) => modelFullName(m, variant)) : [];
+    await this.store.records.purge(connection.id, models);
+    await new PgCheckpointStore(this.store.db, connection.id).clear(PgCheckpointStore.syncKey(env.name, integration, connectionId, name, variant));
+    await this.store.jobs.deleteSync(row.id);
   }
 
   /** Starts the workflows that do not run yet (paused when the sync is not `auto_start` or was paused) and updates the frequency of the others. */
@@ -126,9 +187,10 @@ export class Orchestrator {
     await this.each(targets, (t) => this.signalWithStart(t, updateFrequencySignal, [frequencyOf(t)], { paused: t.row.paused || !t.config.autoStart }));
   }
 
-  /** Runs now (or right after the current run); `reset` clears the checkpoint first. */
-  async trigger(targets: SyncTarget[], options: { reset?: boolean } = {}): Promise<void> {
-    await this.each(targets, (t) => this.signalWithStart(t, triggerSignal, [{ reset: options.reset === true }], { paused: t.row.paused }));
+  /** Runs now (or right after the current run); `reset` clears the checkpoint first, and with `emptyCache` the sync's records too. */
+  async trigger(targets: SyncTarget[], options: TriggerOptions = {}): Promise<void> {
+    const signal: TriggerOptions = { reset: options.reset === true, ...(options.reset && options.emptyCache ? { emptyCache: true } : {}) };
+    await this.each(targets, (t) => this.signalWithStart(t, triggerSignal, [signal], { paused: t.row.paused }));
   }
 
   async pause(targets: SyncTarget[]): Promise<void> {
@@ -330,6 +392,8 @@ export class Orchestrator {
         const scripts = (await this.store.scripts.active(env.id, event.integrationKey)).filter((s) => s.type === 'sync');
         const keys = scripts.map((s) => ({ environmentId: env.id, environment: env.name, integration: event.integrationKey, connectionId: event.connectionId, sync: s.name, variant: 'base' }));
         await this.stop(keys, 'connection deleted');
+        // Variants (their rows went with the connection): found through the workflows' search attributes.
+        await this.terminateAll(await this.runningSyncWorkflows(env.name, event.integrationKey, event.connectionId), 'connection deleted');
       }
     } catch (err) {
       this.logger.warn({ err, event }, 'sync lifecycle: event failed, retrying later');
@@ -338,6 +402,39 @@ export class Orchestrator {
   }
 
   // ---- Helpers --------------------------------------------------------------------------------
+
+  private target(env: Environment, integration: string, connection: Connection, script: DeployedScript, row: SyncRow, variant: string): SyncTarget {
+    return {
+      key: { environmentId: env.id, environment: env.name, integration, connectionId: connection.connectionId, sync: row.name, variant },
+      connection,
+      script,
+      config: script.config as SyncDefinition,
+      row,
+    };
+  }
+
+  /** Ids of the running sync workflows of a connection, by search attributes; none when the server cannot list them. */
+  private async runningSyncWorkflows(environment: string, integration: string, connectionId: string): Promise<string[]> {
+    const quote = (v: string) => `'${v.replace(/\\/g, '\\\\').replace(/'/g, "\\'")}'`;
+    const query = `SynclineEnvironment = ${quote(environment)} AND SynclineIntegration = ${quote(integration)} AND SynclineConnection = ${quote(connectionId)} AND ExecutionStatus = 'Running'`;
+    const ids: string[] = [];
+    try {
+      for await (const w of this.client.workflow.list({ query })) ids.push(w.workflowId);
+    } catch (err) {
+      this.logger.warn({ err, connectionId }, 'sync lifecycle: listing the workflows of a deleted connection failed; its variants stop at their next run');
+    }
+    return ids;
+  }
+
+  private async terminateAll(workflowIds: string[], reason: string): Promise<void> {
+    await this.each(workflowIds, async (id) => {
+      try {
+        await this.client.workflow.getHandle(id).terminate(reason);
+      } catch (err) {
+        if (!(err instanceof WorkflowNotFoundError)) throw err;
+      }
+    });
+  }
 
   // eslint-disable-next-line @typescript-eslint/no-explicit-any -- signals of different arities
   private async signalWithStart<A extends any[]>(
@@ -378,6 +475,10 @@ export class Orchestrator {
     await Promise.all(Array.from({ length: Math.min(PARALLEL, items.length) }, lane));
     return results;
   }
+}
+
+function checkVariant(variant: string): void {
+  if (variant.toLowerCase() === 'base') throw invalid('invalid_variant', `Variant name "${variant}" is reserved: it names the sync itself`);
 }
 
 function parseSelector(selector: SyncSelector): { name: string; variant: string } {

@@ -2,7 +2,7 @@ import { Router } from 'express';
 import { z } from 'zod';
 import type { Orchestrator, SyncSelector } from '../../worker/orchestrator';
 import { environment } from '../auth';
-import { body, identifier, query } from '../validate';
+import { body, identifier, parse, query } from '../validate';
 
 const syncList = z
   .array(z.union([identifier('sync name'), z.object({ name: identifier('sync name'), variant: z.string().max(255).optional() })]))
@@ -28,6 +28,16 @@ const statusQuery = z.object({
   connection_id: identifier('connection_id').optional(),
 });
 
+const variantParams = z.object({
+  name: identifier('sync name'),
+  variant: z.string().max(255, 'variant must be at most 255 characters').regex(/^[a-zA-Z0-9_-]+$/, 'variant may contain only letters, digits, "_" and "-"'),
+});
+
+const variantBody = z.object({
+  provider_config_key: identifier('provider_config_key'),
+  connection_id: identifier('connection_id'),
+});
+
 const frequencyBody = z.object({
   sync_name: identifier('sync_name'),
   sync_variant: z.string().max(255).optional(),
@@ -36,7 +46,7 @@ const frequencyBody = z.object({
   frequency: z.string().max(100).nullable(),
 });
 
-/** Sync control (Nango's `/sync/*`): trigger, pause, start, status and the per-connection frequency. */
+/** Sync control (Nango's `/sync/*`): trigger, pause, start, status, the per-connection frequency, and variants. */
 export function syncRoutes(orchestrator: Orchestrator): Router {
   const router = Router();
 
@@ -44,7 +54,8 @@ export function syncRoutes(orchestrator: Orchestrator): Router {
     const input = body(triggerBody, req);
     const targets = await orchestrator.targets(environment(req), input.provider_config_key, input.syncs, input.connection_id);
     const reset = input.opts?.reset === true || input.full_resync === true || (input.sync_mode !== undefined && input.sync_mode !== 'incremental');
-    await orchestrator.trigger(targets, { reset });
+    const emptyCache = reset && (input.opts?.emptyCache === true || input.sync_mode === 'full_refresh_and_clear_cache');
+    await orchestrator.trigger(targets, { reset, emptyCache });
     res.json({ success: true });
   });
 
@@ -71,6 +82,20 @@ export function syncRoutes(orchestrator: Orchestrator): Router {
     const input = body(frequencyBody, req);
     const [one] = await orchestrator.targets(environment(req), input.provider_config_key, [{ name: input.sync_name, variant: input.sync_variant }], input.connection_id);
     res.json({ frequency: await orchestrator.updateFrequency(one!, input.frequency) });
+  });
+
+  router.post('/sync/:name/variant/:variant', async (req, res) => {
+    const params = parse(variantParams, req.params, 'params');
+    const input = body(variantBody, req);
+    const target = await orchestrator.createVariant(environment(req), input.provider_config_key, input.connection_id, params.name, params.variant);
+    res.json({ id: String(target.row.id), name: target.key.sync, variant: target.key.variant });
+  });
+
+  router.delete('/sync/:name/variant/:variant', async (req, res) => {
+    const params = parse(variantParams, req.params, 'params');
+    const input = body(variantBody, req);
+    await orchestrator.deleteVariant(environment(req), input.provider_config_key, input.connection_id, params.name, params.variant);
+    res.json({ success: true });
   });
 
   return router;
