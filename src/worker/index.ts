@@ -1,0 +1,181 @@
+import { createHash } from 'node:crypto';
+import fs from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import { Client, Connection } from '@temporalio/client';
+import { bundleWorkflowCode, NativeConnection, Runtime, Worker, type LogLevel, type LogMetadata, type WorkflowBundleWithSourceMap } from '@temporalio/worker';
+import type { Logger } from 'pino';
+import { createActivities } from '../activities';
+import { startEngine, type RunningEngine } from '../engine';
+import type { Store } from '../store';
+import { TASK_QUEUE } from '../workflows/types';
+import { Orchestrator } from './orchestrator';
+
+export { Orchestrator, type SyncSelector, type SyncStatus, type SyncTarget } from './orchestrator';
+
+let bundle: Promise<WorkflowBundleWithSourceMap> | undefined;
+
+/**
+ * The workflow bundle, built once per process and shared by every worker. Webpack takes seconds,
+ * so the bundle is also kept in the OS temp folder under a hash of the workflow sources and the
+ * SDK version: later starts with the same code reuse it.
+ */
+export function workflowBundle(): Promise<WorkflowBundleWithSourceMap> {
+  bundle ??= (async () => {
+    const workflowsPath = require.resolve('../workflows');
+    const dir = path.dirname(workflowsPath);
+    const hash = createHash('sha256').update(require('@temporalio/workflow/package.json').version as string);
+    for (const file of fs.readdirSync(dir).sort()) hash.update(file).update(fs.readFileSync(path.join(dir, file)));
+    const cached = path.join(os.tmpdir(), `syncline-workflows-${hash.digest('hex').slice(0, 16)}.json`);
+    try {
+      return JSON.parse(fs.readFileSync(cached, 'utf8')) as WorkflowBundleWithSourceMap;
+    } catch {
+      // not built yet
+    }
+    const built = await bundleWorkflowCode({ workflowsPath, logger: { trace() {}, debug() {}, info() {}, warn() {}, error() {}, log() {} } });
+    const partial = `${cached}.${process.pid}`;
+    fs.writeFileSync(partial, JSON.stringify({ code: built.code, sourceMap: built.sourceMap }));
+    fs.renameSync(partial, cached);
+    return built;
+  })();
+  const current = bundle;
+  current.catch(() => (bundle = undefined));
+  return current;
+}
+
+export interface SyncWorkerOptions {
+  connection: NativeConnection;
+  store: Store;
+  /** Serves `nango.triggerAction` inside scripts. */
+  orchestrator?: Orchestrator;
+  namespace?: string;
+  taskQueue?: string;
+  identity?: string;
+}
+
+/**
+ * A worker running the sync and action workflows and their activities.
+ *
+ * @example
+ * const worker = await createSyncWorker({ connection: await NativeConnection.connect({ address }), store, orchestrator });
+ * await worker.run();
+ */
+export async function createSyncWorker(options: SyncWorkerOptions): Promise<Worker> {
+  const orchestrator = options.orchestrator;
+  return Worker.create({
+    connection: options.connection,
+    namespace: options.namespace ?? 'default',
+    taskQueue: options.taskQueue ?? TASK_QUEUE,
+    workflowBundle: await workflowBundle(),
+    activities: createActivities({ store: options.store, actions: orchestrator && ((env) => orchestrator.scriptTrigger(env)) }),
+    maxConcurrentActivityTaskExecutions: 200,
+    // Heartbeats bring back cancellation (a terminated workflow's running script is stopped): at most 5 s late.
+    maxHeartbeatThrottleInterval: '5s',
+    shutdownGraceTime: '5s',
+    ...(options.identity ? { identity: options.identity } : {}),
+  });
+}
+
+export interface OrchestrationOptions {
+  store: Store;
+  logger: Logger;
+  /** A Temporal frontend; absent: the embedded engine is started on `enginePort`. */
+  temporalAddress?: string;
+  enginePort?: number;
+  /** When `enginePort` is taken, use a free port instead of failing (the port was not chosen explicitly). */
+  enginePortFallback?: boolean;
+  /** Run a worker in this process (default true). */
+  worker?: boolean;
+  /** Heartbeat timeout of sync runs (tests). */
+  heartbeatTimeoutMs?: number;
+  /** Runs per sync workflow execution before continue-as-new (tests). */
+  runsPerExecution?: number;
+}
+
+export interface Orchestration {
+  orchestrator: Orchestrator;
+  /** host:port of the Temporal frontend in use. */
+  address: string;
+  engine?: RunningEngine;
+  worker?: Worker;
+  close(): Promise<void>;
+}
+
+/**
+ * Everything a process needs to orchestrate: the embedded engine (unless `temporalAddress`), a
+ * client, a worker, and the lifecycle outbox drain.
+ */
+export async function startOrchestration(options: OrchestrationOptions): Promise<Orchestration> {
+  const closers: Array<() => Promise<unknown>> = [];
+  const close = async () => {
+    for (const fn of closers.reverse()) await fn().catch((err: unknown) => options.logger.warn({ err }, 'orchestration: close failed'));
+  };
+  try {
+    let engine: RunningEngine | undefined;
+    let address = options.temporalAddress;
+    if (!address) {
+      const start = (port: number) => startEngine({ db: options.store.db, port, logger: options.logger.child({ component: 'engine' }) });
+      try {
+        engine = await start(options.enginePort ?? 0);
+      } catch (err) {
+        if (!options.enginePortFallback || !/EADDRINUSE/.test(String((err as Error).message))) throw err;
+        options.logger.warn({ port: options.enginePort }, 'the embedded engine port is taken (a local Temporal server?); using a free port instead');
+        engine = await start(0);
+      }
+      closers.push(() => engine!.close());
+      address = engine.address;
+    }
+    const connection = await Connection.connect({ address });
+    closers.push(() => connection.close());
+    const orchestrator = new Orchestrator({ store: options.store, client: new Client({ connection, workflow: { queryRejectCondition: 'NOT_OPEN' } }), logger: options.logger, heartbeatTimeoutMs: options.heartbeatTimeoutMs, runsPerExecution: options.runsPerExecution });
+    await orchestrator.registerSearchAttributes();
+    let worker: Worker | undefined;
+    if (options.worker !== false) {
+      quietRuntime(options.logger);
+      // Loopback to the embedded engine: gzip only costs CPU (it was the engine's largest item).
+      const native = await NativeConnection.connect({ address, ...(engine ? { grpcCompression: { codec: 'none' as const } } : {}) });
+      closers.push(() => native.close());
+      const w = await createSyncWorker({ connection: native, store: options.store, orchestrator });
+      const running = w.run();
+      running.catch((err: unknown) => options.logger.error({ err }, 'the Temporal worker stopped'));
+      closers.push(async () => {
+        if (w.getState() === 'RUNNING') w.shutdown();
+        await running.catch(() => undefined);
+      });
+      worker = w;
+    }
+    orchestrator.startLifecycle();
+    closers.push(() => orchestrator.stopLifecycle());
+    return { orchestrator, address, engine, worker, close };
+  } catch (err) {
+    await close();
+    throw err;
+  }
+}
+
+let runtimeInstalled = false;
+
+/** Routes the Temporal SDK's own logs (worker state changes, retries) to our logger at warn and above. */
+function quietRuntime(logger: Logger): void {
+  if (runtimeInstalled) return;
+  runtimeInstalled = true;
+  const levels: Record<LogLevel, number> = { TRACE: 0, DEBUG: 1, INFO: 2, WARN: 3, ERROR: 4 };
+  const log = (level: LogLevel, message: string, meta?: LogMetadata) => {
+    if (levels[level] < levels.WARN) return;
+    (level === 'ERROR' ? logger.error : logger.warn).call(logger, { ...meta, component: 'temporal' }, message);
+  };
+  try {
+    Runtime.install({
+      logger: {
+        log,
+        trace: (m, meta) => log('TRACE', m, meta),
+        debug: (m, meta) => log('DEBUG', m, meta),
+        info: (m, meta) => log('INFO', m, meta),
+        warn: (m, meta) => log('WARN', m, meta),
+        error: (m, meta) => log('ERROR', m, meta),
+      },
+    });
+  } catch {
+    // Already installed (a test harness, an embedding application): keep theirs.
+  }
+}
