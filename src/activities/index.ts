@@ -1,8 +1,10 @@
 import { runAction } from './action';
 import { runSync, type ActivityDeps } from './sync';
 import type { SyncActivities } from './types';
+import { webhookActivities, type WebhookActivities } from './webhooks';
 
 export type { SyncActivities } from './types';
+export type { WebhookActivities } from './webhooks';
 export type { ActivityDeps } from './sync';
 
 /**
@@ -11,8 +13,9 @@ export type { ActivityDeps } from './sync';
  * @example
  * Worker.create({ ..., activities: createActivities({ store }) });
  */
-export function createActivities(deps: ActivityDeps): SyncActivities {
+export function createActivities(deps: ActivityDeps): SyncActivities & WebhookActivities {
   return {
+    ...webhookActivities(deps),
     runSync: (input) => runSync(deps, input),
     abandonSyncRun: (runKey, error) => deps.store.jobs.abandonJob(runKey, error),
     runAction: (args, actionId, last) => runAction(deps, args, actionId, last),

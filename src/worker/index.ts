@@ -7,8 +7,10 @@ import { bundleWorkflowCode, NativeConnection, Runtime, Worker, type LogLevel, t
 import type { Logger } from 'pino';
 import { createActivities } from '../activities';
 import { startEngine, type RunningEngine } from '../engine';
+import { onAuthEvent } from '../providers/events';
 import type { Store } from '../store';
 import { TASK_QUEUE } from '../workflows/types';
+import { temporalDispatcher } from '../webhooks';
 import { Orchestrator } from './orchestrator';
 
 export { Orchestrator, type SyncSelector, type SyncStatus, type SyncTarget } from './orchestrator';
@@ -146,6 +148,12 @@ export async function startOrchestration(options: OrchestrationOptions): Promise
     }
     orchestrator.startLifecycle();
     closers.push(() => orchestrator.stopLifecycle());
+    // Auth events (connections created or re-authorised, refreshes refused) of this process become `auth` webhooks.
+    const webhooks = temporalDispatcher(options.store, orchestrator.client, orchestrator.taskQueue);
+    const stopAuthWebhooks = onAuthEvent((event) => {
+      webhooks.auth(event).catch((err: unknown) => options.logger.warn({ err, connectionId: event.connectionId }, 'auth webhook: enqueueing failed'));
+    });
+    closers.push(async () => stopAuthWebhooks());
     return { orchestrator, address, engine, worker, close };
   } catch (err) {
     await close();

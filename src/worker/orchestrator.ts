@@ -319,7 +319,7 @@ export class Orchestrator {
     const handle = await this.client.workflow.start(actionWorkflow, {
       taskQueue: this.taskQueue,
       workflowId: `action:${encodeURIComponent(env.name)}:${id}`,
-      args: [{ environmentId: env.id, environment: env.name, integration: call.integration, connectionId: call.connectionId, action: call.action, input: call.input, maxRetries: call.maxRetries }, id],
+      args: [{ environmentId: env.id, environment: env.name, integration: call.integration, connectionId: call.connectionId, action: call.action, input: call.input, maxRetries: call.maxRetries, ...(call.async ? { async: true } : {}) }, id],
       workflowExecutionTimeout: (call.maxRetries + 1) * (ACTION_TIMEOUT_MS + 120_000),
     });
     if (call.async) return { id, run: null };

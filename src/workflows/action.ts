@@ -1,5 +1,6 @@
-import { proxyActivities, sleep } from '@temporalio/workflow';
+import { patched, proxyActivities, sleep } from '@temporalio/workflow';
 import type { SyncActivities } from '../activities/types';
+import type { WebhookActivities } from '../activities/webhooks';
 import { FINAL_ACTION_ERRORS, type ActionResult, type ActionWorkflowArgs } from './types';
 
 /** Wall-clock limit of one action run, as in Nango. */
@@ -15,9 +16,13 @@ export async function actionWorkflow(args: ActionWorkflowArgs, actionId: string)
     heartbeatTimeout: 60_000,
     retry: { initialInterval: 1000, backoffCoefficient: 2, maximumAttempts: args.maxRetries + 1 },
   });
+  const { sendAsyncActionWebhook } = proxyActivities<WebhookActivities>({ startToCloseTimeout: 60_000, retry: { maximumInterval: 30_000, maximumAttempts: 5 } });
   for (let attempt = 0; ; attempt++) {
     const result = await runAction(args, actionId, attempt >= args.maxRetries);
-    if (result.success || FINAL_ACTION_ERRORS.includes(result.error.type) || attempt >= args.maxRetries) return result;
+    if (result.success || FINAL_ACTION_ERRORS.includes(result.error.type) || attempt >= args.maxRetries) {
+      if (args.async && patched('async-action-webhook')) await sendAsyncActionWebhook(args, actionId).catch(() => undefined);
+      return result;
+    }
     await sleep(Math.min(1000 * 2 ** attempt, 30_000));
   }
 }

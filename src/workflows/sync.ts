@@ -5,11 +5,13 @@ import {
   continueAsNew,
   defineQuery,
   defineSignal,
+  patched,
   proxyActivities,
   setHandler,
   workflowInfo,
 } from '@temporalio/workflow';
 import type { SyncActivities } from '../activities/types';
+import type { WebhookActivities } from '../activities/webhooks';
 import { SyncState } from './state';
 import { syncRunKey, type SyncLiveStatus, type SyncWorkflowArgs, type TriggerOptions } from './types';
 
@@ -36,6 +38,7 @@ export async function syncWorkflow(args: SyncWorkflowArgs): Promise<string> {
     retry: { initialInterval: 1000, backoffCoefficient: 2, maximumInterval: 60_000, maximumAttempts: args.runAttempts ?? 10 },
   });
   const { abandonSyncRun } = proxyActivities<SyncActivities>({ startToCloseTimeout: 60_000, retry: { maximumInterval: 30_000, maximumAttempts: 5 } });
+  const { sendSyncWebhooks } = proxyActivities<WebhookActivities>({ startToCloseTimeout: 60_000, retry: { maximumInterval: 30_000, maximumAttempts: 5 } });
 
   setHandler(triggerSignal, (options) => state.trigger(options));
   setHandler(pauseSignal, () => state.pause());
@@ -57,6 +60,8 @@ export async function syncWorkflow(args: SyncWorkflowArgs): Promise<string> {
       const startedAt = Date.now();
       try {
         const result = await runSync({ key: args.key, reset, ...(emptyCache ? { emptyCache } : {}) });
+        // The app's `sync` webhooks are enqueued (their delivery is a workflow of its own) before the run counts as finished.
+        if (result.outcome !== 'gone' && patched('sync-webhooks')) await sendSyncWebhooks(args.key, result.jobId).catch(() => undefined);
         state.finishRun(result, Date.now());
         if (result.outcome === 'gone') return `stopped: ${result.reason}`;
       } catch (err) {

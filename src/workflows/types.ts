@@ -115,6 +115,8 @@ export interface ActionWorkflowArgs {
   input: unknown;
   /** Retries after the first attempt when the run fails for infrastructure reasons or a script error (0-5). */
   maxRetries: number;
+  /** Called with `X-Async`: the app gets an `async_action` webhook when it ends. */
+  async?: boolean;
 }
 
 /** How an action call ended; its output or error payload stays in Postgres (`action_runs`), only this crosses Temporal. */

@@ -1,0 +1,39 @@
+import { proxyActivities } from '@temporalio/workflow';
+import type { WebhookActivities } from '../activities/webhooks';
+import type { WebhookHandlerArgs, WebhookHandlerResult } from '../webhooks/types';
+
+/** Attempts per delivery; the back-off between them starts at 500 ms and doubles (0.5, 1, 2, 4 s). */
+export const WEBHOOK_ATTEMPTS = 5;
+
+/**
+ * Delivers enqueued webhooks, each to its URL, in parallel: one `deliverWebhook` activity per
+ * delivery, retried with exponential back-off until it is answered 2xx or its attempts run out.
+ * Every attempt is recorded by the activity; one that could not even record is marked failed.
+ */
+export async function webhookDeliveryWorkflow(deliveryIds: number[]): Promise<void> {
+  const { deliverWebhook } = proxyActivities<WebhookActivities>({
+    // 20 s for the app's answer, plus the bookkeeping around it.
+    startToCloseTimeout: 30_000,
+    retry: { initialInterval: 500, backoffCoefficient: 2, maximumInterval: 60_000, maximumAttempts: WEBHOOK_ATTEMPTS },
+  });
+  const { abandonWebhook } = proxyActivities<WebhookActivities>({ startToCloseTimeout: 30_000, retry: { maximumAttempts: 10, maximumInterval: 30_000 } });
+  await Promise.all(
+    deliveryIds.map(async (id) => {
+      try {
+        await deliverWebhook(id, WEBHOOK_ATTEMPTS);
+      } catch {
+        await abandonWebhook(id);
+      }
+    }),
+  );
+}
+
+/** One run of a sync's webhook handler for one connection (`onWebhookPayloadReceived`). */
+export async function webhookHandlerWorkflow(args: WebhookHandlerArgs): Promise<WebhookHandlerResult> {
+  const { runWebhookHandler } = proxyActivities<WebhookActivities>({
+    startToCloseTimeout: 61 * 60_000,
+    heartbeatTimeout: 60_000,
+    retry: { initialInterval: 1000, backoffCoefficient: 2, maximumAttempts: 3 },
+  });
+  return runWebhookHandler(args);
+}
