@@ -1,0 +1,212 @@
+import { createHmac } from 'node:crypto';
+import { useUserProviders, type ProviderDefinition } from '../../src/providers';
+import { Syncline } from '../../src/sdk';
+import { startOrchestrationTest, waitFor, type OrchestrationTest } from '../orchestration/helpers';
+import { startReceiver, type Receiver } from './receiver';
+
+jest.setTimeout(90_000);
+
+// `gh` uses the real GitHub catalogue entry (X-Hub-Signature-256, X-GitHub-Event, routing by
+// installation.id or repository.full_name); `acme` a user provider routed by a connection config field.
+const YAML = `integrations:
+  gh:
+    syncs:
+      issues:
+        runs: every day
+        auto_start: false
+        output: GithubIssue
+        endpoint: GET /issues
+        webhook-subscriptions: [issues]
+      events:
+        runs: every day
+        auto_start: false
+        output: GithubEvent
+        endpoint: GET /events
+        webhook-subscriptions: ['*']
+      plain:
+        runs: every day
+        auto_start: false
+        output: PlainThing
+        endpoint: GET /plain
+  acme:
+    syncs:
+      contacts:
+        runs: every day
+        auto_start: false
+        output: Contact
+        endpoint: GET /contacts
+        webhook-subscriptions: [contact.created]
+models:
+  GithubIssue:
+    id: string
+    title: string
+  GithubEvent:
+    id: string
+    kind: string
+  Contact:
+    id: string
+    name: string
+  PlainThing:
+    id: string
+`;
+
+const ISSUES = `module.exports = async function fetchData() {};
+module.exports.onWebhookPayloadReceived = async function (nango, payload) {
+  const issue = { id: String(payload.issue.id), title: payload.issue.title };
+  if (payload.action === 'deleted') await nango.batchDelete([issue], 'GithubIssue');
+  else await nango.batchSave([issue], 'GithubIssue');
+};`;
+const EVENTS = `module.exports = async function fetchData() {};
+module.exports.onWebhookPayloadReceived = async function (nango, payload) {
+  await nango.batchSave([{ id: String(payload.delivery), kind: payload.action || 'push' }], 'GithubEvent');
+};`;
+const PLAIN = `module.exports = async function fetchData() {};
+module.exports.onWebhookPayloadReceived = async function (nango) {
+  await nango.batchSave([{ id: 'never' }], 'PlainThing');
+};`;
+// The createSync form: a default export with exec and onWebhook; events arrive in batches.
+const CONTACTS = `module.exports = { default: {
+  exec: async () => {},
+  onWebhook: async (nango, events) => {
+    await nango.batchSave(events.map((e) => ({ id: String(e.objectId), name: e.name + '@' + nango.connectionId })), 'Contact');
+  },
+} };`;
+
+const SECRET = 'gh-webhook-secret';
+let t: OrchestrationTest;
+let app: Receiver;
+let sdk: Syncline;
+let uuid: string;
+
+beforeAll(async () => {
+  [t, app] = await Promise.all([startOrchestrationTest(), startReceiver()]);
+  useUserProviders({
+    fake: { display_name: 'Fake', auth_mode: 'API_KEY', proxy: { base_url: t.fake.url } } as ProviderDefinition,
+    acme: {
+      display_name: 'Acme',
+      auth_mode: 'API_KEY',
+      proxy: { base_url: t.fake.url },
+      webhook: { event_type: { payload_path: 'type' }, connection: [{ payload_path: 'portal', connection_config: 'portal_id' }] },
+    } as ProviderDefinition,
+  });
+  sdk = new Syncline({ secretKey: t.keys.dev, host: t.url });
+  await sdk.createIntegration({ unique_key: 'gh', provider: 'github', credentials: { type: 'OAUTH2', client_id: 'id', client_secret: 'cs', webhook_secret: SECRET } });
+  await sdk.createIntegration({ unique_key: 'acme', provider: 'acme' });
+  uuid = (await sdk.updateWebhookSettings({ primary_url: `${app.url}/app` })).data.environment_uuid;
+  const res = await t.deploy(YAML, { 'sync/issues/gh': ISSUES, 'sync/events/gh': EVENTS, 'sync/plain/gh': PLAIN, 'sync/contacts/acme': CONTACTS });
+  expect(res.status).toBe(200);
+  const oauth = { type: 'OAUTH2', access_token: 'x' };
+  await sdk.importConnection({ provider_config_key: 'gh', connection_id: 'octo', credentials: oauth, metadata: { repo: 'octo/hello' } });
+  await sdk.importConnection({ provider_config_key: 'gh', connection_id: 'other', credentials: oauth, metadata: { repo: 'other/repo' } });
+  await sdk.importConnection({ provider_config_key: 'gh', connection_id: 'app-install', credentials: oauth, connection_config: { installation_id: 77 } });
+  for (const [id, portal] of [['p1', 'P-1'], ['p2', 'P-2'], ['p3', 'P-3']]) {
+    await sdk.importConnection({ provider_config_key: 'acme', connection_id: id!, credentials: { type: 'API_KEY', apiKey: 'k' }, connection_config: { portal_id: portal } });
+  }
+});
+afterAll(async () => {
+  await t?.close();
+  await app?.close();
+});
+
+function github(payload: unknown, event: string, secret = SECRET, integration = 'gh', env = uuid) {
+  const body = JSON.stringify(payload);
+  return fetch(`${t.url}/webhook/${env}/${integration}`, {
+    method: 'POST',
+    headers: { 'content-type': 'application/json', 'x-github-event': event, 'x-hub-signature-256': `sha256=${createHmac('sha256', secret).update(body).digest('hex')}` },
+    body,
+  });
+}
+const records = async (integration: string, connectionId: string, model: string) =>
+  (await sdk.listRecords<{ id: string; title?: string; kind?: string; name?: string }>({ providerConfigKey: integration, connectionId, model })).records;
+const handlerRuns = async () => (await t.store.db.query<{ n: number }>('SELECT count(*)::int AS n FROM incoming_webhooks')).rows[0]!.n;
+
+test("a signed GitHub webhook runs the subscribed syncs' handlers for the connection it names; their records are saved", async () => {
+  const res = await github({ action: 'opened', delivery: 'd1', issue: { id: 101, title: 'Hello' }, repository: { full_name: 'octo/hello' } }, 'issues');
+  expect(res.status).toBe(200);
+  expect(await res.json()).toEqual({ success: true });
+  const saved = await waitFor('the issue saved', async () => {
+    const r = await records('gh', 'octo', 'GithubIssue');
+    return r.length > 0 && r;
+  });
+  expect(saved).toEqual([expect.objectContaining({ id: '101', title: 'Hello', _nango_metadata: expect.objectContaining({ last_action: 'ADDED' }) })]);
+  // `*` subscribes too; a sync without webhook-subscriptions never runs its handler.
+  await waitFor('the event saved', async () => (await records('gh', 'octo', 'GithubEvent')).length === 1);
+  expect(await records('gh', 'octo', 'GithubEvent')).toEqual([expect.objectContaining({ id: 'd1', kind: 'opened' })]);
+  expect(await records('gh', 'octo', 'PlainThing')).toEqual([]);
+  // Other connections are untouched.
+  expect(await records('gh', 'other', 'GithubIssue')).toEqual([]);
+
+  // The app gets the raw payload forwarded, and a sync webhook for what the handler saved.
+  const forward = await waitFor('forward webhook', () => app.find((b) => b.type === 'forward' && b.payload?.delivery === 'd1')[0]);
+  expect(forward.body).toEqual({ from: 'nango', type: 'forward', connectionId: 'octo', providerConfigKey: 'gh', payload: { action: 'opened', delivery: 'd1', issue: { id: 101, title: 'Hello' }, repository: { full_name: 'octo/hello' } } });
+  const sync = await waitFor('sync webhook', () => app.find((b) => b.type === 'sync' && b.syncName === 'issues' && b.connectionId === 'octo')[0]);
+  expect(sync.body).toMatchObject({ syncType: 'WEBHOOK', model: 'GithubIssue', success: true, responseResults: { added: 1, updated: 0, deleted: 0 } });
+  const key = (await sdk.getWebhookSettings()).data.signing_key;
+  expect(new Syncline({ secretKey: 'x', webhookSigningKey: key }).verifyIncomingWebhookRequest(forward.raw, forward.headers as Record<string, string>)).toBe(true);
+});
+
+test('the handler may delete; an event type no sync subscribes to except * runs only that one', async () => {
+  expect((await github({ action: 'deleted', delivery: 'd2', issue: { id: 101, title: 'Hello' }, repository: { full_name: 'octo/hello' } }, 'issues')).status).toBe(200);
+  await waitFor('the issue deleted', async () => (await records('gh', 'octo', 'GithubIssue'))[0]?._nango_metadata.last_action === 'DELETED');
+  expect((await github({ delivery: 'd3', repository: { full_name: 'octo/hello' } }, 'push')).status).toBe(200);
+  await waitFor('the push event', async () => (await records('gh', 'octo', 'GithubEvent')).some((r) => r.id === 'd3'));
+  expect((await records('gh', 'octo', 'GithubEvent')).find((r) => r.id === 'd3')).toMatchObject({ kind: 'push' });
+});
+
+test('routing by a connection config field (installation.id), and by a field in every event of a batch', async () => {
+  expect((await github({ action: 'opened', delivery: 'd4', issue: { id: 7, title: 'From the app' }, installation: { id: 77 } }, 'issues')).status).toBe(200);
+  await waitFor('the app installation issue', async () => (await records('gh', 'app-install', 'GithubIssue')).length === 1);
+
+  const events = [
+    { type: 'contact.created', portal: 'P-1', objectId: 1, name: 'ada' },
+    { type: 'contact.created', portal: 'P-2', objectId: 2, name: 'bob' },
+  ];
+  const res = await fetch(`${t.url}/webhook/${uuid}/acme`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify(events) });
+  expect(res.status).toBe(200);
+  // Each connection's handler gets the whole delivery, as in Nango.
+  await waitFor('both portals', async () => (await records('acme', 'p1', 'Contact')).length === 2 && (await records('acme', 'p2', 'Contact')).length === 2);
+  expect((await records('acme', 'p1', 'Contact')).map((r) => r.name).sort()).toEqual(['ada@p1', 'bob@p1']);
+  expect(await records('acme', 'p3', 'Contact')).toEqual([]);
+});
+
+test('bad or missing signatures are refused with 401 and nothing runs or is forwarded', async () => {
+  const runsBefore = await handlerRuns();
+  const forwardsBefore = app.find((b) => b.type === 'forward').length;
+  const payload = { action: 'opened', delivery: 'evil', issue: { id: 666, title: 'Evil' }, repository: { full_name: 'octo/hello' } };
+  const wrong = await github(payload, 'issues', 'not-the-secret');
+  expect(wrong.status).toBe(401);
+  expect(((await wrong.json()) as { error: { code: string } }).error.code).toBe('invalid_webhook_signature');
+  const unsigned = await fetch(`${t.url}/webhook/${uuid}/gh`, { method: 'POST', headers: { 'content-type': 'application/json', 'x-github-event': 'issues' }, body: JSON.stringify(payload) });
+  expect(unsigned.status).toBe(401);
+  // A valid signature over another body.
+  const signature = `sha256=${createHmac('sha256', SECRET).update('{}').digest('hex')}`;
+  const tampered = await fetch(`${t.url}/webhook/${uuid}/gh`, { method: 'POST', headers: { 'x-github-event': 'issues', 'x-hub-signature-256': signature }, body: JSON.stringify(payload) });
+  expect(tampered.status).toBe(401);
+  expect(await handlerRuns()).toBe(runsBefore);
+  await new Promise((r) => setTimeout(r, 300));
+  expect(app.find((b) => b.type === 'forward').length).toBe(forwardsBefore);
+  expect((await records('gh', 'octo', 'GithubIssue')).map((r) => r.id)).not.toContain('666');
+});
+
+test('an unknown environment or integration is a 404; the secret key is not needed nor used', async () => {
+  const payload = { action: 'opened', issue: { id: 1, title: 'x' } };
+  expect((await github(payload, 'issues', SECRET, 'gh', '00000000-0000-4000-8000-000000000000')).status).toBe(404);
+  expect((await github(payload, 'issues', SECRET, 'gh', 'dev')).status).toBe(404);
+  const unknown = await github(payload, 'issues', SECRET, 'nope');
+  expect(unknown.status).toBe(404);
+  expect(((await unknown.json()) as { error: { code: string } }).error.code).toBe('unknown_provider_config');
+  // Another environment's uuid does not open this one's integrations.
+  const prodUuid = (await new Syncline({ secretKey: t.keys.prod, host: t.url }).getWebhookSettings()).data.environment_uuid;
+  expect((await github(payload, 'issues', SECRET, 'gh', prodUuid)).status).toBe(404);
+});
+
+test('a payload naming no connection is forwarded without connectionId; forward_webhooks false forwards nothing', async () => {
+  expect((await github({ action: 'opened', delivery: 'nobody', issue: { id: 5, title: 'x' }, repository: { full_name: 'nobody/none' } }, 'issues')).status).toBe(200);
+  const forward = await waitFor('forward without connection', () => app.find((b) => b.type === 'forward' && b.payload?.delivery === 'nobody')[0]);
+  expect(forward.body).toEqual({ from: 'nango', type: 'forward', providerConfigKey: 'gh', payload: expect.objectContaining({ delivery: 'nobody' }) });
+
+  await sdk.updateIntegration({ uniqueKey: 'gh' }, { forward_webhooks: false });
+  expect((await github({ action: 'opened', delivery: 'quiet', issue: { id: 6, title: 'Quiet' }, repository: { full_name: 'octo/hello' } }, 'issues')).status).toBe(200);
+  await waitFor('the quiet issue saved', async () => (await records('gh', 'octo', 'GithubIssue')).some((r) => r.id === '6'));
+  expect((await sdk.listWebhookDeliveries({ type: 'forward' })).data.some((d) => (d.body.payload as { delivery?: string }).delivery === 'quiet')).toBe(false);
+});
