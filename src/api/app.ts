@@ -1,8 +1,9 @@
+import type { IncomingMessage, ServerResponse } from 'node:http';
 import express from 'express';
 import type { Logger } from 'pino';
 import type { Store } from '../store';
 import type { Orchestrator } from '../worker/orchestrator';
-import { requireSecretKey } from './auth';
+import { requireSecretKey, secretKeyAuth } from './auth';
 import { errorHandler } from './errors';
 import { authFlowRoutes, connectSessionRoutes } from './routes/connect';
 import { actionRoutes } from './routes/actions';
@@ -12,7 +13,7 @@ import { integrationRoutes } from './routes/integrations';
 import { logRoutes } from './routes/logs';
 import { metricsRoutes, type MetricsAuth } from './routes/metrics';
 import { providerRoutes } from './routes/providers';
-import { proxyRoutes } from './routes/proxy';
+import { isProxyUrl, proxyHandler } from './routes/proxy';
 import { recordRoutes } from './routes/records';
 import { scriptRoutes } from './routes/scripts';
 import { syncRoutes } from './routes/syncs';
@@ -57,9 +58,8 @@ export function createApp({ store, logger, orchestrator, metricsAuth = 'key' }: 
   if (metricsAuth === 'none') app.use(metricsRoutes('none'));
 
   // Authenticate first: a request without a valid key is turned away before its body is read.
-  app.use(requireSecretKey(store.environments));
-  // Before the JSON parser: proxied bodies stream through untouched, whatever their size or type.
-  app.use(proxyRoutes(store));
+  const authenticate = secretKeyAuth(store.environments);
+  app.use(requireSecretKey(authenticate));
   app.use(express.json({ limit: BODY_LIMIT, strict: false }));
   app.use(connectSessionRoutes(store));
   app.use(providerRoutes());
@@ -80,5 +80,21 @@ export function createApp({ store, logger, orchestrator, metricsAuth = 'key' }: 
     throw notFound('unknown_route', `No route ${req.method} ${req.path}`);
   });
   app.use(errorHandler(logger));
+  return withFastPath(app, isProxyUrl, proxyHandler(store, logger, authenticate));
+}
+
+type Handle = (req: IncomingMessage, res: ServerResponse, next?: (err?: unknown) => void) => void;
+
+/**
+ * Serves the requests `matches` picks straight from node:http, ahead of express. For the proxy,
+ * the API's hot path, express's per-request work (prototype swaps, the router walk, the query
+ * parser) cost about as much as the proxying itself; its handler streams bodies untouched and
+ * answers its own errors in the same shape.
+ */
+function withFastPath(app: express.Express, matches: (url: string | undefined) => boolean, handler: (req: IncomingMessage, res: ServerResponse) => void): express.Express {
+  // The express app calls `app.handle(req, res, next)` for every request, also when mounted.
+  const target = app as unknown as { handle: Handle };
+  const viaExpress = target.handle.bind(app);
+  target.handle = (req, res, next) => (matches(req.url) ? handler(req, res) : viaExpress(req, res, next));
   return app;
 }

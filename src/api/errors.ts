@@ -1,3 +1,4 @@
+import type { IncomingMessage, ServerResponse } from 'node:http';
 import type { ErrorRequestHandler } from 'express';
 import type { Logger } from 'pino';
 import { z } from 'zod';
@@ -42,11 +43,19 @@ export function toHttpError(err: unknown): { status: number; body: ErrorBody } {
   return { status: 500, body: { error: { code: 'server_error', message: 'An unexpected error occurred' } } };
 }
 
+/** Answers a request with the error's status and body; unexpected errors are logged with their stack. */
+export function sendError(logger: Logger, err: unknown, req: IncomingMessage, res: ServerResponse): void {
+  const { status, body } = toHttpError(err);
+  // The client only sees a generic message for those.
+  if (status >= 500) logger.error({ err, method: req.method, path: req.url?.split('?')[0] }, 'request failed');
+  if (res.headersSent) {
+    res.destroy(); // too late for a status: end the response early
+    return;
+  }
+  const text = JSON.stringify(body);
+  res.writeHead(status, { 'content-type': 'application/json; charset=utf-8', 'content-length': Buffer.byteLength(text) }).end(text);
+}
+
 export function errorHandler(logger: Logger): ErrorRequestHandler {
-  return (err, req, res, _next) => {
-    const { status, body } = toHttpError(err);
-    // Unexpected errors are logged with their stack; the client only sees a generic message.
-    if (status >= 500) logger.error({ err, method: req.method, path: req.path }, 'request failed');
-    res.status(status).json(body);
-  };
+  return (err, req, res, _next) => sendError(logger, err, req, res);
 }

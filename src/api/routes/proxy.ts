@@ -1,6 +1,7 @@
 import type { Transform } from 'node:stream';
 import zlib from 'node:zlib';
-import { Router, type Request } from 'express';
+import type { IncomingMessage, ServerResponse } from 'node:http';
+import type { Logger } from 'pino';
 import { invalid, SynclineError } from '../../errors';
 import { countProxyRequest } from '../../metrics';
 import { getProvider } from '../../providers';
@@ -8,27 +9,31 @@ import { streamProxyRequest } from '../../providers/proxy';
 import { getFreshConnection, onCredentialsChanged, REFRESH_MARGIN_MS } from '../../providers/refresh';
 import type { Store } from '../../store';
 import type { Connection } from '../../types';
-import { environment } from '../auth';
-import { header } from '../validate';
+import type { secretKeyAuth } from '../auth';
+import { sendError } from '../errors';
 
 const FORWARD_PREFIX = 'nango-proxy-';
 /** Bodies are buffered (so retries can replay them) up to this size; larger ones need Retries: 0 and are streamed. */
 export const REPLAYABLE_BODY_LIMIT = 10 * 1024 * 1024;
 const MAX_RETRIES = 10;
 
+/** Whether a request URL is the proxy's (`/proxy/...`, `/proxy?...`). */
+export const isProxyUrl = (url: string | undefined): boolean => /^\/proxy(?:[/?]|$)/.test(url ?? '');
+
 /**
  * `ALL /proxy/<endpoint>`: the request goes to the provider's base URL (or `Base-Url-Override`)
  * with the connection's fresh credentials and the `Nango-Proxy-<Header>` headers; the provider's
  * status, headers and body come back unchanged, streamed both ways. `Retries`, `Retry-On`,
  * `Decompress` and `Forward-Headers-On-Redirect` as in Nango.
+ *
+ * A plain node:http handler (the hot path of the API: see createApp), authenticating on its own.
  */
-export function proxyRoutes(store: Store): Router {
-  const router = Router();
+export function proxyHandler(store: Store, logger: Logger, authenticate: ReturnType<typeof secretKeyAuth>): (req: IncomingMessage, res: ServerResponse) => void {
   const connections = new ConnectionCache(store);
-  router.use('/proxy', async (req, res) => {
-    const env = environment(req);
-    const connectionId = header(req, 'connection-id');
-    const key = header(req, 'provider-config-key');
+  const proxy = async (req: IncomingMessage, res: ServerResponse) => {
+    const env = await authenticate(req.headers.authorization);
+    const connectionId = requiredHeader(req, 'connection-id');
+    const key = requiredHeader(req, 'provider-config-key');
     const first = await connections.get(env.id, key, connectionId);
     const provider = getProvider(first.provider);
     const integration = provider.auth_mode === 'OAUTH1' ? (await store.integrations.get(env.id, key)).credentials : undefined;
@@ -59,12 +64,12 @@ export function proxyRoutes(store: Store): Router {
         },
       },
       {
-        method: req.method,
-        endpoint: req.url,
+        method: req.method ?? 'GET',
+        endpoint: req.url!.replace(/^\/proxy/, '') || '/',
         headers,
         // Buffered when it may be sent again (retries) or must be signed (an OAuth 1.0a form).
         body: hasBody ? (retries > 0 || signsForm(provider.auth_mode, headers) ? await buffered(req) : req) : undefined,
-        baseUrlOverride: req.get('base-url-override') || undefined,
+        baseUrlOverride: optionalHeader(req, 'base-url-override'),
         retries,
         retryOn: listHeader(req, 'retry-on'),
         forwardHeadersOnRedirect: boolHeader(req, 'forward-headers-on-redirect'),
@@ -97,28 +102,41 @@ export function proxyRoutes(store: Store): Router {
     } else {
       upstream.body.pipe(res);
     }
-  });
-  return router;
+  };
+  return (req, res) => {
+    proxy(req, res).catch((err: unknown) => sendError(logger, err, req, res));
+  };
 }
 
 function signsForm(authMode: string, headers: Record<string, string>): boolean {
   return authMode === 'OAUTH1' && /^application\/x-www-form-urlencoded\b/i.test(headers['content-type'] ?? '');
 }
 
-function intHeader(req: Request, name: string): number {
-  const value = req.get(name);
+function optionalHeader(req: IncomingMessage, name: string): string | undefined {
+  const value = req.headers[name];
+  return (Array.isArray(value) ? value[0] : value) || undefined;
+}
+
+function requiredHeader(req: IncomingMessage, name: string): string {
+  const value = optionalHeader(req, name);
+  if (!value) throw invalid('missing_header', `The ${name} header is required`);
+  return value;
+}
+
+function intHeader(req: IncomingMessage, name: string): number {
+  const value = optionalHeader(req, name);
   if (value === undefined || value === '') return 0;
   const n = Number(value);
   if (!Number.isInteger(n) || n < 0 || n > MAX_RETRIES) throw invalid('invalid_header', `${name} must be an integer from 0 to ${MAX_RETRIES}`);
   return n;
 }
 
-function boolHeader(req: Request, name: string): boolean {
-  return /^(true|1)$/i.test(req.get(name) ?? '');
+function boolHeader(req: IncomingMessage, name: string): boolean {
+  return /^(true|1)$/i.test(optionalHeader(req, name) ?? '');
 }
 
-function listHeader(req: Request, name: string): number[] | undefined {
-  const value = req.get(name);
+function listHeader(req: IncomingMessage, name: string): number[] | undefined {
+  const value = optionalHeader(req, name);
   if (!value) return undefined;
   const codes = value.split(',').map((s) => Number(s.trim()));
   if (codes.some((c) => !Number.isInteger(c) || c < 100 || c > 599)) throw invalid('invalid_header', `${name} must be a comma-separated list of HTTP statuses`);
@@ -139,7 +157,7 @@ function decoderFor(encoding: string | string[] | undefined): Transform | undefi
   }
 }
 
-async function buffered(req: Request): Promise<Buffer> {
+async function buffered(req: IncomingMessage): Promise<Buffer> {
   const chunks: Buffer[] = [];
   let size = 0;
   for await (const chunk of req as AsyncIterable<Buffer>) {
