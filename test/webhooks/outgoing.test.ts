@@ -278,8 +278,11 @@ test('auth webhooks: creation and override through the connect flow, with end us
     endUser: { endUserId: 'u-auth' },
   });
 
+  // Events are turned into webhooks just after the flow answers: the settings then decide.
   await settings({ on_auth_creation: false });
   expect(await connect('auth-2')).toBe(201);
+  await new Promise((r) => setTimeout(r, 1000));
+  expect((await sdk.listWebhookDeliveries({ type: 'auth', connectionId: 'auth-2' })).data).toEqual([]);
   await settings({ on_auth_creation: true });
   expect(await connect('auth-3')).toBe(201);
   await waitFor('auth-3 webhook', () => app.find((b) => b.type === 'auth' && b.connectionId === 'auth-3').length >= 2);
@@ -313,7 +316,8 @@ test('auth webhooks: a refused token refresh sends operation refresh, success fa
 
   await settings({ on_auth_refresh_error: false });
   expect((await t.request('GET', '/connections/r2?provider_config_key=fake-oauth2')).status).toBe(424);
-  await settings({ on_auth_refresh_error: true });
+  await new Promise((r) => setTimeout(r, 1000));
   expect((await sdk.listWebhookDeliveries({ type: 'auth', connectionId: 'r2' })).data).toEqual([]);
+  await settings({ on_auth_refresh_error: true });
   oauth.refreshFailure = undefined;
 });
