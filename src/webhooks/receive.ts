@@ -22,6 +22,8 @@ export interface Received {
   handlers: number;
   /** `forward` deliveries enqueued. */
   forwarded: number;
+  /** A URL verification (Slack's `url_verification`): answer with it, nothing else is done. */
+  challenge?: string;
 }
 
 /**
@@ -48,6 +50,8 @@ export async function receiveProviderWebhook(deps: ReceiveDeps, environmentUuid:
     throw new SynclineError('unauthorized', 'invalid_webhook_signature', message);
   }
   const payload = parsePayload(rawBody, headers['content-type']);
+  const challenge = urlVerification(payload);
+  if (challenge !== undefined) return { connectionIds: [], handlers: 0, forwarded: 0, challenge };
 
   const connectionIds = new Set<string>();
   for (const r of rule?.connection ?? []) {
@@ -77,6 +81,12 @@ export async function receiveProviderWebhook(deps: ReceiveDeps, environmentUuid:
     forwarded = (await deps.webhooks.forward(env.id, integrationKey, incomingId ?? randomUUID(), [...connectionIds], payload)).length;
   }
   return { connectionIds: [...connectionIds], handlers, forwarded };
+}
+
+/** The challenge of a signed URL verification request (`{type: 'url_verification', challenge}`, as Slack sends). */
+function urlVerification(payload: unknown): string | undefined {
+  const p = payload as { type?: unknown; challenge?: unknown } | null;
+  return p && typeof p === 'object' && p.type === 'url_verification' && typeof p.challenge === 'string' ? p.challenge : undefined;
 }
 
 /** JSON, a form (`payload=` JSON as Slack's interactivity sends), or the text itself. */

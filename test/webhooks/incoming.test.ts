@@ -200,6 +200,18 @@ test('an unknown environment or integration is a 404; the secret key is not need
   expect((await github(payload, 'issues', SECRET, 'gh', prodUuid)).status).toBe(404);
 });
 
+test("Slack's signed URL verification is answered with its challenge", async () => {
+  await sdk.createIntegration({ unique_key: 'slack', provider: 'slack', credentials: { type: 'OAUTH2', client_id: 'id', client_secret: 'cs', webhook_secret: 'slack-signing' } });
+  const body = JSON.stringify({ type: 'url_verification', token: 't', challenge: 'c-123' });
+  const ts = String(Math.floor(Date.now() / 1000));
+  const post = (signature: string) =>
+    fetch(`${t.url}/webhook/${uuid}/slack`, { method: 'POST', headers: { 'content-type': 'application/json', 'x-slack-request-timestamp': ts, 'x-slack-signature': signature }, body });
+  const ok = await post(`v0=${createHmac('sha256', 'slack-signing').update(`v0:${ts}:${body}`).digest('hex')}`);
+  expect(ok.status).toBe(200);
+  expect(await ok.json()).toEqual({ challenge: 'c-123' });
+  expect((await post('v0=00')).status).toBe(401);
+});
+
 test('a payload naming no connection is forwarded without connectionId; forward_webhooks false forwards nothing', async () => {
   expect((await github({ action: 'opened', delivery: 'nobody', issue: { id: 5, title: 'x' }, repository: { full_name: 'nobody/none' } }, 'issues')).status).toBe(200);
   const forward = await waitFor('forward without connection', () => app.find((b) => b.type === 'forward' && b.payload?.delivery === 'nobody')[0]);

@@ -116,8 +116,8 @@ export function incomingWebhookRoutes(deps: ReceiveDeps): Router {
   const router = Router();
   router.post('/webhook/:environment/:integration', express.raw({ type: () => true, limit: INCOMING_LIMIT }), async (req, res) => {
     const raw = Buffer.isBuffer(req.body) ? req.body : Buffer.alloc(0);
-    await receiveProviderWebhook(deps, req.params.environment!, req.params.integration!, raw, req.headers);
-    res.json({ success: true });
+    const received = await receiveProviderWebhook(deps, req.params.environment!, req.params.integration!, raw, req.headers);
+    res.json(received.challenge !== undefined ? { challenge: received.challenge } : { success: true });
   });
   return router;
 }
