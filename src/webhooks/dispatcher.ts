@@ -5,7 +5,11 @@ import type { AuthEvent } from '../providers/events';
 import type { Store } from '../store';
 import type { NewDelivery, WebhookType } from '../store/webhooks';
 import type { Connection, RecordCounts } from '../types';
-import { baseModel, FROM, type AsyncActionWebhook, type AuthWebhook, type ForwardWebhook, type SyncFailureWebhook, type SyncSuccessWebhook, type Webhook } from './payloads';
+import { baseModel, FROM, type AsyncActionWebhook, type AuthWebhook, type ForwardWebhook, type SyncFailureWebhook, type SyncSuccessWebhook, type SyncWebhookBase, type Webhook } from './payloads';
+
+function syncBase(key: SyncWebhookKey, model: string, syncType: SyncWebhookBase['syncType']): SyncWebhookBase {
+  return { from: FROM, type: 'sync', connectionId: key.connectionId, providerConfigKey: key.integration, syncName: key.sync, syncVariant: key.variant, model, syncType };
+}
 
 /** Starts the durable delivery of enqueued webhooks (a Temporal workflow in Syncline). */
 export type DeliveryStarter = (workflowId: string, deliveryIds: number[]) => Promise<void>;
@@ -56,14 +60,7 @@ export class WebhookDispatcher {
     const error = { type: job.error?.type ?? 'sync_failed', description: job.error?.message ?? 'The sync failed' };
     const bodies = config.output.map(
       (model): SyncFailureWebhook => ({
-        from: FROM,
-        type: 'sync',
-        connectionId: key.connectionId,
-        providerConfigKey: key.integration,
-        syncName: key.sync,
-        syncVariant: key.variant,
-        model,
-        syncType,
+        ...syncBase(key, model, syncType),
         success: false,
         error,
         startedAt: job.startedAt.toISOString(),
@@ -154,14 +151,7 @@ export class WebhookDispatcher {
       const changed = results.added + results.updated + results.deleted > 0;
       if (!changed && (changedOnly || !settings.onSyncCompletionAlways)) continue;
       bodies.push({
-        from: FROM,
-        type: 'sync',
-        connectionId: key.connectionId,
-        providerConfigKey: key.integration,
-        syncName: key.sync,
-        syncVariant: key.variant,
-        model,
-        syncType,
+        ...syncBase(key, model, syncType),
         success: true,
         modifiedAfter: startedAt.toISOString(),
         responseResults: { added: results.added, updated: results.updated, deleted: results.deleted },

@@ -6,7 +6,8 @@ import type { RecordCounts } from '../types';
 
 export const FROM = 'nango';
 
-export interface SyncSuccessWebhook {
+/** What every `sync` webhook says: which model of which sync of which connection. */
+export interface SyncWebhookBase {
   from: string;
   type: 'sync';
   connectionId: string;
@@ -16,6 +17,9 @@ export interface SyncSuccessWebhook {
   model: string;
   /** Deprecated in Nango; `INITIAL`, `INCREMENTAL` or `WEBHOOK`. */
   syncType: 'INITIAL' | 'INCREMENTAL' | 'WEBHOOK';
+}
+
+export interface SyncSuccessWebhook extends SyncWebhookBase {
   success: true;
   /** Start of the run, ISO: records modified after it are what changed. */
   modifiedAfter: string;
@@ -24,15 +28,7 @@ export interface SyncSuccessWebhook {
   queryTimeStamp: string;
 }
 
-export interface SyncFailureWebhook {
-  from: string;
-  type: 'sync';
-  connectionId: string;
-  providerConfigKey: string;
-  syncName: string;
-  syncVariant: string;
-  model: string;
-  syncType: 'INITIAL' | 'INCREMENTAL' | 'WEBHOOK';
+export interface SyncFailureWebhook extends SyncWebhookBase {
   success: false;
   error: { type: string; description: string };
   startedAt: string;
