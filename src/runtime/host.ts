@@ -145,6 +145,7 @@ export class HelperHost {
         return c;
       },
       log: (level, message) => this.logs.add(level, message),
+      http: (call, secretParams) => this.logs.http(call, secretParams),
       retryBaseMs: this.request.retryBaseMs ?? 3000,
       maxRetryWaitMs: this.request.maxRetryWaitMs ?? 10 * 60_000,
       sleep: (ms) => this.sleep(ms),

@@ -1,5 +1,6 @@
 import type { RecordCounts } from '../types';
 import type { Db, Queryable } from './db';
+import { emitExecutionEnd, recordSyncJobEnd, type ExecutionEnd } from './logs';
 
 /** One sync of one connection (and variant): the entity a sync workflow drives. */
 export interface SyncRow {
@@ -30,7 +31,6 @@ export interface Job {
   finishedAt: Date | null;
   result: Record<string, RecordCounts>;
   error: JobError | null;
-  logs: unknown[];
 }
 
 export interface LifecycleEvent {
@@ -54,7 +54,6 @@ interface JobRow {
   finished_at: Date | null;
   result: Record<string, RecordCounts>;
   error: JobError | null;
-  logs: unknown[];
 }
 
 const toJob = (r: JobRow): Job => ({
@@ -67,7 +66,6 @@ const toJob = (r: JobRow): Job => ({
   finishedAt: r.finished_at ? new Date(r.finished_at) : null,
   result: r.result,
   error: r.error,
-  logs: r.logs,
 });
 
 const SYNC_COLUMNS = 'id, connection_id AS "connectionPk", name, variant, frequency, paused';
@@ -173,13 +171,15 @@ export class JobStore {
 
   /**
    * Ends a job. A successful one with `deleteUnseen` first marks as deleted, in the same transaction,
-   * every live record of those models its job did not see. A failed one deletes nothing.
+   * every live record of those models its job did not see. A failed one deletes nothing. Its logs
+   * and an outcome line go to the `logs` table in the same transaction.
    */
   async finishJob(
     jobId: number,
     outcome: { success: true; connectionPk: number; deleteUnseen: string[]; logs: unknown[] } | { success: false; error: JobError; logs: unknown[] },
   ): Promise<Job> {
-    return this.db.transaction(async (tx) => {
+    let ended: ExecutionEnd | undefined;
+    const job = await this.db.transaction(async (tx) => {
       if (outcome.success) {
         for (const model of outcome.deleteUnseen) {
           const deleted = await deleteUnseen(tx, outcome.connectionPk, model, jobId);
@@ -195,22 +195,29 @@ export class JobStore {
       }
       await tx.query('DELETE FROM sync_seen WHERE job_id = $1', [jobId]);
       const { rows } = await tx.query<JobRow>(
-        `UPDATE sync_jobs SET status = $2, error = $3, logs = $4::jsonb, finished_at = clock_timestamp() WHERE id = $1 RETURNING *`,
-        [jobId, outcome.success ? 'SUCCESS' : 'ERROR', outcome.success ? null : outcome.error, JSON.stringify(outcome.logs)],
+        `UPDATE sync_jobs SET status = $2, error = $3, finished_at = clock_timestamp() WHERE id = $1 RETURNING *`,
+        [jobId, outcome.success ? 'SUCCESS' : 'ERROR', outcome.success ? null : outcome.error],
       );
-      return toJob(rows[0]!);
+      const finished = toJob(rows[0]!);
+      ended = await recordSyncJobEnd(tx, finished, outcome.logs);
+      return finished;
     });
+    emitExecutionEnd(ended!);
+    return job;
   }
 
   /** Ends, as ERROR, the job of a run whose attempts all died (crashes, timeouts) before it could end it itself. */
   async abandonJob(runKey: string, error: JobError): Promise<void> {
-    await this.db.transaction(async (tx) => {
-      const { rows } = await tx.query<{ id: number }>(
-        `UPDATE sync_jobs SET status = 'ERROR', error = $2, finished_at = clock_timestamp() WHERE run_key = $1 AND status = 'RUNNING' RETURNING id`,
+    const ended = await this.db.transaction(async (tx) => {
+      const { rows } = await tx.query<JobRow>(
+        `UPDATE sync_jobs SET status = 'ERROR', error = $2, finished_at = clock_timestamp() WHERE run_key = $1 AND status = 'RUNNING' RETURNING *`,
         [runKey, error],
       );
-      if (rows[0]) await tx.query('DELETE FROM sync_seen WHERE job_id = $1', [rows[0].id]);
+      if (!rows[0]) return undefined;
+      await tx.query('DELETE FROM sync_seen WHERE job_id = $1', [rows[0].id]);
+      return recordSyncJobEnd(tx, toJob(rows[0]), []);
     });
+    if (ended) emitExecutionEnd(ended);
   }
 
   /**
@@ -218,14 +225,17 @@ export class JobStore {
    * has taken it over meanwhile (`attempts` moved on) or it has ended already.
    */
   async cancelJob(jobId: number, attempts: number, error: JobError, logs: unknown[]): Promise<void> {
-    await this.db.transaction(async (tx) => {
-      const { rows } = await tx.query<{ id: number }>(
-        `UPDATE sync_jobs SET status = 'ERROR', error = $3, logs = $4::jsonb, finished_at = clock_timestamp()
-         WHERE id = $1 AND attempts = $2 AND status = 'RUNNING' RETURNING id`,
-        [jobId, attempts, error, JSON.stringify(logs)],
+    const ended = await this.db.transaction(async (tx) => {
+      const { rows } = await tx.query<JobRow>(
+        `UPDATE sync_jobs SET status = 'ERROR', error = $3, finished_at = clock_timestamp()
+         WHERE id = $1 AND attempts = $2 AND status = 'RUNNING' RETURNING *`,
+        [jobId, attempts, error],
       );
-      if (rows[0]) await tx.query('DELETE FROM sync_seen WHERE job_id = $1', [jobId]);
+      if (!rows[0]) return undefined;
+      await tx.query('DELETE FROM sync_seen WHERE job_id = $1', [jobId]);
+      return recordSyncJobEnd(tx, toJob(rows[0]), logs);
     });
+    if (ended) emitExecutionEnd(ended);
   }
 
   /** When the last successful run started: the incremental `lastSyncDate`. */
