@@ -12,6 +12,8 @@
  * - Record: one synced object of a model for a connection, keyed by its `id`, with `_nango_metadata`.
  * - Sync / action: integration scripts; a sync keeps records up to date on a schedule, an action
  *   runs once per call. Each run is a Temporal workflow.
+ * - Webhook: a signed POST to the product team's app (`sync`, `auth`, `async_action`, `forward`),
+ *   or a provider's POST to `/webhook/<environment uuid>/<integration>`; see `src/webhooks`.
  */
 
 /** The last thing that happened to a record. */
