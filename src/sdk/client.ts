@@ -14,7 +14,9 @@ import type {
   IntegrationInclude,
   ListConnectionsParams,
   ListConnectionsQueries,
+  ListLogsConfig,
   ListRecordsConfig,
+  LogsPage,
   Metadata,
   MetadataChangeResponse,
   NangoRecord,
@@ -335,6 +337,39 @@ export class Syncline {
     return this.request('PATCH', '/records/prune', {
       headers: connectionHeaders(config),
       body: { model: config.model, until_cursor: config.untilCursor, limit: config.limit, variant: config.variant },
+    });
+  }
+
+  // ---- Logs -----------------------------------------------------------------------------------
+
+  /**
+   * One page of the environment's execution logs (script lines, HTTP calls, run outcomes).
+   *
+   * @example
+   * let cursor: string | null = null;
+   * do {
+   *   const page = await syncline.listLogs({ connectionId: 'user-1', sync: 'issues', level: ['warn', 'error'], cursor });
+   *   for (const line of page.logs) console.log(line.created_at, line.level, line.message);
+   *   cursor = page.next_cursor;
+   * } while (cursor);
+   */
+  async listLogs(config: ListLogsConfig = {}): Promise<LogsPage> {
+    const list = (v: string | string[] | undefined) => (Array.isArray(v) ? v.join(',') : v);
+    return this.request('GET', '/logs', {
+      query: {
+        connectionId: config.connectionId,
+        integration: config.integration,
+        sync: config.sync,
+        action: config.action,
+        jobId: config.jobId,
+        level: list(config.level),
+        kind: list(config.kind),
+        from: config.from,
+        to: config.to,
+        order: config.order,
+        limit: config.limit,
+        cursor: config.cursor ?? undefined,
+      },
     });
   }
 

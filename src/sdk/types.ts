@@ -370,3 +370,53 @@ export interface WebhookDelivery {
   finished_at: string | null;
   attempts: Array<{ attempt: number; status_code: number | null; error: string | null; duration_ms: number; created_at: string }>;
 }
+
+/** `listLogs` filters; every one optional. Pages come newest first unless `order: 'asc'`. */
+export interface ListLogsConfig {
+  connectionId?: string;
+  /** Integration (provider config) key. */
+  integration?: string;
+  /** Only this sync's runs (exclusive with `action`). */
+  sync?: string;
+  /** Only this action's runs. */
+  action?: string;
+  /** A sync job id or an action run id. */
+  jobId?: string;
+  level?: LogLevel | LogLevel[];
+  kind?: LogKind | LogKind[];
+  /** ISO 8601 instants: lines created at or after `from`, before `to`. */
+  from?: string;
+  to?: string;
+  order?: 'asc' | 'desc';
+  /** 1 to 1000; the server's default is 100. */
+  limit?: number;
+  /** A previous page's `next_cursor` (same filters and order). */
+  cursor?: string | null;
+}
+
+export type LogLevel = 'debug' | 'info' | 'warn' | 'error';
+/** A script's own line, one HTTP call it made through the helper, or how its run ended. */
+export type LogKind = 'log' | 'http' | 'outcome';
+
+/** One stored log line of a sync or action run. Secrets are redacted before anything is stored. */
+export interface LogLine {
+  id: string;
+  created_at: string;
+  level: LogLevel;
+  kind: LogKind;
+  message: string;
+  operation: 'sync' | 'action' | 'webhook';
+  integration: string;
+  connection_id: string;
+  /** The sync or action name. */
+  name: string;
+  job_id: string;
+  /** For `kind: 'http'`: never headers or bodies, and no credential in the URL. */
+  http: { method: string; url: string; status: number | null; duration_ms: number; error?: string } | null;
+}
+
+export interface LogsPage {
+  logs: LogLine[];
+  /** Pass as `cursor` for the next page; null on the last page. */
+  next_cursor: string | null;
+}

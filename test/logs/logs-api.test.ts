@@ -1,4 +1,5 @@
 import { useUserProviders } from '../../src/providers';
+import { Syncline } from '../../src/sdk';
 import { snapshot } from '../helpers/api';
 import { startOrchestrationTest, waitFor, type OrchestrationTest } from '../orchestration/helpers';
 import { parsePrometheus, valueOf } from './prometheus';
@@ -156,4 +157,20 @@ test('cursor paging walks every line once, newest first by default, oldest first
     const numbers = whole.map(Number);
     expect(numbers).toEqual([...numbers].sort((a, b) => (order === 'asc' ? a - b : b - a)));
   }
+});
+
+test('the SDK lists and pages the same lines', async () => {
+  const syncline = new Syncline({ secretKey: t.keys.dev, host: t.url });
+  const lines: string[] = [];
+  let cursor: string | null = null;
+  do {
+    const page: Awaited<ReturnType<Syncline['listLogs']>> = await syncline.listLogs({ jobId, order: 'asc', limit: 4, cursor });
+    lines.push(...page.logs.map((l) => l.kind));
+    cursor = page.next_cursor;
+  } while (cursor);
+  expect(lines).toEqual(['log', 'log', 'http', 'http', 'log', 'outcome']);
+  const errors = await syncline.listLogs({ integration: 'leaky', sync: 'chatty', level: ['error'], kind: 'log' });
+  expect(errors.logs.map((l) => l.message)).toContain('missing is gone');
+  expect(errors.logs.every((l) => l.level === 'error' && l.kind === 'log')).toBe(true);
+  await expect(syncline.listLogs({ level: 'loud' as never })).rejects.toMatchObject({ status: 400 });
 });
