@@ -13,6 +13,7 @@ import * as sql from './store';
 import { decodeToken } from './tokens';
 import { countRuns, listRuns } from './visibility';
 import { completeWorkflowTask, failWorkflowTask, pollWorkflowTask, shutdownWorker } from './workflow-tasks';
+import { checkRequestPayloads } from './limits';
 import { ensureNamespace, requestCancelRun, resolveRun, signalRun, startWorkflow, terminateRun } from './workflows';
 
 export interface CallContext {
@@ -229,10 +230,12 @@ export function handlers(engine: Engine, queries: Queries): Record<string, Handl
       return {};
     },
     StartWorkflowExecution: async (req) => {
+      checkRequestPayloads(req.input);
       const { runId, started } = await startWorkflow(engine, req);
       return { runId, started };
     },
     SignalWithStartWorkflowExecution: async (req) => {
+      checkRequestPayloads(req.input, req.signalInput);
       const { runId, started } = await startWorkflow(engine, req, {
         signalName: req.signalName,
         input: req.signalInput ?? undefined,
@@ -242,6 +245,7 @@ export function handlers(engine: Engine, queries: Queries): Record<string, Handl
       return { runId, started };
     },
     SignalWorkflowExecution: async (req) => {
+      checkRequestPayloads(req.input);
       const row = await targetRun(req);
       await signalRun(engine, row.run_id, { signalName: req.signalName, input: req.input ?? undefined, identity: req.identity, header: req.header ?? undefined }, req.requestId || undefined);
       return {};

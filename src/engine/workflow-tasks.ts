@@ -1,5 +1,6 @@
 import { randomUUID } from 'node:crypto';
 import { MAX_EAGER_ACTIVITIES, requestCancelActivity, scheduleActivity } from './activities';
+import { historyOverLimit, oversizedCommand, PENDING_ACTIVITIES_LIMIT, SUGGEST_CONTINUE_AS_NEW_BYTES, SUGGEST_CONTINUE_AS_NEW_EVENTS } from './limits';
 import { cancelExternal, signalExternal, startChild } from './children';
 import type { Engine } from './engine';
 import { taskNotFound } from './errors';
@@ -13,8 +14,6 @@ import type { Transition } from './transition';
 import { keywordsOf, mergePayloadMap } from './visibility-keys';
 import { closeRun, completeWorkflow, continueAsNew, ensureNamespace, failWorkflow } from './workflows';
 
-const SUGGEST_CONTINUE_AS_NEW_EVENTS = 4 * 1024;
-const SUGGEST_CONTINUE_AS_NEW_BYTES = 4 * 1024 * 1024;
 
 const CLOSE_COMMANDS = new Set([
   'COMMAND_TYPE_COMPLETE_WORKFLOW_EXECUTION',
@@ -152,6 +151,29 @@ export async function completeWorkflowTask(engine: Engine, queries: Queries, req
       t.scheduleWft();
       return;
     }
+    const refused = refusal(s, commands, names);
+    if (refused) {
+      // As Temporal: the task's commands are dropped; a payload over the limit also fails the run
+      // (running the code again would only produce it again), too many activities retry the task.
+      const failedId = t.append('EVENT_TYPE_WORKFLOW_TASK_FAILED', {
+        scheduledEventId: w.scheduledId,
+        startedEventId: w.startedId,
+        cause: refused.cause,
+        failure: { message: refused.message, source: 'Server', serverFailureInfo: { nonRetryable: refused.failsRun } },
+        identity: req.identity,
+      });
+      s.sticky = undefined;
+      if (refused.failsRun) {
+        closeRun(t, Status.Failed, 'EVENT_TYPE_WORKFLOW_EXECUTION_FAILED', {
+          failure: { message: refused.message, source: 'Server', serverFailureInfo: { nonRetryable: true } },
+          retryState: 'RETRY_STATE_NON_RETRYABLE_FAILURE',
+          workflowTaskCompletedEventId: failedId,
+        });
+      } else {
+        retryWft(t, w.attempt + 1);
+      }
+      return;
+    }
     const completedId = t.append('EVENT_TYPE_WORKFLOW_TASK_COMPLETED', {
       scheduledEventId: w.scheduledId,
       startedEventId: w.startedId,
@@ -176,6 +198,8 @@ export async function completeWorkflowTask(engine: Engine, queries: Queries, req
         await applyCommand(engine, t, names[i], attrs, completedId, req.identity);
       }
     }
+    const overLimit = t.closed ? undefined : historyOverLimit(s.nextEventId - 1, s.historyBytes);
+    if (overLimit) closeRun(t, Status.Terminated, 'EVENT_TYPE_WORKFLOW_EXECUTION_TERMINATED', { reason: overLimit, identity: 'history-service' });
     if (t.closed) {
       activityTasks.length = 0; // eager tasks of a run closed by this same task are moot
       return;
@@ -185,6 +209,19 @@ export async function completeWorkflowTask(engine: Engine, queries: Queries, req
     if (hadBuffered || t.needsWft || req.forceCreateNewWorkflowTask) t.scheduleWft();
   });
   return { activityTasks };
+}
+
+/** Why a completion's commands cannot be applied at all (Temporal's limits), or undefined. */
+function refusal(s: RunState, commands: Obj[], names: string[]): { cause: string; message: string; failsRun: boolean } | undefined {
+  for (let i = 0; i < commands.length; i++) {
+    const message = oversizedCommand(names[i], commandAttributes(commands[i], names[i]));
+    if (message) return { cause: 'WORKFLOW_TASK_FAILED_CAUSE_PAYLOADS_TOO_LARGE', message, failsRun: true };
+  }
+  const pending = Object.keys(s.activities).length + names.filter((n) => n === 'COMMAND_TYPE_SCHEDULE_ACTIVITY_TASK').length;
+  if (pending > PENDING_ACTIVITIES_LIMIT) {
+    return { cause: 'WORKFLOW_TASK_FAILED_CAUSE_PENDING_ACTIVITIES_LIMIT_EXCEEDED', message: `PendingActivitiesLimitExceeded: the number of pending activities, ${pending}, exceeds the per-workflow limit of ${PENDING_ACTIVITIES_LIMIT}`, failsRun: false };
+  }
+  return undefined;
 }
 
 async function applyCommand(engine: Engine, t: Transition, name: string, attrs: Obj, completedId: number, identity: string): Promise<void> {

@@ -214,3 +214,67 @@ test('an activity scheduled with eager execution comes back in the completion re
   expect(events.filter((e) => e === E.EVENT_TYPE_ACTIVITY_TASK_COMPLETED)).toHaveLength(1);
   expect(events.filter((e) => e === E.EVENT_TYPE_ACTIVITY_TASK_STARTED)).toHaveLength(1);
 });
+
+describe("Temporal's limits", () => {
+  const big = { payloads: [{ metadata: { encoding: Buffer.from('binary/plain') }, data: Buffer.alloc(2 * 1024 * 1024 + 1) }] };
+  const events = async (workflowId: string) => (await svc.getWorkflowExecutionHistory({ namespace, execution: { workflowId } })).history!.events!;
+
+  test('a start or signal with a payload over 2 MB is refused and changes nothing', async () => {
+    const tq = `q-${randomUUID()}`;
+    await expect(start(tq, { input: big })).rejects.toThrow('Blob data size exceeds limit.');
+    const { workflowId } = await start(tq);
+    await expect(svc.signalWorkflowExecution({ namespace, workflowExecution: { workflowId }, signalName: 's', input: big })).rejects.toThrow('Blob data size exceeds limit.');
+    expect(await history(workflowId)).toEqual([E.EVENT_TYPE_WORKFLOW_EXECUTION_STARTED, E.EVENT_TYPE_WORKFLOW_TASK_SCHEDULED]);
+  });
+
+  test('a command carrying a payload over 2 MB fails the task and the run', async () => {
+    const tq = `q-${randomUUID()}`;
+    const { workflowId } = await start(tq);
+    const task = await poll(tq);
+    await svc.respondWorkflowTaskCompleted({
+      namespace,
+      taskToken: task.taskToken,
+      identity: 'test',
+      commands: [
+        {
+          commandType: C.COMMAND_TYPE_SCHEDULE_ACTIVITY_TASK,
+          scheduleActivityTaskCommandAttributes: { activityId: 'a', activityType: { name: 'x' }, taskQueue: { name: tq }, input: big, startToCloseTimeout: seconds(10) },
+        },
+      ],
+    });
+    const history = await events(workflowId);
+    expect(history.slice(-2).map((e) => e.eventType)).toEqual([E.EVENT_TYPE_WORKFLOW_TASK_FAILED, E.EVENT_TYPE_WORKFLOW_EXECUTION_FAILED]);
+    expect(history.at(-2)!.workflowTaskFailedEventAttributes!.cause).toBe(temporal.api.enums.v1.WorkflowTaskFailedCause.WORKFLOW_TASK_FAILED_CAUSE_PAYLOADS_TOO_LARGE);
+    expect(history.at(-1)!.workflowExecutionFailedEventAttributes!.failure!.message).toBe('ScheduleActivityTaskCommandAttributes.Input exceeds size limit.');
+    expect(history.some((e) => e.eventType === E.EVENT_TYPE_ACTIVITY_TASK_SCHEDULED)).toBe(false);
+  });
+
+  test('more than 2,000 pending activities fail the task, which is tried again; the run stays open', async () => {
+    const tq = `q-${randomUUID()}`;
+    const { workflowId } = await start(tq);
+    const task = await poll(tq);
+    const commands = Array.from({ length: 2001 }, (_, i) => ({
+      commandType: C.COMMAND_TYPE_SCHEDULE_ACTIVITY_TASK,
+      scheduleActivityTaskCommandAttributes: { activityId: `a${i}`, activityType: { name: 'x' }, taskQueue: { name: tq }, startToCloseTimeout: seconds(10) },
+    }));
+    await svc.respondWorkflowTaskCompleted({ namespace, taskToken: task.taskToken, identity: 'test', commands });
+    const history = await events(workflowId);
+    expect(history.some((e) => e.eventType === E.EVENT_TYPE_ACTIVITY_TASK_SCHEDULED)).toBe(false);
+    const failed = history.find((e) => e.eventType === E.EVENT_TYPE_WORKFLOW_TASK_FAILED)!;
+    expect(failed.workflowTaskFailedEventAttributes!.cause).toBe(temporal.api.enums.v1.WorkflowTaskFailedCause.WORKFLOW_TASK_FAILED_CAUSE_PENDING_ACTIVITIES_LIMIT_EXCEEDED);
+    const retried = await poll(tq);
+    expect(retried.attempt).toBe(2);
+  });
+
+  test('a run whose history passes 51,200 events is terminated', async () => {
+    const tq = `q-${randomUUID()}`;
+    const { workflowId } = await start(tq);
+    const task = await poll(tq);
+    const commands = Array.from({ length: 51_200 }, () => ({ commandType: C.COMMAND_TYPE_RECORD_MARKER, recordMarkerCommandAttributes: { markerName: 'm' } }));
+    await svc.respondWorkflowTaskCompleted({ namespace, taskToken: task.taskToken, identity: 'test', commands });
+    const desc = await svc.describeWorkflowExecution({ namespace, execution: { workflowId } });
+    expect(desc.workflowExecutionInfo!.status).toBe(temporal.api.enums.v1.WorkflowExecutionStatus.WORKFLOW_EXECUTION_STATUS_TERMINATED);
+    const last = (await svc.getWorkflowExecutionHistory({ namespace, execution: { workflowId }, historyEventFilterType: temporal.api.enums.v1.HistoryEventFilterType.HISTORY_EVENT_FILTER_TYPE_CLOSE_EVENT })).history!.events!;
+    expect(last[0].workflowExecutionTerminatedEventAttributes!.reason).toBe('Workflow history count exceeds limit.');
+  });
+});
