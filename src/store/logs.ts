@@ -45,7 +45,7 @@ export interface ExecutionEnd extends ExecutionRef {
 export interface LogQuery {
   connectionId?: string;
   integration?: string;
-  operation?: Operation;
+  operations?: Operation[];
   script?: string;
   jobId?: string;
   levels?: LogLevel[];
@@ -113,7 +113,7 @@ export class LogStore {
     const desc = query.order !== 'asc';
     if (query.connectionId !== undefined) where.push(`connection_id = ${param(query.connectionId)}`);
     if (query.integration !== undefined) where.push(`integration_key = ${param(query.integration)}`);
-    if (query.operation !== undefined) where.push(`operation = ${param(query.operation)}`);
+    if (query.operations?.length) where.push(`operation = ANY(${param(query.operations)}::text[])`);
     if (query.script !== undefined) where.push(`script = ${param(query.script)}`);
     if (query.jobId !== undefined) where.push(`job_id = ${param(query.jobId)}`);
     if (query.levels?.length) where.push(`level = ANY(${param(query.levels)}::text[])`);
@@ -127,6 +127,15 @@ export class LogStore {
     );
     const logs = rows.slice(0, query.limit).map(toLog);
     return { logs, nextCursor: rows.length > query.limit ? encodeLogCursor(logs[logs.length - 1]!.id) : null };
+  }
+
+  /**
+   * Stores the lines and the outcome line of an execution that has no job row of its own (a
+   * webhook handler run), then tells `onExecutionEnd` listeners.
+   */
+  async recordEnd(end: ExecutionEnd, entries: readonly unknown[]): Promise<void> {
+    await this.db.transaction((tx) => writeLogs(tx, end, [...entries, outcomeEntry(end)]));
+    emitExecutionEnd(end);
   }
 
   /** Deletes lines older than `retentionDays`, `batch` rows per statement; returns how many. */
@@ -280,7 +289,7 @@ function outcomeEntry(end: ExecutionEnd): CollectedLogEntry & { kind: LogKind } 
   const what = `${end.operation === 'sync' ? 'Sync' : end.operation === 'action' ? 'Action' : 'Webhook handler'} "${end.script}"`;
   const seconds = `${((end.finishedAt.getTime() - end.startedAt.getTime()) / 1000).toFixed(2)} s`;
   const models = Object.entries(end.counts).map(([model, c]) => `${model}: ${c.added} added, ${c.updated} updated, ${c.deleted} deleted`);
-  const written = end.operation === 'sync' ? ` (${models.length ? models.join('; ') : 'no changes'})` : '';
+  const written = end.operation !== 'action' ? ` (${models.length ? models.join('; ') : 'no changes'})` : '';
   const message = end.success ? `${what} succeeded in ${seconds}${written}` : `${what} failed after ${seconds}: ${end.error?.type ?? 'error'}: ${end.error?.message ?? ''}${written}`;
   return { kind: 'outcome', level: end.success ? 'info' : 'error', message: truncate(message), createdAt: end.finishedAt.toISOString() };
 }

@@ -62,9 +62,12 @@ export async function runWebhookHandler(
     if (heartbeat) clearInterval(heartbeat);
   }
   const runId = `${args.incomingId}:${args.connectionId}:${args.sync}`;
+  const error = result.success ? null : { type: result.error.type, message: result.error.message };
+  const ref = { environmentId: args.environmentId, environment: args.environment, integration: args.integration, connectionId: args.connectionId };
+  await store.logs.recordEnd({ ...ref, operation: 'webhook', script: args.sync, jobId: runId, success: result.success, startedAt, finishedAt: new Date(), counts: result.counts, error }, result.logs);
   const webhooks = deps.webhooks
     ? await deps.webhooks.webhookRun({ ...args, variant: 'base' }, runId, config.output, result.counts, startedAt)
     : [];
-  if (!result.success) return { outcome: 'error', error: { type: result.error.type, message: result.error.message } };
+  if (error) return { outcome: 'error', error };
   return { outcome: 'success', counts: result.counts, webhooks };
 }

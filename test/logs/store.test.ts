@@ -50,7 +50,7 @@ describe('LogStore', () => {
     const messages = async (q: Parameters<Store['logs']['list']>[1]) => (await store.logs.list(env, q)).logs.map((l) => l.message);
     expect(await messages({ connectionId: 'user-2', limit: 10 })).toEqual(['four', 'three']);
     expect(await messages({ levels: ['error', 'warn'], limit: 10 })).toEqual(['three', 'two']);
-    expect(await messages({ operation: 'action', script: 'create-issue', limit: 10 })).toEqual(['five']);
+    expect(await messages({ operations: ['action'], script: 'create-issue', limit: 10 })).toEqual(['five']);
     expect(await messages({ kinds: ['http'], limit: 10 })).toEqual(['GET x 200']);
     expect(await messages({ to: new Date('2021-01-01'), limit: 10 })).toEqual(['three']);
     expect(await messages({ from: new Date('2021-01-01'), connectionId: 'user-2', limit: 10 })).toEqual(['four']);

@@ -143,6 +143,9 @@ test("a signed GitHub webhook runs the subscribed syncs' handlers for the connec
   expect(sync.body).toMatchObject({ syncType: 'WEBHOOK', model: 'GithubIssue', success: true, responseResults: { added: 1, updated: 0, deleted: 0 } });
   const key = (await sdk.getWebhookSettings()).data.signing_key;
   expect(new Syncline({ secretKey: 'x', webhookSigningKey: key }).verifyIncomingWebhookRequest(forward.raw, forward.headers as Record<string, string>)).toBe(true);
+  // The handler run is logged with the sync's runs, ending with its outcome line.
+  const logged = await waitFor('the handler run logged', async () => (await sdk.listLogs({ connectionId: 'octo', sync: 'issues', kind: 'outcome' })).logs.find((l) => l.operation === 'webhook'));
+  expect(logged.message).toMatch(/^Webhook handler "issues" succeeded in \d+\.\d\d s \(GithubIssue: 1 added, 0 updated, 0 deleted\)$/);
 });
 
 test('the handler may delete; an event type no sync subscribes to except * runs only that one', async () => {

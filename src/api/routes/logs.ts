@@ -20,7 +20,7 @@ const logsQuery = z
     integration: z.string().max(255).optional(),
     sync: z.string().max(255).optional(),
     action: z.string().max(255).optional(),
-    jobId: z.string().max(64).optional(),
+    jobId: z.string().max(1000).optional(),
     level: list(['debug', 'info', 'warn', 'error'], 'level'),
     kind: list(['log', 'http', 'outcome'], 'kind'),
     from: instant('from'),
@@ -59,7 +59,8 @@ export function logRoutes(store: Store): Router {
     const page = await store.logs.list(environment(req).id, {
       connectionId: q.connectionId,
       integration: q.integration,
-      operation: q.sync !== undefined ? 'sync' : q.action !== undefined ? 'action' : undefined,
+      // A sync's runs include its webhook handler runs.
+      operations: q.sync !== undefined ? ['sync', 'webhook'] : q.action !== undefined ? ['action'] : undefined,
       script: q.sync ?? q.action,
       jobId: q.jobId,
       levels: q.level,
