@@ -22,7 +22,17 @@ export interface Db extends Queryable {
   readonly backend: 'postgres' | 'pglite';
   /** Runs `fn` in one transaction: committed when it resolves, rolled back when it throws. */
   transaction<T>(fn: (tx: Queryable) => Promise<T>): Promise<T>;
+  /**
+   * Takes the database-wide exclusive right `name` (within the schema) until released or this
+   * process ends; undefined when another process holds it. On Postgres a session advisory lock on a
+   * connection kept for the purpose; PGlite has one process by construction.
+   */
+  lease(name: string): Promise<Lease | undefined>;
   close(): Promise<void>;
+}
+
+export interface Lease {
+  release(): Promise<void>;
 }
 
 export interface OpenDbOptions {
@@ -87,6 +97,25 @@ async function openPostgres(url: string, options: OpenDbOptions): Promise<Db> {
         client.release();
       }
     },
+    async lease(name) {
+      const client = await pool.connect();
+      const key = [`syncline:${name}`];
+      const { rows } = await client.query<{ ok: boolean }>('SELECT pg_try_advisory_lock(hashtext($1 || current_schema())) AS ok', key).catch((err: unknown) => {
+        client.release();
+        throw err;
+      });
+      if (!rows[0]?.ok) {
+        client.release();
+        return undefined;
+      }
+      // The lock lives as long as this session: the connection stays out of the pool until release.
+      return {
+        async release() {
+          await client.query('SELECT pg_advisory_unlock(hashtext($1 || current_schema()))', key).catch(() => undefined);
+          client.release();
+        },
+      };
+    },
     close: () => pool.end(),
   };
 }
@@ -108,6 +137,7 @@ async function openPglite(dataDir?: string): Promise<Db> {
     transaction: (fn) => db.transaction((tx) =>
         fn({ query: (sql, params) => run(tx, sql, params), exec: async (sql) => void (await tx.exec(sql)) }),
       ),
+    lease: async () => ({ release: async () => undefined }),
     close: () => db.close(),
   };
 }

@@ -3,7 +3,7 @@ import { Client, Connection } from '@temporalio/client';
 import { type google, temporal } from '@temporalio/proto';
 import { migrate } from '../../src/store/migrate';
 import { startEngine, type RunningEngine } from '../../src/engine';
-import { testDb } from '../helpers/db';
+import { onPostgres, testDb } from '../helpers/db';
 
 /**
  * The history rules the SDK relies on, driven with raw RPCs (no worker): buffering while a workflow
@@ -277,4 +277,16 @@ describe("Temporal's limits", () => {
     const last = (await svc.getWorkflowExecutionHistory({ namespace, execution: { workflowId }, historyEventFilterType: temporal.api.enums.v1.HistoryEventFilterType.HISTORY_EVENT_FILTER_TYPE_CLOSE_EVENT })).history!.events!;
     expect(last[0].workflowExecutionTerminatedEventAttributes!.reason).toBe('Workflow history count exceeds limit.');
   });
+});
+
+onPostgres('a second engine on the same database is refused while the first runs, and can start once it stopped', async () => {
+  await expect(startEngine({ db, port: 0 })).rejects.toThrow('Another Syncline engine is already running on this database');
+  await engine.close();
+  engine = await startEngine({ db, port: 0 });
+  await connection.close();
+  connection = await Connection.connect({ address: engine.address });
+  svc = new Client({ connection }).workflowService;
+  const tq = `q-${randomUUID()}`;
+  await start(tq);
+  await poll(tq);
 });
