@@ -16,16 +16,18 @@ collectDefaultMetrics({ register: registry });
 const DURATION_BUCKETS = [0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30, 60, 120, 300, 600, 1800, 3600];
 const LAG_BUCKETS = [0.01, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30, 60, 300];
 
+const RUN_LABELS = ['environment', 'integration', 'operation', 'script', 'status'] as const;
+
 const runs = new Counter({
   name: 'syncline_runs_total',
-  help: 'Finished sync and action runs, by outcome (success or error)',
-  labelNames: ['environment', 'integration', 'operation', 'script', 'status'] as const,
+  help: 'Finished sync, action and webhook handler runs, by outcome (success or error)',
+  labelNames: RUN_LABELS,
   registers: [registry],
 });
 const runDuration = new Histogram({
   name: 'syncline_run_duration_seconds',
-  help: 'Wall-clock duration of finished sync and action runs (retried attempts included)',
-  labelNames: ['environment', 'integration', 'operation', 'script', 'status'] as const,
+  help: 'Wall-clock duration of finished runs (retried attempts included)',
+  labelNames: RUN_LABELS,
   buckets: DURATION_BUCKETS,
   registers: [registry],
 });

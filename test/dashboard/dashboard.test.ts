@@ -68,6 +68,16 @@ afterAll(async () => {
 const shot = (name: string) => page.screenshot({ path: path.join(ARTIFACTS, `dashboard-${name}.png`), fullPage: true });
 const row = '[data-sync="dash-1/items"]';
 const statusText = () => page.textContent(`${row} .status`);
+/** Waits until the row's last run is a newer one than `before`. */
+const newerRun = (before: string | null) =>
+  page.waitForFunction(
+    ([sel, previous]) => {
+      const time = document.querySelector(sel)?.getAttribute('datetime');
+      return !!time && time !== previous;
+    },
+    [`${row} .last-run time`, before] as const,
+    { timeout: 30_000 },
+  );
 
 test('sign-in refuses a wrong key and keeps the right one for the session only', async () => {
   await page.goto(`${t.url}/`);
@@ -91,30 +101,14 @@ test('pause, start and trigger a sync; the status follows', async () => {
   await page.waitForFunction((sel) => document.querySelector(sel)?.textContent === 'PAUSED', `${row} .status`);
   expect(await page.textContent(`${row} .next-run`)).toBe('—');
   await shot('paused');
-
   const lastRun = await page.getAttribute(`${row} .last-run time`, 'datetime');
+
+  // Starting runs now: a newer run finishes. So does triggering.
   await page.click(`${row} button[data-action=start]`);
   await page.waitForFunction((sel) => document.querySelector(sel)?.textContent !== 'PAUSED', `${row} .status`);
-  // Starting runs now: a newer run finishes.
-  await page.waitForFunction(
-    ([sel, before]) => {
-      const time = document.querySelector(sel)?.getAttribute('datetime');
-      return !!time && time !== before;
-    },
-    [`${row} .last-run time`, lastRun] as const,
-    { timeout: 30_000 },
-  );
-
-  const afterStart = await page.getAttribute(`${row} .last-run time`, 'datetime');
+  await newerRun(lastRun);
   await page.click(`${row} button[data-action=trigger]`);
-  await page.waitForFunction(
-    ([sel, before]) => {
-      const time = document.querySelector(sel)?.getAttribute('datetime');
-      return !!time && time !== before;
-    },
-    [`${row} .last-run time`, afterStart] as const,
-    { timeout: 30_000 },
-  );
+  await newerRun(await page.getAttribute(`${row} .last-run time`, 'datetime'));
   expect(await statusText()).toBe('SUCCESS');
   expect(await page.textContent(`${row} .counts`)).toContain('Item 40');
   await shot('triggered');
