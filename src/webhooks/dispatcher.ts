@@ -7,10 +7,6 @@ import type { NewDelivery, WebhookType } from '../store/webhooks';
 import type { Connection, RecordCounts } from '../types';
 import { baseModel, FROM, type AsyncActionWebhook, type AuthWebhook, type ForwardWebhook, type SyncFailureWebhook, type SyncSuccessWebhook, type SyncWebhookBase, type Webhook } from './payloads';
 
-function syncBase(key: SyncWebhookKey, model: string, syncType: SyncWebhookBase['syncType']): SyncWebhookBase {
-  return { from: FROM, type: 'sync', connectionId: key.connectionId, providerConfigKey: key.integration, syncName: key.sync, syncVariant: key.variant, model, syncType };
-}
-
 /** Starts the durable delivery of enqueued webhooks (a Temporal workflow in Syncline). */
 export type DeliveryStarter = (workflowId: string, deliveryIds: number[]) => Promise<void>;
 
@@ -200,4 +196,9 @@ export class WebhookDispatcher {
       throw err;
     }
   }
+}
+
+/** The fields every `sync` webhook of one model of one sync starts with. */
+function syncBase(key: SyncWebhookKey, model: string, syncType: SyncWebhookBase['syncType']): SyncWebhookBase {
+  return { from: FROM, type: 'sync', connectionId: key.connectionId, providerConfigKey: key.integration, syncName: key.sync, syncVariant: key.variant, model, syncType };
 }
