@@ -222,6 +222,9 @@ export class RecordStore {
   /**
    * Hard-deletes every record of these models of a connection (a sync's cache emptied, a sync
    * variant deleted): nothing is left, not even deletion marks. Returns how many went.
+   *
+   * @example
+   * await store.records.purge(connection.id, ['GithubIssue::octo-hello']);
    */
   async purge(connection: number, models: readonly string[]): Promise<number> {
     let total = 0;

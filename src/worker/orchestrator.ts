@@ -141,6 +141,10 @@ export class Orchestrator {
   /**
    * Creates a variant of a sync for one connection (`name::variant`, its records stored as
    * `Model::variant`) and starts its workflow, paused when the sync is not `auto_start`.
+   *
+   * @example
+   * const target = await orchestrator.createVariant(env, 'github', 'user-1', 'issues', 'octo-hello');
+   * await orchestrator.trigger([target]);
    */
   async createVariant(env: Environment, integration: string, connectionId: string, name: string, variant: string): Promise<SyncTarget> {
     checkVariant(variant);
@@ -161,6 +165,9 @@ export class Orchestrator {
   /**
    * Deletes a variant: stops its workflow (a running script is stopped), then deletes its records,
    * its checkpoint and its sync row with its jobs.
+   *
+   * @example
+   * await orchestrator.deleteVariant(env, 'github', 'user-1', 'issues', 'octo-hello');
    */
   async deleteVariant(env: Environment, integration: string, connectionId: string, name: string, variant: string): Promise<void> {
     checkVariant(variant);
@@ -269,7 +276,7 @@ export class Orchestrator {
     });
   }
 
-  /** Stops (terminates) sync workflows; a running script is left to finish its attempt. */
+  /** Stops (terminates) sync workflows; a running script is stopped too, once its worker hears of it at its next heartbeat (within seconds). */
   async stop(keys: SyncKey[], reason: string): Promise<void> {
     await this.each(keys, async (key) => {
       try {

@@ -7,6 +7,9 @@
  *   its schedule or a signal, runs the `runSync` activity, and continues-as-new now and then.
  * - Run: one execution of the sync script, recorded as one job row (`sync_jobs`). Retried attempts of
  *   a run (worker crash, heartbeat timeout) continue the same job from the last checkpoint.
+ * - Variant: another copy of a sync for one connection (`name::variant`), with its own workflow,
+ *   schedule, checkpoint and records (`Model::variant`); created and deleted only through the API.
+ *   The sync itself is the variant `base`.
  * - Slot: a scheduled instant, `offset + k * frequency`; the offset is stable per workflow id, so
  *   many connections with the same frequency do not all fire at once.
  */
