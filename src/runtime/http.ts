@@ -58,6 +58,8 @@ export async function proxyRequest(ctx: HttpContext, config: ResolvedRequest): P
         decompress: config.decompress ?? ctx.provider.proxy?.decompress ?? false,
         validateStatus: () => true,
         maxRedirects: 5,
+        // A redirect to another origin gets none of the credentials we added (axios already drops Authorization).
+        sensitiveHeaders: target.credentialHeaders,
         maxContentLength: MAX_RESPONSE_BYTES,
         signal: ctx.signal,
         transitional: { silentJSONParsing: true, forcedJSONParsing: true, clarifyTimeoutError: false },
@@ -128,10 +130,11 @@ async function buildRequest(ctx: HttpContext, connection: Connection, config: Re
   const form = typeof config.data === 'string' && /application\/x-www-form-urlencoded/i.test(headers['content-type'] ?? '') ? config.data : undefined;
   const auth = authorizeRequest(provider, values, { method, url: url.toString(), form });
   // The script's own headers win over the provider's and the credentials'.
-  for (const [name, value] of Object.entries(auth.headers)) headers[name] ??= value;
+  const credentialHeaders = Object.keys(auth.headers).filter((name) => !(name in headers));
+  for (const name of credentialHeaders) headers[name] = auth.headers[name]!;
   const decompress = config.decompress ?? provider.proxy?.decompress ?? false;
   if (!decompress && !('accept-encoding' in headers)) headers['accept-encoding'] = 'identity';
-  return { url: url.toString(), headers };
+  return { url: url.toString(), headers, credentialHeaders };
 }
 
 /** Query parameters as pairs; arrays become repeated keys (`a=1&a=2`). */

@@ -1,3 +1,5 @@
+import { createServer } from 'node:http';
+import type { AddressInfo } from 'node:net';
 import type { ProviderDefinition } from '../../src/providers';
 import { oauth1Header } from '../../src/providers/oauth1';
 import { isRetryable, waitFromHeaders } from '../../src/runtime/http';
@@ -119,6 +121,27 @@ describe('requests', () => {
     expect(out.post).toEqual({ n: 1 });
     expect(out.methods).toEqual(['PUT', 'PATCH', 'DELETE']);
     expect(out.proxied).toEqual(['PATCH', { inline: '1' }]);
+  });
+
+  test('redirects are followed; another origin gets none of the credentials', async () => {
+    const other = createServer((req, res) => res.writeHead(200, { 'content-type': 'application/json' }).end(JSON.stringify(req.headers)));
+    await new Promise<void>((resolve) => other.listen(0, '127.0.0.1', resolve));
+    const elsewhere = encodeURIComponent(`http://127.0.0.1:${(other.address() as AddressInfo).port}/elsewhere`);
+    try {
+      const provider: ProviderDefinition = { display_name: 'Key header', auth_mode: 'API_KEY', proxy: { base_url: h.api.url, headers: { 'x-api-key': '${apiKey}' } } };
+      await h.connect('redirected', { type: 'API_KEY', apiKey: 'key-redirect-123' });
+      const options = { provider, connectionId: 'redirected' };
+      const same = await run(`return (await nango.get({ endpoint: '/redirect' })).data`, options);
+      expect(same).toMatchObject({ path: '/echo', query: { redirected: '1' }, headers: { 'x-api-key': 'key-redirect-123' } });
+      const away = await run(`return (await nango.get({ endpoint: '/redirect', params: { to: decodeURIComponent('${elsewhere}') }, headers: { 'x-mine': 'kept' } })).data`, options);
+      expect(away).toMatchObject({ 'x-mine': 'kept' });
+      expect(away).not.toHaveProperty('x-api-key');
+      const oauth = await run(`return (await nango.get({ endpoint: '/redirect', params: { to: decodeURIComponent('${elsewhere}') } })).data`);
+      expect(oauth).not.toHaveProperty('authorization');
+    } finally {
+      other.closeAllConnections();
+      await new Promise((resolve) => other.close(resolve));
+    }
   });
 
   test('baseUrlOverride replaces the provider base URL', async () => {
