@@ -1,6 +1,7 @@
 import { Context } from '@temporalio/activity';
 import { parseRuns, type SyncDefinition } from '../config/nango-yaml';
 import { SynclineError } from '../errors';
+import { observeScheduleLag } from '../metrics';
 import { findProvider } from '../providers';
 import { runScript, storeServices, type RuntimeServices } from '../runtime';
 import { modelFullName } from '../runtime/host';
@@ -26,9 +27,10 @@ export interface ActivityDeps {
  * (its workflow terminated or cancelled) the script is stopped at once and the job ends as ERROR
  * (`run_cancelled`) with nothing more written.
  */
-export async function runSync(deps: ActivityDeps, { key, reset, emptyCache }: RunSyncInput): Promise<RunSyncResult> {
+export async function runSync(deps: ActivityDeps, { key, reset, emptyCache, scheduledAt }: RunSyncInput): Promise<RunSyncResult> {
   const { store } = deps;
   const context = Context.current();
+  if (scheduledAt !== undefined && context.info.attempt === 1) observeScheduleLag(key, Date.now() - scheduledAt);
   const connection = await store.connections.get(key.environmentId, key.integration, key.connectionId).catch(goneIfNotFound);
   if (!connection) return { outcome: 'gone', reason: `connection ${key.connectionId} no longer exists` };
   const script = await store.scripts.find(key.environmentId, key.integration, 'sync', key.sync);

@@ -56,10 +56,11 @@ export async function syncWorkflow(args: SyncWorkflowArgs): Promise<string> {
       else await condition(woken, wait);
     }
     if (state.isDue(Date.now())) {
+      const scheduledAt = state.pending ? undefined : (state.nextRunAt ?? undefined);
       const { reset, emptyCache } = state.startRun();
       const startedAt = Date.now();
       try {
-        const result = await runSync({ key: args.key, reset, ...(emptyCache ? { emptyCache } : {}) });
+        const result = await runSync({ key: args.key, reset, ...(emptyCache ? { emptyCache } : {}), ...(scheduledAt !== undefined ? { scheduledAt } : {}) });
         // The app's `sync` webhooks are enqueued (their delivery is a workflow of its own) before the run counts as finished.
         if (result.outcome !== 'gone' && patched('sync-webhooks')) await sendSyncWebhooks(args.key, result.jobId).catch(() => undefined);
         state.finishRun(result, Date.now());

@@ -94,6 +94,8 @@ export interface RunSyncInput {
   reset: boolean;
   /** With `reset`: the sync's records are deleted before the run. */
   emptyCache?: boolean;
+  /** When a scheduled run was due (epoch ms; absent for triggered runs): the activity measures the schedule lag from it. */
+  scheduledAt?: number;
 }
 
 export type RunSyncResult =

@@ -101,7 +101,7 @@ test('secrets never reach the stored logs, though the script logged and sent the
   for (const secret of [API_KEY, ENV_SECRET, 'Bearer']) expect(stored).not.toContain(secret);
 });
 
-test('an action run is logged too, and runs are counted in /metrics', async () => {
+test('an action run is logged too; runs and schedule lag are in /metrics', async () => {
   const before = parsePrometheus((await t.request('GET', '/metrics')).body);
   const res = await t.request('POST', '/action/trigger', { json: { action_name: 'shout', input: { text: 'hey' } }, headers: { 'Connection-Id': 'q1', 'Provider-Config-Key': 'leaky' } });
   expect(res).toMatchObject({ status: 200, body: { heard: 'hey' } });
@@ -120,6 +120,9 @@ test('an action run is logged too, and runs are counted in /metrics', async () =
   // The sync run of beforeAll: one success, three records added.
   expect(valueOf(after, 'syncline_runs_total', { integration: 'leaky', operation: 'sync', script: 'chatty', status: 'success' })).toBeGreaterThanOrEqual(1);
   expect(valueOf(after, 'syncline_records_written_total', { integration: 'leaky', sync: 'chatty', model: 'Item', change: 'added' })).toBeGreaterThanOrEqual(3);
+  // A new sync's first run is due at once: its lag from then to its start is measured.
+  expect(valueOf(after, 'syncline_sync_schedule_lag_seconds_count', { environment: 'dev', integration: 'leaky', sync: 'chatty' })).toBe(1);
+  expect(valueOf(after, 'syncline_sync_schedule_lag_seconds_sum', { environment: 'dev', integration: 'leaky', sync: 'chatty' })).toBeLessThan(30);
 });
 
 test('filters: connection, integration, sync or action, job, level, kind, time range; other environments see nothing', async () => {
