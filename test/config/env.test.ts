@@ -4,7 +4,7 @@ import { ConfigError, loadConfig } from '../../src/config/env';
 describe('loadConfig', () => {
   test('defaults: embedded mode on port 3003 with data in ./.syncline', () => {
     const config = loadConfig({});
-    expect(config).toMatchObject({ port: 3003, enginePort: 7233, logLevel: 'info', dataDir: path.resolve('.syncline') });
+    expect(config).toMatchObject({ port: 3003, enginePort: 7233, logLevel: 'info', dataDir: path.resolve('.syncline'), logRetentionDays: 15, metricsAuth: 'key' });
     expect(config.databaseUrl).toBeUndefined();
     expect(config.temporalAddress).toBeUndefined();
     expect(Object.isFrozen(config)).toBe(true);
@@ -21,6 +21,8 @@ describe('loadConfig', () => {
       SYNCLINE_SECRET_KEY: 'sk_dev_0123456789abcdef',
       SYNCLINE_ENCRYPTION_KEY: key,
       LOG_LEVEL: 'debug',
+      SYNCLINE_LOG_RETENTION_DAYS: '30',
+      SYNCLINE_METRICS_AUTH: 'none',
     });
     expect(config).toMatchObject({
       port: 8080,
@@ -30,6 +32,8 @@ describe('loadConfig', () => {
       enginePort: 7300,
       secretKey: 'sk_dev_0123456789abcdef',
       logLevel: 'debug',
+      logRetentionDays: 30,
+      metricsAuth: 'none',
     });
     expect(config.encryptionKey).toEqual(Buffer.alloc(32, 7));
   });
@@ -47,6 +51,9 @@ describe('loadConfig', () => {
     ['SYNCLINE_ENCRYPTION_KEY', Buffer.alloc(16).toString('base64'), /^Invalid SYNCLINE_ENCRYPTION_KEY: expected base64 of exactly 32 bytes/],
     ['SYNCLINE_SECRET_KEY', 'short', /^Invalid SYNCLINE_SECRET_KEY: /],
     ['LOG_LEVEL', 'loud', /^Invalid LOG_LEVEL: expected one of fatal, error/],
+    ['SYNCLINE_LOG_RETENTION_DAYS', '0', /^Invalid SYNCLINE_LOG_RETENTION_DAYS: expected a whole number of days from 1 to 3650/],
+    ['SYNCLINE_LOG_RETENTION_DAYS', 'two', /^Invalid SYNCLINE_LOG_RETENTION_DAYS: /],
+    ['SYNCLINE_METRICS_AUTH', 'basic', /^Invalid SYNCLINE_METRICS_AUTH: expected key \(a secret key is required\) or none/],
   ])('%s=%s stops start-up with one line naming it', (name, value, message) => {
     expect(() => loadConfig({ [name]: value })).toThrow(ConfigError);
     expect(() => loadConfig({ [name]: value })).toThrow(message);
