@@ -29,9 +29,10 @@ type Outcome = { ok: true } | { ok: false; state: RefreshState; fresh: boolean }
 /**
  * Keeps OAuth2 (authorization code and client credentials) tokens fresh. A token expiring within
  * the margin, or any token when forced, is refreshed with one call to the provider however many
- * callers ask at once: callers in this process share one promise, and across processes a Postgres
- * advisory lock serialises refreshes of a connection, after which the holder re-reads the
- * credentials and skips the call when another process already refreshed them. A failure is
+ * callers ask at once: callers in this process share one promise, and across processes a claim on
+ * the connection's refresh row serialises refreshes of a connection (no database connection is held
+ * during the provider call), after which the holder re-reads the credentials and skips the call
+ * when another process already refreshed them. A failure is
  * recorded on the connection with the provider's answer, and for a cooldown every caller gets that
  * failure without a new provider call. A refresh token the provider does not rotate is kept.
  *
@@ -84,7 +85,6 @@ export class CredentialRefresher {
   private async refresh(connection: Connection, provider: ProviderDefinition, force: boolean): Promise<Connection> {
     const before = await this.store.auth.refreshState(connection.id);
     if (coolingDown(before)) throw refreshFailed(connection, before);
-    // Read before taking the lock: on PGlite the locked transaction holds the only connection.
     const client = connection.credentials.type === 'OAUTH2' ? await this.appClient(connection) : userClient(connection.credentials);
     const seen = tokenOf(connection.credentials);
     const outcome = await this.store.auth.withRefreshLock(connection.id, async (tx): Promise<Outcome> => {

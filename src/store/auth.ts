@@ -63,8 +63,8 @@ interface RefreshRow {
   retry_after: Date | null;
 }
 
-// Arbitrary constant: first key of the per-connection refresh advisory lock (the second is the connection's id).
-const REFRESH_LOCK_SPACE = 613_870_221;
+/** How long a refresh may hold its claim: the provider call's timeout plus room. */
+export const REFRESH_CLAIM_MS = 60_000;
 
 const hashToken = (token: string) => createHash('sha256').update(token).digest('hex');
 const date = (v: Date | string | null) => (v === null ? null : new Date(v));
@@ -185,29 +185,44 @@ export class AuthStore {
 
   /**
    * Runs `fn` holding the connection's refresh lock, so only one refresh of a connection runs at a
-   * time: on Postgres, in a transaction holding an advisory lock (across processes); on PGlite, which
-   * one process owns, under an in-memory lock, because a transaction open during the provider call
-   * would hold PGlite's only connection and stall every other query. `fn` must use only the
+   * time across processes, without a database connection held during the provider call: the lock is
+   * a claim on the connection's `connection_refreshes` row, lapsing after `REFRESH_CLAIM_MS` if its
+   * holder dies; others poll until it is free. Callers in one process also queue in memory first,
+   * so they never poll each other (PGlite has only this process). `fn` must use only the
    * `RefreshTx` it is given.
    */
   async withRefreshLock<T>(connectionPk: number, fn: (tx: RefreshTx) => Promise<T>): Promise<T> {
-    if (this.db.backend === 'pglite') {
-      const previous = this.localLocks.get(connectionPk) ?? Promise.resolve();
-      let release!: () => void;
-      const mine = previous.then(() => new Promise<void>((resolve) => (release = resolve)));
-      this.localLocks.set(connectionPk, mine);
-      await previous;
+    const previous = this.localLocks.get(connectionPk) ?? Promise.resolve();
+    let release!: () => void;
+    const mine = previous.then(() => new Promise<void>((resolve) => (release = resolve)));
+    this.localLocks.set(connectionPk, mine);
+    await previous;
+    try {
+      if (this.db.backend === 'pglite') return await fn(new RefreshTx(this.db, this.cipher, connectionPk));
+      await this.claim(connectionPk);
       try {
         return await fn(new RefreshTx(this.db, this.cipher, connectionPk));
       } finally {
-        release();
-        if (this.localLocks.get(connectionPk) === mine) this.localLocks.delete(connectionPk);
+        await this.db.query('UPDATE connection_refreshes SET claimed_until = NULL WHERE connection_id = $1', [connectionPk]);
       }
+    } finally {
+      release();
+      if (this.localLocks.get(connectionPk) === mine) this.localLocks.delete(connectionPk);
     }
-    return this.db.transaction(async (q) => {
-      await q.query('SELECT pg_advisory_xact_lock($1, $2)', [REFRESH_LOCK_SPACE, connectionPk]);
-      return fn(new RefreshTx(q, this.cipher, connectionPk));
-    });
+  }
+
+  private async claim(connectionPk: number): Promise<void> {
+    for (let wait = 25; ; wait = Math.min(wait * 2, 500)) {
+      const { rows } = await this.db.query(
+        `INSERT INTO connection_refreshes AS r (connection_id, claimed_until) VALUES ($1, clock_timestamp() + make_interval(secs => $2::double precision / 1000))
+         ON CONFLICT (connection_id) DO UPDATE SET claimed_until = excluded.claimed_until
+         WHERE r.claimed_until IS NULL OR r.claimed_until < clock_timestamp()
+         RETURNING connection_id`,
+        [connectionPk, REFRESH_CLAIM_MS],
+      );
+      if (rows.length) return;
+      await new Promise((resolve) => setTimeout(resolve, wait));
+    }
   }
 }
 

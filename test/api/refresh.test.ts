@@ -3,6 +3,7 @@ import { onAuthEvent, useUserProviders, type AuthEvent } from '../../src/provide
 import { CredentialRefresher, getFreshConnection } from '../../src/providers/refresh';
 import type { FakeOAuthProvider } from '../fixtures/oauth-provider';
 import { call, startTestApi, type TestApi } from '../helpers/api';
+import { onPostgres } from '../helpers/db';
 import { addFakeIntegration, startFakeProvider } from '../helpers/oauth';
 
 let api: TestApi;
@@ -85,7 +86,7 @@ test('20 concurrent requests on an expired token make one provider call', async 
   expect(fake.calls.refresh_token).toBe(calls + 1);
 });
 
-test('refreshers that share nothing but the database (separate processes) still make one call: advisory lock and re-check', async () => {
+test('refreshers that share nothing but the database (separate processes) still make one call: a claim on the row and re-check', async () => {
   await connection('race-2', -5);
   fake.tokenDelayMs = 100;
   const calls = fake.calls.refresh_token;
@@ -168,4 +169,25 @@ test('a slow token endpoint holds up only that connection, not the rest of the A
   expect(other.status).toBe(200);
   expect((await refreshing).status).toBe(200);
   expect(refreshedAt - otherAt).toBeGreaterThan(300);
+});
+
+onPostgres('refreshes waiting on a slow provider hold no database connection: a pool of 2 still answers at once', async () => {
+  const ids = ['pool-a', 'pool-b', 'pool-c', 'pool-d'];
+  for (const id of ids) await connection(id, -1);
+  fake.tokenDelayMs = 1500;
+  const schema = (await api.store.db.query<{ s: string }>('SELECT current_schema() AS s')).rows[0]!.s;
+  const smallDb = await openDb({ url: process.env.DATABASE_URL, schema, maxConnections: 2 });
+  const smallStore = await openStore(smallDb, (api.store.cipher as unknown as { key: Buffer }).key);
+  try {
+    const refresher = new CredentialRefresher(smallStore);
+    const refreshing = Promise.all(ids.map((id) => refresher.connection(api.env.dev, 'fake-oauth2', id)));
+    await new Promise((resolve) => setTimeout(resolve, 300)); // all four are now waiting on the provider
+    const started = Date.now();
+    await smallDb.query('SELECT 1');
+    expect(Date.now() - started).toBeLessThan(500);
+    const refreshed = await refreshing;
+    expect(refreshed.map((c) => c.credentials.expires_at).every((at) => Date.parse(String(at)) > Date.now())).toBe(true);
+  } finally {
+    await smallDb.close();
+  }
 });
