@@ -24,6 +24,7 @@ export class SyncState {
   /** Bumped by every signal: the workflow's wait wakes up when it changes. */
   version = 0;
   private readonly id: string;
+  private frequencyAskedInRun = false;
 
   constructor(
     private readonly args: SyncWorkflowArgs,
@@ -62,7 +63,10 @@ export class SyncState {
   }
 
   updateFrequency(frequencyMs: number, now: number): void {
-    if (!(frequencyMs > 0) || frequencyMs === this.frequencyMs) return;
+    if (!(frequencyMs > 0)) return;
+    // Asked for during a run: wins over the frequency that run read when it started.
+    if (this.running) this.frequencyAskedInRun = true;
+    if (frequencyMs === this.frequencyMs) return;
     this.frequencyMs = frequencyMs;
     if (!this.paused && !this.running) {
       const slot = this.slotAfter(now);
@@ -88,6 +92,7 @@ export class SyncState {
     const emptyCache = reset && (this.pending?.emptyCache ?? false);
     this.pending = null;
     this.running = true;
+    this.frequencyAskedInRun = false;
     return { reset, emptyCache };
   }
 
@@ -99,7 +104,7 @@ export class SyncState {
       this.lastRun = { jobId: null, success: false, startedAt: result.startedAt, finishedAt: now, error: result.error };
     } else {
       this.lastRun = { jobId: result.jobId, success: result.outcome === 'success', startedAt: result.startedAt, finishedAt: result.finishedAt, error: result.error };
-      if (result.frequencyMs > 0) this.frequencyMs = result.frequencyMs;
+      if (result.frequencyMs > 0 && !this.frequencyAskedInRun) this.frequencyMs = result.frequencyMs;
     }
     this.nextRunAt = this.paused ? null : this.slotAfter(now);
   }

@@ -97,6 +97,19 @@ test('a new frequency applies from now without delaying a due run; the run resul
   expect(s.frequencyMs).toBe(30_000);
 });
 
+test('a frequency sent during a run wins over the one that run read when it started', () => {
+  const s = new SyncState(args({ frequencyMs: 3_600_000 }), T0);
+  s.startRun();
+  s.updateFrequency(300_000, T0 + 10);
+  s.finishRun(ok(1, 3_600_000), T0 + 20);
+  expect(s.frequencyMs).toBe(300_000);
+  expect(s.nextRunAt! - (T0 + 20)).toBeLessThanOrEqual(300_000);
+  // The next run's result applies again (a deploy changed `runs`).
+  s.startRun();
+  s.finishRun(ok(2, 600_000), T0 + 400_000);
+  expect(s.frequencyMs).toBe(600_000);
+});
+
 test('continue-as-new carries everything, including a queued trigger and a pause', () => {
   const s = new SyncState(args(), T0);
   s.startRun();
