@@ -12,6 +12,8 @@ export interface WebhookActivities {
   abandonWebhook(deliveryId: number): Promise<void>;
   /** Enqueues (and starts delivering) the `sync` webhooks of a finished run. */
   sendSyncWebhooks(key: SyncKey, jobId: number): Promise<number[]>;
+  /** The same for a run whose attempts ran out (its job ended by `abandonSyncRun`), named by its run key. */
+  sendAbandonedSyncWebhooks(key: SyncKey, runKey: string): Promise<number[]>;
   /** Enqueues (and starts delivering) the `async_action` webhook of a finished async action call. */
   sendAsyncActionWebhook(args: ActionWorkflowArgs, actionId: string): Promise<number[]>;
   /** Runs a sync's webhook handler for one connection. */
@@ -35,6 +37,10 @@ export function webhookActivities(deps: ActivityDeps): WebhookActivities {
     deliverWebhook: (id, maxAttempts) => attemptDelivery(store, id, Context.current().info.attempt, maxAttempts),
     abandonWebhook: (id) => store.webhooks.fail(id),
     sendSyncWebhooks: (key, jobId) => dispatcher().syncRun(key, jobId),
+    sendAbandonedSyncWebhooks: async (key, runKey) => {
+      const job = await store.jobs.jobByRunKey(runKey);
+      return job ? dispatcher().syncRun(key, job.id) : [];
+    },
     sendAsyncActionWebhook: (args, actionId) => dispatcher().asyncAction(args.environmentId, { id: actionId, integration: args.integration, connectionId: args.connectionId }),
     runWebhookHandler: (args) => {
       const context = Context.current();

@@ -252,6 +252,12 @@ export class JobStore {
     return rows[0] ? toJob(rows[0]) : null;
   }
 
+  /** The job of a run, by the run key `runSync` gave it (see `syncRunKey`). */
+  async jobByRunKey(runKey: string): Promise<Job | null> {
+    const { rows } = await this.db.query<JobRow>('SELECT * FROM sync_jobs WHERE run_key = $1', [runKey]);
+    return rows[0] ? toJob(rows[0]) : null;
+  }
+
   /** Jobs of a sync, newest first. */
   async jobs(syncId: number, limit = 20): Promise<Job[]> {
     const { rows } = await this.db.query<JobRow>('SELECT * FROM sync_jobs WHERE sync_id = $1 ORDER BY id DESC LIMIT $2', [syncId, limit]);

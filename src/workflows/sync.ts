@@ -38,7 +38,7 @@ export async function syncWorkflow(args: SyncWorkflowArgs): Promise<string> {
     retry: { initialInterval: 1000, backoffCoefficient: 2, maximumInterval: 60_000, maximumAttempts: args.runAttempts ?? 10 },
   });
   const { abandonSyncRun } = proxyActivities<SyncActivities>({ startToCloseTimeout: 60_000, retry: { maximumInterval: 30_000, maximumAttempts: 5 } });
-  const { sendSyncWebhooks } = proxyActivities<WebhookActivities>({ startToCloseTimeout: 60_000, retry: { maximumInterval: 30_000, maximumAttempts: 5 } });
+  const { sendSyncWebhooks, sendAbandonedSyncWebhooks } = proxyActivities<WebhookActivities>({ startToCloseTimeout: 60_000, retry: { maximumInterval: 30_000, maximumAttempts: 5 } });
 
   setHandler(triggerSignal, (options) => state.trigger(options));
   setHandler(pauseSignal, () => state.pause());
@@ -71,7 +71,9 @@ export async function syncWorkflow(args: SyncWorkflowArgs): Promise<string> {
         const error = { type: 'run_failed', message: cause instanceof Error ? cause.message : String(cause) };
         if (err instanceof ActivityFailure && err.activityId) {
           const info = workflowInfo();
-          await abandonSyncRun(syncRunKey(info.workflowId, info.runId, err.activityId), error).catch(() => undefined);
+          const runKey = syncRunKey(info.workflowId, info.runId, err.activityId);
+          await abandonSyncRun(runKey, error).catch(() => undefined);
+          if (patched('sync-webhooks')) await sendAbandonedSyncWebhooks(args.key, runKey).catch(() => undefined);
         }
         state.finishRun({ outcome: 'failed', startedAt, error }, Date.now());
       }

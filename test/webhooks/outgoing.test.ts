@@ -1,6 +1,8 @@
 import { Nango } from '@nangohq/node';
 import { useUserProviders, validateProvider, type ProviderDefinition } from '../../src/providers';
 import { Syncline } from '../../src/sdk';
+import { syncWorkflow } from '../../src/workflows';
+import { syncWorkflowId, TASK_QUEUE } from '../../src/workflows/types';
 import { FakeOAuthProvider, fakeProviderDefinitions } from '../fixtures/oauth-provider';
 import { startOrchestrationTest, waitFor, type OrchestrationTest } from '../orchestration/helpers';
 import { startReceiver, type Receiver } from './receiver';
@@ -18,6 +20,11 @@ const YAML = `integrations:
         runs: every day
         output: [Item, Tag]
         endpoint: [GET /broken-items, GET /broken-tags]
+      endless:
+        runs: every day
+        auto_start: false
+        output: Item
+        endpoint: GET /endless-items
     actions:
       echo:
         endpoint: POST /echo
@@ -34,6 +41,7 @@ const ITEMS = `module.exports = async function fetchData(nango) {
   await nango.batchSave([{ id: 't1' }], 'Tag');
 };`;
 const BROKEN = `module.exports = async function fetchData() { throw new Error('boom'); };`;
+const ENDLESS = `module.exports = async function fetchData() { await new Promise((r) => setTimeout(r, 60_000)); };`;
 const ECHO = `module.exports = async function runAction(nango, input) { return { echoed: input }; };`;
 
 let t: OrchestrationTest;
@@ -51,7 +59,7 @@ beforeAll(async () => {
   await t.store.integrations.create(t.dev.id, { uniqueKey: 'fake-oauth2', provider: 'fake-oauth2', credentials: { type: 'OAUTH2', client_id: oauth.clientId, client_secret: oauth.clientSecret } });
   sdk = new Syncline({ secretKey: t.keys.dev, host: t.url });
   await sdk.updateWebhookSettings({ primary_url: `${app.url}/primary`, secondary_url: `${app.url}/secondary` });
-  const res = await t.deploy(YAML, { 'sync/items': ITEMS, 'sync/broken': BROKEN, 'action/echo': ECHO });
+  const res = await t.deploy(YAML, { 'sync/items': ITEMS, 'sync/broken': BROKEN, 'sync/endless': ENDLESS, 'action/echo': ECHO });
   expect(res.status).toBe(200);
 });
 afterAll(async () => {
@@ -165,6 +173,22 @@ test('a failed run sends one failure webhook per model when on_sync_error, none 
   await runs('c1', 'broken', 2);
   expect((await sdk.listWebhookDeliveries({ connectionId: 'c1', type: 'sync' })).data.filter((d) => d.body.syncName === 'broken')).toHaveLength(4);
   await settings({ on_sync_error: true });
+});
+
+test('a run whose attempts all time out sends its failure webhook too', async () => {
+  const key = (await target('c1', 'endless')).key;
+  // The orchestrator's workflow with a 1.5 s limit per attempt and two attempts.
+  const handle = await t.orchestration.orchestrator.client.workflow.start(syncWorkflow, {
+    taskQueue: TASK_QUEUE,
+    workflowId: `${syncWorkflowId(key)}:exhaust-test`,
+    args: [{ key, frequencyMs: 3_600_000, heartbeatTimeoutMs: 3000, runTimeoutMs: 1500, runAttempts: 2 }],
+  });
+  try {
+    const hook = await waitFor('the failure webhook', () => syncHooks('c1', 'endless').find((h) => h.path === '/primary'), 30_000);
+    expect(hook.body).toMatchObject({ success: false, model: 'Item', error: { type: 'run_failed', description: expect.stringMatching(/time/i) } });
+  } finally {
+    await handle.terminate('test over');
+  }
 });
 
 test("a connection's webhook_url_override replaces the environment's URLs", async () => {
