@@ -155,6 +155,9 @@ test("the sync workflow's Temporal history", async () => {
   expect(types).toEqual(expect.arrayContaining(['ActivityTaskScheduled', 'ActivityTaskCompleted', 'WorkflowExecutionSignaled']));
   expect(await page.textContent('body')).toContain('activity runSync');
   await shot('history');
+  // Another environment's key cannot read it.
+  const other = await t.request('GET', '/dashboard/api/history?provider_config_key=fake&connection_id=dash-1&sync=items', { key: t.keys.prod });
+  expect(other.status).toBe(404);
 });
 
 test('connections are paged and searched on the server', async () => {
