@@ -108,6 +108,16 @@ export interface Connection {
   updatedAt: Date;
 }
 
+/**
+ * Something wrong with a connection, as `errors` of GET /connection(s) reports it: `auth` when its
+ * last token refresh failed, `sync` when the last run of one of its syncs failed. `log_id` is the
+ * `jobId` to look up in GET /logs.
+ */
+export interface ConnectionError {
+  type: 'auth' | 'sync';
+  log_id: string;
+}
+
 /** An environment variable as scripts and the API see it. Values are encrypted at rest. */
 export interface EnvironmentVariable {
   name: string;

@@ -1,7 +1,7 @@
 // Domain objects → the JSON shapes of nango-api.md §1. Field names are Nango's, on purpose.
-import type { Connection, Integration } from '../types';
+import type { Connection, ConnectionError, Integration } from '../types';
 
-export function connectionSummary(c: Connection) {
+export function connectionSummary(c: Connection, errors: ConnectionError[] = []) {
   return {
     id: c.id,
     connection_id: c.connectionId,
@@ -9,7 +9,7 @@ export function connectionSummary(c: Connection) {
     provider: c.provider,
     created: c.createdAt.toISOString(),
     metadata: c.metadata,
-    errors: [] as Array<{ type: string; log_id: string }>,
+    errors,
     end_user: c.endUser,
     tags: c.tags,
   };
@@ -25,7 +25,7 @@ function withoutRefreshToken(credentials: Connection['credentials']) {
 }
 
 /** The full connection; the refresh token is only included when asked for. */
-export function connectionFull(c: Connection, options: { includeRefreshToken: boolean }) {
+export function connectionFull(c: Connection, options: { includeRefreshToken: boolean }, errors: ConnectionError[] = []) {
   return {
     id: c.id,
     connection_id: c.connectionId,
@@ -37,7 +37,7 @@ export function connectionFull(c: Connection, options: { includeRefreshToken: bo
     updated_at: c.updatedAt.toISOString(),
     last_fetched_at: c.lastFetchedAt?.toISOString() ?? null,
     metadata: c.metadata,
-    errors: [] as Array<{ type: string; log_id: string }>,
+    errors,
     end_user: c.endUser,
     tags: c.tags,
     credentials: options.includeRefreshToken ? c.credentials : withoutRefreshToken(c.credentials),

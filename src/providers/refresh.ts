@@ -104,7 +104,8 @@ export class CredentialRefresher {
             ? { message: err.message, status: err.status, body: err.body }
             : { message: err instanceof Error ? err.message : String(err) };
         countTokenRefresh(this.store.environments, connection, false);
-        return { ok: false, state: await tx.recordFailure(error, this.cooldownMs), fresh: true };
+        const log = { environmentId: connection.environmentId, integration: connection.providerConfigKey, connectionId: connection.connectionId };
+        return { ok: false, state: await tx.recordFailure(error, this.cooldownMs, log), fresh: true };
       }
     });
     const event = {

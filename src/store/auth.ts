@@ -2,6 +2,7 @@ import { createHash, randomBytes } from 'node:crypto';
 import type { ConnectionCredentials, EndUser } from '../types';
 import type { Cipher } from './crypto';
 import type { Db, Queryable } from './db';
+import { writeLogs } from './logs';
 
 /** A connect session as the auth routes see it. */
 export interface ConnectSession {
@@ -251,19 +252,27 @@ export class RefreshTx {
          UPDATE connections SET credentials_encrypted = $2, credentials_expires_at = $3, updated_at = now() WHERE id = $1 RETURNING id
        )
        INSERT INTO connection_refreshes (connection_id, last_success_at, failures) SELECT id, now(), 0 FROM updated
-       ON CONFLICT (connection_id) DO UPDATE SET last_success_at = now(), failures = 0, retry_after = NULL, last_error = NULL`,
+       ON CONFLICT (connection_id) DO UPDATE SET last_success_at = now(), failures = 0, retry_after = NULL, last_error = NULL, last_failure_log = NULL`,
       [this.connectionPk, this.cipher.encryptJson(credentials), expiresAt],
     );
   }
 
-  async recordFailure(error: NonNullable<RefreshState['lastError']>, cooldownMs: number): Promise<RefreshState> {
+  /**
+   * Records a failed refresh with a cooldown, and a log line for it (operation `auth`) that the
+   * connection's `errors` point at.
+   */
+  async recordFailure(error: NonNullable<RefreshState['lastError']>, cooldownMs: number, log: { environmentId: number; integration: string; connectionId: string }): Promise<RefreshState> {
+    const jobId = `refresh-${this.connectionPk}-${Date.now()}`;
+    await writeLogs(this.q, { ...log, operation: 'auth', script: 'refresh', jobId }, [
+      { kind: 'outcome', level: 'error', message: `Refreshing the credentials failed: ${error.message}`, createdAt: new Date().toISOString() },
+    ]);
     const { rows } = await this.q.query<RefreshRow>(
-      `INSERT INTO connection_refreshes AS r (connection_id, last_failure_at, last_error, failures, retry_after)
-       VALUES ($1, now(), $2, 1, now() + make_interval(secs => $3::double precision / 1000))
+      `INSERT INTO connection_refreshes AS r (connection_id, last_failure_at, last_error, failures, retry_after, last_failure_log)
+       VALUES ($1, now(), $2, 1, now() + make_interval(secs => $3::double precision / 1000), $4)
        ON CONFLICT (connection_id) DO UPDATE SET last_failure_at = now(), last_error = excluded.last_error,
-         failures = r.failures + 1, retry_after = excluded.retry_after
+         failures = r.failures + 1, retry_after = excluded.retry_after, last_failure_log = excluded.last_failure_log
        RETURNING *`,
-      [this.connectionPk, error, cooldownMs],
+      [this.connectionPk, error, cooldownMs, jobId],
     );
     return toRefreshState(rows[0]);
   }

@@ -1,5 +1,5 @@
 import { notFound } from '../errors';
-import type { Connection, ConnectionCredentials, EndUser } from '../types';
+import type { Connection, ConnectionCredentials, ConnectionError, EndUser } from '../types';
 import type { Cipher } from './crypto';
 import type { Db } from './db';
 import { unknownIntegration } from './integrations';
@@ -213,6 +213,23 @@ export class ConnectionStore {
         throw unknownConnection(unique.find((id) => !found.has(id))!, integrationKey);
       }
     });
+  }
+
+  /** The `errors` of connections, by internal id: a failed last refresh, syncs whose last run failed. */
+  async errors(ids: number[]): Promise<Map<number, ConnectionError[]>> {
+    const out = new Map<number, ConnectionError[]>(ids.map((id) => [id, []]));
+    if (!ids.length) return out;
+    const { rows } = await this.db.query<{ id: number; type: ConnectionError['type']; log_id: string }>(
+      `SELECT connection_id AS id, 'auth' AS type, last_failure_log AS log_id FROM connection_refreshes
+       WHERE connection_id = ANY($1::int[]) AND failures > 0 AND last_failure_log IS NOT NULL
+       UNION ALL
+       SELECT s.connection_id, 'sync', j.id::text FROM syncs s
+       CROSS JOIN LATERAL (SELECT id, status FROM sync_jobs WHERE sync_id = s.id ORDER BY id DESC LIMIT 1) j
+       WHERE s.connection_id = ANY($1::int[]) AND j.status = 'ERROR'`,
+      [ids],
+    );
+    for (const row of rows) out.get(row.id)!.push({ type: row.type, log_id: row.log_id });
+    return out;
   }
 
   async markFetched(id: number): Promise<void> {

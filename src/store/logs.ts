@@ -7,8 +7,8 @@ import { toJsonb } from './records';
 
 /** What a stored log line is: a script's own line, one HTTP call it made, or how its run ended. */
 export type LogKind = 'log' | 'http' | 'outcome';
-/** What kind of execution wrote it. */
-export type Operation = 'sync' | 'action' | 'webhook';
+/** What kind of execution wrote it (`auth`: a token refresh that failed). */
+export type Operation = 'sync' | 'action' | 'webhook' | 'auth';
 
 /** The execution a log line belongs to. */
 export interface ExecutionRef {

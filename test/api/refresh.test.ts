@@ -133,6 +133,12 @@ test('a failed refresh is recorded with the provider error and a cooldown, witho
   ]);
   const stored = await api.store.connections.get(api.env.dev, 'fake-oauth2', 'failing');
   expect(await api.store.auth.refreshState(stored.id)).toMatchObject({ failures: 1, lastError: { status: 400, body: { error: 'invalid_grant' } } });
+  // The connection reports it, pointing at the log line of the failure.
+  const listed = await call(api, 'GET', '/connections?connectionId=failing');
+  const errors = listed.body.connections[0].errors;
+  expect(errors).toEqual([{ type: 'auth', log_id: expect.any(String) }]);
+  const logs = await call(api, 'GET', `/logs?jobId=${encodeURIComponent(errors[0].log_id)}`);
+  expect(logs.body.logs).toEqual([expect.objectContaining({ operation: 'auth', level: 'error', connection_id: 'failing', message: expect.stringContaining('invalid_grant') })]);
 
   // After the cooldown the provider is asked again; success clears the failure.
   await api.store.db.query("UPDATE connection_refreshes SET retry_after = now() - interval '1 second' WHERE connection_id = $1", [stored.id]);
@@ -141,6 +147,7 @@ test('a failed refresh is recorded with the provider error and a cooldown, witho
   expect(recovered.status).toBe(200);
   expect(fake.calls.refresh_token).toBe(calls + 2);
   expect(await api.store.auth.refreshState(stored.id)).toMatchObject({ failures: 0, lastError: null, retryAfter: null });
+  expect((await call(api, 'GET', '/connections?connectionId=failing')).body.connections[0].errors).toEqual([]);
 });
 
 test('client-credentials tokens are fetched again when expiring; the runtime gets fresh credentials too', async () => {

@@ -157,6 +157,11 @@ test('track_deletes: a successful run deletes exactly the unseen records; a fail
     expect(after[0]!.error!.message).toMatch(/500/);
     const live = await t.store.records.countByModel((await t.targets('c5'))[0]!.connection.id);
     expect(live.Item).toBe(20);
+    // The connection reports the failed run, pointing at its logs.
+    const connection = await t.request('GET', '/connections/c5?provider_config_key=fake');
+    expect(connection.body.errors).toEqual([{ type: 'sync', log_id: String(after[0]!.id) }]);
+    const logs = await t.request('GET', `/logs?jobId=${connection.body.errors[0].log_id}&kind=outcome`);
+    expect(logs.body.logs).toEqual([expect.objectContaining({ kind: 'outcome', level: 'error', connection_id: 'c5' })]);
   } finally {
     t.fake.reset();
   }

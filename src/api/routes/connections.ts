@@ -91,7 +91,8 @@ export function connectionRoutes(store: Store): Router {
       endUserEmail: end_user_email,
       endUserDisplayName: end_user_display_name,
     });
-    res.json({ connections: connections.map(connectionSummary) });
+    const errors = await store.connections.errors(connections.map((c) => c.id));
+    res.json({ connections: connections.map((c) => connectionSummary(c, errors.get(c.id))) });
   });
 
   // Registered before /connections/:connectionId so "metadata" is not taken for a connection id.
@@ -111,7 +112,8 @@ export function connectionRoutes(store: Store): Router {
       forceRefresh: q.force_refresh,
     });
     await store.connections.markFetched(connection.id);
-    res.json(connectionFull({ ...connection, lastFetchedAt: new Date() }, { includeRefreshToken: q.refresh_token }));
+    const errors = await store.connections.errors([connection.id]);
+    res.json(connectionFull({ ...connection, lastFetchedAt: new Date() }, { includeRefreshToken: q.refresh_token }, errors.get(connection.id)));
   });
 
   router.patch('/connections/:connectionId', async (req, res) => {
