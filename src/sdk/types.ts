@@ -405,7 +405,7 @@ export interface LogLine {
   level: LogLevel;
   kind: LogKind;
   message: string;
-  operation: 'sync' | 'action' | 'webhook';
+  operation: 'sync' | 'action' | 'webhook' | 'auth';
   integration: string;
   connection_id: string;
   /** The sync or action name. */
