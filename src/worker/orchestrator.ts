@@ -423,7 +423,7 @@ export class Orchestrator {
   /** Ids of the running sync workflows of a connection, by search attributes; none when the server cannot list them. */
   private async runningSyncWorkflows(environment: string, integration: string, connectionId: string): Promise<string[]> {
     const quote = (v: string) => `'${v.replace(/\\/g, '\\\\').replace(/'/g, "\\'")}'`;
-    const query = `SynclineEnvironment = ${quote(environment)} AND SynclineIntegration = ${quote(integration)} AND SynclineConnection = ${quote(connectionId)} AND ExecutionStatus = 'Running'`;
+    const query = `WorkflowType = 'syncWorkflow' AND SynclineEnvironment = ${quote(environment)} AND SynclineIntegration = ${quote(integration)} AND SynclineConnection = ${quote(connectionId)} AND ExecutionStatus = 'Running'`;
     const ids: string[] = [];
     try {
       for await (const w of this.client.workflow.list({ query })) ids.push(w.workflowId);
