@@ -16,6 +16,8 @@ import * as activities from '../test/engine/activities';
  *
  * - engine.throughput: N workflows (ENGINE_BENCH_N, default 2,000) each running one trivial
  *   activity, started 200 at a time: completed workflows/s.
+ * - engine.cpu: CPU time per workflow of that run, split between the engine, the SDK's worker and
+ *   client (this process) and Postgres: what bounds throughput on a small machine.
  * - engine.latency: start-to-completion of one such workflow at a time (low load): p50 / p99.
  * - engine.idle: ENGINE_BENCH_IDLE (default 10,000) workflows each waiting on a 30 s timer: engine
  *   RSS while they wait, and the lag of the timer firings (TimerFired time minus due time) p50 / p99.
@@ -35,7 +37,8 @@ async function freePort(): Promise<number> {
 function spawnEngine(env: NodeJS.ProcessEnv): Promise<ChildProcess> {
   // ENGINE_NODE_ARGS (e.g. --cpu-prof) apply to the engine process only.
   const nodeArgs = (process.env.ENGINE_NODE_ARGS ?? '').split(' ').filter(Boolean);
-  const child = spawn(process.execPath, process.env.ENGINE_DIST ? [...nodeArgs, path.join(__dirname, '../dist/engine/main.js')] : [...nodeArgs, '--import', 'tsx', path.join(__dirname, '../src/engine/main.ts')], {
+  // The compiled engine, as `syncline engine` runs it (`npm run bench` builds first).
+  const child = spawn(process.execPath, [...nodeArgs, path.join(__dirname, '../dist/engine/main.js')], {
     env: { ...process.env, ...env },
     stdio: ['ignore', 'pipe', 'inherit'],
   });
