@@ -137,8 +137,12 @@ test('pause lets a running run finish: its job succeeds with every record', asyn
   });
   expect(job).toMatchObject({ status: 'SUCCESS', result: { Item: { added: 8, updated: 0, deleted: 0 } } });
   expect(calls('pause/bounded')).toBe(8);
-  const status = await t.request('GET', '/sync/status?syncs=bounded&provider_config_key=fake&connection_id=pause');
-  expect(status.body.syncs[0]).toMatchObject({ status: 'PAUSED', nextScheduledSyncAt: null });
+  // The workflow takes the run's result a moment after the job row ends.
+  const status = await waitFor('PAUSED', async () => {
+    const s = (await t.request('GET', '/sync/status?syncs=bounded&provider_config_key=fake&connection_id=pause')).body.syncs[0];
+    return s.status !== 'RUNNING' && s;
+  });
+  expect(status).toMatchObject({ status: 'PAUSED', nextScheduledSyncAt: null });
 });
 
 test('a run whose attempts all time out ends its job as ERROR, and the workflow keeps its schedule', async () => {
@@ -158,7 +162,10 @@ test('a run whose attempts all time out ends its job as ERROR, and the workflow 
     expect(job).toMatchObject({ status: 'ERROR', attempts: 2, error: { type: 'run_failed' } });
     expect(job!.error!.message).toMatch(/timed? ?out|timeout/i);
     expect((await handle.describe()).status.name).toBe('RUNNING');
-    const live = await handle.query<{ running: boolean; lastRun: { success: boolean } | null }>('status');
+    const live = await waitFor('the workflow to take the failed run', async () => {
+      const state = await handle.query<{ running: boolean; lastRun: { success: boolean } | null }>('status');
+      return !state.running && state;
+    });
     expect(live).toMatchObject({ running: false, lastRun: { success: false } });
     // Each timed-out attempt's script was stopped too.
     await quietAfter('exhaust/endless');
@@ -176,7 +183,8 @@ test('terminating an action workflow stops its script; the call ends as ERROR (c
   expect(res.status).toBe(202);
   await waitFor('the action calling the API', () => calls('act/hang') >= 3);
   await t.orchestration.orchestrator.client.workflow.getHandle(`action:dev:${res.body.id}`).terminate('test');
-  expect(await quietAfter('act/hang')).toBeLessThan(8000);
+  // Actions heartbeat every 5 s (their heartbeat timeout is not shortened here).
+  expect(await quietAfter('act/hang')).toBeLessThan(12_000);
   const result = await waitFor('the call to end', async () => {
     const r = await t.request('GET', `/action/${res.body.id}`);
     return r.status !== 202 && r;
