@@ -151,7 +151,8 @@ test('track_deletes: a successful run deletes exactly the unseen records; a fail
 
     t.fake.items.splice(0, 5);
     t.fake.fail('/offset/items', { status: 500 });
-    await t.request('POST', '/sync/trigger', { json: { syncs: ['items'], provider_config_key: 'fake', connection_id: 'c5' } });
+    // The integration and connection as Nango's legacy headers.
+    await t.request('POST', '/sync/trigger', { json: { syncs: ['items'] }, headers: { 'Provider-Config-Key': 'fake', 'Connection-Id': 'c5' } });
     const after = await finished('c5', 'items', 3);
     expect(after[0]).toMatchObject({ status: 'ERROR', result: {} });
     expect(after[0]!.error!.message).toMatch(/500/);

@@ -51,6 +51,9 @@ export function syncRoutes(orchestrator: Orchestrator): Router {
   const router = Router();
 
   router.post('/sync/trigger', async (req, res) => {
+    // Nango also takes the integration and connection from its legacy headers.
+    const fromHeaders = { provider_config_key: req.get('provider-config-key'), connection_id: req.get('connection-id') };
+    if (req.body !== undefined) req.body = { ...fromHeaders, ...req.body };
     const input = body(triggerBody, req);
     const targets = await orchestrator.targets(environment(req), input.provider_config_key, input.syncs, input.connection_id);
     const reset = input.opts?.reset === true || input.full_resync === true || (input.sync_mode !== undefined && input.sync_mode !== 'incremental');
