@@ -82,6 +82,7 @@ export const PROVIDERS: Readonly<Record<string, ProviderDefinition>> = {
       connection: [
         { payload_path: 'installation.id', connection_config: 'installation_id' },
         { payload_path: 'repository.full_name', metadata: 'repo' },
+        { payload_path: 'repository.full_name', metadata: ['owner', 'repo'] },
       ],
     },
   },

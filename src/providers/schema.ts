@@ -101,7 +101,11 @@ export const providerSchema = z
         connection: z
           .array(
             z
-              .strictObject({ payload_path: z.string().min(1), connection_config: z.string().min(1).optional(), metadata: z.string().min(1).optional() })
+              .strictObject({
+                payload_path: z.string().min(1),
+                connection_config: z.string().min(1).optional(),
+                metadata: z.union([z.string().min(1), z.array(z.string().min(1)).min(2)]).optional(),
+              })
               .refine((r) => (r.connection_config === undefined) !== (r.metadata === undefined), 'name exactly one of connection_config and metadata'),
           )
           .optional(),

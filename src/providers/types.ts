@@ -161,7 +161,8 @@ export interface ProviderWebhook {
   event_type?: { header?: string; payload_path?: string };
   /**
    * How a payload names its connection(s): the value at `payload_path` (dotted; arrays are searched
-   * element by element) equals a connection's `connection_config` or `metadata` field.
+   * element by element) equals a connection's `connection_config` or `metadata` field; several
+   * metadata fields are joined with `/` (GitHub's `repository.full_name` is metadata `owner`/`repo`).
    */
-  connection?: Array<{ payload_path: string; connection_config?: string; metadata?: string }>;
+  connection?: Array<{ payload_path: string; connection_config?: string; metadata?: string | string[] }>;
 }

@@ -227,14 +227,17 @@ export class WebhookStore {
    * Connection ids of an integration whose connection config (or metadata) field `field` equals
    * one of `values` (compared as text).
    */
-  async connectionsMatching(environmentId: number, integrationKey: string, where: 'connection_config' | 'metadata', field: string, values: string[]): Promise<string[]> {
+  /** Connections whose `field` (several fields: their values joined with `/`) is one of `values`. */
+  async connectionsMatching(environmentId: number, integrationKey: string, where: 'connection_config' | 'metadata', field: string | string[], values: string[]): Promise<string[]> {
     if (!values.length) return [];
     const column = where === 'metadata' ? 'c.metadata' : 'c.connection_config';
+    const fields = Array.isArray(field) ? field : [field];
+    const key = fields.map((_, i) => `${column} ->> $${i + 4}`).join(`, '/', `);
     const { rows } = await this.db.query<{ connection_id: string }>(
       `SELECT c.connection_id FROM connections c JOIN integrations i ON i.id = c.integration_id
-       WHERE c.environment_id = $1 AND i.unique_key = $2 AND ${column} ->> $3 = ANY($4::text[])
+       WHERE c.environment_id = $1 AND i.unique_key = $2 AND ${fields.length > 1 ? `concat(${key})` : key} = ANY($3::text[])
        ORDER BY c.id`,
-      [environmentId, integrationKey, field, values],
+      [environmentId, integrationKey, values, ...fields],
     );
     return rows.map((r) => r.connection_id);
   }

@@ -97,7 +97,8 @@ beforeAll(async () => {
   expect(res.status).toBe(200);
   const oauth = { type: 'OAUTH2', access_token: 'x' };
   await sdk.importConnection({ provider_config_key: 'gh', connection_id: 'octo', credentials: oauth, metadata: { repo: 'octo/hello' } });
-  await sdk.importConnection({ provider_config_key: 'gh', connection_id: 'other', credentials: oauth, metadata: { repo: 'other/repo' } });
+  // As the seeds' GitHub sync keeps it: owner and repo apart.
+  await sdk.importConnection({ provider_config_key: 'gh', connection_id: 'other', credentials: oauth, metadata: { owner: 'other', repo: 'repo' } });
   await sdk.importConnection({ provider_config_key: 'gh', connection_id: 'app-install', credentials: oauth, connection_config: { installation_id: 77 } });
   for (const [id, portal] of [['p1', 'P-1'], ['p2', 'P-2'], ['p3', 'P-3']]) {
     await sdk.importConnection({ provider_config_key: 'acme', connection_id: id!, credentials: { type: 'API_KEY', apiKey: 'k' }, connection_config: { portal_id: portal } });
@@ -213,6 +214,12 @@ test("Slack's signed URL verification is answered with its challenge", async () 
   expect(ok.status).toBe(200);
   expect(await ok.json()).toEqual({ challenge: 'c-123' });
   expect((await post('v0=00')).status).toBe(401);
+});
+
+test('a GitHub payload finds a connection whose metadata keeps owner and repo apart (owner/repo = repository.full_name)', async () => {
+  expect((await github({ action: 'opened', delivery: 'split', issue: { id: 202, title: 'Split' }, repository: { full_name: 'other/repo' } }, 'issues')).status).toBe(200);
+  await waitFor('the issue saved for other', async () => (await records('gh', 'other', 'GithubIssue')).some((r) => r.id === '202'));
+  expect((await records('gh', 'octo', 'GithubIssue')).some((r) => r.id === '202')).toBe(false);
 });
 
 test('a payload naming no connection is forwarded without connectionId; forward_webhooks false forwards nothing', async () => {
