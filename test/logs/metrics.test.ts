@@ -14,7 +14,7 @@ let fake: FakeOAuthProvider;
 beforeAll(async () => {
   [api, fake] = await Promise.all([startTestApi(), startFakeProvider()]);
   await addFakeIntegration(api, 'fake-oauth2', fake);
-});
+}, 60_000);
 afterAll(async () => {
   useUserProviders({});
   await Promise.all([api.close(), fake.close()]);
