@@ -10,6 +10,7 @@ import { PgCheckpointStore, type Store } from '../store';
 import type { Environment, RecordCounts } from '../types';
 import { syncRunKey, type RunSyncInput, type RunSyncResult } from '../workflows/types';
 import { runIsOver, RUN_CANCELLED } from './cancel';
+import { syncRunNotifies } from '../webhooks/dispatcher';
 
 const DAY_MS = 24 * 60 * 60_000;
 
@@ -109,8 +110,11 @@ export async function runSync(deps: ActivityDeps, { key, reset, emptyCache, sche
         logs: outcome.logs,
       })
     : await store.jobs.finishJob(job.id, { success: false, error: { type: outcome.error.type, message: outcome.error.message }, logs: outcome.logs });
+  const success = finished.status === 'SUCCESS';
+  const changed = Object.values(finished.result).some((c) => c.added + c.updated + c.deleted > 0);
   return {
-    outcome: finished.status === 'SUCCESS' ? 'success' : 'error',
+    outcome: success ? 'success' : 'error',
+    notify: await syncRunNotifies(store, key.environmentId, connection, { success, changed }),
     jobId: job.id,
     startedAt: finished.startedAt.getTime(),
     finishedAt: (finished.finishedAt ?? new Date()).getTime(),

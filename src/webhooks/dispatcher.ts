@@ -29,6 +29,17 @@ export interface SyncWebhookKey {
  * const dispatcher = new WebhookDispatcher(store, (id, ids) => client.workflow.start('webhookDeliveryWorkflow', { workflowId: id, taskQueue, args: [ids] }).then(() => undefined));
  * await dispatcher.syncRun({ environmentId, integration: 'github', connectionId: 'u1', sync: 'issues', variant: 'base' }, jobId);
  */
+/**
+ * Whether a finished sync run has `sync` webhooks to send: a destination (the connection's override
+ * or an environment URL) and settings that want this outcome. Lets a run skip the enqueueing step
+ * (an activity) when nothing would be sent, which is most runs of most apps.
+ */
+export async function syncRunNotifies(store: Store, environmentId: number, connection: Connection, run: { success: boolean; changed: boolean }): Promise<boolean> {
+  const settings = await store.webhooks.settings(environmentId);
+  if (!connection.webhookUrlOverride && !settings.primaryUrl && !settings.secondaryUrl) return false;
+  return run.success ? run.changed || settings.onSyncCompletionAlways : settings.onSyncError;
+}
+
 export class WebhookDispatcher {
   constructor(
     private readonly store: Store,

@@ -62,7 +62,7 @@ export async function syncWorkflow(args: SyncWorkflowArgs): Promise<string> {
       try {
         const result = await runSync({ key: args.key, reset, ...(emptyCache ? { emptyCache } : {}), ...(scheduledAt !== undefined ? { scheduledAt } : {}) });
         // The app's `sync` webhooks are enqueued (their delivery is a workflow of its own) before the run counts as finished.
-        if (result.outcome !== 'gone' && patched('sync-webhooks')) await sendSyncWebhooks(args.key, result.jobId).catch(() => undefined);
+        if (result.outcome !== 'gone' && result.notify !== false && patched('sync-webhooks')) await sendSyncWebhooks(args.key, result.jobId).catch(() => undefined);
         state.finishRun(result, Date.now());
         if (result.outcome === 'gone') return `stopped: ${result.reason}`;
       } catch (err) {

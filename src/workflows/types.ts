@@ -107,6 +107,8 @@ export type RunSyncResult =
       error?: { type: string; message: string };
       /** Frequency of the deployed script (or the connection's override), applied from the next run. */
       frequencyMs: number;
+      /** Whether the run has `sync` webhooks to send (absent in runs recorded before this existed: assume so). */
+      notify?: boolean;
     }
   /** The connection or the deployed sync no longer exists: the workflow ends. */
   | { outcome: 'gone'; reason: string };
