@@ -97,8 +97,8 @@ export type TimerHandler = (t: Transition, timer: sql.TimerRow) => void | Promis
 export type TransferHandler = (engine: Engine, transfer: sql.TransferRow) => Promise<void>;
 
 /** Memory for recent runs' history and how many closed run states to keep. */
-const EVENT_CACHE_BYTES = 64 * 1024 * 1024;
-const CLOSED_RUNS_KEPT = 5000;
+const EVENT_CACHE_BYTES = 16 * 1024 * 1024;
+const CLOSED_RUNS_KEPT = 1000;
 
 /** Sticky queues not polled for this long are treated as gone. */
 const STICKY_ALIVE_MS = 10_000;
