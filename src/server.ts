@@ -10,6 +10,7 @@ import { openDb, openStore, type Store } from './store';
 import { loadOrCreateKeyFile, lockDataDir } from './store/data-dir';
 import type { EnvironmentKey } from './store/environments';
 import { startOrchestration, type Orchestration } from './worker';
+import { startRetention } from './store/retention';
 
 export interface Syncline {
   url: string;
@@ -92,7 +93,7 @@ export async function startSyncline(config: Config, logger?: Logger, options: St
     throw err;
   }
   const { port } = server.address() as AddressInfo;
-  const stopPruning = base.store.logs.startPruning(config.logRetentionDays, (err) => base.logger.warn({ err }, 'pruning old execution logs failed'));
+  const stopPruning = startRetention(base.store, config.logRetentionDays, (err) => base.logger.warn({ err }, 'pruning old logs and webhook records failed'));
   return {
     ...base,
     url: `http://localhost:${port}`,

@@ -150,22 +150,6 @@ export class LogStore {
       if (rowCount < batch) return total;
     }
   }
-
-  /**
-   * Prunes now and then every `everyMs` (hourly by default) until the returned function is called.
-   * Failures are handed to `onError` and retried at the next tick.
-   */
-  startPruning(retentionDays: number, onError: (err: unknown) => void, everyMs = 60 * 60_000): () => void {
-    const run = () => void this.prune(retentionDays).catch(onError);
-    const first = setTimeout(run, 1000);
-    const timer = setInterval(run, everyMs);
-    first.unref();
-    timer.unref();
-    return () => {
-      clearTimeout(first);
-      clearInterval(timer);
-    };
-  }
 }
 
 /**

@@ -227,6 +227,25 @@ export class WebhookStore {
    * Connection ids of an integration whose connection config (or metadata) field `field` equals
    * one of `values` (compared as text).
    */
+  /**
+   * Deletes finished deliveries (with their attempts) and received provider payloads older than
+   * `retentionDays`; pending deliveries are kept whatever their age. Returns how many rows went.
+   */
+  async prune(retentionDays: number, batch = 10_000): Promise<number> {
+    let total = 0;
+    for (const sql of [
+      `DELETE FROM webhook_deliveries WHERE id IN (SELECT id FROM webhook_deliveries WHERE status <> 'PENDING' AND created_at < now() - $1 * interval '1 day' LIMIT $2)`,
+      `DELETE FROM incoming_webhooks WHERE id IN (SELECT id FROM incoming_webhooks WHERE received_at < now() - $1 * interval '1 day' LIMIT $2)`,
+    ]) {
+      for (;;) {
+        const { rowCount } = await this.db.query(sql, [retentionDays, batch]);
+        total += rowCount;
+        if (rowCount < batch) break;
+      }
+    }
+    return total;
+  }
+
   /** Connections whose `field` (several fields: their values joined with `/`) is one of `values`. */
   async connectionsMatching(environmentId: number, integrationKey: string, where: 'connection_config' | 'metadata', field: string | string[], values: string[]): Promise<string[]> {
     if (!values.length) return [];
