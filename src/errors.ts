@@ -13,7 +13,9 @@ export type ErrorKind =
   /** A third-party API (token endpoint, refresh) refused or failed what we needed from it. */
   | 'failed_dependency'
   /** A third-party API could not be reached or answered nonsense (proxy). */
-  | 'bad_gateway';
+  | 'bad_gateway'
+  /** Too many requests in the current window; `Retry-After` says when to come back. */
+  | 'rate_limited';
 
 /**
  * The one error type Syncline's own code throws for expected failures. `code` is stable and

@@ -82,7 +82,7 @@ export async function startSyncline(config: Config, logger?: Logger, options: St
         heartbeatTimeoutMs: options.heartbeatTimeoutMs,
       });
     }
-    const app = createApp({ store: base.store, logger: base.logger, orchestrator: orchestration?.orchestrator, metricsAuth: config.metricsAuth });
+    const app = createApp({ store: base.store, logger: base.logger, orchestrator: orchestration?.orchestrator, metricsAuth: config.metricsAuth, webhookRateLimit: config.webhookRateLimit });
     server = await new Promise<Server>((resolve, reject) => {
       const s = app.listen(config.port, () => resolve(s));
       s.once('error', reject);

@@ -32,10 +32,12 @@ export interface AppOptions {
   orchestrator?: Orchestrator;
   /** Who may read `GET /metrics` (default `key`: a secret key, which sees its environment's series). */
   metricsAuth?: MetricsAuth;
+  /** Provider webhooks accepted per environment and minute (default 4,000, as Nango). */
+  webhookRateLimit?: number;
 }
 
 /** The REST API as an express app (no listening): Nango-compatible routes behind secret-key auth. */
-export function createApp({ store, logger, orchestrator, metricsAuth = 'key' }: AppOptions): express.Express {
+export function createApp({ store, logger, orchestrator, metricsAuth = 'key', webhookRateLimit }: AppOptions): express.Express {
   const app = express();
   app.disable('x-powered-by');
   app.set('query parser', 'extended'); // tags[key]=value and repeated ids=
@@ -51,7 +53,7 @@ export function createApp({ store, logger, orchestrator, metricsAuth = 'key' }: 
   // Providers' webhooks carry their own signature instead of the secret key.
   if (orchestrator) {
     const webhooks = temporalDispatcher(store, orchestrator.client, orchestrator.taskQueue);
-    app.use(incomingWebhookRoutes({ store, webhooks, startHandler: handlerStarter(orchestrator.client, orchestrator.taskQueue) }));
+    app.use(incomingWebhookRoutes({ store, webhooks, startHandler: handlerStarter(orchestrator.client, orchestrator.taskQueue), perMinute: webhookRateLimit }));
   }
   // The dashboard's page and assets; it signs in with a secret key and calls the API with it.
   app.use(dashboardPages());

@@ -14,6 +14,7 @@ const STATUS: Record<ErrorKind, number> = {
   internal: 500,
   failed_dependency: 424,
   bad_gateway: 502,
+  rate_limited: 429,
 };
 
 /** The wire shape of every error: `{"error":{"code","message"[,"errors"]}}`. */

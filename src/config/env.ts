@@ -26,6 +26,11 @@ const schema = z.object({
   SYNCLINE_PROVIDERS_FILE: z.string().min(1, 'a path to a providers.yaml').optional(),
   SYNCLINE_LOG_RETENTION_DAYS: z.coerce.number({ error: 'a whole number of days from 1 to 3650' }).int('a whole number of days from 1 to 3650').min(1, 'a whole number of days from 1 to 3650').max(3650, 'a whole number of days from 1 to 3650').default(15),
   SYNCLINE_METRICS_AUTH: z.enum(['key', 'none'], { error: 'key (a secret key is required) or none (no authentication)' }).default('key'),
+  SYNCLINE_WEBHOOK_RATE_LIMIT: z.coerce
+    .number({ error: 'a whole number of provider webhooks per environment and minute, from 1' })
+    .int('a whole number of provider webhooks per environment and minute, from 1')
+    .min(1, 'a whole number of provider webhooks per environment and minute, from 1')
+    .default(4000),
   LOG_LEVEL: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'], { error: 'one of fatal, error, warn, info, debug, trace, silent' }).default('info'),
 });
 
@@ -52,6 +57,8 @@ export interface Config {
   readonly logRetentionDays: number;
   /** Who may read `GET /metrics`: `key` (a secret key; its environment's series) or `none` (anyone; every series). */
   readonly metricsAuth: 'key' | 'none';
+  /** Provider webhooks accepted per environment and minute; more get 429 with Retry-After. */
+  readonly webhookRateLimit: number;
 }
 
 /**
@@ -83,5 +90,6 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
     providersFile: v.SYNCLINE_PROVIDERS_FILE ? path.resolve(v.SYNCLINE_PROVIDERS_FILE) : undefined,
     logRetentionDays: v.SYNCLINE_LOG_RETENTION_DAYS,
     metricsAuth: v.SYNCLINE_METRICS_AUTH,
+    webhookRateLimit: v.SYNCLINE_WEBHOOK_RATE_LIMIT,
   });
 }

@@ -1,5 +1,7 @@
 import express, { Router, type Request } from 'express';
+import { rateLimit } from 'express-rate-limit';
 import { z } from 'zod';
+import { SynclineError } from '../../errors';
 import type { Store } from '../../store';
 import type { WebhookSettings } from '../../store/webhooks';
 import { receiveProviderWebhook, type ReceiveDeps } from '../../webhooks';
@@ -112,11 +114,26 @@ export function webhookSettingsRoutes(store: Store): Router {
  * named by its public uuid and the payload is trusted only when the provider's signature holds.
  * The raw body is kept for the signature.
  */
-export function incomingWebhookRoutes(deps: ReceiveDeps): Router {
+/** Provider webhooks accepted per environment and minute (Nango's default ingress limit). */
+export const INCOMING_PER_MINUTE = 4000;
+
+export function incomingWebhookRoutes(deps: ReceiveDeps & { perMinute?: number }): Router {
   const router = Router();
-  router.post('/webhook/:environment/:integration', express.raw({ type: () => true, limit: INCOMING_LIMIT }), async (req, res) => {
+  // Counted per environment (the public uuid in the path), before the body is read.
+  const limiter = rateLimit({
+    windowMs: 60_000,
+    limit: deps.perMinute ?? INCOMING_PER_MINUTE,
+    keyGenerator: (req) => String(req.params.environment),
+    standardHeaders: 'draft-7',
+    legacyHeaders: false,
+    handler: (_req, res, next, options) => {
+      res.setHeader('Retry-After', String(Math.ceil(options.windowMs / 1000)));
+      next(new SynclineError('rate_limited', 'too_many_requests', `More than ${String(options.limit)} webhooks in a minute for this environment; retry later`));
+    },
+  });
+  router.post('/webhook/:environment/:integration', limiter, express.raw({ type: () => true, limit: INCOMING_LIMIT }), async (req, res) => {
     const raw = Buffer.isBuffer(req.body) ? req.body : Buffer.alloc(0);
-    const received = await receiveProviderWebhook(deps, req.params.environment!, req.params.integration!, raw, req.headers);
+    const received = await receiveProviderWebhook(deps, String(req.params.environment), String(req.params.integration), raw, req.headers);
     res.json(received.challenge !== undefined ? { challenge: received.challenge } : { success: true });
   });
   return router;
