@@ -7,7 +7,7 @@ import { harness, issueModel, script, type Harness } from './harness';
 let h: Harness;
 beforeAll(async () => {
   h = await harness();
-});
+}, 60_000); // a loaded machine can take long to start the database and the fake API
 afterAll(() => h.close());
 
 test('aborting stops a looping script at once; buffered records are dropped, committed ones stay', async () => {

@@ -8,7 +8,7 @@ let h: Harness;
 beforeAll(async () => {
   h = await harness();
   await h.store.environmentVariables.upsert(h.environmentId, [{ name: 'BOT_TOKEN', value: 'bot-secret-value-42' }]);
-});
+}, 60_000); // a loaded machine can take long to start the database and the fake API
 afterAll(() => h.close());
 
 let syncs = 0;

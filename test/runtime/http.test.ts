@@ -8,7 +8,7 @@ import { harness, outputOf, script, TOKEN, type Harness } from './harness';
 let h: Harness;
 beforeAll(async () => {
   h = await harness();
-});
+}, 60_000); // a loaded machine can take long to start the database and the fake API
 afterAll(() => h.close());
 beforeEach(() => h.api.reset());
 

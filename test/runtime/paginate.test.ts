@@ -7,7 +7,7 @@ let hubspot: ProviderDefinition;
 beforeAll(async () => {
   h = await harness();
   hubspot = { ...PROVIDERS.hubspot!, proxy: { ...PROVIDERS.hubspot!.proxy!, base_url: h.api.url } };
-});
+}, 60_000); // a loaded machine can take long to start the database and the fake API
 afterAll(() => h.close());
 beforeEach(() => h.api.reset());
 

@@ -4,7 +4,7 @@ import { harness, outputOf, script, type Harness } from './harness';
 let h: Harness;
 beforeAll(async () => {
   h = await harness();
-});
+}, 60_000); // a loaded machine can take long to start the database and the fake API
 afterAll(() => h.close());
 
 /** A script that tries `attempt` and returns 'escaped' if it got hold of the host's `process`. */

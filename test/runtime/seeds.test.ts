@@ -16,7 +16,7 @@ const outputs = (name: string) => sync(name).output.map((m) => config.models.get
 let h: Harness;
 beforeAll(async () => {
   h = await harness();
-});
+}, 60_000); // a loaded machine can take long to start the database and the fake API
 afterAll(() => h.close());
 beforeEach(() => {
   h.api.reset();
