@@ -1,3 +1,4 @@
+import type { IncomingMessage } from 'node:http';
 import type { Request } from 'express';
 import { z } from 'zod';
 import { invalid } from '../errors';
@@ -15,9 +16,15 @@ export function parse<S extends z.ZodType>(schema: S, value: unknown, where: 'bo
 export const body = <S extends z.ZodType>(schema: S, req: Request) => parse(schema, req.body, 'body');
 export const query = <S extends z.ZodType>(schema: S, req: Request) => parse(schema, req.query, 'query');
 
+/** A request header (its first value when repeated), or undefined when absent or empty. */
+export function optionalHeader(req: IncomingMessage, name: string): string | undefined {
+  const value = req.headers[name.toLowerCase()];
+  return (Array.isArray(value) ? value[0] : value) || undefined;
+}
+
 /** A required request header, or a 400 naming it. */
-export function header(req: Request, name: string): string {
-  const value = req.get(name);
+export function header(req: IncomingMessage, name: string): string {
+  const value = optionalHeader(req, name);
   if (!value) throw invalid('missing_header', `The ${name} header is required`);
   return value;
 }

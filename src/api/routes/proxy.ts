@@ -11,6 +11,7 @@ import type { Store } from '../../store';
 import type { Connection } from '../../types';
 import type { secretKeyAuth } from '../auth';
 import { sendError } from '../errors';
+import { header, optionalHeader } from '../validate';
 
 const FORWARD_PREFIX = 'nango-proxy-';
 /** Bodies are buffered (so retries can replay them) up to this size; larger ones need Retries: 0 and are streamed. */
@@ -32,8 +33,8 @@ export function proxyHandler(store: Store, logger: Logger, authenticate: ReturnT
   const connections = new ConnectionCache(store);
   const proxy = async (req: IncomingMessage, res: ServerResponse) => {
     const env = await authenticate(req.headers.authorization);
-    const connectionId = requiredHeader(req, 'connection-id');
-    const key = requiredHeader(req, 'provider-config-key');
+    const connectionId = header(req, 'connection-id');
+    const key = header(req, 'provider-config-key');
     const first = await connections.get(env.id, key, connectionId);
     const provider = getProvider(first.provider);
     const integration = provider.auth_mode === 'OAUTH1' ? (await store.integrations.get(env.id, key)).credentials : undefined;
@@ -110,17 +111,6 @@ export function proxyHandler(store: Store, logger: Logger, authenticate: ReturnT
 
 function signsForm(authMode: string, headers: Record<string, string>): boolean {
   return authMode === 'OAUTH1' && /^application\/x-www-form-urlencoded\b/i.test(headers['content-type'] ?? '');
-}
-
-function optionalHeader(req: IncomingMessage, name: string): string | undefined {
-  const value = req.headers[name];
-  return (Array.isArray(value) ? value[0] : value) || undefined;
-}
-
-function requiredHeader(req: IncomingMessage, name: string): string {
-  const value = optionalHeader(req, name);
-  if (!value) throw invalid('missing_header', `The ${name} header is required`);
-  return value;
 }
 
 function intHeader(req: IncomingMessage, name: string): number {
