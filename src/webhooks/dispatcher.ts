@@ -3,7 +3,7 @@ import type { SyncDefinition } from '../config/nango-yaml';
 import { SynclineError } from '../errors';
 import type { AuthEvent } from '../providers/events';
 import type { Store } from '../store';
-import type { NewDelivery, WebhookType } from '../store/webhooks';
+import type { NewDelivery, WebhookSettings, WebhookType } from '../store/webhooks';
 import type { Connection, RecordCounts } from '../types';
 import { baseModel, FROM, type AsyncActionWebhook, type AuthWebhook, type ForwardWebhook, type SyncFailureWebhook, type SyncSuccessWebhook, type SyncWebhookBase, type Webhook } from './payloads';
 
@@ -36,8 +36,14 @@ export interface SyncWebhookKey {
  */
 export async function syncRunNotifies(store: Store, environmentId: number, connection: Connection, run: { success: boolean; changed: boolean }): Promise<boolean> {
   const settings = await store.webhooks.settings(environmentId);
-  if (!connection.webhookUrlOverride && !settings.primaryUrl && !settings.secondaryUrl) return false;
+  if (!destinations(settings, connection).length) return false;
   return run.success ? run.changed || settings.onSyncCompletionAlways : settings.onSyncError;
+}
+
+/** Where an environment's webhooks about `connection` go: its override URL alone, else the environment's URLs. */
+function destinations(settings: WebhookSettings, connection: Connection | null): string[] {
+  if (connection?.webhookUrlOverride) return [connection.webhookUrlOverride];
+  return [...new Set([settings.primaryUrl, settings.secondaryUrl].filter((u): u is string => !!u))];
 }
 
 export class WebhookDispatcher {
@@ -170,9 +176,7 @@ export class WebhookDispatcher {
 
   /** The connection's override URL, else the environment's primary and secondary URLs. */
   private async urls(environmentId: number, connection: Connection | null): Promise<string[]> {
-    if (connection?.webhookUrlOverride) return [connection.webhookUrlOverride];
-    const settings = await this.store.webhooks.settings(environmentId);
-    return [...new Set([settings.primaryUrl, settings.secondaryUrl].filter((u): u is string => !!u))];
+    return connection?.webhookUrlOverride ? [connection.webhookUrlOverride] : destinations(await this.store.webhooks.settings(environmentId), connection);
   }
 
   private async enqueue(environmentId: number, connection: Connection | null, cause: string, items: Array<{ part: string; body: Webhook }>, start = true): Promise<number[]> {
