@@ -35,6 +35,19 @@ export interface Lease {
   release(): Promise<void>;
 }
 
+/**
+ * Repeats a DELETE that removes at most `batch` rows (passed as its last parameter) until one removes
+ * fewer, so a large purge never holds one long transaction; returns how many rows went.
+ */
+export async function deleteInBatches(q: Queryable, sql: string, params: unknown[], batch: number): Promise<number> {
+  let total = 0;
+  for (;;) {
+    const { rowCount } = await q.query(sql, [...params, batch]);
+    total += rowCount;
+    if (rowCount < batch) return total;
+  }
+}
+
 export interface OpenDbOptions {
   /** Postgres URL; when absent, PGlite is used. */
   url?: string;

@@ -2,7 +2,7 @@ import { invalid } from '../errors';
 import { truncate, type CollectedLogEntry, type HttpCallLog } from '../runtime/logs';
 import type { LogLevel } from '../runtime/types';
 import type { RecordCounts } from '../types';
-import type { Db, Queryable } from './db';
+import { deleteInBatches, type Db, type Queryable } from './db';
 import { toJsonb } from './records';
 
 /** What a stored log line is: a script's own line, one HTTP call it made, or how its run ended. */
@@ -140,15 +140,7 @@ export class LogStore {
 
   /** Deletes lines older than `retentionDays`, `batch` rows per statement; returns how many. */
   async prune(retentionDays: number, batch = 10_000): Promise<number> {
-    let total = 0;
-    for (;;) {
-      const { rowCount } = await this.db.query(
-        `DELETE FROM logs WHERE id IN (SELECT id FROM logs WHERE created_at < now() - $1 * interval '1 day' LIMIT $2)`,
-        [retentionDays, batch],
-      );
-      total += rowCount;
-      if (rowCount < batch) return total;
-    }
+    return deleteInBatches(this.db, `DELETE FROM logs WHERE id IN (SELECT id FROM logs WHERE created_at < now() - $1 * interval '1 day' LIMIT $2)`, [retentionDays], batch);
   }
 }
 

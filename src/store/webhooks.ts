@@ -1,7 +1,7 @@
 import { randomBytes, randomUUID } from 'node:crypto';
 import type { Environment } from '../types';
 import type { Cipher } from './crypto';
-import type { Db } from './db';
+import { deleteInBatches, type Db } from './db';
 
 /** What the app is told about, and where: one environment's webhook settings. */
 export interface WebhookSettings {
@@ -232,18 +232,19 @@ export class WebhookStore {
    * `retentionDays`; pending deliveries are kept whatever their age. Returns how many rows went.
    */
   async prune(retentionDays: number, batch = 10_000): Promise<number> {
-    let total = 0;
-    for (const sql of [
+    const deliveries = await deleteInBatches(
+      this.db,
       `DELETE FROM webhook_deliveries WHERE id IN (SELECT id FROM webhook_deliveries WHERE status <> 'PENDING' AND created_at < now() - $1 * interval '1 day' LIMIT $2)`,
+      [retentionDays],
+      batch,
+    );
+    const received = await deleteInBatches(
+      this.db,
       `DELETE FROM incoming_webhooks WHERE id IN (SELECT id FROM incoming_webhooks WHERE received_at < now() - $1 * interval '1 day' LIMIT $2)`,
-    ]) {
-      for (;;) {
-        const { rowCount } = await this.db.query(sql, [retentionDays, batch]);
-        total += rowCount;
-        if (rowCount < batch) break;
-      }
-    }
-    return total;
+      [retentionDays],
+      batch,
+    );
+    return deliveries + received;
   }
 
   /** Connections whose `field` (several fields: their values joined with `/`) is one of `values`. */
