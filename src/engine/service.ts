@@ -12,7 +12,7 @@ import type { Queries } from './queries';
 import * as sql from './store';
 import { decodeToken } from './tokens';
 import { countRuns, listRuns } from './visibility';
-import { completeWorkflowTask, failWorkflowTask, pollWorkflowTask, shutdownWorker } from './workflow-tasks';
+import { completeWorkflowTask, failWorkflowTask, pollWorkflowTask, shutdownWorker, workflowTaskResponse } from './workflow-tasks';
 import { checkRequestPayloads } from './limits';
 import { ensureNamespace, requestCancelRun, resolveRun, signalRun, startWorkflow, terminateRun } from './workflows';
 
@@ -231,8 +231,8 @@ export function handlers(engine: Engine, queries: Queries): Record<string, Handl
     },
     StartWorkflowExecution: async (req) => {
       checkRequestPayloads(req.input);
-      const { runId, started } = await startWorkflow(engine, req);
-      return { runId, started };
+      const { runId, started, eager } = await startWorkflow(engine, req);
+      return { runId, started, eagerWorkflowTask: eager && (await workflowTaskResponse(engine, queries, eager)) };
     },
     SignalWithStartWorkflowExecution: async (req) => {
       checkRequestPayloads(req.input, req.signalInput);

@@ -1,6 +1,8 @@
+import { randomUUID } from 'node:crypto';
 import type { Queryable } from '../store/db';
 import { buildEvent, decodeEvent, encodeEvent, eventAttributes, eventTypeName } from './history';
 import { Status, type RunState, type WorkflowTaskState } from './interfaces';
+import { SUGGEST_CONTINUE_AS_NEW_BYTES, SUGGEST_CONTINUE_AS_NEW_EVENTS } from './limits';
 import type { TaskRef } from './matching';
 import { msDuration, num, type Obj } from './proto';
 import * as sql from './store';
@@ -145,6 +147,30 @@ export class Transition {
     s.wft = wft;
     this.dispatch.push({ queueKind: 'workflow', queue, task: { kind: 'workflow', runId: s.runId, scheduledId } });
     if (sticky) this.timer('wft_sticky', this.now + sticky.scheduleToStartMs, { scheduledId });
+  }
+
+  /**
+   * Starts the scheduled workflow task for a worker polling `queue`, or for the worker that asked to
+   * run a new workflow eagerly. A task scheduled by this same transition then never reaches a queue.
+   */
+  startWft(queue: string, identity: string): void {
+    const s = this.s;
+    const w = s.wft!;
+    const requestId = randomUUID();
+    w.startedId = this.append('EVENT_TYPE_WORKFLOW_TASK_STARTED', {
+      scheduledEventId: w.scheduledId,
+      identity,
+      requestId,
+      historySizeBytes: s.historyBytes,
+      suggestContinueAsNew: s.nextEventId > SUGGEST_CONTINUE_AS_NEW_EVENTS || s.historyBytes > SUGGEST_CONTINUE_AS_NEW_BYTES,
+    });
+    w.startedTime = this.now;
+    w.requestId = requestId;
+    w.queue = queue;
+    w.sticky = queue !== s.taskQueue;
+    const queued = this.dispatch.findIndex((d) => d.task.kind === 'workflow' && d.task.scheduledId === w.scheduledId);
+    if (queued >= 0) this.dispatch.splice(queued, 1);
+    this.timer('wft_timeout', this.now + s.wftTimeoutMs, { scheduledId: w.scheduledId, startedId: w.startedId });
   }
 
   /** Whether committing needs an open transaction (transfers are inserted for their ids). */

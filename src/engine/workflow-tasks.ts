@@ -1,6 +1,5 @@
-import { randomUUID } from 'node:crypto';
 import { MAX_EAGER_ACTIVITIES, requestCancelActivity, scheduleActivity } from './activities';
-import { historyOverLimit, oversizedCommand, PENDING_ACTIVITIES_LIMIT, SUGGEST_CONTINUE_AS_NEW_BYTES, SUGGEST_CONTINUE_AS_NEW_EVENTS } from './limits';
+import { historyOverLimit, oversizedCommand, PENDING_ACTIVITIES_LIMIT } from './limits';
 import { cancelExternal, signalExternal, startChild } from './children';
 import type { Engine } from './engine';
 import { taskNotFound } from './errors';
@@ -48,31 +47,20 @@ export async function pollWorkflowTask(engine: Engine, queries: Queries, req: Ob
 }
 
 async function startWorkflowTask(engine: Engine, queries: Queries, ref: Extract<TaskRef, { kind: 'workflow' }>, queue: string, identity: string): Promise<Obj | undefined> {
-  const started = await engine.mutate(ref.runId, (t) => {
-    const s = t.s;
-    const w = s.wft;
+  const s = await engine.mutate(ref.runId, (t) => {
+    const w = t.s.wft;
     if (!t.open || !w || w.scheduledId !== ref.scheduledId || w.startedId) return undefined;
-    const sticky = queue !== s.taskQueue;
-    const requestId = randomUUID();
     t.relaxed = true;
-    w.startedId = t.append('EVENT_TYPE_WORKFLOW_TASK_STARTED', {
-      scheduledEventId: w.scheduledId,
-      identity,
-      requestId,
-      historySizeBytes: s.historyBytes,
-      suggestContinueAsNew: s.nextEventId > SUGGEST_CONTINUE_AS_NEW_EVENTS || s.historyBytes > SUGGEST_CONTINUE_AS_NEW_BYTES,
-    });
-    w.startedTime = t.now;
-    w.requestId = requestId;
-    w.queue = queue;
-    w.sticky = sticky;
-    t.timer('wft_timeout', t.now + s.wftTimeoutMs, { scheduledId: w.scheduledId, startedId: w.startedId });
-    return { s: structuredClone(s), sticky };
+    t.startWft(queue, identity);
+    return structuredClone(t.s);
   });
-  if (!started) return undefined;
-  const { s, sticky } = started;
+  return s && workflowTaskResponse(engine, queries, s);
+}
+
+/** The PollWorkflowTaskQueue response for a run's started workflow task (`s` as the task started). */
+export async function workflowTaskResponse(engine: Engine, queries: Queries, s: RunState): Promise<Obj> {
   const w = s.wft!;
-  const fromId = sticky ? s.lastCompletedStartedId + 1 : 1;
+  const fromId = w.sticky ? s.lastCompletedStartedId + 1 : 1;
   const page = await readHistory(engine, s.runId, fromId, w.startedId);
   return {
     taskToken: encodeToken({ k: 'w', r: s.runId, s: w.scheduledId, st: w.startedId, a: w.attempt }),
@@ -81,7 +69,7 @@ async function startWorkflowTask(engine: Engine, queries: Queries, ref: Extract<
     previousStartedEventId: s.lastCompletedStartedId,
     startedEventId: w.startedId,
     attempt: w.attempt,
-    backlogCountHint: engine.matching.backlog(s.namespace, 'workflow', queue),
+    backlogCountHint: engine.matching.backlog(s.namespace, 'workflow', w.queue),
     ...page,
     workflowExecutionTaskQueue: { name: s.taskQueue, kind: 'TASK_QUEUE_KIND_NORMAL' },
     scheduledTime: timestamp(w.scheduledTime),

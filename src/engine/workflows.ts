@@ -162,13 +162,15 @@ const CONFLICT = 'temporal.api.enums.v1.WorkflowIdConflictPolicy';
 /**
  * StartWorkflowExecution and SignalWithStartWorkflowExecution: dedupes by request id, applies the id
  * reuse and conflict policies, and creates the run. With `signal`, an open run is signalled instead.
+ * A start with `requestEagerExecution` (the worker is in the caller's process) starts the run's first
+ * workflow task for it at once: `eager` is the run as that task started, for the response.
  */
 export async function startWorkflow(
   engine: Engine,
   req: Obj,
   signal?: NewRun['signal'],
   extra: Partial<NewRun> = {},
-): Promise<{ runId: string; started: boolean }> {
+): Promise<{ runId: string; started: boolean; eager?: RunState }> {
   validateStart(req);
   await ensureNamespace(engine, req.namespace);
   const namespace: string = req.namespace;
@@ -220,8 +222,11 @@ export async function startWorkflow(
           signal,
           ...extra,
         });
+      // As Temporal: not for a delayed first task (start delay, cron), which no worker can take yet.
+      const eager = req.requestEagerExecution && !signal && t.s.wft;
+      if (eager) t.startWft(t.s.taskQueue, req.identity);
       await engine.commitNew(t);
-      return { runId: t.s.runId, started: true };
+      return { runId: t.s.runId, started: true, eager: eager ? structuredClone(t.s) : undefined };
     } catch (err) {
       if (!isUniqueViolation(err)) throw err;
       const now = await sql.currentRun(engine.db, namespace, workflowId);

@@ -16,6 +16,8 @@ export interface Harness {
   /** Starts the shared worker (once); `stopWorker` ends it. */
   startWorker(opts?: { taskQueue?: string; identity?: string }): Promise<Worker>;
   stopWorker(): Promise<void>;
+  /** A client sharing the worker's connection, so starts can ask to run eagerly on it (after `startWorker`). */
+  workerClient(): Client;
   /** Remembers a workflow so `replayAll` replays its history. */
   track<T extends Tracked>(h: T): T;
   /** Replays every tracked workflow's history (all runs); throws on nondeterminism. */
@@ -65,6 +67,10 @@ export async function harness(taskQueue: string): Promise<Harness> {
       if (worker.getState() === 'RUNNING') worker.shutdown();
       await running;
       worker = undefined;
+    },
+    workerClient() {
+      if (!nativeConnection) throw new Error('startWorker first');
+      return new Client({ connection: nativeConnection });
     },
     track(handle) {
       tracked.push(handle);

@@ -290,3 +290,49 @@ onPostgres('a second engine on the same database is refused while the first runs
   await start(tq);
   await poll(tq);
 });
+
+test('a start requesting eager execution returns its first workflow task, which no poller gets', async () => {
+  const tq = `q-${randomUUID()}`;
+  const workflowId = `p-${randomUUID()}`;
+  const res = await svc.startWorkflowExecution({ namespace, workflowId, workflowType: { name: 'raw' }, taskQueue: { name: tq }, requestId: randomUUID(), identity: 'eager-worker', requestEagerExecution: true });
+  const task = res.eagerWorkflowTask!;
+  expect(task.taskToken?.length).toBeGreaterThan(0);
+  expect(task.workflowExecution).toMatchObject({ workflowId, runId: res.runId });
+  expect(task.history!.events!.map((e) => e.eventType)).toEqual([E.EVENT_TYPE_WORKFLOW_EXECUTION_STARTED, E.EVENT_TYPE_WORKFLOW_TASK_SCHEDULED, E.EVENT_TYPE_WORKFLOW_TASK_STARTED]);
+  expect(task.history!.events![2].workflowTaskStartedEventAttributes!.identity).toBe('eager-worker');
+  expect(Number(task.startedEventId)).toBe(3);
+
+  // The task is started already: a poller on the queue waits in vain (the deadline leaves it 1 s).
+  const polled = await connection.withDeadline(Date.now() + 2000, () => svc.pollWorkflowTaskQueue({ namespace, taskQueue: { name: tq }, identity: 'other' }));
+  expect(polled.taskToken?.length ?? 0).toBe(0);
+
+  await svc.respondWorkflowTaskCompleted({
+    namespace,
+    taskToken: task.taskToken,
+    identity: 'eager-worker',
+    commands: [{ commandType: C.COMMAND_TYPE_COMPLETE_WORKFLOW_EXECUTION, completeWorkflowExecutionCommandAttributes: {} }],
+  });
+  expect((await history(workflowId)).at(-1)).toBe(E.EVENT_TYPE_WORKFLOW_EXECUTION_COMPLETED);
+});
+
+test('a delayed start, or a start of a workflow id already running, gets no eager task', async () => {
+  const tq = `q-${randomUUID()}`;
+  const delayed = await svc.startWorkflowExecution({ namespace, workflowId: `p-${randomUUID()}`, workflowType: { name: 'raw' }, taskQueue: { name: tq }, requestId: randomUUID(), requestEagerExecution: true, workflowStartDelay: seconds(60) });
+  expect(delayed.eagerWorkflowTask).toBeFalsy();
+
+  const workflowId = `p-${randomUUID()}`;
+  const first = await svc.startWorkflowExecution({ namespace, workflowId, workflowType: { name: 'raw' }, taskQueue: { name: tq }, requestId: randomUUID(), requestEagerExecution: true });
+  expect(first.eagerWorkflowTask?.taskToken?.length).toBeGreaterThan(0);
+  const existing = await svc.startWorkflowExecution({
+    namespace,
+    workflowId,
+    workflowType: { name: 'raw' },
+    taskQueue: { name: tq },
+    requestId: randomUUID(),
+    requestEagerExecution: true,
+    workflowIdConflictPolicy: temporal.api.enums.v1.WorkflowIdConflictPolicy.WORKFLOW_ID_CONFLICT_POLICY_USE_EXISTING,
+  });
+  expect(existing.runId).toBe(first.runId);
+  expect(existing.started).toBe(false);
+  expect(existing.eagerWorkflowTask).toBeFalsy();
+});

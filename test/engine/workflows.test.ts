@@ -25,6 +25,14 @@ test('an activity result reaches the caller', async () => {
   expect(await handle.result()).toBe('Hello, Ada!');
 });
 
+test('a start asking for eager execution runs on the local worker without a poll, and completes', async () => {
+  const handle = h.track(await h.workerClient().workflow.start(greet, { taskQueue: tq, workflowId: id('eager'), args: ['Eve'], requestEagerStart: true }));
+  expect(handle.eagerlyStarted).toBe(true);
+  expect(await handle.result()).toBe('Hello, Eve!');
+  const started = (await handle.fetchHistory()).events!.find((e) => e.workflowTaskStartedEventAttributes)!;
+  expect(Number(started.eventId)).toBe(3);
+});
+
 test('a timer fires after its duration', async () => {
   const handle = h.track(await h.client.workflow.start(timerWorkflow, { taskQueue: tq, workflowId: id('timer'), args: [500] }));
   const elapsed = await handle.result();
