@@ -7,6 +7,9 @@ import type { WebhookHandlerArgs } from './types';
 export const DELIVERY_WORKFLOW = 'webhookDeliveryWorkflow';
 export const HANDLER_WORKFLOW = 'webhookHandlerWorkflow';
 
+// Starts ask to run eagerly on a worker of this process, so clients here must be on a
+// NativeConnection, as those of `startOrchestration` and an activity's `Context.client` are.
+
 /**
  * A dispatcher whose deliveries run as `webhookDeliveryWorkflow` executions: durable, retried with
  * back-off, surviving restarts.
@@ -17,7 +20,7 @@ export const HANDLER_WORKFLOW = 'webhookHandlerWorkflow';
 export function temporalDispatcher(store: Store, client: Client, taskQueue: string): WebhookDispatcher {
   return new WebhookDispatcher(store, async (workflowId, ids) => {
     try {
-      await client.workflow.start(DELIVERY_WORKFLOW, { taskQueue, workflowId, args: [ids] });
+      await client.workflow.start(DELIVERY_WORKFLOW, { taskQueue, workflowId, args: [ids], requestEagerStart: true });
     } catch (err) {
       // A retried enqueue of the same deliveries: the first workflow delivers them.
       if (!(err instanceof WorkflowExecutionAlreadyStartedError)) throw err;
@@ -30,7 +33,7 @@ export function handlerStarter(client: Client, taskQueue: string): (args: Webhoo
   return async (args) => {
     const workflowId = ['webhook-handler', args.environment, args.integration, args.connectionId, args.sync, args.incomingId].map(encodeURIComponent).join(':');
     try {
-      await client.workflow.start(HANDLER_WORKFLOW, { taskQueue, workflowId, args: [args] });
+      await client.workflow.start(HANDLER_WORKFLOW, { taskQueue, workflowId, args: [args], requestEagerStart: true });
     } catch (err) {
       if (!(err instanceof WorkflowExecutionAlreadyStartedError)) throw err;
     }

@@ -2,7 +2,7 @@ import { createHash } from 'node:crypto';
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
-import { Client, Connection } from '@temporalio/client';
+import { Client } from '@temporalio/client';
 import { bundleWorkflowCode, NativeConnection, Runtime, Worker, type LogLevel, type LogMetadata, type WorkflowBundleWithSourceMap } from '@temporalio/worker';
 import type { Logger } from 'pino';
 import { createActivities } from '../activities';
@@ -127,17 +127,17 @@ export async function startOrchestration(options: OrchestrationOptions): Promise
       closers.push(() => engine!.close());
       address = engine.address;
     }
-    const connection = await Connection.connect({ address });
+    // One connection, the SDK's native one, for the client and the worker: starts can then ask to run
+    // eagerly on the worker of this process (one round trip less), and nothing goes through grpc-js.
+    // Loopback to the embedded engine: gzip only costs CPU (it was the engine's largest item).
+    quietRuntime(options.logger);
+    const connection = await NativeConnection.connect({ address, ...(engine ? { grpcCompression: { codec: 'none' as const } } : {}) });
     closers.push(() => connection.close());
     const orchestrator = new Orchestrator({ store: options.store, client: new Client({ connection, workflow: { queryRejectCondition: 'NOT_OPEN' } }), logger: options.logger, heartbeatTimeoutMs: options.heartbeatTimeoutMs, runsPerExecution: options.runsPerExecution });
     await orchestrator.registerSearchAttributes();
     let worker: Worker | undefined;
     if (options.worker !== false) {
-      quietRuntime(options.logger);
-      // Loopback to the embedded engine: gzip only costs CPU (it was the engine's largest item).
-      const native = await NativeConnection.connect({ address, ...(engine ? { grpcCompression: { codec: 'none' as const } } : {}) });
-      closers.push(() => native.close());
-      const w = await createSyncWorker({ connection: native, store: options.store, orchestrator });
+      const w = await createSyncWorker({ connection, store: options.store, orchestrator });
       const running = w.run();
       running.catch((err: unknown) => options.logger.error({ err }, 'the Temporal worker stopped'));
       closers.push(async () => {

@@ -328,6 +328,8 @@ export class Orchestrator {
       workflowId: `action:${encodeURIComponent(env.name)}:${id}`,
       args: [{ environmentId: env.id, environment: env.name, integration: call.integration, connectionId: call.connectionId, action: call.action, input: call.input, maxRetries: call.maxRetries, ...(call.async ? { async: true } : {}) }, id],
       workflowExecutionTimeout: (call.maxRetries + 1) * (ACTION_TIMEOUT_MS + 120_000),
+      // Run on this process's worker without waiting for a poll when there is one (else a normal start).
+      requestEagerStart: true,
     });
     if (call.async) return { id, run: null };
     await handle.result();
