@@ -1,4 +1,4 @@
-import { decode, encode, T, timestamp, type Message, type Obj } from './proto';
+import { decode, encode, Raw, T, timestamp, type Message, type Obj } from './proto';
 
 let lastTaskId = Date.now() * 1000;
 /** Monotonic task ids for events (Temporal's `taskId`). */
@@ -22,6 +22,11 @@ export function buildEvent(eventId: number, time: number, eventType: string, att
 
 export function encodeEvent(event: Obj): Buffer {
   return encode(T.HistoryEvent, event);
+}
+
+/** A History message of stored events, sent without decoding them (History.events is field 1). */
+export function rawHistory(rows: { data: Uint8Array }[]): Raw {
+  return Raw.repeated(1, rows.map((r) => r.data));
 }
 
 export function decodeEvent(bytes: Uint8Array): Message {

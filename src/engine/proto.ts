@@ -1,4 +1,5 @@
 import type * as protobuf from 'protobufjs';
+import { Writer } from 'protobufjs/minimal';
 // protobufjs reflection for every Temporal API message, shipped with @temporalio/proto.
 // eslint-disable-next-line @typescript-eslint/no-require-imports
 const root: protobuf.Root = require('@temporalio/proto/protos/root');
@@ -25,11 +26,42 @@ export const T = {
   RetryPolicy: type('temporal.api.common.v1.RetryPolicy'),
   WorkflowQuery: type('temporal.api.query.v1.WorkflowQuery'),
   Status: type('google.rpc.Status'),
+  PollWorkflowTaskQueueResponse: type('temporal.api.workflowservice.v1.PollWorkflowTaskQueueResponse'),
 };
 
 /** Encodes a message (or fromObject-shaped object) to bytes. */
 export function encode(t: protobuf.Type, obj: Obj): Buffer {
   return Buffer.from(t.encode(t.fromObject(obj)).finish());
+}
+
+/**
+ * A message field's value already encoded, e.g. a history whose events are sent as they are stored
+ * instead of being decoded only to be encoded again. `encodeWithRaw` splices it in.
+ */
+export class Raw {
+  constructor(readonly bytes: Uint8Array) {}
+
+  /** A message whose one repeated message field `fieldId` holds `items` (e.g. History.events, field 1). */
+  static repeated(fieldId: number, items: Uint8Array[]): Raw {
+    const w = Writer.create();
+    for (const item of items) w.uint32((fieldId << 3) | 2).bytes(item);
+    return new Raw(w.finish());
+  }
+}
+
+/** `encode`, where top-level fields may be `Raw`: they are appended as they are (protobuf allows fields in any order). */
+export function encodeWithRaw(t: protobuf.Type, obj: Obj): Buffer {
+  let plain = obj;
+  const tail: Uint8Array[] = [];
+  for (const key in obj) {
+    const value = obj[key];
+    if (!(value instanceof Raw)) continue;
+    if (plain === obj) plain = { ...obj };
+    delete plain[key];
+    tail.push(Writer.create().uint32((t.fields[key].id << 3) | 2).bytes(value.bytes).finish());
+  }
+  const head = encode(t, plain);
+  return tail.length ? Buffer.concat([head, ...tail]) : head;
 }
 
 export function decode(t: protobuf.Type, bytes: Uint8Array): Message {

@@ -5,9 +5,9 @@ import { cancelActivity, completeActivity, failActivity, heartbeat, pollActivity
 import { describeRun } from './describe';
 import type { Engine } from './engine';
 import { EngineError, invalidArgument, unimplemented, workflowNotFound } from './errors';
-import { decodeEvent } from './history';
+import { rawHistory } from './history';
 import { Status } from './interfaces';
-import { durationMs, msDuration, num, root, timestamp, type Obj } from './proto';
+import { durationMs, encodeWithRaw, msDuration, num, Raw, root, T, timestamp, type Obj } from './proto';
 import type { Queries } from './queries';
 import * as sql from './store';
 import { decodeToken } from './tokens';
@@ -42,7 +42,7 @@ function serviceDefinition(name: string): { definition: grpc.ServiceDefinition; 
       responseStream: false,
       requestSerialize: (o: Obj) => Buffer.from(Req.encode(Req.fromObject(o)).finish()),
       requestDeserialize: (b: Buffer) => Req.decode(b),
-      responseSerialize: (o: Obj) => Buffer.from(Res.encode(Res.fromObject(o)).finish()),
+      responseSerialize: (o: Obj) => encodeWithRaw(Res, o),
       responseDeserialize: (b: Buffer) => Res.decode(b),
     };
     methods.push(m.name);
@@ -139,7 +139,7 @@ export function handlers(engine: Engine, queries: Queries): Record<string, Handl
       const rows = await sql.readEventsReverse(engine.db, runId, before, pageSize);
       const last = rows[rows.length - 1];
       return {
-        history: { events: rows.map((r) => decodeEvent(r.data)) },
+        history: rawHistory(rows),
         nextPageToken: last && last.event_id > 1 ? Buffer.from(JSON.stringify({ before: last.event_id })) : undefined,
       };
     }
@@ -153,7 +153,7 @@ export function handlers(engine: Engine, queries: Queries): Record<string, Handl
       if (closeOnly) {
         if (closed) {
           const rows = await engine.readEvents(runId, lastId, 1);
-          return { history: { events: rows.map((r) => decodeEvent(r.data)) } };
+          return { history: rawHistory(rows) };
         }
       } else {
         const from: number = token?.next ?? 1;
@@ -165,7 +165,7 @@ export function handlers(engine: Engine, queries: Queries): Record<string, Handl
           const next = rows.length ? rows[rows.length - 1].event_id + 1 : from;
           const more = next <= last || (!to && !closed && req.waitNewEvent);
           return {
-            history: { events: rows.map((r) => decodeEvent(r.data)) },
+            history: rawHistory(rows),
             nextPageToken: more ? Buffer.from(JSON.stringify({ next, to })) : undefined,
           };
         }
@@ -232,7 +232,7 @@ export function handlers(engine: Engine, queries: Queries): Record<string, Handl
     StartWorkflowExecution: async (req) => {
       checkRequestPayloads(req.input);
       const { runId, started, eager } = await startWorkflow(engine, req);
-      return { runId, started, eagerWorkflowTask: eager && (await workflowTaskResponse(engine, queries, eager)) };
+      return { runId, started, eagerWorkflowTask: eager && new Raw(encodeWithRaw(T.PollWorkflowTaskQueueResponse, await workflowTaskResponse(engine, queries, eager))) };
     },
     SignalWithStartWorkflowExecution: async (req) => {
       checkRequestPayloads(req.input, req.signalInput);

@@ -3,7 +3,7 @@ import { historyOverLimit, oversizedCommand, PENDING_ACTIVITIES_LIMIT } from './
 import { cancelExternal, signalExternal, startChild } from './children';
 import type { Engine } from './engine';
 import { taskNotFound } from './errors';
-import { decodeEvent } from './history';
+import { rawHistory } from './history';
 import { Status, type RunState } from './interfaces';
 import type { TaskRef } from './matching';
 import { durationMs, encode, enumName, T, timestamp, unpack, type Obj } from './proto';
@@ -30,9 +30,9 @@ async function readHistory(engine: Engine, runId: string, fromId: number, toId: 
   let bytes = 0;
   let n = 0;
   while (n < rows.length && (n === 0 || bytes + rows[n].data.length <= HISTORY_PAGE_BYTES)) bytes += rows[n++].data.length;
-  const events = rows.slice(0, n).map((r) => decodeEvent(r.data));
-  if (n === rows.length) return { history: { events } };
-  return { history: { events }, nextPageToken: Buffer.from(JSON.stringify({ next: rows[n].event_id, to: toId })) };
+  const history = rawHistory(rows.slice(0, n));
+  if (n === rows.length) return { history };
+  return { history, nextPageToken: Buffer.from(JSON.stringify({ next: rows[n].event_id, to: toId })) };
 }
 
 /** PollWorkflowTaskQueue: long-polls the queue and starts the first valid task in it. */
