@@ -111,6 +111,11 @@ export class Engine {
   readonly matching = new Matching();
   /** Open runs' state; the engine is its database's only writer, so this is the truth. */
   private readonly cache = new Map<string, RunState>();
+  /**
+   * Open runs' state as last written (JSON): a transition starts from a parse of it, cheaper than
+   * cloning the cached object (the state must be copied: a failed transition leaves no trace).
+   */
+  private readonly written = new Map<string, string>();
   /** The newest open run of each workflow id (namespace + id), for requests without a run id. */
   private readonly openByWorkflowId = new Map<string, string>();
   /** Recently closed runs' state, so result() and late requests need not read the row back. */
@@ -210,8 +215,9 @@ export class Engine {
    */
   mutate<R>(runId: string, fn: (t: Transition) => R | Promise<R>): Promise<R> {
     return this.locks.run(`run:${runId}`, async () => {
-      const cached = this.cached(runId);
-      const state = cached ? structuredClone(cached) : (await sql.getRun(this.db, runId))?.state;
+      const json = this.written.get(runId);
+      const cached = json === undefined && this.cached(runId);
+      const state: RunState | undefined = json !== undefined ? JSON.parse(json) : cached ? structuredClone(cached) : (await sql.getRun(this.db, runId))?.state;
       if (!state) throw workflowNotFound();
       const t = this.newTransition(state, Date.now(), this.db);
       const result = await fn(t);
@@ -234,7 +240,7 @@ export class Engine {
   applyCommitted(t: Transition): void {
     if (!t.dirty) return;
     const s = t.s;
-    this.remember(s);
+    this.remember(s, t.json);
     this.events.append(s.runId, t.events);
     for (const d of t.dispatch) this.matching.add(s.namespace, d.queueKind, d.queue, d.task);
     const earliest = Math.min(...t.timers.map((x) => x.fireAt));
@@ -246,14 +252,17 @@ export class Engine {
     for (const sp of t.spawned) this.applyCommitted(sp);
   }
 
-  private remember(s: RunState): void {
+  private remember(s: RunState, json?: string): void {
     const key = `${s.namespace}\0${s.workflowId}`;
     if (s.status === Status.Running) {
       this.cache.set(s.runId, s);
+      if (json === undefined) this.written.delete(s.runId);
+      else this.written.set(s.runId, json);
       this.openByWorkflowId.set(key, s.runId);
       return;
     }
     this.cache.delete(s.runId);
+    this.written.delete(s.runId);
     if (this.openByWorkflowId.get(key) === s.runId) this.openByWorkflowId.delete(key);
     this.closed.delete(s.runId);
     this.closed.set(s.runId, s);

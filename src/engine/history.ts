@@ -7,13 +7,19 @@ export function nextTaskId(): number {
   return lastTaskId;
 }
 
+const attributeKeys = new Map<string, string>();
+
 /** `EVENT_TYPE_TIMER_FIRED` -> `timerFiredEventAttributes`. */
 export function attributesKey(eventType: string): string {
-  const camel = eventType
-    .replace(/^EVENT_TYPE_/, '')
-    .toLowerCase()
-    .replace(/_([a-z])/g, (_, c: string) => c.toUpperCase());
-  return `${camel}EventAttributes`;
+  let key = attributeKeys.get(eventType);
+  if (key === undefined) {
+    const camel = eventType
+      .replace(/^EVENT_TYPE_/, '')
+      .toLowerCase()
+      .replace(/_([a-z])/g, (_, c: string) => c.toUpperCase());
+    attributeKeys.set(eventType, (key = `${camel}EventAttributes`));
+  }
+  return key;
 }
 
 export function buildEvent(eventId: number, time: number, eventType: string, attrs: Obj): Obj {

@@ -64,16 +64,24 @@ export function addServices(server: grpc.Server, engine: Engine, handlers: Recor
           callback({ code: err.code, details: err.message });
           return;
         }
-        const ac = new AbortController();
         let answered = false;
-        // Clients often reset a stream once they have the answer; only a pending call needs the abort.
-        call.on('cancelled', () => {
-          if (!answered) ac.abort();
-        });
+        let ac: AbortController | undefined;
         const deadline = call.getDeadline();
         const deadlineMs = deadline instanceof Date ? deadline.getTime() : Number(deadline);
-        const waitMs = Math.max(0, Math.min(MAX_LONG_POLL_MS, Number.isFinite(deadlineMs) ? deadlineMs - Date.now() - 1000 : MAX_LONG_POLL_MS));
-        handler(call.request, { signal: ac.signal, waitMs }).then(
+        const ctx: CallContext = {
+          waitMs: Math.max(0, Math.min(MAX_LONG_POLL_MS, Number.isFinite(deadlineMs) ? deadlineMs - Date.now() - 1000 : MAX_LONG_POLL_MS)),
+          // Made on first use: only waiting calls (long polls, queries) look at it.
+          get signal() {
+            if (!ac) {
+              const controller = (ac = new AbortController());
+              // Clients often reset a stream once they have the answer; only a pending call needs the abort.
+              if (call.cancelled) controller.abort();
+              else call.once('cancelled', () => answered || controller.abort());
+            }
+            return ac.signal;
+          },
+        };
+        handler(call.request, ctx).then(
           (res) => {
             answered = true;
             callback(null, res ?? {});

@@ -25,6 +25,8 @@ export interface RunRow {
 
 export interface RunWrite {
   state: RunState;
+  /** `state` as stored (JSON), serialised once per write. */
+  json: string;
   closeTime?: number;
   executionTime?: number;
   keywords?: Record<string, unknown>;
@@ -52,7 +54,7 @@ function insertRunsSql(ps: Params, writes: RunWrite[]): string {
     return `(${[
       s.runId, s.namespace, s.workflowId, s.workflowType, s.taskQueue, s.status, s.startTime, w.executionTime ?? s.startTime,
       s.nextEventId - 1, s.firstRunId, s.startRequestId ?? null, s.parent?.workflowId ?? null, s.parent?.runId ?? null,
-      JSON.stringify(w.keywords ?? {}), w.searchAttributes ?? null, w.memo ?? null, JSON.stringify(s),
+      JSON.stringify(w.keywords ?? {}), w.searchAttributes ?? null, w.memo ?? null, w.json,
     ].map((v) => ps.p(v)).join(', ')})`;
   });
   return `INSERT INTO engine_runs (${INSERT_RUN_COLUMNS}) VALUES ${values.join(', ')}`;
@@ -69,7 +71,7 @@ function updateRunsSql(ps: Params, writes: RunWrite[]): string {
       ps.p(s.runId, 'text'),
       ps.p(s.status, 'int2'),
       ps.p(s.nextEventId - 1, 'int4'),
-      ps.p(JSON.stringify(s), 'jsonb'),
+      ps.p(w.json, 'jsonb'),
       ps.p(w.closeTime ?? null, 'float8'),
       ps.p(w.keywords !== undefined, 'bool'),
       ps.p(w.keywords !== undefined ? JSON.stringify(w.keywords) : null, 'jsonb'),

@@ -41,7 +41,9 @@ export class Transition {
   readonly afterCommit: (() => void)[] = [];
   /** Transitions of runs created by this one (continue-as-new, cron, retry), committed with it. */
   readonly spawned: Transition[] = [];
-  runWrite: Omit<sql.RunWrite, 'state'> = {};
+  runWrite: Omit<sql.RunWrite, 'state' | 'json'> = {};
+  /** The state as written by `commit`; the engine parses it for the run's next transition. */
+  json?: string;
   dirty = false;
   closed = false;
   /** The run is new: inserted rather than updated. */
@@ -185,8 +187,8 @@ export class Transition {
   async commit(q: Queryable, rows: sql.BatchWrite): Promise<void> {
     if (!this.dirty) return;
     const runId = this.s.runId;
-    if (this.created) rows.inserts.push({ state: this.s, ...this.runWrite });
-    else rows.updates.push({ state: this.s, ...this.runWrite });
+    this.json = JSON.stringify(this.s);
+    (this.created ? rows.inserts : rows.updates).push({ state: this.s, json: this.json, ...this.runWrite });
     for (const e of this.events) rows.events.push({ runId, id: e.id, data: e.data });
     if (this.closed) rows.closedRuns.push(runId);
     else for (const tm of this.timers) rows.timers.push({ runId, ...tm });

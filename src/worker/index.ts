@@ -71,6 +71,9 @@ export async function createSyncWorker(options: SyncWorkerOptions): Promise<Work
     workflowBundle: await workflowBundle(),
     activities: createActivities({ store: options.store, actions: orchestrator && ((env) => orchestrator.scriptTrigger(env)) }),
     maxConcurrentActivityTaskExecutions: 200,
+    // The SDK starts a watchdog thread for every call into a workflow sandbox and waits for it to be
+    // scheduled; on a busy machine a second workflow thread keeps activations flowing meanwhile.
+    workflowThreadPoolSize: 2,
     // Heartbeats bring back cancellation (a terminated workflow's running script is stopped): at most 5 s late.
     maxHeartbeatThrottleInterval: '5s',
     shutdownGraceTime: '5s',
