@@ -159,10 +159,10 @@ export class Engine {
    * Long-polls a task queue until `start` turns a task into a response (stale tasks give
    * undefined and are skipped); `{}` ("no task") when the wait ends or the caller goes away.
    */
-  async poll(namespace: string, kind: QueueKind, queue: string, signal: AbortSignal, waitMs: number, start: (ref: TaskRef) => Promise<Obj | undefined>): Promise<Obj> {
+  async poll(namespace: string, kind: QueueKind, queue: string, identity: string, signal: AbortSignal, waitMs: number, start: (ref: TaskRef) => Promise<Obj | undefined>): Promise<Obj> {
     const until = Date.now() + waitMs;
     for (;;) {
-      const ref = await this.matching.take(namespace, kind, queue, Math.max(0, until - Date.now()), signal);
+      const ref = await this.matching.take(namespace, kind, queue, Math.max(0, until - Date.now()), signal, identity);
       if (!ref) return {};
       if (signal.aborted) {
         this.matching.putBack(namespace, kind, queue, ref);
@@ -221,16 +221,41 @@ export class Engine {
       if (!state) throw workflowNotFound();
       const t = this.newTransition(state, Date.now(), this.db);
       const result = await fn(t);
-      await this.writer.write(t);
-      this.applyCommitted(t);
+      await this.commit(t);
       return result;
     });
   }
 
   /** Commits new runs (start, signal-with-start), then applies their effects. */
   async commitNew(t: Transition): Promise<void> {
-    await this.writer.write(t);
+    await this.commit(t);
+  }
+
+  private async commit(t: Transition): Promise<void> {
+    this.matchWaitingWorker(t);
+    try {
+      await this.writer.write(t);
+    } catch (err) {
+      if (t.handoff) this.matching.release(t.s.namespace, 'workflow', t.handoff.queue, t.handoff.poller);
+      throw err;
+    }
     this.applyCommitted(t);
+  }
+
+  /**
+   * When a transition leaves a new workflow task and a worker is waiting on its queue, the task is
+   * started for that worker in the same write, and handed to it after the commit: one transition
+   * (and write) less than dispatching it and starting it when the worker takes it.
+   */
+  private matchWaitingWorker(t: Transition): void {
+    const w = t.s.wft;
+    if (!t.open || !w || w.startedId) return;
+    const d = t.dispatch.find((x) => x.task.kind === 'workflow' && x.task.scheduledId === w.scheduledId);
+    if (!d) return;
+    const poller = this.matching.claim(t.s.namespace, 'workflow', d.queue);
+    if (!poller) return;
+    t.startWft(d.queue, poller.identity);
+    t.handoff = { queue: d.queue, poller, task: { kind: 'workflow', runId: t.s.runId, scheduledId: w.scheduledId, started: true } };
   }
 
   newTransition(state: RunState, now: number, reads: Queryable = this.db): Transition {
@@ -243,6 +268,7 @@ export class Engine {
     this.remember(s, t.json);
     this.events.append(s.runId, t.events);
     for (const d of t.dispatch) this.matching.add(s.namespace, d.queueKind, d.queue, d.task);
+    if (t.handoff) this.matching.handoff(s.namespace, 'workflow', t.handoff.queue, t.handoff.poller, t.handoff.task);
     const earliest = Math.min(...t.timers.map((x) => x.fireAt));
     if (earliest < Infinity) this.wakeTimersAt(earliest);
     if (t.events.length) this.notifyHistory(s.runId);

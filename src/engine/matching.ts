@@ -4,11 +4,16 @@
  */
 
 export type TaskRef =
-  | { kind: 'workflow'; runId: string; scheduledId: number }
+  /** `started`: the task was started for a waiting worker in the transition that scheduled it (see `claim`). */
+  | { kind: 'workflow'; runId: string; scheduledId: number; started?: boolean }
   | { kind: 'query'; runId: string; queryId: string }
   | { kind: 'activity'; runId: string; scheduledId: number; attempt: number };
 
-interface Poller {
+/** A worker's long poll waiting for a task. */
+export interface Poller {
+  identity: string;
+  /** Answered (a task, or nothing when the wait ended or the caller went away). */
+  done: boolean;
   resolve(task: TaskRef | undefined): void;
 }
 
@@ -57,8 +62,27 @@ export class Matching {
     else q.tasks.push(task);
   }
 
+  /**
+   * Takes a waiting poller off the queue, for a task that is about to be started for it in the
+   * transition that schedules it. After the commit: `handoff`; when it fails: `release`.
+   */
+  claim(namespace: string, kind: QueueKind, name: string): Poller | undefined {
+    return this.queues.get(`${namespace}\u0000${kind}\u0000${name}`)?.pollers.shift();
+  }
+
+  /** The claimed poller gets its task; if it went away meanwhile, the task waits for the next one. */
+  handoff(namespace: string, kind: QueueKind, name: string, poller: Poller, task: TaskRef): void {
+    if (poller.done) this.putBack(namespace, kind, name, task);
+    else poller.resolve(task);
+  }
+
+  /** The claim came to nothing (the transition failed): the poller waits on, first in line. */
+  release(namespace: string, kind: QueueKind, name: string, poller: Poller): void {
+    if (!poller.done) this.queue(namespace, kind, name).pollers.unshift(poller);
+  }
+
   /** Waits up to `timeoutMs` for a task; `undefined` on timeout or when `signal` aborts. */
-  take(namespace: string, kind: QueueKind, name: string, timeoutMs: number, signal: AbortSignal): Promise<TaskRef | undefined> {
+  take(namespace: string, kind: QueueKind, name: string, timeoutMs: number, signal: AbortSignal, identity = ''): Promise<TaskRef | undefined> {
     const q = this.queue(namespace, kind, name);
     q.lastPollAt = Date.now();
     this.deadSticky.delete(name);
@@ -67,7 +91,11 @@ export class Matching {
     if (signal.aborted) return Promise.resolve(undefined);
     return new Promise((resolve) => {
       const poller: Poller = {
+        identity,
+        done: false,
         resolve: (task) => {
+          if (poller.done) return;
+          poller.done = true;
           clearTimeout(timer);
           signal.removeEventListener('abort', onAbort);
           q.lastPollAt = Date.now();

@@ -3,7 +3,7 @@ import type { Queryable } from '../store/db';
 import { buildEvent, decodeEvent, encodeEvent, eventAttributes, eventTypeName } from './history';
 import { Status, type RunState, type WorkflowTaskState } from './interfaces';
 import { SUGGEST_CONTINUE_AS_NEW_BYTES, SUGGEST_CONTINUE_AS_NEW_EVENTS } from './limits';
-import type { TaskRef } from './matching';
+import type { Poller, TaskRef } from './matching';
 import { msDuration, num, type Obj } from './proto';
 import * as sql from './store';
 
@@ -172,6 +172,8 @@ export class Transition {
     w.sticky = queue !== s.taskQueue;
     const queued = this.dispatch.findIndex((d) => d.task.kind === 'workflow' && d.task.scheduledId === w.scheduledId);
     if (queued >= 0) this.dispatch.splice(queued, 1);
+    const stickyTimeout = this.timers.findIndex((x) => x.kind === 'wft_sticky' && x.ref.scheduledId === w.scheduledId);
+    if (stickyTimeout >= 0) this.timers.splice(stickyTimeout, 1);
     this.timer('wft_timeout', this.now + s.wftTimeoutMs, { scheduledId: w.scheduledId, startedId: w.startedId });
   }
 
@@ -204,4 +206,7 @@ export class Transition {
   relaxed = false;
 
   transferIds: number[] = [];
+
+  /** A worker that waited for the workflow task this transition started for it (see Engine.matchWaitingWorker). */
+  handoff?: { queue: string; poller: Poller; task: TaskRef };
 }

@@ -39,7 +39,7 @@ async function readHistory(engine: Engine, runId: string, fromId: number, toId: 
 export async function pollWorkflowTask(engine: Engine, queries: Queries, req: Obj, signal: AbortSignal, waitMs: number): Promise<Obj> {
   await ensureNamespace(engine, req.namespace);
   const queue: string = req.taskQueue?.name;
-  return engine.poll(req.namespace, 'workflow', queue, signal, waitMs, async (ref) => {
+  return engine.poll(req.namespace, 'workflow', queue, req.identity ?? '', signal, waitMs, async (ref) => {
     if (ref.kind === 'query') return startQueryTask(engine, queries, ref);
     if (ref.kind === 'workflow') return startWorkflowTask(engine, queries, ref, queue, req.identity);
     return undefined;
@@ -47,6 +47,12 @@ export async function pollWorkflowTask(engine: Engine, queries: Queries, req: Ob
 }
 
 async function startWorkflowTask(engine: Engine, queries: Queries, ref: Extract<TaskRef, { kind: 'workflow' }>, queue: string, identity: string): Promise<Obj | undefined> {
+  if (ref.started) {
+    // Started for a waiting worker when it was scheduled (possibly for another one that went away).
+    const s = await engine.peek(ref.runId);
+    const w = s?.wft;
+    return s?.status === Status.Running && w?.scheduledId === ref.scheduledId && w.startedId ? workflowTaskResponse(engine, queries, s) : undefined;
+  }
   const s = await engine.mutate(ref.runId, (t) => {
     const w = t.s.wft;
     if (!t.open || !w || w.scheduledId !== ref.scheduledId || w.startedId) return undefined;

@@ -336,3 +336,24 @@ test('a delayed start, or a start of a workflow id already running, gets no eage
   expect(existing.started).toBe(false);
   expect(existing.eagerWorkflowTask).toBeFalsy();
 });
+
+test('a worker already waiting gets a new workflow task started in the same write that scheduled it', async () => {
+  const tq = `q-${randomUUID()}`;
+  const polled = svc.pollWorkflowTaskQueue({ namespace, taskQueue: { name: tq }, identity: 'waiting-worker' });
+  await new Promise((r) => setTimeout(r, 300)); // the poll is waiting
+  const { runId } = await start(tq);
+  const task = await polled;
+  expect(Number(task.startedEventId)).toBe(3);
+  expect(task.history!.events![2].workflowTaskStartedEventAttributes!.identity).toBe('waiting-worker');
+  // One transaction wrote the start and the task's start: the rows share their xmin.
+  const { rows } = await db.query<{ event_id: number; xmin: string }>('SELECT event_id, xmin::text AS xmin FROM engine_events WHERE run_id = $1 ORDER BY event_id', [runId]);
+  expect(rows.map((r) => r.event_id)).toEqual([1, 2, 3]);
+  expect(new Set(rows.map((r) => r.xmin)).size).toBe(1);
+
+  // A worker that is not waiting yet takes the task later, started in a write of its own.
+  const other = await start(tq);
+  const later = await poll(tq);
+  expect(later.workflowExecution!.runId).toBe(other.runId);
+  const after = await db.query<{ xmin: string }>('SELECT xmin::text AS xmin FROM engine_events WHERE run_id = $1 ORDER BY event_id', [other.runId]);
+  expect(new Set(after.rows.map((r) => r.xmin)).size).toBe(2);
+});
