@@ -6,7 +6,7 @@ import type { ActivityState } from './interfaces';
 import { durationMs, msDuration, pack, T, timestamp, unpack, type Obj } from './proto';
 import { decideRetry, fillRetryPolicy, retryPolicyObject, RetryState } from './retry';
 import { decodeToken, encodeToken } from './tokens';
-import type { Transition } from './transition';
+import type { TimerWrite, Transition } from './transition';
 import { ensureNamespace } from './workflows';
 
 /** Stand-in for "no limit" in activity tasks: the SDK needs a schedule-to-close timeout. */
@@ -170,6 +170,16 @@ export async function pollActivityTask(engine: Engine, req: Obj, signal: AbortSi
   });
 }
 
+/** The start-to-close and heartbeat timeouts of a started attempt, from its state (at start, and at start-up). */
+export function attemptTimeouts(a: ActivityState): TimerWrite[] {
+  if (a.phase !== 'started') return [];
+  const ref = { scheduledId: a.scheduledId, attempt: a.attempt };
+  const out: TimerWrite[] = [];
+  if (a.startToCloseMs > 0) out.push({ kind: 'act_stc', fireAt: a.startedTime! + a.startToCloseMs, ref });
+  if (a.heartbeatMs > 0) out.push({ kind: 'act_hb', fireAt: Math.max(a.lastHeartbeatTime ?? 0, a.startedTime!) + a.heartbeatMs, ref });
+  return out;
+}
+
 /** Hands an attempt to a worker: marks it started, arms its timeouts, and builds the activity task. */
 function startAttempt(t: Transition, a: ActivityState, identity: string, scheduled: Obj | undefined): Obj {
   a.phase = 'started';
@@ -177,8 +187,7 @@ function startAttempt(t: Transition, a: ActivityState, identity: string, schedul
   a.startedIdentity = identity;
   a.requestId = randomUUID();
   t.dirty = true;
-  if (a.startToCloseMs > 0) t.timer('act_stc', t.now + a.startToCloseMs, { scheduledId: a.scheduledId, attempt: a.attempt });
-  if (a.heartbeatMs > 0) t.timer('act_hb', t.now + a.heartbeatMs, { scheduledId: a.scheduledId, attempt: a.attempt });
+  for (const timer of attemptTimeouts(a)) t.attemptTimer(timer);
   return {
     taskToken: encodeToken({ k: 'a', r: t.s.runId, s: a.scheduledId, a: a.attempt }),
     workflowNamespace: t.s.namespace,
@@ -262,16 +271,25 @@ export function registerActivityHandlers(engine: Engine): void {
     const a = current(t, timer.ref, 'scheduled');
     if (a) finish(t, a, 'EVENT_TYPE_ACTIVITY_TASK_TIMED_OUT', { failure: timeoutFailure(a, 'TIMEOUT_TYPE_SCHEDULE_TO_START', false), retryState: RetryState.Timeout });
   });
+  // An attempt's timeout due together with the schedule-to-close one (which caps it) reports the
+  // latter, whichever timer fires first (attempt timers live in memory, schedule-to-close in the database).
+  const attemptTimedOut = (t: Transition, a: ActivityState, type: string) => {
+    if (a.scheduleToCloseMs > 0 && a.scheduledTime + a.scheduleToCloseMs <= t.now + 5) {
+      finish(t, a, 'EVENT_TYPE_ACTIVITY_TASK_TIMED_OUT', { failure: timeoutFailure(a, 'TIMEOUT_TYPE_SCHEDULE_TO_CLOSE', true), retryState: RetryState.Timeout });
+    } else {
+      attemptFailed(t, a, timeoutFailure(a, type, false), undefined, true);
+    }
+  };
   engine.onTimer('act_stc', (t, timer) => {
     const a = current(t, timer.ref, 'started');
-    if (a) attemptFailed(t, a, timeoutFailure(a, 'TIMEOUT_TYPE_START_TO_CLOSE', false), undefined, true);
+    if (a) attemptTimedOut(t, a, 'TIMEOUT_TYPE_START_TO_CLOSE');
   });
   engine.onTimer('act_hb', (t, timer) => {
     const a = current(t, timer.ref, 'started');
     if (!a) return;
     const due = Math.max(a.lastHeartbeatTime ?? 0, a.startedTime ?? 0) + a.heartbeatMs;
-    if (due > t.now + 5) t.timer('act_hb', due, timer.ref);
-    else attemptFailed(t, a, timeoutFailure(a, 'TIMEOUT_TYPE_HEARTBEAT', false), undefined, true);
+    if (due > t.now + 5) t.attemptTimer({ kind: 'act_hb', fireAt: due, ref: timer.ref });
+    else attemptTimedOut(t, a, 'TIMEOUT_TYPE_HEARTBEAT');
   });
   engine.onTimer('act_s2c', (t, timer) => {
     const a = t.s.activities[timer.ref.scheduledId];

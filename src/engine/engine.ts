@@ -6,7 +6,7 @@ import { Status, type RunState } from './interfaces';
 import { Matching, type QueueKind, type TaskRef } from './matching';
 import type { Obj } from './proto';
 import * as sql from './store';
-import { Transition } from './transition';
+import { Transition, type TimerWrite } from './transition';
 
 /** Serialises work per key (run id, workflow id) inside this process. */
 class KeyedLock {
@@ -133,6 +133,8 @@ export class Engine {
   private timerLoopRunning = false;
   private timerLoopAgain = false;
   private readonly timersInFlight = new Set<number>();
+  /** Armed attempt timeouts (Transition.attemptTimer) of each open run. */
+  private readonly attemptTimers = new Map<string, Set<NodeJS.Timeout>>();
   private readonly transfersInFlight = new Set<number>();
   private closing = false;
   private readonly background = new Set<Promise<unknown>>();
@@ -263,6 +265,7 @@ export class Engine {
   }
 
   applyCommitted(t: Transition): void {
+    for (const timer of t.attemptTimers) this.armAttemptTimer(t.s.runId, timer);
     if (!t.dirty) return;
     const s = t.s;
     this.remember(s, t.json);
@@ -289,6 +292,7 @@ export class Engine {
     }
     this.cache.delete(s.runId);
     this.written.delete(s.runId);
+    this.disarmAttemptTimers(s.runId);
     if (this.openByWorkflowId.get(key) === s.runId) this.openByWorkflowId.delete(key);
     this.closed.delete(s.runId);
     this.closed.set(s.runId, s);
@@ -324,11 +328,15 @@ export class Engine {
   // ---- start-up and shutdown ----
 
   /** Refills task queues from the open runs, then starts the timer and transfer loops. */
-  async recover(dispatchOpen: (s: RunState) => { queueKind: 'workflow' | 'activity'; queue: string; task: TaskRef }[]): Promise<void> {
+  async recover(
+    dispatchOpen: (s: RunState) => { queueKind: 'workflow' | 'activity'; queue: string; task: TaskRef }[],
+    timeoutsOfOpen: (s: RunState) => TimerWrite[],
+  ): Promise<void> {
     const states = await sql.openRunStates(this.db);
     for (const s of states) {
       this.remember(s);
       for (const d of dispatchOpen(s)) this.matching.add(s.namespace, d.queueKind, d.queue, d.task);
+      for (const timer of timeoutsOfOpen(s)) this.armAttemptTimer(s.runId, timer);
     }
     for (const tr of await sql.pendingTransfers(this.db)) this.runTransfer(tr);
     this.wakeTimersAt(Date.now());
@@ -360,6 +368,7 @@ export class Engine {
     this.closing = true;
     clearInterval(this.retention);
     clearTimeout(this.timerWake);
+    for (const runId of [...this.attemptTimers.keys()]) this.disarmAttemptTimers(runId);
     this.matching.close();
     for (const set of this.historyWaiters.values()) for (const fn of [...set]) fn();
     while (this.background.size) await Promise.allSettled([...this.background]);
@@ -423,16 +432,44 @@ export class Engine {
     }
   }
 
-  private async fireTimer(row: sql.TimerRow): Promise<void> {
+  private armAttemptTimer(runId: string, timer: TimerWrite): void {
+    if (this.closing) return;
+    let armed = this.attemptTimers.get(runId);
+    if (!armed) this.attemptTimers.set(runId, (armed = new Set()));
+    const set = armed;
+    // setTimeout holds at most ~24.8 days: a later timeout is re-armed when that much has passed.
+    const handle = setTimeout(() => {
+      set.delete(handle);
+      if (!set.size && this.attemptTimers.get(runId) === set) this.attemptTimers.delete(runId);
+      if (timer.fireAt > Date.now() + 5) this.armAttemptTimer(runId, timer);
+      else if (this.cache.has(runId)) this.track(this.fireTimer({ id: 0, run_id: runId, fire_at: timer.fireAt, kind: timer.kind, ref: timer.ref }, false));
+    }, Math.min(Math.max(0, timer.fireAt - Date.now()), 2 ** 31 - 1));
+    set.add(handle);
+  }
+
+  private disarmAttemptTimers(runId: string): void {
+    const armed = this.attemptTimers.get(runId);
+    if (!armed) return;
+    for (const handle of armed) clearTimeout(handle);
+    this.attemptTimers.delete(runId);
+  }
+
+  /** Fires a timer of the database (`stored`, deleted by the same transition) or an attempt timer. */
+  private async fireTimer(row: sql.TimerRow, stored = true): Promise<void> {
     const handler = this.timerHandlers.get(row.kind);
     try {
       await this.mutate(row.run_id, async (t) => {
-        t.deletedTimers.push(row.id);
-        t.dirty = true;
+        if (stored) {
+          t.deletedTimers.push(row.id);
+          t.dirty = true;
+        }
         if (t.open && handler) await handler(t, row);
       });
     } catch (err) {
-      if ((err as { code?: number }).code === 5) {
+      if (!stored) {
+        this.log.error({ err, timer: row }, 'engine timeout failed; retrying in 5 s');
+        this.armAttemptTimer(row.run_id, { kind: row.kind, fireAt: Date.now() + 5000, ref: row.ref });
+      } else if ((err as { code?: number }).code === 5) {
         await sql.deleteTimer(this.db, row.id);
       } else {
         // Try again later rather than spinning on it.

@@ -7,7 +7,7 @@ import type { EngineOptions, RunningEngine } from './interfaces';
 import { Queries } from './queries';
 import type { Lease } from '../store/db';
 import { addServices, handlers } from './service';
-import { registerWorkflowTaskHandlers, tasksOfOpenRun } from './workflow-tasks';
+import { registerWorkflowTaskHandlers, tasksOfOpenRun, timeoutsOfOpenRun } from './workflow-tasks';
 import { registerWorkflowHandlers } from './workflows';
 
 export type { EngineOptions, RunningEngine } from './interfaces';
@@ -62,7 +62,7 @@ async function serve(options: EngineOptions, log: pino.Logger, lease: Lease): Pr
     });
   };
   try {
-    await engine.recover(tasksOfOpenRun);
+    await engine.recover(tasksOfOpenRun, timeoutsOfOpenRun);
   } catch (err) {
     await stop();
     throw err;

@@ -13,6 +13,13 @@ export interface TimerWrite {
   ref: Record<string, unknown>;
 }
 
+/** The start-to-close timeout of a run's started workflow task. */
+export function wftTimeout(s: RunState): TimerWrite | undefined {
+  const w = s.wft;
+  if (!w?.startedId) return undefined;
+  return { kind: 'wft_timeout', fireAt: w.startedTime! + s.wftTimeoutMs, ref: { scheduledId: w.scheduledId, startedId: w.startedId } };
+}
+
 /** Events that need the workflow code to run (they trigger a workflow task). */
 const RESULT_LINKED = new Set([
   'EVENT_TYPE_ACTIVITY_TASK_COMPLETED',
@@ -35,6 +42,8 @@ const CHILD_LINKED = new Set([
 export class Transition {
   readonly events: { id: number; data: Buffer }[] = [];
   readonly timers: TimerWrite[] = [];
+  /** Timeouts of workflow tasks and activity attempts, kept in memory only (see `attemptTimer`). */
+  readonly attemptTimers: TimerWrite[] = [];
   readonly deletedTimers: number[] = [];
   readonly transfers: { kind: string; data: Record<string, unknown> }[] = [];
   readonly dispatch: { queueKind: 'workflow' | 'activity'; queue: string; task: TaskRef }[] = [];
@@ -127,6 +136,15 @@ export class Transition {
     this.dirty = true;
   }
 
+  /**
+   * A timeout of a workflow task or an activity attempt. It is not written: such timeouts are short
+   * and frequent, and everything they need is in the run's state, so the engine re-arms them from
+   * it at start-up (timeoutsOfOpenRun).
+   */
+  attemptTimer(timer: TimerWrite): void {
+    this.attemptTimers.push(timer);
+  }
+
   transfer(kind: string, data: Record<string, unknown>): void {
     this.transfers.push({ kind, data });
     this.dirty = true;
@@ -148,7 +166,7 @@ export class Transition {
     const wft: WorkflowTaskState = { scheduledId, startedId: 0, attempt, queue, sticky: !!sticky, scheduledTime: this.now };
     s.wft = wft;
     this.dispatch.push({ queueKind: 'workflow', queue, task: { kind: 'workflow', runId: s.runId, scheduledId } });
-    if (sticky) this.timer('wft_sticky', this.now + sticky.scheduleToStartMs, { scheduledId });
+    if (sticky) this.attemptTimer({ kind: 'wft_sticky', fireAt: this.now + sticky.scheduleToStartMs, ref: { scheduledId } });
   }
 
   /**
@@ -172,9 +190,9 @@ export class Transition {
     w.sticky = queue !== s.taskQueue;
     const queued = this.dispatch.findIndex((d) => d.task.kind === 'workflow' && d.task.scheduledId === w.scheduledId);
     if (queued >= 0) this.dispatch.splice(queued, 1);
-    const stickyTimeout = this.timers.findIndex((x) => x.kind === 'wft_sticky' && x.ref.scheduledId === w.scheduledId);
-    if (stickyTimeout >= 0) this.timers.splice(stickyTimeout, 1);
-    this.timer('wft_timeout', this.now + s.wftTimeoutMs, { scheduledId: w.scheduledId, startedId: w.startedId });
+    const stickyTimeout = this.attemptTimers.findIndex((x) => x.kind === 'wft_sticky' && x.ref.scheduledId === w.scheduledId);
+    if (stickyTimeout >= 0) this.attemptTimers.splice(stickyTimeout, 1);
+    this.attemptTimer(wftTimeout(s)!);
   }
 
   /** Whether committing needs an open transaction (transfers are inserted for their ids). */

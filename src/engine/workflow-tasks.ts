@@ -1,4 +1,4 @@
-import { MAX_EAGER_ACTIVITIES, requestCancelActivity, scheduleActivity } from './activities';
+import { attemptTimeouts, MAX_EAGER_ACTIVITIES, requestCancelActivity, scheduleActivity } from './activities';
 import { historyOverLimit, oversizedCommand, PENDING_ACTIVITIES_LIMIT } from './limits';
 import { cancelExternal, signalExternal, startChild } from './children';
 import type { Engine } from './engine';
@@ -9,7 +9,7 @@ import type { TaskRef } from './matching';
 import { durationMs, encode, enumName, T, timestamp, unpack, type Obj } from './proto';
 import type { Queries } from './queries';
 import { decodeToken, encodeToken } from './tokens';
-import type { Transition } from './transition';
+import { wftTimeout, type TimerWrite, type Transition } from './transition';
 import { keywordsOf, mergePayloadMap } from './visibility-keys';
 import { closeRun, completeWorkflow, continueAsNew, ensureNamespace, failWorkflow } from './workflows';
 
@@ -352,6 +352,12 @@ export function tasksOfOpenRun(s: RunState): { queueKind: 'workflow' | 'activity
     if (a.phase === 'scheduled') out.push({ queueKind: 'activity', queue: a.taskQueue, task: { kind: 'activity', runId: s.runId, scheduledId: a.scheduledId, attempt: a.attempt } });
   }
   return out;
+}
+
+/** The attempt timeouts to re-arm for a run found open at start-up (sticky queues are gone: none for them). */
+export function timeoutsOfOpenRun(s: RunState): TimerWrite[] {
+  const wft = wftTimeout(s);
+  return [...(wft ? [wft] : []), ...Object.values(s.activities).flatMap(attemptTimeouts)];
 }
 
 export function registerWorkflowTaskHandlers(engine: Engine): void {

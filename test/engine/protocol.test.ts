@@ -357,3 +357,38 @@ test('a worker already waiting gets a new workflow task started in the same writ
   const after = await db.query<{ xmin: string }>('SELECT xmin::text AS xmin FROM engine_events WHERE run_id = $1 ORDER BY event_id', [other.runId]);
   expect(new Set(after.rows.map((r) => r.xmin)).size).toBe(2);
 });
+
+test('after a restart, a started workflow task and a started activity still time out (their timeouts are re-armed from state)', async () => {
+  const tq = `q-${randomUUID()}`;
+  const { workflowId, runId } = await start(tq, { workflowTaskTimeout: seconds(1) });
+  const task = await poll(tq);
+  await svc.respondWorkflowTaskCompleted({
+    namespace,
+    taskToken: task.taskToken,
+    identity: 'test',
+    commands: [
+      {
+        commandType: C.COMMAND_TYPE_SCHEDULE_ACTIVITY_TASK,
+        scheduleActivityTaskCommandAttributes: { activityId: 'a1', activityType: { name: 'slow' }, taskQueue: { name: tq }, startToCloseTimeout: seconds(1), retryPolicy: { maximumAttempts: 1 } },
+      },
+    ],
+  });
+  const activity = await svc.pollActivityTaskQueue({ namespace, taskQueue: { name: tq }, identity: 'test' });
+  expect(activity.activityId).toBe('a1');
+  // A second run whose workflow task is started when the engine stops.
+  const second = await start(tq, { workflowTaskTimeout: seconds(1) });
+  expect((await poll(tq)).workflowExecution!.runId).toBe(second.runId);
+
+  await connection.close();
+  await engine.close();
+  engine = await startEngine({ db, port: 0 });
+  connection = await Connection.connect({ address: engine.address });
+  svc = new Client({ connection }).workflowService;
+
+  await new Promise((r) => setTimeout(r, 1500));
+  expect(await history(workflowId)).toContain(E.EVENT_TYPE_ACTIVITY_TASK_TIMED_OUT);
+  expect(await history(second.workflowId)).toContain(E.EVENT_TYPE_WORKFLOW_TASK_TIMED_OUT);
+  // The timed-out task is scheduled again, on the normal queue, for the next worker.
+  const retried = await poll(tq);
+  expect([runId, second.runId]).toContain(retried.workflowExecution!.runId);
+});
