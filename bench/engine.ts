@@ -5,19 +5,22 @@ import net from 'node:net';
 import os from 'node:os';
 import path from 'node:path';
 import { performance } from 'node:perf_hooks';
-import { Client, Connection } from '@temporalio/client';
+import { Client } from '@temporalio/client';
 import { DefaultLogger, NativeConnection, Runtime, Worker } from '@temporalio/worker';
 import { openDb } from '../src/store/db';
 import * as activities from '../test/engine/activities';
 
 /**
- * The embedded engine under load, with the real Temporal SDK. The engine runs in its own process
- * (so its memory is its own) on DATABASE_URL when set, else PGlite.
+ * The embedded engine under load, with the real Temporal SDK set up as Syncline runs it: the
+ * client on the worker's native connection, starts asking to run eagerly on that worker, two
+ * workflow threads. The engine runs in its own process (so its memory is its own) on DATABASE_URL
+ * when set, else PGlite.
  *
  * - engine.throughput: N workflows (ENGINE_BENCH_N, default 2,000) each running one trivial
- *   activity, started 200 at a time: completed workflows/s.
- * - engine.cpu: CPU time per workflow of that run, split between the engine, the SDK's worker and
- *   client (this process) and Postgres: what bounds throughput on a small machine.
+ *   activity, 200 in flight: completed workflows/s. Then the same with starts that do not ask to
+ *   run eagerly (their first task goes through the queue and a poll), N/2 of them.
+ * - engine.cpu: CPU time per workflow of the first run, split between the engine, the SDK's worker
+ *   and client (this process) and Postgres: what bounds throughput on a small machine.
  * - engine.latency: start-to-completion of one such workflow at a time (low load): p50 / p99.
  * - engine.idle: ENGINE_BENCH_IDLE (default 10,000) workflows each waiting on a 30 s timer: engine
  *   RSS while they wait, and the lag of the timer firings (TimerFired time minus due time) p50 / p99.
@@ -95,45 +98,51 @@ export async function run(): Promise<void> {
   const engine = await spawnEngine({ ENGINE_PORT: String(port), ENGINE_DATA_DIR: dataDir, DATABASE_SCHEMA: schema });
   const address = `127.0.0.1:${port}`;
   Runtime.install({ logger: new DefaultLogger('ERROR') });
-  const connection = await Connection.connect({ address });
-  const client = new Client({ connection });
   // Loopback: gzip would only cost CPU on both sides.
-  const native = await NativeConnection.connect({ address, grpcCompression: { codec: 'none' } });
+  const connection = await NativeConnection.connect({ address, grpcCompression: { codec: 'none' } });
+  const client = new Client({ connection });
   const taskQueue = 'bench';
   const worker = await Worker.create({
-    connection: native,
+    connection,
     taskQueue,
     workflowsPath,
     activities,
     maxConcurrentWorkflowTaskExecutions: 100,
     maxConcurrentActivityTaskExecutions: 200,
     maxCachedWorkflows: Math.max(1000, idle + 100),
+    workflowThreadPoolSize: 2,
   });
   const running = worker.run();
   const backend = process.env.DATABASE_URL ? 'postgres' : 'pglite';
   try {
-    const one = async (i: string) => {
+    const one = async (i: string, requestEagerStart = true) => {
       const t0 = performance.now();
-      const h = await client.workflow.start('greet', { taskQueue, workflowId: `bench-${i}`, args: ['x'] });
+      const h = await client.workflow.start('greet', { taskQueue, workflowId: `bench-${i}`, args: ['x'], requestEagerStart });
       await h.result();
       return performance.now() - t0;
     };
-    for (let i = 0; i < 20; i++) await one(`warm-${i}`);
-
+    const throughput = async (count: number, eager: boolean, label: string) => {
+      const t0 = performance.now();
+      await pool(
+        Array.from({ length: count }, (_, i) => i),
+        200,
+        async (i) => void (await one(`${label}-${i}`, eager)),
+      );
+      return (performance.now() - t0) / 1000;
+    };
+    const report = (label: string, count: number, seconds: number) =>
+      console.log(`${label} (${backend}): ${count} workflows with one activity in ${seconds.toFixed(1)} s = ${Math.round(count / seconds)} workflows/s`);
+    // Warm-up, unmeasured: both kinds of start under load, so the JIT has compiled what the runs use.
+    await throughput(300, true, 'warm-eager');
+    await throughput(300, false, 'warm-polled');
     const cpu0 = { engine: cpuMs(engine.pid!), sdk: cpuMs(process.pid), postgres: postgresCpuMs() };
-    const t0 = performance.now();
-    await pool(
-      Array.from({ length: n }, (_, i) => i),
-      200,
-      async (i) => void (await one(`tp-${i}`)),
-    );
-    const seconds = (performance.now() - t0) / 1000;
-    console.log(`engine.throughput (${backend}): ${n} workflows with one activity in ${seconds.toFixed(1)} s = ${Math.round(n / seconds)} workflows/s`);
+    report('engine.throughput', n, await throughput(n, true, 'engine.throughput'));
     const perWorkflow = (ms: number) => (ms / n).toFixed(2);
     console.log(
       `engine.cpu (${backend}): per workflow engine ${perWorkflow(cpuMs(engine.pid!) - cpu0.engine)} ms, ` +
         `SDK worker + client ${perWorkflow(cpuMs(process.pid) - cpu0.sdk)} ms, Postgres ${perWorkflow(postgresCpuMs() - cpu0.postgres)} ms (${os.cpus().length} cores)`,
     );
+    report('engine.throughput.polled', Math.ceil(n / 2), await throughput(Math.ceil(n / 2), false, 'engine.throughput.polled'));
 
     const lat: number[] = [];
     for (let i = 0; i < 200; i++) lat.push(await one(`lat-${i}`));
@@ -167,7 +176,6 @@ export async function run(): Promise<void> {
   } finally {
     worker.shutdown();
     await running;
-    await native.close();
     await connection.close();
     engine.kill('SIGTERM');
     await new Promise((r) => engine.once('exit', r));
