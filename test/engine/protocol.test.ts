@@ -61,6 +61,14 @@ async function history(workflowId: string) {
   return res.history!.events!.map((e) => e.eventType);
 }
 
+/** Completes a workflow task with the given commands. */
+const completeTask = (taskToken: Uint8Array | null | undefined, commands: temporal.api.command.v1.ICommand[]) =>
+  svc.respondWorkflowTaskCompleted({ namespace, taskToken, identity: 'test', commands });
+const scheduleActivity = (attrs: temporal.api.command.v1.IScheduleActivityTaskCommandAttributes): temporal.api.command.v1.ICommand => ({
+  commandType: C.COMMAND_TYPE_SCHEDULE_ACTIVITY_TASK,
+  scheduleActivityTaskCommandAttributes: attrs,
+});
+
 const signal = (workflowId: string, name = 'sig') => svc.signalWorkflowExecution({ namespace, workflowExecution: { workflowId }, signalName: name, identity: 'test' });
 
 test('a signal arriving while the task is started is appended after WorkflowTaskCompleted, with a new task', async () => {
@@ -190,17 +198,10 @@ test('an activity scheduled with eager execution comes back in the completion re
   const { workflowId } = await start(tq);
   const task = await poll(tq);
   const input = { payloads: [{ metadata: { encoding: Buffer.from('json/plain') }, data: Buffer.from('"eager"') }] };
-  const scheduleActivity = (activityId: string, requestEagerExecution: boolean, queue = tq) => ({
-    commandType: C.COMMAND_TYPE_SCHEDULE_ACTIVITY_TASK,
-    scheduleActivityTaskCommandAttributes: { activityId, activityType: { name: 'echo' }, taskQueue: { name: queue }, input, startToCloseTimeout: seconds(30), requestEagerExecution },
-  });
-  const res = await svc.respondWorkflowTaskCompleted({
-    namespace,
-    taskToken: task.taskToken,
-    identity: 'test',
-    // Only the first qualifies: the second did not ask, the third runs on another queue.
-    commands: [scheduleActivity('a1', true), scheduleActivity('a2', false), scheduleActivity('a3', true, `${tq}-other`)],
-  });
+  const echo = (activityId: string, requestEagerExecution: boolean, queue = tq) =>
+    scheduleActivity({ activityId, activityType: { name: 'echo' }, taskQueue: { name: queue }, input, startToCloseTimeout: seconds(30), requestEagerExecution });
+  // Only the first qualifies: the second did not ask, the third runs on another queue.
+  const res = await completeTask(task.taskToken, [echo('a1', true), echo('a2', false), echo('a3', true, `${tq}-other`)]);
   expect(res.activityTasks).toHaveLength(1);
   const eager = res.activityTasks![0];
   expect(eager.activityId).toBe('a1');
@@ -231,17 +232,7 @@ describe("Temporal's limits", () => {
     const tq = `q-${randomUUID()}`;
     const { workflowId } = await start(tq);
     const task = await poll(tq);
-    await svc.respondWorkflowTaskCompleted({
-      namespace,
-      taskToken: task.taskToken,
-      identity: 'test',
-      commands: [
-        {
-          commandType: C.COMMAND_TYPE_SCHEDULE_ACTIVITY_TASK,
-          scheduleActivityTaskCommandAttributes: { activityId: 'a', activityType: { name: 'x' }, taskQueue: { name: tq }, input: big, startToCloseTimeout: seconds(10) },
-        },
-      ],
-    });
+    await completeTask(task.taskToken, [scheduleActivity({ activityId: 'a', activityType: { name: 'x' }, taskQueue: { name: tq }, input: big, startToCloseTimeout: seconds(10) })]);
     const history = await events(workflowId);
     expect(history.slice(-2).map((e) => e.eventType)).toEqual([E.EVENT_TYPE_WORKFLOW_TASK_FAILED, E.EVENT_TYPE_WORKFLOW_EXECUTION_FAILED]);
     expect(history.at(-2)!.workflowTaskFailedEventAttributes!.cause).toBe(temporal.api.enums.v1.WorkflowTaskFailedCause.WORKFLOW_TASK_FAILED_CAUSE_PAYLOADS_TOO_LARGE);
@@ -362,17 +353,7 @@ test('after a restart, a started workflow task and a started activity still time
   const tq = `q-${randomUUID()}`;
   const { workflowId, runId } = await start(tq, { workflowTaskTimeout: seconds(1) });
   const task = await poll(tq);
-  await svc.respondWorkflowTaskCompleted({
-    namespace,
-    taskToken: task.taskToken,
-    identity: 'test',
-    commands: [
-      {
-        commandType: C.COMMAND_TYPE_SCHEDULE_ACTIVITY_TASK,
-        scheduleActivityTaskCommandAttributes: { activityId: 'a1', activityType: { name: 'slow' }, taskQueue: { name: tq }, startToCloseTimeout: seconds(1), retryPolicy: { maximumAttempts: 1 } },
-      },
-    ],
-  });
+  await completeTask(task.taskToken, [scheduleActivity({ activityId: 'a1', activityType: { name: 'slow' }, taskQueue: { name: tq }, startToCloseTimeout: seconds(1), retryPolicy: { maximumAttempts: 1 } })]);
   const activity = await svc.pollActivityTaskQueue({ namespace, taskQueue: { name: tq }, identity: 'test' });
   expect(activity.activityId).toBe('a1');
   // A second run whose workflow task is started when the engine stops.
