@@ -68,8 +68,9 @@ test('search attributes registered through OperatorService are listed', async ()
 
 test('system RPCs answer; unsupported ones are UNIMPLEMENTED', async () => {
   const svc = h.client.workflowService;
-  expect((await svc.getSystemInfo({})).capabilities?.sdkMetadata).toBe(true);
-  expect((await svc.describeNamespace({ namespace: 'default' })).namespaceInfo?.name).toBe('default');
+  expect((await svc.getSystemInfo({})).capabilities).toMatchObject({ sdkMetadata: true, eagerWorkflowStart: true });
+  const ns = await svc.describeNamespace({ namespace: 'default' });
+  expect(ns.namespaceInfo).toMatchObject({ name: 'default', capabilities: { eagerWorkflowStart: true } });
   expect((await svc.listNamespaces({})).namespaces.map((n) => n.namespaceInfo?.name)).toContain('default');
   expect((await svc.getClusterInfo({})).clusterName).toBe('active');
   await expect(svc.describeNamespace({ namespace: 'nope' })).rejects.toMatchObject({ code: status.NOT_FOUND });
