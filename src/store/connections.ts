@@ -75,27 +75,43 @@ export class ConnectionStore {
 
   /**
    * Imports a connection, or replaces the credentials and given fields of an existing one with the
-   * same id. `created` tells which happened.
+   * same id. `created` tells which happened. With `authEvent` (a connection authorised by its end
+   * user), the same statement writes its `auth` webhook event (operation creation or override) to
+   * the outbox, so the event exists exactly when the change does.
    */
-  async upsert(environmentId: number, integrationKey: string, input: NewConnection): Promise<{ connection: Connection; created: boolean }> {
+  async upsert(
+    environmentId: number,
+    integrationKey: string,
+    input: NewConnection,
+    options: { authEvent?: { endUserId: string | null } } = {},
+  ): Promise<{ connection: Connection; created: boolean }> {
     const integration = await this.integrationId(environmentId, integrationKey);
     const { rows } = await this.db.query<{ id: number; created: boolean }>(
-      `INSERT INTO connections AS c (environment_id, integration_id, connection_id, credentials_encrypted, credentials_type,
-         credentials_expires_at, connection_config, metadata, tags, end_user, end_user_id, end_user_organization_id, webhook_url_override)
-       VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13)
-       ON CONFLICT (integration_id, connection_id) DO UPDATE SET
-         credentials_encrypted = excluded.credentials_encrypted,
-         credentials_type = excluded.credentials_type,
-         credentials_expires_at = excluded.credentials_expires_at,
-         connection_config = CASE WHEN $14 THEN excluded.connection_config ELSE c.connection_config END,
-         metadata = CASE WHEN $15 THEN excluded.metadata ELSE c.metadata END,
-         tags = CASE WHEN $16 THEN excluded.tags ELSE c.tags END,
-         end_user = CASE WHEN $17 THEN excluded.end_user ELSE c.end_user END,
-         end_user_id = CASE WHEN $17 THEN excluded.end_user_id ELSE c.end_user_id END,
-         end_user_organization_id = CASE WHEN $17 THEN excluded.end_user_organization_id ELSE c.end_user_organization_id END,
-         webhook_url_override = CASE WHEN $18 THEN excluded.webhook_url_override ELSE c.webhook_url_override END,
-         updated_at = now()
-       RETURNING id, (xmax = 0) AS created`,
+      `WITH up AS (
+         INSERT INTO connections AS c (environment_id, integration_id, connection_id, credentials_encrypted, credentials_type,
+           credentials_expires_at, connection_config, metadata, tags, end_user, end_user_id, end_user_organization_id, webhook_url_override)
+         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13)
+         ON CONFLICT (integration_id, connection_id) DO UPDATE SET
+           credentials_encrypted = excluded.credentials_encrypted,
+           credentials_type = excluded.credentials_type,
+           credentials_expires_at = excluded.credentials_expires_at,
+           connection_config = CASE WHEN $14 THEN excluded.connection_config ELSE c.connection_config END,
+           metadata = CASE WHEN $15 THEN excluded.metadata ELSE c.metadata END,
+           tags = CASE WHEN $16 THEN excluded.tags ELSE c.tags END,
+           end_user = CASE WHEN $17 THEN excluded.end_user ELSE c.end_user END,
+           end_user_id = CASE WHEN $17 THEN excluded.end_user_id ELSE c.end_user_id END,
+           end_user_organization_id = CASE WHEN $17 THEN excluded.end_user_organization_id ELSE c.end_user_organization_id END,
+           webhook_url_override = CASE WHEN $18 THEN excluded.webhook_url_override ELSE c.webhook_url_override END,
+           updated_at = now()
+         RETURNING id, environment_id, integration_id, connection_id, credentials_type, (xmax = 0) AS created
+     ),
+     event AS (
+       INSERT INTO auth_events (environment_id, operation, success, provider_config_key, provider, connection_id, auth_mode, end_user_id)
+       SELECT up.environment_id, CASE WHEN up.created THEN 'creation' ELSE 'override' END, true, i.unique_key, i.provider, up.connection_id,
+         up.credentials_type, $20::text
+       FROM up JOIN integrations i ON i.id = up.integration_id WHERE $19::boolean
+     )
+     SELECT id, created FROM up`,
       [
         environmentId,
         integration,
@@ -115,6 +131,8 @@ export class ConnectionStore {
         input.tags !== undefined,
         input.endUser !== undefined,
         input.webhookUrlOverride !== undefined,
+        options.authEvent !== undefined,
+        options.authEvent?.endUserId ?? null,
       ],
     );
     return { connection: await this.byPk(rows[0]!.id), created: rows[0]!.created };

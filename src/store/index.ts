@@ -1,5 +1,6 @@
 import { ActionRunStore } from './actions';
 import { AuthStore } from './auth';
+import { AuthEventStore } from './auth-events';
 import { Cipher } from './crypto';
 import type { Db } from './db';
 import { ConnectionStore } from './connections';
@@ -37,6 +38,8 @@ export interface Store {
   logs: LogStore;
   /** Connect sessions, OAuth sessions, token refresh bookkeeping. */
   auth: AuthStore;
+  /** The outbox of `auth` webhook events, written with the connection changes they report. */
+  authEvents: AuthEventStore;
   /** Webhook settings and signing keys, outgoing deliveries and their attempts. */
   webhooks: WebhookStore;
 }
@@ -59,6 +62,7 @@ export async function openStore(db: Db, encryptionKey: Buffer): Promise<Store> {
     actions: new ActionRunStore(db),
     logs: new LogStore(db),
     auth: new AuthStore(db, cipher),
+    authEvents: new AuthEventStore(db),
     webhooks: new WebhookStore(db, cipher),
   };
 }
