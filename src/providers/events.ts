@@ -1,7 +1,9 @@
 /**
  * What happened to a connection's authorisation, for the `auth` webhook (Nango's shape:
- * operation creation | override | refresh, success, error). Listeners run synchronously and
- * must not throw into the flow: their errors are swallowed.
+ * operation creation | override | refresh, success, error). The webhook itself comes from the
+ * database outbox (`auth_events`, written with the change, drained by the orchestrating process);
+ * `onAuthEvent` tells in-process listeners too. Listeners run synchronously and must not throw
+ * into the flow: their errors are swallowed.
  */
 export interface AuthEvent {
   operation: 'creation' | 'override' | 'refresh';
@@ -20,7 +22,7 @@ const listeners = new Set<(event: AuthEvent) => void>();
 
 /**
  * @example
- * const stop = onAuthEvent((e) => sendWebhook({ type: 'auth', from: 'syncline', ...e }));
+ * const stop = onAuthEvent((e) => logger.info({ connectionId: e.connectionId }, `auth ${e.operation}`));
  */
 export function onAuthEvent(listener: (event: AuthEvent) => void): () => void {
   listeners.add(listener);

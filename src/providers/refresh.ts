@@ -3,7 +3,7 @@ import { countTokenRefresh } from '../metrics';
 import type { Store } from '../store';
 import type { RefreshState } from '../store/auth';
 import type { Connection, ConnectionCredentials } from '../types';
-import { emitAuthEvent } from './events';
+import { emitAuthEvent, type AuthEvent } from './events';
 import { findProvider } from './index';
 import { clientCredentialsCredentials, oauth2Credentials, requestToken, scopesOf, TokenError, type ClientCredentials } from './oauth2';
 import type { ProviderDefinition } from './types';
@@ -105,21 +105,13 @@ export class CredentialRefresher {
             : { message: err instanceof Error ? err.message : String(err) };
         countTokenRefresh(this.store.environments, connection, false);
         const log = { environmentId: connection.environmentId, integration: connection.providerConfigKey, connectionId: connection.connectionId };
-        return { ok: false, state: await tx.recordFailure(error, this.cooldownMs, log), fresh: true };
+        // The `auth` webhook event goes to the outbox with the failure record, in its transaction.
+        return { ok: false, state: await tx.recordFailure(error, this.cooldownMs, log, (state) => refreshFailedEvent(connection, state)), fresh: true };
       }
     });
-    const event = {
-      operation: 'refresh' as const,
-      environmentId: connection.environmentId,
-      providerConfigKey: connection.providerConfigKey,
-      provider: connection.provider,
-      connectionId: connection.connectionId,
-      authMode: connection.credentials.type,
-    };
     if (!outcome.ok) {
-      const error = refreshFailed(connection, outcome.state);
-      if (outcome.fresh) emitAuthEvent({ ...event, success: false, error: { type: 'refresh_token_external_error', description: error.message } });
-      throw error;
+      if (outcome.fresh) emitAuthEvent(refreshFailedEvent(connection, outcome.state));
+      throw refreshFailed(connection, outcome.state);
     }
     credentialsChanged(connection.id);
     return this.store.connections.byPk(connection.id);
@@ -172,6 +164,20 @@ function refreshFailed(connection: Connection, state: RefreshState): SynclineErr
     `Refreshing the credentials of connection "${connection.connectionId}" failed: ${state.lastError?.message ?? 'unknown error'}${retry}`,
     { provider_status: state.lastError?.status, provider_error: state.lastError?.body, retry_after: state.retryAfter?.toISOString(), failures: state.failures },
   );
+}
+
+/** The `auth` event of a refresh the provider refused. */
+function refreshFailedEvent(connection: Connection, state: RefreshState): AuthEvent {
+  return {
+    operation: 'refresh',
+    success: false,
+    environmentId: connection.environmentId,
+    providerConfigKey: connection.providerConfigKey,
+    provider: connection.provider,
+    connectionId: connection.connectionId,
+    authMode: connection.credentials.type,
+    error: { type: 'refresh_token_external_error', description: refreshFailed(connection, state).message },
+  };
 }
 
 const listeners = new Set<(connectionPk: number) => void>();

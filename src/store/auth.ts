@@ -1,5 +1,7 @@
 import { createHash, randomBytes } from 'node:crypto';
+import type { AuthEvent } from '../providers/events';
 import type { ConnectionCredentials, EndUser } from '../types';
+import { insertAuthEvent } from './auth-events';
 import type { Cipher } from './crypto';
 import type { Db, Queryable } from './db';
 import { writeLogs } from './logs';
@@ -230,13 +232,13 @@ export class AuthStore {
 /** What the holder of a connection's refresh lock may read and write. */
 export class RefreshTx {
   constructor(
-    private readonly q: Queryable,
+    private readonly db: Db,
     private readonly cipher: Cipher,
     private readonly connectionPk: number,
   ) {}
 
   async credentials(): Promise<{ credentials: ConnectionCredentials; connectionConfig: Record<string, unknown>; state: RefreshState }> {
-    const { rows } = await this.q.query<{ credentials_encrypted: string; connection_config: Record<string, unknown> } & RefreshRow>(
+    const { rows } = await this.db.query<{ credentials_encrypted: string; connection_config: Record<string, unknown> } & RefreshRow>(
       `SELECT c.credentials_encrypted, c.connection_config, r.* FROM connections c LEFT JOIN connection_refreshes r ON r.connection_id = c.id
        WHERE c.id = $1`,
       [this.connectionPk],
@@ -247,7 +249,7 @@ export class RefreshTx {
 
   /** New credentials and a cleared failure record, in one statement (atomic without a transaction too). */
   async saveRefreshed(credentials: ConnectionCredentials, expiresAt: Date | null): Promise<void> {
-    await this.q.query(
+    await this.db.query(
       `WITH updated AS (
          UPDATE connections SET credentials_encrypted = $2, credentials_expires_at = $3, updated_at = now() WHERE id = $1 RETURNING id
        )
@@ -258,23 +260,34 @@ export class RefreshTx {
   }
 
   /**
-   * Records a failed refresh with a cooldown, and a log line for it (operation `auth`) that the
-   * connection's `errors` point at.
+   * Records a failed refresh with a cooldown, a log line for it (operation `auth`) that the
+   * connection's `errors` point at, and its `auth` webhook event (`authEvent` of the recorded state)
+   * in the outbox: all in one transaction, so the webhook is never lost nor sent for a failure
+   * that was not recorded.
    */
-  async recordFailure(error: NonNullable<RefreshState['lastError']>, cooldownMs: number, log: { environmentId: number; integration: string; connectionId: string }): Promise<RefreshState> {
+  async recordFailure(
+    error: NonNullable<RefreshState['lastError']>,
+    cooldownMs: number,
+    log: { environmentId: number; integration: string; connectionId: string },
+    authEvent: (state: RefreshState) => AuthEvent,
+  ): Promise<RefreshState> {
     const jobId = `refresh-${this.connectionPk}-${Date.now()}`;
-    await writeLogs(this.q, { ...log, operation: 'auth', script: 'refresh', jobId }, [
-      { kind: 'outcome', level: 'error', message: `Refreshing the credentials failed: ${error.message}`, createdAt: new Date().toISOString() },
-    ]);
-    const { rows } = await this.q.query<RefreshRow>(
-      `INSERT INTO connection_refreshes AS r (connection_id, last_failure_at, last_error, failures, retry_after, last_failure_log)
-       VALUES ($1, now(), $2, 1, now() + make_interval(secs => $3::double precision / 1000), $4)
-       ON CONFLICT (connection_id) DO UPDATE SET last_failure_at = now(), last_error = excluded.last_error,
-         failures = r.failures + 1, retry_after = excluded.retry_after, last_failure_log = excluded.last_failure_log
-       RETURNING *`,
-      [this.connectionPk, error, cooldownMs, jobId],
-    );
-    return toRefreshState(rows[0]);
+    return this.db.transaction(async (tx) => {
+      await writeLogs(tx, { ...log, operation: 'auth', script: 'refresh', jobId }, [
+        { kind: 'outcome', level: 'error', message: `Refreshing the credentials failed: ${error.message}`, createdAt: new Date().toISOString() },
+      ]);
+      const { rows } = await tx.query<RefreshRow>(
+        `INSERT INTO connection_refreshes AS r (connection_id, last_failure_at, last_error, failures, retry_after, last_failure_log)
+         VALUES ($1, now(), $2, 1, now() + make_interval(secs => $3::double precision / 1000), $4)
+         ON CONFLICT (connection_id) DO UPDATE SET last_failure_at = now(), last_error = excluded.last_error,
+           failures = r.failures + 1, retry_after = excluded.retry_after, last_failure_log = excluded.last_failure_log
+         RETURNING *`,
+        [this.connectionPk, error, cooldownMs, jobId],
+      );
+      const state = toRefreshState(rows[0]);
+      await insertAuthEvent(tx, authEvent(state));
+      return state;
+    });
   }
 }
 

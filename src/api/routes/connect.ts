@@ -386,7 +386,11 @@ async function oauth1Call(
   return values;
 }
 
-/** Creates the connection, or overrides an existing one (credentials and config replaced, failures forgotten). */
+/**
+ * Creates the connection, or overrides an existing one (credentials and config replaced, failures
+ * forgotten). Its `auth` webhook event is written to the outbox with it; listeners in this process
+ * hear of it too.
+ */
 async function saveConnection(
   store: Store,
   integration: Integration,
@@ -395,14 +399,20 @@ async function saveConnection(
   connectionConfig: Record<string, unknown>,
   session: ConnectSession | null,
 ): Promise<Connection> {
-  const { connection, created } = await store.connections.upsert(integration.environmentId, integration.uniqueKey, {
-    connectionId,
-    credentials,
-    connectionConfig,
-    ...(session && session.reconnectConnectionId === null
-      ? { endUser: session.endUser, tags: session.tags, ...(session.webhookUrlOverride ? { webhookUrlOverride: session.webhookUrlOverride } : {}) }
-      : {}),
-  });
+  const endUserId = session?.endUser?.id ?? null;
+  const { connection, created } = await store.connections.upsert(
+    integration.environmentId,
+    integration.uniqueKey,
+    {
+      connectionId,
+      credentials,
+      connectionConfig,
+      ...(session && session.reconnectConnectionId === null
+        ? { endUser: session.endUser, tags: session.tags, ...(session.webhookUrlOverride ? { webhookUrlOverride: session.webhookUrlOverride } : {}) }
+        : {}),
+    },
+    { authEvent: { endUserId } },
+  );
   await store.auth.clearRefreshState(connection.id);
   credentialsChanged(connection.id);
   emitAuthEvent({
@@ -413,7 +423,7 @@ async function saveConnection(
     provider: connection.provider,
     connectionId: connection.connectionId,
     authMode: credentials.type,
-    endUserId: session?.endUser?.id ?? null,
+    endUserId,
   });
   return connection;
 }
