@@ -1,4 +1,4 @@
-import { createHash, randomUUID } from 'node:crypto';
+import { createHash } from 'node:crypto';
 import type { SyncDefinition } from '../config/nango-yaml';
 import { SynclineError } from '../errors';
 import type { AuthEvent } from '../providers/events';
@@ -91,8 +91,11 @@ export class WebhookDispatcher {
     return this.syncSuccess(key, connection, models, byModel, startedAt, 'WEBHOOK', `webhook:${runId}`, true);
   }
 
-  /** The `auth` webhook of a connection's creation, override or refresh failure, when the settings ask for it. */
-  async auth(event: AuthEvent): Promise<number[]> {
+  /**
+   * The `auth` webhook of a connection's creation, override or refresh failure, when the settings
+   * ask for it. `event.id` is its outbox row: enqueueing one row twice adds nothing.
+   */
+  async auth(event: AuthEvent & { id: number }): Promise<number[]> {
     const settings = await this.store.webhooks.settings(event.environmentId);
     const wanted = event.operation === 'refresh' ? !event.success && settings.onAuthRefreshError : settings.onAuthCreation;
     if (!wanted) return [];
@@ -114,7 +117,7 @@ export class WebhookDispatcher {
       ...(endUserId ? { endUser: { endUserId, ...(connection?.endUser?.organization ? { organizationId: connection.endUser.organization.id } : {}) } } : {}),
       ...(event.error ? { error: event.error } : {}),
     };
-    return this.enqueue(event.environmentId, connection, `auth:${randomUUID()}`, [{ part: '', body }]);
+    return this.enqueue(event.environmentId, connection, `auth:${event.id}`, [{ part: '', body }]);
   }
 
   /** The `async_action` webhook of a finished async action call. */

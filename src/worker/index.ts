@@ -7,10 +7,8 @@ import { bundleWorkflowCode, NativeConnection, Runtime, Worker, type LogLevel, t
 import type { Logger } from 'pino';
 import { createActivities } from '../activities';
 import { startEngine, type RunningEngine } from '../engine';
-import { onAuthEvent } from '../providers/events';
 import type { Store } from '../store';
 import { TASK_QUEUE } from '../workflows/types';
-import { temporalDispatcher } from '../webhooks';
 import { Orchestrator } from './orchestrator';
 
 export { Orchestrator, type SyncSelector, type SyncStatus, type SyncTarget } from './orchestrator';
@@ -108,7 +106,7 @@ export interface Orchestration {
 
 /**
  * Everything a process needs to orchestrate: the embedded engine (unless `temporalAddress`), a
- * client, a worker, and the lifecycle outbox drain.
+ * client, a worker, and the drain of the lifecycle and auth outboxes.
  */
 export async function startOrchestration(options: OrchestrationOptions): Promise<Orchestration> {
   const closers: Array<() => Promise<unknown>> = [];
@@ -149,14 +147,10 @@ export async function startOrchestration(options: OrchestrationOptions): Promise
       });
       worker = w;
     }
+    // The outboxes: connection lifecycle (syncs started and stopped) and auth events (`auth` webhooks),
+    // whichever process wrote them.
     orchestrator.startLifecycle();
     closers.push(() => orchestrator.stopLifecycle());
-    // Auth events (connections created or re-authorised, refreshes refused) of this process become `auth` webhooks.
-    const webhooks = temporalDispatcher(options.store, orchestrator.client, orchestrator.taskQueue);
-    const stopAuthWebhooks = onAuthEvent((event) => {
-      webhooks.auth(event).catch((err: unknown) => options.logger.warn({ err, connectionId: event.connectionId }, 'auth webhook: enqueueing failed'));
-    });
-    closers.push(async () => stopAuthWebhooks());
     return { orchestrator, address, engine, worker, close };
   } catch (err) {
     await close();

@@ -14,6 +14,7 @@ import type { ActionRun } from '../store/actions';
 import type { LifecycleEvent, SyncRow } from '../store/jobs';
 import type { DeployedScript, DeployResult } from '../store/scripts';
 import type { Connection, Environment } from '../types';
+import { temporalDispatcher, type WebhookDispatcher } from '../webhooks';
 import { actionWorkflow, pauseSignal, resumeSignal, statusQuery, syncWorkflow, triggerSignal, updateFrequencySignal } from '../workflows';
 import { ACTION_TIMEOUT_MS } from '../workflows/action';
 import { SEARCH_ATTRIBUTES, syncWorkflowId, TASK_QUEUE, type SyncKey, type SyncLiveStatus, type TriggerOptions } from '../workflows/types';
@@ -67,6 +68,8 @@ export class Orchestrator {
   private readonly logger: Logger;
   private readonly namespace: string;
   private lifecycle: { stop: boolean; done: Promise<void> } | undefined;
+  /** Where drained `auth` events go. */
+  private readonly webhooks: WebhookDispatcher;
 
   constructor(private readonly options: OrchestratorOptions) {
     this.store = options.store;
@@ -74,6 +77,7 @@ export class Orchestrator {
     this.logger = options.logger;
     this.taskQueue = options.taskQueue ?? TASK_QUEUE;
     this.namespace = options.namespace ?? 'default';
+    this.webhooks = temporalDispatcher(this.store, this.client, this.taskQueue);
   }
 
   /** Registers the search attributes sync workflows carry (already registered ones are fine). */
@@ -347,18 +351,28 @@ export class Orchestrator {
 
   // ---- Connection lifecycle -------------------------------------------------------------------
 
-  /** Drains the lifecycle outbox every `intervalMs`: created connections get their syncs, deleted ones lose them. */
+  /**
+   * Drains the outboxes every `intervalMs`: the lifecycle one (created connections get their syncs,
+   * deleted ones lose them) and the auth one (`auth` webhooks).
+   */
   startLifecycle(intervalMs = 250): void {
     if (this.lifecycle) return;
     const state = { stop: false, done: Promise.resolve() };
+    const outboxes: Array<[string, () => Promise<number>]> = [
+      ['sync lifecycle', () => this.drainLifecycle()],
+      ['auth webhooks', () => this.drainAuthEvents()],
+    ];
     state.done = (async () => {
       while (!state.stop) {
-        try {
-          const handled = await this.drainLifecycle();
-          if (handled > 0) continue;
-        } catch (err) {
-          this.logger.warn({ err }, 'sync lifecycle: draining the outbox failed');
+        let handled = 0;
+        for (const [name, drain] of outboxes) {
+          try {
+            handled += await drain();
+          } catch (err) {
+            this.logger.warn({ err }, `${name}: draining the outbox failed`);
+          }
         }
+        if (handled > 0) continue;
         await new Promise((resolve) => setTimeout(resolve, intervalMs));
       }
     })();
@@ -387,6 +401,26 @@ export class Orchestrator {
     return events.length;
   }
 
+  /**
+   * Turns the due `auth` events into webhook deliveries; returns how many were taken. A handled
+   * event leaves the outbox; a failed one comes back with back-off. One taken by a drain that died
+   * is due again when its lease ends, and enqueueing it again adds nothing (its cause is its id).
+   */
+  async drainAuthEvents(): Promise<number> {
+    const events = await this.store.authEvents.take(100);
+    await this.each(events, async (event) => {
+      try {
+        await this.webhooks.auth(event);
+      } catch (err) {
+        this.logger.warn({ err, event }, 'auth webhooks: enqueueing failed, retrying later');
+        await this.store.authEvents.retry(event.id, retryDelay(event.attempts));
+        return;
+      }
+      await this.store.authEvents.done(event.id);
+    });
+    return events.length;
+  }
+
   private async handleLifecycle(event: LifecycleEvent): Promise<void> {
     if (event.environment === null) return;
     const env = { id: event.environmentId, name: event.environment };
@@ -406,7 +440,7 @@ export class Orchestrator {
       }
     } catch (err) {
       this.logger.warn({ err, event }, 'sync lifecycle: event failed, retrying later');
-      await this.store.jobs.retryEvent(event, Math.min(60_000, 1000 * 2 ** event.attempts));
+      await this.store.jobs.retryEvent(event, retryDelay(event.attempts));
     }
   }
 
@@ -484,6 +518,11 @@ export class Orchestrator {
     await Promise.all(Array.from({ length: Math.min(PARALLEL, items.length) }, lane));
     return results;
   }
+}
+
+/** Back-off of an outbox event that failed `attempts` times before: 1 s doubling, at most a minute. */
+function retryDelay(attempts: number): number {
+  return Math.min(60_000, 1000 * 2 ** attempts);
 }
 
 function checkVariant(variant: string): void {
