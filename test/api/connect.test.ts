@@ -126,6 +126,14 @@ describe('OAuth2 authorization code', () => {
       ['creation', true, 're-1', 'OAUTH2', 'u-re'],
       ['override', true, 're-1', 'OAUTH2', 'u-re'],
     ]);
+    // The same events wait in the outbox for the `auth` webhooks (nothing orchestrates here to drain it).
+    const outbox = await api.store.db.query(
+      `SELECT operation, success, connection_id, auth_mode, end_user_id, provider_config_key FROM auth_events WHERE connection_id = 're-1' ORDER BY id`,
+    );
+    expect(outbox.rows).toEqual([
+      { operation: 'creation', success: true, connection_id: 're-1', auth_mode: 'OAUTH2', end_user_id: 'u-re', provider_config_key: 'fake-oauth2' },
+      { operation: 'override', success: true, connection_id: 're-1', auth_mode: 'OAUTH2', end_user_id: 'u-re', provider_config_key: 'fake-oauth2' },
+    ]);
     expect(resultOf(again.html).ok).toBe(true);
     const second = await api.dev.getConnection('fake-oauth2', 're-1');
     expect(second.id).toBe(first.id);

@@ -131,6 +131,9 @@ test('a failed refresh is recorded with the provider error and a cooldown, witho
   expect(events).toEqual([
     expect.objectContaining({ operation: 'refresh', success: false, connectionId: 'failing', error: expect.objectContaining({ description: expect.stringContaining('invalid_grant') }) }),
   ]);
+  // The same one waits in the outbox for the `auth` webhook.
+  const outbox = await api.store.db.query<{ operation: string; error: unknown }>("SELECT operation, error FROM auth_events WHERE connection_id = 'failing'");
+  expect(outbox.rows).toEqual([{ operation: 'refresh', error: events[0]!.error }]);
   const stored = await api.store.connections.get(api.env.dev, 'fake-oauth2', 'failing');
   expect(await api.store.auth.refreshState(stored.id)).toMatchObject({ failures: 1, lastError: { status: 400, body: { error: 'invalid_grant' } } });
   // The connection reports it, pointing at the log line of the failure.

@@ -85,6 +85,8 @@ async function runs(connectionId: string, sync: string, n: number) {
 }
 const syncHooks = (connectionId: string, syncName: string) => app.find((b) => b.type === 'sync' && b.connectionId === connectionId && b.syncName === syncName);
 const settings = (patch: Parameters<Syncline['updateWebhookSettings']>[0]) => sdk.updateWebhookSettings(patch);
+/** Waits until every `auth` event written so far was turned into webhooks (or into none, per the settings). */
+const authOutboxDrained = () => waitFor('the auth outbox drained', async () => (await t.store.db.query('SELECT 1 FROM auth_events')).rows.length === 0);
 
 test('a run that changed records sends one signed sync webhook per model to the primary and secondary URLs', async () => {
   await t.connect('c1');
@@ -302,10 +304,10 @@ test('auth webhooks: creation and override through the connect flow, with end us
     endUser: { endUserId: 'u-auth' },
   });
 
-  // Events are turned into webhooks just after the flow answers: the settings then decide.
+  // Events are turned into webhooks just after the flow answers (from the outbox): the settings then decide.
   await settings({ on_auth_creation: false });
   expect(await connect('auth-2')).toBe(201);
-  await new Promise((r) => setTimeout(r, 1000));
+  await authOutboxDrained();
   expect((await sdk.listWebhookDeliveries({ type: 'auth', connectionId: 'auth-2' })).data).toEqual([]);
   await settings({ on_auth_creation: true });
   expect(await connect('auth-3')).toBe(201);
@@ -340,7 +342,7 @@ test('auth webhooks: a refused token refresh sends operation refresh, success fa
 
   await settings({ on_auth_refresh_error: false });
   expect((await t.request('GET', '/connections/r2?provider_config_key=fake-oauth2')).status).toBe(424);
-  await new Promise((r) => setTimeout(r, 1000));
+  await authOutboxDrained();
   expect((await sdk.listWebhookDeliveries({ type: 'auth', connectionId: 'r2' })).data).toEqual([]);
   await settings({ on_auth_refresh_error: true });
   oauth.refreshFailure = undefined;
