@@ -134,19 +134,31 @@ test('once a process orchestrates, the events written without one are delivered 
   expect(app.received).toHaveLength(3);
 });
 
-test('an event drained twice (its first drain died after enqueueing, before removing it) sends one webhook', async () => {
+/** With the orchestration's drain loop stopped (the test drains by hand), `connectionId` authorised by an end user, then `fn`. */
+async function drainingByHand(connectionId: string, fn: (orchestrator: Orchestration['orchestrator']) => Promise<void>): Promise<void> {
   const { orchestrator } = orchestration!;
   await orchestrator.stopLifecycle();
   try {
-    const { token } = await connectSession(api, { end_user: { id: 'u-twice' } });
-    expect(await connect(token, 'twice-1')).toBe(201);
+    const { token } = await connectSession(api, { end_user: { id: `u-${connectionId}` } });
+    expect(await connect(token, connectionId)).toBe(201);
+    await fn(orchestrator);
+  } finally {
+    orchestrator.startLifecycle();
+  }
+}
+
+/** Makes an outbox event due now, as when its lease or back-off ends. */
+const due = (id: number) => api.store.db.query('UPDATE auth_events SET not_before = now() WHERE id = $1', [id]);
+
+test('an event drained twice (its first drain died after enqueueing, before removing it) sends one webhook', () =>
+  drainingByHand('twice-1', async (orchestrator) => {
     // The first drain: takes the event and enqueues its webhook, then dies.
     const [event] = await api.store.authEvents.take(10);
     expect(event).toMatchObject({ connectionId: 'twice-1', operation: 'creation' });
     await temporalDispatcher(api.store, orchestrator.client, orchestrator.taskQueue).auth(event!);
     await waitFor('the first delivery', () => authHooks('twice-1').length === 1);
     // Its lease ends; the next drain takes the event again.
-    await api.store.db.query('UPDATE auth_events SET not_before = now() WHERE id = $1', [event!.id]);
+    await due(event!.id);
     expect(await orchestrator.drainAuthEvents()).toBe(1);
     expect(await outbox('twice-1')).toEqual([]);
     const deliveries = async () => (await api.dev.listWebhookDeliveries({ type: 'auth', connectionId: 'twice-1' })).data;
@@ -155,17 +167,10 @@ test('an event drained twice (its first drain died after enqueueing, before remo
     await new Promise((r) => setTimeout(r, 1000));
     expect(await deliveries()).toHaveLength(1);
     expect(authHooks('twice-1')).toHaveLength(1);
-  } finally {
-    orchestrator.startLifecycle();
-  }
-});
+  }));
 
-test('an event whose enqueueing fails stays in the outbox and is retried with back-off', async () => {
-  const { orchestrator } = orchestration!;
-  await orchestrator.stopLifecycle();
-  try {
-    const { token } = await connectSession(api, { end_user: { id: 'u-retry' } });
-    expect(await connect(token, 'retry-1')).toBe(201);
+test('an event whose enqueueing fails stays in the outbox and is retried with back-off', () =>
+  drainingByHand('retry-1', async (orchestrator) => {
     const [row] = await outbox('retry-1');
     // The environment's settings cannot be read: enqueueing throws.
     await api.store.db.query('ALTER TABLE webhook_settings RENAME TO webhook_settings_away');
@@ -181,11 +186,8 @@ test('an event whose enqueueing fails stays in the outbox and is retried with ba
     expect(after!.attempts).toBe(1);
     expect(Number(after!.due_in_ms)).toBeGreaterThan(500);
     expect(Number(after!.due_in_ms)).toBeLessThanOrEqual(2000);
-    await api.store.db.query('UPDATE auth_events SET not_before = now() WHERE id = $1', [row!.id]);
+    await due(row!.id);
     expect(await orchestrator.drainAuthEvents()).toBe(1);
     await waitFor('the retried webhook', () => authHooks('retry-1').length === 1);
     expect(await outbox('retry-1')).toEqual([]);
-  } finally {
-    orchestrator.startLifecycle();
-  }
-});
+  }));
