@@ -55,7 +55,8 @@ const RUN_STOP_WAIT_MS = 20_000;
 
 /**
  * The client side of sync orchestration: starts, signals, queries and stops sync workflows, runs
- * actions, and turns deploys and connection lifecycle events into workflow starts and stops.
+ * actions, turns deploys and connection lifecycle events into workflow starts and stops, and auth
+ * events into `auth` webhooks.
  *
  * @example
  * const orchestrator = new Orchestrator({ store, client, logger });
