@@ -1,5 +1,6 @@
 import type { AuthEvent } from '../providers/events';
 import type { Db, Queryable } from './db';
+import { Outbox } from './outbox';
 
 /** An `auth` event waiting in the outbox to become `auth` webhooks. */
 export interface QueuedAuthEvent extends AuthEvent {
@@ -7,9 +8,6 @@ export interface QueuedAuthEvent extends AuthEvent {
   /** Failed attempts at turning it into webhooks so far. */
   attempts: number;
 }
-
-/** How long a taken event is hidden from other drains: after that (its drain died) it is due again. */
-export const AUTH_EVENT_LEASE_MS = 60_000;
 
 interface AuthEventRow extends Omit<QueuedAuthEvent, 'error'> {
   error: AuthEvent['error'] | null;
@@ -36,27 +34,29 @@ export async function insertAuthEvent(q: Queryable, event: AuthEvent): Promise<v
  * }
  */
 export class AuthEventStore {
-  constructor(private readonly db: Db) {}
+  private readonly outbox: Outbox<AuthEventRow>;
 
-  /** Up to `limit` due events, oldest first, leased for `leaseMs` so no other drain takes them meanwhile. */
-  async take(limit = 100, leaseMs = AUTH_EVENT_LEASE_MS): Promise<QueuedAuthEvent[]> {
-    const { rows } = await this.db.query<AuthEventRow>(
-      `UPDATE auth_events SET not_before = now() + $2 * interval '1 millisecond'
-       WHERE id IN (SELECT id FROM auth_events WHERE not_before <= now() ORDER BY id LIMIT $1 FOR UPDATE SKIP LOCKED)
-       RETURNING id::int AS id, environment_id AS "environmentId", operation, success, provider_config_key AS "providerConfigKey", provider,
-         connection_id AS "connectionId", auth_mode AS "authMode", end_user_id AS "endUserId", error, attempts`,
-      [limit, leaseMs],
+  constructor(db: Db) {
+    this.outbox = new Outbox<AuthEventRow>(
+      db,
+      'auth_events',
+      `t.id::int AS id, t.environment_id AS "environmentId", t.operation, t.success, t.provider_config_key AS "providerConfigKey", t.provider,
+       t.connection_id AS "connectionId", t.auth_mode AS "authMode", t.end_user_id AS "endUserId", t.error, t.attempts`,
     );
-    return rows.map(({ error, ...event }) => ({ ...event, ...(error ? { error } : {}) })).sort((a, b) => a.id - b.id);
+  }
+
+  /** Up to `limit` due events, oldest first, leased so no other drain takes them meanwhile. */
+  async take(limit = 100): Promise<QueuedAuthEvent[]> {
+    return (await this.outbox.take(limit)).map(({ error, ...event }) => ({ ...event, ...(error ? { error } : {}) }));
   }
 
   /** Removes a handled event. */
-  async done(id: number): Promise<void> {
-    await this.db.query('DELETE FROM auth_events WHERE id = $1', [id]);
+  done(id: number): Promise<void> {
+    return this.outbox.done(id);
   }
 
   /** A failed event is due again in `delayMs`, one attempt more. */
-  async retry(id: number, delayMs: number): Promise<void> {
-    await this.db.query(`UPDATE auth_events SET attempts = attempts + 1, not_before = now() + $2 * interval '1 millisecond' WHERE id = $1`, [id, delayMs]);
+  retry(id: number, delayMs: number): Promise<void> {
+    return this.outbox.retry(id, delayMs);
   }
 }

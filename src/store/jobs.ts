@@ -1,5 +1,6 @@
 import type { RecordCounts } from '../types';
 import type { Db, Queryable } from './db';
+import { Outbox } from './outbox';
 import { emitExecutionEnd, recordSyncJobEnd, type ExecutionEnd } from './logs';
 
 /** One sync of one connection (and variant): the entity a sync workflow drives. */
@@ -74,7 +75,17 @@ const SYNC_COLUMNS = 'id, connection_id AS "connectionPk", name, variant, freque
  * Syncs, their jobs, the record ids each job saw (for `track_deletes`) and the lifecycle outbox.
  */
 export class JobStore {
-  constructor(private readonly db: Db) {}
+  private readonly lifecycle: Outbox<LifecycleEvent>;
+
+  constructor(private readonly db: Db) {
+    this.lifecycle = new Outbox<LifecycleEvent>(
+      db,
+      'sync_lifecycle_events',
+      `t.id::int AS id, t.kind, t.environment_id AS "environmentId", e.name AS environment, t.integration_key AS "integrationKey",
+       t.connection_id AS "connectionId", t.attempts`,
+      'LEFT JOIN environments e ON e.id = t.environment_id',
+    );
+  }
 
   /** The sync row of (connection, name, variant), created on first use. */
   async ensureSync(connectionPk: number, name: string, variant = 'base'): Promise<SyncRow> {
@@ -283,26 +294,20 @@ export class JobStore {
   }
 
   /** Takes up to `limit` due lifecycle events; one that fails comes back through `retryEvent`. */
-  async takeEvents(limit = 100): Promise<LifecycleEvent[]> {
-    const { rows } = await this.db.query<LifecycleEvent>(
-      `WITH taken AS (
-         DELETE FROM sync_lifecycle_events WHERE id IN (
-           SELECT id FROM sync_lifecycle_events WHERE not_before <= now() ORDER BY id LIMIT $1 FOR UPDATE SKIP LOCKED)
-         RETURNING *)
-       SELECT t.id::int AS id, t.kind, t.environment_id AS "environmentId", e.name AS environment, t.integration_key AS "integrationKey",
-              t.connection_id AS "connectionId", t.attempts
-       FROM taken t LEFT JOIN environments e ON e.id = t.environment_id`,
-      [limit],
-    );
-    return rows.sort((a, b) => a.id - b.id);
+  /**
+   * Up to `limit` due lifecycle events, oldest first, leased (see Outbox): `eventDone` removes a
+   * handled one, `retryEvent` brings a failed one back later.
+   */
+  takeEvents(limit = 100): Promise<LifecycleEvent[]> {
+    return this.lifecycle.take(limit);
   }
 
-  async retryEvent(event: LifecycleEvent, delayMs: number): Promise<void> {
-    await this.db.query(
-      `INSERT INTO sync_lifecycle_events (kind, environment_id, integration_key, connection_id, attempts, not_before)
-       VALUES ($1, $2, $3, $4, $5, now() + $6 * interval '1 millisecond')`,
-      [event.kind, event.environmentId, event.integrationKey, event.connectionId, event.attempts + 1, delayMs],
-    );
+  eventDone(event: LifecycleEvent): Promise<void> {
+    return this.lifecycle.done(event.id);
+  }
+
+  retryEvent(event: LifecycleEvent, delayMs: number): Promise<void> {
+    return this.lifecycle.retry(event.id, delayMs);
   }
 }
 

@@ -423,7 +423,7 @@ export class Orchestrator {
   }
 
   private async handleLifecycle(event: LifecycleEvent): Promise<void> {
-    if (event.environment === null) return;
+    if (event.environment === null) return this.store.jobs.eventDone(event);
     const env = { id: event.environmentId, name: event.environment };
     try {
       if (event.kind === 'connection_created') {
@@ -442,7 +442,9 @@ export class Orchestrator {
     } catch (err) {
       this.logger.warn({ err, event }, 'sync lifecycle: event failed, retrying later');
       await this.store.jobs.retryEvent(event, retryDelay(event.attempts));
+      return;
     }
+    await this.store.jobs.eventDone(event);
   }
 
   // ---- Helpers --------------------------------------------------------------------------------

@@ -1,0 +1,48 @@
+import type { Store } from '../../src/store';
+import { Outbox } from '../../src/store/outbox';
+import { testStore } from '../helpers/db';
+
+/** The lifecycle outbox: connections written become events, drained by lease (nothing lost when a drain dies). */
+let store: Store & { drop(): Promise<void> };
+let envId: number;
+
+beforeAll(async () => {
+  store = await testStore();
+  await store.environments.ensureDefaults();
+  envId = (await store.environments.byName('dev'))!.id;
+  await store.integrations.create(envId, { uniqueKey: 'github', provider: 'github' });
+});
+
+afterAll(() => store.drop());
+
+const connect = (connectionId: string) => store.connections.upsert(envId, 'github', { connectionId, credentials: { type: 'API_KEY', apiKey: 'k' } });
+const pending = async () => (await store.db.query<{ n: number }>('SELECT count(*)::int AS n FROM sync_lifecycle_events')).rows[0]!.n;
+
+test('a taken event stays in the outbox until it is done, and is hidden from other drains meanwhile', async () => {
+  await connect('a');
+  const [event] = await store.jobs.takeEvents(10);
+  expect(event).toMatchObject({ kind: 'connection_created', environment: 'dev', integrationKey: 'github', connectionId: 'a', attempts: 0 });
+  expect(await store.jobs.takeEvents(10)).toEqual([]);
+  expect(await pending()).toBe(1); // a drain dying now loses nothing
+  await store.jobs.eventDone(event!);
+  expect(await pending()).toBe(0);
+});
+
+test('an event whose drain died is due again when its lease ends; a failed one comes back later, one attempt more', async () => {
+  await connect('b');
+  const outbox = new Outbox<{ id: number; attempts: number; connectionId: string }>(store.db, 'sync_lifecycle_events', 't.id::int AS id, t.attempts, t.connection_id AS "connectionId"');
+  const [taken] = await outbox.take(10, 200);
+  expect(taken).toMatchObject({ connectionId: 'b', attempts: 0 });
+  expect(await outbox.take(10, 200)).toEqual([]);
+  await new Promise((r) => setTimeout(r, 300));
+  const [again] = await outbox.take(10, 200);
+  expect(again!.id).toBe(taken!.id);
+
+  await outbox.retry(again!.id, 300);
+  expect(await outbox.take(10)).toEqual([]);
+  await new Promise((r) => setTimeout(r, 400));
+  const [retried] = await store.jobs.takeEvents(10);
+  expect(retried).toMatchObject({ id: taken!.id, connectionId: 'b', attempts: 1 });
+  await store.jobs.eventDone(retried!);
+  expect(await pending()).toBe(0);
+});
