@@ -80,6 +80,7 @@ export async function startSyncline(config: Config, logger?: Logger, options: St
         // Only the default port gives way to something already on it; an explicit ENGINE_PORT must be free.
         enginePortFallback: process.env.ENGINE_PORT === undefined,
         heartbeatTimeoutMs: options.heartbeatTimeoutMs,
+        workflowThreads: config.workflowThreads,
       });
     }
     const app = createApp({ store: base.store, logger: base.logger, orchestrator: orchestration?.orchestrator, metricsAuth: config.metricsAuth, webhookRateLimit: config.webhookRateLimit });

@@ -31,6 +31,12 @@ const schema = z.object({
     .int('a whole number of provider webhooks per environment and minute, from 1')
     .min(1, 'a whole number of provider webhooks per environment and minute, from 1')
     .default(4000),
+  SYNCLINE_WORKFLOW_THREADS: z.coerce
+    .number({ error: 'a whole number of workflow threads from 1 to 16' })
+    .int('a whole number of workflow threads from 1 to 16')
+    .min(1, 'a whole number of workflow threads from 1 to 16')
+    .max(16, 'a whole number of workflow threads from 1 to 16')
+    .default(1),
   LOG_LEVEL: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'], { error: 'one of fatal, error, warn, info, debug, trace, silent' }).default('info'),
 });
 
@@ -59,6 +65,8 @@ export interface Config {
   readonly metricsAuth: 'key' | 'none';
   /** Provider webhooks accepted per environment and minute; more get 429 with Retry-After. */
   readonly webhookRateLimit: number;
+  /** Threads the worker runs workflow code on (more: throughput on a busy machine, at the cost of memory). */
+  readonly workflowThreads: number;
 }
 
 /**
@@ -91,5 +99,6 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
     logRetentionDays: v.SYNCLINE_LOG_RETENTION_DAYS,
     metricsAuth: v.SYNCLINE_METRICS_AUTH,
     webhookRateLimit: v.SYNCLINE_WEBHOOK_RATE_LIMIT,
+    workflowThreads: v.SYNCLINE_WORKFLOW_THREADS,
   });
 }

@@ -4,7 +4,7 @@ import { ConfigError, loadConfig } from '../../src/config/env';
 describe('loadConfig', () => {
   test('defaults: embedded mode on port 3003 with data in ./.syncline', () => {
     const config = loadConfig({});
-    expect(config).toMatchObject({ port: 3003, enginePort: 7233, logLevel: 'info', dataDir: path.resolve('.syncline'), logRetentionDays: 15, metricsAuth: 'key', webhookRateLimit: 4000 });
+    expect(config).toMatchObject({ port: 3003, enginePort: 7233, logLevel: 'info', dataDir: path.resolve('.syncline'), logRetentionDays: 15, metricsAuth: 'key', webhookRateLimit: 4000, workflowThreads: 1 });
     expect(config.databaseUrl).toBeUndefined();
     expect(config.temporalAddress).toBeUndefined();
     expect(Object.isFrozen(config)).toBe(true);
@@ -24,6 +24,7 @@ describe('loadConfig', () => {
       SYNCLINE_LOG_RETENTION_DAYS: '30',
       SYNCLINE_METRICS_AUTH: 'none',
       SYNCLINE_WEBHOOK_RATE_LIMIT: '120',
+      SYNCLINE_WORKFLOW_THREADS: '2',
     });
     expect(config).toMatchObject({
       port: 8080,
@@ -36,6 +37,7 @@ describe('loadConfig', () => {
       logRetentionDays: 30,
       metricsAuth: 'none',
       webhookRateLimit: 120,
+      workflowThreads: 2,
     });
     expect(config.encryptionKey).toEqual(Buffer.alloc(32, 7));
   });
@@ -57,6 +59,7 @@ describe('loadConfig', () => {
     ['SYNCLINE_LOG_RETENTION_DAYS', 'two', /^Invalid SYNCLINE_LOG_RETENTION_DAYS: /],
     ['SYNCLINE_METRICS_AUTH', 'basic', /^Invalid SYNCLINE_METRICS_AUTH: expected key \(a secret key is required\) or none/],
     ['SYNCLINE_WEBHOOK_RATE_LIMIT', '0', /^Invalid SYNCLINE_WEBHOOK_RATE_LIMIT: expected a whole number of provider webhooks per environment and minute/],
+    ['SYNCLINE_WORKFLOW_THREADS', '0', /^Invalid SYNCLINE_WORKFLOW_THREADS: expected a whole number of workflow threads from 1 to 16/],
   ])('%s=%s stops start-up with one line naming it', (name, value, message) => {
     expect(() => loadConfig({ [name]: value })).toThrow(ConfigError);
     expect(() => loadConfig({ [name]: value })).toThrow(message);

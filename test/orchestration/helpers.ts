@@ -30,7 +30,7 @@ let runtimeInstalled = false;
  * The API with the real orchestration (embedded engine, worker, lifecycle outbox) over a fresh
  * database, a fake third-party API as provider `fake` (API key), and integration `fake`.
  */
-export async function startOrchestrationTest(options: { heartbeatTimeoutMs?: number; runsPerExecution?: number } = {}): Promise<OrchestrationTest> {
+export async function startOrchestrationTest(options: { heartbeatTimeoutMs?: number; runsPerExecution?: number; workflowThreads?: number } = {}): Promise<OrchestrationTest> {
   if (!runtimeInstalled) {
     try {
       Runtime.install({ logger: new DefaultLogger('ERROR') });
@@ -49,7 +49,7 @@ export async function startOrchestrationTest(options: { heartbeatTimeoutMs?: num
   const prod = (await store.environments.byName('prod'))!;
   await store.integrations.create(dev.id, { uniqueKey: 'fake', provider: 'fake' });
   const logger = createLogger('silent');
-  const orchestration = await startOrchestration({ store, logger, enginePort: 0, heartbeatTimeoutMs: options.heartbeatTimeoutMs, runsPerExecution: options.runsPerExecution });
+  const orchestration = await startOrchestration({ store, logger, enginePort: 0, heartbeatTimeoutMs: options.heartbeatTimeoutMs, runsPerExecution: options.runsPerExecution, workflowThreads: options.workflowThreads });
   const app = createApp({ store, logger, orchestrator: orchestration.orchestrator });
   const server = await new Promise<Server>((resolve) => {
     const s = app.listen(0, '127.0.0.1', () => resolve(s));

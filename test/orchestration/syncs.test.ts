@@ -44,8 +44,9 @@ const CHANGES = `module.exports = async function fetchData(nango) {
 let t: OrchestrationTest;
 
 beforeAll(async () => {
-  // Continue-as-new every 3 runs, so the tests below cross it.
-  t = await startOrchestrationTest({ runsPerExecution: 3 });
+  // Continue-as-new every 3 runs, so the tests below cross it; workflow code on two threads (SYNCLINE_WORKFLOW_THREADS).
+  t = await startOrchestrationTest({ runsPerExecution: 3, workflowThreads: 2 });
+  expect(t.orchestration.worker!.options.workflowThreadPoolSize).toBe(2);
   const res = await t.deploy(YAML, { 'sync/items': ITEMS, 'sync/changes': CHANGES, 'sync/manual': ITEMS });
   expect(res.status).toBe(200);
 });
