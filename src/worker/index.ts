@@ -54,7 +54,7 @@ export interface SyncWorkerOptions {
   /**
    * Threads running workflow code (default 1). The SDK starts a watchdog thread for every call into
    * a workflow sandbox and waits for it to be scheduled; on a busy machine a second workflow thread
-   * keeps activations flowing meanwhile (about +15% workflow throughput on 2 cores), but each thread
+   * keeps activations flowing meanwhile (about +10% workflow throughput on 2 cores), but each thread
    * is a V8 isolate of its own (about +300 MB with 1,000 syncs).
    */
   workflowThreads?: number;
