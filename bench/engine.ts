@@ -12,10 +12,10 @@ import * as activities from '../test/engine/activities';
 
 /**
  * The embedded engine under load, with the real Temporal SDK set up as Syncline runs it: the
- * client on the worker's native connection, starts asking to run eagerly on that worker; two
- * workflow threads, as with SYNCLINE_WORKFLOW_THREADS=2 (the default, one, gives about 10% less: the
- * SDK's thread stalls on its per-call watchdog threads). The engine runs in its own process (so its
- * memory is its own) on DATABASE_URL when set, else PGlite.
+ * client on the worker's native connection, starts asking to run eagerly on that worker, two
+ * workflow threads (SYNCLINE_WORKFLOW_THREADS' default; one gives about 10% less: the SDK's thread
+ * stalls on its per-call watchdog threads). The engine runs in its own process (so its memory is
+ * its own) on DATABASE_URL when set, else PGlite.
  *
  * - engine.throughput: N workflows (ENGINE_BENCH_N, default 2,000) each running one trivial
  *   activity, 200 in flight: completed workflows/s. Then the same with starts that do not ask to

@@ -36,7 +36,7 @@ const schema = z.object({
     .int('a whole number of workflow threads from 1 to 16')
     .min(1, 'a whole number of workflow threads from 1 to 16')
     .max(16, 'a whole number of workflow threads from 1 to 16')
-    .default(1),
+    .default(2),
   LOG_LEVEL: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'], { error: 'one of fatal, error, warn, info, debug, trace, silent' }).default('info'),
 });
 

@@ -4,7 +4,7 @@ import { ConfigError, loadConfig } from '../../src/config/env';
 describe('loadConfig', () => {
   test('defaults: embedded mode on port 3003 with data in ./.syncline', () => {
     const config = loadConfig({});
-    expect(config).toMatchObject({ port: 3003, enginePort: 7233, logLevel: 'info', dataDir: path.resolve('.syncline'), logRetentionDays: 15, metricsAuth: 'key', webhookRateLimit: 4000, workflowThreads: 1 });
+    expect(config).toMatchObject({ port: 3003, enginePort: 7233, logLevel: 'info', dataDir: path.resolve('.syncline'), logRetentionDays: 15, metricsAuth: 'key', webhookRateLimit: 4000, workflowThreads: 2 });
     expect(config.databaseUrl).toBeUndefined();
     expect(config.temporalAddress).toBeUndefined();
     expect(Object.isFrozen(config)).toBe(true);
@@ -24,7 +24,7 @@ describe('loadConfig', () => {
       SYNCLINE_LOG_RETENTION_DAYS: '30',
       SYNCLINE_METRICS_AUTH: 'none',
       SYNCLINE_WEBHOOK_RATE_LIMIT: '120',
-      SYNCLINE_WORKFLOW_THREADS: '2',
+      SYNCLINE_WORKFLOW_THREADS: '1',
     });
     expect(config).toMatchObject({
       port: 8080,
@@ -37,7 +37,7 @@ describe('loadConfig', () => {
       logRetentionDays: 30,
       metricsAuth: 'none',
       webhookRateLimit: 120,
-      workflowThreads: 2,
+      workflowThreads: 1,
     });
     expect(config.encryptionKey).toEqual(Buffer.alloc(32, 7));
   });
