@@ -1,10 +1,12 @@
+import { spawnSync } from 'node:child_process';
 import { readdirSync } from 'node:fs';
 import path from 'node:path';
 
 /**
  * Runs every benchmark in this folder, one after another: each `bench/<name>.ts` that exports
  * `run()` prints one line per figure. `npm run bench -- records` runs only the named ones.
- * Uses DATABASE_URL when set, else an in-memory PGlite.
+ * Uses DATABASE_URL when set, else an in-memory PGlite. With more than one, each runs in a process
+ * of its own, so none inherits another's memory (RSS figures) or warmed-up code.
  */
 export interface Bench {
   run(): Promise<void>;
@@ -17,9 +19,14 @@ async function main(): Promise<void> {
     .map((file) => path.basename(file, '.ts'))
     .filter((name) => only.length === 0 || only.includes(name))
     .sort();
-  for (const name of names) {
-    const bench = (await import(path.join(__dirname, name))) as Partial<Bench>;
+  if (names.length === 1) {
+    const bench = (await import(path.join(__dirname, names[0]!))) as Partial<Bench>;
     if (typeof bench.run === 'function') await bench.run();
+    return;
+  }
+  for (const name of names) {
+    const child = spawnSync(process.execPath, [...process.execArgv, __filename, name], { stdio: 'inherit' });
+    if (child.status !== 0) process.exitCode = 1;
   }
 }
 
