@@ -109,7 +109,10 @@ const STICKY_ALIVE_MS = 10_000;
  */
 export class Engine {
   readonly matching = new Matching();
-  /** Open runs' state; the engine is its database's only writer, so this is the truth. */
+  /**
+   * Open runs' state; the engine is its database's only writer, so this is the truth. A committed
+   * state is never changed in place (a transition works on a copy), so readers may keep it.
+   */
   private readonly cache = new Map<string, RunState>();
   /**
    * Open runs' state as last written (JSON): a transition starts from a parse of it, cheaper than

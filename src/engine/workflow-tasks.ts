@@ -58,7 +58,7 @@ async function startWorkflowTask(engine: Engine, queries: Queries, ref: Extract<
     if (!t.open || !w || w.scheduledId !== ref.scheduledId || w.startedId) return undefined;
     t.relaxed = true;
     t.startWft(queue, identity);
-    return structuredClone(t.s);
+    return t.s;
   });
   return s && workflowTaskResponse(engine, queries, s);
 }

@@ -226,7 +226,7 @@ export async function startWorkflow(
       const eager = req.requestEagerExecution && !signal && t.s.wft;
       if (eager) t.startWft(t.s.taskQueue, req.identity);
       await engine.commitNew(t);
-      return { runId: t.s.runId, started: true, eager: eager ? structuredClone(t.s) : undefined };
+      return { runId: t.s.runId, started: true, eager: eager ? t.s : undefined };
     } catch (err) {
       if (!isUniqueViolation(err)) throw err;
       const now = await sql.currentRun(engine.db, namespace, workflowId);
