@@ -2,7 +2,7 @@ import fs from 'node:fs';
 import path from 'node:path';
 import { generateModelsTs } from '../config/generate-models';
 import { loadNangoYaml, type ActionDefinition, type NangoConfig, type SyncDefinition } from '../config/nango-yaml';
-import { compileScripts, HELPER_DECLARATIONS, ScriptCompileError, type CompiledScript } from '../runtime';
+import { compileScripts, HELPER_DECLARATIONS, ScriptCompileError, type CompiledScript, type CompileIssue } from '../runtime';
 import type { Syncline } from '../sdk';
 import type { DeployResponse } from '../sdk/types';
 import { CliError, scriptSource } from './project';
@@ -38,24 +38,62 @@ export interface CompiledDefinition {
   source: string;
 }
 
+export interface ProjectCompilation {
+  compiled: CompiledDefinition[];
+  /** The scripts that did not compile, each with its own error. */
+  failed: Array<{ definition: ScriptDefinition; error: ScriptCompileError }>;
+}
+
 /**
  * Generates models.ts, then bundles and type-checks every script (or only `only`), writing the
- * bundles under `<dir>/dist/`. Any error anywhere throws one `ScriptCompileError` with every issue:
- * nothing half-compiled is returned.
+ * bundles of those that compile under `<dir>/dist/`. Each script succeeds or fails on its own.
  */
-export async function compileProject(project: Project, only?: ScriptDefinition[]): Promise<CompiledDefinition[]> {
+export async function compileEach(project: Project, only?: ScriptDefinition[]): Promise<ProjectCompilation> {
   generate(project);
-  const wanted = only ?? definitions(project.config);
-  const entries = wanted.map((d) => path.relative(project.dir, scriptSource(project.dir, d)).split(path.sep).join('/'));
-  const { scripts, errors } = await compileScripts({ root: project.dir }, entries);
-  if (errors.length) throw new ScriptCompileError(errors.flatMap((e) => e.issues));
+  const result: ProjectCompilation = { compiled: [], failed: [] };
+  const wanted: Array<{ definition: ScriptDefinition; entry: string }> = [];
+  for (const definition of only ?? definitions(project.config)) {
+    try {
+      wanted.push({ definition, entry: path.relative(project.dir, scriptSource(project.dir, definition)).split(path.sep).join('/') });
+    } catch (err) {
+      if (!(err instanceof CliError)) throw err;
+      const entry = `${definition.integration}/${definition.type}s/${definition.name}.ts`;
+      result.failed.push({ definition, error: new ScriptCompileError([{ file: entry, line: 1, column: 1, message: err.message, entry }]) });
+    }
+  }
+  const { scripts, errors } = await compileScripts({ root: project.dir }, wanted.map((w) => w.entry));
   const byEntry = new Map(scripts.map((s) => [s.entry, s]));
-  return wanted.map((definition, i) => {
-    const compiled = byEntry.get(entries[i]!)!;
-    const out = path.join(project.dir, 'dist', entries[i]!.replace(/\.ts$/, '.js'));
+  const errorByEntry = new Map(errors.map((e) => [e.entry, e]));
+  for (const { definition, entry } of wanted) {
+    const compiled = byEntry.get(entry);
+    if (!compiled) {
+      result.failed.push({ definition, error: errorByEntry.get(entry)! });
+      continue;
+    }
+    const out = path.join(project.dir, 'dist', entry.replace(/\.ts$/, '.js'));
     fs.mkdirSync(path.dirname(out), { recursive: true });
     fs.writeFileSync(out, compiled.code);
-    return { definition, compiled, source: fs.readFileSync(path.join(project.dir, entries[i]!), 'utf8') };
+    result.compiled.push({ definition, compiled, source: fs.readFileSync(path.join(project.dir, entry), 'utf8') });
+  }
+  return result;
+}
+
+/**
+ * Like `compileEach`, but all or nothing: any error anywhere throws one `ScriptCompileError` with
+ * every issue, so nothing half-compiled is returned.
+ */
+export async function compileProject(project: Project, only?: ScriptDefinition[]): Promise<CompiledDefinition[]> {
+  const { compiled, failed } = await compileEach(project, only);
+  if (failed.length) throw new ScriptCompileError(uniqueIssues(failed.flatMap((f) => f.error.issues)));
+  return compiled;
+}
+
+/** Issues of a shared file appear once per entry that imports it; keep one of each. */
+function uniqueIssues(issues: CompileIssue[]): CompileIssue[] {
+  const seen = new Set<string>();
+  return issues.filter((i) => {
+    const key = `${i.file}:${i.line}:${i.column}:${i.message}`;
+    return !seen.has(key) && seen.add(key) !== undefined;
   });
 }
 
