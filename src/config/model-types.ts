@@ -51,7 +51,9 @@ export class TypeSyntaxError extends Error {}
  * parseFieldType('string[] | null', new Set()) // union of array-of-string and null
  */
 export function parseFieldType(source: string, models: ReadonlySet<string>): FieldType {
-  const tokens = source.match(/'[^']*'|"[^"]*"|\[\]|[|()]|[^\s|()[\]'"]+|\S/g) ?? [];
+  // A `(` right after a word (no space) belongs to that word: `shared_view(CC)` is one literal,
+  // while `(A | B)[]` groups.
+  const tokens = source.match(/'[^']*'|"[^"]*"|\[\]|[^\s|()[\]'"]+(?:\([^|()]*\)[^\s|()[\]'"]*)*|[|()]|\S/g) ?? [];
   let at = 0;
   const peek = () => tokens[at];
   const fail = (why: string): never => {
@@ -84,6 +86,7 @@ export function parseFieldType(source: string, models: ReadonlySet<string>): Fie
     }
     if (/^['"]/.test(token)) return { kind: 'literal', value: token.slice(1, -1) };
     if (/^-?\d+(\.\d+)?$/.test(token)) return { kind: 'literal', value: Number(token) };
+    if (/^[\w$.-]+\(/.test(token)) return { kind: 'literal', value: token };
     if (!/^[\w$.-]+$/.test(token)) return fail(`unexpected "${token}"`);
     if (Object.hasOwn(ALIASES, token)) return ALIASES[token]!;
     if (models.has(token)) return { kind: 'ref', model: token };
