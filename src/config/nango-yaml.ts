@@ -65,6 +65,11 @@ export interface ModelDefinition {
   fields: Field[];
   /** Type of the dynamic keys declared with `__string`. */
   index?: FieldType;
+  /**
+   * Set on the anonymous model made for an input or output written as a type expression
+   * (`output: string`, `input: Contact[]`): the model is this type, and `fields` is empty.
+   */
+  type?: FieldType;
 }
 
 export const ON_EVENTS = ['post-connection-creation', 'pre-connection-deletion', 'validate-connection'] as const;
@@ -79,7 +84,10 @@ export interface IntegrationDefinition {
 
 export interface NangoConfig {
   integrations: IntegrationDefinition[];
+  /** Declared models, then the anonymous ones of inputs and outputs written as type expressions. */
   models: Map<string, ModelDefinition>;
+  /** Accepted but probably unintended, e.g. an output that is a string literal. */
+  warnings: ConfigIssue[];
 }
 
 /** Minimum sync interval. */
@@ -134,11 +142,12 @@ export function parseNangoYaml(text: string, file = 'nango.yaml'): NangoConfig {
   }
   if (issues.length) throw new NangoYamlError(issues);
 
-  const checker = new Checker(doc, lineCounter, file, issues);
+  const warnings: ConfigIssue[] = [];
+  const checker = new Checker(doc, lineCounter, file, issues, warnings);
   const root = doc.toJS() as unknown;
   const config = checker.config(root);
   if (issues.length) throw new NangoYamlError(issues.sort((a, b) => a.line - b.line));
-  return config;
+  return { ...config, warnings: warnings.sort((a, b) => a.line - b.line) };
 }
 
 /** Reads and parses `<dir>/nango.yaml`. */
@@ -146,20 +155,29 @@ export function loadNangoYaml(file: string): NangoConfig {
   return parseNangoYaml(fs.readFileSync(file, 'utf8'), file);
 }
 
+/** Nango's name for the model of an input or output written as a type expression. */
+export function anonymousName(integration: string, type: 'sync' | 'action', script: string, slot: 'input' | 'output'): string {
+  const clean = (s: string) => s.replace(/[^A-Za-z0-9_]/g, '');
+  return `Anonymous_${clean(integration)}_${type}_${clean(script)}_${slot}`;
+}
+
 const isObject = (v: unknown): v is Record<string, unknown> => typeof v === 'object' && v !== null && !Array.isArray(v);
 
 class Checker {
   private modelNames = new Set<string>();
+  /** Models made for inputs and outputs written as type expressions. */
+  private anonymous = new Map<string, ModelDefinition>();
 
   constructor(
     private readonly doc: Document,
     private readonly lines: LineCounter,
     private readonly file: string,
     private readonly issues: ConfigIssue[],
+    private readonly warnings: ConfigIssue[],
   ) {}
 
   config(root: unknown): NangoConfig {
-    const empty: NangoConfig = { integrations: [], models: new Map() };
+    const empty: NangoConfig = { integrations: [], models: new Map(), warnings: [] };
     if (!isObject(root)) return this.issue([], 'expected a mapping with "integrations" and "models"'), empty;
     this.unknownKeys(root, [], ['integrations', 'models']);
     const modelsRaw = root.models ?? {};
@@ -173,7 +191,8 @@ class Checker {
     const integrations: IntegrationDefinition[] = [];
     if (!isObject(root.integrations)) this.issue(['integrations'], 'expected a mapping of integration keys (provider config keys) to their syncs and actions');
     else for (const [key, value] of Object.entries(root.integrations)) integrations.push(this.integration(key, value));
-    return { integrations, models };
+    for (const [name, model] of this.anonymous) models.set(name, model);
+    return { integrations, models, warnings: [] };
   }
 
   private models(raw: Record<string, unknown>): Map<string, ModelDefinition> {
@@ -232,6 +251,14 @@ class Checker {
     }
     if (typeof value === 'number' || typeof value === 'boolean') return { kind: 'literal', value };
     if (value === null) return this.issue(path, 'expected a type (e.g. string, number, boolean, Date, a model name) or nested fields'), undefined;
+    if (Array.isArray(value)) {
+      // A list is an array whose items are typed like fields: one item gives `Item[]`, several `(A | B)[]`.
+      if (!value.length) return this.issue(path, 'an empty list gives the array no item type; list the item type(s), e.g. "- string"'), undefined;
+      const items = value.map((item, i) => this.fieldType(item, [...path, i]));
+      if (items.some((t) => t === undefined)) return undefined;
+      const members = (items as FieldType[]).flatMap((t) => (t.kind === 'union' ? t.of : [t]));
+      return { kind: 'array', of: members.length === 1 ? members[0]! : { kind: 'union', of: members } };
+    }
     if (isObject(value)) {
       const fields: Field[] = [];
       let index: FieldType | undefined;
@@ -300,8 +327,8 @@ class Checker {
     );
     const syncType = raw.sync_type ?? 'full';
     if (syncType !== 'incremental' && syncType !== 'full') this.issue([...path, 'sync_type'], 'expected "incremental" or "full"');
-    const input = this.models_([...path, 'input'], raw.input, false);
-    if (input && input.length > 1) this.issue([...path, 'input'], 'expected one model name');
+    const input = this.typeOrModel([...path, 'input'], raw.input, anonymousName(integration, 'sync', name, 'input'));
+    if (input && input.length > 1) this.issue([...path, 'input'], 'expected one model name or type');
     return {
       type: 'sync',
       integration,
@@ -326,8 +353,8 @@ class Checker {
     if (raw === null) raw = {};
     if (!isObject(raw)) return this.issue(path, 'expected a mapping (endpoint, input, output, ...)'), undefined;
     this.unknownKeys(raw, path, ACTION_KEYS);
-    const input = this.models_([...path, 'input'], raw.input, false);
-    if (input && input.length > 1) this.issue([...path, 'input'], 'expected one model name');
+    const input = this.typeOrModel([...path, 'input'], raw.input, anonymousName(integration, 'action', name, 'input'));
+    if (input && input.length > 1) this.issue([...path, 'input'], 'expected one model name or type');
     return {
       type: 'action',
       integration,
@@ -335,7 +362,7 @@ class Checker {
       description: this.optionalString(raw.description, [...path, 'description']),
       endpoint: raw.endpoint === undefined ? undefined : this.endpoint(raw.endpoint, [...path, 'endpoint']),
       input: input?.[0],
-      output: this.models_([...path, 'output'], raw.output, false),
+      output: this.typeOrModel([...path, 'output'], raw.output, anonymousName(integration, 'action', name, 'output')),
       scopes: this.stringList(raw.scopes, [...path, 'scopes']) ?? [],
       version: this.version(raw.version, [...path, 'version']),
     };
@@ -362,9 +389,41 @@ class Checker {
     }
     const names = this.stringList(raw, path);
     for (const [i, name] of (names ?? []).entries()) {
-      if (!this.modelNames.has(name)) this.issue(Array.isArray(raw) ? [...path, i] : path, `unknown model "${name}"; declare it under "models"`);
+      if (this.modelNames.has(name)) continue;
+      const at = Array.isArray(raw) ? [...path, i] : path;
+      if (MODEL_NAME.test(name)) this.issue(at, `unknown model "${name}"; declare it under "models"`);
+      else this.issue(at, `"${name}" is not a model name: a sync saves records of models declared under "models" (each with an id), so its output cannot be a type expression`);
     }
     return names;
+  }
+
+  /**
+   * Model names, where a name that is not a declared model is a type expression (`string`,
+   * `Contact[]`, `A | B`) and becomes the anonymous model `anonymous`, as in Nango.
+   */
+  private typeOrModel(path: Path, raw: unknown, anonymous: string): string[] | undefined {
+    const names = raw === undefined || raw === null ? undefined : this.stringList(raw, path);
+    let made = false;
+    return names?.map((source, i) => {
+      if (this.modelNames.has(source)) return source;
+      const at = Array.isArray(raw) ? [...path, i] : path;
+      if (made) return this.issue(at, 'only one entry may be a type expression; declare the others as models'), source;
+      made = true;
+      if (this.modelNames.has(anonymous)) return this.issue(at, `"${source}" needs the model name "${anonymous}", which is already declared under "models"`), source;
+      let type: FieldType;
+      try {
+        type = parseFieldType(source, this.modelNames);
+      } catch (err) {
+        if (err instanceof TypeSyntaxError) return this.issue(at, `"${source}" is neither a declared model nor a type: ${err.message}`), source;
+        throw err;
+      }
+      const base = type.kind === 'array' ? type.of : type;
+      if (base.kind === 'literal' && typeof base.value === 'string') {
+        this.warn(at, `"${base.value}" is not a declared model, so it is the string literal '${base.value}'`);
+      }
+      this.anonymous.set(anonymous, { name: anonymous, fields: [], type });
+      return anonymous;
+    });
   }
 
   private stringList(raw: unknown, path: Path): string[] | undefined {
@@ -406,6 +465,10 @@ class Checker {
     }
   }
 
+  private warn(path: Path, message: string): void {
+    this.warnings.push({ file: this.file, path: path.join('.'), line: this.line(path, false), message });
+  }
+
   /** Records an issue at `path`; `atKey` points at the key rather than its value (or the parent when absent). */
   private issue(path: Path, message: string, atKey = false): void {
     this.issues.push({ file: this.file, path: path.join('.'), line: this.line(path, atKey), message });
@@ -429,4 +492,27 @@ class Checker {
     }
     return 1;
   }
+}
+
+/**
+ * The models a sync or action touches (outputs and input) with every model they reference, in
+ * first-use order: what its records, input and output are checked against.
+ *
+ * @example
+ * usedModels(config.integrations[0].syncs[0], config.models).map((m) => m.name) // ['Issue', 'User']
+ */
+export function usedModels(definition: SyncDefinition | ActionDefinition, models: ReadonlyMap<string, ModelDefinition>): ModelDefinition[] {
+  const seen = new Map<string, ModelDefinition>();
+  const visit = (name: string) => {
+    const model = models.get(name);
+    if (!model || seen.has(name)) return;
+    seen.set(name, model);
+    // Walk the field-type tree: every `{kind: 'ref', model}` names another model to include.
+    JSON.stringify(model, (key, value: unknown) => {
+      if (key === 'model' && typeof value === 'string') visit(value);
+      return value;
+    });
+  };
+  [...(definition.output ?? []), ...(definition.input ? [definition.input] : [])].forEach(visit);
+  return [...seen.values()];
 }

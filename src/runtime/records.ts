@@ -22,7 +22,7 @@ export function modelChecker(model: ModelDefinition, models: ReadonlyMap<string,
       if (!def) return () => undefined;
       let built: Check | undefined;
       cache.set(name, (v, p, out) => built!(v, p, out));
-      built = compile({ kind: 'object', fields: def.fields, index: def.index });
+      built = compile(def.type ?? { kind: 'object', fields: def.fields, index: def.index });
       check = built;
       cache.set(name, built);
     }
@@ -35,12 +35,12 @@ export function modelChecker(model: ModelDefinition, models: ReadonlyMap<string,
         return primitive(type.name);
       case 'literal':
         return (v, p, out) => {
-          if (v !== type.value) out.push(`${p}: expected ${JSON.stringify(type.value)}, got ${describe(v)}`);
+          if (v !== type.value) out.push(`${where(p)}: expected ${JSON.stringify(type.value)}, got ${describe(v)}`);
         };
       case 'array': {
         const item = compile(type.of);
         return (v, p, out) => {
-          if (!Array.isArray(v)) return void out.push(`${p}: expected an array, got ${describe(v)}`);
+          if (!Array.isArray(v)) return void out.push(`${where(p)}: expected an array, got ${describe(v)}`);
           for (let i = 0; i < v.length; i++) item(v[i], `${p}[${i}]`, out);
         };
       }
@@ -52,7 +52,7 @@ export function modelChecker(model: ModelDefinition, models: ReadonlyMap<string,
             member(v, p, problems);
             if (problems.length === 0) return;
           }
-          out.push(`${p}: ${describe(v)} matches none of the union's types`);
+          out.push(`${where(p)}: ${describe(v)} matches none of the union's types`);
         };
       }
       case 'ref':
@@ -89,19 +89,22 @@ function primitive(name: string): Check {
     case 'any':
       return () => undefined;
     case 'null':
-      return (v, p, out) => void (v !== null && out.push(`${p}: expected null, got ${describe(v)}`));
+      return (v, p, out) => void (v !== null && out.push(`${where(p)}: expected null, got ${describe(v)}`));
     case 'undefined':
-      return (v, p, out) => void (v !== undefined && out.push(`${p}: expected undefined, got ${describe(v)}`));
+      return (v, p, out) => void (v !== undefined && out.push(`${where(p)}: expected undefined, got ${describe(v)}`));
     case 'object':
-      return (v, p, out) => void ((typeof v !== 'object' || v === null || Array.isArray(v)) && out.push(`${p}: expected an object, got ${describe(v)}`));
+      return (v, p, out) => void ((typeof v !== 'object' || v === null || Array.isArray(v)) && out.push(`${where(p)}: expected an object, got ${describe(v)}`));
     case 'Date':
       return (v, p, out) => {
-        if (!(typeof v === 'string' && !Number.isNaN(Date.parse(v))) && !(v instanceof Date)) out.push(`${p}: expected a date, got ${describe(v)}`);
+        if (!(typeof v === 'string' && !Number.isNaN(Date.parse(v))) && !(v instanceof Date)) out.push(`${where(p)}: expected a date, got ${describe(v)}`);
       };
     default:
-      return (v, p, out) => void (typeof v !== name && out.push(`${p}: expected ${name}, got ${describe(v)}`));
+      return (v, p, out) => void (typeof v !== name && out.push(`${where(p)}: expected ${name}, got ${describe(v)}`));
   }
 }
+
+/** Where a problem is; the root of a value that is not a record (an action's `string` output) has no path. */
+const where = (p: string) => p || 'value';
 
 function describe(v: unknown): string {
   if (v === null) return 'null';

@@ -1,4 +1,4 @@
-import type { ActionDefinition, ModelDefinition, NangoConfig, SyncDefinition } from '../config/nango-yaml';
+import { usedModels, type ActionDefinition, type ModelDefinition, type NangoConfig, type SyncDefinition } from '../config/nango-yaml';
 import type { Db } from './db';
 
 /** A compiled script as uploaded by `syncline deploy`. */
@@ -58,24 +58,6 @@ const toScript = (row: ScriptRow): DeployedScript => ({
   createdAt: new Date(row.created_at),
 });
 
-/** The models a script touches (outputs and input), with the models they reference, for validation at run time. */
-function modelsOf(definition: SyncDefinition | ActionDefinition, all: Map<string, ModelDefinition>): ModelDefinition[] {
-  const names = [...(definition.output ?? []), ...(definition.input ? [definition.input] : [])];
-  const seen = new Map<string, ModelDefinition>();
-  const visit = (name: string) => {
-    const model = all.get(name);
-    if (!model || seen.has(name)) return;
-    seen.set(name, model);
-    // Walk the field-type tree: every `{kind: 'ref', model}` names another model to include.
-    JSON.stringify(model, (key, value) => {
-      if (key === 'model' && typeof value === 'string') visit(value);
-      return value;
-    });
-  };
-  names.forEach(visit);
-  return [...seen.values()];
-}
-
 /** Deployed scripts per environment. */
 export class ScriptStore {
   constructor(private readonly db: Db) {}
@@ -119,7 +101,7 @@ export class ScriptStore {
                 name: d.name,
                 version: d.version ?? null,
                 config: d,
-                models: modelsOf(d, config.models),
+                models: usedModels(d, config.models),
                 code: bundle.js,
                 source: bundle.ts ?? null,
               };
