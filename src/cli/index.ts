@@ -13,7 +13,7 @@ import { CliError, client, FOLDER, integrationsDir } from './project';
 import { NangoYamlError } from '../config/nango-yaml';
 import { ScriptCompileError } from '../runtime';
 import { dryrun } from './dryrun';
-import { compileProject, deployProject, findScript, generate, loadProject } from './scripts';
+import { compileProject, deployProject, findScript, generate, loadProject, type Project } from './scripts';
 import { webhookCommands } from './webhook';
 
 const program = new Command('syncline').description('Self-hosted integrations engine');
@@ -73,14 +73,21 @@ program
     process.stdout.write(`\nNext: put your secret key in ${dir}/.env, then \`syncline deploy\`.\n`);
   });
 
+/** `loadProject`, printing the nango.yaml warnings (accepted forms that are probably mistakes) to stderr. */
+function load(dir: string): Project {
+  const project = loadProject(dir);
+  for (const w of project.config.warnings) process.stderr.write(`warning: ${w.file}:${w.line} ${w.path}: ${w.message}\n`);
+  return project;
+}
+
 const dirOption = ['-d, --dir <dir>', 'the integrations folder (default: ./nango-integrations or .)'] as const;
 
 program
   .command('generate')
-  .description('write models.ts (model interfaces and helper typings) from nango.yaml')
+  .description('write models.ts (model types and helper typings) and .nango/ (schema.ts, schema.json, nango.json) from nango.yaml')
   .option(...dirOption)
   .action((opts: { dir?: string }) => {
-    process.stdout.write(`wrote ${generate(loadProject(integrationsDir(opts.dir)))}\n`);
+    for (const file of generate(load(integrationsDir(opts.dir)))) process.stdout.write(`wrote ${file}\n`);
   });
 
 program
@@ -88,7 +95,7 @@ program
   .description('type-check and bundle every script into dist/')
   .option(...dirOption)
   .action(async (opts: { dir?: string }) => {
-    const project = loadProject(integrationsDir(opts.dir));
+    const project = load(integrationsDir(opts.dir));
     process.stderr.write('compiling…\n');
     for (const { compiled } of await compileProject(project)) process.stdout.write(`compiled ${compiled.entry}\n`);
   });
@@ -99,7 +106,7 @@ program
   .option(...dirOption)
   .action(async (opts: { dir?: string }) => {
     const dir = integrationsDir(opts.dir);
-    const project = loadProject(dir);
+    const project = load(dir);
     process.stderr.write('compiling…\n');
     const api = client(dir);
     const result = await deployProject(project, api);
@@ -121,7 +128,7 @@ program
   .option(...dirOption)
   .action(async (name: string, connectionId: string, opts: { integration?: string; input?: string; metadata?: string; lastSyncDate?: string; variant?: string; dir?: string }) => {
     const dir = integrationsDir(opts.dir);
-    const project = loadProject(dir);
+    const project = load(dir);
     const script = findScript(project.config, name, opts.integration);
     const lastSyncDate = opts.lastSyncDate === undefined ? undefined : new Date(opts.lastSyncDate);
     if (lastSyncDate && Number.isNaN(lastSyncDate.getTime())) throw new CliError(`--last-sync-date: "${opts.lastSyncDate}" is not an ISO date`);

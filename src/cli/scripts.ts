@@ -1,6 +1,6 @@
 import fs from 'node:fs';
 import path from 'node:path';
-import { generateModelsTs } from '../config/generate-models';
+import { generateModelsTs, generateNangoJson, generateSchemaJson, generateSchemaTs } from '../config/generate-models';
 import { loadNangoYaml, type ActionDefinition, type NangoConfig, type SyncDefinition } from '../config/nango-yaml';
 import { compileScripts, HELPER_DECLARATIONS, ScriptCompileError, type CompiledScript, type CompileIssue } from '../runtime';
 import type { Syncline } from '../sdk';
@@ -24,11 +24,22 @@ export function loadProject(dir: string): Project {
 
 export const definitions = (config: NangoConfig): ScriptDefinition[] => config.integrations.flatMap((i) => [...i.syncs, ...i.actions]);
 
-/** Writes `models.ts` (model interfaces and the helper typings) and returns its path. */
-export function generate(project: Project): string {
-  const file = path.join(project.dir, 'models.ts');
-  fs.writeFileSync(file, generateModelsTs(project.config, HELPER_DECLARATIONS));
-  return file;
+/**
+ * Writes what `nango generate` writes: `models.ts` (model types and the helper typings), and under
+ * `.nango/` the model types alone (`schema.ts`), their JSON Schema (`schema.json`) and the parsed
+ * integrations (`nango.json`). Returns the paths written, `models.ts` first.
+ */
+export function generate(project: Project): string[] {
+  const generated = path.join(project.dir, '.nango');
+  fs.mkdirSync(generated, { recursive: true });
+  const files: Array<[string, string]> = [
+    [path.join(project.dir, 'models.ts'), generateModelsTs(project.config, HELPER_DECLARATIONS)],
+    [path.join(generated, 'schema.ts'), generateSchemaTs(project.config)],
+    [path.join(generated, 'schema.json'), generateSchemaJson(project.config)],
+    [path.join(generated, 'nango.json'), generateNangoJson(project.config)],
+  ];
+  for (const [file, text] of files) fs.writeFileSync(file, text);
+  return files.map(([file]) => file);
 }
 
 export interface CompiledDefinition {
