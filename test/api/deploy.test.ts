@@ -1,4 +1,5 @@
 import { startTestServer, type TestServer } from '../helpers/server';
+import { modelChecker } from '../../src/runtime/records';
 
 let server: TestServer;
 beforeAll(async () => {
@@ -102,4 +103,55 @@ test("one environment's deploy is invisible to the other", async () => {
   expect(await server.store.scripts.active(server.env.prod)).toEqual([]);
   const res = await deploy({ nangoYamlBody: YAML, flowConfigs: [bundle('sync', 'issues'), bundle('action', 'create-issue')] }, server.keys.prod);
   expect(res.body.error.code).toBe('unknown_provider_config');
+});
+
+test('inputs and outputs written as type expressions deploy as anonymous models; /scripts/config gives their JSON Schema', async () => {
+  const yaml = `integrations:
+  github:
+    actions:
+      label-issues:
+        endpoint: POST /labels
+        input: NewIssue[]
+        output: boolean
+      find-issue:
+        endpoint: GET /find
+        output: Issue | null
+models:
+  Issue:
+    id: string
+    labels:
+      - name: string
+  NewIssue:
+    title: string
+`;
+  const res = await deploy({ nangoYamlBody: yaml, flowConfigs: [bundle('action', 'label-issues'), bundle('action', 'find-issue')] });
+  expect(res.status).toBe(200);
+  const labels = await server.store.scripts.find(server.env.dev, 'github', 'action', 'label-issues');
+  expect(labels!.config).toMatchObject({ input: 'Anonymous_github_action_labelissues_input', output: ['Anonymous_github_action_labelissues_output'] });
+  expect(labels!.models.map((m) => m.name)).toEqual(['Anonymous_github_action_labelissues_output', 'Anonymous_github_action_labelissues_input', 'NewIssue']);
+
+  // The stored models check the action's input and output as the action run does.
+  const models = new Map(labels!.models.map((m) => [m.name, m]));
+  const check = (name: string, value: unknown) => modelChecker(models.get(name)!, models)(value);
+  expect(check('Anonymous_github_action_labelissues_input', [{ title: 'a' }])).toEqual([]);
+  expect(check('Anonymous_github_action_labelissues_input', { title: 'a' })).toEqual(['value: expected an array, got object']);
+  expect(check('Anonymous_github_action_labelissues_output', true)).toEqual([]);
+  expect(check('Anonymous_github_action_labelissues_output', 'yes')).toEqual(['value: expected boolean, got "yes"']);
+
+  const config = await fetch(`${server.url}/scripts/config`, { headers: { authorization: `Bearer ${server.keys.dev}` } });
+  const [github] = (await config.json()) as any[];
+  const find = github.actions.find((a: any) => a.name === 'find-issue');
+  expect(find.output).toEqual(['Anonymous_github_action_findissue_output']);
+  expect(find.json_schema.definitions).toEqual({
+    Anonymous_github_action_findissue_output: { anyOf: [{ $ref: '#/definitions/Issue' }, { type: 'null' }] },
+    Issue: {
+      type: 'object',
+      properties: {
+        id: { type: 'string' },
+        labels: { type: 'array', items: { type: 'object', properties: { name: { type: 'string' } }, required: ['name'], additionalProperties: false } },
+      },
+      required: ['id', 'labels'],
+      additionalProperties: false,
+    },
+  });
 });

@@ -1,5 +1,6 @@
 import { Router } from 'express';
 import { z } from 'zod';
+import { modelsJsonSchema } from '../../config/json-schema';
 import { NangoYamlError, parseNangoYaml } from '../../config/nango-yaml';
 import { invalid } from '../../errors';
 import type { Store } from '../../store';
@@ -71,7 +72,8 @@ export function scriptRoutes(store: Store, orchestrator?: Orchestrator): Router 
       integrations
         .map((integration) => {
           const own = scripts.filter((s) => s.integration === integration.uniqueKey);
-          const shape = (s: DeployedScript) => ({ ...s.config, models: s.models, version: s.version });
+          // json_schema: the script's models as JSON Schema definitions, as Nango gives them.
+          const shape = (s: DeployedScript) => ({ ...s.config, models: s.models, json_schema: modelsJsonSchema(s.models), version: s.version });
           return {
             providerConfigKey: integration.uniqueKey,
             provider: integration.provider,
