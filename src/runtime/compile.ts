@@ -181,6 +181,13 @@ async function bundleEntry(root: string, entry: string, modelsPath: string, mode
 const GLOBALS_FILE = '__syncline_sandbox_globals__.d.ts';
 const libCache = new Map<string, ts.SourceFile>();
 
+/**
+ * Nango's script compiler options (its CLI's `tsconfig.dev.json`: strict, `exactOptionalPropertyTypes`,
+ * `noUncheckedIndexedAccess`, `noPropertyAccessFromIndexSignature`, no unused locals or parameters,
+ * ...), so a script that compiles there compiles here and one it refuses may be refused here. The
+ * library is ES2022 plus what the sandbox provides (`SANDBOX_GLOBALS`) rather than Nango's DOM and
+ * Node typings: a global the sandbox lacks fails the type-check, not the run.
+ */
 function compilerOptions(): ts.CompilerOptions {
   const zodDir = path.dirname(require.resolve('zod/package.json'));
   return {
@@ -193,6 +200,17 @@ function compilerOptions(): ts.CompilerOptions {
     noEmit: true,
     esModuleInterop: true,
     skipLibCheck: true,
+    forceConsistentCasingInFileNames: true,
+    allowUnusedLabels: false,
+    allowUnreachableCode: false,
+    exactOptionalPropertyTypes: true,
+    noFallthroughCasesInSwitch: true,
+    noImplicitOverride: true,
+    noImplicitReturns: true,
+    noPropertyAccessFromIndexSignature: true,
+    noUncheckedIndexedAccess: true,
+    noUnusedLocals: true,
+    noUnusedParameters: true,
     resolveJsonModule: false,
     allowJs: false,
     paths: { zod: [zodDir] },

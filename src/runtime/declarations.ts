@@ -9,69 +9,81 @@
  */
 export const HELPER_DECLARATIONS = `// ---- Helper typings (Syncline script runtime) ----
 
-/** Throw from an action to return a descriptive error: the caller gets {error:{type:'action_script_runtime_error', payload}}. */
+/**
+ * Throw from an action to return a descriptive error: the caller gets
+ * {error:{type:'action_script_runtime_error', payload}}. Also available as \`nango.ActionError\`.
+ * A payload that is not an object (a string, an array) reaches the caller as {message: payload}.
+ */
 export class ActionError<T = Record<string, unknown>> extends Error {
-  type = 'action_script_runtime_error';
+  type: string = 'action_script_runtime_error';
   payload: T;
   constructor(payload?: T) {
-    super(typeof (payload as { message?: unknown } | undefined)?.message === 'string' ? String((payload as { message: string }).message) : 'ActionError');
+    const message = (payload as { message?: unknown } | null | undefined)?.message;
+    super(typeof message === 'string' ? message : typeof payload === 'string' ? payload : 'ActionError');
     this.name = 'ActionError';
     this.payload = (payload ?? {}) as T;
   }
 }
 
 export type HttpMethod = 'GET' | 'POST' | 'PUT' | 'PATCH' | 'DELETE' | 'get' | 'post' | 'put' | 'patch' | 'delete';
+export type LogLevel = 'info' | 'debug' | 'error' | 'warn' | 'http' | 'verbose' | 'silly';
 
-export interface CursorPagination {
-  type: 'cursor';
+/** Called after each page is received, before it is yielded: e.g. to save a checkpoint. */
+export type OnPage = (state: { nextPageParam?: string | number | undefined; response: AxiosResponse }) => Promise<void>;
+
+/** Options every kind of pagination shares. \`type\` is 'cursor', 'link' or 'offset'. */
+export interface Pagination {
+  type: string;
+  limit?: number | string;
+  limit_name_in_request: string;
+  /** Dotted path of the items in the response body; the body itself by default. */
+  response_path?: string;
+  /** Send the pagination values in the body instead of the query (default: in the body for POST, PUT and PATCH). */
+  in_body?: boolean;
+  on_page?: OnPage;
+}
+export interface CursorPagination extends Pagination {
   cursor_path_in_response: string;
   cursor_name_in_request: string;
-  limit?: number;
-  limit_name_in_request?: string;
-  response_path?: string;
-  in_body?: boolean;
 }
-export interface LinkPagination {
-  type: 'link';
+export interface LinkPagination extends Pagination {
   link_rel_in_response_header?: string;
   link_path_in_response_body?: string;
-  limit?: number;
-  limit_name_in_request?: string;
-  response_path?: string;
-  in_body?: boolean;
 }
-export interface OffsetPagination {
-  type: 'offset';
+export interface OffsetPagination extends Pagination {
   offset_name_in_request: string;
   offset_start_value?: number;
   offset_calculation_method?: 'per-page' | 'by-response-size';
-  limit?: number;
-  limit_name_in_request?: string;
-  response_path?: string;
-  in_body?: boolean;
 }
-export type Pagination = CursorPagination | LinkPagination | OffsetPagination;
 
-/** Called after each page is received, before it is yielded: e.g. to save a checkpoint. */
-export type OnPage = (state: { nextPageParam?: string | number; response: AxiosResponse<undefined> }) => Promise<void>;
+export interface RetryHeaderConfig {
+  at?: string | string[];
+  after?: string | string[];
+}
 
 export interface ProxyConfiguration {
   endpoint: string;
+  providerConfigKey?: string;
+  connectionId?: string;
   method?: HttpMethod;
-  params?: string | Record<string, string | number | boolean | Array<string | number>>;
-  data?: unknown;
   headers?: Record<string, string>;
-  baseUrlOverride?: string;
+  /**
+   * The query string, as text or values. Values are strings, numbers or booleans (Nango's typing, so a
+   * nested object is an error where Nango reports it); for a repeated key give the text: 'a=1&a=2'.
+   */
+  params?: string | Record<string, string | number | boolean>;
+  data?: unknown;
   /** Retries after the first attempt, with exponential back-off. Default 0. */
   retries?: number;
+  baseUrlOverride?: string;
+  /** The provider's pagination settings, overridden field by field. */
+  paginate?: Partial<CursorPagination> | Partial<LinkPagination> | Partial<OffsetPagination>;
+  /** Headers that tell how long to wait before a retry. */
+  retryHeader?: RetryHeaderConfig;
+  responseType?: 'arraybuffer' | 'blob' | 'document' | 'json' | 'text' | 'stream' | undefined;
   /** Statuses to retry in addition to 5xx and 429. */
-  retryOn?: number[];
-  retryHeader?: { at?: string | string[]; after?: string | string[] };
+  retryOn?: number[] | null;
   decompress?: boolean;
-  responseType?: 'arraybuffer' | 'blob' | 'document' | 'json' | 'text' | 'stream';
-  paginate?: Partial<Pagination> & { on_page?: OnPage };
-  connectionId?: string;
-  providerConfigKey?: string;
 }
 
 /** The response of an HTTP call: the shape of an Axios response. */
@@ -79,9 +91,9 @@ export interface AxiosResponse<T = any> {
   data: T;
   status: number;
   statusText: string;
-  headers: Record<string, string>;
-  config: Record<string, any>;
-  request: { method: string; url: string; path: string };
+  headers: Record<string, any>;
+  config: { url?: string; method?: string; params?: any; data?: any; headers?: Record<string, any>; [key: string]: any };
+  request?: any;
 }
 
 export interface EnvironmentVariable {
@@ -91,32 +103,182 @@ export interface EnvironmentVariable {
 
 export type Metadata = Record<string, any>;
 
+export interface MetadataChangeResponse {
+  metadata: Metadata;
+  provider_config_key: string;
+  connection_id: string | string[];
+}
+
+export type AuthModeType =
+  | 'OAUTH1' | 'OAUTH2' | 'OAUTH2_CC' | 'BASIC' | 'API_KEY' | 'APP_STORE' | 'CUSTOM' | 'APP' | 'NONE' | 'TBA' | 'JWT' | 'BILL' | 'TWO_STEP' | 'SIGNATURE';
+
+export interface OAuth1Token {
+  oAuthToken: string;
+  oAuthTokenSecret: string;
+}
+export interface OAuth2Credentials {
+  type: 'OAUTH2';
+  access_token: string;
+  refresh_token?: string;
+  expires_at?: Date | string | undefined;
+  raw: Record<string, any>;
+}
+export interface OAuth2ClientCredentials {
+  type: 'OAUTH2_CC';
+  token: string;
+  expires_at?: Date | string | undefined;
+  client_id: string;
+  client_secret: string;
+  raw: Record<string, any>;
+}
+export interface OAuth1Credentials {
+  type: 'OAUTH1';
+  oauth_token: string;
+  oauth_token_secret: string;
+  raw: Record<string, any>;
+}
+export interface BasicApiCredentials {
+  type: 'BASIC';
+  username: string;
+  password: string;
+}
+export interface ApiKeyCredentials {
+  type: 'API_KEY';
+  apiKey: string;
+}
+export interface AppCredentials {
+  type: 'APP';
+  access_token: string;
+  expires_at?: Date | string | undefined;
+  raw: Record<string, any>;
+}
+export interface AppStoreCredentials {
+  type?: 'APP_STORE';
+  access_token: string;
+  expires_at?: Date | string | undefined;
+  raw: Record<string, any>;
+  private_key: string;
+}
+export interface TbaCredentials {
+  type: 'TBA';
+  token_id: string;
+  token_secret: string;
+  config_override: { client_id?: string; client_secret?: string };
+}
+export interface JwtCredentials {
+  type: 'JWT';
+  [key: string]: any;
+  token?: string;
+  expires_at?: Date | string | undefined;
+}
+export interface BillCredentials {
+  type: 'BILL';
+  username: string;
+  password: string;
+  organization_id: string;
+  dev_key: string;
+  session_id?: string;
+  user_id?: string;
+  expires_at?: Date | string | undefined;
+  raw: Record<string, any>;
+}
+export interface TwoStepCredentials {
+  type: 'TWO_STEP';
+  [key: string]: any;
+  token?: string;
+  expires_at?: Date | string | undefined;
+  raw: Record<string, any>;
+}
+export interface SignatureCredentials {
+  type: 'SIGNATURE';
+  username: string;
+  password: string;
+  token?: string;
+  expires_at?: Date | string | undefined;
+}
+export interface CustomCredentials {
+  type: 'CUSTOM';
+  raw: Record<string, any>;
+  [key: string]: any;
+}
+export type UnauthCredentials = Record<string, never>;
+export type AuthCredentials =
+  | OAuth2Credentials
+  | OAuth2ClientCredentials
+  | OAuth1Credentials
+  | BasicApiCredentials
+  | ApiKeyCredentials
+  | AppCredentials
+  | AppStoreCredentials
+  | UnauthCredentials
+  | TbaCredentials
+  | JwtCredentials
+  | BillCredentials
+  | TwoStepCredentials
+  | SignatureCredentials
+  | CustomCredentials;
+
+export interface EndUser {
+  id: string;
+  email: string | null;
+  display_name: string | null;
+  organization: { id: string; display_name: string | null } | null;
+}
+
 export interface Connection {
   id: number;
   connection_id: string;
   provider_config_key: string;
   provider: string;
   connection_config: Record<string, any>;
-  metadata: Metadata;
-  credentials: Record<string, any>;
+  webhook_url_override?: string | null;
   created_at: string;
   updated_at: string;
-  [key: string]: any;
+  last_fetched_at: string | null;
+  metadata: Metadata | null;
+  errors: Array<{ type: string; log_id: string }>;
+  end_user: EndUser | null;
+  tags?: Record<string, string>;
+  credentials: AuthCredentials;
 }
 
 export interface Integration {
   unique_key: string;
   provider: string;
   display_name: string;
-  credentials?: Record<string, any>;
-  [key: string]: any;
+  logo: string | null;
+  forward_webhooks?: boolean;
+  created_at: string;
+  updated_at: string;
+  webhook_url?: string | null;
+  credentials?: Record<string, any> | null;
+}
+
+/** The response of \`nango.uncontrolledFetch\`: the shape of a fetch Response. */
+export interface FetchResponse {
+  readonly ok: boolean;
+  readonly status: number;
+  readonly statusText: string;
+  readonly headers: { get(name: string): string | null };
+  text(): Promise<string>;
+  json(): Promise<any>;
+  arrayBuffer(): Promise<ArrayBuffer>;
+}
+
+/** The successful result of a zod \`safeParse\`, with \`data\` of the schema's output type. */
+export interface SafeParseSuccess<Z> {
+  success: true;
+  data: Z;
+  error?: never;
 }
 
 export interface NangoAction {
-  readonly connectionId: string;
-  readonly providerConfigKey: string;
-  readonly provider: string;
-  readonly environmentName?: string;
+  connectionId: string;
+  providerConfigKey: string;
+  provider: string;
+  environmentName?: string;
+  /** \`throw new nango.ActionError({ message: '...' })\`: the same class as \`ActionError\` from models.ts. */
+  ActionError: typeof ActionError;
   proxy<T = any>(config: ProxyConfiguration): Promise<AxiosResponse<T>>;
   get<T = any>(config: Omit<ProxyConfiguration, 'method'>): Promise<AxiosResponse<T>>;
   post<T = any>(config: Omit<ProxyConfiguration, 'method'>): Promise<AxiosResponse<T>>;
@@ -124,14 +286,35 @@ export interface NangoAction {
   patch<T = any>(config: Omit<ProxyConfiguration, 'method'>): Promise<AxiosResponse<T>>;
   delete<T = any>(config: Omit<ProxyConfiguration, 'method'>): Promise<AxiosResponse<T>>;
   paginate<T = any>(config: ProxyConfiguration): AsyncGenerator<T[], undefined, void>;
-  /** Logs with a level: nango.log('message', { level: 'warn' }). */
+  /** Logs a message; the last argument may give the level: \`nango.log('message', { level: 'warn' })\`. */
+  log(message: any, options?: { level?: LogLevel } | { [key: string]: any; level?: never }): Promise<void>;
+  log(message: string, ...args: [any, { level?: LogLevel }]): Promise<void>;
   log(...args: any[]): Promise<void>;
-  getToken(): Promise<string | Record<string, any>>;
+  getToken(): Promise<
+    | string
+    | OAuth1Token
+    | OAuth2ClientCredentials
+    | BasicApiCredentials
+    | ApiKeyCredentials
+    | AppCredentials
+    | AppStoreCredentials
+    | UnauthCredentials
+    | CustomCredentials
+    | TbaCredentials
+    | JwtCredentials
+    | BillCredentials
+    | TwoStepCredentials
+    | SignatureCredentials
+  >;
   getConnection(providerConfigKeyOverride?: string, connectionIdOverride?: string, options?: { forceRefresh?: boolean; refreshToken?: boolean }): Promise<Connection>;
   getIntegration(config?: { include?: Array<'credentials' | 'webhook'> }): Promise<Integration>;
   getMetadata<T = Metadata>(): Promise<T>;
-  setMetadata(metadata: Metadata): Promise<void>;
-  updateMetadata(metadata: Metadata): Promise<void>;
+  /** Replaces the connection's metadata. */
+  setMetadata(metadata: Metadata): Promise<AxiosResponse<MetadataChangeResponse>>;
+  /** Merges into the connection's metadata (top-level keys). */
+  updateMetadata(metadata: Metadata): Promise<AxiosResponse<MetadataChangeResponse>>;
+  /** The URL where the provider should send webhooks for this integration (null when the server's public URL is not known). */
+  getWebhookURL(): Promise<string | null | undefined>;
   getEnvironmentVariables(): Promise<EnvironmentVariable[] | null>;
   triggerAction<In = unknown, Out = any>(providerConfigKey: string, connectionId: string, actionName: string, input?: In): Promise<Out>;
   triggerAction<In = unknown, Out = any>(actionName: string, input?: In): Promise<Out>;
@@ -141,27 +324,43 @@ export interface NangoAction {
   /** @deprecated The \`fieldMapping\` key of the metadata. */
   getFieldMapping(): Promise<Record<string, any>>;
   /** @deprecated Sets the \`fieldMapping\` key of the metadata. */
-  setFieldMapping(fieldMapping: Record<string, any>): Promise<void>;
-  /** Validates input with a zod schema (\`z.object(...)\`); throws invalid_action_input on a mismatch. */
-  zodValidateInput<T = any>(args: { zodSchema: { safeParse(value: unknown): any }; input: T }): { success: true; data: T };
+  setFieldMapping(fieldMapping: Record<string, any>): Promise<AxiosResponse<object>>;
+  /**
+   * Validates input with a zod schema and returns the parsed value typed from the schema. On a
+   * mismatch, logs each issue and throws \`ActionError({ message: 'Invalid input provided' })\`.
+   */
+  zodValidateInput<T = any, Z = any>(args: { zodSchema: { _output: Z; safeParse(value: unknown): unknown }; input: T }): Promise<SafeParseSuccess<Z>>;
+  /** Not available in Syncline yet: fails at run time with an error that says so. */
+  triggerSync(providerConfigKey: string, connectionId: string, sync: string | { name: string; variant: string }, syncMode?: 'incremental' | 'full_refresh' | 'full_refresh_and_clear_cache' | boolean): Promise<void | string>;
+  /** Not available in Syncline yet: fails at run time with an error that says so. */
+  startSync(providerConfigKey: string, syncs: Array<string | { name: string; variant: string }>, connectionId?: string): Promise<void>;
+  /** Not available in Syncline yet (scripts reach the network only through the proxy): fails at run time. */
+  uncontrolledFetch(options: { url: URL; method?: HttpMethod; headers?: Record<string, string> | undefined; body?: string | null }): Promise<FetchResponse>;
+  /** Not available in Syncline yet: fails at run time with an error that says so. */
+  getFlowAttributes<A = object>(): A | null;
+  /** Not available in Syncline yet: fails at run time with an error that says so. */
+  tryAcquireLock(props: { key: string; ttlMs: number }): Promise<boolean>;
+  /** Not available in Syncline yet: fails at run time with an error that says so. */
+  releaseLock(props: { key: string }): Promise<boolean>;
 }
 
 export interface NangoSync extends NangoAction {
   /** When the last successful run started (deprecated in favour of checkpoints). */
-  readonly lastSyncDate?: Date;
-  readonly variant: string;
+  lastSyncDate?: Date;
+  variant: string;
   /** Upserts records; each needs an id. */
   batchSave<T = any>(records: T[], model: string): Promise<boolean | null>;
+  /** @deprecated Use batchSave. */
   batchSend<T = any>(records: T[], model: string): Promise<boolean | null>;
   /** Merges partial records into existing ones. */
-  batchUpdate<T = any>(records: Array<Partial<T> & { id: string | number }>, model: string): Promise<boolean | null>;
+  batchUpdate<T = any>(records: T[], model: string): Promise<boolean | null>;
   /** Soft-deletes records; only id is read. */
-  batchDelete<T = any>(records: Array<Partial<T> & { id: string | number }>, model: string): Promise<boolean | null>;
+  batchDelete<T = any>(records: T[], model: string): Promise<boolean | null>;
   /** Stored records of one of the sync's models, by id; ids not found are absent from the map. */
   getRecordsByIds<K = string | number, T = any>(ids: K[], model: string): Promise<Map<K, T>>;
   modelFullName(model: string): string;
-  /** Only 'override' (the default: the last write wins) is available. */
-  setMergingStrategy(merging: { strategy: 'override' }, model: string): Promise<void>;
+  /** Only 'override' (the default: the last write wins) is available; 'ignore_if_modified_after' fails at run time. */
+  setMergingStrategy(merging: { strategy: 'ignore_if_modified_after' | 'override' }, model: string): Promise<void>;
 }
 `;
 

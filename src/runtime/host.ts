@@ -59,6 +59,7 @@ export class HelperHost {
       updateMetadata: async (a) => this.setMetadata(a.metadata, 'merge'),
       getEnvironmentVariables: async () => this.environmentVariables(),
       triggerAction: async (a) => this.triggerAction(a),
+      getWebhookURL: async () => (await this.request.services.getWebhookUrl?.(this.request.providerConfigKey)) ?? null,
       batchSave: async (a) => this.write('save', a),
       batchUpdate: async (a) => this.write('update', a),
       batchDelete: async (a) => this.write('delete', a),

@@ -69,7 +69,7 @@ export async function* paginate(send: Send, config: ProxyConfiguration, defaults
         const response = await send(request({ [options.offset_name_in_request]: offset }));
         const items = itemsOf(response.data, options.response_path);
         if (items.length === 0) return;
-        const last = options.limit !== undefined && items.length < options.limit;
+        const last = options.limit !== undefined && items.length < Number(options.limit);
         offset = last ? undefined : offset + (perPage ? 1 : items.length);
         yield { items, nextPageParam: offset, response };
       }

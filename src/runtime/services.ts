@@ -1,6 +1,7 @@
 import { getFreshConnection } from '../providers/refresh';
 import type { Store } from '../store';
 import type { RecordCounts } from '../types';
+import { incomingWebhookPath } from '../webhooks/types';
 import type { CheckpointStore, RecordSink, RuntimeServices } from './types';
 
 type WriteKind = 'save' | 'update' | 'delete';
@@ -63,6 +64,11 @@ export interface StoreServicesOptions {
   /** Where checkpoints go; in memory by default until they have a table. */
   checkpoints?: CheckpointStore;
   triggerAction?: RuntimeServices['triggerAction'];
+  /**
+   * The server's public URL (`https://sync.example.com`), the origin of the incoming-webhook URLs
+   * `nango.getWebhookURL()` returns; without it that call resolves to null.
+   */
+  publicUrl?: string;
 }
 
 /**
@@ -84,6 +90,12 @@ export function storeServices(store: Store, environmentId: number, options: Stor
     getEnvironmentVariables: () => store.environmentVariables.list(environmentId),
     setMetadata: (key, connectionId, metadata, mode) => store.connections.setMetadata(environmentId, key, [connectionId], metadata, mode),
     triggerAction: options.triggerAction,
+    getWebhookUrl: async (key) => {
+      const origin = options.publicUrl?.replace(/\/+$/, '');
+      if (!origin) return null;
+      const environment = await store.webhooks.environmentById(environmentId);
+      return environment ? `${origin}${incomingWebhookPath(environment.uuid, key)}` : null;
+    },
     records: store.records,
     checkpoints: options.checkpoints ?? new MemoryCheckpointStore(),
   };

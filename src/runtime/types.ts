@@ -80,6 +80,11 @@ export interface RuntimeServices {
   getEnvironmentVariables(): Promise<EnvironmentVariable[]>;
   setMetadata(providerConfigKey: string, connectionId: string, metadata: Record<string, unknown>, mode: 'replace' | 'merge'): Promise<void>;
   triggerAction?(providerConfigKey: string, connectionId: string, actionName: string, input: unknown): Promise<unknown>;
+  /**
+   * Where the provider should send webhooks for an integration (`<public URL>/webhook/<environment
+   * uuid>/<integration>`), or null when the server's public URL is not known. For `nango.getWebhookURL()`.
+   */
+  getWebhookUrl?(providerConfigKey: string): Promise<string | null>;
   records?: RecordSink;
   checkpoints?: CheckpointStore;
 }

@@ -27,3 +27,8 @@ export type WebhookHandlerResult =
   | { outcome: 'error'; error: { type: string; message: string } }
   /** The connection, the sync or the incoming webhook is gone: nothing ran. */
   | { outcome: 'gone'; reason: string };
+
+/** The path where providers post webhooks for an integration: `/webhook/<environment uuid>/<integration>`. */
+export function incomingWebhookPath(environmentUuid: string, integration: string): string {
+  return `/webhook/${environmentUuid}/${encodeURIComponent(integration)}`;
+}

@@ -125,9 +125,9 @@ describe('connection, integration, environment', () => {
         const mapping = await nango.getFieldMapping();
         const { z } = require('zod');
         const schema = z.object({ title: z.string() });
-        const ok = nango.zodValidateInput({ zodSchema: schema, input: { title: 'x' } }).data;
+        const ok = (await nango.zodValidateInput({ zodSchema: schema, input: { title: 'x' } })).data;
         let invalid;
-        try { nango.zodValidateInput({ zodSchema: schema, input: { title: 1 } }) } catch (e) { invalid = [e.type, e.message.slice(0, 20)] }
+        try { await nango.zodValidateInput({ zodSchema: schema, input: { title: 1 } }) } catch (e) { invalid = [e instanceof nango.ActionError, e.type, e.payload] }
         let unsupported;
         try { await nango.tryAcquireLock('k') } catch (e) { unsupported = e.message }
         return { mapping, ok, invalid, unsupported };
@@ -137,7 +137,7 @@ describe('connection, integration, environment', () => {
     expect(out).toEqual({
       mapping: { title: 'name' },
       ok: { title: 'x' },
-      invalid: ['invalid_action_input', 'invalid_action_input'],
+      invalid: [true, 'action_script_runtime_error', { message: 'Invalid input provided' }],
       unsupported: 'nango.tryAcquireLock() is not supported by Syncline yet',
     });
   });

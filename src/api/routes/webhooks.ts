@@ -5,6 +5,7 @@ import { SynclineError } from '../../errors';
 import type { Store } from '../../store';
 import type { WebhookSettings } from '../../store/webhooks';
 import { receiveProviderWebhook, type ReceiveDeps } from '../../webhooks';
+import { incomingWebhookPath } from '../../webhooks/types';
 import { environment } from '../auth';
 import { body, query } from '../validate';
 
@@ -37,7 +38,7 @@ const deliveriesQuery = z.object({
 
 /** Where providers post webhooks for an integration: `/webhook/<environment uuid>/<integration>`. */
 export function incomingWebhookUrl(req: Request, environmentUuid: string, integration: string): string {
-  return `${req.protocol}://${req.get('host')}/webhook/${environmentUuid}/${encodeURIComponent(integration)}`;
+  return `${req.protocol}://${req.get('host')}${incomingWebhookPath(environmentUuid, integration)}`;
 }
 
 function settingsShape(s: WebhookSettings & { signingKey: string }, environmentUuid: string) {

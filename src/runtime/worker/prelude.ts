@@ -123,7 +123,32 @@ function boot(post: Outside['post'], call: Outside['call'], finish: Outside['fin
   };
 
   // ---------------------------------------------------------------- the helper
+  /**
+   * `nango.ActionError`: behaves as the `ActionError` class of models.ts (HELPER_DECLARATIONS), so
+   * both forms reach the caller alike: type `action_script_runtime_error` and the payload.
+   */
+  class ActionError extends Error {
+    type = 'action_script_runtime_error';
+    payload: unknown;
+    constructor(payload?: unknown) {
+      const message = (payload as { message?: unknown } | null | undefined)?.message;
+      super(typeof message === 'string' ? message : typeof payload === 'string' ? payload : 'ActionError');
+      this.name = 'ActionError';
+      this.payload = payload ?? {};
+    }
+  }
+
+  /** What `setMetadata`/`updateMetadata` resolve to: Nango's axios response of the metadata call. */
+  const metadataResponse = (metadata: unknown) => ({
+    data: { metadata, provider_config_key: setup.providerConfigKey, connection_id: setup.connectionId },
+    status: 200,
+    statusText: 'OK',
+    headers: {},
+    config: {},
+  });
+
   class NangoAction {
+    readonly ActionError = ActionError;
     readonly connectionId = setup.connectionId;
     readonly providerConfigKey = setup.providerConfigKey;
     readonly provider = setup.provider;
@@ -189,10 +214,13 @@ function boot(post: Outside['post'], call: Outside['call'], finish: Outside['fin
       return send('getMetadata', {});
     }
     setMetadata(metadata: unknown) {
-      return send('setMetadata', { metadata }).then(() => undefined);
+      return send('setMetadata', { metadata }).then(() => metadataResponse(metadata));
     }
     updateMetadata(metadata: unknown) {
-      return send('updateMetadata', { metadata }).then(() => undefined);
+      return send('updateMetadata', { metadata }).then(() => metadataResponse(metadata));
+    }
+    getWebhookURL() {
+      return send('getWebhookURL', {});
     }
     getEnvironmentVariables() {
       return send('getEnvironmentVariables', {});
@@ -218,19 +246,23 @@ function boot(post: Outside['post'], call: Outside['call'], finish: Outside['fin
     setFieldMapping(fieldMapping: unknown) {
       return this.updateMetadata({ fieldMapping });
     }
-    /** Validates an action's input with a zod schema; a mismatch fails the action with the issues. */
-    zodValidateInput({ zodSchema, input }: { zodSchema: { safeParse(v: unknown): { success: boolean; error?: { issues?: unknown } } }; input: unknown }) {
+    /**
+     * Validates input with a zod schema (either major) and resolves to the parse result. As Nango: a
+     * mismatch logs each issue at error level, then throws ActionError({ message: 'Invalid input provided' }).
+     */
+    async zodValidateInput({ zodSchema, input }: { zodSchema: { safeParse(v: unknown): { success: boolean; error?: { issues?: Array<{ message?: unknown; path?: unknown[] }> } } }; input: unknown }) {
       const result = zodSchema.safeParse(input);
       if (!result.success) {
-        const error = new Error(`invalid_action_input: ${JSON.stringify(result.error?.issues ?? [])}`) as Error & { type: string };
-        error.type = 'invalid_action_input';
-        throw error;
+        for (const issue of result.error?.issues ?? []) {
+          log('error', [`Invalid input provided: ${String(issue.message)} at path ${(issue.path ?? []).join('.')}`]);
+        }
+        throw new ActionError({ message: 'Invalid input provided' });
       }
       return result;
     }
   }
   // Nango helper methods Syncline does not have yet: a clear error instead of "is not a function".
-  for (const name of ['getWebhookURL', 'getFlowAttributes', 'tryAcquireLock', 'releaseLock', 'releaseAllLocks', 'uncontrolledFetch', 'triggerSync', 'startSync']) {
+  for (const name of ['getFlowAttributes', 'tryAcquireLock', 'releaseLock', 'releaseAllLocks', 'uncontrolledFetch', 'triggerSync', 'startSync']) {
     Object.defineProperty(NangoAction.prototype, name, {
       value() {
         return Promise.reject(new Error(`nango.${name}() is not supported by Syncline yet`));
@@ -498,7 +530,7 @@ function boot(post: Outside['post'], call: Outside['call'], finish: Outside['fin
   function describe(err: unknown): Record<string, unknown> {
     if (err && typeof err === 'object') {
       const e = err as Record<string, unknown>;
-      const isActionError = e.type === 'action_script_runtime_error' || e.name === 'ActionError';
+      const isActionError = err instanceof ActionError || e.type === 'action_script_runtime_error' || e.name === 'ActionError';
       let stack: string | undefined;
       try {
         stack = typeof e.stack === 'string' ? e.stack : undefined;
@@ -510,11 +542,17 @@ function boot(post: Outside['post'], call: Outside['call'], finish: Outside['fin
         message: typeof e.message === 'string' ? e.message : String(err),
         stack,
         actionError: isActionError,
-        payload: isActionError ? safeJson(e.payload) : undefined,
+        payload: isActionError ? safeJson(actionPayload(e.payload)) : undefined,
         type: typeof e.type === 'string' ? e.type : undefined,
       };
     }
     return { name: 'Error', message: `The script threw ${typeof err === 'string' ? JSON.stringify(err) : String(err)}` };
+  }
+
+  /** As Nango reports an ActionError's payload: an object; a string, number or array becomes { message }. */
+  function actionPayload(payload: unknown): unknown {
+    if (Array.isArray(payload) || (typeof payload !== 'object' && payload !== undefined)) return { message: payload };
+    return payload ?? {};
   }
 
   function safeJson(value: unknown): unknown {
