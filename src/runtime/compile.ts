@@ -4,8 +4,43 @@ import * as esbuild from 'esbuild';
 import ts from 'typescript';
 import { SANDBOX_GLOBALS } from './declarations';
 
-/** Packages a script may import; the sandbox provides them. */
-export const ALLOWED_IMPORTS: ReadonlySet<string> = new Set(['zod', 'crypto', 'node:crypto', 'url', 'node:url']);
+/**
+ * Packages a script may import; the sandbox provides them. `zod` is the project's zod major
+ * (`CompileOptions.zod`); `zod/v3` and `zod/v4` name a major explicitly.
+ */
+export const ALLOWED_IMPORTS: ReadonlySet<string> = new Set(['zod', 'zod/v3', 'zod/v4', 'crypto', 'node:crypto', 'url', 'node:url']);
+
+/** The zod major a project is written for: `require('zod')` gives it at run time, `import 'zod'` types it. */
+export type ZodMajor = 3 | 4;
+
+/**
+ * The zod major of the project at `root` (the `nango-integrations/` folder): the `zod` version in
+ * the `dependencies` or `devDependencies` of its package.json, or of its parent folder's; without
+ * one, zod 3 for a nango.yaml project (Nango's nango.yaml-era CLI shipped zod 3), zod 4 otherwise.
+ */
+export function projectZodMajor(root: string): ZodMajor {
+  for (const dir of [root, path.dirname(root)]) {
+    const major = declaredZodMajor(path.join(dir, 'package.json'));
+    if (major) return major;
+  }
+  return fs.existsSync(path.join(root, 'nango.yaml')) ? 3 : 4;
+}
+
+function declaredZodMajor(file: string): ZodMajor | undefined {
+  let manifest: { dependencies?: Record<string, unknown>; devDependencies?: Record<string, unknown> };
+  try {
+    manifest = JSON.parse(fs.readFileSync(file, 'utf8'));
+  } catch {
+    return undefined;
+  }
+  const range = manifest?.dependencies?.zod ?? manifest?.devDependencies?.zod;
+  if (typeof range !== 'string') return undefined;
+  // "3.24.2", "^3.22.4", "~4.0.0", ">=3.0.0 <4", "npm:zod@3.25.0": the first number is the major.
+  const major = Number(/(\d+)\./.exec(range.replace(/^npm:zod@/, ''))?.[1] ?? /^\D*(\d+)/.exec(range)?.[1]);
+  if (major === 3) return 3;
+  if (major >= 4) return 4;
+  return undefined;
+}
 
 export interface CompileIssue {
   /** Path relative to the integrations folder, `/`-separated. */
@@ -57,6 +92,11 @@ export interface CompiledScript {
   sourceMap?: string;
   /** Every file of the integrations folder bundled into it, relative. */
   inputs: string[];
+  /**
+   * The zod major it was compiled for. The bundle carries it too: a zod 3 script's `import 'zod'`
+   * becomes `require("zod/v3")`, which the sandbox answers with zod 3; `require("zod")` is zod 4.
+   */
+  zod: ZodMajor;
 }
 
 export interface CompileOptions {
@@ -66,6 +106,8 @@ export interface CompileOptions {
   modelsTs?: string;
   /** Run the TypeScript type-check (default true). */
   typecheck?: boolean;
+  /** The zod major the scripts are written for (type-check and run time); default `projectZodMajor(root)`. */
+  zod?: ZodMajor;
 }
 
 /**
@@ -89,19 +131,20 @@ export async function compileScripts(options: CompileOptions, entries: string[])
   const root = path.resolve(options.root);
   const modelsPath = path.join(root, 'models.ts');
   const modelsTs = options.modelsTs ?? (fs.existsSync(modelsPath) ? fs.readFileSync(modelsPath, 'utf8') : undefined);
-  const built = await Promise.all(entries.map((entry) => bundleEntry(root, relative(root, path.resolve(root, entry)), modelsPath, modelsTs)));
+  const zod = options.zod ?? projectZodMajor(root);
+  const built = await Promise.all(entries.map((entry) => bundleEntry(root, relative(root, path.resolve(root, entry)), modelsPath, modelsTs, zod)));
 
   const issues = new Map<string, CompileIssue[]>(built.map((b) => [b.entry, b.issues]));
   if (options.typecheck !== false) {
     const checkable = built.filter((b) => b.issues.length === 0);
-    for (const issue of typecheck(root, checkable, modelsPath, modelsTs)) issues.get(issue.entry)!.push(issue);
+    for (const issue of typecheck(root, checkable, modelsPath, modelsTs, zod)) issues.get(issue.entry)!.push(issue);
   }
   const scripts: CompiledScript[] = [];
   const errors: ScriptCompileError[] = [];
   for (const b of built) {
     const found = issues.get(b.entry)!;
     if (found.length) errors.push(new ScriptCompileError(found));
-    else scripts.push({ entry: b.entry, code: b.code, sourceMap: b.sourceMap, inputs: b.inputs });
+    else scripts.push({ entry: b.entry, code: b.code, sourceMap: b.sourceMap, inputs: b.inputs, zod });
   }
   return { scripts, errors };
 }
@@ -114,7 +157,7 @@ interface Bundled {
   issues: CompileIssue[];
 }
 
-async function bundleEntry(root: string, entry: string, modelsPath: string, modelsTs: string | undefined): Promise<Bundled> {
+async function bundleEntry(root: string, entry: string, modelsPath: string, modelsTs: string | undefined, zod: ZodMajor): Promise<Bundled> {
   if (entry.startsWith('../') || path.isAbsolute(entry)) {
     return { entry, code: '', inputs: [], issues: [{ file: entry, line: 1, column: 1, message: 'The script is outside the integrations folder', entry }] };
   }
@@ -128,6 +171,8 @@ async function bundleEntry(root: string, entry: string, modelsPath: string, mode
       build.onResolve({ filter: /.*/ }, (args) => {
         if (args.kind === 'entry-point') return undefined;
         const spec = args.path;
+        // The major travels in the bundle, so a deployed script always runs with the zod it was checked against.
+        if (spec === 'zod') return { path: zod === 3 ? 'zod/v3' : 'zod', external: true };
         if (ALLOWED_IMPORTS.has(spec)) return { path: spec, external: true };
         if (spec.startsWith('.') || path.isAbsolute(spec)) {
           const target = path.resolve(args.resolveDir, spec);
@@ -188,8 +233,10 @@ const libCache = new Map<string, ts.SourceFile>();
  * library is ES2022 plus what the sandbox provides (`SANDBOX_GLOBALS`) rather than Nango's DOM and
  * Node typings: a global the sandbox lacks fails the type-check, not the run.
  */
-function compilerOptions(): ts.CompilerOptions {
+function compilerOptions(zod: ZodMajor): ts.CompilerOptions {
   const zodDir = path.dirname(require.resolve('zod/package.json'));
+  const v3 = path.join(zodDir, 'v3');
+  const v4 = path.join(zodDir, 'v4');
   return {
     target: ts.ScriptTarget.ES2022,
     module: ts.ModuleKind.CommonJS,
@@ -213,13 +260,13 @@ function compilerOptions(): ts.CompilerOptions {
     noUnusedParameters: true,
     resolveJsonModule: false,
     allowJs: false,
-    paths: { zod: [zodDir] },
+    paths: { zod: [zod === 3 ? v3 : zodDir], 'zod/v3': [v3], 'zod/v4': [v4] },
   };
 }
 
-function typecheck(root: string, bundles: Bundled[], modelsPath: string, modelsTs: string | undefined): CompileIssue[] {
+function typecheck(root: string, bundles: Bundled[], modelsPath: string, modelsTs: string | undefined, zod: ZodMajor): CompileIssue[] {
   if (bundles.length === 0) return [];
-  const options = compilerOptions();
+  const options = compilerOptions(zod);
   const host = ts.createCompilerHost(options, true);
   const globalsPath = path.join(root, GLOBALS_FILE);
   const readVirtual = (fileName: string): string | undefined => {

@@ -19,7 +19,7 @@
  * collecting sink for dry runs). Public types and the glossary are in `types.ts`.
  */
 export type * from './types';
-export { compileScript, compileScripts, ScriptCompileError, ALLOWED_IMPORTS, type CompiledScript, type CompileIssue, type CompileOptions } from './compile';
+export { compileScript, compileScripts, projectZodMajor, ScriptCompileError, ALLOWED_IMPORTS, type CompiledScript, type CompileIssue, type CompileOptions, type ZodMajor } from './compile';
 export { HELPER_DECLARATIONS, SANDBOX_GLOBALS } from './declarations';
 export { ScriptRunError, ProxyError } from './errors';
 export { runScript, DEFAULT_MEMORY_MB, DEFAULT_TIMEOUT_MS } from './sandbox';

@@ -21,6 +21,8 @@ interface Assets {
   preludeCache: Uint8Array;
   zod: string;
   zodCache: Uint8Array;
+  zod3: string;
+  zod3Cache: Uint8Array;
 }
 
 let assets: Promise<Assets> | undefined;
@@ -39,13 +41,18 @@ async function bundle(options: esbuild.BuildOptions): Promise<string> {
   return result.outputFiles![0]!.text;
 }
 
-/** Bundles the worker, the in-context prelude and zod once per process; compiled code is cached for every worker. */
+/**
+ * Bundles the worker, the in-context prelude and both zod majors (4, and 3 from the package's
+ * `zod/v3`) once per process; compiled code is cached for every worker.
+ */
 function loadAssets(): Promise<Assets> {
   assets ??= (async () => {
-    const [worker, prelude, zod] = await Promise.all([
+    const zodBundle = (entry: string) => bundle({ entryPoints: [require.resolve(entry)], format: 'cjs', platform: 'neutral', mainFields: ['main'], minify: true });
+    const [worker, prelude, zod, zod3] = await Promise.all([
       bundle({ entryPoints: [sourceFile('main')], format: 'cjs', banner: { js: '"use strict";' } }),
       bundle({ entryPoints: [sourceFile('prelude')], format: 'iife', platform: 'neutral', banner: { js: '"use strict";' } }),
-      bundle({ entryPoints: [require.resolve('zod')], format: 'cjs', platform: 'neutral', mainFields: ['main'], minify: true }),
+      zodBundle('zod'),
+      zodBundle('zod/v3'),
     ]);
     const cache = (source: string, filename: string) => new vm.Script(source, { filename }).createCachedData();
     return {
@@ -54,6 +61,8 @@ function loadAssets(): Promise<Assets> {
       preludeCache: cache(prelude, 'syncline:prelude'),
       zod,
       zodCache: cache(`${MODULE_WRAPPER}${zod}\n})`, 'zod.js'),
+      zod3,
+      zod3Cache: cache(`${MODULE_WRAPPER}${zod3}\n})`, 'zod3.js'),
     };
   })();
   assets.catch(() => (assets = undefined));

@@ -111,8 +111,9 @@ function compile(source: string, filename: string, cachedData?: Uint8Array): vm.
   });
 }
 
-function loadZod(): unknown {
+function loadZod(major: unknown): unknown {
   try {
+    if (major === 3) return compile(`${MODULE_WRAPPER}${data.zod3}\n})`, 'zod3.js', data.zod3Cache).runInContext(context);
     return compile(`${MODULE_WRAPPER}${data.zod}\n})`, 'zod.js', data.zodCache).runInContext(context);
   } catch {
     return undefined;

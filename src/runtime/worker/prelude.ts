@@ -22,8 +22,8 @@ export interface Outside {
   call(method: string, json: string): string;
   /** Reports the end of the execution (JSON text of `{ok, output}` or `{ok:false, error}`). */
   finish(json: string): void;
-  /** Evaluates the zod bundle in this context and returns its CommonJS wrapper, or nothing. */
-  loadZod(): unknown;
+  /** Evaluates the bundle of zod `major` (3 or 4) in this context and returns its CommonJS wrapper, or nothing. */
+  loadZod(major: number): unknown;
 }
 
 interface Setup {
@@ -387,24 +387,31 @@ function boot(post: Outside['post'], call: Outside['call'], finish: Outside['fin
     resolve: (from: string, to: string) => callSync('url.resolve', { from: String(from), to: String(to) }) as string,
   });
 
-  let zod: unknown;
+  // zod 4 answers `zod` (the bundles of zod 4 projects, and deployments older than the zod option)
+  // and `zod/v4`; zod 3 answers `zod/v3`, what zod 3 projects compile `zod` to. Each loads on first use.
+  const zods = new Map<number, unknown>();
+  const loadZodModule = (major: number): unknown => {
+    if (!zods.has(major)) {
+      let factory: unknown;
+      try {
+        factory = loadZod(major);
+      } catch {
+        factory = undefined;
+      }
+      if (typeof factory !== 'function') throw new Error(`zod ${major} could not be loaded`);
+      const module = { exports: {} as unknown };
+      (factory as ModuleFn)(module.exports, requireModule, module);
+      zods.set(major, module.exports);
+    }
+    return zods.get(major);
+  };
   const requireModule = (name: string): unknown => {
     switch (name) {
-      case 'zod': {
-        if (zod === undefined) {
-          let factory: unknown;
-          try {
-            factory = loadZod();
-          } catch {
-            factory = undefined;
-          }
-          if (typeof factory !== 'function') throw new Error('zod could not be loaded');
-          const module = { exports: {} as unknown };
-          (factory as ModuleFn)(module.exports, requireModule, module);
-          zod = module.exports;
-        }
-        return zod;
-      }
+      case 'zod':
+      case 'zod/v4':
+        return loadZodModule(4);
+      case 'zod/v3':
+        return loadZodModule(3);
       case 'crypto':
       case 'node:crypto':
         return crypto;

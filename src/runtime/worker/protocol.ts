@@ -7,8 +7,12 @@ export const MODULE_WRAPPER = '(function (exports, require, module) {';
 export interface WorkerData {
   prelude: string;
   preludeCache?: Uint8Array;
+  /** zod 4, for `require('zod')` and `require('zod/v4')`. */
   zod: string;
   zodCache?: Uint8Array;
+  /** zod 3 (the `zod/v3` API of the zod 4 package), for `require('zod/v3')`: what zod 3 projects compile to. */
+  zod3: string;
+  zod3Cache?: Uint8Array;
   code: string;
   scriptName: string;
   setup: string;
