@@ -10,6 +10,35 @@ import { SANDBOX_GLOBALS } from './declarations';
  */
 export const ALLOWED_IMPORTS: ReadonlySet<string> = new Set(['zod', 'zod/v3', 'zod/v4', 'crypto', 'node:crypto', 'url', 'node:url']);
 
+/**
+ * Packages Nango lets scripts import that Syncline refuses, with why and what to use instead. The
+ * sandbox has no network or filesystem of its own: HTTP goes through the helper (`nango.proxy`),
+ * which injects credentials and refuses private addresses; these packages open their own.
+ */
+const REFUSED_IMPORTS: ReadonlyMap<string, string> = new Map([
+  [
+    'soap',
+    'a SOAP client opens its own connections, and scripts reach the network only through nango.proxy (credentials injected, private addresses refused). Build the SOAP envelope as text and send it with nango.post({ endpoint, data: envelope, headers: { "Content-Type": "text/xml" } }), then read the XML response text',
+  ],
+  [
+    'botbuilder',
+    "the Bot Framework SDK opens its own connections to Microsoft's services, and scripts reach the network only through nango.proxy (credentials injected, private addresses refused). Call the Bot Connector REST API with nango.post / nango.get instead",
+  ],
+  [
+    'unzipper',
+    'it reads archives through files and streams, and the sandbox has no filesystem or streams. Ask the API for an uncompressed format; gzip- and deflate-encoded responses are decompressed by nango.get/nango.proxy (decompress: true)',
+  ],
+]);
+
+/** Why a package import is refused, as the compile error says it. */
+function refusedImport(spec: string): string {
+  const name = spec.startsWith('@') ? spec.split('/').slice(0, 2).join('/') : spec.split('/')[0]!;
+  const reason = REFUSED_IMPORTS.get(name);
+  if (reason) return `Import "${spec}" is not available in Syncline: ${reason}`;
+  const allowed = [...ALLOWED_IMPORTS].filter((m) => !m.startsWith('node:')).join(', ');
+  return `Import "${spec}" is not allowed: scripts may import files of the integrations folder and these modules: ${allowed} (also as node:crypto, node:url). A type-only import (import type) of an installed package is fine: it leaves nothing in the bundle`;
+}
+
 /** The zod major a project is written for: `require('zod')` gives it at run time, `import 'zod'` types it. */
 export type ZodMajor = 3 | 4;
 
@@ -180,7 +209,7 @@ async function bundleEntry(root: string, entry: string, modelsPath: string, mode
           if (modelsTs !== undefined && target.replace(/\.(ts|js)$/, '') === modelsBase) return { path: modelsPath };
           return undefined;
         }
-        return { errors: [{ text: `Import "${spec}" is not allowed: scripts may import files of the integrations folder, zod, crypto and url` }] };
+        return { errors: [{ text: refusedImport(spec) }] };
       });
       if (modelsTs !== undefined) {
         build.onLoad({ filter: /models\.ts$/ }, (args) => (args.path === modelsPath ? { contents: modelsTs, loader: 'ts' } : undefined));
