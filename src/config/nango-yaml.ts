@@ -409,7 +409,9 @@ class Checker {
       const at = Array.isArray(raw) ? [...path, i] : path;
       if (made) return this.issue(at, 'only one entry may be a type expression; declare the others as models'), source;
       made = true;
-      if (this.modelNames.has(anonymous)) return this.issue(at, `"${source}" needs the model name "${anonymous}", which is already declared under "models"`), source;
+      if (this.modelNames.has(anonymous) || this.anonymous.has(anonymous)) {
+        return this.issue(at, `"${source}" needs the model name "${anonymous}", which another model already has; declare the type as a model`), source;
+      }
       let type: FieldType;
       try {
         type = parseFieldType(source, this.modelNames);

@@ -369,6 +369,13 @@ models:
     ]);
   });
 
+  test('two expressions that would get the same anonymous name are an error', () => {
+    const issues = issuesOf('integrations:\n  a-b:\n    actions:\n      x:\n        output: string\n  ab:\n    actions:\n      x:\n        output: number\nmodels: {}\n');
+    expect(issues).toEqual([
+      { file: 'nango.yaml', path: 'integrations.ab.actions.x.output', line: 9, message: expect.stringContaining('"Anonymous_ab_action_x_output", which another model already has') },
+    ]);
+  });
+
   test('records, inputs and outputs are checked against these types', () => {
     const check = (name: string) => modelChecker(config.models.get(name)!, config.models);
     const product = { id: 'p1', variants: [{ sku: 'a', price: 2 }, { sku: 'b' }], labels: ['x'], attributes: [{ k: 'v' }], mixed: ['s', null, { name: 't' }], grid: [[1, 2], []], status: 'pending(review)', grouped: [{ name: 'n' }] };
