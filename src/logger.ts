@@ -23,3 +23,26 @@ export const REDACTED_PATHS = [
 export function createLogger(level: string, destination?: pino.DestinationStream): Logger {
   return pino({ level, redact: { paths: REDACTED_PATHS, censor: '[redacted]' } }, destination);
 }
+
+/**
+ * A warning for failures that repeat while something is down (the database during an outage): one
+ * line without a stack, at most once per `everyMs` for each message, with how many were left out.
+ *
+ * @example
+ * const warn = throttledWarn(logger);
+ * loop.catch((err) => warn(err, 'timers: reading due timers failed; retrying'));
+ */
+export function throttledWarn(logger: Logger, everyMs = 10_000): (err: unknown, message: string) => void {
+  const last = new Map<string, { at: number; skipped: number }>();
+  return (err, message) => {
+    const now = Date.now();
+    const seen = last.get(message);
+    if (seen && now - seen.at < everyMs) {
+      seen.skipped++;
+      return;
+    }
+    last.set(message, { at: now, skipped: 0 });
+    const code = typeof err === 'object' && err !== null && 'code' in err ? (err as { code: unknown }).code : undefined;
+    logger.warn({ error: err instanceof Error ? err.message : String(err), code, ...(seen?.skipped ? { repeated: seen.skipped } : {}) }, message);
+  };
+}

@@ -1,5 +1,6 @@
 import type { Logger } from 'pino';
-import type { Db, Queryable } from '../store/db';
+import { throttledWarn } from '../logger';
+import { isConnectionError, type Db, type Queryable, type Session } from '../store/db';
 import { workflowNotFound } from './errors';
 import { EventCache } from './event-cache';
 import { Status, type RunState } from './interfaces';
@@ -33,7 +34,7 @@ class BatchWriter {
   private queue: { t: Transition; resolve(): void; reject(err: unknown): void }[] = [];
   private flushing = false;
 
-  constructor(private readonly db: Db) {}
+  constructor(private readonly db: Session) {}
 
   write(t: Transition): Promise<void> {
     if (!t.dirty) return Promise.resolve();
@@ -100,6 +101,9 @@ export type TransferHandler = (engine: Engine, transfer: sql.TransferRow) => Pro
 const EVENT_CACHE_BYTES = 16 * 1024 * 1024;
 const CLOSED_RUNS_KEPT = 1000;
 
+/** When reading or firing due timers failed, the timer loop looks again this much later. */
+const TIMER_RETRY_MS = 1000;
+
 /** Sticky queues not polled for this long are treated as gone. */
 const STICKY_ALIVE_MS = 10_000;
 
@@ -143,11 +147,25 @@ export class Engine {
   private readonly background = new Set<Promise<unknown>>();
   private readonly writer: BatchWriter;
 
+  /**
+   * `db` serves reads; `writes` (the connection holding the engine's lease) every write of run state,
+   * timers and transfers, so none can commit once the lease is lost.
+   */
   constructor(
     readonly db: Db,
     readonly log: Logger,
+    private readonly writes: Session = db,
   ) {
-    this.writer = new BatchWriter(db);
+    this.writer = new BatchWriter(writes);
+    this.warnThrottled = throttledWarn(log);
+  }
+
+  private readonly warnThrottled: (err: unknown, message: string) => void;
+
+  /** Logs a failure of background work: one throttled line while the database is away, else the error. */
+  private failed(err: unknown, message: string, fields: object = {}): void {
+    if (isConnectionError(err)) this.warnThrottled(err, `${message} (database unavailable)`);
+    else this.log.error({ err, ...fields }, message);
   }
 
   onTimer(kind: string, handler: TimerHandler): void {
@@ -350,7 +368,7 @@ export class Engine {
     const sweep = async () => {
       let deleted: number;
       do {
-        deleted = await sql.deleteExpiredRuns(this.db, Date.now(), 500);
+        deleted = await sql.deleteExpiredRuns(this.writes, Date.now(), 500);
         if (deleted) this.forgetClosed();
       } while (!this.closing && deleted === 500);
     };
@@ -378,7 +396,7 @@ export class Engine {
   }
 
   track<T>(p: Promise<T>): void {
-    const q = p.catch((err: unknown) => this.log.error({ err }, 'engine background work failed'));
+    const q = p.catch((err: unknown) => this.failed(err, 'engine background work failed'));
     this.background.add(q);
     void q.finally(() => this.background.delete(q));
   }
@@ -430,6 +448,11 @@ export class Engine {
         this.wakeTimersAt(next);
         return;
       }
+    } catch (err) {
+      // Nothing else would wake the loop again: look again in a second.
+      this.failed(err, 'engine: firing due timers failed; trying again in 1 s');
+      this.timerLoopRunning = false;
+      this.wakeTimersAt(Date.now() + TIMER_RETRY_MS);
     } finally {
       this.timerLoopRunning = false;
     }
@@ -470,14 +493,14 @@ export class Engine {
       });
     } catch (err) {
       if (!stored) {
-        this.log.error({ err, timer: row }, 'engine timeout failed; retrying in 5 s');
+        this.failed(err, 'engine timeout failed; retrying in 5 s', { timer: row });
         this.armAttemptTimer(row.run_id, { kind: row.kind, fireAt: Date.now() + 5000, ref: row.ref });
       } else if ((err as { code?: number }).code === 5) {
-        await sql.deleteTimer(this.db, row.id);
+        await sql.deleteTimer(this.writes, row.id);
       } else {
         // Try again later rather than spinning on it.
-        this.log.error({ err, timer: row }, 'engine timer failed; retrying in 5 s');
-        await sql.postponeTimer(this.db, row.id, Date.now() + 5000);
+        this.failed(err, 'engine timer failed; retrying in 5 s', { timer: row });
+        await sql.postponeTimer(this.writes, row.id, Date.now() + 5000);
       }
     }
   }
@@ -510,10 +533,10 @@ export class Engine {
     const handler = this.transferHandlers.get(row.kind);
     try {
       if (handler) await handler(this, row);
-      await sql.deleteTransfer(this.db, row.id);
+      await sql.deleteTransfer(this.writes, row.id);
     } catch (err) {
       if (this.closing) return;
-      this.log.warn({ err, transfer: row }, 'engine transfer failed; retrying');
+      this.failed(err, 'engine transfer failed; retrying', { transfer: row });
       setTimeout(() => {
         if (!this.closing) this.runTransfer(row);
       }, 1000).unref();

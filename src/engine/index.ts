@@ -6,15 +6,36 @@ import { Engine } from './engine';
 import type { EngineOptions, RunningEngine } from './interfaces';
 import { Queries } from './queries';
 import type { Lease } from '../store/db';
-import { addServices, handlers } from './service';
+import { throttledWarn } from '../logger';
+import { addServices, handlers, type Handler } from './service';
 import { registerWorkflowTaskHandlers, tasksOfOpenRun, timeoutsOfOpenRun } from './workflow-tasks';
 import { registerWorkflowHandlers } from './workflows';
 
 export type { EngineOptions, RunningEngine } from './interfaces';
 
+const ALREADY_RUNNING =
+  'Another Syncline engine is already running on this database: only one may (its task queues live in its memory). Stop it, or point TEMPORAL_ADDRESS at it instead of starting another.';
+
+/** Wait between attempts to take the lease again: doubling from half a second to 10 s. */
+const RETAKE_FIRST_MS = 500;
+const RETAKE_MAX_MS = 10_000;
+
+/** The engine that holds the lease: its state was loaded after the lease was taken. */
+interface Owner {
+  engine: Engine;
+  handlers: Record<string, Handler>;
+  lease: Lease;
+}
+
 /**
  * Starts the embedded Temporal-compatible engine on `host:port` (port 0: a free one) over a migrated
  * database. Open runs found in the database carry on where they were.
+ *
+ * When the connection holding the lease dies (Postgres restarted, failed over, the backend
+ * terminated), Postgres frees the lock at once, so another engine could take it: this one stops at
+ * once (requests answer UNAVAILABLE, task polls wait), drops all it holds in memory, and takes the
+ * lease again with back-off; then it loads the state anew (a write in flight when the connection
+ * died may or may not have committed) and serves again on the same port.
  *
  * @example
  * const engine = await startEngine({ db, port: 0 });
@@ -25,32 +46,32 @@ export async function startEngine(options: EngineOptions): Promise<RunningEngine
   // Task queues and the run cache live in this process: a second engine on the database would
   // dispatch the same tasks twice and overwrite what the first one writes.
   const lease = await options.db.lease('engine');
-  if (!lease) throw new Error('Another Syncline engine is already running on this database: only one may (its task queues live in its memory). Stop it, or point TEMPORAL_ADDRESS at it instead of starting another.');
-  try {
-    return await serve(options, log, lease);
-  } catch (err) {
-    await lease.release();
-    throw err;
-  }
-}
-
-async function serve(options: EngineOptions, log: pino.Logger, lease: Lease): Promise<RunningEngine> {
-  const engine = new Engine(options.db, log);
-  registerWorkflowHandlers(engine);
-  registerWorkflowTaskHandlers(engine);
-  registerActivityHandlers(engine);
-  registerChildHandlers(engine);
-  const queries = new Queries(engine);
+  if (!lease) throw new Error(ALREADY_RUNNING);
+  let owner: Owner | undefined;
+  let closing = false;
+  const waiters = new Set<() => void>();
+  const wakeWaiters = () => {
+    for (const wake of [...waiters]) wake();
+  };
   const server = new grpc.Server({ 'grpc.max_receive_message_length': 128 * 1024 * 1024, 'grpc.max_send_message_length': 128 * 1024 * 1024 });
-  addServices(server, engine, handlers(engine, queries));
-  const host = options.host ?? '127.0.0.1';
-  // Bound before anything starts, so a port in use leaves nothing running behind.
-  const port = await new Promise<number>((resolve, reject) =>
-    server.bindAsync(`${host}:${options.port}`, grpc.ServerCredentials.createInsecure(), (err, bound) => (err ? reject(err) : resolve(bound))),
-  );
-  const stop = async () => {
-    await engine.close();
-    await new Promise<void>((resolve) => {
+  addServices(server, {
+    log,
+    current: () => owner?.handlers,
+    waitForOwner: (ms, signal) =>
+      new Promise<void>((resolve) => {
+        const done = () => {
+          clearTimeout(timer);
+          signal.removeEventListener('abort', done);
+          waiters.delete(done);
+          resolve();
+        };
+        const timer = setTimeout(done, ms);
+        signal.addEventListener('abort', done, { once: true });
+        waiters.add(done);
+      }),
+  });
+  const stopServer = () =>
+    new Promise<void>((resolve) => {
       const timer = setTimeout(() => {
         server.forceShutdown();
         resolve();
@@ -60,20 +81,98 @@ async function serve(options: EngineOptions, log: pino.Logger, lease: Lease): Pr
         resolve();
       });
     });
-  };
+  const host = options.host ?? '127.0.0.1';
+  let port: number;
   try {
-    await engine.recover(tasksOfOpenRun, timeoutsOfOpenRun);
+    // Bound before anything starts, so a port in use leaves nothing running behind.
+    port = await new Promise<number>((resolve, reject) =>
+      server.bindAsync(`${host}:${options.port}`, grpc.ServerCredentials.createInsecure(), (err, bound) => (err ? reject(err) : resolve(bound))),
+    );
+    owner = await own(options, log, lease);
   } catch (err) {
-    await stop();
+    await stopServer();
+    await lease.release();
     throw err;
   }
-  engine.startRetention(10 * 60_000);
+
+  const warnRetake = throttledWarn(log);
+  let pause: { timer: NodeJS.Timeout; resolve(): void } | undefined;
+  const sleep = (ms: number) => new Promise<void>((resolve) => (pause = { timer: setTimeout(resolve, ms), resolve }));
+  /** Takes the lease again and loads the state; undefined when closed first. */
+  const retake = async (): Promise<Owner | undefined> => {
+    for (let delay = RETAKE_FIRST_MS; !closing; delay = Math.min(delay * 2, RETAKE_MAX_MS)) {
+      try {
+        const next = await options.db.lease('engine');
+        if (next && closing) await next.release();
+        else if (next) return await own(options, log, next).catch(async (err: unknown) => {
+          await next.release();
+          throw err;
+        });
+        else warnRetake(new Error(ALREADY_RUNNING), 'engine: another engine took the lease; waiting for it to end');
+      } catch (err) {
+        warnRetake(err, 'engine: waiting for the database to take the engine lease again');
+      }
+      await sleep(delay);
+    }
+    return undefined;
+  };
+  let closed!: () => void;
+  const whenClosed = new Promise<void>((resolve) => (closed = resolve));
+  const supervised = (async () => {
+    while (owner) {
+      const held = owner;
+      await Promise.race([held.lease.lost, whenClosed]);
+      if (closing) return;
+      owner = undefined;
+      log.error('engine: the connection holding the engine lease was lost; stopping until the lease is taken again');
+      await held.engine.close();
+      const next = await retake();
+      if (next && closing) {
+        await next.engine.close();
+        await next.lease.release();
+        return;
+      }
+      owner = next;
+      if (owner) log.warn('engine: lease taken again; open runs reloaded from the database');
+      wakeWaiters();
+    }
+  })();
+
   return {
     address: `${host}:${port}`,
     port,
     async close() {
-      await stop();
-      await lease.release();
+      closing = true;
+      closed();
+      if (pause) {
+        clearTimeout(pause.timer);
+        pause.resolve();
+      }
+      const last = owner;
+      owner = undefined;
+      wakeWaiters();
+      if (last) await last.engine.close();
+      await stopServer();
+      await supervised;
+      await last?.lease.release();
     },
   };
+}
+
+/** An engine over a freshly taken lease: the open runs loaded from the database, timers and transfers running. */
+async function own(options: EngineOptions, log: pino.Logger, lease: Lease): Promise<Owner> {
+  const engine = new Engine(options.db, log, lease.session);
+  registerWorkflowHandlers(engine);
+  registerWorkflowTaskHandlers(engine);
+  registerActivityHandlers(engine);
+  registerChildHandlers(engine);
+  const queries = new Queries(engine);
+  try {
+    await engine.recover(tasksOfOpenRun, timeoutsOfOpenRun);
+  } catch (err) {
+    await engine.close();
+    throw err;
+  }
+  engine.startRetention(10 * 60_000);
+  return { engine, handlers: handlers(engine, queries), lease };
 }

@@ -1,5 +1,6 @@
 import { randomUUID } from 'node:crypto';
 import * as grpc from '@grpc/grpc-js';
+import type pino from 'pino';
 import type * as protobuf from 'protobufjs';
 import { cancelActivity, completeActivity, failActivity, heartbeat, pollActivityTask, tokenById } from './activities';
 import { describeRun } from './describe';
@@ -14,10 +15,12 @@ import { decodeToken } from './tokens';
 import { countRuns, listRuns } from './visibility';
 import { completeWorkflowTask, failWorkflowTask, pollWorkflowTask, shutdownWorker, workflowTaskResponse } from './workflow-tasks';
 import { checkRequestPayloads } from './limits';
+import { throttledWarn } from '../logger';
+import { isConnectionError } from '../store/db';
 import { ensureNamespace, requestCancelRun, resolveRun, signalRun, startWorkflow, terminateRun } from './workflows';
 
 export interface CallContext {
-  signal: AbortSignal;
+  readonly signal: AbortSignal;
   /** Milliseconds a long poll may wait before answering "nothing yet". */
   waitMs: number;
 }
@@ -50,20 +53,29 @@ function serviceDefinition(name: string): { definition: grpc.ServiceDefinition; 
   return { definition: definition as grpc.ServiceDefinition, methods };
 }
 
+/**
+ * Who answers requests: the handlers of the engine that holds the lease, or none while it waits to
+ * take it again (its database connection was lost).
+ */
+export interface Dispatch {
+  log: pino.Logger;
+  current(): Record<string, Handler> | undefined;
+  /** Resolves when an engine answers again, or after `ms`, or on `signal`. */
+  waitForOwner(ms: number, signal: AbortSignal): Promise<void>;
+}
+
+/** Polls of workers: while no engine answers they wait, then get "no task", so workers keep polling quietly. */
+const TASK_POLLS = new Set(['PollWorkflowTaskQueue', 'PollActivityTaskQueue', 'PollNexusTaskQueue']);
+
 /** Registers every method of the two Temporal services; the ones without a handler answer UNIMPLEMENTED. */
-export function addServices(server: grpc.Server, engine: Engine, handlers: Record<string, Handler>): void {
+export function addServices(server: grpc.Server, dispatch: Dispatch): void {
+  const log = dispatch.log;
+  const warnDatabaseAway = throttledWarn(log);
   for (const name of ['temporal.api.workflowservice.v1.WorkflowService', 'temporal.api.operatorservice.v1.OperatorService']) {
     const { definition, methods } = serviceDefinition(name);
     const impl: grpc.UntypedServiceImplementation = {};
     for (const method of methods) {
-      const handler = handlers[method];
-      impl[method] = (call: grpc.ServerUnaryCall<Obj, Obj>, callback: grpc.sendUnaryData<Obj>) => {
-        if (!handler) {
-          engine.log.debug({ method }, 'engine: unimplemented method called');
-          const err = unimplemented(method);
-          callback({ code: err.code, details: err.message });
-          return;
-        }
+      impl[method] = async (call: grpc.ServerUnaryCall<Obj, Obj>, callback: grpc.sendUnaryData<Obj>) => {
         let answered = false;
         let ac: AbortController | undefined;
         const deadline = call.getDeadline();
@@ -81,6 +93,22 @@ export function addServices(server: grpc.Server, engine: Engine, handlers: Recor
             return ac.signal;
           },
         };
+        let handlers = dispatch.current();
+        if (!handlers && TASK_POLLS.has(method)) {
+          const waitUntil = Date.now() + ctx.waitMs;
+          await dispatch.waitForOwner(ctx.waitMs, ctx.signal);
+          handlers = dispatch.current();
+          ctx.waitMs = Math.max(0, waitUntil - Date.now());
+          if (!handlers || ctx.signal.aborted) return callback(null, {});
+        }
+        if (!handlers) return callback({ code: grpc.status.UNAVAILABLE, details: 'the engine is waiting for its database' });
+        const handler = handlers[method];
+        if (!handler) {
+          log.debug({ method }, 'engine: unimplemented method called');
+          const err = unimplemented(method);
+          callback({ code: err.code, details: err.message });
+          return;
+        }
         handler(call.request, ctx).then(
           (res) => {
             answered = true;
@@ -90,8 +118,12 @@ export function addServices(server: grpc.Server, engine: Engine, handlers: Recor
             answered = true;
             if (err instanceof EngineError) {
               callback({ code: err.code, details: err.message, metadata: err.metadata() });
+            } else if (isConnectionError(err)) {
+              // The database is away: the caller retries (the SDK does on UNAVAILABLE).
+              warnDatabaseAway(err, 'engine: the database is unavailable; requests fail with UNAVAILABLE');
+              callback({ code: grpc.status.UNAVAILABLE, details: err instanceof Error ? err.message : String(err) });
             } else {
-              engine.log.error({ err, method }, 'engine: request failed');
+              log.error({ err, method }, 'engine: request failed');
               callback({ code: grpc.status.INTERNAL, details: err instanceof Error ? err.message : String(err) });
             }
           },

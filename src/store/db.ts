@@ -14,24 +14,36 @@ export interface Queryable {
   exec(sql: string): Promise<void>;
 }
 
+/** Queryable with transactions: the database, or the one connection holding a lease. */
+export interface Session extends Queryable {
+  /** Runs `fn` in one transaction: committed when it resolves, rolled back when it throws. */
+  transaction<T>(fn: (tx: Queryable) => Promise<T>): Promise<T>;
+}
+
 /**
  * The one database interface every store module uses. Two backends answer it with the same SQL:
  * a `pg` pool (when `DATABASE_URL` is set) and an in-process PGlite.
  */
-export interface Db extends Queryable {
+export interface Db extends Session {
   readonly backend: 'postgres' | 'pglite';
-  /** Runs `fn` in one transaction: committed when it resolves, rolled back when it throws. */
-  transaction<T>(fn: (tx: Queryable) => Promise<T>): Promise<T>;
   /**
-   * Takes the database-wide exclusive right `name` (within the schema) until released or this
-   * process ends; undefined when another process holds it. On Postgres a session advisory lock on a
-   * connection kept for the purpose; PGlite has one process by construction.
+   * Takes the database-wide exclusive right `name` (within the schema) until released, this process
+   * ends or its connection is lost; undefined when another process holds it. On Postgres a session
+   * advisory lock on a connection kept for the purpose; PGlite has one process by construction.
    */
   lease(name: string): Promise<Lease | undefined>;
   close(): Promise<void>;
 }
 
 export interface Lease {
+  /**
+   * The connection that holds the lease. Writes sent through it can only commit while the lease is
+   * held: when the connection dies, Postgres frees the lock and they fail with it, so a process
+   * that lost the lease cannot overwrite what the next holder does. Statements run one at a time.
+   */
+  session: Session;
+  /** Resolves (never rejects) when the lease is lost without a release: its connection died. */
+  lost: Promise<void>;
   release(): Promise<void>;
 }
 
@@ -71,6 +83,7 @@ async function openPostgres(url: string, options: OpenDbOptions): Promise<Db> {
   if (schema !== undefined && !/^[a-z_][a-z0-9_]*$/.test(schema)) throw new Error(`invalid schema name ${schema}`);
   if (schema) {
     const admin = new pg.Client({ connectionString: url });
+    admin.on('error', () => undefined); // surfaces as the failing query's error
     await admin.connect();
     try {
       await admin.query(`CREATE SCHEMA IF NOT EXISTS ${schema}`);
@@ -83,38 +96,32 @@ async function openPostgres(url: string, options: OpenDbOptions): Promise<Db> {
     max: options.maxConnections ?? 10,
     options: schema ? `-c search_path=${schema}` : undefined,
   });
-  // An idle client losing its server must not crash the process; the next query reconnects.
+  // A client losing its server (Postgres restarted, backend terminated) emits 'error'; unhandled, that
+  // ends the process. The query in flight fails with the error; a dead client leaves the pool on release.
   pool.on('error', () => undefined);
-  const run = async <R>(q: pg.Pool | pg.PoolClient, sql: string, params?: unknown[]): Promise<QueryResult<R>> => {
-    const result = await q.query(sql, params as unknown[]);
-    return { rows: result.rows as R[], rowCount: result.rowCount ?? 0 };
-  };
+  pool.on('connect', (client) => client.on('error', () => undefined));
   return {
     backend: 'postgres',
     query: (sql, params) => run(pool, sql, params),
     exec: async (sql) => void (await pool.query(sql)),
     async transaction(fn) {
       const client = await pool.connect();
+      let broken: unknown;
       try {
-        await client.query('BEGIN');
-        const result = await fn({
-          query: (sql, params) => run(client, sql, params),
-          exec: async (sql) => void (await client.query(sql)),
-        });
-        await client.query('COMMIT');
-        return result;
+        return await inTransaction(client, fn);
       } catch (err) {
-        await client.query('ROLLBACK').catch(() => undefined);
+        broken = err;
         throw err;
       } finally {
-        client.release();
+        // A client whose connection failed must not go back to the pool.
+        client.release(broken !== undefined && isConnectionError(broken) ? (broken as Error) : undefined);
       }
     },
     async lease(name) {
       const client = await pool.connect();
       const key = [`syncline:${name}`];
       const { rows } = await client.query<{ ok: boolean }>('SELECT pg_try_advisory_lock(hashtext($1 || current_schema())) AS ok', key).catch((err: unknown) => {
-        client.release();
+        client.release(err as Error);
         throw err;
       });
       if (!rows[0]?.ok) {
@@ -122,15 +129,82 @@ async function openPostgres(url: string, options: OpenDbOptions): Promise<Db> {
         return undefined;
       }
       // The lock lives as long as this session: the connection stays out of the pool until release.
+      let released = false;
+      const lost = new Promise<void>((resolve) => {
+        const onLost = () => {
+          if (released) return;
+          released = true;
+          client.release(new Error('lease connection lost'));
+          resolve();
+        };
+        client.once('error', onLost);
+        client.once('end', onLost);
+      });
+      const serial = new Serial();
       return {
+        session: {
+          query: (sql, params) => serial.run(() => run(client, sql, params)),
+          exec: (sql) => serial.run(async () => void (await client.query(sql))),
+          transaction: (fn) => serial.run(() => inTransaction(client, fn)),
+        },
+        lost,
         async release() {
-          await client.query('SELECT pg_advisory_unlock(hashtext($1 || current_schema()))', key).catch(() => undefined);
+          if (released) return;
+          released = true;
+          await serial.run(() => client.query('SELECT pg_advisory_unlock(hashtext($1 || current_schema()))', key)).catch(() => undefined);
           client.release();
         },
       };
     },
     close: () => pool.end(),
   };
+}
+
+async function run<R>(q: pg.Pool | pg.PoolClient, sql: string, params?: unknown[]): Promise<QueryResult<R>> {
+  const result = await q.query(sql, params as unknown[]);
+  return { rows: result.rows as R[], rowCount: result.rowCount ?? 0 };
+}
+
+async function inTransaction<T>(client: pg.PoolClient, fn: (tx: Queryable) => Promise<T>): Promise<T> {
+  await client.query('BEGIN');
+  try {
+    const result = await fn({
+      query: (sql, params) => run(client, sql, params),
+      exec: async (sql) => void (await client.query(sql)),
+    });
+    await client.query('COMMIT');
+    return result;
+  } catch (err) {
+    await client.query('ROLLBACK').catch(() => undefined);
+    throw err;
+  }
+}
+
+/** Runs functions one after another (a transaction on a shared connection must not interleave). */
+class Serial {
+  private tail: Promise<unknown> = Promise.resolve();
+
+  run<T>(fn: () => Promise<T>): Promise<T> {
+    const next = this.tail.then(fn, fn);
+    this.tail = next.catch(() => undefined);
+    return next;
+  }
+}
+
+/**
+ * Whether `err` says the database cannot be reached or the connection to it broke (rather than that
+ * a statement was wrong): a refused or reset socket, a server shutting down or not yet accepting.
+ */
+export function isConnectionError(err: unknown): boolean {
+  if (typeof err !== 'object' || err === null) return false;
+  const code = (err as { code?: unknown }).code;
+  if (typeof code === 'string') {
+    // Class 08: connection exception; 57P01-57P03: admin shutdown, crash shutdown, cannot connect now.
+    if (code.startsWith('08') || /^57P0[123]$/.test(code)) return true;
+    if (['ECONNREFUSED', 'ECONNRESET', 'EPIPE', 'ETIMEDOUT', 'ENOTFOUND', 'EAI_AGAIN', 'EHOSTUNREACH'].includes(code)) return true;
+  }
+  const message = err instanceof Error ? err.message : '';
+  return /Connection terminated|not queryable|Client was closed|timeout exceeded when trying to connect/i.test(message);
 }
 
 async function openPglite(dataDir?: string): Promise<Db> {
@@ -142,7 +216,7 @@ async function openPglite(dataDir?: string): Promise<Db> {
     const result = await q.query<R>(sql, params);
     return { rows: result.rows, rowCount: result.affectedRows ?? result.rows.length };
   };
-  return {
+  const self: Db = {
     backend: 'pglite',
     query: (sql, params) => run(db, sql, params),
     exec: async (sql) => void (await db.exec(sql)),
@@ -150,7 +224,8 @@ async function openPglite(dataDir?: string): Promise<Db> {
     transaction: (fn) => db.transaction((tx) =>
         fn({ query: (sql, params) => run(tx, sql, params), exec: async (sql) => void (await tx.exec(sql)) }),
       ),
-    lease: async () => ({ release: async () => undefined }),
+    lease: async () => ({ session: self, lost: new Promise<void>(() => undefined), release: async () => undefined }),
     close: () => db.close(),
   };
+  return self;
 }
