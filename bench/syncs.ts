@@ -2,7 +2,7 @@ import { DefaultLogger, Runtime } from '@temporalio/worker';
 import { createLogger } from '../src/logger';
 import { useUserProviders } from '../src/providers';
 import { startOrchestration } from '../src/worker';
-import { scheduleOffset, syncWorkflowId } from '../src/workflows/types';
+import { fullSyncWorkflowId, scheduleOffset } from '../src/workflows/types';
 import { testStore } from '../test/helpers/db';
 
 /**
@@ -87,7 +87,7 @@ export async function run(): Promise<void> {
       const finishedAt = row.finished_at ? new Date(row.finished_at).getTime() : NaN;
       if (finishedAt >= windowStart && finishedAt <= windowEnd) finishedInWindow++;
       if (row.first || startedAt < windowStart || startedAt > windowEnd) continue;
-      const id = syncWorkflowId({ environment: env.name, integration: 'bench', connectionId: row.connection_id, sync: 'tick', variant: 'base' });
+      const id = fullSyncWorkflowId({ environment: env.name, integration: 'bench', connectionId: row.connection_id, sync: 'tick', variant: 'base' });
       const offset = scheduleOffset(id, FREQUENCY_MS);
       const slot = Math.floor((startedAt - offset) / FREQUENCY_MS) * FREQUENCY_MS + offset;
       lags.push(startedAt - slot);

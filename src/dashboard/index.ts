@@ -9,7 +9,7 @@ import { identifier, query } from '../api/validate';
 import { SynclineError } from '../errors';
 import type { Store } from '../store';
 import type { Orchestrator, SyncTarget } from '../worker/orchestrator';
-import { syncWorkflowId } from '../workflows/types';
+import { syncWorkflowId } from '../worker/workflow-ids';
 
 /**
  * The dashboard: one server-rendered page and a small vanilla script (`assets/`). The page signs in

@@ -1,5 +1,6 @@
 import { WorkflowExecutionAlreadyStartedError, type Client } from '@temporalio/client';
 import type { Store } from '../store';
+import { fitWorkflowId } from '../worker/workflow-ids';
 import { WebhookDispatcher } from './dispatcher';
 import type { WebhookHandlerArgs } from './types';
 
@@ -31,7 +32,7 @@ export function temporalDispatcher(store: Store, client: Client, taskQueue: stri
 /** Starts one webhook handler run as its own workflow. */
 export function handlerStarter(client: Client, taskQueue: string): (args: WebhookHandlerArgs) => Promise<void> {
   return async (args) => {
-    const workflowId = ['webhook-handler', args.environment, args.integration, args.connectionId, args.sync, args.incomingId].map(encodeURIComponent).join(':');
+    const workflowId = fitWorkflowId(['webhook-handler', args.environment, args.integration, args.connectionId, args.sync, args.incomingId].map(encodeURIComponent).join(':'));
     try {
       await client.workflow.start(HANDLER_WORKFLOW, { taskQueue, workflowId, args: [args], requestEagerStart: true });
     } catch (err) {

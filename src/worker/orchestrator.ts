@@ -17,7 +17,8 @@ import type { Connection, Environment } from '../types';
 import { temporalDispatcher, type WebhookDispatcher } from '../webhooks';
 import { actionWorkflow, pauseSignal, resumeSignal, statusQuery, syncWorkflow, triggerSignal, updateFrequencySignal } from '../workflows';
 import { ACTION_TIMEOUT_MS } from '../workflows/action';
-import { SEARCH_ATTRIBUTES, syncWorkflowId, TASK_QUEUE, type SyncKey, type SyncLiveStatus, type TriggerOptions } from '../workflows/types';
+import { actionWorkflowId, syncWorkflowId } from './workflow-ids';
+import { SEARCH_ATTRIBUTES, TASK_QUEUE, type SyncKey, type SyncLiveStatus, type TriggerOptions } from '../workflows/types';
 
 /** A sync named by the API: `name`, `name::variant` or `{name, variant}`. */
 export type SyncSelector = string | { name: string; variant?: string };
@@ -330,7 +331,7 @@ export class Orchestrator {
     await this.store.actions.create({ id, environmentId: env.id, integration: call.integration, connectionId: call.connectionId, action: call.action });
     const handle = await this.client.workflow.start(actionWorkflow, {
       taskQueue: this.taskQueue,
-      workflowId: `action:${encodeURIComponent(env.name)}:${id}`,
+      workflowId: actionWorkflowId(env.name, id),
       args: [{ environmentId: env.id, environment: env.name, integration: call.integration, connectionId: call.connectionId, action: call.action, input: call.input, maxRetries: call.maxRetries, ...(call.async ? { async: true } : {}) }, id],
       workflowExecutionTimeout: (call.maxRetries + 1) * (ACTION_TIMEOUT_MS + 120_000),
       // Run on this process's worker without waiting for a poll when there is one (else a normal start).

@@ -1,4 +1,4 @@
-import { nextSlot, scheduleOffset, syncWorkflowId, type CarriedSyncState, type LastRun, type PendingRun, type RunSyncResult, type SyncLiveStatus, type SyncWorkflowArgs, type TriggerOptions } from './types';
+import { nextSlot, scheduleOffset, fullSyncWorkflowId, type CarriedSyncState, type LastRun, type PendingRun, type RunSyncResult, type SyncLiveStatus, type SyncWorkflowArgs, type TriggerOptions } from './types';
 
 /**
  * The state of one sync entity workflow, as a plain class: the workflow only wires signals, the
@@ -23,14 +23,15 @@ export class SyncState {
   running = false;
   /** Bumped by every signal: the workflow's wait wakes up when it changes. */
   version = 0;
-  private readonly id: string;
+  /** What the schedule offset derives from: the sync's key, whatever its workflow id. */
+  private readonly offsetSeed: string;
   private frequencyAskedInRun = false;
 
   constructor(
     private readonly args: SyncWorkflowArgs,
     now: number,
   ) {
-    this.id = syncWorkflowId(args.key);
+    this.offsetSeed = fullSyncWorkflowId(args.key);
     const carried = args.carried;
     this.frequencyMs = carried?.frequencyMs ?? args.frequencyMs;
     this.paused = carried?.paused ?? args.paused ?? false;
@@ -128,6 +129,6 @@ export class SyncState {
   }
 
   private slotAfter(now: number): number {
-    return nextSlot(now, this.frequencyMs, scheduleOffset(this.id, this.frequencyMs));
+    return nextSlot(now, this.frequencyMs, scheduleOffset(this.offsetSeed, this.frequencyMs));
   }
 }

@@ -138,8 +138,12 @@ export const TASK_QUEUE = 'syncline';
 /** Search attributes every sync workflow carries (Keyword), so the Web UI can list a connection's workflows. */
 export const SEARCH_ATTRIBUTES = ['SynclineEnvironment', 'SynclineIntegration', 'SynclineConnection', 'SynclineSync'] as const;
 
-/** `sync:<environment>:<integration>:<connection>:<sync>[::variant]`, parts URI-encoded so a colon in an id stays unambiguous. */
-export function syncWorkflowId(key: Pick<SyncKey, 'environment' | 'integration' | 'connectionId' | 'sync' | 'variant'>): string {
+/**
+ * `sync:<environment>:<integration>:<connection>:<sync>[::variant]`, parts URI-encoded so a colon in
+ * an id stays unambiguous. The workflow id when short enough (`syncWorkflowId` in `src/worker`
+ * shortens long ones); always the seed of the sync's schedule offset, so shortening moves no schedule.
+ */
+export function fullSyncWorkflowId(key: Pick<SyncKey, 'environment' | 'integration' | 'connectionId' | 'sync' | 'variant'>): string {
   const sync = key.variant && key.variant !== 'base' ? `${key.sync}::${key.variant}` : key.sync;
   return ['sync', key.environment, key.integration, key.connectionId, sync].map(encodeURIComponent).join(':');
 }

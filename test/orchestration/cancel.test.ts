@@ -1,5 +1,6 @@
 import { syncWorkflow } from '../../src/workflows';
-import { syncWorkflowId, TASK_QUEUE } from '../../src/workflows/types';
+import { syncWorkflowId } from '../../src/worker/workflow-ids';
+import { TASK_QUEUE } from '../../src/workflows/types';
 import { startOrchestrationTest, waitFor, type OrchestrationTest } from './helpers';
 
 // A stopped workflow stops its running script: the worker learns it from the next heartbeat

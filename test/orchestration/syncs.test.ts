@@ -103,7 +103,7 @@ test('runs follow the schedule; pause stops them; start runs now and resumes the
   await t.connect('c3');
   await finished('c3', 'items', 1);
   const [target] = await t.targets('c3', ['items']);
-  const handle = t.orchestration.orchestrator.client.workflow.getHandle((await import('../../src/workflows/types')).syncWorkflowId(target!.key));
+  const handle = t.orchestration.orchestrator.client.workflow.getHandle((await import('../../src/worker/workflow-ids')).syncWorkflowId(target!.key));
   const firstRun = (await handle.describe()).runId;
   await t.orchestration.orchestrator.setFrequencyMs(target!, 700);
   await finished('c3', 'items', 4);

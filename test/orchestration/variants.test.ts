@@ -1,6 +1,6 @@
 import { Nango } from '@nangohq/node';
 import { Syncline, SynclineApiError } from '../../src/sdk';
-import { syncWorkflowId } from '../../src/workflows/types';
+import { syncWorkflowId } from '../../src/worker/workflow-ids';
 import { startOrchestrationTest, waitFor, type OrchestrationTest } from './helpers';
 
 // Sync variants (created and deleted only through their routes, over real HTTP with both clients)
