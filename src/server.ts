@@ -4,7 +4,7 @@ import type { Server } from 'node:http';
 import type { Logger } from 'pino';
 import { createApp } from './api/app';
 import { ConfigError, type Config } from './config/env';
-import { createLogger } from './logger';
+import { createLogger, throttledWarn } from './logger';
 import { loadUserProviders, useUserProviders } from './providers';
 import { openDb, openStore, type Store } from './store';
 import { loadOrCreateKeyFile, lockDataDir } from './store/data-dir';
@@ -94,7 +94,8 @@ export async function startSyncline(config: Config, logger?: Logger, options: St
     throw err;
   }
   const { port } = server.address() as AddressInfo;
-  const stopPruning = startRetention(base.store, config.logRetentionDays, (err) => base.logger.warn({ err }, 'pruning old logs and webhook records failed'));
+  const warn = throttledWarn(base.logger);
+  const stopPruning = startRetention(base.store, config.logRetentionDays, (err) => warn(err, 'pruning old logs and webhook records failed; retried at the next tick'));
   return {
     ...base,
     url: `http://localhost:${port}`,

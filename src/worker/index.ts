@@ -139,10 +139,13 @@ export async function startOrchestration(options: OrchestrationOptions): Promise
     // eagerly on the worker of this process (one round trip less), and nothing goes through grpc-js.
     // Loopback to the embedded engine: gzip only costs CPU (it was the engine's largest item).
     quietRuntime(options.logger);
-    const connection = await NativeConnection.connect({ address, ...(engine ? { grpcCompression: { codec: 'none' as const } } : {}) });
+    // A cluster may not be ready yet (starting, its namespace not created yet): wait for it. The
+    // embedded engine is started above, so a failure there is final.
+    const ready = <T>(what: string, attempt: () => Promise<T>) => (engine ? attempt() : retryUntilReady(options.logger, what, attempt));
+    const connection = await ready(`the Temporal server at ${address}`, () => NativeConnection.connect({ address: address!, ...(engine ? { grpcCompression: { codec: 'none' as const } } : {}) }));
     closers.push(() => connection.close());
     const orchestrator = new Orchestrator({ store: options.store, client: new Client({ connection, workflow: { queryRejectCondition: 'NOT_OPEN' } }), logger: options.logger, heartbeatTimeoutMs: options.heartbeatTimeoutMs, runsPerExecution: options.runsPerExecution });
-    await orchestrator.registerSearchAttributes();
+    await ready("the namespace and Syncline's search attributes", () => orchestrator.registerSearchAttributes());
     let worker: Worker | undefined;
     if (options.worker !== false) {
       const w = await createSyncWorker({ connection, store: options.store, orchestrator, workflowThreads: options.workflowThreads });
@@ -158,10 +161,31 @@ export async function startOrchestration(options: OrchestrationOptions): Promise
     // whichever process wrote them.
     orchestrator.startLifecycle();
     closers.push(() => orchestrator.stopLifecycle());
+    const migration = orchestrator.migrateLongWorkflowIds().then(
+      (moved) => moved > 0 && options.logger.info({ moved }, 'sync workflows with over-long ids moved to shortened ids'),
+      (err: unknown) => options.logger.warn({ err }, 'moving sync workflows with over-long ids failed; retried at the next start'),
+    );
+    closers.push(() => migration);
     return { orchestrator, address, engine, worker, close };
   } catch (err) {
     await close();
     throw err;
+  }
+}
+
+/**
+ * `attempt` until it succeeds, after 0.5 s, then doubling to at most 15 s between attempts; each
+ * failure is logged with what is awaited and why.
+ */
+async function retryUntilReady<T>(logger: Logger, what: string, attempt: () => Promise<T>): Promise<T> {
+  for (let failures = 0; ; failures++) {
+    try {
+      return await attempt();
+    } catch (err) {
+      const retryInMs = Math.min(15_000, 500 * 2 ** failures);
+      logger.warn({ reason: (err as Error).message, retryInMs }, `waiting for ${what}`);
+      await new Promise((resolve) => setTimeout(resolve, retryInMs));
+    }
   }
 }
 

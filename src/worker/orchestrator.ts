@@ -4,6 +4,7 @@ import { WorkflowNotFoundError, type Client, type WorkflowHandle } from '@tempor
 import { defineSearchAttributeKey, SearchAttributeType, TypedSearchAttributes, type SignalDefinition } from '@temporalio/common';
 import { temporal } from '@temporalio/proto';
 import type { Logger } from 'pino';
+import { throttledWarn } from '../logger';
 import { parseRuns, type SyncDefinition } from '../config/nango-yaml';
 import { conflict, invalid, notFound, SynclineError } from '../errors';
 import { modelFullName } from '../runtime/host';
@@ -17,7 +18,7 @@ import type { Connection, Environment } from '../types';
 import { temporalDispatcher, type WebhookDispatcher } from '../webhooks';
 import { actionWorkflow, pauseSignal, resumeSignal, statusQuery, syncWorkflow, triggerSignal, updateFrequencySignal } from '../workflows';
 import { ACTION_TIMEOUT_MS } from '../workflows/action';
-import { actionWorkflowId, syncWorkflowId } from './workflow-ids';
+import { actionWorkflowId, MAX_WORKFLOW_ID_LENGTH, syncWorkflowId } from './workflow-ids';
 import { SEARCH_ATTRIBUTES, TASK_QUEUE, type SyncKey, type SyncLiveStatus, type TriggerOptions } from '../workflows/types';
 
 /** A sync named by the API: `name`, `name::variant` or `{name, variant}`. */
@@ -82,17 +83,23 @@ export class Orchestrator {
     this.webhooks = temporalDispatcher(this.store, this.client, this.taskQueue);
   }
 
-  /** Registers the search attributes sync workflows carry (already registered ones are fine). */
+  /**
+   * Registers the search attributes sync workflows carry (already registered ones are fine), then
+   * checks the namespace lists them: a cluster refuses workflows using them ("no mapping defined
+   * for search attribute") until its namespace cache has them, up to ~10 s later. Throws while they
+   * are not listed yet; `startOrchestration` retries.
+   */
   async registerSearchAttributes(): Promise<void> {
+    const operator = this.client.connection.operatorService;
     const Keyword = temporal.api.enums.v1.IndexedValueType.INDEXED_VALUE_TYPE_KEYWORD;
     try {
-      await this.client.connection.operatorService.addSearchAttributes({
-        namespace: this.namespace,
-        searchAttributes: Object.fromEntries(SEARCH_ATTRIBUTES.map((name) => [name, Keyword])),
-      });
+      await operator.addSearchAttributes({ namespace: this.namespace, searchAttributes: Object.fromEntries(SEARCH_ATTRIBUTES.map((name) => [name, Keyword])) });
     } catch (err) {
       if ((err as { code?: number }).code !== grpcStatus.ALREADY_EXISTS) throw err;
     }
+    const listed = await operator.listSearchAttributes({ namespace: this.namespace });
+    const missing = SEARCH_ATTRIBUTES.filter((name) => !(name in listed.customAttributes));
+    if (missing.length > 0) throw new Error(`namespace "${this.namespace}" does not list search attributes ${missing.join(', ')} yet`);
   }
 
   // ---- Syncs ----------------------------------------------------------------------------------
@@ -293,6 +300,31 @@ export class Orchestrator {
     });
   }
 
+  /**
+   * Moves sync workflows started under an id longer than MAX_WORKFLOW_ID_LENGTH (before long ids
+   * were shortened; the embedded engine accepted them) to their shortened id: each is terminated and
+   * its sync started again under the new id, from the state the database holds (paused, frequency,
+   * checkpoint). Finds them by listing the running sync workflows; returns how many moved.
+   */
+  async migrateLongWorkflowIds(): Promise<number> {
+    const long: Array<{ workflowId: string; attributes: TypedSearchAttributes }> = [];
+    for await (const w of this.client.workflow.list({ query: `WorkflowType = 'syncWorkflow' AND ExecutionStatus = 'Running'` })) {
+      if (w.workflowId.length > MAX_WORKFLOW_ID_LENGTH) long.push({ workflowId: w.workflowId, attributes: w.typedSearchAttributes });
+    }
+    for (const { workflowId, attributes } of long) {
+      const [environment, integration, connectionId, sync] = searchKeys.map((k) => attributes.get(k) as string | undefined);
+      await this.terminateAll([workflowId], 'moved to a shortened workflow id');
+      const env = environment === undefined ? undefined : await this.store.environments.byName(environment);
+      if (!env || !integration || !connectionId || !sync) continue; // its environment is gone: nothing to restart
+      const targets = await this.targets(env, integration, [sync], connectionId).catch((err: unknown) => {
+        if (err instanceof SynclineError && err.kind === 'not_found') return []; // its connection or sync is gone
+        throw err;
+      });
+      await this.ensure(targets);
+    }
+    return long.length;
+  }
+
   /** After a deploy: start (or update) the syncs of every existing connection, stop removed syncs. */
   async onDeploy(env: Environment, result: DeployResult): Promise<void> {
     const removed = result.removed.filter((r) => r.type === 'sync');
@@ -364,6 +396,8 @@ export class Orchestrator {
       ['sync lifecycle', () => this.drainLifecycle()],
       ['auth webhooks', () => this.drainAuthEvents()],
     ];
+    // While the database is away every drain fails: one line per outbox every few seconds, not 8 stacks a second.
+    const warn = throttledWarn(this.logger);
     state.done = (async () => {
       while (!state.stop) {
         let handled = 0;
@@ -371,7 +405,7 @@ export class Orchestrator {
           try {
             handled += await drain();
           } catch (err) {
-            this.logger.warn({ err }, `${name}: draining the outbox failed`);
+            warn(err, `${name}: draining the outbox failed; retrying`);
           }
         }
         if (handled > 0) continue;
