@@ -27,10 +27,11 @@ export interface OrchestrationTest extends TestServer {
 let runtimeInstalled = false;
 
 /**
- * The API with the real orchestration (embedded engine, worker, lifecycle outbox) over a fresh
- * database, a fake third-party API as provider `fake` (API key), and integration `fake`.
+ * The API with the real orchestration (embedded engine, or the Temporal server at `temporalAddress`;
+ * worker, lifecycle outbox) over a fresh database, a fake third-party API as provider `fake` (API
+ * key), and integration `fake`.
  */
-export async function startOrchestrationTest(options: { heartbeatTimeoutMs?: number; runsPerExecution?: number; workflowThreads?: number } = {}): Promise<OrchestrationTest> {
+export async function startOrchestrationTest(options: { heartbeatTimeoutMs?: number; runsPerExecution?: number; workflowThreads?: number; temporalAddress?: string } = {}): Promise<OrchestrationTest> {
   if (!runtimeInstalled) {
     try {
       Runtime.install({ logger: new DefaultLogger('ERROR') });
@@ -49,7 +50,7 @@ export async function startOrchestrationTest(options: { heartbeatTimeoutMs?: num
   const prod = (await store.environments.byName('prod'))!;
   await store.integrations.create(dev.id, { uniqueKey: 'fake', provider: 'fake' });
   const logger = createLogger('silent');
-  const orchestration = await startOrchestration({ store, logger, enginePort: 0, heartbeatTimeoutMs: options.heartbeatTimeoutMs, runsPerExecution: options.runsPerExecution, workflowThreads: options.workflowThreads });
+  const orchestration = await startOrchestration({ store, logger, enginePort: 0, temporalAddress: options.temporalAddress, heartbeatTimeoutMs: options.heartbeatTimeoutMs, runsPerExecution: options.runsPerExecution, workflowThreads: options.workflowThreads });
   const app = createApp({ store, logger, orchestrator: orchestration.orchestrator });
   const server = await new Promise<Server>((resolve) => {
     const s = app.listen(0, '127.0.0.1', () => resolve(s));
