@@ -11,6 +11,7 @@ import { loadOrCreateKeyFile, lockDataDir } from './store/data-dir';
 import type { EnvironmentKey } from './store/environments';
 import { startOrchestration, type Orchestration } from './worker';
 import { startRetention } from './store/retention';
+import { savePublicUrl } from './store/settings';
 
 export interface Syncline {
   url: string;
@@ -94,6 +95,8 @@ export async function startSyncline(config: Config, logger?: Logger, options: St
     throw err;
   }
   const { port } = server.address() as AddressInfo;
+  // For nango.getWebhookURL() in scripts, whichever process runs them.
+  await savePublicUrl(base.store.db, config.publicUrl ?? `http://localhost:${port}`).catch((err: unknown) => base.logger.warn({ err }, 'recording the public URL failed; scripts get null from nango.getWebhookURL()'));
   const warn = throttledWarn(base.logger);
   const stopPruning = startRetention(base.store, config.logRetentionDays, (err) => warn(err, 'pruning old logs and webhook records failed; retried at the next tick'));
   return {

@@ -74,6 +74,8 @@ export async function dryrun(project: Project, script: ScriptDefinition, connect
     },
     getIntegration: async (pck) => toIntegration(pck === key ? integration.data : (await client.getIntegration({ uniqueKey: pck })).data),
     getEnvironmentVariables: () => client.getEnvironmentVariables(),
+    // What the server answers for the integration: the URL it would give a deployed script.
+    getWebhookUrl: async (pck) => (await client.getIntegration({ uniqueKey: pck }, { include: ['webhook'] })).data.webhook_url ?? null,
     setMetadata: async (_pck, _id, value, mode) => {
       metadata = mode === 'replace' ? value : { ...metadata, ...value };
       changedMetadata = metadata;

@@ -24,6 +24,7 @@ const schema = z.object({
     .refine((v) => /^[A-Za-z0-9+/]+={0,2}$/.test(v) && Buffer.from(v, 'base64').length === 32, 'base64 of exactly 32 bytes (openssl rand -base64 32)')
     .optional(),
   SYNCLINE_PROVIDERS_FILE: z.string().min(1, 'a path to a providers.yaml').optional(),
+  SYNCLINE_PUBLIC_URL: z.url({ protocol: /^https?$/, error: 'an http(s) URL, e.g. https://sync.example.com' }).optional(),
   SYNCLINE_LOG_RETENTION_DAYS: z.coerce.number({ error: 'a whole number of days from 1 to 3650' }).int('a whole number of days from 1 to 3650').min(1, 'a whole number of days from 1 to 3650').max(3650, 'a whole number of days from 1 to 3650').default(15),
   SYNCLINE_METRICS_AUTH: z.enum(['key', 'none'], { error: 'key (a secret key is required) or none (no authentication)' }).default('key'),
   SYNCLINE_WEBHOOK_RATE_LIMIT: z.coerce
@@ -59,6 +60,8 @@ export interface Config {
   readonly logLevel: z.infer<typeof schema>['LOG_LEVEL'];
   /** Absolute path of the user's providers.yaml (extra or replaced providers), if any. */
   readonly providersFile?: string;
+  /** Where providers reach this server (`https://sync.example.com`): the origin of the webhook URLs scripts get from `nango.getWebhookURL()`. */
+  readonly publicUrl?: string;
   /** Days execution logs are kept before they are pruned. */
   readonly logRetentionDays: number;
   /** Who may read `GET /metrics`: `key` (a secret key; its environment's series) or `none` (anyone; every series). */
@@ -96,6 +99,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
     encryptionKey: v.SYNCLINE_ENCRYPTION_KEY ? Buffer.from(v.SYNCLINE_ENCRYPTION_KEY, 'base64') : undefined,
     logLevel: v.LOG_LEVEL,
     providersFile: v.SYNCLINE_PROVIDERS_FILE ? path.resolve(v.SYNCLINE_PROVIDERS_FILE) : undefined,
+    publicUrl: v.SYNCLINE_PUBLIC_URL?.replace(/\/+$/, ''),
     logRetentionDays: v.SYNCLINE_LOG_RETENTION_DAYS,
     metricsAuth: v.SYNCLINE_METRICS_AUTH,
     webhookRateLimit: v.SYNCLINE_WEBHOOK_RATE_LIMIT,

@@ -1,5 +1,6 @@
 import { getFreshConnection } from '../providers/refresh';
 import type { Store } from '../store';
+import { readPublicUrl } from '../store/settings';
 import type { RecordCounts } from '../types';
 import { incomingWebhookPath } from '../webhooks/types';
 import type { CheckpointStore, RecordSink, RuntimeServices } from './types';
@@ -66,7 +67,8 @@ export interface StoreServicesOptions {
   triggerAction?: RuntimeServices['triggerAction'];
   /**
    * The server's public URL (`https://sync.example.com`), the origin of the incoming-webhook URLs
-   * `nango.getWebhookURL()` returns; without it that call resolves to null.
+   * `nango.getWebhookURL()` returns. By default the one the server recorded at start
+   * (`SYNCLINE_PUBLIC_URL`, or the address it listens on); null when none is known.
    */
   publicUrl?: string;
 }
@@ -91,7 +93,7 @@ export function storeServices(store: Store, environmentId: number, options: Stor
     setMetadata: (key, connectionId, metadata, mode) => store.connections.setMetadata(environmentId, key, [connectionId], metadata, mode),
     triggerAction: options.triggerAction,
     getWebhookUrl: async (key) => {
-      const origin = options.publicUrl?.replace(/\/+$/, '');
+      const origin = (options.publicUrl ?? (await readPublicUrl(store.db)))?.replace(/\/+$/, '');
       if (!origin) return null;
       const environment = await store.webhooks.environmentById(environmentId);
       return environment ? `${origin}${incomingWebhookPath(environment.uuid, key)}` : null;

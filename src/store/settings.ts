@@ -31,3 +31,19 @@ export async function verifyEncryptionKey(db: Db, cipher: Cipher): Promise<void>
     );
   }
 }
+
+const PUBLIC_URL_KEY = 'public_url';
+
+/**
+ * Records where providers reach the server (`SYNCLINE_PUBLIC_URL`, or the address it listens on), so
+ * every process, the workers of a cluster included, builds the same incoming-webhook URLs.
+ */
+export async function savePublicUrl(db: Db, url: string): Promise<void> {
+  await db.query('INSERT INTO syncline_settings (key, value) VALUES ($1, $2) ON CONFLICT (key) DO UPDATE SET value = excluded.value', [PUBLIC_URL_KEY, url]);
+}
+
+/** The server's public URL as last recorded by `savePublicUrl`, or null before any server started. */
+export async function readPublicUrl(db: Db): Promise<string | null> {
+  const { rows } = await db.query<{ value: string }>('SELECT value FROM syncline_settings WHERE key = $1', [PUBLIC_URL_KEY]);
+  return rows[0]?.value ?? null;
+}

@@ -42,6 +42,12 @@ describe('loadConfig', () => {
     expect(config.encryptionKey).toEqual(Buffer.alloc(32, 7));
   });
 
+  test('SYNCLINE_PUBLIC_URL: an http(s) URL, kept without its trailing slash', () => {
+    expect(loadConfig({}).publicUrl).toBeUndefined();
+    expect(loadConfig({ SYNCLINE_PUBLIC_URL: 'https://sync.example.com/' }).publicUrl).toBe('https://sync.example.com');
+    expect(() => loadConfig({ SYNCLINE_PUBLIC_URL: 'sync.example.com' })).toThrow(new ConfigError('Invalid SYNCLINE_PUBLIC_URL: expected an http(s) URL, e.g. https://sync.example.com (got "sync.example.com")'));
+  });
+
   test('empty strings count as unset', () => {
     expect(loadConfig({ PORT: '', DATABASE_URL: '' })).toMatchObject({ port: 3003, databaseUrl: undefined });
   });

@@ -7,6 +7,7 @@ import path from 'node:path';
 import { generateModelsTs } from '../../src/config/generate-models';
 import { parseNangoYaml } from '../../src/config/nango-yaml';
 import { compileScripts, HELPER_DECLARATIONS, projectZodMajor, storeServices, type CompiledScript, type ZodMajor } from '../../src/runtime';
+import { savePublicUrl } from '../../src/store/settings';
 import { harness, outputOf, script, type Harness } from './harness';
 
 const YAML = `
@@ -209,6 +210,12 @@ describe('getWebhookURL', () => {
 
   test('null when the public URL is not known', async () => {
     expect(outputOf(await h.run(script('return await nango.getWebhookURL();')))).toBeNull();
+  });
+
+  test('by default under the public URL the server recorded at start (every process reads the same)', async () => {
+    const uuid = (await h.store.webhooks.environmentById(h.environmentId))!.uuid;
+    await savePublicUrl(h.store.db, 'https://hooks.example.com');
+    expect(outputOf(await h.run(script('return await nango.getWebhookURL();')))).toBe(`https://hooks.example.com/webhook/${uuid}/github`);
   });
 });
 
