@@ -1,16 +1,18 @@
 import { spawn, type ChildProcess } from 'node:child_process';
 import fs from 'node:fs';
-import net from 'node:net';
+import type net from 'node:net';
 import os from 'node:os';
 import path from 'node:path';
 import pg from 'pg';
 import { startFakeApi, type FakeApi } from '../fixtures/fake-apis';
 import { onPostgres } from '../helpers/db';
+import { freePort, MODES, startTemporalDevServer, type TemporalDevServer } from '../helpers/temporal';
 import { waitFor } from './helpers';
 
-// The whole embedded process (API + engine + worker) is SIGKILLed in the middle of a long sync that
-// has committed checkpoints; after a restart on the same data the run resumes from the last
-// checkpoint, and the records equal an uninterrupted run's.
+// The whole Syncline process (API + worker, and the engine when embedded) is SIGKILLed in the middle
+// of a long sync that has committed checkpoints; after a restart on the same data the run resumes
+// from the last checkpoint, and the records equal an uninterrupted run's. On the embedded engine and
+// on a real Temporal server (`temporal server start-dev`), which outlives the process.
 jest.setTimeout(180_000);
 
 const ROOT = path.join(__dirname, '../..');
@@ -52,16 +54,6 @@ const PAGES = `module.exports = async function fetchData(nango) {
 
 let fake: FakeApi;
 let dir: string;
-let databaseUrl: string | undefined;
-let dropDatabase: (() => Promise<void>) | undefined;
-
-async function freePort(): Promise<number> {
-  const server = net.createServer().listen(0, '127.0.0.1');
-  await new Promise((r) => server.once('listening', r));
-  const { port } = server.address() as net.AddressInfo;
-  await new Promise((r) => server.close(r));
-  return port;
-}
 
 beforeAll(async () => {
   fake = await startFakeApi();
@@ -71,30 +63,28 @@ beforeAll(async () => {
     path.join(dir, 'providers.yaml'),
     `fake:\n  display_name: Fake\n  auth_mode: API_KEY\n  proxy:\n    base_url: ${fake.url}\n    headers:\n      x-api-key: \${apiKey}\n`,
   );
-  if (process.env.DATABASE_URL) {
-    // A database of its own: the child processes connect to it by URL.
-    const name = `crash_${Date.now().toString(36)}`;
-    const admin = new pg.Client({ connectionString: process.env.DATABASE_URL });
-    await admin.connect();
-    await admin.query(`CREATE DATABASE ${name}`);
-    await admin.end();
-    const url = new URL(process.env.DATABASE_URL);
-    url.pathname = `/${name}`;
-    databaseUrl = url.toString();
-    dropDatabase = async () => {
-      const a = new pg.Client({ connectionString: process.env.DATABASE_URL });
-      await a.connect();
-      await a.query(`DROP DATABASE IF EXISTS ${name} WITH (FORCE)`);
-      await a.end();
-    };
-  }
 });
 
 afterAll(async () => {
   await fake?.close();
-  await dropDatabase?.();
   fs.rmSync(dir, { recursive: true, force: true });
 });
+
+/** A database of its own on the Postgres of DATABASE_URL (the child processes connect to it by URL); none on PGlite. */
+async function createDatabase(): Promise<{ url: string; drop(): Promise<void> } | undefined> {
+  if (!process.env.DATABASE_URL) return undefined;
+  const name = `crash_${Date.now().toString(36)}`;
+  const admin = async (sql: string) => {
+    const client = new pg.Client({ connectionString: process.env.DATABASE_URL });
+    await client.connect();
+    await client.query(sql);
+    await client.end();
+  };
+  await admin(`CREATE DATABASE ${name}`);
+  const url = new URL(process.env.DATABASE_URL);
+  url.pathname = `/${name}`;
+  return { url: url.toString(), drop: () => admin(`DROP DATABASE IF EXISTS ${name} WITH (FORCE)`) };
+}
 
 interface Child {
   process: ChildProcess;
@@ -102,15 +92,17 @@ interface Child {
   exited: Promise<unknown>;
 }
 
-async function startChild(ports: { api: number; engine: number }): Promise<Child> {
+/** `syncline start` on the data of `place` (its data directory, its database), on the embedded engine unless `temporalAddress`. */
+async function startChild(ports: { api: number; engine: number }, place: { dataDir: string; databaseUrl?: string; temporalAddress?: string }): Promise<Child> {
   const { DATABASE_URL: _ignored, ...env } = process.env;
   // node --import tsx (not the tsx binary, which forks): SIGKILL must hit the process itself.
   const child = spawn(process.execPath, ['--import', 'tsx', CHILD], {
     cwd: ROOT,
     env: {
       ...env,
-      ...(databaseUrl ? { DATABASE_URL: databaseUrl, SYNCLINE_ENCRYPTION_KEY: Buffer.alloc(32, 7).toString('base64') } : {}),
-      SYNCLINE_DATA_DIR: path.join(dir, 'data'),
+      ...(place.databaseUrl ? { DATABASE_URL: place.databaseUrl, SYNCLINE_ENCRYPTION_KEY: Buffer.alloc(32, 7).toString('base64') } : {}),
+      ...(place.temporalAddress ? { TEMPORAL_ADDRESS: place.temporalAddress } : {}),
+      SYNCLINE_DATA_DIR: place.dataDir,
       SYNCLINE_PROVIDERS_FILE: path.join(dir, 'providers.yaml'),
       SYNCLINE_SECRET_KEY: KEY,
       PORT: String(ports.api),
@@ -148,48 +140,63 @@ const allRecords = async (child: Child) => {
   return res.body.records as Array<{ id: string; name: string; _nango_metadata: { last_action: string } }>;
 };
 
-test('SIGKILL of the whole process mid-sync: the run resumes from its checkpoint after restart, nothing lost or duplicated', async () => {
-  const ports = { api: await freePort(), engine: await freePort() };
-  let child = await startChild(ports);
-  try {
-    expect((await api(child, 'POST', '/integrations', { provider: 'fake', unique_key: 'fake' })).status).toBeLessThan(300);
-    const deploy = await api(child, 'POST', '/sync/deploy', { nangoYamlBody: YAML, flowConfigs: [{ type: 'sync', name: 'pages', providerConfigKey: 'fake', fileBody: { js: PAGES } }] });
-    expect(deploy.status).toBe(200);
-    const imported = await api(child, 'POST', '/connections', { provider_config_key: 'fake', connection_id: 'c1', credentials: { type: 'API_KEY', apiKey: 'k' } });
-    expect(imported.status).toBeLessThan(300);
+describe.each(MODES)('%s', (mode) => {
+  let temporal: TemporalDevServer | undefined;
+  let database: Awaited<ReturnType<typeof createDatabase>>;
+  beforeAll(async () => {
+    if (mode === 'cluster') temporal = await startTemporalDevServer();
+    database = await createDatabase();
+  });
+  afterAll(async () => {
+    await temporal?.close();
+    await database?.drop();
+  });
 
-    // Some pages committed (and checkpointed), not all.
-    await waitFor('a few pages', async () => (await allRecords(child)).length >= 3 * PAGE, 60_000);
-    child.process.kill('SIGKILL');
-    await child.exited;
-    const requestsBefore = fake.requestsTo('/offset/items').length;
-    const committed = fake.requestsTo('/offset/items').map((r) => Number(r.query.offset));
-    expect(Math.max(...committed)).toBeLessThan(TOTAL);
+  test('SIGKILL of the whole process mid-sync: the run resumes from its checkpoint after restart, nothing lost or duplicated', async () => {
+    const ports = { api: await freePort(), engine: await freePort() };
+    const place = { dataDir: path.join(dir, mode), databaseUrl: database?.url, temporalAddress: temporal?.address };
+    fake.requests.length = 0;
+    let child = await startChild(ports, place);
+    try {
+      expect((await api(child, 'POST', '/integrations', { provider: 'fake', unique_key: 'fake' })).status).toBeLessThan(300);
+      const deploy = await api(child, 'POST', '/sync/deploy', { nangoYamlBody: YAML, flowConfigs: [{ type: 'sync', name: 'pages', providerConfigKey: 'fake', fileBody: { js: PAGES } }] });
+      expect(deploy.status).toBe(200);
+      const imported = await api(child, 'POST', '/connections', { provider_config_key: 'fake', connection_id: 'c1', credentials: { type: 'API_KEY', apiKey: 'k' } });
+      expect(imported.status).toBeLessThan(300);
 
-    child = await startChild(ports);
-    const done = await waitFor(
-      'the resumed run to finish',
-      async () => {
-        const status = await api(child, 'GET', '/sync/status?syncs=pages&provider_config_key=fake&connection_id=c1');
-        const s = status.body.syncs?.[0];
-        return s && s.status === 'SUCCESS' && s.finishedAt && s;
-      },
-      90_000,
-    );
-    expect(done.recordCount).toEqual({ Item: TOTAL });
+      // Some pages committed (and checkpointed), not all.
+      await waitFor('a few pages', async () => (await allRecords(child)).length >= 3 * PAGE, 60_000);
+      child.process.kill('SIGKILL');
+      await child.exited;
+      const requestsBefore = fake.requestsTo('/offset/items').length;
+      const committed = fake.requestsTo('/offset/items').map((r) => Number(r.query.offset));
+      expect(Math.max(...committed)).toBeLessThan(TOTAL);
 
-    // Resumed: the first request after the restart continued past offset 0.
-    const after = fake.requestsTo('/offset/items').slice(requestsBefore).map((r) => Number(r.query.offset));
-    expect(after[0]).toBeGreaterThan(0);
-    expect(after).not.toContain(0);
+      child = await startChild(ports, place);
+      const done = await waitFor(
+        'the resumed run to finish',
+        async () => {
+          const status = await api(child, 'GET', '/sync/status?syncs=pages&provider_config_key=fake&connection_id=c1');
+          const s = status.body.syncs?.[0];
+          return s && s.status === 'SUCCESS' && s.finishedAt && s;
+        },
+        90_000,
+      );
+      expect(done.recordCount).toEqual({ Item: TOTAL });
 
-    const records = await allRecords(child);
-    expect(records.map((r) => r.id).sort((a, b) => Number(a) - Number(b))).toEqual(fake.items.map((i) => String(i.id)));
-    expect(records.every((r) => r._nango_metadata.last_action === 'ADDED')).toBe(true);
-  } finally {
-    child.process.kill('SIGTERM');
-    await child.exited;
-  }
+      // Resumed: the first request after the restart continued past offset 0.
+      const after = fake.requestsTo('/offset/items').slice(requestsBefore).map((r) => Number(r.query.offset));
+      expect(after[0]).toBeGreaterThan(0);
+      expect(after).not.toContain(0);
+
+      const records = await allRecords(child);
+      expect(records.map((r) => r.id).sort((a, b) => Number(a) - Number(b))).toEqual(fake.items.map((i) => String(i.id)));
+      expect(records.every((r) => r._nango_metadata.last_action === 'ADDED')).toBe(true);
+    } finally {
+      child.process.kill('SIGTERM');
+      await child.exited;
+    }
+  });
 });
 
 // Cluster mode: the API and engine stay up, the worker process is SIGKILLed mid-run; a new worker
