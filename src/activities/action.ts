@@ -12,10 +12,18 @@ import { heartbeatEvery, type ActivityDeps } from './sync';
 /** Wall-clock limit of one action execution. */
 export const ACTION_EXECUTION_MS = 15 * 60_000;
 
+/** Problems of a model mismatch named in its error and warning. */
+const MAX_PROBLEMS = 5;
+
 /**
- * One attempt of an action call: validates the input against the action's input model, runs the
- * script (15 minutes at most, output at most 2 MB: the runtime enforces it), validates the output,
+ * One attempt of an action call: checks the input against the action's input model, runs the
+ * script (15 minutes at most, output at most 2 MB: the runtime enforces it), checks the output,
  * and keeps the output or the error (an ActionError's payload unchanged) in `action_runs`.
+ *
+ * A mismatch with a model fails the call (`invalid_action_input` / `invalid_action_output`) only
+ * when the environment's `validate_action_input` / `validate_action_output` setting is on; off (the
+ * default, as in Nango, whose deployed actions are not held to their models) it is a `warn` line in
+ * the run's logs naming the model and the first problems, and the call goes on.
  */
 export async function runAction(deps: ActivityDeps, args: ActionWorkflowArgs, actionId: string, last: boolean): Promise<ActionResult> {
   const { store } = deps;
@@ -35,15 +43,20 @@ export async function runAction(deps: ActivityDeps, args: ActionWorkflowArgs, ac
   const script = await store.scripts.find(args.environmentId, args.integration, 'action', args.action);
   if (!script) return fail({ type: 'unknown_action', message: `No action "${args.action}" is deployed for integration "${args.integration}"` });
   const config = script.config as ActionDefinition;
+  const settings = await store.environmentSettings.get(args.environmentId);
   const models = new Map(script.models.map((m) => [m.name, m]));
-  const problems = (name: string | undefined, value: unknown) => {
+  /** Null when `value` matches model `name` (or there is no such model); otherwise the error the call fails with when strict. */
+  const mismatch = (what: 'input' | 'output', name: string | undefined, value: unknown): ActionRunError | null => {
     const model = name ? models.get(name) : undefined;
-    return model ? modelChecker(model, models)(value) : [];
+    const problems = model ? modelChecker(model, models)(value) : [];
+    if (!problems.length) return null;
+    const message = `The ${what} does not match model "${name}": ${problems.slice(0, MAX_PROBLEMS).join('; ')}`;
+    return { type: `invalid_action_${what}`, message, payload: { data: value ?? null, validation: problems.slice(0, MAX_PROBLEMS), model: name } };
   };
-  const inputProblems = problems(config.input, args.input);
-  if (inputProblems.length) {
-    return fail({ type: 'invalid_action_input', message: `The input does not match model "${config.input}": ${inputProblems.slice(0, 5).join('; ')}` });
-  }
+  const warning = (error: ActionRunError, setting: string): LogEntry => ({ level: 'warn', message: `${error.message} (${setting} is off: the action goes on)`, createdAt: new Date().toISOString() });
+  const badInput = mismatch('input', config.input, args.input);
+  if (badInput && settings.validateActionInput) return fail(badInput);
+  if (badInput) logs = [warning(badInput, 'validate_action_input')];
   const integration = await store.integrations.get(args.environmentId, args.integration);
   const provider = findProvider(integration.provider);
   if (!provider) return fail({ type: 'unknown_provider', message: `Provider "${integration.provider}" is not in the catalogue` });
@@ -68,7 +81,7 @@ export async function runAction(deps: ActivityDeps, args: ActionWorkflowArgs, ac
   } finally {
     clearInterval(heartbeat);
   }
-  logs = result.logs;
+  logs = [...logs, ...result.logs];
   if (signal.aborted) {
     if (await runIsOver(context)) {
       await store.actions.attempt(actionId, { final: true, error: { type: 'action_cancelled', message: 'The action was cancelled: its workflow was stopped and the script was stopped' }, logs });
@@ -79,10 +92,9 @@ export async function runAction(deps: ActivityDeps, args: ActionWorkflowArgs, ac
     const { type, message, details } = result.error;
     return fail(type === 'action_script_runtime_error' ? { type, message, payload: details.payload ?? {} } : { type, message });
   }
-  const outputProblems = problems(config.output?.[0], result.output);
-  if (outputProblems.length) {
-    return fail({ type: 'invalid_action_output', message: `The output does not match model "${config.output?.[0]}": ${outputProblems.slice(0, 5).join('; ')}` });
-  }
+  const badOutput = mismatch('output', config.output?.[0], result.output);
+  if (badOutput && settings.validateActionOutput) return fail(badOutput);
+  if (badOutput) logs.push(warning(badOutput, 'validate_action_output'));
   await store.actions.attempt(actionId, { final: true, output: result.output, logs });
   return { success: true };
 }

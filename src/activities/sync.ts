@@ -68,6 +68,7 @@ export async function runSync(deps: ActivityDeps, { key, reset, emptyCache, sche
 
   const integration = await store.integrations.get(key.environmentId, key.integration);
   const provider = findProvider(integration.provider);
+  const { validateSyncRecords } = await store.environmentSettings.get(key.environmentId);
   const heartbeat = setInterval(() => context.heartbeat({ jobId: job.id }), heartbeatEvery(info.heartbeatTimeoutMs));
   const signal = context.cancellationSignal;
   let outcome: Awaited<ReturnType<typeof runScript>> | { success: false; error: { type: string; message: string }; logs: [] };
@@ -89,6 +90,8 @@ export async function runSync(deps: ActivityDeps, { key, reset, emptyCache, sche
             allModels: new Map(script.models.map((m) => [m.name, m])),
             lastSyncDate,
             variant: key.variant,
+            // The environment's validate_sync_records: a record off its model fails the run, or (default) is a warning.
+            validation: validateSyncRecords ? 'fail' : 'warn',
           },
           limits: { timeoutMs: DAY_MS },
           signal,

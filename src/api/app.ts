@@ -8,6 +8,7 @@ import { errorHandler } from './errors';
 import { authFlowRoutes, connectSessionRoutes } from './routes/connect';
 import { actionRoutes } from './routes/actions';
 import { connectionRoutes } from './routes/connections';
+import { environmentSettingsRoutes } from './routes/environment-settings';
 import { environmentVariableRoutes } from './routes/environment-variables';
 import { integrationRoutes } from './routes/integrations';
 import { logRoutes } from './routes/logs';
@@ -68,6 +69,7 @@ export function createApp({ store, logger, orchestrator, metricsAuth = 'key', we
   app.use(connectionRoutes(store));
   app.use(integrationRoutes(store));
   app.use(environmentVariableRoutes(store));
+  app.use(environmentSettingsRoutes(store));
   app.use(webhookSettingsRoutes(store));
   app.use(recordRoutes(store));
   app.use(logRoutes(store));

@@ -4,6 +4,7 @@ import { AuthEventStore } from './auth-events';
 import { Cipher } from './crypto';
 import type { Db } from './db';
 import { ConnectionStore } from './connections';
+import { EnvironmentSettingsStore } from './environment-settings';
 import { EnvironmentVariableStore } from './environment-variables';
 import { EnvironmentStore } from './environments';
 import { IntegrationStore } from './integrations';
@@ -28,6 +29,8 @@ export interface Store {
   integrations: IntegrationStore;
   connections: ConnectionStore;
   environmentVariables: EnvironmentVariableStore;
+  /** How strictly scripts are held to their models (action input/output, sync records), per environment. */
+  environmentSettings: EnvironmentSettingsStore;
   records: RecordStore;
   scripts: ScriptStore;
   /** Syncs of connections, their jobs (runs), and the connection lifecycle outbox. */
@@ -56,6 +59,7 @@ export async function openStore(db: Db, encryptionKey: Buffer): Promise<Store> {
     integrations: new IntegrationStore(db, cipher),
     connections: new ConnectionStore(db, cipher),
     environmentVariables: new EnvironmentVariableStore(db, cipher),
+    environmentSettings: new EnvironmentSettingsStore(db),
     records: new RecordStore(db),
     scripts: new ScriptStore(db),
     jobs: new JobStore(db),
