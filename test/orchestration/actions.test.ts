@@ -1,4 +1,6 @@
 import { Nango } from '@nangohq/node';
+import { isAxiosError } from 'axios';
+import { failureResponse } from '../../src/api/routes/actions';
 import { Syncline, SynclineApiError } from '../../src/sdk';
 import { startOrchestrationTest, waitFor, type OrchestrationTest } from './helpers';
 
@@ -24,6 +26,10 @@ const YAML = `integrations:
         endpoint: POST /flaky
       slow:
         endpoint: POST /slow
+      not-found:
+        endpoint: POST /not-found
+      crash:
+        endpoint: POST /crash
 models:
   Item:
     id: string
@@ -57,13 +63,22 @@ const FLAKY = `module.exports = async function runAction(nango) {
   return { attempt: res.data };
 };`;
 const SLOW = `module.exports = async function runAction(nango) { await new Promise((r) => setTimeout(r, 400)); return { slept: true }; };`;
+// The helper's ActionError (\`throw new nango.ActionError(...)\`), after a pause so an async call is seen running.
+const NOT_FOUND = `module.exports = async function runAction(nango) {
+  await new Promise((r) => setTimeout(r, 300));
+  throw new nango.ActionError({ message: 'Not found', code: 404 });
+};`;
+const CRASH = `module.exports = async function runAction() { throw new Error('boom'); };`;
+
+/** Nango's answer to an ActionError({message: 'Not found', code: 404}), sync or async (packages/shared/lib/utils/error.ts, error.manager.ts). */
+const NOT_FOUND_BODY = { error: { message: 'The action script failed with a runtime error', code: 'action_script_runtime_error', payload: { message: 'Not found', code: 404 } } };
 
 let t: OrchestrationTest;
 let syncline: Syncline;
 
 beforeAll(async () => {
   t = await startOrchestrationTest();
-  const res = await t.deploy(YAML, { 'sync/items': ITEMS, 'action/echo': ECHO, 'action/refuse': REFUSE, 'action/big': BIG, 'action/flaky': FLAKY, 'action/slow': SLOW });
+  const res = await t.deploy(YAML, { 'sync/items': ITEMS, 'action/echo': ECHO, 'action/refuse': REFUSE, 'action/big': BIG, 'action/flaky': FLAKY, 'action/slow': SLOW, 'action/not-found': NOT_FOUND, 'action/crash': CRASH });
   expect(res.status).toBe(200);
   await t.connect('a1');
   syncline = new Syncline({ secretKey: t.keys.dev, host: t.url });
@@ -78,22 +93,48 @@ test('an action returns its output to the caller', async () => {
   expect(res).toMatchObject({ status: 200, body: { echoed: 'hello', via: 'k' } });
 });
 
-test('input and output are validated against their models', async () => {
-  const res = await trigger('echo', { text: 42 });
-  expect(res.status).toBe(400);
-  expect(res.body.error.code).toBe('invalid_action_input');
+test('an ActionError reaches the caller as Nango answers it: 500, a fixed message, the payload unchanged', async () => {
+  const helper = await trigger('not-found', {});
+  expect(helper).toMatchObject({ status: 500, body: NOT_FOUND_BODY });
+  expect(helper.body).toEqual(NOT_FOUND_BODY);
+  // The class a script bundles from its models.ts.
+  const bundled = await trigger('refuse', { a: 1 });
+  expect(bundled.status).toBe(500);
+  expect(bundled.body).toEqual({ error: { message: 'The action script failed with a runtime error', code: 'action_script_runtime_error', payload: { message: 'no way', input: { a: 1 } } } });
 });
 
-test('an ActionError payload reaches the caller unchanged', async () => {
-  const res = await trigger('refuse', { a: 1 });
-  expect(res.status).toBe(400);
-  expect(res.body.error).toMatchObject({ code: 'action_script_runtime_error', payload: { message: 'no way', input: { a: 1 } } });
+test("a script's own error is Nango's script_internal_error with {name, message}", async () => {
+  const res = await trigger('crash', {});
+  expect(res.status).toBe(500);
+  expect(res.body).toEqual({ error: { message: 'An internal error occurred during the script execution', code: 'script_internal_error', payload: { name: 'Error', message: 'boom' } } });
+});
+
+test('the other failures Nango names: timeout, invalid input and output, a named error', () => {
+  expect(failureResponse({ type: 'script_timeout', message: 'The script ran longer than 900000 ms and was stopped' })).toEqual({
+    status: 500,
+    body: {
+      error: {
+        message: 'The function was killed because it exceeded the maximum execution time allowed without completing or saving a checkpoint',
+        code: 'execution_timeout',
+        payload: {},
+      },
+    },
+  });
+  const validation = { data: { text: 1 }, validation: ['text: expected string'], model: 'EchoInput' };
+  expect(failureResponse({ type: 'invalid_action_input', message: 'The input does not match model "EchoInput": text: expected string', payload: validation })).toEqual({
+    status: 400,
+    body: { error: { message: 'Failed to validate the input passed to the action', code: 'invalid_action_input', payload: validation } },
+  });
+  expect(failureResponse({ type: 'invalid_action_output', message: 'x', payload: validation }).status).toBe(400);
+  expect(failureResponse({ type: 'script_error', message: 'TypeError: x is not a function' }).body.error.payload).toEqual({ name: 'TypeError', message: 'x is not a function' });
+  // Failures Nango has no body of its own for keep ours.
+  expect(failureResponse({ type: 'script_memory_exceeded', message: 'too much' })).toEqual({ status: 500, body: { error: { code: 'script_memory_exceeded', message: 'too much' } } });
 });
 
 test('output over 2 MB is refused', async () => {
   const res = await trigger('big', {});
   expect(res.status).toBe(500);
-  expect(res.body.error.message).toMatch(/larger than/);
+  expect(res.body.error).toMatchObject({ code: 'script_internal_error', payload: { message: expect.stringMatching(/larger than/) } });
 });
 
 test('async mode returns an id at once; GET /action/:id serves the result', async () => {
@@ -109,6 +150,17 @@ test('async mode returns an id at once; GET /action/:id serves the result', asyn
   expect(done.body).toEqual({ slept: true });
   // Another environment does not see it.
   expect((await t.request('GET', res.body.statusUrl, { key: t.keys.prod })).status).toBe(404);
+});
+
+test('async mode: an ActionError is served by GET /action/:id as in sync mode', async () => {
+  const res = await trigger('not-found', {}, { 'X-Async': 'true' });
+  expect(res.status).toBe(202);
+  const done = await waitFor('async failure', async () => {
+    const r = await t.request('GET', res.body.statusUrl);
+    return r.status !== 202 && r;
+  });
+  expect(done.status).toBe(500);
+  expect(done.body).toEqual(NOT_FOUND_BODY);
 });
 
 test('X-Max-Retries retries a failed run; 0 does not', async () => {
@@ -162,4 +214,23 @@ test('@nangohq/node: triggerSync, pauseSync, startSync, syncStatus, triggerActio
     const r = await nango.getAsyncActionResult({ id: asyncRun.id });
     return (r as any)?.slept && r;
   })).toEqual({ slept: true });
+});
+
+test('@nangohq/node: an ActionError rejects triggerAction and getAsyncActionResult with the same status and body', async () => {
+  const nango = new Nango({ secretKey: t.keys.dev, host: t.url });
+  const rejection = (p: Promise<unknown>) =>
+    p.then(
+      (value) => ({ resolved: value }),
+      (err: unknown) => {
+        if (!isAxiosError(err)) throw err;
+        return { status: err.response?.status, data: err.response?.data as unknown };
+      },
+    );
+  expect(await rejection(nango.triggerAction('fake', 'a1', 'not-found', {}))).toEqual({ status: 500, data: NOT_FOUND_BODY });
+  const started = await nango.triggerActionAsync('fake', 'a1', 'not-found', {});
+  const failed = await waitFor('nango async failure', async () => {
+    const r = await rejection(nango.getAsyncActionResult(started));
+    return 'status' in r && r;
+  });
+  expect(failed).toEqual({ status: 500, data: NOT_FOUND_BODY });
 });

@@ -1,7 +1,7 @@
 import { Router, type Response } from 'express';
 import { z } from 'zod';
 import { invalid, notFound } from '../../errors';
-import type { ActionRun } from '../../store/actions';
+import type { ActionRun, ActionRunError } from '../../store/actions';
 import type { Orchestrator } from '../../worker/orchestrator';
 import { environment } from '../auth';
 import { body, header, identifier } from '../validate';
@@ -11,15 +11,47 @@ const triggerBody = z.object({
   input: z.unknown().optional(),
 });
 
-/** HTTP status of a failed action by error type; the body carries the type and, for an ActionError, its payload unchanged. */
+/**
+ * A failed action as Nango answers it (`errResFromNangoErr` in packages/shared/lib/utils/
+ * error.manager.ts, statuses and messages from `NangoError` in packages/shared/lib/utils/error.ts):
+ * `{error: {message, code, payload}}`, the message fixed per code and the details in `payload`.
+ * Our types that Nango names otherwise go out under its name: a script's own error
+ * (`script_error`) is its `script_internal_error` with payload `{name, message}`, the 15-minute
+ * limit (`script_timeout`) its `execution_timeout`.
+ */
+const NANGO_FAILURES: Record<string, { code: string; status: number; message: string }> = {
+  action_script_runtime_error: { code: 'action_script_runtime_error', status: 500, message: 'The action script failed with a runtime error' },
+  invalid_action_input: { code: 'invalid_action_input', status: 400, message: 'Failed to validate the input passed to the action' },
+  invalid_action_output: { code: 'invalid_action_output', status: 400, message: 'Failed to validate the output passed to the action' },
+  script_error: { code: 'script_internal_error', status: 500, message: 'An internal error occurred during the script execution' },
+  script_internal_error: { code: 'script_internal_error', status: 500, message: 'An internal error occurred during the script execution' },
+  script_timeout: {
+    code: 'execution_timeout',
+    status: 500,
+    message: 'The function was killed because it exceeded the maximum execution time allowed without completing or saving a checkpoint',
+  },
+};
+
+/** Status of the other failures, which Nango has no body of its own for: `{error: {code, message}}`. */
 const FAILURE_STATUS: Record<string, number> = {
-  action_script_runtime_error: 400,
-  invalid_action_input: 400,
   unknown_action: 404,
   unknown_connection: 404,
-  script_timeout: 500,
-  invalid_action_output: 500,
 };
+
+/** The message of a script's error as the runtime gives it (`TypeError: x`, or just `x` for an `Error`), split as Nango's payload has it. */
+function errorPayload(message: string): { name: string; message: string } {
+  const named = /^([A-Za-z_$][\w$]*(?:Error|Exception)): ([\s\S]*)$/.exec(message);
+  return named ? { name: named[1]!, message: named[2]! } : { name: 'Error', message };
+}
+
+/** Status and body of a failed action run. */
+export function failureResponse(error: ActionRunError): { status: number; body: { error: Record<string, unknown> } } {
+  const nango = NANGO_FAILURES[error.type];
+  if (!nango) return { status: FAILURE_STATUS[error.type] ?? 500, body: { error: { code: error.type, message: error.message } } };
+  // An ActionError's payload is already as Nango passes it on (the sandbox makes an array or a primitive `{message}`).
+  const payload = error.type === 'script_error' ? errorPayload(error.message) : (error.payload ?? {});
+  return { status: nango.status, body: { error: { message: nango.message, code: nango.code, payload } } };
+}
 
 /** Actions (Nango's `/action/*`): a call runs as its own workflow, waited for or (X-Async) fetched later by id. */
 export function actionRoutes(orchestrator: Orchestrator): Router {
@@ -60,8 +92,7 @@ function sendRun(res: Response, run: ActionRun): void {
   } else if (run.status === 'SUCCESS') {
     res.status(200).json(run.output ?? null);
   } else {
-    const error = run.error ?? { type: 'action_failed', message: 'The action failed' };
-    const payload = error.type === 'action_script_runtime_error' ? { payload: error.payload ?? {} } : {};
-    res.status(FAILURE_STATUS[error.type] ?? 500).json({ error: { code: error.type, message: error.message, ...payload } });
+    const { status, body } = failureResponse(run.error ?? { type: 'action_failed', message: 'The action failed' });
+    res.status(status).json(body);
   }
 }
