@@ -48,7 +48,7 @@ export class HelperHost {
     this.handlers = {
       proxy: (a) => this.proxy(a.config as ProxyConfiguration),
       'paginate.start': async (a) => this.startPaginate(a.config as ProxyConfiguration),
-      'paginate.next': (a) => this.nextPage(a.id as number),
+      'paginate.next': (a) => this.nextPage(a.id as number, a.withData === true),
       'paginate.end': async (a) => void (await this.pages.get(a.id as number)?.return(undefined), this.pages.delete(a.id as number)),
       log: async (a) => this.logs.add(normaliseLevel(a.level) ?? 'info', String(a.message)),
       getToken: async () => token(await this.connection()),
@@ -171,7 +171,8 @@ export class HelperHost {
     return id;
   }
 
-  private async nextPage(id: number): Promise<{ done: boolean; page?: unknown[]; nextPageParam?: string | number; response?: ProxyResponse }> {
+  /** The next page; its response goes along for `on_page`, with its body only when `withData` (the page is most of it). */
+  private async nextPage(id: number, withData: boolean): Promise<{ done: boolean; page?: unknown[]; nextPageParam?: string | number; response?: ProxyResponse }> {
     const generator = this.pages.get(id);
     if (!generator) return { done: true };
     const next = await generator.next();
@@ -180,8 +181,7 @@ export class HelperHost {
       return { done: true };
     }
     const { items, nextPageParam, response } = next.value;
-    // The response goes along for `on_page`; its data is the page already.
-    return { done: false, page: items, nextPageParam, response: { ...response, data: undefined } };
+    return { done: false, page: items, nextPageParam, response: withData ? forSandbox(response) : { ...response, data: undefined } };
   }
 
   private async getConnection(a: Record<string, unknown>) {

@@ -66,19 +66,19 @@ test('a next link in the body', async () => {
   expect((await pages(config)).map((p: number[]) => p.length)).toEqual([10, 10, 3]);
 });
 
-test('on_page sees each next page parameter and response before the page is yielded', async () => {
+test('on_page sees each next page parameter and the whole response (as in Nango) before the page is yielded', async () => {
   const out = outputOf(
     await h.run(
       script(`
       const seen = [];
-      const config = { endpoint: '/crm/v3/objects/contacts', paginate: { limit: 2, on_page: async ({ nextPageParam, response }) => { seen.push([nextPageParam ?? null, response.status, response.data]); } } };
+      const config = { endpoint: '/crm/v3/objects/contacts', paginate: { limit: 2, on_page: async ({ nextPageParam, response }) => { seen.push([nextPageParam ?? null, response.status, response.data.results.length, response.data.paging?.next?.after ?? null]); } } };
       for await (const page of nango.paginate(config)) seen.push(page.length);
       return seen;
     `),
       { provider: hubspot },
     ),
   );
-  expect(out).toEqual([['2', 200, null], 2, ['4', 200, null], 2, [null, 200, null], 1]);
+  expect(out).toEqual([['2', 200, 2, '2'], 2, ['4', 200, 2, '4'], 2, [null, 200, 1, null], 1]);
 });
 
 test('leaving the loop early stops paging', async () => {

@@ -179,12 +179,13 @@ function boot(post: Outside['post'], call: Outside['call'], finish: Outside['fin
       let done = false;
       try {
         for (;;) {
-          const next = await send('paginate.next', { id });
+          // As in Nango, on_page gets the whole response; its body (most of it the page) only crosses when on_page is set.
+          const next = await send('paginate.next', { id, withData: onPage !== undefined });
           if (next.done) {
             done = true;
             return;
           }
-          if (onPage) await onPage({ nextPageParam: next.nextPageParam, response: next.response });
+          if (onPage) await onPage({ nextPageParam: next.nextPageParam, response: { ...next.response, data: revive(next.response.data) } });
           yield next.page;
         }
       } finally {
