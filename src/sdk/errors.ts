@@ -15,6 +15,8 @@ export class SynclineApiError extends Error {
   override name = 'SynclineApiError';
   /** `errors` of the body: per-field details of a validation failure, when the server gave them. */
   readonly errors: unknown;
+  /** `payload` of the body: a failed action's details (an ActionError's payload, the model problems of invalid input or output). */
+  readonly payload: unknown;
 
   constructor(
     readonly status: number,
@@ -26,6 +28,7 @@ export class SynclineApiError extends Error {
   ) {
     super(message);
     this.errors = errorOf(body)?.errors;
+    this.payload = errorOf(body)?.payload;
   }
 
   /** Builds the error from a response status and its body text. */
@@ -43,7 +46,7 @@ export class SynclineApiError extends Error {
   }
 }
 
-function errorOf(body: unknown): { code?: unknown; message?: unknown; errors?: unknown } | undefined {
+function errorOf(body: unknown): { code?: unknown; message?: unknown; errors?: unknown; payload?: unknown } | undefined {
   if (typeof body !== 'object' || body === null || !('error' in body)) return undefined;
   const error = (body as { error: unknown }).error;
   return typeof error === 'object' && error !== null ? error : undefined;

@@ -141,8 +141,11 @@ test('async mode returns an id at once; GET /action/:id serves the result', asyn
   const res = await trigger('slow', {}, { 'X-Async': 'true' });
   expect(res.status).toBe(202);
   expect(res.body).toEqual({ id: expect.any(String), statusUrl: `/action/${res.body.id}` });
+  expect(res.headers.get('location')).toBe(res.body.statusUrl);
+  // Nango: "404 means the execution is still running".
   const early = await t.request('GET', res.body.statusUrl);
-  expect([200, 202]).toContain(early.status);
+  expect([200, 404]).toContain(early.status);
+  if (early.status === 404) expect(early.body.error.code).toBe('not_found');
   const done = await waitFor('async result', async () => {
     const r = await t.request('GET', res.body.statusUrl);
     return r.status === 200 && r;
@@ -155,9 +158,11 @@ test('async mode returns an id at once; GET /action/:id serves the result', asyn
 test('async mode: an ActionError is served by GET /action/:id as in sync mode', async () => {
   const res = await trigger('not-found', {}, { 'X-Async': 'true' });
   expect(res.status).toBe(202);
+  const running = await t.request('GET', res.body.statusUrl);
+  expect(running.status).toBe(404);
   const done = await waitFor('async failure', async () => {
     const r = await t.request('GET', res.body.statusUrl);
-    return r.status !== 202 && r;
+    return r.status !== 404 && r;
   });
   expect(done.status).toBe(500);
   expect(done.body).toEqual(NOT_FOUND_BODY);
@@ -183,6 +188,7 @@ test('the SDK: triggerAction, triggerActionAsync, getAsyncActionResult, and sync
   expect(await syncline.triggerAction('fake', 'a1', 'echo', { text: 'sdk' })).toEqual({ echoed: 'sdk', via: 'k' });
   const err = await syncline.triggerAction('fake', 'a1', 'refuse', {}).catch((e: unknown) => e);
   expect(err).toBeInstanceOf(SynclineApiError);
+  expect(err).toMatchObject({ status: 500, code: 'action_script_runtime_error', payload: { message: 'no way', input: {} } });
   const started = await syncline.triggerActionAsync('fake', 'a1', 'slow', {});
   expect(await waitFor('sdk async', async () => (await syncline.getAsyncActionResult(started).catch(() => null)) as any)).toMatchObject({});
   await syncline.triggerSync('fake', ['items'], 'a1', { reset: false });
@@ -228,9 +234,11 @@ test('@nangohq/node: an ActionError rejects triggerAction and getAsyncActionResu
     );
   expect(await rejection(nango.triggerAction('fake', 'a1', 'not-found', {}))).toEqual({ status: 500, data: NOT_FOUND_BODY });
   const started = await nango.triggerActionAsync('fake', 'a1', 'not-found', {});
+  // Running: a 404, so a poller never takes a placeholder for the output.
+  expect(await rejection(nango.getAsyncActionResult({ id: started.id }))).toMatchObject({ status: 404 });
   const failed = await waitFor('nango async failure', async () => {
     const r = await rejection(nango.getAsyncActionResult(started));
-    return 'status' in r && r;
+    return 'status' in r && r.status !== 404 && r;
   });
   expect(failed).toEqual({ status: 500, data: NOT_FOUND_BODY });
 });

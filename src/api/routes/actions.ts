@@ -71,7 +71,7 @@ export function actionRoutes(orchestrator: Orchestrator): Router {
       async: asyncMode,
     });
     if (asyncMode) {
-      res.status(202).json({ id, statusUrl: `/action/${id}` });
+      res.status(202).location(`/action/${id}`).json({ id, statusUrl: `/action/${id}` });
       return;
     }
     sendRun(res, run!);
@@ -88,7 +88,9 @@ export function actionRoutes(orchestrator: Orchestrator): Router {
 
 function sendRun(res: Response, run: ActionRun): void {
   if (run.status === 'RUNNING') {
-    res.status(202).json({ id: run.id, status: 'running', statusUrl: `/action/${run.id}` });
+    // Nango answers 404 until the run ends ("404 means the execution is still running"): a client
+    // polling getAsyncActionResult sees an error, never a body it could take for the output.
+    res.status(404).json({ error: { code: 'not_found', message: `Action run "${run.id}" has not finished yet; poll /action/${run.id} again later` } });
   } else if (run.status === 'SUCCESS') {
     res.status(200).json(run.output ?? null);
   } else {
