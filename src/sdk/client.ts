@@ -9,6 +9,7 @@ import type {
   ApiConnectionFull,
   ApiIntegration,
   CreateIntegrationBody,
+  EnvironmentSettings,
   EnvironmentVariable,
   ImportConnectionBody,
   IntegrationInclude,
@@ -541,7 +542,9 @@ export class Syncline {
   }
 
   /**
-   * The result of an async action: its output once finished (`{id, status: 'running'}` before).
+   * The result of an async action: its output once finished. Until then it rejects with a
+   * `SynclineApiError` of status 404 (code `not_found`), as Nango's API answers; a failed action
+   * rejects with its error (an ActionError: status 500, code `action_script_runtime_error`, its payload).
    *
    * @example
    * const output = await syncline.getAsyncActionResult({ id });
@@ -675,6 +678,28 @@ export class Syncline {
   /** `proxy` with DELETE. @example await syncline.delete({ providerConfigKey: 'github', connectionId: 'u1', endpoint: '/user/starred/o/r' }); */
   delete<T = any>(config: Omit<ProxyConfiguration, 'method'>): Promise<ProxyResponse<T>> {
     return this.proxy({ ...config, method: 'DELETE' });
+  }
+
+  // ---- Environment settings ---------------------------------------------------------------
+
+  /**
+   * Whether action inputs and outputs and sync records must match their models (all off by default).
+   *
+   * @example
+   * const { data } = await syncline.getEnvironmentSettings(); // data.validate_action_output
+   */
+  async getEnvironmentSettings(): Promise<{ data: EnvironmentSettings }> {
+    return this.request('GET', '/environment/settings');
+  }
+
+  /**
+   * Changes the given settings only; runs that start afterwards follow them.
+   *
+   * @example
+   * await syncline.updateEnvironmentSettings({ validate_action_input: true, validate_action_output: true });
+   */
+  async updateEnvironmentSettings(body: Partial<EnvironmentSettings>): Promise<{ data: EnvironmentSettings }> {
+    return this.request('PATCH', '/environment/settings', { body });
   }
 
   // ---- Webhooks -------------------------------------------------------------------------------

@@ -339,6 +339,18 @@ export interface ApiProvider {
   [field: string]: unknown;
 }
 
+/**
+ * `GET/PATCH /environment/settings`: how strictly the environment's scripts are held to their models
+ * (Nango's runner flags). Off (the default), a mismatch is a `warn` line in the run's logs and the run
+ * goes on; on, it fails the action (`invalid_action_input`, `invalid_action_output`) or the sync run
+ * (`invalid_sync_record`).
+ */
+export interface EnvironmentSettings {
+  validate_action_input: boolean;
+  validate_action_output: boolean;
+  validate_sync_records: boolean;
+}
+
 /** `GET/PATCH /environment/webhook`: where and when the app gets webhooks, and the key they are signed with. */
 export interface WebhookSettings {
   primary_url: string | null;

@@ -1,3 +1,4 @@
+import { Syncline, SynclineApiError } from '../../src/sdk';
 import { startOrchestrationTest, waitFor, type OrchestrationTest } from './helpers';
 
 // The environment settings validate_action_input / validate_action_output / validate_sync_records
@@ -71,6 +72,16 @@ test('settings are off by default and per environment; bad input is a 400 that c
   expect((await settings({})).body.data).toEqual({ ...NO_VALIDATION, validate_action_output: true, validate_sync_records: true });
   expect((await t.request('GET', '/environment/settings', { key: t.keys.prod })).body.data).toEqual(NO_VALIDATION);
   expect((await settings(NO_VALIDATION)).body.data).toEqual(NO_VALIDATION);
+});
+
+test('the SDK reads and changes the settings', async () => {
+  const syncline = new Syncline({ secretKey: t.keys.dev, host: t.url });
+  expect(await syncline.getEnvironmentSettings()).toEqual({ data: NO_VALIDATION });
+  expect(await syncline.updateEnvironmentSettings({ validate_action_input: true })).toEqual({ data: { ...NO_VALIDATION, validate_action_input: true } });
+  const bad = await syncline.updateEnvironmentSettings({ validate_action_input: 'yes' as never }).catch((e: unknown) => e);
+  expect(bad).toBeInstanceOf(SynclineApiError);
+  expect(bad).toMatchObject({ status: 400, code: 'invalid_body' });
+  expect(await syncline.updateEnvironmentSettings(NO_VALIDATION)).toEqual({ data: NO_VALIDATION });
 });
 
 describe('actions', () => {
