@@ -258,6 +258,23 @@ export default async function runAction(_nango: NangoAction) {
     expect((await compile(ZOD3, { zod: 4 })).issues).toEqual([expect.stringMatching(/^5: Expected 2-3 arguments, but got 1/), expect.stringMatching(/^6: Property 'errors' does not exist/)]);
   });
 
+  test('zod/v3 and zod/v4 name their major in any project', async () => {
+    const source = `import { z as z3 } from 'zod/v3';
+import { z as z4 } from 'zod/v4';
+import type { NangoAction } from '../../models';
+
+export default async function runAction(_nango: NangoAction) {
+  const three = z3.record(z3.number()).safeParse({ a: 'x' });
+  return [three.success ? 0 : three.error.errors.length, z4.email().safeParse('no').success];
+}
+`;
+    for (const zod of [3, 4] as const) {
+      const { script: compiled, issues } = await compile(source, { zod });
+      expect(issues).toEqual([]);
+      expect(outputOf(await h.run(compiled!.code))).toEqual([1, false]);
+    }
+  });
+
   test("a bundle that requires plain 'zod' (every deployment made before the option) runs with zod 4", async () => {
     expect(outputOf(await h.run(script("const { z } = require('zod'); return [typeof z.email, typeof require('zod/v3').z.email];")))).toEqual(['function', 'undefined']);
   });
