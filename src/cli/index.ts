@@ -14,6 +14,7 @@ import { NangoYamlError } from '../config/nango-yaml';
 import { ScriptCompileError } from '../runtime';
 import { dryrun } from './dryrun';
 import { compileProject, deployProject, findScript, generate, loadProject, type Project } from './scripts';
+import { settingsCommands } from './settings';
 import { webhookCommands } from './webhook';
 
 const program = new Command('syncline').description('Self-hosted integrations engine');
@@ -180,6 +181,7 @@ env
   });
 
 webhookCommands(program, () => client(integrationsDirOrCwd()));
+settingsCommands(program, () => client(integrationsDirOrCwd()));
 
 /** For commands that only need the server: the integrations folder's .env if there is one. */
 function integrationsDirOrCwd(): string {

@@ -18,7 +18,8 @@ function print(settings: WebhookSettings, out: NodeJS.WritableStream): void {
   out.write(`incoming\t/webhook/${settings.environment_uuid}/<integration>\n`);
 }
 
-function onOff(name: string, value: string): boolean {
+/** `on`/`off` (also true/false, 1/0, yes/no) of option `--<name>`, or a CliError naming it. */
+export function onOff(name: string, value: string): boolean {
   if (/^(on|true|1|yes)$/i.test(value)) return true;
   if (/^(off|false|0|no)$/i.test(value)) return false;
   throw new CliError(`--${name}: expected on or off, got "${value}"`);
