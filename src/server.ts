@@ -96,7 +96,8 @@ export async function startSyncline(config: Config, logger?: Logger, options: St
   }
   const { port } = server.address() as AddressInfo;
   // For nango.getWebhookURL() in scripts, whichever process runs them.
-  await savePublicUrl(base.store.db, config.publicUrl ?? `http://localhost:${port}`).catch((err: unknown) => base.logger.warn({ err }, 'recording the public URL failed; scripts get null from nango.getWebhookURL()'));
+  const publicUrl = config.publicUrl ? { url: config.publicUrl, configured: true } : { url: `http://localhost:${port}`, configured: false };
+  await savePublicUrl(base.store.db, publicUrl).catch((err: unknown) => base.logger.warn({ err }, 'recording the public URL failed; scripts get null from nango.getWebhookURL()'));
   const warn = throttledWarn(base.logger);
   const stopPruning = startRetention(base.store, config.logRetentionDays, (err) => warn(err, 'pruning old logs and webhook records failed; retried at the next tick'));
   return {

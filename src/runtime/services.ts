@@ -93,7 +93,7 @@ export function storeServices(store: Store, environmentId: number, options: Stor
     setMetadata: (key, connectionId, metadata, mode) => store.connections.setMetadata(environmentId, key, [connectionId], metadata, mode),
     triggerAction: options.triggerAction,
     getWebhookUrl: async (key) => {
-      const origin = (options.publicUrl ?? (await readPublicUrl(store.db)))?.replace(/\/+$/, '');
+      const origin = (options.publicUrl ?? (await readPublicUrl(store.db))?.url)?.replace(/\/+$/, '');
       if (!origin) return null;
       const environment = await store.webhooks.environmentById(environmentId);
       return environment ? `${origin}${incomingWebhookPath(environment.uuid, key)}` : null;

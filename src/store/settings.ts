@@ -34,16 +34,30 @@ export async function verifyEncryptionKey(db: Db, cipher: Cipher): Promise<void>
 
 const PUBLIC_URL_KEY = 'public_url';
 
+/** Where providers reach the server, and whether it was configured (`SYNCLINE_PUBLIC_URL`) or is only the address it listens on. */
+export interface PublicUrl {
+  url: string;
+  configured: boolean;
+}
+
 /**
- * Records where providers reach the server (`SYNCLINE_PUBLIC_URL`, or the address it listens on), so
- * every process, the workers of a cluster included, builds the same incoming-webhook URLs.
+ * Records where providers reach the server, so every process (the workers of a cluster included)
+ * builds the same incoming-webhook URLs.
  */
-export async function savePublicUrl(db: Db, url: string): Promise<void> {
-  await db.query('INSERT INTO syncline_settings (key, value) VALUES ($1, $2) ON CONFLICT (key) DO UPDATE SET value = excluded.value', [PUBLIC_URL_KEY, url]);
+export async function savePublicUrl(db: Db, publicUrl: PublicUrl): Promise<void> {
+  await db.query('INSERT INTO syncline_settings (key, value) VALUES ($1, $2) ON CONFLICT (key) DO UPDATE SET value = excluded.value', [
+    PUBLIC_URL_KEY,
+    JSON.stringify(publicUrl),
+  ]);
 }
 
 /** The server's public URL as last recorded by `savePublicUrl`, or null before any server started. */
-export async function readPublicUrl(db: Db): Promise<string | null> {
+export async function readPublicUrl(db: Db): Promise<PublicUrl | null> {
   const { rows } = await db.query<{ value: string }>('SELECT value FROM syncline_settings WHERE key = $1', [PUBLIC_URL_KEY]);
-  return rows[0]?.value ?? null;
+  try {
+    const value = rows[0] ? (JSON.parse(rows[0].value) as Partial<PublicUrl>) : undefined;
+    return typeof value?.url === 'string' ? { url: value.url, configured: value.configured === true } : null;
+  } catch {
+    return null;
+  }
 }

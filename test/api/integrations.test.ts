@@ -1,3 +1,4 @@
+import { savePublicUrl } from '../../src/store/settings';
 import { addConnection, call, expectApiError, expectErrorResponse, expectUnchanged, startTestApi, writeRecords, type TestApi } from '../helpers/api';
 
 let api: TestApi;
@@ -63,6 +64,19 @@ describe('create and read', () => {
     expect(both.data).toMatchObject({ webhook_url: expect.any(String), credentials });
     const repeated = await call(api, 'GET', '/integrations/github?include=webhook&include=credentials');
     expect(repeated.body).toEqual(both);
+  });
+
+  test('with SYNCLINE_PUBLIC_URL set, the webhook URL is under it (what scripts get from nango.getWebhookURL), not the request address', async () => {
+    await savePublicUrl(api.store.db, { url: 'https://sync.example.com', configured: true });
+    try {
+      const webhook = await api.dev.getIntegration({ uniqueKey: 'github' }, { include: ['webhook'] });
+      expect(webhook.data.webhook_url).toMatch(/^https:\/\/sync\.example\.com\/webhook\/[0-9a-f-]{36}\/github$/);
+      await savePublicUrl(api.store.db, { url: 'http://localhost:3003', configured: false });
+      const unconfigured = await api.dev.getIntegration({ uniqueKey: 'github' }, { include: ['webhook'] });
+      expect(unconfigured.data.webhook_url).toMatch(new RegExp(`^${api.url}/webhook/`));
+    } finally {
+      await api.store.db.query("DELETE FROM syncline_settings WHERE key = 'public_url'");
+    }
   });
 
   test('an unknown include value is a 400', async () => {

@@ -214,7 +214,7 @@ describe('getWebhookURL', () => {
 
   test('by default under the public URL the server recorded at start (every process reads the same)', async () => {
     const uuid = (await h.store.webhooks.environmentById(h.environmentId))!.uuid;
-    await savePublicUrl(h.store.db, 'https://hooks.example.com');
+    await savePublicUrl(h.store.db, { url: 'https://hooks.example.com', configured: false });
     expect(outputOf(await h.run(script('return await nango.getWebhookURL();')))).toBe(`https://hooks.example.com/webhook/${uuid}/github`);
   });
 });

@@ -2,6 +2,8 @@ import { Router, type Request } from 'express';
 import { z } from 'zod';
 import { INTEGRATION_KEY } from '../../config/nango-yaml';
 import type { Store } from '../../store';
+import { readPublicUrl } from '../../store/settings';
+import { incomingWebhookPath } from '../../webhooks/types';
 import { environment } from '../auth';
 import { integrationShape } from '../shapes';
 import { incomingWebhookUrl } from './webhooks';
@@ -40,9 +42,14 @@ const includeQuery = z.object({
     .refine((set) => [...set].every((s) => s === 'webhook' || s === 'credentials'), 'include accepts "webhook" and "credentials"'),
 });
 
-/** Where providers send webhooks for this integration (the environment by its public uuid). */
+/**
+ * Where providers send webhooks for this integration (the environment by its public uuid): under
+ * `SYNCLINE_PUBLIC_URL` when it is set (what scripts get from `nango.getWebhookURL()`), else under
+ * the address the request came to.
+ */
 async function webhookUrl(store: Store, req: Request, key: string): Promise<string> {
-  return incomingWebhookUrl(req, (await store.webhooks.environmentById(environment(req).id))!.uuid, key);
+  const [env, publicUrl] = await Promise.all([store.webhooks.environmentById(environment(req).id), readPublicUrl(store.db)]);
+  return publicUrl?.configured ? `${publicUrl.url}${incomingWebhookPath(env!.uuid, key)}` : incomingWebhookUrl(req, env!.uuid, key);
 }
 
 export function integrationRoutes(store: Store): Router {
