@@ -92,8 +92,16 @@ interface Child {
   exited: Promise<unknown>;
 }
 
+type Place = { dataDir: string; databaseUrl?: string; temporalAddress?: string };
+
 /** `syncline start` on the data of `place` (its data directory, its database), on the embedded engine unless `temporalAddress`. */
-async function startChild(ports: { api: number; engine: number }, place: { dataDir: string; databaseUrl?: string; temporalAddress?: string }): Promise<Child> {
+async function startChild(ports: { api: number; engine: number }, place: Place): Promise<Child> {
+  const child = spawnChild(ports, place, 'error');
+  return { process: child.process, url: await child.ready, exited: child.exited };
+}
+
+/** startChild without waiting: `output()` is its stdout (its log at `logLevel`) so far; `ready` resolves with its URL. */
+function spawnChild(ports: { api: number; engine: number }, place: Place, logLevel: string) {
   const { DATABASE_URL: _ignored, ...env } = process.env;
   // node --import tsx (not the tsx binary, which forks): SIGKILL must hit the process itself.
   const child = spawn(process.execPath, ['--import', 'tsx', CHILD], {
@@ -107,14 +115,14 @@ async function startChild(ports: { api: number; engine: number }, place: { dataD
       SYNCLINE_SECRET_KEY: KEY,
       PORT: String(ports.api),
       ENGINE_PORT: String(ports.engine),
-      LOG_LEVEL: 'error',
+      LOG_LEVEL: logLevel,
     },
   });
   let stdout = '';
   let stderr = '';
   child.stderr!.on('data', (d) => (stderr += d));
   const exited = new Promise((resolve) => child.once('exit', resolve));
-  const url = await new Promise<string>((resolve, reject) => {
+  const ready = new Promise<string>((resolve, reject) => {
     child.stdout!.on('data', (d) => {
       stdout += d;
       const m = /READY (\S+)/.exec(stdout);
@@ -122,7 +130,7 @@ async function startChild(ports: { api: number; engine: number }, place: { dataD
     });
     child.once('exit', (code) => reject(new Error(`child exited ${code}: ${stderr.slice(-2000)}`)));
   });
-  return { process: child, url, exited };
+  return { process: child, ready, exited, output: () => stdout };
 }
 
 const api = async (child: Child, method: string, p: string, body?: unknown) => {
@@ -151,6 +159,29 @@ describe.each(MODES)('%s', (mode) => {
     await temporal?.close();
     await database?.drop();
   });
+
+  if (mode === 'cluster') {
+    test('start-up before the Temporal server answers waits for it with back-off, saying so, then serves', async () => {
+      const address = `127.0.0.1:${await freePort()}`;
+      const child = spawnChild({ api: await freePort(), engine: await freePort() }, { dataDir: path.join(dir, 'not-ready'), databaseUrl: database?.url, temporalAddress: address }, 'warn');
+      let late: TemporalDevServer | undefined;
+      try {
+        const waits = () => child.output().split('\n').filter((line) => line.includes(`"msg":"waiting for the Temporal server at ${address}"`));
+        // Its start before it connects (migrations, loading) takes seconds, tens on a busy machine.
+        await waitFor('two logged waits', () => waits().length >= 2, 90_000);
+        const delays = waits().map((line) => JSON.parse(line).retryInMs as number);
+        expect(delays[1]).toBeGreaterThan(delays[0]!);
+        late = await startTemporalDevServer(Number(address.split(':')[1]));
+        const url = await child.ready;
+        expect((await fetch(`${url}/integrations`, { headers: { authorization: `Bearer ${KEY}` } })).status).toBe(200);
+      } finally {
+        child.ready.catch(() => undefined); // killed before it was ready, when a check above failed
+        child.process.kill('SIGTERM');
+        await child.exited;
+        await late?.close();
+      }
+    });
+  }
 
   test('SIGKILL of the whole process mid-sync: the run resumes from its checkpoint after restart, nothing lost or duplicated', async () => {
     const ports = { api: await freePort(), engine: await freePort() };
