@@ -310,9 +310,46 @@
     });
   }
 
+  var SETTINGS = [
+    ['validate_action_input', 'Validate action inputs', 'An input that does not match the action\'s input model fails the call (invalid_action_input). Off: a warning in the run\'s logs, and the action runs.'],
+    ['validate_action_output', 'Validate action outputs', 'An output that does not match the action\'s output model fails the call (invalid_action_output). Off: a warning in the run\'s logs, and the caller gets the output.'],
+    ['validate_sync_records', 'Validate sync records', 'A record that does not match its model fails the sync run (invalid_sync_record). Off: a warning in the run\'s logs, and the record is saved.'],
+  ];
+
+  function settings() {
+    return api('GET', '/environment/settings').then(function (body) {
+      var status = h('p', { id: 'settings-status', class: 'muted', role: 'status' });
+      var rows = SETTINGS.map(function (s) {
+        var box = h('input', {
+          type: 'checkbox',
+          id: s[0],
+          checked: body.data[s[0]],
+          onchange: function () {
+            var patch = {};
+            patch[s[0]] = box.checked;
+            status.className = 'muted';
+            status.textContent = 'Saving…';
+            api('PATCH', '/environment/settings', { body: patch }).then(function (saved) {
+              box.checked = saved.data[s[0]];
+              status.textContent = 'Saved: ' + s[1].toLowerCase() + ' is ' + (box.checked ? 'on' : 'off') + '.';
+            }, function (err) {
+              box.checked = !box.checked;
+              status.className = 'error';
+              status.textContent = err.message;
+            });
+          },
+        });
+        return h('div', { class: 'setting' }, box, h('label', { for: s[0] }, h('strong', {}, s[1]), h('span', { class: 'muted' }, s[2])));
+      });
+      show(h('h1', {}, 'Settings'),
+        h('p', { class: 'muted' }, 'How strictly this environment\'s scripts are held to their nango.yaml models. Changes apply to runs that start afterwards.'),
+        h('div', { class: 'card settings' }, rows, status));
+    });
+  }
+
   // ---- routing ------------------------------------------------------------------------------
 
-  var VIEWS = { integrations: integrations, connections: connections, runs: runs, job: job, logs: logs, records: records, history: history };
+  var VIEWS = { integrations: integrations, connections: connections, runs: runs, job: job, logs: logs, records: records, history: history, settings: settings };
 
   function route() {
     generation++;

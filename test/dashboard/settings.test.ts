@@ -1,0 +1,52 @@
+import { existsSync } from 'node:fs';
+import { chromium, type Browser, type Page } from 'playwright-core';
+import { startTestServer, type TestServer } from '../helpers/server';
+
+/**
+ * The dashboard's Settings page in headless Chromium against the real API: it shows the
+ * environment's validation settings and a click changes one (the others stay), as the API does.
+ */
+jest.setTimeout(60_000);
+
+// The callbacks handed to page.waitForFunction run in the browser.
+declare const document: any;
+
+const CHROMIUM = process.env.CHROMIUM_PATH ?? '/usr/bin/chromium';
+
+let server: TestServer;
+let browser: Browser;
+let page: Page;
+
+beforeAll(async () => {
+  if (!existsSync(CHROMIUM)) throw new Error(`Chromium not found at ${CHROMIUM}: apt-get install chromium, or set CHROMIUM_PATH`);
+  [server, browser] = await Promise.all([startTestServer(), chromium.launch({ executablePath: CHROMIUM, headless: true, args: ['--no-sandbox', '--disable-dev-shm-usage'] })]);
+  page = await browser.newPage();
+});
+afterAll(async () => {
+  await browser?.close();
+  await server?.close();
+});
+
+test('the Settings page shows the validation settings and a click changes one', async () => {
+  await server.store.environmentSettings.update(server.env.dev, { validateSyncRecords: true });
+  await page.goto(`${server.url}/`);
+  await page.fill('#key', server.keys.dev);
+  await page.click('#sign-in');
+  await page.waitForSelector('nav a[href="#/settings"]');
+  await page.click('nav a[href="#/settings"]');
+  await page.waitForSelector('#validate_action_output');
+  expect(await page.isChecked('#validate_action_input')).toBe(false);
+  expect(await page.isChecked('#validate_action_output')).toBe(false);
+  expect(await page.isChecked('#validate_sync_records')).toBe(true);
+
+  await page.click('#validate_action_output');
+  await page.waitForFunction(() => /^Saved/.test(document.querySelector('#settings-status')?.textContent ?? ''));
+  expect(await page.textContent('#settings-status')).toBe('Saved: validate action outputs is on.');
+  expect(await server.store.environmentSettings.get(server.env.dev)).toEqual({ validateActionInput: false, validateActionOutput: true, validateSyncRecords: true });
+  expect(await server.store.environmentSettings.get(server.env.prod)).toEqual({ validateActionInput: false, validateActionOutput: false, validateSyncRecords: false });
+
+  // What the page shows after a reload is what is stored.
+  await page.reload();
+  await page.waitForSelector('#validate_action_output');
+  expect(await page.isChecked('#validate_action_output')).toBe(true);
+});
