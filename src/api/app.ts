@@ -8,6 +8,7 @@ import { errorHandler } from './errors';
 import { authFlowRoutes, connectSessionRoutes } from './routes/connect';
 import { actionRoutes } from './routes/actions';
 import { connectionRoutes } from './routes/connections';
+import { healthRoutes } from './routes/health';
 import { environmentSettingsRoutes } from './routes/environment-settings';
 import { environmentVariableRoutes } from './routes/environment-variables';
 import { integrationRoutes } from './routes/integrations';
@@ -44,9 +45,7 @@ export function createApp({ store, logger, orchestrator, metricsAuth = 'key', we
   app.set('query parser', 'extended'); // tags[key]=value and repeated ids=
   app.set('trust proxy', 'loopback');
 
-  app.get('/health', (_req, res) => {
-    res.json({ result: 'ok' });
-  });
+  app.use(healthRoutes(store.db, orchestrator?.client));
 
   // The end user's side of connecting (connect page, OAuth redirects, browser SDK) carries a
   // connect session token instead of the secret key.

@@ -3,6 +3,8 @@ import type { ErrorRequestHandler } from 'express';
 import type { Logger } from 'pino';
 import { z } from 'zod';
 import { SynclineError, type ErrorKind } from '../errors';
+import { throttledWarn } from '../logger';
+import { DatabaseUnavailableError } from '../store/db';
 
 const STATUS: Record<ErrorKind, number> = {
   invalid: 400,
@@ -22,8 +24,28 @@ export interface ErrorBody {
   error: { code: string; message: string; errors?: unknown };
 }
 
+/** gRPC UNAVAILABLE: the Temporal frontend (or the embedded engine, waiting for its database) is away. */
+const GRPC_UNAVAILABLE = 14;
+const ENGINE_WAITING = 'the engine is waiting for its database';
+
+/** What is away when `err` (or an error it wraps) says a dependency cannot be reached, if it does. */
+function unavailable(err: unknown): 'database' | 'temporal' | undefined {
+  for (let e = err, depth = 0; typeof e === 'object' && e !== null && depth < 5; e = (e as { cause?: unknown }).cause, depth++) {
+    if (e instanceof DatabaseUnavailableError) return 'database';
+    if ((e as { code?: unknown }).code === GRPC_UNAVAILABLE) return (e as { details?: unknown }).details === ENGINE_WAITING ? 'database' : 'temporal';
+  }
+  return undefined;
+}
+
+const UNAVAILABLE_BODIES: Record<'database' | 'temporal', ErrorBody> = {
+  database: { error: { code: 'database_unavailable', message: 'The database is unavailable; try again shortly' } },
+  temporal: { error: { code: 'temporal_unavailable', message: 'Temporal is unavailable; try again shortly' } },
+};
+
 /** Turns anything thrown into a status and body. The one place errors meet HTTP. */
 export function toHttpError(err: unknown): { status: number; body: ErrorBody } {
+  const away = unavailable(err);
+  if (away) return { status: 503, body: UNAVAILABLE_BODIES[away] };
   if (err instanceof SynclineError) {
     const body: ErrorBody = { error: { code: err.code, message: err.message } };
     if (err.details !== undefined) body.error.errors = err.details;
@@ -47,14 +69,26 @@ export function toHttpError(err: unknown): { status: number; body: ErrorBody } {
 /** Answers a request with the error's status and body; unexpected errors are logged with their stack. */
 export function sendError(logger: Logger, err: unknown, req: IncomingMessage, res: ServerResponse): void {
   const { status, body } = toHttpError(err);
+  // An outage fails every request alike: one throttled line instead of a stack per request.
+  if (status === 503) warnOf(logger)(err, `requests failed: ${body.error.code}`);
   // The client only sees a generic message for those.
-  if (status >= 500) logger.error({ err, method: req.method, path: req.url?.split('?')[0] }, 'request failed');
+  else if (status >= 500) logger.error({ err, method: req.method, path: req.url?.split('?')[0] }, 'request failed');
   if (res.headersSent) {
     res.destroy(); // too late for a status: end the response early
     return;
   }
   const text = JSON.stringify(body);
-  res.writeHead(status, { 'content-type': 'application/json; charset=utf-8', 'content-length': Buffer.byteLength(text) }).end(text);
+  const headers: Record<string, string | number> = { 'content-type': 'application/json; charset=utf-8', 'content-length': Buffer.byteLength(text) };
+  if (status === 503) headers['retry-after'] = RETRY_AFTER_S;
+  res.writeHead(status, headers).end(text);
+}
+
+const RETRY_AFTER_S = 5;
+const throttled = new WeakMap<Logger, ReturnType<typeof throttledWarn>>();
+function warnOf(logger: Logger): ReturnType<typeof throttledWarn> {
+  let warn = throttled.get(logger);
+  if (!warn) throttled.set(logger, (warn = throttledWarn(logger)));
+  return warn;
 }
 
 export function errorHandler(logger: Logger): ErrorRequestHandler {

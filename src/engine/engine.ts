@@ -1,6 +1,6 @@
 import type { Logger } from 'pino';
 import { throttledWarn } from '../logger';
-import { isConnectionError, type Db, type Queryable, type Session } from '../store/db';
+import { isDatabaseUnavailable, type Db, type Queryable, type Session } from '../store/db';
 import { workflowNotFound } from './errors';
 import { EventCache } from './event-cache';
 import { Status, type RunState } from './interfaces';
@@ -164,7 +164,7 @@ export class Engine {
 
   /** Logs a failure of background work: one throttled line while the database is away, else the error. */
   private failed(err: unknown, message: string, fields: object = {}): void {
-    if (isConnectionError(err)) this.warnThrottled(err, `${message} (database unavailable)`);
+    if (isDatabaseUnavailable(err)) this.warnThrottled(err, `${message} (database unavailable)`);
     else this.log.error({ err, ...fields }, message);
   }
 

@@ -16,9 +16,9 @@ export type { EngineOptions, RunningEngine } from './interfaces';
 const ALREADY_RUNNING =
   'Another Syncline engine is already running on this database: only one may (its task queues live in its memory). Stop it, or point TEMPORAL_ADDRESS at it instead of starting another.';
 
-/** Wait between attempts to take the lease again: doubling from half a second to 10 s. */
+/** Wait between attempts to take the lease again: doubling from half a second to 5 s. */
 const RETAKE_FIRST_MS = 500;
-const RETAKE_MAX_MS = 10_000;
+const RETAKE_MAX_MS = 5_000;
 
 /** The engine that holds the lease: its state was loaded after the lease was taken. */
 interface Owner {

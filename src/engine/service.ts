@@ -16,7 +16,7 @@ import { countRuns, listRuns } from './visibility';
 import { completeWorkflowTask, failWorkflowTask, pollWorkflowTask, shutdownWorker, workflowTaskResponse } from './workflow-tasks';
 import { checkRequestPayloads } from './limits';
 import { throttledWarn } from '../logger';
-import { isConnectionError } from '../store/db';
+import { isDatabaseUnavailable } from '../store/db';
 import { ensureNamespace, requestCancelRun, resolveRun, signalRun, startWorkflow, terminateRun } from './workflows';
 
 export interface CallContext {
@@ -118,7 +118,7 @@ export function addServices(server: grpc.Server, dispatch: Dispatch): void {
             answered = true;
             if (err instanceof EngineError) {
               callback({ code: err.code, details: err.message, metadata: err.metadata() });
-            } else if (isConnectionError(err)) {
+            } else if (isDatabaseUnavailable(err)) {
               // The database is away: the caller retries (the SDK does on UNAVAILABLE).
               warnDatabaseAway(err, 'engine: the database is unavailable; requests fail with UNAVAILABLE');
               callback({ code: grpc.status.UNAVAILABLE, details: err instanceof Error ? err.message : String(err) });

@@ -103,24 +103,24 @@ async function openPostgres(url: string, options: OpenDbOptions): Promise<Db> {
   return {
     backend: 'postgres',
     query: (sql, params) => run(pool, sql, params),
-    exec: async (sql) => void (await pool.query(sql)),
+    exec: async (sql) => void (await run(pool, sql)),
     async transaction(fn) {
-      const client = await pool.connect();
-      let broken: unknown;
+      const client = await connect(pool);
+      let broken: Error | undefined;
       try {
         return await inTransaction(client, fn);
       } catch (err) {
-        broken = err;
+        // A client whose connection failed must not go back to the pool.
+        if (err instanceof DatabaseUnavailableError) broken = err;
         throw err;
       } finally {
-        // A client whose connection failed must not go back to the pool.
-        client.release(broken !== undefined && isConnectionError(broken) ? (broken as Error) : undefined);
+        client.release(broken);
       }
     },
     async lease(name) {
-      const client = await pool.connect();
+      const client = await connect(pool);
       const key = [`syncline:${name}`];
-      const { rows } = await client.query<{ ok: boolean }>('SELECT pg_try_advisory_lock(hashtext($1 || current_schema())) AS ok', key).catch((err: unknown) => {
+      const { rows } = await run<{ ok: boolean }>(client, 'SELECT pg_try_advisory_lock(hashtext($1 || current_schema())) AS ok', key).catch((err: unknown) => {
         client.release(err as Error);
         throw err;
       });
@@ -144,7 +144,7 @@ async function openPostgres(url: string, options: OpenDbOptions): Promise<Db> {
       return {
         session: {
           query: (sql, params) => serial.run(() => run(client, sql, params)),
-          exec: (sql) => serial.run(async () => void (await client.query(sql))),
+          exec: (sql) => serial.run(async () => void (await run(client, sql))),
           transaction: (fn) => serial.run(() => inTransaction(client, fn)),
         },
         lost,
@@ -161,22 +161,46 @@ async function openPostgres(url: string, options: OpenDbOptions): Promise<Db> {
 }
 
 async function run<R>(q: pg.Pool | pg.PoolClient, sql: string, params?: unknown[]): Promise<QueryResult<R>> {
-  const result = await q.query(sql, params as unknown[]);
-  return { rows: result.rows as R[], rowCount: result.rowCount ?? 0 };
+  try {
+    const result = await q.query(sql, params as unknown[]);
+    return { rows: result.rows as R[], rowCount: result.rowCount ?? 0 };
+  } catch (err) {
+    throw isConnectionError(err) ? new DatabaseUnavailableError(err) : err;
+  }
+}
+
+async function connect(pool: pg.Pool): Promise<pg.PoolClient> {
+  try {
+    return await pool.connect();
+  } catch (err) {
+    throw isConnectionError(err) ? new DatabaseUnavailableError(err) : err;
+  }
 }
 
 async function inTransaction<T>(client: pg.PoolClient, fn: (tx: Queryable) => Promise<T>): Promise<T> {
-  await client.query('BEGIN');
+  await run(client, 'BEGIN');
   try {
     const result = await fn({
       query: (sql, params) => run(client, sql, params),
-      exec: async (sql) => void (await client.query(sql)),
+      exec: async (sql) => void (await run(client, sql)),
     });
-    await client.query('COMMIT');
+    await run(client, 'COMMIT');
     return result;
   } catch (err) {
     await client.query('ROLLBACK').catch(() => undefined);
     throw err;
+  }
+}
+
+/**
+ * The database cannot be reached or the connection to it broke mid-statement (Postgres restarting,
+ * failing over, a backend terminated): nothing was wrong with the statement; try again later.
+ */
+export class DatabaseUnavailableError extends Error {
+  override name = 'DatabaseUnavailableError';
+  readonly code = 'database_unavailable';
+  constructor(cause: unknown) {
+    super(`the database is unavailable: ${cause instanceof Error ? cause.message : String(cause)}`, { cause });
   }
 }
 
@@ -191,11 +215,17 @@ class Serial {
   }
 }
 
+/** Whether `err`, or an error it wraps, is a DatabaseUnavailableError. */
+export function isDatabaseUnavailable(err: unknown): boolean {
+  for (let e = err, depth = 0; e instanceof Error && depth < 5; e = e.cause, depth++) if (e instanceof DatabaseUnavailableError) return true;
+  return false;
+}
+
 /**
- * Whether `err` says the database cannot be reached or the connection to it broke (rather than that
- * a statement was wrong): a refused or reset socket, a server shutting down or not yet accepting.
+ * Whether an error of the pg driver says the database cannot be reached or the connection to it
+ * broke (rather than that a statement was wrong): a refused or reset socket, a server shutting down.
  */
-export function isConnectionError(err: unknown): boolean {
+function isConnectionError(err: unknown): boolean {
   if (typeof err !== 'object' || err === null) return false;
   const code = (err as { code?: unknown }).code;
   if (typeof code === 'string') {
@@ -228,4 +258,25 @@ async function openPglite(dataDir?: string): Promise<Db> {
     close: () => db.close(),
   };
   return self;
+}
+
+/**
+ * Resolves once the database answers, trying again with back-off (half a second doubling to
+ * `maxDelayMs`) while it cannot be reached; `onWait` hears each failed attempt and the delay before
+ * the next. Other errors (a wrong password, a missing database) are thrown at once.
+ *
+ * @example
+ * await waitForDatabase(db, (err, ms) => logger.warn({ error: err.message }, `database unavailable; retrying in ${ms} ms`));
+ */
+export async function waitForDatabase(db: Queryable, onWait: (err: Error, retryInMs: number) => void, maxDelayMs = 10_000): Promise<void> {
+  for (let delay = 500; ; delay = Math.min(delay * 2, maxDelayMs)) {
+    try {
+      await db.query('SELECT 1');
+      return;
+    } catch (err) {
+      if (!(err instanceof DatabaseUnavailableError)) throw err;
+      onWait(err, delay);
+      await new Promise((resolve) => setTimeout(resolve, delay));
+    }
+  }
 }

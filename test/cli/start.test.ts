@@ -59,7 +59,7 @@ test('first start creates the database, prints the URL and keys once; a second s
   const first = await start(baseEnv({ PORT: String(port) }));
   expect(first.url).toBe(`http://localhost:${port}`);
   expect(Object.keys(first.keys).sort()).toEqual(['dev', 'prod']);
-  expect(await (await fetch(`${first.url}/health`)).json()).toEqual({ result: 'ok' });
+  expect(await (await fetch(`${first.url}/health`)).json()).toMatchObject({ result: 'ok', database: 'ok' });
   const created = await fetch(`${first.url}/integrations`, {
     method: 'POST',
     headers: { authorization: `Bearer ${first.keys.dev}`, 'content-type': 'application/json' },
