@@ -7,6 +7,7 @@ import { ConfigError, type Config } from './config/env';
 import { createLogger, throttledWarn } from './logger';
 import { loadUserProviders, useUserProviders } from './providers';
 import { openDb, openStore, type Store } from './store';
+import { waitForDatabase } from './store/db';
 import { loadOrCreateKeyFile, lockDataDir } from './store/data-dir';
 import type { EnvironmentKey } from './store/environments';
 import { startOrchestration, type Orchestration } from './worker';
@@ -42,6 +43,7 @@ export async function openSyncline(config: Config, logger: Logger = createLogger
     const key = resolveEncryptionKey(config, logger);
     const db = await openDb(config.databaseUrl ? { url: config.databaseUrl } : { dataDir: path.join(config.dataDir, 'pglite') });
     try {
+      if (config.databaseUrl) await waitForDatabase(db, waitingFor(config.databaseUrl, logger));
       const store = await openStore(db, key);
       const createdKeys = await store.environments.ensureDefaults(config.secretKey);
       return {
@@ -78,6 +80,7 @@ export async function startSyncline(config: Config, logger?: Logger, options: St
         logger: base.logger,
         temporalAddress: config.temporalAddress,
         enginePort: config.enginePort,
+        engineHost: config.engineHost,
         // Only the default port gives way to something already on it; an explicit ENGINE_PORT must be free.
         enginePortFallback: process.env.ENGINE_PORT === undefined,
         heartbeatTimeoutMs: options.heartbeatTimeoutMs,
@@ -112,6 +115,12 @@ export async function startSyncline(config: Config, logger?: Logger, options: St
       await base.close();
     },
   };
+}
+
+/** Logs, for each failed attempt to reach the database at start-up, where it is (no credentials) and when the next one is. */
+function waitingFor(databaseUrl: string, logger: Logger): (err: Error, retryInMs: number) => void {
+  const { host, pathname } = new URL(databaseUrl);
+  return (err, retryInMs) => logger.warn({ error: err.message }, `waiting for the database at ${host}${pathname}; retrying in ${retryInMs / 1000} s`);
 }
 
 /** Installs the user's providers.yaml; a broken file stops the start with every problem listed. */
