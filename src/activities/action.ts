@@ -12,6 +12,9 @@ import { heartbeatEvery, type ActivityDeps } from './sync';
 /** Wall-clock limit of one action execution. */
 export const ACTION_EXECUTION_MS = 15 * 60_000;
 
+/** How the runtime words its refusal of an action output over MAX_ACTION_OUTPUT_BYTES. */
+const OUTPUT_TOO_LARGE = /^The action output is larger than \d+ bytes/;
+
 /** Problems of a model mismatch named in its error and warning. */
 const MAX_PROBLEMS = 5;
 
@@ -90,7 +93,10 @@ export async function runAction(deps: ActivityDeps, args: ActionWorkflowArgs, ac
   }
   if (!result.success) {
     const { type, message, details } = result.error;
-    return fail(type === 'action_script_runtime_error' ? { type, message, payload: details.payload ?? {} } : { type, message });
+    if (type === 'action_script_runtime_error') return fail({ type, message, payload: details.payload ?? {} });
+    // The runtime's refusal of an output over 2 MB (a script_error, by its message) is Nango's script_output_too_large.
+    if (type === 'script_error' && OUTPUT_TOO_LARGE.test(message)) return fail({ type: 'script_output_too_large', message, payload: { message: 'Output is too large' } });
+    return fail({ type, message });
   }
   const badOutput = mismatch('output', config.output?.[0], result.output);
   if (badOutput && settings.validateActionOutput) return fail(badOutput);

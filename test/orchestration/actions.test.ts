@@ -131,10 +131,10 @@ test('the other failures Nango names: timeout, invalid input and output, a named
   expect(failureResponse({ type: 'script_memory_exceeded', message: 'too much' })).toEqual({ status: 500, body: { error: { code: 'script_memory_exceeded', message: 'too much' } } });
 });
 
-test('output over 2 MB is refused', async () => {
+test("output over 2 MB is refused as Nango refuses it: 400 script_output_too_large", async () => {
   const res = await trigger('big', {});
-  expect(res.status).toBe(500);
-  expect(res.body.error).toMatchObject({ code: 'script_internal_error', payload: { message: expect.stringMatching(/larger than/) } });
+  expect(res.status).toBe(400);
+  expect(res.body).toEqual({ error: { message: 'Script output is too large', code: 'script_output_too_large', payload: { message: 'Output is too large' } } });
 });
 
 test('async mode returns an id at once; GET /action/:id serves the result', async () => {

@@ -23,6 +23,7 @@ const NANGO_FAILURES: Record<string, { code: string; status: number; message: st
   action_script_runtime_error: { code: 'action_script_runtime_error', status: 500, message: 'The action script failed with a runtime error' },
   invalid_action_input: { code: 'invalid_action_input', status: 400, message: 'Failed to validate the input passed to the action' },
   invalid_action_output: { code: 'invalid_action_output', status: 400, message: 'Failed to validate the output passed to the action' },
+  script_output_too_large: { code: 'script_output_too_large', status: 400, message: 'Script output is too large' },
   script_error: { code: 'script_internal_error', status: 500, message: 'An internal error occurred during the script execution' },
   script_internal_error: { code: 'script_internal_error', status: 500, message: 'An internal error occurred during the script execution' },
   script_timeout: {
