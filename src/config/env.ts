@@ -18,6 +18,7 @@ const schema = z.object({
     .optional(),
   TEMPORAL_ADDRESS: z.string().regex(/^[\w.-]+:\d{1,5}$/, 'host:port of a Temporal frontend, e.g. temporal:7233').optional(),
   ENGINE_PORT: port(7233),
+  ENGINE_HOST: z.string().regex(/^[\w.:-]+$/, 'an address to listen on, e.g. 127.0.0.1 or 0.0.0.0').default('127.0.0.1'),
   SYNCLINE_SECRET_KEY: z.string().regex(/^[\w-]{16,128}$/, '16 to 128 letters, digits, "-" or "_"').optional(),
   SYNCLINE_ENCRYPTION_KEY: z
     .string()
@@ -53,6 +54,8 @@ export interface Config {
   readonly temporalAddress?: string;
   /** gRPC port of the embedded engine. */
   readonly enginePort: number;
+  /** Address the embedded engine listens on (0.0.0.0: every interface, e.g. for a Temporal UI in another container). */
+  readonly engineHost: string;
   /** Forces the `dev` environment's secret key. */
   readonly secretKey?: string;
   /** 32-byte AES-256-GCM key for secrets at rest. */
@@ -95,6 +98,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
     databaseUrl: v.DATABASE_URL,
     temporalAddress: v.TEMPORAL_ADDRESS,
     enginePort: v.ENGINE_PORT,
+    engineHost: v.ENGINE_HOST,
     secretKey: v.SYNCLINE_SECRET_KEY,
     encryptionKey: v.SYNCLINE_ENCRYPTION_KEY ? Buffer.from(v.SYNCLINE_ENCRYPTION_KEY, 'base64') : undefined,
     logLevel: v.LOG_LEVEL,

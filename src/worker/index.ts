@@ -90,6 +90,8 @@ export interface OrchestrationOptions {
   /** A Temporal frontend; absent: the embedded engine is started on `enginePort`. */
   temporalAddress?: string;
   enginePort?: number;
+  /** Address the embedded engine listens on (default 127.0.0.1). */
+  engineHost?: string;
   /** When `enginePort` is taken, use a free port instead of failing (the port was not chosen explicitly). */
   enginePortFallback?: boolean;
   /** Run a worker in this process (default true). */
@@ -124,7 +126,7 @@ export async function startOrchestration(options: OrchestrationOptions): Promise
     let engine: RunningEngine | undefined;
     let address = options.temporalAddress;
     if (!address) {
-      const start = (port: number) => startEngine({ db: options.store.db, port, logger: options.logger.child({ component: 'engine' }) });
+      const start = (port: number) => startEngine({ db: options.store.db, host: options.engineHost, port, logger: options.logger.child({ component: 'engine' }) });
       try {
         engine = await start(options.enginePort ?? 0);
       } catch (err) {
@@ -133,7 +135,8 @@ export async function startOrchestration(options: OrchestrationOptions): Promise
         engine = await start(0);
       }
       closers.push(() => engine!.close());
-      address = engine.address;
+      // Listening on every interface: this process reaches it on loopback.
+      address = options.engineHost === '0.0.0.0' ? `127.0.0.1:${engine.port}` : engine.address;
     }
     // One connection, the SDK's native one, for the client and the worker: starts can then ask to run
     // eagerly on the worker of this process (one round trip less), and nothing goes through grpc-js.
