@@ -35,6 +35,7 @@ export async function runWebhookHandler(
   const provider = findProvider(integration.provider);
   if (!provider) return { outcome: 'error', error: { type: 'unknown_provider', message: `Provider "${integration.provider}" is not in the catalogue` } };
   const config = script.config as SyncDefinition;
+  const { validateSyncRecords } = await store.environmentSettings.get(args.environmentId);
   const startedAt = new Date();
   const heartbeat = deps.heartbeat && setInterval(deps.heartbeat, 10_000);
   let result;
@@ -55,6 +56,8 @@ export async function runWebhookHandler(
         models: script.models.filter((m) => config.output.includes(m.name)),
         allModels: new Map(script.models.map((m) => [m.name, m])),
         variant: 'base',
+        // As the sync's own runs: the environment's validate_sync_records.
+        validation: validateSyncRecords ? 'fail' : 'warn',
       },
       limits: { timeoutMs: WEBHOOK_HANDLER_MS },
     });

@@ -232,3 +232,21 @@ test('a payload naming no connection is forwarded without connectionId; forward_
   await waitFor('the quiet issue saved', async () => (await records('gh', 'octo', 'GithubIssue')).some((r) => r.id === '6'));
   expect((await sdk.listWebhookDeliveries({ type: 'forward' })).data.some((d) => (d.body.payload as { delivery?: string }).delivery === 'quiet')).toBe(false);
 });
+
+test('records a handler saves are held to their model as the sync\'s own: a warning by default, a failed run with validate_sync_records', async () => {
+  const issue = (id: number, delivery: string) => github({ action: 'opened', delivery, issue: { id, title: id }, repository: { full_name: 'other/repo' } }, 'issues');
+  const logs = async (filter: string) => (await t.request('GET', `/logs?connectionId=other&sync=issues&${filter}`)).body.logs as Array<{ message: string; operation: string }>;
+  expect((await issue(301, 'v1')).status).toBe(200);
+  await waitFor('the issue saved', async () => (await records('gh', 'other', 'GithubIssue')).some((r) => r.id === '301'));
+  expect(await logs('level=warn')).toEqual([expect.objectContaining({ operation: 'webhook', message: expect.stringMatching(/record "301" of model "GithubIssue" does not match the model/) })]);
+
+  await sdk.updateEnvironmentSettings({ validate_sync_records: true });
+  try {
+    expect((await issue(302, 'v2')).status).toBe(200);
+    const failed = await waitFor('the handler run failed', async () => (await logs('kind=outcome&level=error'))[0]);
+    expect(failed).toMatchObject({ operation: 'webhook', message: expect.stringContaining('invalid_sync_record') });
+    expect((await records('gh', 'other', 'GithubIssue')).some((r) => r.id === '302')).toBe(false);
+  } finally {
+    await sdk.updateEnvironmentSettings({ validate_sync_records: false });
+  }
+});
