@@ -2,7 +2,7 @@
 # Creates Temporal's two databases on the compose Postgres, or migrates them to this image's schema
 # version (what the deprecated auto-setup image did before starting its server). Idempotent.
 set -eu
-sql_tool() { temporal-sql-tool --plugin postgres12 --ep "$POSTGRES_SEEDS" -p "$DB_PORT" -u "$POSTGRES_USER" --pw "$POSTGRES_PWD" "$@"; }
+sql_tool() { temporal-sql-tool --plugin postgres12 --ep "$POSTGRES_SEEDS" -p "$DB_PORT" -u "$POSTGRES_USER" "$@"; } # password: SQL_PASSWORD
 for db in temporal temporal_visibility; do
   schema=temporal
   [ "$db" = temporal_visibility ] && schema=visibility
