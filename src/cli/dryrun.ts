@@ -1,8 +1,10 @@
 import { getProvider } from '../providers';
-import { CollectingRecordSink, MemoryCheckpointStore, runScript, type ExecutionResult, type RuntimeServices } from '../runtime';
+import type { ModelDefinition } from '../config/nango-yaml';
+import { CollectingRecordSink, MemoryCheckpointStore, modelChecker, runScript, type ExecutionResult, type LogEntry, type RuntimeServices } from '../runtime';
 import type { Syncline } from '../sdk';
 import type { ApiConnectionFull, ApiIntegration } from '../sdk/types';
 import type { Connection, Integration } from '../types';
+import { CliError } from './project';
 import { compileProject, type Project, type ScriptDefinition } from './scripts';
 
 export interface DryrunOptions {
@@ -11,6 +13,12 @@ export interface DryrunOptions {
   metadata?: Record<string, unknown>;
   lastSyncDate?: Date;
   variant?: string;
+  /**
+   * Nango's `dryrun --validation`: an action input or output, or a sync record, that does not match
+   * its model fails the run. Without it, each mismatch is a warning line and the run goes on, as
+   * deployed scripts do unless their environment's validate_* settings are on.
+   */
+  validation?: boolean;
 }
 
 export interface DryrunResult {
@@ -19,7 +27,18 @@ export interface DryrunResult {
   writes: CollectingRecordSink['writes'];
   /** Metadata the script set (not saved). */
   metadata: Record<string, unknown> | undefined;
+  /** With `validation`: the action's output does not match its model (the run itself succeeded). */
+  invalidOutput?: string;
 }
+
+/** Problems of `value` against model `name` of the project, as a message naming the model; undefined when it matches (or there is no such model). */
+function mismatch(models: ReadonlyMap<string, ModelDefinition>, what: 'input' | 'output', name: string | undefined, value: unknown): string | undefined {
+  const model = name ? models.get(name) : undefined;
+  const problems = model ? modelChecker(model, models)(value) : [];
+  return problems.length ? `The ${what} does not match model "${name}": ${problems.slice(0, 5).join('; ')}` : undefined;
+}
+
+const warning = (message: string): LogEntry => ({ level: 'warn', message: `${message} (use --validation to fail on it)`, createdAt: new Date().toISOString() });
 
 const toConnection = (c: ApiConnectionFull, metadata: Record<string, unknown>): Connection => ({
   id: c.id,
@@ -59,6 +78,9 @@ const toIntegration = (i: ApiIntegration): Integration => ({
  */
 export async function dryrun(project: Project, script: ScriptDefinition, connectionId: string, client: Syncline, options: DryrunOptions): Promise<DryrunResult> {
   const key = script.integration;
+  const models = project.config.models;
+  const badInput = script.type === 'action' ? mismatch(models, 'input', script.input, options.input) : undefined;
+  if (badInput && options.validation) throw new CliError(`invalid_action_input: ${badInput}`);
   const [[compiled], integration, first] = await Promise.all([
     compileProject(project, [script]),
     client.getIntegration({ uniqueKey: key }, { include: ['credentials'] }),
@@ -95,10 +117,20 @@ export async function dryrun(project: Project, script: ScriptDefinition, connect
     input: options.input,
     sync:
       script.type === 'sync'
-        ? { name: script.name, models: compiledModels(project, script), allModels: project.config.models, lastSyncDate: options.lastSyncDate ?? null, variant: options.variant }
+        ? {
+            name: script.name,
+            models: compiledModels(project, script),
+            allModels: project.config.models,
+            lastSyncDate: options.lastSyncDate ?? null,
+            variant: options.variant,
+            validation: options.validation ? 'fail' : 'warn',
+          }
         : undefined,
   });
-  return { result, writes: records.writes, metadata: changedMetadata };
+  if (badInput) result.logs.unshift(warning(badInput));
+  const badOutput = script.type === 'action' && result.success ? mismatch(models, 'output', script.output?.[0], result.output) : undefined;
+  if (badOutput && !options.validation) result.logs.push(warning(badOutput));
+  return { result, writes: records.writes, metadata: changedMetadata, ...(badOutput && options.validation ? { invalidOutput: badOutput } : {}) };
 }
 
 function compiledModels(project: Project, script: ScriptDefinition) {

@@ -126,18 +126,20 @@ program
   .option('--metadata <json|@file>', "connection metadata to use instead of the connection's")
   .option('--last-sync-date <iso>', 'lastSyncDate for an incremental sync')
   .option('--variant <name>')
+  .option('--validate, --validation', "fail when an action's input or output, or a sync's record, does not match its model (otherwise a warning)")
   .option(...dirOption)
-  .action(async (name: string, connectionId: string, opts: { integration?: string; input?: string; metadata?: string; lastSyncDate?: string; variant?: string; dir?: string }) => {
+  .action(async (name: string, connectionId: string, opts: { integration?: string; input?: string; metadata?: string; lastSyncDate?: string; variant?: string; validation?: boolean; dir?: string }) => {
     const dir = integrationsDir(opts.dir);
     const project = load(dir);
     const script = findScript(project.config, name, opts.integration);
     const lastSyncDate = opts.lastSyncDate === undefined ? undefined : new Date(opts.lastSyncDate);
     if (lastSyncDate && Number.isNaN(lastSyncDate.getTime())) throw new CliError(`--last-sync-date: "${opts.lastSyncDate}" is not an ISO date`);
-    const { result, writes, metadata } = await dryrun(project, script, connectionId, client(dir), {
+    const { result, writes, metadata, invalidOutput } = await dryrun(project, script, connectionId, client(dir), {
       input: jsonOption('--input', opts.input),
       metadata: jsonOption('--metadata', opts.metadata) as Record<string, unknown> | undefined,
       lastSyncDate,
       variant: opts.variant,
+      validation: opts.validation === true,
     });
     for (const log of result.logs) process.stderr.write(`[${log.level}] ${log.message}\n`);
     for (const [model, list] of writes) {
@@ -145,6 +147,7 @@ program
     }
     if (metadata) process.stdout.write(`metadata would be set to ${JSON.stringify(metadata)}\n`);
     if (!result.success) throw new CliError(`${result.error.type}: ${result.error.message}`);
+    if (invalidOutput) throw new CliError(`invalid_action_output: ${invalidOutput}`);
     if (script.type === 'action') process.stdout.write(`${JSON.stringify(result.output, null, 2)}\n`);
     process.stderr.write(`done in ${result.durationMs} ms (nothing was saved)\n`);
   });

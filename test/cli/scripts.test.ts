@@ -103,6 +103,22 @@ test('dryrun of the sync fetches through the fake GitHub with the connection tok
   expect(rows[0]!.n).toBe(0);
 }, 60_000);
 
+test('dryrun --validation fails on an input off its model before the script runs; without it, warnings and the run goes on', async () => {
+  const input = '{"owner":"octo","repo":"hello","title":7}';
+  const posts = () => github.requestsTo('/repos/octo/hello/issues').filter((r) => r.method === 'POST').length;
+  const before = posts();
+  const strict = await syncline(['dryrun', 'create-issue', 'octo', '--input', input, '--validation']);
+  expect(strict.code).toBe(1);
+  expect(strict.stderr).toMatch(/^syncline: invalid_action_input: The input does not match model "GithubCreateIssueInput": .*title/);
+  expect(posts()).toBe(before);
+
+  const loose = await syncline(['dryrun', 'create-issue', 'octo', '--input', input]);
+  expect(loose.code).toBe(0);
+  expect(loose.stderr).toMatch(/\[warn\] The input does not match model "GithubCreateIssueInput": .*title.*\(use --validation to fail on it\)/);
+  expect(JSON.parse(loose.stdout)).toMatchObject({ url: expect.stringContaining('/issues/') });
+  expect(posts()).toBe(before + 1);
+}, 60_000);
+
 test('dryrun of the action takes --input and prints its output; bad options are one line', async () => {
   const result = await syncline(['dryrun', 'create-issue', 'octo', '--input', '{"owner":"octo","repo":"hello","title":"From dryrun"}']);
   expect(result.code).toBe(0);
