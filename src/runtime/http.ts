@@ -41,6 +41,7 @@ export async function proxyRequest(ctx: HttpContext, config: ResolvedRequest): P
   const method = (config.method ?? 'GET').toUpperCase();
   const retries = Math.max(0, Math.floor(config.retries ?? 0));
   let refreshed = false;
+  let staleRetried = false;
   for (let attempt = 0; ; attempt++) {
     const connection = await ctx.connection();
     const target = await buildRequest(ctx, connection, config, method);
@@ -67,6 +68,12 @@ export async function proxyRequest(ctx: HttpContext, config: ResolvedRequest): P
     } catch (err) {
       const code = String((err as { code?: unknown }).code ?? 'ERR_NETWORK');
       logCall(null, code);
+      if (!staleRetried && onStaleConnection(err)) {
+        staleRetried = true;
+        ctx.log('info', `${method} ${config.endpoint} failed (${code}) on a kept-alive connection the provider had closed; retrying once on a new one`);
+        attempt--;
+        continue;
+      }
       if (attempt < retries && RETRYABLE_CODES.has(code)) {
         const wait = backoff(ctx, attempt);
         ctx.log('warn', `${method} ${config.endpoint} failed (${code}); retry ${attempt + 1}/${retries} in ${wait} ms`);
@@ -106,6 +113,17 @@ export async function proxyRequest(ctx: HttpContext, config: ResolvedRequest): P
       data: response.data,
     });
   }
+}
+
+/**
+ * Whether a request failed on a pooled keep-alive connection that the provider (or a pause of this
+ * process) had already closed: reset as it was sent, before the provider saw it. Node's advice for
+ * `reusedSocket` is to send such a request again; it is retried once whatever `retries` says.
+ */
+function onStaleConnection(err: unknown): boolean {
+  // axios's request is follow-redirects' wrapper around node's ClientRequest (`_currentRequest`).
+  const e = err as { code?: unknown; request?: { reusedSocket?: unknown; _currentRequest?: { reusedSocket?: unknown } } };
+  return e.code === 'ECONNRESET' && (e.request?._currentRequest ?? e.request)?.reusedSocket === true;
 }
 
 async function buildRequest(ctx: HttpContext, connection: Connection, config: ResolvedRequest, method: string) {
