@@ -41,6 +41,7 @@ const writes: Array<[string, string, Record<string, string>]> = [
   ['POST', '/integrations', {}],
   ['PATCH', '/integrations/github', {}],
   ['POST', '/environment-variables', {}],
+  ['PATCH', '/environment/settings', {}],
   ['PATCH', '/records/prune', onC1],
 ];
 
