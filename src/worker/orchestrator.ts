@@ -18,7 +18,7 @@ import type { Connection, Environment } from '../types';
 import { temporalDispatcher, type WebhookDispatcher } from '../webhooks';
 import { actionWorkflow, pauseSignal, resumeSignal, statusQuery, syncWorkflow, triggerSignal, updateFrequencySignal } from '../workflows';
 import { ACTION_TIMEOUT_MS } from '../workflows/action';
-import { actionWorkflowId, MAX_WORKFLOW_ID_LENGTH, syncWorkflowId } from './workflow-ids';
+import { actionWorkflowId, MAX_KEYWORD_LENGTH, MAX_WORKFLOW_ID_LENGTH, shorten, syncWorkflowId } from './workflow-ids';
 import { SEARCH_ATTRIBUTES, TASK_QUEUE, type SyncKey, type SyncLiveStatus, type TriggerOptions } from '../workflows/types';
 
 /** A sync named by the API: `name`, `name::variant` or `{name, variant}`. */
@@ -579,5 +579,6 @@ function frequencyOf(target: SyncTarget): number {
 
 function searchAttributes(key: SyncKey): TypedSearchAttributes {
   const values = [key.environment, key.integration, key.connectionId, key.variant === 'base' ? key.sync : `${key.sync}::${key.variant}`];
-  return new TypedSearchAttributes(searchKeys.map((k, i) => ({ key: k, value: values[i]! })));
+  // Each name is at most 255 characters, `sync::variant` up to 512: shortened like a workflow id.
+  return new TypedSearchAttributes(searchKeys.map((k, i) => ({ key: k, value: shorten(values[i]!, MAX_KEYWORD_LENGTH) })));
 }

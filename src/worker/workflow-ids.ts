@@ -7,6 +7,9 @@ import { fullSyncWorkflowId, type SyncKey } from '../workflows/types';
  */
 export const MAX_WORKFLOW_ID_LENGTH = 255;
 
+/** The longest Keyword search attribute value: Temporal's SQL visibility stores them in VARCHAR(255). */
+export const MAX_KEYWORD_LENGTH = 255;
+
 /**
  * `id` when it fits in MAX_WORKFLOW_ID_LENGTH; otherwise a readable prefix of it, `#` and the
  * sha256 of the whole id. Ids that fit keep their value, so existing workflows keep theirs. Our ids
@@ -16,9 +19,14 @@ export const MAX_WORKFLOW_ID_LENGTH = 255;
  * fitWorkflowId(`sync:dev:github:${'x'.repeat(300)}:issues`); // 'sync:dev:github:xxx…x#<64 hex>', 255 characters
  */
 export function fitWorkflowId(id: string): string {
-  if (id.length <= MAX_WORKFLOW_ID_LENGTH) return id;
-  const hash = createHash('sha256').update(id).digest('hex');
-  return `${id.slice(0, MAX_WORKFLOW_ID_LENGTH - hash.length - 1)}#${hash}`;
+  return shorten(id, MAX_WORKFLOW_ID_LENGTH);
+}
+
+/** `text` when at most `max` characters, else its prefix, `#` and its sha256: `max` characters. */
+export function shorten(text: string, max: number): string {
+  if (text.length <= max) return text;
+  const hash = createHash('sha256').update(text).digest('hex');
+  return `${text.slice(0, max - hash.length - 1)}#${hash}`;
 }
 
 /** The id of a sync's entity workflow: `sync:<environment>:<integration>:<connection>:<sync>[::variant]`, fitted. */

@@ -1,6 +1,6 @@
 import { defineSearchAttributeKey, SearchAttributeType, TypedSearchAttributes } from '@temporalio/common';
 import { Syncline } from '../../src/sdk';
-import { MAX_WORKFLOW_ID_LENGTH, syncWorkflowId } from '../../src/worker/workflow-ids';
+import { MAX_KEYWORD_LENGTH, MAX_WORKFLOW_ID_LENGTH, syncWorkflowId } from '../../src/worker/workflow-ids';
 import { syncWorkflow } from '../../src/workflows';
 import { fullSyncWorkflowId, SEARCH_ATTRIBUTES, type SyncKey } from '../../src/workflows/types';
 import { MODES, startTemporalDevServer, type TemporalDevServer } from '../helpers/temporal';
@@ -154,7 +154,12 @@ describe.each(MODES)('the README tour, %s', (mode) => {
       expect(job).toMatchObject({ status: 'SUCCESS', result: { [sync === LONG.sync ? 'Item' : `Item::${LONG.variant}`]: { added: 23 } } });
       const id = syncWorkflowId((await target(LONG.connection, sync, LONG.integration)).key);
       expect(id).toHaveLength(MAX_WORKFLOW_ID_LENGTH);
-      expect(await workflowStatus(id)).toBe('RUNNING');
+      const described = await workflow().getHandle(id).describe();
+      expect(described.status.name).toBe('RUNNING');
+      // SQL visibility keeps Keyword values in VARCHAR(255): `sync::variant` (511 characters) is shortened too.
+      const syncAttribute = described.typedSearchAttributes.get(defineSearchAttributeKey('SynclineSync', SearchAttributeType.KEYWORD));
+      expect(syncAttribute!.length).toBeLessThanOrEqual(MAX_KEYWORD_LENGTH);
+      expect(syncAttribute!.startsWith(LONG.sync.slice(0, 100))).toBe(true);
     }
   });
 
