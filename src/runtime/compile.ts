@@ -2,13 +2,14 @@ import fs from 'node:fs';
 import path from 'node:path';
 import * as esbuild from 'esbuild';
 import ts from 'typescript';
-import { SANDBOX_GLOBALS } from './declarations';
+import { HELPER_DECLARATIONS, nangoModuleDeclarations, SANDBOX_GLOBALS } from './declarations';
 
 /**
  * Packages a script may import; the sandbox provides them. `zod` is the project's zod major
- * (`CompileOptions.zod`); `zod/v3` and `zod/v4` name a major explicitly.
+ * (`CompileOptions.zod`); `zod/v3` and `zod/v4` name a major explicitly. `nango` is the module of
+ * scripts that declare themselves (`createSync`, `createAction`, `createOnEvent`).
  */
-export const ALLOWED_IMPORTS: ReadonlySet<string> = new Set(['zod', 'zod/v3', 'zod/v4', 'crypto', 'node:crypto', 'url', 'node:url']);
+export const ALLOWED_IMPORTS: ReadonlySet<string> = new Set(['zod', 'zod/v3', 'zod/v4', 'crypto', 'node:crypto', 'url', 'node:url', 'nango']);
 
 /**
  * Packages Nango lets scripts import that Syncline refuses, with why and what to use instead. The
@@ -253,6 +254,10 @@ async function bundleEntry(root: string, entry: string, modelsPath: string, mode
 }
 
 const GLOBALS_FILE = '__syncline_sandbox_globals__.d.ts';
+/** The `nango` module (type-check only) and the helper typings it re-exports. */
+const NANGO_FILE = '__syncline_nango__.ts';
+const HELPERS_FILE = '__syncline_helpers__.ts';
+const NANGO_TEXT = nangoModuleDeclarations(`./${HELPERS_FILE.replace(/\.ts$/, '')}`);
 const libCache = new Map<string, ts.SourceFile>();
 
 /**
@@ -262,7 +267,7 @@ const libCache = new Map<string, ts.SourceFile>();
  * library is ES2022 plus what the sandbox provides (`SANDBOX_GLOBALS`) rather than Nango's DOM and
  * Node typings: a global the sandbox lacks fails the type-check, not the run.
  */
-function compilerOptions(zod: ZodMajor): ts.CompilerOptions {
+function compilerOptions(root: string, zod: ZodMajor): ts.CompilerOptions {
   const zodDir = path.dirname(require.resolve('zod/package.json'));
   const v3 = path.join(zodDir, 'v3');
   const v4 = path.join(zodDir, 'v4');
@@ -289,17 +294,21 @@ function compilerOptions(zod: ZodMajor): ts.CompilerOptions {
     noUnusedParameters: true,
     resolveJsonModule: false,
     allowJs: false,
-    paths: { zod: [zod === 3 ? v3 : zodDir], 'zod/v3': [v3], 'zod/v4': [v4] },
+    paths: { zod: [zod === 3 ? v3 : zodDir], 'zod/v3': [v3], 'zod/v4': [v4], nango: [path.join(root, NANGO_FILE)] },
   };
 }
 
 function typecheck(root: string, bundles: Bundled[], modelsPath: string, modelsTs: string | undefined, zod: ZodMajor): CompileIssue[] {
   if (bundles.length === 0) return [];
-  const options = compilerOptions(zod);
+  const options = compilerOptions(root, zod);
   const host = ts.createCompilerHost(options, true);
   const globalsPath = path.join(root, GLOBALS_FILE);
+  const nangoPath = path.join(root, NANGO_FILE);
+  const helpersPath = path.join(root, HELPERS_FILE);
   const readVirtual = (fileName: string): string | undefined => {
     if (fileName === globalsPath) return SANDBOX_GLOBALS;
+    if (fileName === nangoPath) return NANGO_TEXT;
+    if (fileName === helpersPath) return HELPER_DECLARATIONS;
     if (modelsTs !== undefined && path.resolve(fileName) === modelsPath) return modelsTs;
     return undefined;
   };

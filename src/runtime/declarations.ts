@@ -500,3 +500,131 @@ declare module 'node:url' {
   export * from 'url';
 }
 `;
+
+/**
+ * The virtual module \`nango\` of scripts that declare themselves (\`createSync\`, \`createAction\`,
+ * \`createOnEvent\`), as Nango's runner-sdk exports it: the helper typings of HELPER_DECLARATIONS
+ * (imported from \`helpersModule\`), with \`NangoAction\` and \`NangoSync\` made generic over the
+ * definition's zod schemas so \`getMetadata\`, checkpoints and \`batchSave\` are typed from them.
+ * An option the script does not declare types as \`any\`. In the sandbox, \`require('nango')\` gives
+ * the three functions (each returns the definition with its \`type\`) and \`ActionError\`.
+ */
+export function nangoModuleDeclarations(helpersModule: string): string {
+  return `import type * as z from 'zod/v4';
+import type { NangoAction as HelperAction, NangoSync as HelperSync } from '${helpersModule}';
+export * from '${helpersModule}';
+
+export type MaybePromise<T> = T | Promise<T>;
+export type ZodMetadata = z.ZodObject | z.ZodVoid | undefined;
+/** A checkpoint is an object of strings, numbers and booleans. */
+export type ZodCheckpoint = z.ZodObject<Record<string, z.ZodString | z.ZodNumber | z.ZodBoolean>> | undefined;
+export type ZodModel = z.ZodObject<{ id: z.ZodString }>;
+export interface RawModel {
+  [key: string]: unknown;
+  id: string;
+}
+type Inferred<T> = [T] extends [never] ? any : T extends z.ZodType ? z.infer<T> : any;
+export interface Endpoint {
+  method: 'GET' | 'POST' | 'PUT' | 'PATCH' | 'DELETE';
+  path: string;
+  group?: string | undefined;
+}
+
+export interface NangoAction<TMetadata extends ZodMetadata = never, TCheckpoint extends ZodCheckpoint = never>
+  extends Omit<HelperAction, 'getMetadata' | 'setMetadata' | 'updateMetadata' | 'getCheckpoint' | 'saveCheckpoint'> {
+  getMetadata<T = Inferred<TMetadata>>(): Promise<T>;
+  setMetadata(metadata: Inferred<TMetadata>): ReturnType<HelperAction['setMetadata']>;
+  updateMetadata(metadata: Partial<Inferred<TMetadata>>): ReturnType<HelperAction['updateMetadata']>;
+  getCheckpoint(): Promise<Inferred<TCheckpoint> | null>;
+  saveCheckpoint(checkpoint: Inferred<TCheckpoint>): Promise<void>;
+}
+
+type ModelOf<TModels, TName> = [TModels] extends [never] ? any : TName extends keyof TModels ? (TModels[TName] extends z.ZodType ? z.infer<TModels[TName]> : any) : any;
+
+export interface NangoSync<
+  TModels extends Record<string, ZodModel> = never,
+  TMetadata extends ZodMetadata = never,
+  TCheckpoint extends ZodCheckpoint = never,
+  TModelName extends keyof TModels = keyof TModels
+> extends NangoAction<TMetadata, TCheckpoint>, Pick<HelperSync, 'lastSyncDate' | 'variant' | 'modelFullName'> {
+  batchSave<TModel extends RawModel = ModelOf<TModels, TModelName>>(results: TModel[], model: TModelName): Promise<boolean>;
+  /** @deprecated Use batchSave. */
+  batchSend<TModel extends RawModel = ModelOf<TModels, TModelName>>(results: TModel[], model: TModelName): Promise<boolean | null>;
+  batchUpdate<TModel extends RawModel = ModelOf<TModels, TModelName>>(results: (Pick<TModel, 'id'> & Partial<TModel>)[], model: TModelName): Promise<boolean>;
+  batchDelete<TModel extends RawModel = ModelOf<TModels, TModelName>>(results: (Pick<TModel, 'id'> & Partial<TModel>)[], model: TModelName): Promise<boolean>;
+  getRecordsByIds<TKey = string | number, TModel extends RawModel = ModelOf<TModels, TModelName>>(ids: TKey[], model: TModelName): Promise<Map<TKey, TModel>>;
+  setMergingStrategy(merging: { strategy: 'ignore_if_modified_after' | 'override' }, model: TModelName): Promise<void>;
+  /** Not available in Syncline yet: fails at run time with an error that says so. */
+  listRecords<TModel extends RawModel = ModelOf<TModels, TModelName>>(model: TModelName, options?: { cursor?: string }): AsyncGenerator<TModel>;
+  /** Not available in Syncline yet: fails at run time with an error that says so. */
+  trackDeletesStart(model: TModelName): Promise<void>;
+  /** Not available in Syncline yet: fails at run time with an error that says so. */
+  trackDeletesEnd(model: TModelName): Promise<{ deletedKeys: string[] }>;
+  /** @deprecated Not available in Syncline yet: fails at run time with an error that says so. */
+  deleteRecordsFromPreviousExecutions(model: TModelName): Promise<{ deletedKeys: string[] }>;
+}
+
+export interface CreateSyncProps<TModels extends Record<string, ZodModel>, TMetadata extends ZodMetadata = never, TCheckpoint extends ZodCheckpoint = never> {
+  version?: string;
+  description: string;
+  /** @deprecated As in Nango: endpoints are optional. */
+  endpoints?: Endpoint[];
+  /** e.g. 'every hour', 'every 5 minutes' (30 seconds to 31 days). */
+  frequency: string;
+  models: TModels;
+  /** @deprecated */
+  syncType?: 'full' | 'incremental';
+  /** @deprecated */
+  trackDeletes?: boolean;
+  autoStart?: boolean;
+  scopes?: string[];
+  metadata?: TMetadata;
+  checkpoint?: TCheckpoint;
+  webhookSubscriptions?: string[];
+  exec: (nango: NangoSync<TModels, TMetadata, TCheckpoint>) => MaybePromise<void>;
+  onWebhook?: (nango: NangoSync<TModels, TMetadata, TCheckpoint>, payload: any) => MaybePromise<void>;
+}
+export interface CreateSyncResponse<TModels extends Record<string, ZodModel>, TMetadata extends ZodMetadata = undefined, TCheckpoint extends ZodCheckpoint = undefined>
+  extends CreateSyncProps<TModels, TMetadata, TCheckpoint> {
+  type: 'sync';
+}
+export declare function createSync<TModels extends Record<string, ZodModel>, TMetadata extends ZodMetadata = undefined, TCheckpoint extends ZodCheckpoint = undefined>(
+  params: CreateSyncProps<TModels, TMetadata, TCheckpoint>
+): CreateSyncResponse<TModels, TMetadata, TCheckpoint>;
+
+export interface CreateActionProps<TInput extends z.ZodTypeAny, TOutput extends z.ZodTypeAny, TMetadata extends ZodMetadata = undefined, TCheckpoint extends ZodCheckpoint = undefined> {
+  version?: string;
+  description: string;
+  /** @deprecated As in Nango: the endpoint is optional. */
+  endpoint?: Endpoint;
+  input: TInput;
+  output: TOutput;
+  metadata?: TMetadata;
+  checkpoint?: TCheckpoint;
+  scopes?: string[];
+  exec: (nango: NangoAction<TMetadata, TCheckpoint>, input: z.infer<TInput>) => MaybePromise<z.infer<TOutput>>;
+}
+export interface CreateActionResponse<TInput extends z.ZodTypeAny, TOutput extends z.ZodTypeAny, TMetadata extends ZodMetadata = undefined, TCheckpoint extends ZodCheckpoint = undefined>
+  extends CreateActionProps<TInput, TOutput, TMetadata, TCheckpoint> {
+  type: 'action';
+}
+export declare function createAction<TInput extends z.ZodTypeAny, TOutput extends z.ZodTypeAny, TMetadata extends ZodMetadata = undefined, TCheckpoint extends ZodCheckpoint = undefined>(
+  params: CreateActionProps<TInput, TOutput, TMetadata, TCheckpoint>
+): CreateActionResponse<TInput, TOutput, TMetadata, TCheckpoint>;
+
+export interface CreateOnEventProps<TMetadata extends ZodMetadata = undefined, TCheckpoint extends ZodCheckpoint = undefined> {
+  version?: string;
+  description: string;
+  event: 'post-connection-creation' | 'pre-connection-deletion' | 'validate-connection';
+  metadata?: TMetadata;
+  checkpoint?: TCheckpoint;
+  exec: (nango: NangoAction<TMetadata, TCheckpoint>) => MaybePromise<void>;
+}
+export interface CreateOnEventResponse<TMetadata extends ZodMetadata = undefined, TCheckpoint extends ZodCheckpoint = undefined> extends CreateOnEventProps<TMetadata, TCheckpoint> {
+  type: 'onEvent';
+}
+export declare function createOnEvent<TMetadata extends ZodMetadata = undefined, TCheckpoint extends ZodCheckpoint = undefined>(
+  params: CreateOnEventProps<TMetadata, TCheckpoint>
+): CreateOnEventResponse<TMetadata, TCheckpoint>;
+`;
+}

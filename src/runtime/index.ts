@@ -23,5 +23,6 @@ export { compileScript, compileScripts, projectZodMajor, ScriptCompileError, ALL
 export { HELPER_DECLARATIONS, SANDBOX_GLOBALS } from './declarations';
 export { ScriptRunError, ProxyError } from './errors';
 export { runScript, DEFAULT_MEMORY_MB, DEFAULT_TIMEOUT_MS } from './sandbox';
+export { describeScripts, type DescribeOutcome, type DescribedSchema, type ScriptDescription } from './describe';
 export { CollectingRecordSink, MemoryCheckpointStore, storeServices, type StoreServicesOptions } from './services';
 export { modelChecker } from './records';

@@ -406,6 +406,13 @@ function boot(post: Outside['post'], call: Outside['call'], finish: Outside['fin
     }
     return zods.get(major);
   };
+  // A script's definition is data: each function tags its argument with the kind, as Nango's do.
+  const nangoModule = Object.freeze({
+    createSync: (params: object) => ({ type: 'sync', ...params }),
+    createAction: (params: object) => ({ type: 'action', ...params }),
+    createOnEvent: (params: object) => ({ type: 'onEvent', ...params }),
+    ActionError,
+  });
   const requireModule = (name: string): unknown => {
     switch (name) {
       case 'zod':
@@ -419,8 +426,10 @@ function boot(post: Outside['post'], call: Outside['call'], finish: Outside['fin
       case 'url':
       case 'node:url':
         return url;
+      case 'nango':
+        return nangoModule;
       default:
-        throw new Error(`Cannot require "${name}": scripts may only import zod, crypto and url`);
+        throw new Error(`Cannot require "${name}": scripts may only import zod, crypto, url and nango`);
     }
   };
 
