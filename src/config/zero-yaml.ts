@@ -129,7 +129,7 @@ export function zeroYamlConfig(scripts: DeclaredScript[]): NangoConfig {
       models.set(modelName, modelFromJsonSchema(modelName, schema));
     };
     const checkpoint = script.schemas.checkpoint as { type?: unknown; properties?: Record<string, { type?: unknown }> } | undefined;
-    if (checkpoint && (checkpoint.type !== 'object' || Object.values(checkpoint.properties ?? {}).some((p) => !['string', 'number', 'boolean'].includes(p.type as string)))) {
+    if (checkpoint && (checkpoint.type !== 'object' || Object.values(checkpoint.properties ?? {}).some((p) => !['string', 'number', 'integer', 'boolean'].includes(p.type as string)))) {
       issue('checkpoint', 'should be z.object({...}) of strings, numbers and booleans (no nested objects or arrays)');
     }
 

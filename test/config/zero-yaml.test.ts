@@ -101,3 +101,8 @@ test('indexEntries lists the scripts index.ts imports, as .ts paths', () => {
     'github/actions/create-issue.ts',
   ]);
 });
+
+test('a checkpoint of strings, numbers (integers too) and booleans is accepted', () => {
+  const checkpoint = { type: 'object', properties: { since: { type: 'string' }, id: { type: 'integer' }, done: { type: 'boolean' } }, required: ['since'] };
+  expect(zeroYamlConfig([sync({ schemas: { checkpoint } })]).integrations[0]!.syncs).toHaveLength(1);
+});
