@@ -10,7 +10,18 @@ export interface ScriptBundle {
   js: string;
   /** TypeScript source, kept for display. */
   ts?: string;
+  /**
+   * The script's own models, when its project declares them per script (zod models arrive with each
+   * flow); otherwise the ones it uses are taken from the config's models.
+   */
+  models?: ModelDefinition[];
 }
+
+/**
+ * Which active scripts a deploy deactivates besides those it replaces: all the environment's that the
+ * config no longer has (`true`), none (`false`), or only those of some integrations.
+ */
+export type Reconcile = boolean | { integrations: string[] };
 
 export interface DeployedScript {
   id: number;
@@ -65,9 +76,10 @@ export class ScriptStore {
   /**
    * Makes `config` the environment's deployed configuration, all or nothing: every sync and action
    * of the config becomes active with its bundle; with `reconcile`, active scripts the config no longer
-   * has are deactivated (otherwise they stay as they are).
+   * has are deactivated (otherwise they stay as they are), environment-wide or in the integrations
+   * named. `yaml` is the nango.yaml text, empty for projects without one.
    */
-  async deploy(environmentId: number, yaml: string, config: NangoConfig, bundles: ScriptBundle[], reconcile = true): Promise<DeployResult> {
+  async deploy(environmentId: number, yaml: string, config: NangoConfig, bundles: ScriptBundle[], reconcile: Reconcile = true): Promise<DeployResult> {
     const code = new Map(bundles.map((b) => [`${b.integration}/${b.type}/${b.name}`, b]));
     const definitions = config.integrations.flatMap((i) => [...i.syncs, ...i.actions]);
     return this.db.transaction(async (tx) => {
@@ -80,9 +92,10 @@ export class ScriptStore {
       const { rows: removed } = await tx.query<{ integration_key: string; type: 'sync' | 'action'; name: string }>(
         `UPDATE scripts SET active = false
          WHERE environment_id = $1 AND active
-           AND ($2 OR integration_key || '/' || type || '/' || name = ANY($3::text[]))
+           AND (integration_key || '/' || type || '/' || name = ANY($3::text[])
+                OR ($2 AND ($4::text[] IS NULL OR integration_key = ANY($4::text[]))))
          RETURNING integration_key, type, name`,
-        [environmentId, reconcile, keep],
+        [environmentId, reconcile !== false, keep, typeof reconcile === 'object' ? reconcile.integrations : null],
       );
       const { rows: inserted } = await tx.query<ScriptRow>(
         `INSERT INTO scripts (environment_id, deployment_id, integration_key, type, name, version, config, models, code, source)
@@ -101,7 +114,7 @@ export class ScriptStore {
                 name: d.name,
                 version: d.version ?? null,
                 config: d,
-                models: usedModels(d, config.models),
+                models: bundle.models ? usedModels(d, new Map(bundle.models.map((m) => [m.name, m]))) : usedModels(d, config.models),
                 code: bundle.js,
                 source: bundle.ts ?? null,
               };
@@ -118,6 +131,16 @@ export class ScriptStore {
         scripts: inserted.map(toScript),
       };
     });
+  }
+
+  /** How many connections each integration of the environment has (integrations without any are absent). */
+  async connectionCounts(environmentId: number): Promise<Map<string, number>> {
+    const { rows } = await this.db.query<{ unique_key: string; n: string | number }>(
+      `SELECT i.unique_key, count(*) AS n FROM connections c JOIN integrations i ON i.id = c.integration_id
+       WHERE c.environment_id = $1 GROUP BY i.unique_key`,
+      [environmentId],
+    );
+    return new Map(rows.map((r) => [r.unique_key, Number(r.n)]));
   }
 
   /** Active scripts of an environment, optionally of one integration. */

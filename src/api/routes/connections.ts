@@ -105,10 +105,11 @@ export function connectionRoutes(store: Store): Router {
     });
   }
 
-  router.get('/connections/:connectionId', async (req, res) => {
+  // `/connection/:connectionId` is the older path Nango's CLI still reads (nango dryrun).
+  router.get(['/connections/:connectionId', '/connection/:connectionId'], async (req, res) => {
     const q = query(getQuery, req);
     // OAuth2 tokens expiring within 15 minutes (or any, with force_refresh) are refreshed first.
-    const connection = await getFreshConnection(store, environment(req).id, q.provider_config_key, req.params.connectionId, {
+    const connection = await getFreshConnection(store, environment(req).id, q.provider_config_key, String(req.params.connectionId), {
       forceRefresh: q.force_refresh,
     });
     await store.connections.markFetched(connection.id);
