@@ -11,6 +11,7 @@ import { SynclineApiError } from '../sdk';
 import { init } from './init';
 import { CliError, client, FOLDER, integrationsDir } from './project';
 import { NangoYamlError } from '../config/nango-yaml';
+import { ScriptDefinitionError } from '../config/zero-yaml';
 import { ScriptCompileError } from '../runtime';
 import { dryrun } from './dryrun';
 import { compileProject, deployProject, findScript, generate, loadProject, type Project } from './scripts';
@@ -69,14 +70,15 @@ program
   .command('init')
   .argument('[dir]', 'folder to create', FOLDER)
   .description('scaffold an integrations folder with a working GitHub example')
-  .action((dir: string) => {
-    for (const file of init(dir)) process.stdout.write(`created ${file}\n`);
+  .option('--zero-yaml', "Nango's current format: scripts declare themselves (createSync, createAction) with zod models; no nango.yaml")
+  .action((dir: string, opts: { zeroYaml?: boolean }) => {
+    for (const file of init(dir, { zeroYaml: opts.zeroYaml === true })) process.stdout.write(`created ${file}\n`);
     process.stdout.write(`\nNext: put your secret key in ${dir}/.env, then \`syncline deploy\`.\n`);
   });
 
 /** `loadProject`, printing the nango.yaml warnings (accepted forms that are probably mistakes) to stderr. */
-function load(dir: string): Project {
-  const project = loadProject(dir);
+async function load(dir: string): Promise<Project> {
+  const project = await loadProject(dir);
   for (const w of project.config.warnings) process.stderr.write(`warning: ${w.file}:${w.line} ${w.path}: ${w.message}\n`);
   return project;
 }
@@ -87,8 +89,8 @@ program
   .command('generate')
   .description('write models.ts (model types and helper typings) and .nango/ (schema.ts, schema.json, nango.json) from nango.yaml')
   .option(...dirOption)
-  .action((opts: { dir?: string }) => {
-    for (const file of generate(load(integrationsDir(opts.dir)))) process.stdout.write(`wrote ${file}\n`);
+  .action(async (opts: { dir?: string }) => {
+    for (const file of generate(await load(integrationsDir(opts.dir)))) process.stdout.write(`wrote ${file}\n`);
   });
 
 program
@@ -96,7 +98,7 @@ program
   .description('type-check and bundle every script into dist/')
   .option(...dirOption)
   .action(async (opts: { dir?: string }) => {
-    const project = load(integrationsDir(opts.dir));
+    const project = await load(integrationsDir(opts.dir));
     process.stderr.write('compiling…\n');
     for (const { compiled } of await compileProject(project)) process.stdout.write(`compiled ${compiled.entry}\n`);
   });
@@ -107,7 +109,7 @@ program
   .option(...dirOption)
   .action(async (opts: { dir?: string }) => {
     const dir = integrationsDir(opts.dir);
-    const project = load(dir);
+    const project = await load(dir);
     process.stderr.write('compiling…\n');
     const api = client(dir);
     const result = await deployProject(project, api);
@@ -130,7 +132,7 @@ program
   .option(...dirOption)
   .action(async (name: string, connectionId: string, opts: { integration?: string; input?: string; metadata?: string; lastSyncDate?: string; variant?: string; validation?: boolean; dir?: string }) => {
     const dir = integrationsDir(opts.dir);
-    const project = load(dir);
+    const project = await load(dir);
     const script = findScript(project.config, name, opts.integration);
     const lastSyncDate = opts.lastSyncDate === undefined ? undefined : new Date(opts.lastSyncDate);
     if (lastSyncDate && Number.isNaN(lastSyncDate.getTime())) throw new CliError(`--last-sync-date: "${opts.lastSyncDate}" is not an ISO date`);
@@ -197,7 +199,7 @@ function integrationsDirOrCwd(): string {
 
 program.parseAsync().catch((err: unknown) => {
   // Expected start-up failures are one readable line; anything else keeps its stack.
-  if (err instanceof NangoYamlError || err instanceof ScriptCompileError) {
+  if (err instanceof NangoYamlError || err instanceof ScriptCompileError || err instanceof ScriptDefinitionError) {
     const lines = err.message.split('\n');
     process.stderr.write(`syncline: ${lines.length} problem${lines.length === 1 ? '' : 's'}; nothing was changed\n${err.message}\n`);
     process.exit(1);

@@ -13,12 +13,12 @@ export const FOLDER = 'nango-integrations';
 
 /**
  * The integrations folder: `dir` if given, else `./nango-integrations` when it exists, else the
- * current directory if it holds a nango.yaml.
+ * current directory, whichever holds a nango.yaml or (scripts that declare themselves) an index.ts.
  */
 export function integrationsDir(dir?: string): string {
   const candidates = dir ? [path.resolve(dir)] : [path.resolve(FOLDER), process.cwd()];
-  const found = candidates.find((c) => fs.existsSync(path.join(c, 'nango.yaml')));
-  if (!found) throw new CliError(`No nango.yaml in ${candidates.join(' or ')}; run \`syncline init\` first`);
+  const found = candidates.find((c) => fs.existsSync(path.join(c, 'nango.yaml')) || fs.existsSync(path.join(c, 'index.ts')));
+  if (!found) throw new CliError(`No nango.yaml or index.ts in ${candidates.join(' or ')}; run \`syncline init\` first`);
   return found;
 }
 

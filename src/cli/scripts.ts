@@ -2,38 +2,109 @@ import fs from 'node:fs';
 import path from 'node:path';
 import { generateModelsTs, generateNangoJson, generateSchemaJson, generateSchemaTs } from '../config/generate-models';
 import { loadNangoYaml, type ActionDefinition, type NangoConfig, type SyncDefinition } from '../config/nango-yaml';
-import { compileScripts, HELPER_DECLARATIONS, ScriptCompileError, type CompiledScript, type CompileIssue } from '../runtime';
+import { indexEntries, ScriptDefinitionError, zeroYamlConfig, type DeclaredScript } from '../config/zero-yaml';
+import { compileScripts, describeScripts, HELPER_DECLARATIONS, ScriptCompileError, type CompiledScript, type CompileIssue } from '../runtime';
 import type { Syncline } from '../sdk';
 import type { DeployResponse } from '../sdk/types';
 import { CliError, scriptSource } from './project';
 
 export type ScriptDefinition = SyncDefinition | ActionDefinition;
 
-/** An integrations folder with its parsed, validated nango.yaml. */
+/**
+ * An integrations folder and its validated config. `yaml`: a nango.yaml project; `zero-yaml`:
+ * scripts that declare themselves (`createSync`, ...), listed by `index.ts`, whose config is read
+ * from the scripts.
+ */
 export interface Project {
   dir: string;
-  yaml: string;
+  format: 'yaml' | 'zero-yaml';
+  /** The nango.yaml text (yaml projects). */
+  yaml?: string;
   config: NangoConfig;
+  /** Zero-yaml projects: each script's source, relative, by `integration/type/name`. */
+  sources?: Map<string, string>;
 }
 
-/** Reads and validates `<dir>/nango.yaml` (a `NangoYamlError` lists every issue). */
-export function loadProject(dir: string): Project {
-  const file = path.join(dir, 'nango.yaml');
-  return { dir, yaml: fs.readFileSync(file, 'utf8'), config: loadNangoYaml(path.relative(process.cwd(), file) || file) };
+const sourceKey = (d: { integration: string; type: string; name: string }) => `${d.integration}/${d.type}/${d.name}`;
+
+/**
+ * Reads and validates the project in `dir`: its nango.yaml (a `NangoYamlError` lists every
+ * issue), or the definitions of the scripts its index.ts imports (see `readZeroYamlProject`).
+ */
+export async function loadProject(dir: string): Promise<Project> {
+  const format = projectFormat(dir);
+  if (format === 'yaml') {
+    const file = path.join(dir, 'nango.yaml');
+    return { dir, format, yaml: fs.readFileSync(file, 'utf8'), config: loadNangoYaml(path.relative(process.cwd(), file) || file) };
+  }
+  const { project, failed } = await readZeroYamlProject(dir);
+  if (failed.length) throw new ScriptDefinitionError(failed.map((f) => ({ file: f.entry, path: 'definition', line: 1, message: f.error })));
+  return project;
+}
+
+/** A folder with a nango.yaml is a yaml project, one with an index.ts a zero-yaml one; both is an error. */
+export function projectFormat(dir: string): Project['format'] {
+  const yaml = fs.existsSync(path.join(dir, 'nango.yaml'));
+  const index = fs.existsSync(path.join(dir, 'index.ts'));
+  if (yaml && index) {
+    throw new CliError(
+      `${dir} mixes the two project formats: a nango.yaml, and an index.ts for scripts that declare themselves (createSync, createAction, createOnEvent). Keep one: remove index.ts for a nango.yaml project, or nango.yaml (and models.ts) when the scripts declare themselves`,
+    );
+  }
+  return yaml ? 'yaml' : 'zero-yaml';
+}
+
+/**
+ * A project whose scripts declare themselves: each script index.ts imports is bundled, then run in
+ * the sandbox to read its definition (never in this process: its module is user code); the
+ * definitions give the same config a nango.yaml would. Scripts that do not bundle or whose module
+ * fails are in `failed`, each with its error; the config holds the others.
+ */
+export async function readZeroYamlProject(dir: string): Promise<{ project: Project; failed: Array<{ entry: string; error: string }> }> {
+  const indexFile = path.join(dir, 'index.ts');
+  if (!fs.existsSync(indexFile)) throw new CliError(`No index.ts in ${dir}: it imports every script (import './github/syncs/issues.js';)`);
+  const entries = indexEntries(fs.readFileSync(indexFile, 'utf8'));
+  if (entries.length === 0) throw new CliError("index.ts imports no script; add one like import './github/syncs/issues.js';");
+  const { scripts, errors } = await compileScripts({ root: dir, typecheck: false }, entries);
+  const failed = errors.map((e) => ({ entry: e.entry, error: e.message }));
+  let declared: DeclaredScript[] = [];
+  for (const outcome of await describeScripts(scripts)) {
+    if ('error' in outcome) failed.push({ entry: outcome.entry, error: outcome.error });
+    else declared.push({ file: outcome.entry, ...outcome.description });
+  }
+  // A script whose definition is refused fails alone: the config is built from the others.
+  let config: NangoConfig | undefined;
+  while (!config) {
+    try {
+      config = zeroYamlConfig(declared);
+    } catch (err) {
+      if (!(err instanceof ScriptDefinitionError)) throw err;
+      const refused = new Set(err.issues.map((i) => i.file));
+      for (const file of refused) failed.push({ entry: file, error: err.issues.filter((i) => i.file === file).map((i) => `${i.path}: ${i.message}`).join('; ') });
+      declared = declared.filter((d) => !refused.has(d.file));
+    }
+  }
+  const sources = new Map<string, string>();
+  for (const d of declared) {
+    const segments = d.file.split('/');
+    sources.set(sourceKey({ integration: segments[0]!, type: d.type, name: segments.at(-1)!.replace(/\.ts$/, '') }), d.file);
+  }
+  return { project: { dir, format: 'zero-yaml', config, sources }, failed };
 }
 
 export const definitions = (config: NangoConfig): ScriptDefinition[] => config.integrations.flatMap((i) => [...i.syncs, ...i.actions]);
 
 /**
- * Writes what `nango generate` writes: `models.ts` (model types and the helper typings), and under
- * `.nango/` the model types alone (`schema.ts`), their JSON Schema (`schema.json`) and the parsed
- * integrations (`nango.json`). Returns the paths written, `models.ts` first.
+ * Writes what `nango generate` writes: `models.ts` (model types and the helper typings; yaml
+ * projects only), and under `.nango/` the model types alone (`schema.ts`), their JSON Schema
+ * (`schema.json`) and the parsed integrations (`nango.json`). Returns the paths written.
  */
 export function generate(project: Project): string[] {
   const generated = path.join(project.dir, '.nango');
   fs.mkdirSync(generated, { recursive: true });
   const files: Array<[string, string]> = [
-    [path.join(project.dir, 'models.ts'), generateModelsTs(project.config, HELPER_DECLARATIONS)],
+    // Scripts that declare themselves import their types from 'nango', not models.ts.
+    ...(project.format === 'yaml' ? [[path.join(project.dir, 'models.ts'), generateModelsTs(project.config, HELPER_DECLARATIONS)] as [string, string]] : []),
     [path.join(generated, 'schema.ts'), generateSchemaTs(project.config)],
     [path.join(generated, 'schema.json'), generateSchemaJson(project.config)],
     [path.join(generated, 'nango.json'), generateNangoJson(project.config)],
@@ -65,7 +136,8 @@ export async function compileEach(project: Project, only?: ScriptDefinition[]): 
   const wanted: Array<{ definition: ScriptDefinition; entry: string }> = [];
   for (const definition of only ?? definitions(project.config)) {
     try {
-      wanted.push({ definition, entry: path.relative(project.dir, scriptSource(project.dir, definition)).split(path.sep).join('/') });
+      const declared = project.sources?.get(sourceKey(definition));
+      wanted.push({ definition, entry: declared ?? path.relative(project.dir, scriptSource(project.dir, definition)).split(path.sep).join('/') });
     } catch (err) {
       if (!(err instanceof CliError)) throw err;
       const entry = `${definition.integration}/${definition.type}s/${definition.name}.ts`;
@@ -110,6 +182,7 @@ function uniqueIssues(issues: CompileIssue[]): CompileIssue[] {
 
 /** Compiles everything and uploads it in one request: the server applies all of it or none. */
 export async function deployProject(project: Project, client: Syncline): Promise<DeployResponse> {
+  if (project.yaml === undefined) throw new CliError('deploy of a project whose scripts declare themselves (createSync, createAction) is not available yet; compile and dryrun are');
   const compiled = await compileProject(project);
   return client.deploy({
     nangoYamlBody: project.yaml,

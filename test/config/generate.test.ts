@@ -135,7 +135,7 @@ describe('generate, then compile', () => {
   };
 
   test('writes models.ts and .nango/{schema.ts,schema.json,nango.json}', () => {
-    const written = generate({ dir, yaml: YAML, config });
+    const written = generate({ dir, format: 'yaml', yaml: YAML, config });
     expect(written.map((f) => path.relative(dir, f))).toEqual(['models.ts', '.nango/schema.ts', '.nango/schema.json', '.nango/nango.json']);
     expect(fs.readFileSync(path.join(dir, '.nango/schema.ts'), 'utf8')).toBe(generateSchemaTs(config));
   });

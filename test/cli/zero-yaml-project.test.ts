@@ -1,0 +1,102 @@
+import fs from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import { startFakeApi, type FakeApi } from '../fixtures/fake-apis';
+import { runCli } from '../helpers/cli';
+import { startTestServer, type TestServer } from '../helpers/server';
+
+// A project in Nango's current format (scripts declare themselves, no nango.yaml), as a user runs
+// it: init --zero-yaml → generate/compile → dryrun, as child processes against the real API, with
+// GitHub played by a local fake.
+let server: TestServer;
+let github: FakeApi;
+let cwd: string;
+let dir: string;
+let env: NodeJS.ProcessEnv;
+
+beforeAll(async () => {
+  [server, github] = await Promise.all([startTestServer(), startFakeApi()]);
+  cwd = fs.mkdtempSync(path.join(os.tmpdir(), 'syncline-zero-yaml-'));
+  dir = path.join(cwd, 'nango-integrations');
+  const providers = path.join(cwd, 'providers.yaml');
+  fs.writeFileSync(providers, `github:\n  extends: github\n  proxy:\n    base_url: ${github.url}\n`);
+  const { SYNCLINE_SECRET_KEY: _a, SYNCLINE_URL: _b, ...base } = process.env;
+  env = { ...base, SYNCLINE_URL: server.url, SYNCLINE_SECRET_KEY: server.keys.dev, SYNCLINE_PROVIDERS_FILE: providers };
+  await server.store.integrations.create(server.env.dev, { uniqueKey: 'github', provider: 'github' });
+  await server.store.connections.upsert(server.env.dev, 'github', {
+    connectionId: 'octo',
+    credentials: { type: 'OAUTH2', access_token: 'gho_token' },
+    metadata: { owner: 'octo', repo: 'hello' },
+  });
+  github.tokens.add('gho_token');
+  const init = await runCli(['init', '--zero-yaml'], { cwd, env });
+  expect(init.code).toBe(0);
+  expect(fs.existsSync(path.join(dir, 'nango.yaml'))).toBe(false);
+}, 60_000);
+
+afterAll(async () => {
+  await Promise.all([server.close(), github.close()]);
+  fs.rmSync(cwd, { recursive: true, force: true });
+});
+
+const syncline = (args: string[]) => runCli(args, { cwd, env });
+
+test('generate reads the definitions from the scripts and writes .nango/ as for a nango.yaml, without models.ts', async () => {
+  const result = await syncline(['generate']);
+  expect(result.stderr).toBe('');
+  expect(result.code).toBe(0);
+  expect(fs.existsSync(path.join(dir, 'models.ts'))).toBe(false);
+  const [integration] = JSON.parse(fs.readFileSync(path.join(dir, '.nango/nango.json'), 'utf8'));
+  expect(integration.providerConfigKey).toBe('github');
+  expect(integration.syncs[0]).toMatchObject({ name: 'issues', runs: 'every hour', output: ['GithubIssueDemo'], input: 'SyncMetadata_github_issues', auto_start: true, track_deletes: true });
+  expect(integration.actions[0]).toMatchObject({ name: 'create-issue', input: 'ActionInput_github_createissue', output: ['ActionOutput_github_createissue'] });
+  const schema = JSON.parse(fs.readFileSync(path.join(dir, '.nango/schema.json'), 'utf8'));
+  expect(schema.definitions.GithubIssueDemo).toMatchObject({ type: 'object', required: ['id', 'title', 'url'] });
+  expect(fs.readFileSync(path.join(dir, '.nango/schema.ts'), 'utf8')).toContain('export interface ActionInput_github_createissue {');
+}, 60_000);
+
+test('compile type-checks and bundles the scripts index.ts imports', async () => {
+  const result = await syncline(['compile']);
+  expect(result.code).toBe(0);
+  expect(result.stdout).toBe('compiled github/syncs/issues.ts\ncompiled github/actions/create-issue.ts\n');
+}, 60_000);
+
+test('dryrun runs the definition: the sync saves records checked against its zod model, the action returns its output', async () => {
+  const sync = await syncline(['dryrun', 'issues', 'octo']);
+  expect(sync.code).toBe(0);
+  const [, count, json] = /^save (\d+) GithubIssueDemo\n([\s\S]*?)\n(?=save|$)/.exec(sync.stdout) ?? [];
+  expect(Number(count)).toBe(github.issues.length);
+  expect(JSON.parse(json!)[0]).toEqual({ id: String(github.issues[0]!.id), title: github.issues[0]!.title, url: github.issues[0]!.html_url });
+  expect(sync.stderr).not.toContain('does not match');
+
+  const action = await syncline(['dryrun', 'create-issue', 'octo', '--input', '{"owner":"octo","repo":"hello","title":"From zero yaml"}']);
+  expect(action.code).toBe(0);
+  expect(JSON.parse(action.stdout)).toMatchObject({ title: 'From zero yaml', url: expect.stringContaining('/issues/') });
+  const strict = await syncline(['dryrun', 'create-issue', 'octo', '--input', '{"owner":"octo"}', '--validation']);
+  expect(strict.stderr).toMatch(/^syncline: invalid_action_input: The input does not match model "ActionInput_github_createissue"/);
+}, 90_000);
+
+test('a definition Nango would refuse is reported with its file and field; nothing runs', async () => {
+  const file = path.join(dir, 'github/syncs/issues.ts');
+  const source = fs.readFileSync(file, 'utf8');
+  fs.writeFileSync(file, source.replace("frequency: 'every hour'", "frequency: 'every 5 seconds'").replace('autoStart: true', 'autoStart: true,\n    runs: 1'));
+  try {
+    const result = await syncline(['compile']);
+    expect(result.code).toBe(1);
+    expect(result.stderr).toContain('github/syncs/issues.ts definition: createSync.runs: unknown field');
+    expect(result.stderr).toContain('createSync.frequency: "every 5 seconds" is not a frequency');
+  } finally {
+    fs.writeFileSync(file, source);
+  }
+}, 60_000);
+
+test('one project may not mix the two formats', async () => {
+  fs.writeFileSync(path.join(dir, 'nango.yaml'), 'integrations: {}\nmodels: {}\n');
+  try {
+    const result = await syncline(['compile']);
+    expect(result.code).toBe(1);
+    expect(result.stderr).toMatch(/mixes the two project formats: a nango\.yaml, and an index\.ts/);
+  } finally {
+    fs.rmSync(path.join(dir, 'nango.yaml'));
+  }
+}, 60_000);
