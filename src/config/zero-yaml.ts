@@ -2,7 +2,8 @@
  * Nango's current project format, where each script declares itself (`export default
  * createSync({...})`, `createAction`, `createOnEvent` from 'nango') and `index.ts` imports every
  * script: the same `NangoConfig` a nango.yaml gives, built from the declarations, so deploy,
- * validation and the server have one path. Names follow Nango's CLI (`zeroYaml/definitions.ts`):
+ * validation and the server have one path. A field Nango does not know is ignored with a warning,
+ * as Nango's CLI ignores it. Names follow Nango's CLI (`zeroYaml/definitions.ts`):
  * a script is named after its file and belongs to the integration of its top folder; a sync's
  * metadata is the model `SyncMetadata_<integration>_<script>`, an action's input and output
  * `ActionInput_...` and `ActionOutput_...`.
@@ -47,7 +48,7 @@ const MAX_INTERVAL_MS = 31 * 24 * 3600_000;
 const MODEL_NAME = /^[A-Z][a-zA-Z0-9_]+$/;
 const METHODS = ['GET', 'POST', 'PUT', 'PATCH', 'DELETE'];
 
-/** Every field each function accepts, as Nango's runner-sdk declares them. */
+/** Every field each function reads, as Nango's runner-sdk declares them. */
 const FIELDS: Record<string, { fn: string; fields: string[]; required: string[] }> = {
   sync: {
     fn: 'createSync',
@@ -73,6 +74,7 @@ export function declaredModelName(prefix: 'SyncMetadata' | 'ActionInput' | 'Acti
  */
 export function zeroYamlConfig(scripts: DeclaredScript[]): NangoConfig {
   const issues: ConfigIssue[] = [];
+  const warnings: ConfigIssue[] = [];
   const integrations = new Map<string, IntegrationDefinition>();
   const models = new Map<string, ModelDefinition>();
   const modelSchemas = new Map<string, string>();
@@ -92,7 +94,10 @@ export function zeroYamlConfig(scripts: DeclaredScript[]): NangoConfig {
     const integrationKey = segments[0]!;
     const name = segments.at(-1)!.replace(/\.ts$/, '');
     const given = new Set([...Object.keys(script.options), ...Object.keys(script.models ? { models: 1 } : {}), ...Object.keys(script.schemas), ...script.functions]);
-    for (const field of given) if (!kind.fields.includes(field)) issue(field, `unknown field; ${kind.fn} accepts ${kind.fields.join(', ')}`);
+    // Nango's CLI reads the fields it knows and ignores the others: so do we, saying so.
+    for (const field of given) {
+      if (!kind.fields.includes(field)) warnings.push({ file: script.file, path: `${kind.fn}.${field}`, line: 1, message: `unknown field, ignored; ${kind.fn} reads ${kind.fields.join(', ')}` });
+    }
     for (const field of kind.required) if (!given.has(field)) issue(field, 'is required');
     if (given.has('exec') && !script.functions.includes('exec')) issue('exec', 'should be a function');
     if (script.options.onWebhook !== undefined) issue('onWebhook', 'should be a function');
@@ -208,7 +213,7 @@ export function zeroYamlConfig(scripts: DeclaredScript[]): NangoConfig {
     }
   }
   if (issues.length) throw new ScriptDefinitionError(issues);
-  return { integrations: [...integrations.values()], models, warnings: [] };
+  return { integrations: [...integrations.values()], models, warnings };
 }
 
 /**

@@ -254,7 +254,10 @@ async function bundleEntry(root: string, entry: string, modelsPath: string, mode
 }
 
 const GLOBALS_FILE = '__syncline_sandbox_globals__.d.ts';
-/** The `nango` module (type-check only) and the helper typings it re-exports. */
+/**
+ * The `nango` module (type-check only) and the helper typings it re-exports. Nango's
+ * `@nangohq/runner-sdk`, which scripts sometimes `import type` from, has the same typings.
+ */
 const NANGO_FILE = '__syncline_nango__.ts';
 const HELPERS_FILE = '__syncline_helpers__.ts';
 const NANGO_TEXT = nangoModuleDeclarations(`./${HELPERS_FILE.replace(/\.ts$/, '')}`);
@@ -294,7 +297,7 @@ function compilerOptions(root: string, zod: ZodMajor): ts.CompilerOptions {
     noUnusedParameters: true,
     resolveJsonModule: false,
     allowJs: false,
-    paths: { zod: [zod === 3 ? v3 : zodDir], 'zod/v3': [v3], 'zod/v4': [v4], nango: [path.join(root, NANGO_FILE)] },
+    paths: { zod: [zod === 3 ? v3 : zodDir], 'zod/v3': [v3], 'zod/v4': [v4], nango: [path.join(root, NANGO_FILE)], '@nangohq/runner-sdk': [path.join(root, NANGO_FILE)] },
   };
 }
 

@@ -68,14 +68,14 @@ export interface ProxyConfiguration {
   method?: HttpMethod;
   headers?: Record<string, string>;
   /**
-   * The query string, as text or values. Values are strings, numbers or booleans (Nango's typing, so a
-   * nested object is an error where Nango reports it); for a repeated key give the text: 'a=1&a=2'.
+   * The query string, as text or values: strings, numbers, booleans, or a list for a repeated key
+   * (a=1&a=2), as Nango's typings allow them; a nested object is an error where Nango reports it.
    */
-  params?: string | Record<string, string | number | boolean>;
+  params?: string | Record<string, string | number | boolean | string[] | number[]>;
   data?: unknown;
   /** Retries after the first attempt, with exponential back-off. Default 0. */
   retries?: number;
-  baseUrlOverride?: string;
+  baseUrlOverride?: string | undefined;
   /** The provider's pagination settings, overridden field by field. */
   paginate?: Partial<CursorPagination> | Partial<LinkPagination> | Partial<OffsetPagination>;
   /** Headers that tell how long to wait before a retry. */
@@ -506,7 +506,7 @@ declare module 'node:url' {
  * \`createOnEvent\`), as Nango's runner-sdk exports it: the helper typings of HELPER_DECLARATIONS
  * (imported from \`helpersModule\`), with \`NangoAction\` and \`NangoSync\` made generic over the
  * definition's zod schemas so \`getMetadata\`, checkpoints and \`batchSave\` are typed from them.
- * An option the script does not declare types as \`any\`. In the sandbox, \`require('nango')\` gives
+ * An option the script does not declare types as \`never\`, as in Nango. In the sandbox, \`require('nango')\` gives
  * the three functions (each returns the definition with its \`type\`) and \`ActionError\`.
  */
 export function nangoModuleDeclarations(helpersModule: string): string {
@@ -523,7 +523,8 @@ export interface RawModel {
   [key: string]: unknown;
   id: string;
 }
-type Inferred<T> = [T] extends [never] ? any : T extends z.ZodType ? z.infer<T> : any;
+/** As Nango's: a schema's type; an option the definition does not declare gives never. */
+type Inferred<T> = [T] extends [never] ? never : z.infer<Exclude<T, undefined>>;
 export interface Endpoint {
   method: 'GET' | 'POST' | 'PUT' | 'PATCH' | 'DELETE';
   path: string;
@@ -539,7 +540,7 @@ export interface NangoAction<TMetadata extends ZodMetadata = never, TCheckpoint 
   saveCheckpoint(checkpoint: Inferred<TCheckpoint>): Promise<void>;
 }
 
-type ModelOf<TModels, TName> = [TModels] extends [never] ? any : TName extends keyof TModels ? (TModels[TName] extends z.ZodType ? z.infer<TModels[TName]> : any) : any;
+type ModelOf<TModels, TName> = [TModels] extends [never] ? never : TName extends keyof TModels ? (TModels[TName] extends z.ZodType ? z.infer<TModels[TName]> : never) : never;
 
 export interface NangoSync<
   TModels extends Record<string, ZodModel> = never,

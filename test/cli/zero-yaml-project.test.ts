@@ -76,15 +76,18 @@ test('dryrun runs the definition: the sync saves records checked against its zod
   expect(strict.stderr).toMatch(/^syncline: invalid_action_input: The input does not match model "ActionInput_github_createissue"/);
 }, 90_000);
 
-test('a definition Nango would refuse is reported with its file and field; nothing runs', async () => {
+test('a definition Nango would refuse is reported with its file and field; a field Nango ignores is a warning', async () => {
   const file = path.join(dir, 'github/syncs/issues.ts');
   const source = fs.readFileSync(file, 'utf8');
-  fs.writeFileSync(file, source.replace("frequency: 'every hour'", "frequency: 'every 5 seconds'").replace('autoStart: true', 'autoStart: true,\n    runs: 1'));
   try {
-    const result = await syncline(['compile']);
-    expect(result.code).toBe(1);
-    expect(result.stderr).toContain('github/syncs/issues.ts definition: createSync.runs: unknown field');
-    expect(result.stderr).toContain('createSync.frequency: "every 5 seconds" is not a frequency');
+    fs.writeFileSync(file, source.replace("frequency: 'every hour'", "frequency: 'every 5 seconds'"));
+    const refused = await syncline(['generate']);
+    expect(refused.code).toBe(1);
+    expect(refused.stderr).toBe('syncline: 1 problem; nothing was changed\ngithub/syncs/issues.ts definition: createSync.frequency: "every 5 seconds" is not a frequency from "every 30 seconds" to "every 31 days" (e.g. "every hour", "every 5 minutes")\n');
+    fs.writeFileSync(file, source.replace('autoStart: true', 'autoStart: true,\n    // @ts-expect-error not a createSync field\n    runs: 1'));
+    const warned = await syncline(['generate']);
+    expect(warned.code).toBe(0);
+    expect(warned.stderr).toMatch(/^warning: github\/syncs\/issues\.ts:1 createSync\.runs: unknown field, ignored; createSync reads version, description/);
   } finally {
     fs.writeFileSync(file, source);
   }

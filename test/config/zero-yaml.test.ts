@@ -76,7 +76,6 @@ test('actions get ActionInput_/ActionOutput_ models, on-event scripts their even
 });
 
 test.each([
-  ['an unknown field', sync({}, { runs: 'every hour' }), 'github-app/syncs/issues-v2.ts createSync.runs: unknown field; createSync accepts version, description'],
   ['a frequency out of range', sync({}, { frequency: 'every 10 seconds' }), 'createSync.frequency: "every 10 seconds" is not a frequency'],
   ['endpoints not one per model', sync({}, { endpoints: [] }), 'createSync.endpoints: one endpoint per model: 0 for 1 models'],
   ['track deletes on an incremental sync', sync({}, { syncType: 'incremental', trackDeletes: true }), 'createSync.trackDeletes: an incremental sync cannot track deletes'],
@@ -105,4 +104,10 @@ test('indexEntries lists the scripts index.ts imports, as .ts paths', () => {
 test('a checkpoint of strings, numbers (integers too) and booleans is accepted', () => {
   const checkpoint = { type: 'object', properties: { since: { type: 'string' }, id: { type: 'integer' }, done: { type: 'boolean' } }, required: ['since'] };
   expect(zeroYamlConfig([sync({ schemas: { checkpoint } })]).integrations[0]!.syncs).toHaveLength(1);
+});
+
+test('a field Nango does not read is ignored with a warning naming it, as Nango ignores it', () => {
+  const config = zeroYamlConfig([sync({}, { endpoint: { method: 'GET', path: '/issues' } })]);
+  expect(config.integrations[0]!.syncs[0]!.endpoints).toEqual([]);
+  expect(config.warnings).toEqual([{ file: 'github-app/syncs/issues-v2.ts', path: 'createSync.endpoint', line: 1, message: expect.stringMatching(/^unknown field, ignored; createSync reads version, description, endpoints/) }]);
 });
