@@ -30,7 +30,8 @@ export function providerFolders(tree: Tree): ProviderFolder[] {
   const names = new Set<string>();
   for (const file of tree.keys()) {
     const parts = file.split('/');
-    if (parts[0] === INTEGRATIONS && parts.length >= 3) names.add(parts[1]!);
+    // Dot folders (`.nango/`, generated) are not providers.
+    if (parts[0] === INTEGRATIONS && parts.length >= 3 && !parts[1]!.startsWith('.')) names.add(parts[1]!);
   }
   return [...names].sort().map((name) => {
     const yaml = tree.get(`${INTEGRATIONS}/${name}/nango.yaml`);
@@ -84,6 +85,30 @@ export function layOut(tree: Tree, provider: string): Map<string, string> {
   }
   return project;
 }
+
+/**
+ * The files of a `nango-integrations/` project for one provider folder whose scripts declare
+ * themselves, as the repository's own `nango compile` sees them: the folder itself, the lines of
+ * the top `index.ts` that import its scripts, and the top `package.json` (its zod version).
+ */
+export function layOutZeroYaml(tree: Tree, provider: string): Map<string, string> {
+  const project = new Map<string, string>();
+  for (const [file, text] of filesUnder(tree, `${INTEGRATIONS}/${provider}`)) project.set(`${provider}/${file}`, text);
+  const index = tree.get(`${INTEGRATIONS}/index.ts`);
+  const own = (index?.kind === 'file' ? index.text : '').split('\n').filter((line) => new RegExp(`^\\s*import\\s+['"]\\./${escapeRegExp(provider)}/`).test(line));
+  project.set('index.ts', own.length ? `${own.join('\n')}\n` : defaultIndex(project, provider));
+  const manifest = tree.get(`${INTEGRATIONS}/package.json`);
+  if (manifest?.kind === 'file') project.set('package.json', manifest.text);
+  return project;
+}
+
+/** Without a top index.ts: every script under the folder's syncs/, actions/ and on-events/. */
+function defaultIndex(project: Map<string, string>, provider: string): string {
+  const scripts = [...project.keys()].filter((f) => /^[^/]+\/(syncs|actions|on-events)\/[^/]+\.ts$/.test(f) && f.startsWith(`${provider}/`));
+  return scripts.map((f) => `import './${f.replace(/\.ts$/, '.js')}';\n`).join('');
+}
+
+const escapeRegExp = (s: string) => s.replace(/[.*+?^${}()|[\]\\]/g, '\\$&');
 
 /**
  * The names of the syncs and actions a nango.yaml declares (`integration/name`), read leniently:

@@ -13,8 +13,9 @@ import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { NangoYamlError } from '../../src/config/nango-yaml';
-import { compileEach, loadProject } from '../../src/cli/scripts';
-import { declaredScripts, firstLine, INTEGRATIONS, layOut, providerFolders, report, SKIPPED_FOLDERS, type ScriptOutcome, type Tree, type TreeEntry } from './layout';
+import { compileEach, loadProject, readZeroYamlProject, type Project } from '../../src/cli/scripts';
+import { indexEntries } from '../../src/config/zero-yaml';
+import { declaredScripts, firstLine, INTEGRATIONS, layOut, layOutZeroYaml, providerFolders, report, SKIPPED_FOLDERS, type ProviderFolder, type ScriptOutcome, type Tree, type TreeEntry } from './layout';
 
 interface Options {
   repo: string;
@@ -99,29 +100,43 @@ function readTree(options: Options): Tree {
   return treeFromDisk(options.repo);
 }
 
-/** Lays one provider out in `workDir` and compiles it; one outcome per script its nango.yaml declares. */
-async function compileProvider(tree: Tree, provider: string, workDir: string): Promise<ScriptOutcome[]> {
+/** `integration/name` of a script file (`github/syncs/issues.ts`). */
+const scriptKey = (file: string) => `${file.split('/')[0]}/${file.split('/').at(-1)!.replace(/\.ts$/, '')}`;
+
+/**
+ * Lays one provider out in `workDir` and compiles it; one outcome per script its nango.yaml
+ * declares, or (scripts that declare themselves) its index.ts imports.
+ */
+async function compileProvider(tree: Tree, folder: ProviderFolder, workDir: string): Promise<ScriptOutcome[]> {
+  const provider = folder.name;
   const dir = path.join(workDir, provider, 'nango-integrations');
   fs.rmSync(path.join(workDir, provider), { recursive: true, force: true });
-  const files = layOut(tree, provider);
+  const files = folder.format === 'yaml' ? layOut(tree, provider) : layOutZeroYaml(tree, provider);
   for (const [file, text] of files) {
     fs.mkdirSync(path.dirname(path.join(dir, file)), { recursive: true });
     fs.writeFileSync(path.join(dir, file), text);
   }
-  const declared = declaredScripts(files.get('nango.yaml') ?? '');
+  const declared = folder.format === 'yaml' ? declaredScripts(files.get('nango.yaml') ?? '') : indexEntries(files.get('index.ts') ?? '').map(scriptKey);
   const allFail = (error: string) => declared.map((script) => ({ provider, script, error }));
-  let project;
+  let project: Project;
+  const outcomes: ScriptOutcome[] = [];
   try {
     process.chdir(dir); // errors name files relative to the project, as the CLI run in it would
-    project = loadProject(dir);
+    if (folder.format === 'yaml') project = await loadProject(dir);
+    else {
+      const read = await readZeroYamlProject(dir);
+      project = read.project;
+      outcomes.push(...read.failed.map((f) => ({ provider, script: scriptKey(f.entry), error: firstLine(f.error) })));
+    }
   } catch (err) {
     if (err instanceof NangoYamlError) return allFail(`nango.yaml: ${firstLine(err.message)}`);
-    throw err;
+    return allFail(firstLine(err instanceof Error ? err.message : String(err)));
   }
   try {
     const { compiled, failed } = await compileEach(project);
     const key = (d: { integration: string; name: string }) => `${d.integration}/${d.name}`;
     return [
+      ...outcomes,
       ...compiled.map((c) => ({ provider, script: key(c.definition) })),
       ...failed.map((f) => ({ provider, script: key(f.definition), error: firstLine(f.error.message) })),
     ].sort((a, b) => a.script.localeCompare(b.script));
@@ -133,16 +148,18 @@ async function compileProvider(tree: Tree, provider: string, workDir: string): P
 async function main(): Promise<void> {
   const options = parseArgs(process.argv.slice(2));
   const tree = readTree(options);
-  const folders = providerFolders(tree).filter((p) => !p.aliasOf && p.format === 'yaml');
-  const providers = options.only.length ? folders.filter((p) => options.only.includes(p.name)).map((p) => p.name) : folders.map((p) => p.name);
+  const folders = providerFolders(tree).filter((p) => !p.aliasOf);
+  const chosen = options.only.length ? folders.filter((p) => options.only.includes(p.name)) : folders;
+  const providers = chosen.map((p) => p.name);
   const unknown = options.only.filter((name) => !folders.some((p) => p.name === name));
-  if (unknown.length) process.stderr.write(`not a provider folder with its own nango.yaml: ${unknown.join(', ')}\n`);
+  if (unknown.length) process.stderr.write(`not a provider folder: ${unknown.join(', ')}\n`);
   const workDir = fs.mkdtempSync(path.join(os.tmpdir(), 'syncline-corpus-'));
   const outcomes: ScriptOutcome[] = [];
   const cwd = process.cwd();
   try {
-    for (const provider of providers) {
-      const results = await compileProvider(tree, provider, workDir);
+    for (const folder of chosen) {
+      const provider = folder.name;
+      const results = await compileProvider(tree, folder, workDir);
       outcomes.push(...results);
       for (const line of report(results, [provider]).slice(0, -1)) process.stdout.write(`${line}\n`);
       process.stderr.write(`${provider}: ${results.filter((r) => !r.error).length}/${results.length}\n`);

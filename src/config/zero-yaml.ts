@@ -140,8 +140,9 @@ export function zeroYamlConfig(scripts: DeclaredScript[]): NangoConfig {
 
     let integration = integrations.get(integrationKey);
     if (!integration) integrations.set(integrationKey, (integration = { key: integrationKey, syncs: [], actions: [], onEvents: {} }));
-    const taken = [...integration.syncs, ...integration.actions].some((d) => d.name === name);
-    if (taken && script.type !== 'onEvent') issue('', `another sync or action of ${integrationKey} is also named "${name}"`);
+    // A sync and an action may share a name (Nango's CLI accepts it); two syncs or two actions may not.
+    const sameKind = script.type === 'sync' ? integration.syncs : script.type === 'action' ? integration.actions : [];
+    if (sameKind.some((d) => d.name === name)) issue('', `another ${script.type} of ${integrationKey} is also named "${name}"`);
     const version = str('version');
     const description = str('description');
 

@@ -111,3 +111,10 @@ test('a field Nango does not read is ignored with a warning naming it, as Nango 
   expect(config.integrations[0]!.syncs[0]!.endpoints).toEqual([]);
   expect(config.warnings).toEqual([{ file: 'github-app/syncs/issues-v2.ts', path: 'createSync.endpoint', line: 1, message: expect.stringMatching(/^unknown field, ignored; createSync reads version, description, endpoints/) }]);
 });
+
+test('a sync and an action may share a name, as in Nango; two syncs of one integration may not', () => {
+  const action: DeclaredScript = { file: 'github-app/actions/issues-v2.ts', type: 'action', options: { description: 'x' }, schemas: { input: issue, output: issue }, functions: ['exec'] };
+  const config = zeroYamlConfig([sync(), action]);
+  expect([config.integrations[0]!.syncs[0]!.name, config.integrations[0]!.actions[0]!.name]).toEqual(['issues-v2', 'issues-v2']);
+  expect(refusal([sync(), sync({ file: 'github-app/other/issues-v2.ts' })])).toContain('github-app/other/issues-v2.ts createSync: another sync of github-app is also named "issues-v2"');
+});
