@@ -4,6 +4,7 @@ import type { Logger } from 'pino';
 import { z } from 'zod';
 import { SynclineError, type ErrorKind } from '../errors';
 import { throttledWarn } from '../logger';
+import { ENGINE_WAITING } from '../engine/interfaces';
 import { DatabaseUnavailableError } from '../store/db';
 
 const STATUS: Record<ErrorKind, number> = {
@@ -26,12 +27,12 @@ export interface ErrorBody {
 
 /** gRPC UNAVAILABLE: the Temporal frontend (or the embedded engine, waiting for its database) is away. */
 const GRPC_UNAVAILABLE = 14;
-const ENGINE_WAITING = 'the engine is waiting for its database';
 
 /** What is away when `err` (or an error it wraps) says a dependency cannot be reached, if it does. */
 function unavailable(err: unknown): 'database' | 'temporal' | undefined {
   for (let e = err, depth = 0; typeof e === 'object' && e !== null && depth < 5; e = (e as { cause?: unknown }).cause, depth++) {
-    if (e instanceof DatabaseUnavailableError) return 'database';
+    // A workflow's activity that failed on it arrives as an ApplicationFailure of that type.
+    if (e instanceof DatabaseUnavailableError || (e as { type?: unknown }).type === 'DatabaseUnavailableError') return 'database';
     if ((e as { code?: unknown }).code === GRPC_UNAVAILABLE) return (e as { details?: unknown }).details === ENGINE_WAITING ? 'database' : 'temporal';
   }
   return undefined;

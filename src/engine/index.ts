@@ -8,6 +8,8 @@ import { Queries } from './queries';
 import type { Lease } from '../store/db';
 import { throttledWarn } from '../logger';
 import { addServices, handlers, type Handler } from './service';
+import type { Obj } from './proto';
+import { isDatabaseUnavailable } from '../store/db';
 import { registerWorkflowTaskHandlers, tasksOfOpenRun, timeoutsOfOpenRun } from './workflow-tasks';
 import { registerWorkflowHandlers } from './workflows';
 
@@ -54,9 +56,11 @@ export async function startEngine(options: EngineOptions): Promise<RunningEngine
     for (const wake of [...waiters]) wake();
   };
   const server = new grpc.Server({ 'grpc.max_receive_message_length': 128 * 1024 * 1024, 'grpc.max_send_message_length': 128 * 1024 * 1024 });
+  const deferred = new DeferredResults(log, () => owner?.handlers);
   addServices(server, {
     log,
     current: () => owner?.handlers,
+    defer: (method, request) => deferred.add(method, request),
     waitForOwner: (ms, signal) =>
       new Promise<void>((resolve) => {
         const done = () => {
@@ -135,6 +139,7 @@ export async function startEngine(options: EngineOptions): Promise<RunningEngine
       owner = next;
       if (owner) log.warn('engine: lease taken again; open runs reloaded from the database');
       wakeWaiters();
+      void deferred.apply();
     }
   })();
 
@@ -150,6 +155,7 @@ export async function startEngine(options: EngineOptions): Promise<RunningEngine
       }
       const last = owner;
       owner = undefined;
+      deferred.close();
       wakeWaiters();
       if (last) await last.engine.close();
       await stopServer();
@@ -175,4 +181,65 @@ async function own(options: EngineOptions, log: pino.Logger, lease: Lease): Prom
   }
   engine.startRetention(10 * 60_000);
   return { engine, handlers: handlers(engine, queries), lease };
+}
+
+/** Results kept at most this long, and this many: a run's task has timed out and been retried by then. */
+const DEFERRED_MAX_AGE_MS = 10 * 60_000;
+const DEFERRED_MAX = 10_000;
+const DEFERRED_RETRY_MS = 1000;
+
+/**
+ * Task results of workers that arrived while the database was away (Dispatch.defer), applied in
+ * arrival order once an engine can write them. Kept in memory only: if the process ends first,
+ * the tasks time out and are retried, as when a worker dies before reporting.
+ */
+class DeferredResults {
+  private items: { method: string; request: Obj; at: number }[] = [];
+  private timer?: NodeJS.Timeout;
+  private applying = false;
+
+  constructor(
+    private readonly log: pino.Logger,
+    private readonly current: () => Record<string, Handler> | undefined,
+  ) {}
+
+  add(method: string, request: Obj): void {
+    if (this.items.length >= DEFERRED_MAX) this.items.shift();
+    this.items.push({ method, request, at: Date.now() });
+    this.later();
+  }
+
+  async apply(): Promise<void> {
+    const handlers = this.current();
+    if (this.applying || !handlers) return this.later();
+    this.applying = true;
+    try {
+      for (const item of this.items.splice(0)) {
+        if (Date.now() - item.at > DEFERRED_MAX_AGE_MS) continue;
+        try {
+          await handlers[item.method]!(item.request, { signal: new AbortController().signal, waitMs: 0 });
+        } catch (err) {
+          if (isDatabaseUnavailable(err)) this.items.push(item);
+          else this.log.warn({ err, method: item.method }, 'engine: a task result kept during the outage no longer applies');
+        }
+      }
+    } finally {
+      this.applying = false;
+    }
+    if (this.items.length) this.later();
+  }
+
+  close(): void {
+    clearTimeout(this.timer);
+    this.timer = undefined;
+    this.items = [];
+  }
+
+  private later(): void {
+    if (this.timer || !this.items.length) return;
+    this.timer = setTimeout(() => {
+      this.timer = undefined;
+      void this.apply();
+    }, DEFERRED_RETRY_MS);
+  }
 }

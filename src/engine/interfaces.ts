@@ -34,6 +34,9 @@ export interface RunningEngine {
   close(): Promise<void>;
 }
 
+/** The detail of UNAVAILABLE while the engine has lost its lease and waits for the database (the API answers database_unavailable). */
+export const ENGINE_WAITING = 'the engine is waiting for its database';
+
 /** temporal.api.enums.v1.WorkflowExecutionStatus */
 export const Status = {
   Running: 1,

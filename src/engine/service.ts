@@ -7,7 +7,7 @@ import { describeRun } from './describe';
 import type { Engine } from './engine';
 import { EngineError, invalidArgument, unimplemented, workflowNotFound } from './errors';
 import { rawHistory } from './history';
-import { Status } from './interfaces';
+import { ENGINE_WAITING, Status } from './interfaces';
 import { durationMs, encodeWithRaw, msDuration, num, Raw, root, T, timestamp, type Obj } from './proto';
 import type { Queries } from './queries';
 import * as sql from './store';
@@ -62,10 +62,19 @@ export interface Dispatch {
   current(): Record<string, Handler> | undefined;
   /** Resolves when an engine answers again, or after `ms`, or on `signal`. */
   waitForOwner(ms: number, signal: AbortSignal): Promise<void>;
+  /** Keeps a task result (TASK_RESULTS) the database could not take, to apply it when it can. */
+  defer(method: string, request: Obj): void;
 }
 
 /** Polls of workers: while no engine answers they wait, then get "no task", so workers keep polling quietly. */
 const TASK_POLLS = new Set(['PollWorkflowTaskQueue', 'PollActivityTaskQueue', 'PollNexusTaskQueue']);
+/**
+ * Task results of workers. While the database is away they are accepted and kept in memory, then
+ * applied once it is back (Dispatch.defer): the SDK gives up retrying a result after about 10 s,
+ * and the task would then wait for its timeout (a minute for a sync) although its worker finished
+ * it. A result that no longer fits the run when applied is dropped, as it would have been refused.
+ */
+const TASK_RESULTS = new Set(['RespondWorkflowTaskCompleted', 'RespondWorkflowTaskFailed', 'RespondActivityTaskCompleted', 'RespondActivityTaskFailed', 'RespondActivityTaskCanceled']);
 
 /** Registers every method of the two Temporal services; the ones without a handler answer UNIMPLEMENTED. */
 export function addServices(server: grpc.Server, dispatch: Dispatch): void {
@@ -101,7 +110,13 @@ export function addServices(server: grpc.Server, dispatch: Dispatch): void {
           ctx.waitMs = Math.max(0, waitUntil - Date.now());
           if (!handlers || ctx.signal.aborted) return callback(null, {});
         }
-        if (!handlers) return callback({ code: grpc.status.UNAVAILABLE, details: 'the engine is waiting for its database' });
+        if (!handlers && TASK_RESULTS.has(method)) {
+          dispatch.defer(method, call.request);
+          return callback(null, {});
+        }
+        // The activity keeps running (one that outlives its heartbeat timeout is timed out and retried once the engine is back).
+        if (!handlers && method === 'RecordActivityTaskHeartbeat') return callback(null, {});
+        if (!handlers) return callback({ code: grpc.status.UNAVAILABLE, details: ENGINE_WAITING });
         const handler = handlers[method];
         if (!handler) {
           log.debug({ method }, 'engine: unimplemented method called');
@@ -118,6 +133,9 @@ export function addServices(server: grpc.Server, dispatch: Dispatch): void {
             answered = true;
             if (err instanceof EngineError) {
               callback({ code: err.code, details: err.message, metadata: err.metadata() });
+            } else if (isDatabaseUnavailable(err) && TASK_RESULTS.has(method)) {
+              dispatch.defer(method, call.request);
+              callback(null, {});
             } else if (isDatabaseUnavailable(err)) {
               // The database is away: the caller retries (the SDK does on UNAVAILABLE).
               warnDatabaseAway(err, 'engine: the database is unavailable; requests fail with UNAVAILABLE');

@@ -92,8 +92,9 @@ async function freePort(): Promise<number> {
 }
 
 /** The configuration of a Syncline in Postgres mode on `databaseUrl`, on free ports, whose dev key is `secretKey`. */
-export async function synclineConfig(databaseUrl: string, secretKey: string): Promise<Config> {
+export async function synclineConfig(databaseUrl: string, secretKey: string, env: NodeJS.ProcessEnv = {}): Promise<Config> {
   return loadConfig({
+    ...env,
     DATABASE_URL: databaseUrl,
     PORT: String(await freePort()),
     ENGINE_PORT: String(await freePort()),
