@@ -115,7 +115,10 @@ program
     const result = await deployProject(project, api);
     for (const s of result.scripts) process.stdout.write(`deployed ${s.type} ${s.providerConfigKey}/${s.name}\n`);
     for (const s of result.removed) process.stdout.write(`removed ${s.type} ${s.integration}/${s.name}\n`);
-    process.stdout.write(`deployment ${result.deployment_id} on ${api.host}\n`);
+    if (result.deployment_id !== undefined) process.stdout.write(`deployment ${result.deployment_id} on ${api.host}\n`);
+    else process.stdout.write(`deployed on ${api.host}\n`);
+    const onEvents = project.format === 'zero-yaml' ? project.config.integrations.flatMap((i) => Object.values(i.onEvents).flat()) : [];
+    if (onEvents.length) process.stderr.write(`warning: on-event scripts are not deployed yet: ${onEvents.join(', ')}\n`);
   });
 
 program

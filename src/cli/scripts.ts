@@ -1,11 +1,12 @@
 import fs from 'node:fs';
 import path from 'node:path';
 import { generateModelsTs, generateNangoJson, generateSchemaJson, generateSchemaTs } from '../config/generate-models';
+import { modelsJsonSchema } from '../config/json-schema';
 import { loadNangoYaml, type ActionDefinition, type NangoConfig, type SyncDefinition } from '../config/nango-yaml';
 import { indexEntries, ScriptDefinitionError, zeroYamlConfig, type DeclaredScript } from '../config/zero-yaml';
 import { compileScripts, describeScripts, HELPER_DECLARATIONS, ScriptCompileError, type CompiledScript, type CompileIssue } from '../runtime';
 import type { Syncline } from '../sdk';
-import type { DeployResponse } from '../sdk/types';
+import type { DeployResponse, FlowsDeployBody } from '../sdk/types';
 import { CliError, scriptSource } from './project';
 
 export type ScriptDefinition = SyncDefinition | ActionDefinition;
@@ -180,10 +181,17 @@ function uniqueIssues(issues: CompileIssue[]): CompileIssue[] {
   });
 }
 
-/** Compiles everything and uploads it in one request: the server applies all of it or none. */
-export async function deployProject(project: Project, client: Syncline): Promise<DeployResponse> {
-  if (project.yaml === undefined) throw new CliError('deploy of a project whose scripts declare themselves (createSync, createAction) is not available yet; compile and dryrun are');
+/**
+ * Compiles everything and uploads it in one request: the server applies all of it or none. A
+ * nango.yaml project sends its yaml; one whose scripts declare themselves sends Nango's yaml-less
+ * payload (no deployment id comes back, and on-event scripts are not deployed yet).
+ */
+export async function deployProject(project: Project, client: Syncline): Promise<Omit<DeployResponse, 'deployment_id'> & { deployment_id?: number }> {
   const compiled = await compileProject(project);
+  if (project.yaml === undefined) {
+    const flows = await client.deployFlows({ flowConfigs: compiled.map((c) => flowConfig(project.config, c)) });
+    return { scripts: flows.map((f) => ({ type: f.type, providerConfigKey: f.providerConfigKey, name: f.name, version: f.version ?? null })), removed: [] };
+  }
   return client.deploy({
     nangoYamlBody: project.yaml,
     flowConfigs: compiled.map(({ definition, compiled: c, source }) => ({
@@ -193,6 +201,25 @@ export async function deployProject(project: Project, client: Syncline): Promise
       fileBody: { js: c.code, ts: source },
     })),
   });
+}
+
+/** One script as Nango's yaml-less deploy sends it: its options, and the models it uses as JSON Schema. */
+function flowConfig(config: NangoConfig, { definition: d, compiled, source }: CompiledDefinition): FlowsDeployBody['flowConfigs'][number] {
+  const models = d.type === 'sync' ? d.output : (d.output ?? []);
+  const used = [...models, ...(d.input ? [d.input] : [])].map((name) => config.models.get(name)!);
+  const common = {
+    type: d.type,
+    syncName: d.name,
+    providerConfigKey: d.integration,
+    models,
+    input: d.input ?? null,
+    version: d.version ?? null,
+    metadata: { ...(d.description !== undefined ? { description: d.description } : {}), scopes: d.scopes },
+    models_json_schema: { definitions: modelsJsonSchema(used).definitions },
+    fileBody: { js: compiled.code, ts: source },
+  };
+  if (d.type === 'action') return { ...common, ...(d.endpoint ? { endpoints: [d.endpoint] } : {}) };
+  return { ...common, runs: d.runs, auto_start: d.autoStart, track_deletes: d.trackDeletes, sync_type: d.syncType, endpoints: d.endpoints, webhookSubscriptions: d.webhookSubscriptions };
 }
 
 /** The one script named `name` (optionally of `integration`), or an error saying what exists. */

@@ -28,6 +28,8 @@ import type {
   ProxyResponse,
   RecordsPage,
   DeployBody,
+  DeployedFlow,
+  FlowsDeployBody,
   DeployResponse,
   ScriptsConfig,
   AsyncActionResponse,
@@ -413,6 +415,17 @@ export class Syncline {
    * await syncline.deploy({ nangoYamlBody, flowConfigs: [{ type: 'sync', providerConfigKey: 'github', name: 'issues', fileBody: { js, ts } }] });
    */
   async deploy(body: DeployBody): Promise<DeployResponse> {
+    return this.request('POST', '/sync/deploy', { body });
+  }
+
+  /**
+   * Deploys scripts that declare themselves (no nango.yaml), all or nothing: Nango's payload, each
+   * flow with its models as JSON Schema.
+   *
+   * @example
+   * await syncline.deployFlows({ flowConfigs: [{ type: 'action', syncName: 'double', providerConfigKey: 'demo', models: ['Out'], models_json_schema: { definitions: { Out: {...} } }, fileBody: { js } }] });
+   */
+  async deployFlows(body: FlowsDeployBody): Promise<DeployedFlow[]> {
     return this.request('POST', '/sync/deploy', { body });
   }
 

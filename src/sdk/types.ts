@@ -239,6 +239,42 @@ export interface DeployBody {
   reconcile?: boolean;
 }
 
+/**
+ * Body of `deployFlows`: Nango's deploy payload for scripts that declare themselves, without
+ * nango.yaml; each flow carries its models as JSON Schema (what `nango deploy` sends).
+ */
+export interface FlowsDeployBody {
+  flowConfigs: Array<{
+    type: 'sync' | 'action';
+    syncName: string;
+    providerConfigKey: string;
+    /** Sync: its models; action: its output model. */
+    models: string[];
+    /** Sync: its metadata model; action: its input model. */
+    input?: string | null;
+    runs?: string | null;
+    auto_start?: boolean;
+    track_deletes?: boolean;
+    sync_type?: 'incremental' | 'full';
+    endpoints?: Array<{ method: string; path: string; group?: string }>;
+    version?: string | null;
+    metadata?: { description?: string; scopes?: string[] };
+    webhookSubscriptions?: string[];
+    models_json_schema: { definitions: Record<string, Record<string, unknown>> };
+    fileBody: { js: string; ts?: string };
+  }>;
+  reconcile?: boolean;
+}
+
+/** One deployed script, as `deployFlows` answers (Nango's shape). */
+export interface DeployedFlow {
+  name: string;
+  providerConfigKey: string;
+  type: 'sync' | 'action';
+  version?: string;
+  models: string[];
+}
+
 export interface DeployResponse {
   deployment_id: number;
   scripts: Array<{ type: 'sync' | 'action'; providerConfigKey: string; name: string; version: string | null }>;
