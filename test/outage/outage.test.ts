@@ -7,7 +7,6 @@ import { Writable } from 'node:stream';
 import { createLogger } from '../../src/logger';
 import { startSyncline, type Syncline } from '../../src/server';
 import { startFakeApi, type FakeApi } from '../fixtures/fake-apis';
-import { onPostgres } from '../helpers/db';
 import { postgresProxy, scratchDatabase, synclineConfig, waitFor } from './postgres';
 
 // Syncline in Postgres mode (embedded engine) with a sync every 30 s, actions and API calls running,
@@ -47,7 +46,10 @@ const FIRST_ITEM = `module.exports = async function runAction(nango) {
   return res.data.items[0];
 };`;
 
-describe('Postgres going away under load', () => {
+// Postgres only: several connections, backends to terminate, a server to stop. Skipped on PGlite.
+const describeOnPostgres = process.env.DATABASE_URL ? describe : describe.skip;
+
+describeOnPostgres('Postgres going away under load', () => {
   let db: Awaited<ReturnType<typeof scratchDatabase>>;
   let proxy: Awaited<ReturnType<typeof postgresProxy>>;
   let fake: FakeApi;
@@ -57,8 +59,7 @@ describe('Postgres going away under load', () => {
   const key = `sk_${randomBytes(12).toString('hex')}`;
 
   beforeAll(async () => {
-    if (!process.env.DATABASE_URL) return;
-    [db, proxy, fake] = await Promise.all([scratchDatabase(), postgresProxy(new URL(process.env.DATABASE_URL)), startFakeApi()]);
+    [db, proxy, fake] = await Promise.all([scratchDatabase(), postgresProxy(new URL(process.env.DATABASE_URL!)), startFakeApi()]);
     fake.items = Array.from({ length: 45 }, (_, i) => ({ id: i + 1, name: `item ${i + 1}` }));
     dir = fs.mkdtempSync(path.join(os.tmpdir(), 'syncline-outage-'));
     fs.writeFileSync(path.join(dir, 'providers.yaml'), `fake:\n  display_name: Fake\n  auth_mode: API_KEY\n  proxy:\n    base_url: ${fake.url}\n    headers:\n      x-api-key: \${apiKey}\n`);
@@ -157,7 +158,7 @@ describe('Postgres going away under load', () => {
     expect(res).toMatchObject({ status: 200, body: fake.items[0] });
   }
 
-  onPostgres('every backend of the database terminated, twice: the process stays up and resumes within seconds', async () => {
+  test('every backend of the database terminated, twice: the process stays up and resumes within seconds', async () => {
     const t = traffic();
     await new Promise((r) => setTimeout(r, 1000));
     changeProviderData('terminated');
@@ -176,7 +177,7 @@ describe('Postgres going away under load', () => {
     process.stdout.write(`terminate backends: healthy again ${resumedMs} ms after; statuses ${JSON.stringify([...statuses])}\n`);
   });
 
-  onPostgres('unreachable for longer than the sync interval: answers 503 meanwhile, the timer that fell due fires after', async () => {
+  test('unreachable for longer than the sync interval: answers 503 meanwhile, the timer that fell due fires after', async () => {
     const t = traffic();
     await new Promise((r) => setTimeout(r, 1000));
     changeProviderData('away');
@@ -203,7 +204,7 @@ describe('Postgres going away under load', () => {
     process.stdout.write(`35 s away: healthy again ${resumedMs} ms after its return, scheduled run stored the data ${ranAfterMs} ms after; ${warningsWhileAway} log lines while away; statuses ${JSON.stringify([...statuses])}\n`);
   });
 
-  const restartTest = process.env.SYNCLINE_TEST_PG_RESTART === '1' ? onPostgres : test.skip;
+  const restartTest = process.env.SYNCLINE_TEST_PG_RESTART === '1' ? test : test.skip;
   restartTest('a full Postgres restart (pg_ctlcluster; opt-in: SYNCLINE_TEST_PG_RESTART=1)', async () => {
     const t = traffic();
     await new Promise((r) => setTimeout(r, 1000));
