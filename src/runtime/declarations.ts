@@ -68,10 +68,11 @@ export interface ProxyConfiguration {
   method?: HttpMethod;
   headers?: Record<string, string>;
   /**
-   * The query string, as text or values: strings, numbers, booleans, or a list for a repeated key
-   * (a=1&a=2), as Nango's typings allow them; a nested object is an error where Nango reports it.
+   * The query string, as text or values. Values are strings, numbers or booleans (the typing of
+   * Nango's nango.yaml era, so a nested object is an error where Nango reports it); for a repeated
+   * key give the text: 'a=1&a=2'. Scripts importing from 'nango' get today's typing, lists allowed.
    */
-  params?: string | Record<string, string | number | boolean | string[] | number[]>;
+  params?: string | Record<string, string | number | boolean>;
   data?: unknown;
   /** Retries after the first attempt, with exponential back-off. Default 0. */
   retries?: number;
@@ -511,8 +512,12 @@ declare module 'node:url' {
  */
 export function nangoModuleDeclarations(helpersModule: string): string {
   return `import type * as z from 'zod/v4';
-import type { NangoAction as HelperAction, NangoSync as HelperSync } from '${helpersModule}';
+import type { AxiosResponse, NangoAction as HelperAction, NangoSync as HelperSync, ProxyConfiguration as HelperProxyConfiguration } from '${helpersModule}';
 export * from '${helpersModule}';
+
+/** Nango's current typing: a list is a repeated key (a=1&a=2). */
+export type ProxyConfiguration = Omit<HelperProxyConfiguration, 'params'> & { params?: string | Record<string, string | number | string[] | number[]> };
+type HttpHelpers = 'proxy' | 'get' | 'post' | 'put' | 'patch' | 'delete' | 'paginate';
 
 export type MaybePromise<T> = T | Promise<T>;
 export type ZodMetadata = z.ZodObject | z.ZodVoid | undefined;
@@ -532,7 +537,14 @@ export interface Endpoint {
 }
 
 export interface NangoAction<TMetadata extends ZodMetadata = never, TCheckpoint extends ZodCheckpoint = never>
-  extends Omit<HelperAction, 'getMetadata' | 'setMetadata' | 'updateMetadata' | 'getCheckpoint' | 'saveCheckpoint'> {
+  extends Omit<HelperAction, HttpHelpers | 'getMetadata' | 'setMetadata' | 'updateMetadata' | 'getCheckpoint' | 'saveCheckpoint'> {
+  proxy<T = any>(config: ProxyConfiguration): Promise<AxiosResponse<T>>;
+  get<T = any>(config: Omit<ProxyConfiguration, 'method'>): Promise<AxiosResponse<T>>;
+  post<T = any>(config: Omit<ProxyConfiguration, 'method'>): Promise<AxiosResponse<T>>;
+  put<T = any>(config: Omit<ProxyConfiguration, 'method'>): Promise<AxiosResponse<T>>;
+  patch<T = any>(config: Omit<ProxyConfiguration, 'method'>): Promise<AxiosResponse<T>>;
+  delete<T = any>(config: Omit<ProxyConfiguration, 'method'>): Promise<AxiosResponse<T>>;
+  paginate<T = any>(config: ProxyConfiguration): AsyncGenerator<T[], undefined, void>;
   getMetadata<T = Inferred<TMetadata>>(): Promise<T>;
   setMetadata(metadata: Inferred<TMetadata>): ReturnType<HelperAction['setMetadata']>;
   updateMetadata(metadata: Partial<Inferred<TMetadata>>): ReturnType<HelperAction['updateMetadata']>;

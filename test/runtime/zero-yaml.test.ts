@@ -75,6 +75,11 @@ test('scripts importing createSync and createAction from nango type-check, typed
   expect(scripts[0]!.code).toContain('require("nango")');
 });
 
+test("params follow Nango's current typing: a list is a repeated key", async () => {
+  const { errors } = await compile({ 'demo/syncs/issues.ts': SYNC.replace("const { repo } = await nango.getMetadata();", "const { repo } = await nango.getMetadata();\n    await nango.get({ endpoint: '/x', params: { ids: [1, 2], q: 'a' } });") });
+  expect(errors).toEqual([]);
+});
+
 test.each([
   ['a model the sync does not declare', SYNC.replace("'Issue');", "'Issues');"), /"Issues"' is not assignable to parameter of type '"Issue"'/],
   ['a checkpoint off its schema', SYNC.replace("{ since: 'now' }", '{ since: 1 }'), /number' is not assignable to type 'string'/],
