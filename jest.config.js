@@ -1,8 +1,16 @@
+/**
+ * Test files whose every test needs a real Postgres (several connections, backends terminated, a
+ * server stopped): without DATABASE_URL (PGlite) they are not collected at all, rather than run
+ * as skipped tests.
+ */
+const POSTGRES_ONLY = ['<rootDir>/test/outage/', '<rootDir>/test/engine/lease.test.ts'];
+
 /** @type {import('jest').Config} */
 module.exports = {
   testEnvironment: 'node',
   roots: ['<rootDir>/test'],
   testMatch: ['**/*.test.ts'],
+  testPathIgnorePatterns: ['/node_modules/', ...(process.env.DATABASE_URL ? [] : POSTGRES_ONLY)],
   transform: { '^.+\\.ts$': ['@swc/jest', { jsc: { target: 'es2022' }, module: { type: 'commonjs' } }] },
   testTimeout: 30000,
   // Each file gets its own database (schema or PGlite instance); two cores, so keep workers low.
