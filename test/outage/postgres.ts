@@ -9,26 +9,33 @@ import { loadConfig, type Config } from '../../src/config/env';
  * A database of its own on the Postgres of `DATABASE_URL`, so terminating "all backends of the
  * database" hits this test only (other test files share the `test` database).
  */
-export async function scratchDatabase(): Promise<{ name: string; url: string; admin: pg.Client; terminateBackends(): Promise<number>; drop(): Promise<void> }> {
+export async function scratchDatabase(): Promise<{ name: string; url: string; terminateBackends(): Promise<number>; drop(): Promise<void> }> {
   const base = new URL(process.env.DATABASE_URL!);
   const name = `syncline_outage_${randomBytes(5).toString('hex')}`;
-  const admin = new pg.Client({ connectionString: base.toString() });
-  await admin.connect();
-  await admin.query(`CREATE DATABASE ${name}`);
+  // A connection per statement: a test that restarts the server must not leave a dead admin client behind.
+  const admin = async <T>(fn: (client: pg.Client) => Promise<T>): Promise<T> => {
+    const client = new pg.Client({ connectionString: base.toString() });
+    client.on('error', () => undefined);
+    await client.connect();
+    try {
+      return await fn(client);
+    } finally {
+      await client.end().catch(() => undefined);
+    }
+  };
+  await admin((c) => c.query(`CREATE DATABASE ${name}`));
   const url = new URL(base);
   url.pathname = `/${name}`;
   return {
     name,
     url: url.toString(),
-    admin,
     /** What a failover does to the pools: every connection to the database (the engine's lease one too) ends. */
     async terminateBackends() {
-      const { rowCount } = await admin.query('SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE datname = $1 AND pid <> pg_backend_pid()', [name]);
+      const { rowCount } = await admin((c) => c.query('SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE datname = $1', [name]));
       return rowCount ?? 0;
     },
     async drop() {
-      await admin.query(`DROP DATABASE IF EXISTS ${name} WITH (FORCE)`);
-      await admin.end();
+      await admin((c) => c.query(`DROP DATABASE IF EXISTS ${name} WITH (FORCE)`));
     },
   };
 }
