@@ -2,6 +2,7 @@ import type { AddressInfo } from 'node:net';
 import path from 'node:path';
 import type { Server } from 'node:http';
 import type { Logger } from 'pino';
+import { DEFAULT_RUN_LIMITS, type RunLimits } from './activities';
 import { createApp } from './api/app';
 import { ConfigError, type Config } from './config/env';
 import { createLogger, throttledWarn } from './logger';
@@ -85,6 +86,8 @@ export async function startSyncline(config: Config, logger?: Logger, options: St
         enginePortFallback: process.env.ENGINE_PORT === undefined,
         heartbeatTimeoutMs: options.heartbeatTimeoutMs,
         workflowThreads: config.workflowThreads,
+        activitySlots: config.workerSlots,
+        runLimits: runLimits(config),
       });
     }
     const app = createApp({ store: base.store, logger: base.logger, orchestrator: orchestration?.orchestrator, metricsAuth: config.metricsAuth, webhookRateLimit: config.webhookRateLimit });
@@ -115,6 +118,11 @@ export async function startSyncline(config: Config, logger?: Logger, options: St
       await base.close();
     },
   };
+}
+
+/** The configured caps on one environment's and one connection's concurrent runs, the defaults where unset. */
+function runLimits(config: Config): RunLimits {
+  return { perEnvironment: config.maxRunsPerEnvironment ?? DEFAULT_RUN_LIMITS.perEnvironment, perConnection: config.maxRunsPerConnection ?? DEFAULT_RUN_LIMITS.perConnection };
 }
 
 /** Logs, for each failed attempt to reach the database at start-up, where it is (no credentials) and when the next one is. */

@@ -4,6 +4,7 @@ import { SynclineError } from '../errors';
 import { findProvider } from '../providers';
 import { modelChecker, runScript, storeServices, type LogEntry } from '../runtime';
 import { PgCheckpointStore } from '../store';
+import { temporalDispatcher } from '../webhooks';
 import type { ActionRunError } from '../store/actions';
 import { FINAL_ACTION_ERRORS, type ActionResult, type ActionWorkflowArgs } from '../workflows/types';
 import { runIsOver } from './cancel';
@@ -80,6 +81,7 @@ export async function runAction(deps: ActivityDeps, args: ActionWorkflowArgs, ac
       services: storeServices(store, args.environmentId, { checkpoints: new PgCheckpointStore(store.db, connection.id), triggerAction: deps.actions?.({ id: args.environmentId, name: args.environment }) }),
       limits: { timeoutMs: ACTION_EXECUTION_MS },
       signal,
+      onLogs: (entries) => store.logs.write({ environmentId: args.environmentId, integration: args.integration, connectionId: args.connectionId, operation: 'action', script: args.action, jobId: actionId }, entries),
     });
   } finally {
     clearInterval(heartbeat);
@@ -87,7 +89,10 @@ export async function runAction(deps: ActivityDeps, args: ActionWorkflowArgs, ac
   logs = [...logs, ...result.logs];
   if (signal.aborted) {
     if (await runIsOver(context)) {
-      await store.actions.attempt(actionId, { final: true, error: { type: 'action_cancelled', message: 'The action was cancelled: its workflow was stopped and the script was stopped' }, logs });
+      const error = { type: 'action_cancelled', message: 'The action was cancelled: its workflow was stopped and the script was stopped' };
+      // Its workflow is gone and sends nothing more: this is the end of the call.
+      const ended = await store.actions.attempt(actionId, { final: true, error, logs });
+      if (ended && args.async) await temporalDispatcher(store, context.client, context.info.taskQueue).asyncAction(args.environmentId, { id: actionId, integration: args.integration, connectionId: args.connectionId });
     }
     throw signal.reason;
   }

@@ -9,6 +9,9 @@ export class ConfigError extends Error {
 const port = (fallback: number) =>
   z.coerce.number({ error: 'an integer between 1 and 65535' }).int('an integer between 1 and 65535').min(1, 'an integer between 1 and 65535').max(65535, 'an integer between 1 and 65535').default(fallback);
 
+/** An optional whole number from 1 (absent: the default of the code that uses it). */
+const count = (expected: string) => z.coerce.number({ error: expected }).int(expected).min(1, expected).optional();
+
 const schema = z.object({
   PORT: port(3003),
   SYNCLINE_DATA_DIR: z.string().min(1, 'a directory path').default('./.syncline'),
@@ -39,6 +42,9 @@ const schema = z.object({
     .min(1, 'a whole number of workflow threads from 1 to 16')
     .max(16, 'a whole number of workflow threads from 1 to 16')
     .default(2),
+  SYNCLINE_WORKER_SLOTS: count('a whole number of activities the worker runs at once, from 1'),
+  SYNCLINE_MAX_RUNS_PER_ENVIRONMENT: count('a whole number of runs of one environment at once, from 1'),
+  SYNCLINE_MAX_RUNS_PER_CONNECTION: count('a whole number of runs of one connection at once, from 1'),
   LOG_LEVEL: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'], { error: 'one of fatal, error, warn, info, debug, trace, silent' }).default('info'),
 });
 
@@ -73,6 +79,11 @@ export interface Config {
   readonly webhookRateLimit: number;
   /** Threads the worker runs workflow code on (more: throughput on a busy machine, at the cost of memory). */
   readonly workflowThreads: number;
+  /** Activities the worker runs at once (absent: 200). */
+  readonly workerSlots?: number;
+  /** Sync runs and action attempts of one environment / one connection this worker runs at once (absent: 50 / 20); more wait their turn. */
+  readonly maxRunsPerEnvironment?: number;
+  readonly maxRunsPerConnection?: number;
 }
 
 /**
@@ -108,5 +119,8 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
     metricsAuth: v.SYNCLINE_METRICS_AUTH,
     webhookRateLimit: v.SYNCLINE_WEBHOOK_RATE_LIMIT,
     workflowThreads: v.SYNCLINE_WORKFLOW_THREADS,
+    workerSlots: v.SYNCLINE_WORKER_SLOTS,
+    maxRunsPerEnvironment: v.SYNCLINE_MAX_RUNS_PER_ENVIRONMENT,
+    maxRunsPerConnection: v.SYNCLINE_MAX_RUNS_PER_CONNECTION,
   });
 }

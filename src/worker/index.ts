@@ -5,7 +5,7 @@ import path from 'node:path';
 import { Client } from '@temporalio/client';
 import { bundleWorkflowCode, NativeConnection, Runtime, Worker, type LogLevel, type LogMetadata, type WorkflowBundleWithSourceMap } from '@temporalio/worker';
 import type { Logger } from 'pino';
-import { createActivities } from '../activities';
+import { createActivities, type RunLimits } from '../activities';
 import { startEngine, type RunningEngine } from '../engine';
 import type { Store } from '../store';
 import { TASK_QUEUE } from '../workflows/types';
@@ -58,7 +58,14 @@ export interface SyncWorkerOptions {
    * lag with 1,000 syncs, for about 50 MB (a V8 isolate of its own).
    */
   workflowThreads?: number;
+  /** Activities run at once (default WORKER_ACTIVITY_SLOTS). */
+  activitySlots?: number;
+  /** Caps on the runs of one environment and one connection at once (default DEFAULT_RUN_LIMITS). */
+  runLimits?: RunLimits;
 }
+
+/** Activities a worker runs at once: sync runs, action attempts, webhook deliveries. */
+export const WORKER_ACTIVITY_SLOTS = 200;
 
 /**
  * A worker running the sync and action workflows and their activities.
@@ -74,8 +81,8 @@ export async function createSyncWorker(options: SyncWorkerOptions): Promise<Work
     namespace: options.namespace ?? 'default',
     taskQueue: options.taskQueue ?? TASK_QUEUE,
     workflowBundle: await workflowBundle(),
-    activities: createActivities({ store: options.store, actions: orchestrator && ((env) => orchestrator.scriptTrigger(env)) }),
-    maxConcurrentActivityTaskExecutions: 200,
+    activities: createActivities({ store: options.store, actions: orchestrator && ((env) => orchestrator.scriptTrigger(env)) }, options.runLimits),
+    maxConcurrentActivityTaskExecutions: options.activitySlots ?? WORKER_ACTIVITY_SLOTS,
     workflowThreadPoolSize: options.workflowThreads ?? 2,
     // Heartbeats bring back cancellation (a terminated workflow's running script is stopped): at most 5 s late.
     maxHeartbeatThrottleInterval: '5s',
@@ -96,12 +103,17 @@ export interface OrchestrationOptions {
   enginePortFallback?: boolean;
   /** Run a worker in this process (default true). */
   worker?: boolean;
-  /** Heartbeat timeout of sync runs (tests). */
+  /** Heartbeat timeout of sync runs and action attempts (tests). */
   heartbeatTimeoutMs?: number;
+  /** How long an action run is RUNNING before its workflow is asked whether it ended (tests). */
+  unfinishedActionCheckMs?: number;
   /** Runs per sync workflow execution before continue-as-new (tests). */
   runsPerExecution?: number;
   /** Threads running workflow code (SyncWorkerOptions.workflowThreads). */
   workflowThreads?: number;
+  /** The worker's activity slots and per-environment / per-connection caps (SyncWorkerOptions). */
+  activitySlots?: number;
+  runLimits?: RunLimits;
 }
 
 export interface Orchestration {
@@ -147,11 +159,11 @@ export async function startOrchestration(options: OrchestrationOptions): Promise
     const ready = <T>(what: string, attempt: () => Promise<T>) => (engine ? attempt() : retryUntilReady(options.logger, what, attempt));
     const connection = await ready(`the Temporal server at ${address}`, () => NativeConnection.connect({ address: address!, ...(engine ? { grpcCompression: { codec: 'none' as const } } : {}) }));
     closers.push(() => connection.close());
-    const orchestrator = new Orchestrator({ store: options.store, client: new Client({ connection, workflow: { queryRejectCondition: 'NOT_OPEN' } }), logger: options.logger, heartbeatTimeoutMs: options.heartbeatTimeoutMs, runsPerExecution: options.runsPerExecution });
+    const orchestrator = new Orchestrator({ store: options.store, client: new Client({ connection, workflow: { queryRejectCondition: 'NOT_OPEN' } }), logger: options.logger, heartbeatTimeoutMs: options.heartbeatTimeoutMs, runsPerExecution: options.runsPerExecution, unfinishedActionCheckMs: options.unfinishedActionCheckMs });
     await ready("the namespace and Syncline's search attributes", () => orchestrator.registerSearchAttributes());
     let worker: Worker | undefined;
     if (options.worker !== false) {
-      const w = await createSyncWorker({ connection, store: options.store, orchestrator, workflowThreads: options.workflowThreads });
+      const w = await createSyncWorker({ connection, store: options.store, orchestrator, workflowThreads: options.workflowThreads, activitySlots: options.activitySlots, runLimits: options.runLimits });
       const running = w.run();
       running.catch((err: unknown) => options.logger.error({ err }, 'the Temporal worker stopped'));
       closers.push(async () => {

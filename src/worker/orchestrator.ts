@@ -1,6 +1,6 @@
 import { randomUUID } from 'node:crypto';
 import { status as grpcStatus } from '@grpc/grpc-js';
-import { WorkflowNotFoundError, type Client, type WorkflowHandle } from '@temporalio/client';
+import { WorkflowFailedError, WorkflowNotFoundError, type Client, type WorkflowHandle } from '@temporalio/client';
 import { defineSearchAttributeKey, SearchAttributeType, TypedSearchAttributes, type SignalDefinition } from '@temporalio/common';
 import { temporal } from '@temporalio/proto';
 import type { Logger } from 'pino';
@@ -18,8 +18,9 @@ import type { Connection, Environment } from '../types';
 import { temporalDispatcher, type WebhookDispatcher } from '../webhooks';
 import { actionWorkflow, pauseSignal, resumeSignal, statusQuery, syncWorkflow, triggerSignal, updateFrequencySignal } from '../workflows';
 import { ACTION_TIMEOUT_MS } from '../workflows/action';
+import { unrecordedActionEnd, type UnrecordedActionEnd } from '../workflows/failures';
 import { actionWorkflowId, MAX_KEYWORD_LENGTH, MAX_WORKFLOW_ID_LENGTH, shorten, syncWorkflowId } from './workflow-ids';
-import { SEARCH_ATTRIBUTES, TASK_QUEUE, type SyncKey, type SyncLiveStatus, type TriggerOptions } from '../workflows/types';
+import { SEARCH_ATTRIBUTES, TASK_QUEUE, type ActionWorkflowArgs, type SyncKey, type SyncLiveStatus, type TriggerOptions } from '../workflows/types';
 
 /** A sync named by the API: `name`, `name::variant` or `{name, variant}`. */
 export type SyncSelector = string | { name: string; variant?: string };
@@ -42,16 +43,24 @@ export interface OrchestratorOptions {
   logger: Logger;
   namespace?: string;
   taskQueue?: string;
-  /** Heartbeat timeout of sync runs (default 60 s); tests shorten it to see a killed worker's run retried quickly. */
+  /** Heartbeat timeout of sync runs and action attempts (default 60 s); tests shorten it to see a killed worker's run retried quickly. */
   heartbeatTimeoutMs?: number;
   /** Runs per workflow execution before continue-as-new (tests make it small). */
   runsPerExecution?: number;
+  /** How long an action run is RUNNING before its workflow is asked whether it ended (UNFINISHED_ACTION_CHECK_MS; tests make it small). */
+  unfinishedActionCheckMs?: number;
 }
 
 const searchKeys = SEARCH_ATTRIBUTES.map((name) => defineSearchAttributeKey(name, SearchAttributeType.KEYWORD));
 const PARALLEL = 16;
 /** Variants of one sync per connection, as in Nango. */
 export const MAX_VARIANTS = 100;
+/** How long an action run is RUNNING before (and between) checks of its workflow: a terminated or timed-out one never records its end. */
+const UNFINISHED_ACTION_CHECK_MS = 60_000;
+/** How often the lifecycle loop looks for such runs. */
+const UNFINISHED_ACTION_CHECK_INTERVAL_MS = 5_000;
+/** A run younger than this whose workflow is not found may still be starting. */
+const UNSTARTED_ACTION_GRACE_MS = 30_000;
 /** How long deleting a variant waits for its running script to stop before deleting its records. */
 const RUN_STOP_WAIT_MS = 20_000;
 
@@ -353,34 +362,101 @@ export class Orchestrator {
    */
   async triggerAction(
     env: Environment,
-    call: { integration: string; connectionId: string; action: string; input: unknown; maxRetries: number; async: boolean },
+    call: { integration: string; connectionId: string; action: string; input: unknown; maxRetries: number; async: boolean; nested?: boolean },
   ): Promise<{ id: string; run: ActionRun | null }> {
     await this.store.connections.get(env.id, call.integration, call.connectionId);
     if (!(await this.store.scripts.find(env.id, call.integration, 'action', call.action))) {
       throw notFound('unknown_action', `No action "${call.action}" is deployed for integration "${call.integration}"`);
     }
     const id = randomUUID();
-    await this.store.actions.create({ id, environmentId: env.id, integration: call.integration, connectionId: call.connectionId, action: call.action });
-    const handle = await this.client.workflow.start(actionWorkflow, {
-      taskQueue: this.taskQueue,
-      workflowId: actionWorkflowId(env.name, id),
-      args: [{ environmentId: env.id, environment: env.name, integration: call.integration, connectionId: call.connectionId, action: call.action, input: call.input, maxRetries: call.maxRetries, ...(call.async ? { async: true } : {}) }, id],
-      workflowExecutionTimeout: (call.maxRetries + 1) * (ACTION_TIMEOUT_MS + 120_000),
-      // Run on this process's worker without waiting for a poll when there is one (else a normal start).
-      requestEagerStart: true,
-    });
+    await this.store.actions.create({ id, environmentId: env.id, integration: call.integration, connectionId: call.connectionId, action: call.action, async: call.async });
+    const args: ActionWorkflowArgs = {
+      environmentId: env.id,
+      environment: env.name,
+      integration: call.integration,
+      connectionId: call.connectionId,
+      action: call.action,
+      input: call.input,
+      maxRetries: call.maxRetries,
+      ...(call.async ? { async: true } : {}),
+      ...(call.nested ? { nested: true } : {}),
+      ...(this.options.heartbeatTimeoutMs ? { heartbeatTimeoutMs: this.options.heartbeatTimeoutMs } : {}),
+    };
+    const handle = await this.client.workflow
+      .start(actionWorkflow, {
+        taskQueue: this.taskQueue,
+        workflowId: actionWorkflowId(env.name, id),
+        args: [args, id],
+        workflowExecutionTimeout: (call.maxRetries + 1) * (ACTION_TIMEOUT_MS + 120_000),
+        // Run on this process's worker without waiting for a poll when there is one (else a normal start).
+        requestEagerStart: true,
+      })
+      .catch(async (err: unknown) => {
+        // Never started: nothing else would end the run (if this fails too, the check of unfinished runs does).
+        await this.store.actions.abandon(id, { type: 'action_failed', message: 'The action could not be started' }).catch(() => undefined);
+        throw err;
+      });
     if (call.async) return { id, run: null };
-    await handle.result();
-    return { id, run: await this.store.actions.get(env.id, id) };
+    try {
+      await handle.result();
+    } catch (err) {
+      // Terminated or timed out: its workflow recorded nothing.
+      if (!(err instanceof WorkflowFailedError)) throw err;
+    }
+    const run = await this.store.actions.get(env.id, id);
+    return { id, run: run && (await this.settleActionRun(env.name, run)) };
   }
 
   /** `nango.triggerAction` inside scripts of `env`: runs the action and returns its output, or throws its error. */
   scriptTrigger(env: Environment): NonNullable<RuntimeServices['triggerAction']> {
     return async (integration, connectionId, action, input) => {
-      const { run } = await this.triggerAction(env, { integration, connectionId, action, input, maxRetries: 0, async: false });
+      const { run } = await this.triggerAction(env, { integration, connectionId, action, input, maxRetries: 0, async: false, nested: true });
       if (run?.status === 'SUCCESS') return run.output;
       throw new SynclineError('failed_dependency', run?.error?.type ?? 'action_failed', run?.error?.message ?? 'The action failed');
     };
+  }
+
+  /** An action run of `env` as `GET /action/:id` answers it: one still RUNNING whose workflow has ended is ended first. */
+  async actionRun(env: Environment, id: string): Promise<ActionRun | null> {
+    const run = await this.store.actions.get(env.id, id);
+    if (run?.status !== 'RUNNING') return run;
+    return this.settleActionRun(env.name, run).catch((err: unknown) => {
+      this.logger.warn({ err, actionId: id }, 'actions: asking Temporal how an unfinished run ended failed');
+      return run;
+    });
+  }
+
+  /**
+   * A run still RUNNING whose workflow has ended (terminated, timed out, failed without recording an
+   * outcome) or never existed is ended with what happened, and an async call gets its `async_action`
+   * webhook, once: whoever ends the run sends it. Returns the run as it is now.
+   */
+  async settleActionRun(environment: string, run: ActionRun): Promise<ActionRun> {
+    if (run.status !== 'RUNNING') return run;
+    const handle = this.client.workflow.getHandle<typeof actionWorkflow>(actionWorkflowId(environment, run.id));
+    let error: UnrecordedActionEnd;
+    try {
+      const { status } = await handle.describe();
+      if (status.name === 'RUNNING') return run;
+      const result = await handle.result().catch((err: unknown) => ({ success: false as const, error: unrecordedActionEnd(err) }));
+      error = result.success ? { type: 'action_failed', message: 'The action ended without recording its outcome' } : result.error;
+    } catch (err) {
+      if (!(err instanceof WorkflowNotFoundError)) throw err;
+      // Its start may still be on the way (the row is written first), or the run's workflow is past the server's retention.
+      if (Date.now() - run.createdAt.getTime() < UNSTARTED_ACTION_GRACE_MS) return run;
+      error = { type: 'action_failed', message: 'The action was not started, or its workflow is gone' };
+    }
+    if ((await this.store.actions.abandon(run.id, error)) && run.async) {
+      await this.webhooks.asyncAction(run.environmentId, { id: run.id, integration: run.integration, connectionId: run.connectionId });
+    }
+    return (await this.store.actions.get(run.environmentId, run.id)) ?? run;
+  }
+
+  /** Checks the runs RUNNING for longer than `unfinishedActionCheckMs` (since they started or were last checked) against their workflows; returns how many. */
+  async settleUnfinishedActions(): Promise<number> {
+    const runs = await this.store.actions.takeUnfinished(this.options.unfinishedActionCheckMs ?? UNFINISHED_ACTION_CHECK_MS, 100);
+    await this.each(runs, (run) => this.settleActionRun(run.environment, run));
+    return runs.length;
   }
 
   // ---- Connection lifecycle -------------------------------------------------------------------
@@ -395,6 +471,7 @@ export class Orchestrator {
     const outboxes: Array<[string, () => Promise<number>]> = [
       ['sync lifecycle', () => this.drainLifecycle()],
       ['auth webhooks', () => this.drainAuthEvents()],
+      ['unfinished actions', every(UNFINISHED_ACTION_CHECK_INTERVAL_MS, () => this.settleUnfinishedActions())],
     ];
     // While the database is away every drain fails: one line per outbox every few seconds, not 8 stacks a second.
     const warn = throttledWarn(this.logger);
@@ -556,6 +633,16 @@ export class Orchestrator {
     await Promise.all(Array.from({ length: Math.min(PARALLEL, items.length) }, lane));
     return results;
   }
+}
+
+/** `fn` at most once per `intervalMs` (0 when skipped), for a loop that runs more often. */
+function every(intervalMs: number, fn: () => Promise<number>): () => Promise<number> {
+  let last = 0;
+  return async () => {
+    if (Date.now() - last < intervalMs) return 0;
+    last = Date.now();
+    return fn();
+  };
 }
 
 /** Back-off of an outbox event that failed `attempts` times before: 1 s doubling, at most a minute. */

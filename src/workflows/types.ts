@@ -113,6 +113,12 @@ export type RunSyncResult =
   /** The connection or the deployed sync no longer exists: the workflow ends. */
   | { outcome: 'gone'; reason: string };
 
+/** A sync run not started: its environment or connection has as many runs going on this worker as it may (see RunBusy). */
+export interface SyncRunBusy {
+  outcome: 'busy';
+  reason: string;
+}
+
 export interface ActionWorkflowArgs {
   environmentId: number;
   environment: string;
@@ -124,10 +130,28 @@ export interface ActionWorkflowArgs {
   maxRetries: number;
   /** Called with `X-Async`: the app gets an `async_action` webhook when it ends. */
   async?: boolean;
+  /** Called by a running script (`nango.triggerAction`): it runs within its caller's slot, never waits for one of its own. */
+  nested?: boolean;
+  /** Heartbeat timeout of its attempts (default 60 s); short in tests so a killed worker's attempt ends quickly. */
+  heartbeatTimeoutMs?: number;
 }
 
 /** How an action call ended; its output or error payload stays in Postgres (`action_runs`), only this crosses Temporal. */
 export type ActionResult = { success: true } | { success: false; error: { type: string; message: string } };
+
+/** An attempt not started because its environment or connection is at its cap of concurrent runs: the workflow waits (a durable timer) and asks again. */
+export interface RunBusy {
+  busy: string;
+}
+
+/**
+ * How long a run refused as busy waits before it asks again, after `waits` earlier refusals: from
+ * 0.5 s growing to 10 s, with jitter so the waiting runs do not all ask at once. Only workflow
+ * timers wait: no worker slot is held meanwhile.
+ */
+export function busyWaitMs(waits: number, random: number): number {
+  return Math.round(Math.min(10_000, 500 * 1.5 ** waits) * (0.75 + random / 2));
+}
 
 /** Action failures that retrying cannot fix: the caller's input, the script's deliberate ActionError, a missing action. */
 export const FINAL_ACTION_ERRORS: readonly string[] = ['action_script_runtime_error', 'invalid_action_input', 'unknown_action', 'unknown_connection'];

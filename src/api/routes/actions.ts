@@ -79,7 +79,7 @@ export function actionRoutes(orchestrator: Orchestrator): Router {
   });
 
   router.get('/action/:id', async (req, res) => {
-    const run = await orchestrator.store.actions.get(environment(req).id, req.params.id);
+    const run = await orchestrator.actionRun(environment(req), req.params.id);
     if (!run) throw notFound('unknown_action_run', `No action run "${req.params.id}" in this environment`);
     sendRun(res, run);
   });
