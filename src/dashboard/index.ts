@@ -4,7 +4,7 @@ import { temporal } from '@temporalio/proto';
 import { Router, type Response } from 'express';
 import { z } from 'zod';
 import { environment } from '../api/auth';
-import { connectionSummary } from '../api/shapes';
+import { connectionSummary } from '../shapes';
 import { identifier, query } from '../api/validate';
 import { SynclineError } from '../errors';
 import type { Store } from '../store';

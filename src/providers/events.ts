@@ -1,3 +1,5 @@
+import type { AuthEvent } from '../store/auth-events';
+
 /**
  * What happened to a connection's authorisation, for the `auth` webhook (Nango's shape:
  * operation creation | override | refresh, success, error). The webhook itself comes from the
@@ -5,18 +7,7 @@
  * `onAuthEvent` tells in-process listeners too. Listeners run synchronously and must not throw
  * into the flow: their errors are swallowed.
  */
-export interface AuthEvent {
-  operation: 'creation' | 'override' | 'refresh';
-  success: boolean;
-  environmentId: number;
-  providerConfigKey: string;
-  provider: string;
-  connectionId: string;
-  authMode: string;
-  /** The end user of the connect session, when there was one. */
-  endUserId?: string | null;
-  error?: { type: string; description: string };
-}
+export type { AuthEvent };
 
 const listeners = new Set<(event: AuthEvent) => void>();
 

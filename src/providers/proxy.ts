@@ -3,7 +3,7 @@ import type { Readable } from 'node:stream';
 import { Agent, request as undiciRequest } from 'undici';
 import { SynclineError } from '../errors';
 // The script helper's retry policy, shared so both paths retry alike (see runtime/http.ts).
-import { isRetryable, RETRYABLE_CODES, waitFromHeaders } from '../runtime/http';
+import { isRetryable, RETRYABLE_CODES, waitFromHeaders } from './retry';
 import type { Connection } from '../types';
 import { authorizeRequest, interpolate } from './credentials';
 import type { ProviderDefinition } from './types';

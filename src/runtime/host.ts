@@ -1,4 +1,4 @@
-import { connectionFull, integrationShape } from '../api/shapes';
+import { connectionFull, integrationShape } from '../shapes';
 import { SynclineError } from '../errors';
 import { getProvider, secretsOf, type ProviderDefinition } from '../providers';
 import type { Connection, RecordCounts } from '../types';

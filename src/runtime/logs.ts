@@ -1,24 +1,8 @@
-import type { LogEntry, LogLevel } from './types';
+import { MAX_LOG_ENTRY_BYTES, truncate, type CollectedLogEntry, type HttpCallLog, type LogLevel } from '../store/logs';
 
-/** One HTTP request a script sent through the helper: never headers or bodies, and no secret in the URL. */
-export interface HttpCallLog {
-  method: string;
-  /** Without user info; credential query parameters and known secrets replaced by `[redacted]`. */
-  url: string;
-  /** Null when no response came (network error, timeout). */
-  status: number | null;
-  durationMs: number;
-  /** The network error code, when there was no response. */
-  error?: string;
-}
+// Log lines are stored as the runtime collects them: their shape and size limit belong to the store.
+export { MAX_LOG_ENTRY_BYTES, truncate, type CollectedLogEntry, type HttpCallLog };
 
-/** A log entry as the collector keeps it: HTTP calls carry their details (one entry per attempt). */
-export interface CollectedLogEntry extends LogEntry {
-  http?: HttpCallLog;
-}
-
-/** Longest log entry kept, in bytes (Nango's limit is ~100 KB). */
-export const MAX_LOG_ENTRY_BYTES = 100_000;
 /** Entries kept per execution; later ones are counted, not stored. */
 export const MAX_LOG_ENTRIES = 10_000;
 
@@ -90,15 +74,6 @@ export class LogCollector {
     }
     return this.entries;
   }
-}
-
-/** `message` cut to {@link MAX_LOG_ENTRY_BYTES}, marked `… [truncated]` when it was longer. */
-export function truncate(message: string): string {
-  if (Buffer.byteLength(message) <= MAX_LOG_ENTRY_BYTES) return message;
-  const suffix = '… [truncated]';
-  let cut = Buffer.from(message).subarray(0, MAX_LOG_ENTRY_BYTES - Buffer.byteLength(suffix)).toString('utf8');
-  if (cut.endsWith('\uFFFD')) cut = cut.slice(0, -1);
-  return cut + suffix;
 }
 
 /** Query parameter names that carry credentials by convention (`api_key`, `access_token`, `sig`, ...). */

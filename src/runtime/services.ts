@@ -2,7 +2,7 @@ import { getFreshConnection } from '../providers/refresh';
 import type { Store } from '../store';
 import { readPublicUrl } from '../store/settings';
 import type { RecordCounts } from '../types';
-import { incomingWebhookPath } from '../webhooks/types';
+import { incomingWebhookPath } from '../shapes';
 import type { CheckpointStore, RecordSink, RuntimeServices } from './types';
 
 type WriteKind = 'save' | 'update' | 'delete';

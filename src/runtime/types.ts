@@ -14,16 +14,10 @@
  */
 import type { ModelDefinition } from '../config/nango-yaml';
 import type { Pagination, ProviderDefinition } from '../providers';
+import type { LogEntry, LogLevel } from '../store/logs';
 import type { Connection, EnvironmentVariable, Integration, RecordCounts } from '../types';
 
-export type LogLevel = 'debug' | 'info' | 'warn' | 'error';
-
-export interface LogEntry {
-  level: LogLevel;
-  message: string;
-  /** ISO instant. */
-  createdAt: string;
-}
+export type { LogEntry, LogLevel } from '../store/logs';
 
 /** Options of `nango.get/post/put/patch/delete/proxy`, as in Nango's `ProxyConfiguration`. */
 export interface ProxyConfiguration {

@@ -1,6 +1,19 @@
-import type { AuthEvent } from '../providers/events';
 import type { Db, Queryable } from './db';
 import { Outbox } from './outbox';
+
+/** What happened to a connection's authorisation: the `auth` webhook's content (see providers/events). */
+export interface AuthEvent {
+  operation: 'creation' | 'override' | 'refresh';
+  success: boolean;
+  environmentId: number;
+  providerConfigKey: string;
+  provider: string;
+  connectionId: string;
+  authMode: string;
+  /** The end user of the connect session, when there was one. */
+  endUserId?: string | null;
+  error?: { type: string; description: string };
+}
 
 /** An `auth` event waiting in the outbox to become `auth` webhooks. */
 export interface QueuedAuthEvent extends AuthEvent {

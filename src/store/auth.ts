@@ -1,7 +1,6 @@
 import { createHash, randomBytes } from 'node:crypto';
-import type { AuthEvent } from '../providers/events';
 import type { ConnectionCredentials, EndUser } from '../types';
-import { insertAuthEvent } from './auth-events';
+import { insertAuthEvent, type AuthEvent } from './auth-events';
 import type { Cipher } from './crypto';
 import type { Db, Queryable } from './db';
 import { writeLogs } from './logs';

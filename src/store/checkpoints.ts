@@ -1,4 +1,3 @@
-import type { CheckpointStore } from '../runtime/types';
 import type { Db } from './db';
 
 /**
@@ -9,7 +8,8 @@ import type { Db } from './db';
  * const checkpoints = new PgCheckpointStore(store.db, connection.id);
  * await runScript({ ...request, services: { ...services, checkpoints } });
  */
-export class PgCheckpointStore implements CheckpointStore {
+// Satisfies the runtime's CheckpointStore by shape: the store knows nothing of scripts.
+export class PgCheckpointStore {
   constructor(
     private readonly db: Db,
     private readonly connectionPk: number,

@@ -1,9 +1,46 @@
 import { invalid } from '../errors';
-import { truncate, type CollectedLogEntry, type HttpCallLog } from '../runtime/logs';
-import type { LogLevel } from '../runtime/types';
 import type { RecordCounts } from '../types';
 import { deleteInBatches, type Db, type Queryable } from './db';
 import { toJsonb } from './records';
+
+export type LogLevel = 'debug' | 'info' | 'warn' | 'error';
+
+/** One line of an execution's log. */
+export interface LogEntry {
+  level: LogLevel;
+  message: string;
+  /** ISO instant. */
+  createdAt: string;
+}
+
+/** One HTTP request a script sent through the helper: never headers or bodies, and no secret in the URL. */
+export interface HttpCallLog {
+  method: string;
+  /** Without user info; credential query parameters and known secrets replaced by `[redacted]`. */
+  url: string;
+  /** Null when no response came (network error, timeout). */
+  status: number | null;
+  durationMs: number;
+  /** The network error code, when there was no response. */
+  error?: string;
+}
+
+/** A log entry as the collector keeps it: HTTP calls carry their details (one entry per attempt). */
+export interface CollectedLogEntry extends LogEntry {
+  http?: HttpCallLog;
+}
+
+/** Longest log entry kept, in bytes (Nango's limit is ~100 KB). */
+export const MAX_LOG_ENTRY_BYTES = 100_000;
+
+/** `message` cut to {@link MAX_LOG_ENTRY_BYTES}, marked `… [truncated]` when it was longer. */
+export function truncate(message: string): string {
+  if (Buffer.byteLength(message) <= MAX_LOG_ENTRY_BYTES) return message;
+  const suffix = '… [truncated]';
+  let cut = Buffer.from(message).subarray(0, MAX_LOG_ENTRY_BYTES - Buffer.byteLength(suffix)).toString('utf8');
+  if (cut.endsWith('\uFFFD')) cut = cut.slice(0, -1);
+  return cut + suffix;
+}
 
 /** What a stored log line is: a script's own line, one HTTP call it made, or how its run ended. */
 export type LogKind = 'log' | 'http' | 'outcome';

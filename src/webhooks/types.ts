@@ -28,7 +28,4 @@ export type WebhookHandlerResult =
   /** The connection, the sync or the incoming webhook is gone: nothing ran. */
   | { outcome: 'gone'; reason: string };
 
-/** The path where providers post webhooks for an integration: `/webhook/<environment uuid>/<integration>`. */
-export function incomingWebhookPath(environmentUuid: string, integration: string): string {
-  return `/webhook/${environmentUuid}/${encodeURIComponent(integration)}`;
-}
+export { incomingWebhookPath } from '../shapes';

@@ -2,7 +2,7 @@ import { createServer } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import type { ProviderDefinition } from '../../src/providers';
 import { oauth1Header } from '../../src/providers/oauth1';
-import { isRetryable, waitFromHeaders } from '../../src/runtime/http';
+import { isRetryable, waitFromHeaders } from '../../src/providers/retry';
 import { harness, outputOf, script, TOKEN, type Harness } from './harness';
 
 let h: Harness;

@@ -3,7 +3,7 @@ import { z } from 'zod';
 import { getFreshConnection } from '../../providers/refresh';
 import type { Store } from '../../store';
 import { environment } from '../auth';
-import { connectionFull, connectionSummary } from '../shapes';
+import { connectionFull, connectionSummary } from '../../shapes';
 import { body, identifier, jsonObject, query, queryBoolean } from '../validate';
 
 const tags = z

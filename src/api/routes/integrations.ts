@@ -5,7 +5,7 @@ import type { Store } from '../../store';
 import { readPublicUrl } from '../../store/settings';
 import { incomingWebhookPath } from '../../webhooks/types';
 import { environment } from '../auth';
-import { integrationShape } from '../shapes';
+import { integrationShape } from '../../shapes';
 import { incomingWebhookUrl } from './webhooks';
 import { body, identifier, query } from '../validate';
 

@@ -1,5 +1,6 @@
-// Domain objects → the JSON shapes of nango-api.md §1. Field names are Nango's, on purpose.
-import type { Connection, ConnectionError, Integration } from '../types';
+// Domain objects → the JSON shapes of nango-api.md §1, as the REST API and the scripts' helpers
+// (getConnection, getIntegration) both return them. Field names are Nango's, on purpose.
+import type { Connection, ConnectionError, Integration } from './types';
 
 export function connectionSummary(c: Connection, errors: ConnectionError[] = []) {
   return {
@@ -56,4 +57,9 @@ export function integrationShape(i: Integration, include: { credentials?: boolea
     ...(include.webhookUrl !== undefined ? { webhook_url: include.webhookUrl } : {}),
     ...(include.credentials ? { credentials: i.credentials } : {}),
   };
+}
+
+/** The path (under the public URL) where providers post webhooks for an integration: `/webhook/<environment uuid>/<integration>`: the REST route and `nango.getWebhookURL()` give it. */
+export function incomingWebhookPath(environmentUuid: string, integration: string): string {
+  return `/webhook/${environmentUuid}/${encodeURIComponent(integration)}`;
 }
