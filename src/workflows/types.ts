@@ -146,11 +146,11 @@ export interface RunBusy {
 
 /**
  * How long a run refused as busy waits before it asks again, after `waits` earlier refusals: from
- * 0.5 s growing to 10 s, with jitter so the waiting runs do not all ask at once. Only workflow
+ * 0.5 s growing to 5 s, with jitter so the waiting runs do not all ask at once. Only workflow
  * timers wait: no worker slot is held meanwhile.
  */
 export function busyWaitMs(waits: number, random: number): number {
-  return Math.round(Math.min(10_000, 500 * 1.5 ** waits) * (0.75 + random / 2));
+  return Math.round(Math.min(5_000, 500 * 1.5 ** waits) * (0.75 + random / 2));
 }
 
 /** Action failures that retrying cannot fix: the caller's input, the script's deliberate ActionError, a missing action. */

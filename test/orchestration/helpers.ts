@@ -5,7 +5,7 @@ import { createApp } from '../../src/api/app';
 import { createLogger } from '../../src/logger';
 import { useUserProviders } from '../../src/providers';
 import type { Environment } from '../../src/types';
-import { startOrchestration, type Orchestration } from '../../src/worker';
+import { startOrchestration, type Orchestration, type OrchestrationOptions } from '../../src/worker';
 import type { SyncTarget } from '../../src/worker/orchestrator';
 import { startFakeApi, type FakeApi } from '../fixtures/fake-apis';
 import { call, type RawRequest } from '../helpers/api';
@@ -31,7 +31,9 @@ let runtimeInstalled = false;
  * worker, lifecycle outbox) over a fresh database, a fake third-party API as provider `fake` (API
  * key), and integration `fake`.
  */
-export async function startOrchestrationTest(options: { heartbeatTimeoutMs?: number; runsPerExecution?: number; workflowThreads?: number; temporalAddress?: string } = {}): Promise<OrchestrationTest> {
+export async function startOrchestrationTest(
+  options: Pick<OrchestrationOptions, 'heartbeatTimeoutMs' | 'runsPerExecution' | 'workflowThreads' | 'temporalAddress' | 'activitySlots' | 'runLimits' | 'unfinishedActionCheckMs'> = {},
+): Promise<OrchestrationTest> {
   if (!runtimeInstalled) {
     try {
       Runtime.install({ logger: new DefaultLogger('ERROR') });
@@ -50,7 +52,7 @@ export async function startOrchestrationTest(options: { heartbeatTimeoutMs?: num
   const prod = (await store.environments.byName('prod'))!;
   await store.integrations.create(dev.id, { uniqueKey: 'fake', provider: 'fake' });
   const logger = createLogger('silent');
-  const orchestration = await startOrchestration({ store, logger, enginePort: 0, temporalAddress: options.temporalAddress, heartbeatTimeoutMs: options.heartbeatTimeoutMs, runsPerExecution: options.runsPerExecution, workflowThreads: options.workflowThreads });
+  const orchestration = await startOrchestration({ store, logger, enginePort: 0, ...options });
   const app = createApp({ store, logger, orchestrator: orchestration.orchestrator });
   const server = await new Promise<Server>((resolve) => {
     const s = app.listen(0, '127.0.0.1', () => resolve(s));
