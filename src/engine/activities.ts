@@ -55,26 +55,54 @@ export function scheduleActivity(t: Transition, attrs: Obj, completedId: number,
     useWorkflowBuildId: attrs.useWorkflowBuildId,
     priority: attrs.priority,
   });
+  const a = pendingActivity(t, scheduledId, { activityId: attrs.activityId, activityType: attrs.activityType?.name, taskQueue, s2c, s2s, stc, hb, retryPolicy: retryPolicyObject(retry) });
+  if (eager && taskQueue === s.taskQueue) return startAttempt(t, a, eager.identity, attrs);
+  dispatchAttempt(t, a);
+  return undefined;
+}
+
+/** The state of an activity whose ActivityTaskScheduled event is `scheduledId`, before its first attempt, with its schedule-to-close timer. */
+function pendingActivity(
+  t: Transition,
+  scheduledId: number,
+  p: { activityId?: string; activityType?: string; taskQueue: string; s2c: number; s2s: number; stc: number; hb: number; retryPolicy: Obj },
+): ActivityState {
   const a: ActivityState = {
     scheduledId,
-    activityId: attrs.activityId || String(scheduledId),
-    activityType: attrs.activityType?.name ?? '',
-    taskQueue,
+    activityId: p.activityId || String(scheduledId),
+    activityType: p.activityType ?? '',
+    taskQueue: p.taskQueue,
     attempt: 1,
     phase: 'scheduled',
     scheduledTime: t.now,
     attemptScheduledTime: t.now,
-    scheduleToCloseMs: s2c,
-    scheduleToStartMs: s2s,
-    startToCloseMs: stc,
-    heartbeatMs: hb,
-    retryPolicy: pack(T.RetryPolicy, retryPolicyObject(retry))!,
+    scheduleToCloseMs: p.s2c,
+    scheduleToStartMs: p.s2s,
+    startToCloseMs: p.stc,
+    heartbeatMs: p.hb,
+    retryPolicy: pack(T.RetryPolicy, p.retryPolicy)!,
   };
-  s.activities[scheduledId] = a;
-  if (s2c > 0) t.timer('act_s2c', t.now + s2c, { scheduledId });
-  if (eager && taskQueue === s.taskQueue) return startAttempt(t, a, eager.identity, attrs);
+  t.s.activities[scheduledId] = a;
+  if (p.s2c > 0) t.timer('act_s2c', t.now + p.s2c, { scheduledId });
+  return a;
+}
+
+/**
+ * An activity of copied history (a reset run) whose ActivityTaskScheduled event has no outcome yet:
+ * scheduled again from now, as Temporal's workflow resetter does.
+ */
+export function rescheduleActivity(t: Transition, scheduledId: number, attrs: Obj): void {
+  const a = pendingActivity(t, scheduledId, {
+    activityId: attrs.activityId,
+    activityType: attrs.activityType?.name,
+    taskQueue: attrs.taskQueue?.name || t.s.taskQueue,
+    s2c: durationMs(attrs.scheduleToCloseTimeout),
+    s2s: durationMs(attrs.scheduleToStartTimeout),
+    stc: durationMs(attrs.startToCloseTimeout),
+    hb: durationMs(attrs.heartbeatTimeout),
+    retryPolicy: retryPolicyObject(fillRetryPolicy(attrs.retryPolicy)),
+  });
   dispatchAttempt(t, a);
-  return undefined;
 }
 
 function dispatchAttempt(t: Transition, a: ActivityState): void {

@@ -7,7 +7,9 @@ import type { EngineOptions, RunningEngine } from './interfaces';
 import { Queries } from './queries';
 import type { Lease } from '../store/db';
 import { throttledWarn } from '../logger';
+import { addHealthService } from './health';
 import { addServices, handlers, type Handler } from './service';
+import { toolingHandlers } from './tooling';
 import type { Obj } from './proto';
 import { isDatabaseUnavailable } from '../store/db';
 import { registerWorkflowTaskHandlers, tasksOfOpenRun, timeoutsOfOpenRun } from './workflow-tasks';
@@ -74,6 +76,7 @@ export async function startEngine(options: EngineOptions): Promise<RunningEngine
         waiters.add(done);
       }),
   });
+  addHealthService(server, () => owner !== undefined);
   const stopServer = () =>
     new Promise<void>((resolve) => {
       const timer = setTimeout(() => {
@@ -92,7 +95,7 @@ export async function startEngine(options: EngineOptions): Promise<RunningEngine
     port = await new Promise<number>((resolve, reject) =>
       server.bindAsync(`${host}:${options.port}`, grpc.ServerCredentials.createInsecure(), (err, bound) => (err ? reject(err) : resolve(bound))),
     );
-    owner = await own(options, log, lease);
+    owner = await own(options, log, lease, `${host}:${port}`);
   } catch (err) {
     await stopServer();
     await lease.release();
@@ -108,7 +111,7 @@ export async function startEngine(options: EngineOptions): Promise<RunningEngine
       try {
         const next = await options.db.lease('engine');
         if (next && closing) await next.release();
-        else if (next) return await own(options, log, next).catch(async (err: unknown) => {
+        else if (next) return await own(options, log, next, `${host}:${port}`).catch(async (err: unknown) => {
           await next.release();
           throw err;
         });
@@ -166,7 +169,7 @@ export async function startEngine(options: EngineOptions): Promise<RunningEngine
 }
 
 /** An engine over a freshly taken lease: the open runs loaded from the database, timers and transfers running. */
-async function own(options: EngineOptions, log: pino.Logger, lease: Lease): Promise<Owner> {
+async function own(options: EngineOptions, log: pino.Logger, lease: Lease, address: string): Promise<Owner> {
   const engine = new Engine(options.db, log, lease.session);
   registerWorkflowHandlers(engine);
   registerWorkflowTaskHandlers(engine);
@@ -180,7 +183,7 @@ async function own(options: EngineOptions, log: pino.Logger, lease: Lease): Prom
     throw err;
   }
   engine.startRetention(10 * 60_000);
-  return { engine, handlers: handlers(engine, queries), lease };
+  return { engine, handlers: { ...handlers(engine, queries), ...toolingHandlers(engine, address) }, lease };
 }
 
 /** Results kept at most this long, and this many: a run's task has timed out and been retried by then. */

@@ -17,11 +17,23 @@ export interface Poller {
   resolve(task: TaskRef | undefined): void;
 }
 
+const MAX_POLLERS_SEEN = 1000;
+
 class Queue {
   tasks: TaskRef[] = [];
   head = 0;
   pollers: Poller[] = [];
   lastPollAt = 0;
+  /** Identity of each worker that polled, with when it last did (DescribeTaskQueue's pollers). */
+  readonly seen = new Map<string, number>();
+
+  polled(identity: string): void {
+    this.lastPollAt = Date.now();
+    this.seen.delete(identity);
+    this.seen.set(identity, this.lastPollAt);
+    // Oldest first (re-inserted on every poll): workers that restart often leave many identities.
+    if (this.seen.size > MAX_POLLERS_SEEN) this.seen.delete(this.seen.keys().next().value!);
+  }
 
   get size(): number {
     return this.tasks.length - this.head;
@@ -84,7 +96,7 @@ export class Matching {
   /** Waits up to `timeoutMs` for a task; `undefined` on timeout or when `signal` aborts. */
   take(namespace: string, kind: QueueKind, name: string, timeoutMs: number, signal: AbortSignal, identity = ''): Promise<TaskRef | undefined> {
     const q = this.queue(namespace, kind, name);
-    q.lastPollAt = Date.now();
+    q.polled(identity);
     this.deadSticky.delete(name);
     const ready = q.shift();
     if (ready) return Promise.resolve(ready);
@@ -98,7 +110,7 @@ export class Matching {
           poller.done = true;
           clearTimeout(timer);
           signal.removeEventListener('abort', onAbort);
-          q.lastPollAt = Date.now();
+          q.polled(identity);
           resolve(task);
         },
       };
@@ -152,8 +164,17 @@ export class Matching {
     return this.queues.get(`${namespace}\u0000${kind}\u0000${name}`)?.size ?? 0;
   }
 
-  lastPoll(namespace: string, kind: QueueKind, name: string): number {
-    return this.queues.get(`${namespace}\u0000${kind}\u0000${name}`)?.lastPollAt ?? 0;
+  /** The workers that polled the queue within `withinMs`, newest first, as Temporal's poller history keeps them. */
+  pollers(namespace: string, kind: QueueKind, name: string, withinMs: number): { identity: string; lastAccessTime: number }[] {
+    const q = this.queues.get(`${namespace}\u0000${kind}\u0000${name}`);
+    if (!q) return [];
+    const now = Date.now();
+    const out: { identity: string; lastAccessTime: number }[] = [];
+    for (const [identity, at] of q.seen) {
+      if (now - at > withinMs) q.seen.delete(identity);
+      else out.push({ identity, lastAccessTime: at });
+    }
+    return out.sort((a, b) => b.lastAccessTime - a.lastAccessTime);
   }
 
   /** Ends every waiting poll with "no task" (shutdown). */

@@ -8,7 +8,7 @@ import type { Engine } from './engine';
 import { EngineError, invalidArgument, unimplemented, workflowNotFound } from './errors';
 import { rawHistory } from './history';
 import { ENGINE_WAITING, Status } from './interfaces';
-import { durationMs, encodeWithRaw, msDuration, num, Raw, root, T, timestamp, type Obj } from './proto';
+import { durationMs, encodeWithRaw, msDuration, num, Raw, root, T, type Obj } from './proto';
 import type { Queries } from './queries';
 import * as sql from './store';
 import { decodeToken } from './tokens';
@@ -151,19 +151,6 @@ export function addServices(server: grpc.Server, dispatch: Dispatch): void {
     server.addService(definition, impl);
   }
 }
-
-const SEARCH_ATTRIBUTE_TYPES = 'temporal.api.enums.v1.IndexedValueType';
-const SYSTEM_SEARCH_ATTRIBUTES: Record<string, string> = {
-  WorkflowId: 'INDEXED_VALUE_TYPE_KEYWORD',
-  WorkflowType: 'INDEXED_VALUE_TYPE_KEYWORD',
-  RunId: 'INDEXED_VALUE_TYPE_KEYWORD',
-  TaskQueue: 'INDEXED_VALUE_TYPE_KEYWORD',
-  ExecutionStatus: 'INDEXED_VALUE_TYPE_KEYWORD',
-  StartTime: 'INDEXED_VALUE_TYPE_DATETIME',
-  CloseTime: 'INDEXED_VALUE_TYPE_DATETIME',
-  ExecutionTime: 'INDEXED_VALUE_TYPE_DATETIME',
-  HistoryLength: 'INDEXED_VALUE_TYPE_INT',
-};
 
 function namespaceInfo(row: { name: string; id: string; retention_ms: number }): Obj {
   return {
@@ -398,35 +385,5 @@ export function handlers(engine: Engine, queries: Queries): Record<string, Handl
       await ensureNamespace(engine, req.namespace);
       return countRuns(engine, req.namespace, req.query);
     },
-    GetSearchAttributes: async () => ({ keys: { ...SYSTEM_SEARCH_ATTRIBUTES } }),
-    DescribeTaskQueue: async (req) => {
-      await ensureNamespace(engine, req.namespace);
-      const kind = req.taskQueueType === 2 || req.taskQueueType === 'TASK_QUEUE_TYPE_ACTIVITY' ? 'activity' : 'workflow';
-      const name = req.taskQueue?.name;
-      const last = engine.matching.lastPoll(req.namespace, kind, name);
-      return {
-        pollers: last ? [{ lastAccessTime: timestamp(last), identity: 'worker', ratePerSecond: 100000 }] : [],
-        taskQueueStatus: { backlogCountHint: engine.matching.backlog(req.namespace, kind, name), readLevel: 0, ackLevel: 0, ratePerSecond: 100000 },
-      };
-    },
-    // OperatorService
-    AddSearchAttributes: async (req) => {
-      const namespace = req.namespace || 'default';
-      const attrs: Record<string, number> = {};
-      for (const [name, t] of Object.entries((req.searchAttributes ?? {}) as Record<string, unknown>)) {
-        attrs[name] = typeof t === 'number' ? t : (root.lookupEnum(SEARCH_ATTRIBUTE_TYPES).values[String(t)] ?? 2);
-      }
-      await sql.addSearchAttributes(engine.db, namespace, attrs);
-      return {};
-    },
-    RemoveSearchAttributes: async (req) => {
-      await sql.removeSearchAttributes(engine.db, req.namespace || 'default', req.searchAttributes ?? []);
-      return {};
-    },
-    ListSearchAttributes: async (req) => ({
-      customAttributes: await sql.searchAttributeTypes(engine.db, req.namespace || 'default'),
-      systemAttributes: { ...SYSTEM_SEARCH_ATTRIBUTES },
-      storageSchema: {},
-    }),
   };
 }

@@ -2,6 +2,7 @@ import type { Engine } from './engine';
 import { executionInfo } from './describe';
 import { invalidArgument } from './errors';
 import { Status } from './interfaces';
+import { searchAttributeTypes } from './search-attributes';
 import * as sql from './store';
 
 /**
@@ -20,7 +21,12 @@ const STATUS_NAMES: Record<string, number> = {
   TimedOut: Status.TimedOut,
 };
 
-const COLUMNS: Record<string, { sql: string; kind: 'text' | 'time' | 'status' }> = {
+type Kind = 'text' | 'time' | 'status' | 'int' | KeywordsKind;
+/** Attributes kept in the run's `keywords` JSON (custom ones, and predefined ones a workflow upserts). */
+type KeywordsKind = 'keyword' | 'number' | 'bool' | 'datetime';
+
+/** System search attributes with a column of their own. */
+const COLUMNS: Record<string, { sql: string; kind: Kind }> = {
   WorkflowId: { sql: 'workflow_id', kind: 'text' },
   WorkflowType: { sql: 'workflow_type', kind: 'text' },
   RunId: { sql: 'run_id', kind: 'text' },
@@ -29,7 +35,21 @@ const COLUMNS: Record<string, { sql: string; kind: 'text' | 'time' | 'status' }>
   StartTime: { sql: 'start_time', kind: 'time' },
   CloseTime: { sql: 'close_time', kind: 'time' },
   ExecutionTime: { sql: 'execution_time', kind: 'time' },
+  HistoryLength: { sql: 'history_length', kind: 'int' },
+  // Temporal counts state transitions; the engine's runs make one per event at most.
+  StateTransitionCount: { sql: 'history_length', kind: 'int' },
+  HistorySizeBytes: { sql: "(state->>'historyBytes')::bigint", kind: 'int' },
+  // Nanoseconds, as Temporal stores it; only closed runs have one.
+  ExecutionDuration: { sql: '((close_time - execution_time) * 1000000)::bigint', kind: 'int' },
+  ParentWorkflowId: { sql: 'parent_workflow_id', kind: 'text' },
+  ParentRunId: { sql: 'parent_run_id', kind: 'text' },
 };
+
+/** temporal.api.enums.v1.IndexedValueType -> how such a value is compared. */
+const KEYWORDS_KINDS: Record<number, KeywordsKind> = { 1: 'keyword', 2: 'keyword', 3: 'number', 4: 'number', 5: 'bool', 6: 'datetime', 7: 'keyword' };
+
+/** Errors worded as Temporal's SQL visibility words them (query converter: "invalid query: invalid expression: ..."). */
+const invalidExpression = (message: string) => invalidArgument(`invalid query: invalid expression: ${message}`);
 
 type Tok = { t: 'id' | 'str' | 'num' | 'op' | 'punct'; v: string };
 
@@ -85,7 +105,11 @@ export interface CompiledFilter {
   groupByStatus: boolean;
 }
 
-export function compileFilter(query: string, paramsStart: number): CompiledFilter {
+/**
+ * Compiles a list filter; `attributes` are the search attributes the namespace knows (name ->
+ * IndexedValueType): any other name is refused, as Temporal refuses it.
+ */
+export function compileFilter(query: string, paramsStart: number, attributes: Record<string, number>): CompiledFilter {
   const toks = tokenize(query ?? '');
   let pos = 0;
   const params: unknown[] = [];
@@ -104,22 +128,35 @@ export function compileFilter(query: string, paramsStart: number): CompiledFilte
     if (!t || (t.t !== 'str' && t.t !== 'num' && t.t !== 'id')) throw invalidArgument('invalid query: expected a value');
     return t.v;
   };
-  const column = (name: string) => {
+  const column = (name: string): { sql: string; kind: Kind } => {
     const c = COLUMNS[name];
     if (c) return c;
-    if (!/^[A-Za-z_][A-Za-z0-9_]*$/.test(name)) throw invalidArgument(`invalid query: unknown attribute ${name}`);
-    return { sql: `(keywords->>${param(name)})`, kind: 'text' as const };
+    const kind = attributes[name] !== undefined ? KEYWORDS_KINDS[attributes[name]] : undefined;
+    if (!kind) throw invalidExpression(`column name '${name}' is not a valid search attribute`);
+    const text = `(keywords->>${param(name)})`;
+    // A value a workflow upserted that is not a number is no match rather than a failed cast.
+    return { sql: kind === 'number' ? `(CASE WHEN ${text} ~ '^-?[0-9]+(\\.[0-9]+)?([eE][-+]?[0-9]+)?$' THEN ${text}::numeric END)` : text, kind };
   };
-  const convert = (kind: 'text' | 'time' | 'status', v: string): unknown => {
+  const convert = (kind: Kind, v: string, name: string): unknown => {
     if (kind === 'status') {
-      const n = STATUS_NAMES[v] ?? Number(v);
-      if (!n) throw invalidArgument(`invalid query: unknown ExecutionStatus ${v}`);
+      const n = STATUS_NAMES[v] ?? (/^\d+$/.test(v) ? Number(v) : 0);
+      if (!n) throw invalidExpression(`invalid ExecutionStatus value '${v}'`);
       return n;
     }
-    if (kind === 'time') {
+    if (kind === 'time' || kind === 'datetime') {
       const ms = /^\d+$/.test(v) ? Number(v) / 1e6 : Date.parse(v);
-      if (Number.isNaN(ms)) throw invalidArgument(`invalid query: bad time ${v}`);
-      return ms;
+      if (Number.isNaN(ms)) throw invalidExpression(`unable to parse datetime '${v}'`);
+      return kind === 'time' ? ms : new Date(ms).toISOString();
+    }
+    if (kind === 'int' || kind === 'number') {
+      const n = Number(v);
+      if (v === '' || Number.isNaN(n)) throw invalidExpression(`invalid value '${v}' for search attribute ${name}`);
+      return n;
+    }
+    if (kind === 'bool') {
+      const b = v.toLowerCase();
+      if (b !== 'true' && b !== 'false') throw invalidExpression(`invalid value '${v}' for search attribute ${name}`);
+      return b;
     }
     return v;
   };
@@ -133,16 +170,16 @@ export function compileFilter(query: string, paramsStart: number): CompiledFilte
     const f = toks[pos++];
     if (!f || f.t !== 'id') throw invalidArgument('invalid query: expected an attribute name');
     const col = column(f.v);
-    const castCol = col.kind === 'time' ? col.sql : col.sql;
+    const castCol = col.sql;
     if (kw('NOT')) {
       pos++;
       if (!kw('IN')) throw invalidArgument('invalid query: expected IN after NOT');
       pos++;
-      return `NOT (${inList(castCol, col.kind)})`;
+      return `NOT (${inList(castCol, col.kind, f.v)})`;
     }
     if (kw('IN')) {
       pos++;
-      return inList(castCol, col.kind);
+      return inList(castCol, col.kind, f.v);
     }
     if (kw('STARTS_WITH')) {
       pos++;
@@ -151,10 +188,10 @@ export function compileFilter(query: string, paramsStart: number): CompiledFilte
     }
     if (kw('BETWEEN')) {
       pos++;
-      const a = convert(col.kind, value());
+      const a = convert(col.kind, value(), f.v);
       if (!kw('AND')) throw invalidArgument('invalid query: expected AND in BETWEEN');
       pos++;
-      const b = convert(col.kind, value());
+      const b = convert(col.kind, value(), f.v);
       return `${castCol} BETWEEN ${param(a)} AND ${param(b)}`;
     }
     if (kw('IS')) {
@@ -167,8 +204,8 @@ export function compileFilter(query: string, paramsStart: number): CompiledFilte
     }
     const op = toks[pos++];
     if (!op || op.t !== 'op') throw invalidArgument(`invalid query: expected an operator after ${f.v}`);
-    const v = convert(col.kind, value());
-    if (col.kind === 'text' && !COLUMNS[f.v]) {
+    const v = convert(col.kind, value(), f.v);
+    if (col.kind === 'keyword') {
       if (op.v !== '=' && op.v !== '!=') throw invalidArgument(`invalid query: operator ${op.v} not supported on ${f.v}`);
       // Keyword lists match when any element matches.
       const match = `(${col.sql} = ${param(v)} OR keywords->${param(f.v)} @> to_jsonb(ARRAY[${param(v)}::text]))`;
@@ -176,11 +213,11 @@ export function compileFilter(query: string, paramsStart: number): CompiledFilte
     }
     return `${castCol} ${op.v === '!=' ? 'IS DISTINCT FROM' : op.v} ${param(v)}`;
   };
-  const inList = (c: string, kind: 'text' | 'time' | 'status') => {
+  const inList = (c: string, kind: Kind, name: string) => {
     expect('(');
     const vals: string[] = [];
     for (;;) {
-      vals.push(param(convert(kind, value())));
+      vals.push(param(convert(kind, value(), name)));
       if (peek()?.v === ',') pos++;
       else break;
     }
@@ -233,7 +270,7 @@ const LIST_COLUMNS = `run_id, namespace, workflow_id, workflow_type, task_queue,
   history_length, first_run_id, start_request_id, parent_workflow_id, parent_run_id, search_attributes, memo, state`;
 
 export async function listRuns(engine: Engine, namespace: string, query: string, pageSize: number, pageToken: Uint8Array | undefined): Promise<{ executions: object[]; nextPageToken?: Buffer }> {
-  const f = compileFilter(query, 1);
+  const f = compileFilter(query, 1, await searchAttributeTypes(engine.db, namespace));
   const offset = pageToken?.length ? Number(Buffer.from(pageToken).toString()) || 0 : 0;
   const limit = pageSize > 0 ? Math.min(pageSize, 1000) : 1000;
   const { rows } = await engine.db.query<sql.RunRow>(
@@ -251,7 +288,7 @@ const STATUS_BY_NUMBER = Object.fromEntries(Object.entries(STATUS_NAMES).map(([n
 
 /** CountWorkflowExecutions, with `groups` when the query ends in `GROUP BY ExecutionStatus`. */
 export async function countRuns(engine: Engine, namespace: string, query: string): Promise<{ count: number; groups?: object[] }> {
-  const f = compileFilter(query, 1);
+  const f = compileFilter(query, 1, await searchAttributeTypes(engine.db, namespace));
   const { rows } = await engine.db.query<{ status: number; n: number }>(
     `SELECT status, count(*)::int AS n FROM engine_runs WHERE namespace = $1 AND (${f.where}) GROUP BY status ORDER BY status`,
     [namespace, ...f.params],

@@ -1,0 +1,71 @@
+import { status } from '@grpc/grpc-js';
+import type { Engine } from './engine';
+import { EngineError, invalidArgument } from './errors';
+import { resetWorkflow } from './reset';
+import { searchAttributeHandlers } from './search-attributes';
+import type { Handler } from './service';
+import { describeTaskQueue } from './task-queues';
+import { ensureNamespace } from './workflows';
+
+/**
+ * Calls the Temporal Web UI and the `temporal` CLI make beyond what workers and clients need.
+ * Features the engine does not have are answered as a Temporal server (1.29) with that feature
+ * turned off, or with nothing configured, answers them (service/frontend/workflow_handler.go,
+ * errors.go): the tools then show an empty page or their own "disabled" notice instead of failing.
+ */
+
+/** As GetClusterInfo names the engine's one cluster (service.ts). */
+const CLUSTER_NAME = 'active';
+const CLUSTER_ID = 'syncline-embedded';
+
+const permissionDenied = (message: string) => new EngineError(status.PERMISSION_DENIED, message);
+
+/** Worker versioning by build id sets (v0.1) and rules (v0.2): off by default in Temporal (deprecated). */
+const VERSIONING_V1_OFF = 'Worker versioning v0.1 (Version Set-based, deprecated) is disabled on this namespace.';
+const VERSIONING_V2_OFF = 'Worker versioning v0.2 (Rules-based, deprecated) is disabled on this namespace.';
+/** Batch operations run as system workflows of Temporal's worker service, which the engine has not. */
+const BATCH_OFF = 'Batch operation feature are disabled on this namespace.';
+
+/** `address`: host:port the engine serves on, as ListClusters reports the cluster's frontend. */
+export function toolingHandlers(engine: Engine, address: string): Record<string, Handler> {
+  const inNamespace =
+    (answer: () => object): Handler =>
+    async (req) => {
+      await ensureNamespace(engine, req.namespace);
+      return answer();
+    };
+  const refused =
+    (err: () => Error): Handler =>
+    async (req) => {
+      await ensureNamespace(engine, req.namespace);
+      throw err();
+    };
+  return {
+    ...searchAttributeHandlers(engine.db),
+    DescribeTaskQueue: async (req) => {
+      await ensureNamespace(engine, req.namespace);
+      return describeTaskQueue(engine, req);
+    },
+    ResetWorkflowExecution: (req) => resetWorkflow(engine, req),
+    // Workers are listed from their heartbeats, which the engine does not ask for (no workerHeartbeats capability): none.
+    ListWorkers: inNamespace(() => ({ workersInfo: [], workers: [] })),
+    CountWorkers: inNamespace(() => ({ count: 0 })),
+    ListWorkerDeployments: inNamespace(() => ({ workerDeployments: [] })),
+    ListBatchOperations: inNamespace(() => ({ operationInfo: [] })),
+    StartBatchOperation: refused(() => permissionDenied(BATCH_OFF)),
+    DescribeBatchOperation: refused(() => permissionDenied(BATCH_OFF)),
+    StopBatchOperation: refused(() => permissionDenied(BATCH_OFF)),
+    GetWorkerBuildIdCompatibility: refused(() => permissionDenied(VERSIONING_V1_OFF)),
+    UpdateWorkerBuildIdCompatibility: refused(() => permissionDenied(VERSIONING_V1_OFF)),
+    GetWorkerVersioningRules: refused(() => permissionDenied(VERSIONING_V2_OFF)),
+    UpdateWorkerVersioningRules: refused(() => permissionDenied(VERSIONING_V2_OFF)),
+    // Temporal checks the v0.1 flag here but words the error as v0.2's.
+    GetWorkerTaskReachability: refused(() => permissionDenied(VERSIONING_V2_OFF)),
+    ListArchivedWorkflowExecutions: refused(() => invalidArgument('Cluster is not configured for visibility archival.')),
+    // OperatorService
+    ListNexusEndpoints: async () => ({ endpoints: [] }),
+    ListClusters: async () => ({
+      clusters: [{ clusterName: CLUSTER_NAME, clusterId: CLUSTER_ID, address, initialFailoverVersion: 1, historyShardCount: 1, isConnectionEnabled: true }],
+    }),
+  };
+}
