@@ -106,6 +106,17 @@ export interface ExternalRequest {
   kind: 'signal' | 'cancel';
 }
 
+/** A workflow update (src/engine/updates.ts): its request until accepted, then its events' ids. */
+export interface UpdateState {
+  /** admitted: waits for the workflow to see it; accepted: the workflow runs it; completed. */
+  phase: 'admitted' | 'accepted' | 'completed';
+  /** Packed temporal.api.update.v1.Request while admitted. */
+  request?: string;
+  admittedTime: number;
+  acceptedId?: number;
+  completedId?: number;
+}
+
 /** One event waiting for the started workflow task to finish (packed HistoryEvent without id). */
 export interface BufferedEvent {
   e: string;
@@ -155,4 +166,6 @@ export interface RunState {
   memo?: string;
   /** Request ids of the latest signals (dedupe of retried SignalWorkflowExecution calls). */
   signalRequestIds?: string[];
+  /** Updates by update id (completed ones kept to answer a repeated update id). */
+  updates?: Record<string, UpdateState>;
 }

@@ -13,6 +13,7 @@ import type { Queries } from './queries';
 import * as sql from './store';
 import { decodeToken } from './tokens';
 import { countRuns, listRuns } from './visibility';
+import { pollUpdate, updateWorkflow } from './updates';
 import { completeWorkflowTask, failWorkflowTask, pollWorkflowTask, shutdownWorker, workflowTaskResponse } from './workflow-tasks';
 import { checkRequestPayloads } from './limits';
 import { throttledWarn } from '../logger';
@@ -161,7 +162,7 @@ function namespaceInfo(row: { name: string; id: string; retention_ms: number }):
       ownerEmail: '',
       id: row.id,
       supportsSchedules: false,
-      capabilities: { eagerWorkflowStart: true, syncUpdate: false, asyncUpdate: false },
+      capabilities: { eagerWorkflowStart: true, syncUpdate: true, asyncUpdate: true },
     },
     config: { workflowExecutionRetentionTtl: msDuration(row.retention_ms), historyArchivalState: 'ARCHIVAL_STATE_DISABLED', visibilityArchivalState: 'ARCHIVAL_STATE_DISABLED' },
     replicationConfig: { activeClusterName: 'active', clusters: [{ clusterName: 'active' }], state: 'REPLICATION_STATE_NORMAL' },
@@ -355,6 +356,8 @@ export function handlers(engine: Engine, queries: Queries): Record<string, Handl
       }
       return queries.ask(s, req.query, ctx.signal);
     },
+    UpdateWorkflowExecution: (req, ctx) => updateWorkflow(engine, req, ctx.signal, ctx.waitMs),
+    PollWorkflowExecutionUpdate: (req, ctx) => pollUpdate(engine, req, ctx.signal, ctx.waitMs),
     RespondQueryTaskCompleted: async (req) => {
       const tk = decodeToken(req.taskToken, 'q');
       queries.answer(tk.q, req.completedType, req.queryResult ?? undefined, req.errorMessage, req.failure ?? undefined);

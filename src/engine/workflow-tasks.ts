@@ -10,6 +10,7 @@ import { durationMs, encode, enumName, T, timestamp, unpack, type Obj } from './
 import type { Queries } from './queries';
 import { decodeToken, encodeToken } from './tokens';
 import { wftTimeout, type TimerWrite, type Transition } from './transition';
+import { CompletionMessages, hasAdmittedUpdates, updateRequestMessages } from './updates';
 import { keywordsOf, mergePayloadMap } from './visibility-keys';
 import { closeRun, completeWorkflow, continueAsNew, ensureNamespace, failWorkflow } from './workflows';
 
@@ -81,6 +82,7 @@ export async function workflowTaskResponse(engine: Engine, queries: Queries, s: 
     scheduledTime: timestamp(w.scheduledTime),
     startedTime: timestamp(w.startedTime!),
     queries: queries.attach(s.runId, w.scheduledId),
+    messages: updateRequestMessages(s, w.startedId),
   };
 }
 
@@ -182,9 +184,12 @@ export async function completeWorkflowTask(engine: Engine, queries: Queries, req
     s.lastCompletedStartedId = w.startedId;
     const stickyQueue = req.stickyAttributes?.workerTaskQueue?.name;
     s.sticky = stickyQueue ? { queue: stickyQueue, scheduleToStartMs: durationMs(req.stickyAttributes.scheduleToStartTimeout) || 10_000 } : undefined;
+    const messages = new CompletionMessages(engine, req.messages);
     for (let i = 0; i < commands.length && !t.closed; i++) {
       const attrs = commandAttributes(commands[i], names[i]);
-      if (names[i] === 'COMMAND_TYPE_SCHEDULE_ACTIVITY_TASK') {
+      if (names[i] === 'COMMAND_TYPE_PROTOCOL_MESSAGE') {
+        messages.apply(t, attrs.messageId);
+      } else if (names[i] === 'COMMAND_TYPE_SCHEDULE_ACTIVITY_TASK') {
         const eager = attrs.requestEagerExecution && activityTasks.length < MAX_EAGER_ACTIVITIES ? { identity: req.identity } : undefined;
         const task = scheduleActivity(t, attrs, completedId, eager);
         if (task) activityTasks.push(task);
@@ -192,6 +197,7 @@ export async function completeWorkflowTask(engine: Engine, queries: Queries, req
         await applyCommand(engine, t, names[i], attrs, completedId, req.identity);
       }
     }
+    messages.applyRest(t);
     const overLimit = t.closed ? undefined : historyOverLimit(s.nextEventId - 1, s.historyBytes);
     if (overLimit) closeRun(t, Status.Terminated, 'EVENT_TYPE_WORKFLOW_EXECUTION_TERMINATED', { reason: overLimit, identity: 'history-service' });
     if (t.closed) {
@@ -200,7 +206,7 @@ export async function completeWorkflowTask(engine: Engine, queries: Queries, req
     }
     const hadBuffered = s.buffered.length > 0;
     t.flushBuffered();
-    if (hadBuffered || t.needsWft || req.forceCreateNewWorkflowTask) t.scheduleWft();
+    if (hadBuffered || t.needsWft || req.forceCreateNewWorkflowTask || hasAdmittedUpdates(s)) t.scheduleWft();
   });
   return { activityTasks };
 }

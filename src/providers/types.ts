@@ -36,8 +36,8 @@ export interface RetryHints {
 }
 
 interface PaginateCommon {
-  /** Page size sent with each request under `limit_name_in_request`. */
-  limit?: number;
+  /** Page size sent with each request under `limit_name_in_request` (scripts may give it as text, as Nango types it). */
+  limit?: number | string;
   limit_name_in_request?: string;
   /** Dotted path to the array of items in the body; the body itself when absent. */
   response_path?: string;

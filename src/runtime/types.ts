@@ -30,15 +30,20 @@ export interface ProxyConfiguration {
   /** Retries after the first attempt; default 0. */
   retries?: number;
   /** Statuses retried in addition to the defaults (5xx, 429) or the provider's `error_code`. */
-  retryOn?: number[];
+  retryOn?: number[] | null;
   /** Headers that tell how long to wait before retrying, overriding the provider's. */
   retryHeader?: { at?: string | string[]; after?: string | string[] };
   decompress?: boolean;
   responseType?: 'json' | 'text' | 'arraybuffer' | 'blob' | 'document' | 'stream';
-  paginate?: Partial<Pagination>;
+  /** The provider's pagination, overridden field by field. `type` is any text, as scripts type it: an unknown one fails when paging. */
+  paginate?: ScriptPagination;
   connectionId?: string;
   providerConfigKey?: string;
 }
+
+/** Each kind of pagination as a call overrides it (distributed over the kinds). */
+type Overridden<P> = P extends Pagination ? Omit<Partial<P>, 'type'> & { type?: string } : never;
+type ScriptPagination = Overridden<Pagination>;
 
 /** An axios-shaped response, as scripts receive it. */
 export interface ProxyResponse<T = unknown> {

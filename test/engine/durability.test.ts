@@ -1,7 +1,5 @@
-import { spawn, type ChildProcess } from 'node:child_process';
 import { randomUUID } from 'node:crypto';
 import fs from 'node:fs';
-import net from 'node:net';
 import os from 'node:os';
 import path from 'node:path';
 import { Client, Connection } from '@temporalio/client';
@@ -9,6 +7,7 @@ import { NativeConnection, Worker } from '@temporalio/worker';
 import * as activities from './activities';
 import { seen } from './activities';
 import { harness, workflowsPath, type Harness } from './harness';
+import { freePort, spawnEngine } from './process';
 import { addSignal, inFlight, sequence, stateQuery } from './workflows';
 
 jest.setTimeout(90_000);
@@ -42,36 +41,6 @@ describe('a worker stopped mid-workflow', () => {
     expect(await h.replayAll()).toBe(1);
   });
 });
-
-async function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const srv = net.createServer();
-    srv.listen(0, '127.0.0.1', () => {
-      const { port } = srv.address() as net.AddressInfo;
-      srv.close(() => resolve(port));
-    });
-    srv.on('error', reject);
-  });
-}
-
-function spawnEngine(env: NodeJS.ProcessEnv): Promise<ChildProcess> {
-  // One process (no tsx launcher in between) so that SIGKILL really kills the engine.
-  const child = spawn(process.execPath, ['--import', 'tsx', path.join(__dirname, '../../src/engine/main.ts')], {
-    env: { ...process.env, ...env },
-    stdio: ['ignore', 'pipe', 'pipe'],
-  });
-  return new Promise((resolve, reject) => {
-    let out = '';
-    child.stdout!.on('data', (d: Buffer) => {
-      out += d.toString();
-      if (out.includes('engine listening')) resolve(child);
-    });
-    child.stderr!.on('data', (d: Buffer) => {
-      out += d.toString();
-    });
-    child.once('exit', (code) => reject(new Error(`engine exited (${code}): ${out}`)));
-  });
-}
 
 describe('the engine killed with SIGKILL', () => {
   test('restarts and the workflow completes with every signal and activity result', async () => {

@@ -259,3 +259,4 @@ export async function duplicateChild(childId: string): Promise<string> {
     return (err as Error).name;
   }
 }
+export * from './updates';
