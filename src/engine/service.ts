@@ -13,7 +13,7 @@ import type { Queries } from './queries';
 import * as sql from './store';
 import { decodeToken } from './tokens';
 import { countRuns, listRuns } from './visibility';
-import { pollUpdate, updateWorkflow } from './updates';
+import { pollUpdate, updateWithStart, updateWorkflow } from './updates';
 import { completeWorkflowTask, failWorkflowTask, pollWorkflowTask, shutdownWorker, workflowTaskResponse } from './workflow-tasks';
 import { checkRequestPayloads } from './limits';
 import { throttledWarn } from '../logger';
@@ -358,6 +358,7 @@ export function handlers(engine: Engine, queries: Queries): Record<string, Handl
     },
     UpdateWorkflowExecution: (req, ctx) => updateWorkflow(engine, req, ctx.signal, ctx.waitMs),
     PollWorkflowExecutionUpdate: (req, ctx) => pollUpdate(engine, req, ctx.signal, ctx.waitMs),
+    ExecuteMultiOperation: (req, ctx) => updateWithStart(engine, req, ctx.signal, ctx.waitMs),
     RespondQueryTaskCompleted: async (req) => {
       const tk = decodeToken(req.taskToken, 'q');
       queries.answer(tk.q, req.completedType, req.queryResult ?? undefined, req.errorMessage, req.failure ?? undefined);

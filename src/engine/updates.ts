@@ -6,7 +6,7 @@ import { Status, type RunState } from './interfaces';
 import { checkRequestPayloads } from './limits';
 import { decode, enumValue, pack, type, unpack, type Obj } from './proto';
 import type { Transition } from './transition';
-import { ensureNamespace, resolveRun } from './workflows';
+import { ensureNamespace, resolveRun, startWorkflow } from './workflows';
 
 /**
  * Workflow updates (UpdateWorkflowExecution, PollWorkflowExecutionUpdate).
@@ -183,6 +183,27 @@ export async function updateWorkflow(engine: Engine, req: Obj, signal: AbortSign
     if ('retry' in r && !req.workflowExecution?.runId && Date.now() < until) continue;
     return answer(r, (await engine.peek(row.run_id)) ?? row.state, updateId);
   }
+}
+
+/**
+ * ExecuteMultiOperation as the SDK's update-with-start uses it: a start (whose conflict policy says
+ * what an open run of the id means) and an update of that workflow. Unlike Temporal, the two are not
+ * one write: the run may take its first workflow task before the update reaches it.
+ */
+export async function updateWithStart(engine: Engine, req: Obj, signal: AbortSignal, waitMs: number): Promise<Obj> {
+  const operations: Obj[] = req.operations ?? [];
+  const start = operations[0]?.startWorkflow;
+  const update = operations[1]?.updateWorkflow;
+  if (operations.length !== 2 || !start || !update) throw invalidArgument('Operations must be a start workflow operation followed by an update workflow operation.');
+  if (update.workflowExecution?.workflowId !== start.workflowId || update.workflowExecution?.runId) {
+    throw invalidArgument('The update operation must name the started workflow id and no run id.');
+  }
+  if (!enumValue('temporal.api.enums.v1.WorkflowIdConflictPolicy', start.workflowIdConflictPolicy)) throw invalidArgument('WorkflowIdConflictPolicy must be set for update-with-start.');
+  checkRequestPayloads(start.input);
+  const started = await startWorkflow(engine, { ...start, namespace: req.namespace });
+  const execution = { workflowId: start.workflowId, runId: started.runId };
+  const updated = await updateWorkflow(engine, { ...update, namespace: req.namespace, workflowExecution: execution }, signal, waitMs);
+  return { responses: [{ startWorkflow: { runId: started.runId, started: started.started } }, { updateWorkflow: updated }] };
 }
 
 /** PollWorkflowExecutionUpdate: waits for an admitted update to reach the stage asked. */

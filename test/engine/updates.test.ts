@@ -1,6 +1,6 @@
 import { randomUUID } from 'node:crypto';
 import { status } from '@grpc/grpc-js';
-import { Client, Connection, WorkflowNotFoundError, WorkflowUpdateFailedError, WorkflowUpdateStage } from '@temporalio/client';
+import { Client, Connection, WithStartWorkflowOperation, WorkflowExecutionAlreadyStartedError, WorkflowNotFoundError, WorkflowUpdateFailedError, WorkflowUpdateStage } from '@temporalio/client';
 import { bundleWorkflowCode, DefaultLogger, NativeConnection, Worker } from '@temporalio/worker';
 import * as activities from './activities';
 import { harness, workflowsPath, type Harness } from './harness';
@@ -69,6 +69,23 @@ describe('workflow updates', () => {
     expect(err).toBeInstanceOf(WorkflowUpdateFailedError);
     expect((err as WorkflowUpdateFailedError).cause?.message).toMatch(/completed before the Update completed/);
     await expect(handle.executeUpdate(setValueUpdate, { args: ['late'] })).rejects.toThrow(WorkflowNotFoundError);
+  });
+
+  test('update-with-start starts the workflow, or updates the one running', async () => {
+    const workflowId = id('with-start');
+    const startWorkflowOperation = () => new WithStartWorkflowOperation(updatable, { workflowId, taskQueue: tq, workflowIdConflictPolicy: 'USE_EXISTING' });
+    const first = startWorkflowOperation();
+    expect(await h.client.workflow.executeUpdateWithStart(setValueUpdate, { args: ['one'], startWorkflowOperation: first })).toBe('set one');
+    const second = startWorkflowOperation();
+    expect(await h.client.workflow.executeUpdateWithStart(setValueUpdate, { args: ['two'], startWorkflowOperation: second })).toBe('set two');
+    expect((await second.workflowHandle()).firstExecutionRunId).toBe((await first.workflowHandle()).firstExecutionRunId);
+    const handle = h.track(await first.workflowHandle());
+    await handle.executeUpdate(finishUpdate);
+    expect(await handle.result()).toEqual(['one', 'two']);
+    const conflicting = new WithStartWorkflowOperation(updatable, { workflowId: handle.workflowId, taskQueue: tq, workflowIdConflictPolicy: 'FAIL' });
+    const running = await h.client.workflow.start(updatable, { taskQueue: tq, workflowId: handle.workflowId });
+    await expect(h.client.workflow.executeUpdateWithStart(setValueUpdate, { args: ['x'], startWorkflowOperation: conflicting })).rejects.toThrow(WorkflowExecutionAlreadyStartedError);
+    await running.terminate();
   });
 
   test('bad requests are refused with INVALID_ARGUMENT or NOT_FOUND', async () => {
