@@ -1,10 +1,11 @@
-import type { IncomingMessage, ServerResponse } from 'node:http';
+import type { IncomingMessage, Server, ServerResponse } from 'node:http';
 import express from 'express';
 import type { Logger } from 'pino';
 import type { Store } from '../store';
 import type { Orchestrator } from '../worker/orchestrator';
 import { requireSecretKey, secretKeyAuth } from './auth';
-import { errorHandler } from './errors';
+import { answerClientError, errorHandler } from './errors';
+import { jsonBody, storableUrl } from './well-formed';
 import { authFlowRoutes, connectSessionRoutes } from './routes/connect';
 import { actionRoutes } from './routes/actions';
 import { connectionRoutes } from './routes/connections';
@@ -45,6 +46,8 @@ export function createApp({ store, logger, orchestrator, metricsAuth = 'key', we
   app.set('query parser', 'extended'); // tags[key]=value and repeated ids=
   app.set('trust proxy', 'loopback');
 
+  // Before any route: a path or query that decodes to NUL, unpaired surrogates or invalid UTF-8 is a 400.
+  app.use(storableUrl);
   app.use(healthRoutes(store.db, orchestrator?.client));
 
   // The end user's side of connecting (connect page, OAuth redirects, browser SDK) carries a
@@ -62,7 +65,7 @@ export function createApp({ store, logger, orchestrator, metricsAuth = 'key', we
   // Authenticate first: a request without a valid key is turned away before its body is read.
   const authenticate = secretKeyAuth(store.environments);
   app.use(requireSecretKey(authenticate));
-  app.use(express.json({ limit: BODY_LIMIT, strict: false }));
+  app.use(jsonBody(BODY_LIMIT, { strict: false }));
   app.use(connectSessionRoutes(store));
   app.use(providerRoutes());
   app.use(connectionRoutes(store));
@@ -83,7 +86,17 @@ export function createApp({ store, logger, orchestrator, metricsAuth = 'key', we
     throw notFound('unknown_route', `No route ${req.method} ${req.path}`);
   });
   app.use(errorHandler(logger));
-  return withFastPath(app, isProxyUrl, proxyHandler(store, logger, authenticate));
+  return withClientErrors(withFastPath(app, isProxyUrl, proxyHandler(store, logger, authenticate)));
+}
+
+/**
+ * Makes every server started with `app.listen` answer requests Node's parser refuses (a 100 KB
+ * header: 431) in our JSON error shape instead of Node's empty body.
+ */
+function withClientErrors(app: express.Express): express.Express {
+  const listen = app.listen.bind(app) as (...args: unknown[]) => Server;
+  app.listen = ((...args: unknown[]) => listen(...args).on('clientError', answerClientError)) as typeof app.listen;
+  return app;
 }
 
 type Handle = (req: IncomingMessage, res: ServerResponse, next?: (err?: unknown) => void) => void;

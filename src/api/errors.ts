@@ -1,4 +1,5 @@
-import type { IncomingMessage, ServerResponse } from 'node:http';
+import { STATUS_CODES, type IncomingMessage, type ServerResponse } from 'node:http';
+import type { Duplex } from 'node:stream';
 import type { ErrorRequestHandler } from 'express';
 import type { Logger } from 'pino';
 import { z } from 'zod';
@@ -6,6 +7,7 @@ import { SynclineError, type ErrorKind } from '../errors';
 import { throttledWarn } from '../logger';
 import { ENGINE_WAITING } from '../engine/interfaces';
 import { DatabaseUnavailableError } from '../store/db';
+import { isDataException } from '../store/sql-errors';
 
 const STATUS: Record<ErrorKind, number> = {
   invalid: 400,
@@ -64,6 +66,13 @@ export function toHttpError(err: unknown): { status: number; body: ErrorBody } {
   if (type === 'encoding.unsupported' || type === 'charset.unsupported') {
     return { status: 415, body: { error: { code: 'unsupported_encoding', message: 'Unsupported request body encoding' } } };
   }
+  // Other http-errors from express and body-parser (a path parameter that does not decode, ...).
+  const status = typeof err === 'object' && err !== null && 'status' in err ? (err as { status: unknown }).status : undefined;
+  if (typeof status === 'number' && status >= 400 && status < 500) {
+    return { status, body: { error: { code: 'bad_request', message: err instanceof Error ? err.message : 'The request is not valid' } } };
+  }
+  // Input that slipped past validation and that Postgres refused: still the client's, not ours.
+  if (isDataException(err)) return { status: 400, body: { error: { code: 'invalid_value', message: 'A value in the request cannot be stored' } } };
   return { status: 500, body: { error: { code: 'server_error', message: 'An unexpected error occurred' } } };
 }
 
@@ -90,6 +99,29 @@ function warnOf(logger: Logger): ReturnType<typeof throttledWarn> {
   let warn = throttled.get(logger);
   if (!warn) throttled.set(logger, (warn = throttledWarn(logger)));
   return warn;
+}
+
+/** Node's HTTP parser errors that have a status of their own; any other malformed request is a 400. */
+const PARSER_STATUS: Record<string, [number, string, string]> = {
+  HPE_HEADER_OVERFLOW: [431, 'headers_too_large', 'The request headers are larger than the limit'],
+  HPE_CHUNK_EXTENSIONS_OVERFLOW: [413, 'payload_too_large', 'The chunk extensions are larger than the limit'],
+};
+
+/**
+ * The http server's 'clientError' listener: a request Node's parser refused (headers over
+ * `maxHeaderSize`, a NUL in a header, a malformed request line) never reaches express, and Node's
+ * own answer has an empty body; this one answers in our error shape and closes the connection.
+ */
+export function answerClientError(err: Error & { code?: string }, socket: Duplex): void {
+  if (err.code === 'ECONNRESET' || !socket.writable) {
+    socket.destroy();
+    return;
+  }
+  const [status, code, message] = PARSER_STATUS[err.code ?? ''] ?? [400, 'bad_request', 'The request is not valid HTTP'];
+  const text = JSON.stringify({ error: { code, message } } satisfies ErrorBody);
+  socket.end(
+    `HTTP/1.1 ${status} ${STATUS_CODES[status]}\r\nContent-Type: application/json; charset=utf-8\r\nContent-Length: ${Buffer.byteLength(text)}\r\nConnection: close\r\n\r\n${text}`,
+  );
 }
 
 export function errorHandler(logger: Logger): ErrorRequestHandler {

@@ -4,3 +4,9 @@ export function sqlState(err: unknown): string | undefined {
 }
 
 export const isUniqueViolation = (err: unknown) => sqlState(err) === '23505';
+
+/**
+ * Class 22, data exception: a value Postgres cannot take (a NUL in text, an out-of-range date or
+ * number, invalid JSON text). It comes from the input, not from the server.
+ */
+export const isDataException = (err: unknown) => /^22[0-9A-Z]{3}$/.test(sqlState(err) ?? '');

@@ -1,3 +1,4 @@
+import { toHttpError } from '../../src/api/errors';
 import {
   addConnection,
   addIntegration,
@@ -169,6 +170,41 @@ describe('cursors and limits', () => {
     ['a variant with a space', 'variant=a%20b'],
   ])('%s is a 400', async (_what, query) => {
     await rejects('GET', `/records?model=Issue&${query}`, { headers: onC1 }, 400, 'invalid_query');
+  });
+});
+
+describe('text Postgres cannot store, dates it cannot hold, providers that do not exist', () => {
+  const invalidUtf8 = Buffer.concat([Buffer.from('{"provider_config_key":"github","connection_id":"'), Buffer.from([0xff, 0xfe]), Buffer.from(`","credentials":${JSON.stringify(credentials)}}`)]);
+  test.each<[string, string, string, RawRequest, string]>([
+    ['a NUL in tags', 'PATCH', '/connections/c1?provider_config_key=github', { json: { tags: { plan: 'a\u0000' } } }, 'invalid_body'],
+    ['a NUL in metadata', 'POST', '/connections/metadata', { json: { provider_config_key: 'github', connection_id: 'c1', metadata: { a: '\u0000' } } }, 'invalid_body'],
+    ['a NUL in connection_config', 'POST', '/connections', { json: { provider_config_key: 'github', connection_id: 'n', credentials, connection_config: { s: 'x\u0000' } } }, 'invalid_body'],
+    ['a NUL in a display name', 'PATCH', '/integrations/github', { json: { display_name: 'Git\u0000Hub' } }, 'invalid_body'],
+    ['a lone surrogate in a display name', 'PATCH', '/integrations/github', { json: { display_name: 'Git\ud800Hub' } }, 'invalid_body'],
+    ['a NUL in ?model=', 'GET', '/records?model=Is%00sue', { headers: onC1 }, 'invalid_query'],
+    ['a NUL in an integration key in the path', 'DELETE', '/integrations/git%00hub', {}, 'invalid_params'],
+    ['invalid UTF-8 in connection_id', 'POST', '/connections', { text: invalidUtf8 }, 'invalid_body'],
+    ['an encoded lone surrogate in a path', 'GET', '/integrations/%ed%a0%80', {}, 'invalid_params'],
+    ['modified_after=99999-01-01', 'GET', '/records?model=Issue&modified_after=99999-01-01', { headers: onC1 }, 'invalid_query'],
+    ['a path parameter that does not decode', 'GET', '/integrations/%zz', {}, 'bad_request'],
+  ])('%s is a 400 that changes nothing', async (_what, method, path, request, code) => {
+    await rejects(method, path, request, 400, code);
+  });
+
+  test('the body error names the field', async () => {
+    const res = await call(api, 'PATCH', '/connections/c1?provider_config_key=github', { json: { tags: { plan: 'a\u0000' } } });
+    expect(res.body.error.errors).toEqual([expect.objectContaining({ path: 'tags.plan' })]);
+  });
+
+  test('a value Postgres refuses that validation let through (SQLSTATE class 22) maps to a 400, not a 500', async () => {
+    const refusal = await api.store.db.query("SELECT '99999-13-45'::date").catch((err: unknown) => err);
+    expect(toHttpError(refusal)).toEqual({ status: 400, body: { error: { code: 'invalid_value', message: expect.any(String) } } });
+  });
+
+  test.each(['nope', 'constructor', '__proto__', 'toString', 'hasOwnProperty'])('POST /integrations with provider "%s" is a 400 naming provider', async (provider) => {
+    await rejects('POST', '/integrations', { json: { unique_key: 'new', provider } }, 400, 'invalid_body');
+    const res = await call(api, 'POST', '/integrations', { json: { unique_key: 'new', provider } });
+    expect(res.body.error.errors).toContainEqual(expect.objectContaining({ path: 'provider' }));
   });
 });
 

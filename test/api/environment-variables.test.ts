@@ -30,12 +30,16 @@ test('POST creates and overwrites by name (upsert), leaving the others; GET list
   ]);
 });
 
-test('the same name twice in one request: the last value wins', async () => {
-  await api.dev.setEnvironmentVariables([
+test('the same name twice in one request is a 400 naming the second one, and nothing is saved', async () => {
+  const twice = [
     { name: 'TWICE', value: 'first' },
     { name: 'TWICE', value: 'second' },
-  ]);
-  expect((await api.dev.getEnvironmentVariables()).find((v) => v.name === 'TWICE')).toEqual({ name: 'TWICE', value: 'second' });
+  ];
+  await expectUnchanged(api.store.db, async () => {
+    const res = await call(api, 'POST', '/environment-variables', { json: twice });
+    expectErrorResponse(res, 400, 'invalid_body');
+    expect(res.body.error.errors).toContainEqual(expect.objectContaining({ path: '1.name' }));
+  });
 });
 
 test('also accepts {variables: [...]} for clients that cannot send a top-level array', async () => {

@@ -1,5 +1,5 @@
 import { randomBytes, randomUUID } from 'node:crypto';
-import express, { Router, type Request, type Response } from 'express';
+import { Router, type Request, type Response } from 'express';
 import type { Logger } from 'pino';
 import { z } from 'zod';
 import { invalid, notFound, SynclineError } from '../../errors';
@@ -24,6 +24,7 @@ import { environment } from '../auth';
 import { connectPage, FRONTEND_SDK, resultPage } from '../connect-ui';
 import { toHttpError } from '../errors';
 import { body, identifier, jsonObject, parse } from '../validate';
+import { formBody, jsonBody } from '../well-formed';
 
 /** Lifetime of a connect session (Nango's: 30 minutes). */
 export const CONNECT_SESSION_TTL_MS = 30 * 60_000;
@@ -150,7 +151,7 @@ export function authFlowRoutes(store: Store, logger?: Logger, options: ConnectOp
   const router = Router();
   const origin = originOf(options);
   const htmlErrors = (res: Response, fn: () => Promise<void>) => renderErrors(res, fn, logger);
-  const forms = [express.urlencoded({ extended: true, limit: '64kb' }), express.json({ limit: '64kb' })];
+  const forms = [...formBody('64kb'), ...jsonBody('64kb')];
 
   router.get('/sdk/frontend.js', (_req, res) => {
     res.type('application/javascript').set('cache-control', 'public, max-age=300').send(FRONTEND_SDK);

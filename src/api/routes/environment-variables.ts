@@ -8,7 +8,17 @@ const variable = z.object({
   name: z.string().regex(/^[A-Za-z_][A-Za-z0-9_]{0,254}$/, 'name must be letters, digits and "_", not starting with a digit'),
   value: z.string().max(65_536, 'value must be at most 64 KiB'),
 });
-const variables = z.array(variable).min(1, 'send at least one variable').max(1000);
+const variables = z
+  .array(variable)
+  .min(1, 'send at least one variable')
+  .max(1000)
+  .superRefine((list, ctx) => {
+    const seen = new Set<string>();
+    list.forEach(({ name }, i) => {
+      if (seen.has(name)) ctx.addIssue({ code: 'custom', path: [i, 'name'], message: `name "${name}" appears more than once` });
+      seen.add(name);
+    });
+  });
 
 export function environmentVariableRoutes(store: Store): Router {
   const router = Router();

@@ -1,6 +1,7 @@
 import { Router, type Request } from 'express';
 import { z } from 'zod';
 import { INTEGRATION_KEY } from '../../config/nango-yaml';
+import { findProvider } from '../../providers';
 import type { Store } from '../../store';
 import { readPublicUrl } from '../../store/settings';
 import { incomingWebhookPath } from '../../webhooks/types';
@@ -21,7 +22,11 @@ const credentials = z.looseObject({
 
 const createBody = z.object({
   unique_key: uniqueKey,
-  provider: z.string().regex(/^[a-z0-9][a-z0-9._-]{0,63}$/, 'provider must be a provider name such as "github"'),
+  provider: z
+    .string()
+    .regex(/^[a-z0-9][a-z0-9._-]{0,63}$/, 'provider must be a provider name such as "github"')
+    // findProvider looks up own keys only: "constructor" or "__proto__" are unknown like any other.
+    .refine((name) => findProvider(name) !== undefined, 'provider must be one of the catalogue (GET /providers) or of SYNCLINE_PROVIDERS_FILE'),
   display_name: z.string().min(1).max(255).optional(),
   credentials: credentials.optional(),
   forward_webhooks: z.boolean().optional(),

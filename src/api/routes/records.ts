@@ -56,9 +56,11 @@ async function connectionOf(store: Store, req: Request) {
   return store.connections.get(environment(req).id, header(req, 'Provider-Config-Key'), header(req, 'Connection-Id'));
 }
 
+/** A date as `new Date` reads it, within years 1-9999 (Postgres and ISO 8601 without extended years). */
 function parseInstant(value: string, name: string): Date {
   const date = new Date(value);
-  if (Number.isNaN(date.getTime())) throw invalid('invalid_query', `${name} must be an ISO 8601 date`);
+  const year = date.getUTCFullYear();
+  if (Number.isNaN(date.getTime()) || year < 1 || year > 9999) throw invalid('invalid_query', `${name} must be an ISO 8601 date between the years 1 and 9999`);
   return date;
 }
 
