@@ -268,12 +268,17 @@ export class RecordStore {
   }
 }
 
+/**
+ * The id a record is stored under: its `id` with the same cleaning as every other string of it
+ * (`storableText`), so the stored id and `data.id` agree. Empty (after cleaning) or too long is refused.
+ */
 function recordId(record: unknown): string {
   const id = record !== null && typeof record === 'object' && !Array.isArray(record) ? (record as { id?: unknown }).id : undefined;
-  if ((typeof id !== 'string' && typeof id !== 'number') || id === '' || String(id).length > MAX_ID_LENGTH) {
+  const text = typeof id === 'string' || typeof id === 'number' ? storableText(String(id)) : '';
+  if (text === '' || text.length > MAX_ID_LENGTH) {
     throw invalid('invalid_record', `Every record must be an object with an "id" (a non-empty string or number of at most ${MAX_ID_LENGTH} characters)`);
   }
-  return String(id);
+  return text;
 }
 
 function checkLimit(limit: number): number {
@@ -288,20 +293,31 @@ function idsAndPayloads(chunk: Array<[string, unknown]>): [string[], string[]] {
   return [chunk.map(([id]) => id), chunk.map(([, data]) => toJsonb(data))];
 }
 
-// jsonb cannot hold NUL characters or lone UTF-16 surrogates, both of which real APIs send.
+// Postgres text and jsonb cannot hold NUL characters or lone UTF-16 surrogates, both of which real APIs send.
 const UNSTORABLE = /\\u0000|\\ud[89a-f]/i;
 const LONE_SURROGATE = /[\ud800-\udbff](?![\udc00-\udfff])|(?<![\ud800-\udbff])[\udc00-\udfff]/g;
 
+/** `text` without NUL characters, its lone surrogates replaced by U+FFFD. */
+function storableText(text: string): string {
+  return text.replace(/\u0000/g, '').replace(LONE_SURROGATE, '\ufffd');
+}
+
+/** Parsed JSON with `storableText` applied to every string, object keys included. */
+function storableJson(value: unknown): unknown {
+  if (typeof value === 'string') return storableText(value);
+  if (Array.isArray(value)) return value.map(storableJson);
+  if (typeof value !== 'object' || value === null) return value;
+  return Object.fromEntries(Object.entries(value).map(([key, child]) => [storableText(key), storableJson(child)]));
+}
+
 /**
- * JSON text Postgres accepts as jsonb: NUL characters are dropped and lone surrogates become
- * U+FFFD in string values, rather than failing the whole batch. The common case costs one scan.
+ * JSON text Postgres accepts as jsonb, rather than failing the whole batch: every string (values,
+ * object keys, a record's id alike) loses its NUL characters and has lone surrogates replaced by
+ * U+FFFD. The common case costs one scan.
  */
 export function toJsonb(data: unknown): string {
   const text = JSON.stringify(data);
-  if (!UNSTORABLE.test(text)) return text;
-  return JSON.stringify(data, (_key, value: unknown) =>
-    typeof value === 'string' ? value.replace(/\u0000/g, '').replace(LONE_SURROGATE, '\ufffd') : value,
-  );
+  return UNSTORABLE.test(text) ? JSON.stringify(storableJson(JSON.parse(text))) : text;
 }
 
 function stripMetadata(record: Record<string, unknown>): Record<string, unknown> {

@@ -174,6 +174,19 @@ describe('text jsonb cannot hold', () => {
     expect(payload((await one(conn, model, 1))!)).toEqual({ id: 1, note: 'ab', nested: { list: ['\ufffdx', 'ok \u{1F600}'] } });
     expect(payload((await one(conn, model, 2))!)).toEqual({ id: 2, note: 'clean' });
   });
+
+  test('ids and object keys get the same cleaning as values: stored, found, updated and deleted under the cleaned id', async () => {
+    const model = freshModel();
+    await store.records.upsert(conn, model, [{ id: 'a\u0000b', ['k\u0000ey']: 'v', ['\udc00']: 1 }]);
+    expect(payload((await one(conn, model, 'ab'))!)).toEqual({ id: 'ab', key: 'v', '\ufffd': 1 });
+    expect(await store.records.update(conn, model, [{ id: 'ab\u0000', more: true }])).toEqual({ added: 0, updated: 1, deleted: 0 });
+    expect(payload((await one(conn, model, 'ab'))!)).toMatchObject({ id: 'ab', more: true });
+    expect(await store.records.delete(conn, model, [{ id: '\u0000ab' }])).toEqual({ added: 0, updated: 0, deleted: 1 });
+  });
+
+  test('an id that is nothing but NUL characters is empty once cleaned: the batch is refused', async () => {
+    await expectInvalid(store.records.upsert(conn, freshModel(), [{ id: '\u0000\u0000' }]), 'invalid_record');
+  });
 });
 
 describe('update', () => {
