@@ -11,6 +11,8 @@ module.exports = {
   roots: ['<rootDir>/test'],
   testMatch: ['**/*.test.ts'],
   testPathIgnorePatterns: ['/node_modules/', ...(process.env.DATABASE_URL ? [] : POSTGRES_ONLY)],
+  // Generated files the fixtures need (not committed), written once before any test.
+  globalSetup: '<rootDir>/test/setup/generate-fixture-models.ts',
   transform: { '^.+\\.ts$': ['@swc/jest', { jsc: { target: 'es2022' }, module: { type: 'commonjs' } }] },
   testTimeout: 30000,
   // Each file gets its own database (schema or PGlite instance); two cores, so keep workers low.

@@ -66,11 +66,6 @@ describe('the seeds', () => {
     expect(scripts[2]!.inputs.sort()).toEqual(['github/mappers/issue-mapper.ts', 'github/syncs/issues-mapped.ts']);
     expect(scripts[0]!.code).toContain('module.exports');
   });
-
-  test("the fixture's models.ts is what generation produces from its nango.yaml", () => {
-    const expected = generateModelsTs(loadNangoYaml(path.join(FIXTURE, 'nango.yaml')), HELPER_DECLARATIONS);
-    expect(fs.readFileSync(path.join(FIXTURE, 'models.ts'), 'utf8')).toBe(expected);
-  });
 });
 
 describe('imports', () => {
