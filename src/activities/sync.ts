@@ -3,7 +3,7 @@ import { parseRuns, type SyncDefinition } from '../config/nango-yaml';
 import { SynclineError } from '../errors';
 import { observeScheduleLag } from '../metrics';
 import { findProvider } from '../providers';
-import { runScript, storeServices, type RuntimeServices } from '../runtime';
+import { CheckpointRangeRecorder, runScript, storeServices, type RuntimeServices } from '../runtime';
 import { modelFullName } from '../runtime/host';
 import type { RecordSink } from '../runtime/types';
 import { PgCheckpointStore, type Store } from '../store';
@@ -44,11 +44,14 @@ export async function runSync(deps: ActivityDeps, { key, reset, emptyCache, sche
   const info = context.info;
   const runKey = syncRunKey(info.workflowExecution?.workflowId ?? '', info.workflowExecution?.runId ?? '', info.activityId);
   const { job, continued, lastSuccessStart } = await store.jobs.beginJob(sync.id, runKey, reset, script.deploymentId);
-  const checkpoints = new PgCheckpointStore(store.db, connection.id);
+  const checkpointKey = PgCheckpointStore.syncKey(key.environment, key.integration, key.connectionId, key.sync, key.variant);
+  const stored = new PgCheckpointStore(store.db, connection.id);
   if (reset && !continued) {
-    await checkpoints.clear(PgCheckpointStore.syncKey(key.environment, key.integration, key.connectionId, key.sync, key.variant));
+    await stored.clear(checkpointKey);
     if (emptyCache) await store.records.purge(connection.id, config.output.map((m) => modelFullName(m, key.variant)));
   }
+  // Notes where the run takes its checkpoint from and to, for the `checkpoints` of its sync webhooks.
+  const checkpoints = new CheckpointRangeRecorder(stored);
   const lastSyncDate = reset ? null : lastSuccessStart;
   const trackDeletes = config.trackDeletes && config.syncType !== 'incremental';
 
@@ -111,8 +114,9 @@ export async function runSync(deps: ActivityDeps, { key, reset, emptyCache, sche
         connectionPk: connection.id,
         deleteUnseen: trackDeletes ? config.output.map((m) => modelFullName(m, key.variant)) : [],
         logs: outcome.logs,
+        checkpoints: checkpoints.range(checkpointKey),
       })
-    : await store.jobs.finishJob(job.id, { success: false, error: { type: outcome.error.type, message: outcome.error.message }, logs: outcome.logs });
+    : await store.jobs.finishJob(job.id, { success: false, error: { type: outcome.error.type, message: outcome.error.message }, logs: outcome.logs, checkpoints: checkpoints.range(checkpointKey) });
   const success = finished.status === 'SUCCESS';
   const changed = Object.values(finished.result).some((c) => c.added + c.updated + c.deleted > 0);
   return {

@@ -24,5 +24,5 @@ export { HELPER_DECLARATIONS, SANDBOX_GLOBALS } from './declarations';
 export { ScriptRunError, ProxyError } from './errors';
 export { runScript, DEFAULT_MEMORY_MB, DEFAULT_TIMEOUT_MS } from './sandbox';
 export { describeScripts, type DescribeOutcome, type DescribedSchema, type ScriptDescription } from './describe';
-export { CollectingRecordSink, MemoryCheckpointStore, storeServices, type StoreServicesOptions } from './services';
+export { CheckpointRangeRecorder, CollectingRecordSink, MemoryCheckpointStore, storeServices, type StoreServicesOptions } from './services';
 export { modelChecker } from './records';

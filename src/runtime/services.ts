@@ -1,6 +1,7 @@
 import { getFreshConnection } from '../providers/refresh';
 import type { Store } from '../store';
 import { readPublicUrl } from '../store/settings';
+import type { CheckpointRange } from '../store/checkpoints';
 import type { RecordCounts } from '../types';
 import { incomingWebhookPath } from '../shapes';
 import type { CheckpointStore, RecordSink, RuntimeServices } from './types';
@@ -58,6 +59,51 @@ export class MemoryCheckpointStore implements CheckpointStore {
 
   async clear(key: string): Promise<void> {
     this.values.delete(key);
+  }
+}
+
+/**
+ * A CheckpointStore that notes, per key, the checkpoint an execution first found and the last one
+ * it left (null once cleared), as Nango reports them in sync webhooks (`checkpoints: {from, to}`).
+ *
+ * @example
+ * const recorder = new CheckpointRangeRecorder(new PgCheckpointStore(store.db, connection.id));
+ * await runScript({ ...request, services: { ...services, checkpoints: recorder } });
+ * recorder.range(key); // { from: null, to: { page: 3 } }, or null when the script never used it
+ */
+export class CheckpointRangeRecorder implements CheckpointStore {
+  private readonly ranges = new Map<string, CheckpointRange>();
+
+  constructor(private readonly inner: CheckpointStore) {}
+
+  async get(key: string): Promise<Record<string, unknown> | null> {
+    const checkpoint = await this.inner.get(key);
+    const range = this.ranges.get(key);
+    if (range) range.to = checkpoint;
+    else this.ranges.set(key, { from: checkpoint, to: checkpoint });
+    return checkpoint;
+  }
+
+  async save(key: string, checkpoint: Record<string, unknown>): Promise<void> {
+    const range = await this.rangeOf(key);
+    await this.inner.save(key, checkpoint);
+    range.to = checkpoint;
+  }
+
+  async clear(key: string): Promise<void> {
+    const range = await this.rangeOf(key);
+    await this.inner.clear(key);
+    range.to = null;
+  }
+
+  range(key: string): CheckpointRange | null {
+    return this.ranges.get(key) ?? null;
+  }
+
+  /** The key's range, reading where it starts when the script writes before it reads. */
+  private async rangeOf(key: string): Promise<CheckpointRange> {
+    if (!this.ranges.has(key)) await this.get(key);
+    return this.ranges.get(key)!;
   }
 }
 

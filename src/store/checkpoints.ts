@@ -1,5 +1,16 @@
 import type { Db } from './db';
 
+export type Checkpoint = Record<string, unknown>;
+
+/**
+ * The checkpoint an execution first found and the last one it left (null: none, or cleared), as
+ * Nango's sync webhooks report them. An execution that never touched its checkpoint has no range.
+ */
+export interface CheckpointRange {
+  from: Checkpoint | null;
+  to: Checkpoint | null;
+}
+
 /**
  * Script checkpoints in Postgres, for the executions of one connection. Each save commits, so a
  * retried attempt of a run (worker crash, timeout) reads the last one and resumes from there.

@@ -1,4 +1,5 @@
 import type { RecordCounts } from '../types';
+import type { CheckpointRange } from './checkpoints';
 import type { Db, Queryable } from './db';
 import { Outbox } from './outbox';
 import { emitExecutionEnd, recordSyncJobEnd, type ExecutionEnd } from './logs';
@@ -32,6 +33,8 @@ export interface Job {
   finishedAt: Date | null;
   result: Record<string, RecordCounts>;
   error: JobError | null;
+  /** Where the run took its checkpoint, when it used one (the `checkpoints` of its sync webhooks). */
+  checkpoints?: CheckpointRange;
 }
 
 export interface LifecycleEvent {
@@ -55,6 +58,7 @@ interface JobRow {
   finished_at: Date | null;
   result: Record<string, RecordCounts>;
   error: JobError | null;
+  checkpoints: CheckpointRange | null;
 }
 
 const toJob = (r: JobRow): Job => ({
@@ -67,6 +71,7 @@ const toJob = (r: JobRow): Job => ({
   finishedAt: r.finished_at ? new Date(r.finished_at) : null,
   result: r.result,
   error: r.error,
+  ...(r.checkpoints ? { checkpoints: r.checkpoints } : {}),
 });
 
 const SYNC_COLUMNS = 'id, connection_id AS "connectionPk", name, variant, frequency, paused';
@@ -187,7 +192,7 @@ export class JobStore {
    */
   async finishJob(
     jobId: number,
-    outcome: { success: true; connectionPk: number; deleteUnseen: string[]; logs: unknown[] } | { success: false; error: JobError; logs: unknown[] },
+    outcome: ({ success: true; connectionPk: number; deleteUnseen: string[] } | { success: false; error: JobError }) & { logs: unknown[]; checkpoints?: CheckpointRange | null },
   ): Promise<Job> {
     let ended: ExecutionEnd | undefined;
     const job = await this.db.transaction(async (tx) => {
@@ -206,8 +211,8 @@ export class JobStore {
       }
       await tx.query('DELETE FROM sync_seen WHERE job_id = $1', [jobId]);
       const { rows } = await tx.query<JobRow>(
-        `UPDATE sync_jobs SET status = $2, error = $3, finished_at = clock_timestamp() WHERE id = $1 RETURNING *`,
-        [jobId, outcome.success ? 'SUCCESS' : 'ERROR', outcome.success ? null : outcome.error],
+        `UPDATE sync_jobs SET status = $2, error = $3, checkpoints = $4::jsonb, finished_at = clock_timestamp() WHERE id = $1 RETURNING *`,
+        [jobId, outcome.success ? 'SUCCESS' : 'ERROR', outcome.success ? null : outcome.error, outcome.checkpoints ? JSON.stringify(outcome.checkpoints) : null],
       );
       const finished = toJob(rows[0]!);
       ended = await recordSyncJobEnd(tx, finished, outcome.logs);

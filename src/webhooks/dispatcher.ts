@@ -3,6 +3,7 @@ import type { SyncDefinition } from '../config/nango-yaml';
 import { SynclineError } from '../errors';
 import type { AuthEvent } from '../providers/events';
 import type { Store } from '../store';
+import type { CheckpointRange } from '../store/checkpoints';
 import type { NewDelivery, WebhookSettings, WebhookType } from '../store/webhooks';
 import type { Connection, RecordCounts } from '../types';
 import { baseModel, FROM, type AsyncActionWebhook, type AuthWebhook, type ForwardWebhook, type SyncFailureWebhook, type SyncSuccessWebhook, type SyncWebhookBase, type Webhook } from './payloads';
@@ -66,14 +67,14 @@ export class WebhookDispatcher {
     const syncType = config.syncType === 'incremental' ? 'INCREMENTAL' : 'INITIAL';
     if (job.status === 'SUCCESS') {
       const counts = new Map(Object.entries(job.result).map(([model, c]) => [baseModel(model), c]));
-      return this.syncSuccess(key, connection, config.output, counts, job.startedAt, syncType, `job:${jobId}`);
+      return this.syncSuccess(key, connection, config.output, counts, job.startedAt, syncType, `job:${jobId}`, false, job.checkpoints);
     }
     const settings = await this.store.webhooks.settings(key.environmentId);
     if (!settings.onSyncError) return [];
     const error = { type: job.error?.type ?? 'sync_failed', description: job.error?.message ?? 'The sync failed' };
     const bodies = config.output.map(
       (model): SyncFailureWebhook => ({
-        ...syncBase(key, model, syncType),
+        ...syncBase(key, model, syncType, job.checkpoints),
         success: false,
         error,
         startedAt: job.startedAt.toISOString(),
@@ -159,6 +160,7 @@ export class WebhookDispatcher {
     syncType: SyncSuccessWebhook['syncType'],
     cause: string,
     changedOnly = false,
+    checkpoints?: CheckpointRange,
   ): Promise<number[]> {
     const settings = await this.store.webhooks.settings(key.environmentId);
     const bodies: SyncSuccessWebhook[] = [];
@@ -167,7 +169,7 @@ export class WebhookDispatcher {
       const changed = results.added + results.updated + results.deleted > 0;
       if (!changed && (changedOnly || !settings.onSyncCompletionAlways)) continue;
       bodies.push({
-        ...syncBase(key, model, syncType),
+        ...syncBase(key, model, syncType, checkpoints),
         success: true,
         modifiedAfter: startedAt.toISOString(),
         responseResults: { added: results.added, updated: results.updated, deleted: results.deleted },
@@ -217,6 +219,17 @@ export class WebhookDispatcher {
 }
 
 /** The fields every `sync` webhook of one model of one sync starts with. */
-function syncBase(key: SyncWebhookKey, model: string, syncType: SyncWebhookBase['syncType']): SyncWebhookBase {
-  return { from: FROM, type: 'sync', connectionId: key.connectionId, providerConfigKey: key.integration, syncName: key.sync, syncVariant: key.variant, model, syncType };
+function syncBase(key: SyncWebhookKey, model: string, syncType: SyncWebhookBase['syncType'], checkpoints?: CheckpointRange): SyncWebhookBase {
+  return {
+    from: FROM,
+    type: 'sync',
+    connectionId: key.connectionId,
+    providerConfigKey: key.integration,
+    syncName: key.sync,
+    syncVariant: key.variant,
+    model,
+    syncType,
+    // As Nango: only when the run used its checkpoint.
+    ...(checkpoints ? { checkpoints } : {}),
+  };
 }

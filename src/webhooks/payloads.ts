@@ -2,6 +2,7 @@
  * The bodies of webhooks to the app, exactly in Nango's shapes (`from: 'nango'`, so receivers
  * written for Nango accept them).
  */
+import type { CheckpointRange } from '../store/checkpoints';
 import type { RecordCounts } from '../types';
 
 export const FROM = 'nango';
@@ -17,6 +18,8 @@ export interface SyncWebhookBase {
   model: string;
   /** Deprecated in Nango; `INITIAL`, `INCREMENTAL` or `WEBHOOK`. */
   syncType: 'INITIAL' | 'INCREMENTAL' | 'WEBHOOK';
+  /** The checkpoint the run started from and the one it left; absent when the run did not use one. */
+  checkpoints?: CheckpointRange;
 }
 
 export interface SyncSuccessWebhook extends SyncWebhookBase {

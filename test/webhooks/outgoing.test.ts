@@ -26,6 +26,11 @@ const YAML = `integrations:
         auto_start: false
         output: Item
         endpoint: GET /endless-items
+      paged:
+        runs: every day
+        auto_start: false
+        output: Item
+        endpoint: GET /paged-items
     actions:
       echo:
         endpoint: POST /echo
@@ -43,6 +48,11 @@ const ITEMS = `module.exports = async function fetchData(nango) {
 };`;
 const BROKEN = `module.exports = async function fetchData() { throw new Error('boom'); };`;
 const ENDLESS = `module.exports = async function fetchData() { await new Promise((r) => setTimeout(r, 60_000)); };`;
+const PAGED = `module.exports = async function fetchData(nango) {
+  const page = ((await nango.getCheckpoint())?.page ?? 0) + 1;
+  await nango.batchSave([{ id: 'p' + page, name: 'page ' + page }], 'Item');
+  await nango.saveCheckpoint({ page });
+};`;
 const ECHO = `module.exports = async function runAction(nango, input) { return { echoed: input }; };`;
 
 let t: OrchestrationTest;
@@ -60,7 +70,7 @@ beforeAll(async () => {
   await t.store.integrations.create(t.dev.id, { uniqueKey: 'fake-oauth2', provider: 'fake-oauth2', credentials: { type: 'OAUTH2', client_id: oauth.clientId, client_secret: oauth.clientSecret } });
   sdk = new Syncline({ secretKey: t.keys.dev, host: t.url });
   await sdk.updateWebhookSettings({ primary_url: `${app.url}/primary`, secondary_url: `${app.url}/secondary` });
-  const res = await t.deploy(YAML, { 'sync/items': ITEMS, 'sync/broken': BROKEN, 'sync/endless': ENDLESS, 'action/echo': ECHO });
+  const res = await t.deploy(YAML, { 'sync/items': ITEMS, 'sync/broken': BROKEN, 'sync/endless': ENDLESS, 'sync/paged': PAGED, 'action/echo': ECHO });
   expect(res.status).toBe(200);
 });
 afterAll(async () => {
@@ -150,6 +160,18 @@ test('a run that changed nothing sends nothing, unless on_sync_completion_always
   });
   for (const h of hooks) expect(h.body).toMatchObject({ success: true, responseResults: { added: 0, updated: 0, deleted: 0 } });
   await settings({ on_sync_completion_always: false });
+});
+
+test("a run that used its checkpoint says where it took it from and to (Nango's checkpoints); one that did not, nothing", async () => {
+  const pagedHooks = (job: { startedAt: Date }) =>
+    waitFor('the paged webhook', () => syncHooks('c1', 'paged').find((h) => h.path === '/primary' && h.body.modifiedAfter === job.startedAt.toISOString()));
+  await t.orchestration.orchestrator.trigger([await target('c1', 'paged')]);
+  const [first] = await runs('c1', 'paged', 1);
+  expect((await pagedHooks(first!)).body).toMatchObject({ syncName: 'paged', model: 'Item', checkpoints: { from: null, to: { page: 1 } } });
+  await t.orchestration.orchestrator.trigger([await target('c1', 'paged')]);
+  const [second] = await runs('c1', 'paged', 2);
+  expect((await pagedHooks(second!)).body.checkpoints).toEqual({ from: { page: 1 }, to: { page: 2 } });
+  expect(syncHooks('c1', 'items').every((h) => !('checkpoints' in h.body))).toBe(true);
 });
 
 test('a failed run sends one failure webhook per model when on_sync_error, none when off', async () => {
