@@ -262,6 +262,19 @@ export class WebhookStore {
     return rows.map((r) => r.connection_id);
   }
 
+  /** The variants (other than `base`) that these connections of an integration have of these syncs. */
+  async syncVariants(environmentId: number, integrationKey: string, connectionIds: string[], syncs: string[]): Promise<Array<{ connectionId: string; sync: string; variant: string }>> {
+    if (!connectionIds.length || !syncs.length) return [];
+    const { rows } = await this.db.query<{ connectionId: string; sync: string; variant: string }>(
+      `SELECT c.connection_id AS "connectionId", s.name AS sync, s.variant FROM syncs s
+       JOIN connections c ON c.id = s.connection_id JOIN integrations i ON i.id = c.integration_id
+       WHERE c.environment_id = $1 AND i.unique_key = $2 AND c.connection_id = ANY($3::text[]) AND s.name = ANY($4::text[]) AND s.variant <> 'base'
+       ORDER BY s.id`,
+      [environmentId, integrationKey, connectionIds, syncs],
+    );
+    return rows;
+  }
+
   private async row(environmentId: number): Promise<SettingsRow> {
     const select = () => this.db.query<SettingsRow>('SELECT * FROM webhook_settings WHERE environment_id = $1', [environmentId]);
     let { rows } = await select();

@@ -10,8 +10,8 @@ import type { WebhookHandlerArgs, WebhookHandlerResult } from './types';
 export const WEBHOOK_HANDLER_MS = 60 * 60_000;
 
 /**
- * Runs a sync's `onWebhookPayloadReceived(nango, payload)` for one connection: the records it saves
- * or deletes go to the sync's models as a run of the sync would write them, and the app gets the
+ * Runs a sync's `onWebhookPayloadReceived(nango, payload)` for one connection and variant: the
+ * records it saves or deletes go to the variant's models as a run of it would write them, and the app gets the
  * `sync` webhooks of the models that changed (`syncType: WEBHOOK`).
  *
  * @example
@@ -29,6 +29,8 @@ export async function runWebhookHandler(
   if (!connection) return { outcome: 'gone', reason: `connection ${args.connectionId} no longer exists` };
   const script = await store.scripts.find(args.environmentId, args.integration, 'sync', args.sync);
   if (!script) return { outcome: 'gone', reason: `sync ${args.sync} is no longer deployed` };
+  const variant = args.variant ?? 'base';
+  if (variant !== 'base' && !(await store.jobs.findSync(connection.id, args.sync, variant))) return { outcome: 'gone', reason: `variant ${variant} of sync ${args.sync} was deleted` };
   const incoming = await store.webhooks.incoming(args.incomingId);
   if (!incoming) return { outcome: 'gone', reason: `incoming webhook ${args.incomingId} no longer exists` };
   const integration = await store.integrations.get(args.environmentId, args.integration);
@@ -55,7 +57,7 @@ export async function runWebhookHandler(
         name: args.sync,
         models: script.models.filter((m) => config.output.includes(m.name)),
         allModels: new Map(script.models.map((m) => [m.name, m])),
-        variant: 'base',
+        variant,
         // As the sync's own runs: the environment's validate_sync_records.
         validation: validateSyncRecords ? 'fail' : 'warn',
       },
@@ -64,12 +66,12 @@ export async function runWebhookHandler(
   } finally {
     if (heartbeat) clearInterval(heartbeat);
   }
-  const runId = `${args.incomingId}:${args.connectionId}:${args.sync}`;
+  const runId = `${args.incomingId}:${args.connectionId}:${args.sync}${variant === 'base' ? '' : `::${variant}`}`;
   const error = result.success ? null : { type: result.error.type, message: result.error.message };
   const ref = { environmentId: args.environmentId, environment: args.environment, integration: args.integration, connectionId: args.connectionId };
   await store.logs.recordEnd({ ...ref, operation: 'webhook', script: args.sync, jobId: runId, success: result.success, startedAt, finishedAt: new Date(), counts: result.counts, error }, result.logs);
   const webhooks = deps.webhooks
-    ? await deps.webhooks.webhookRun({ ...args, variant: 'base' }, runId, config.output, result.counts, startedAt)
+    ? await deps.webhooks.webhookRun({ ...args, variant }, runId, config.output, result.counts, startedAt)
     : [];
   if (error) return { outcome: 'error', error };
   return { outcome: 'success', counts: result.counts, webhooks };

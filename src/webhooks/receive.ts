@@ -18,7 +18,7 @@ export interface ReceiveDeps {
 export interface Received {
   /** Connections the payload belongs to. */
   connectionIds: string[];
-  /** Handler runs started (connections × subscribed syncs). */
+  /** Handler runs started (connections × subscribed syncs × their variants). */
   handlers: number;
   /** `forward` deliveries enqueued. */
   forwarded: number;
@@ -29,7 +29,8 @@ export interface Received {
 /**
  * A provider's webhook: checks the signature as the catalogue says (401 when it does not hold,
  * before anything runs), finds the connections it names, starts the webhook handler of every sync
- * subscribed to its event type for each of them, and forwards it to the app when the integration
+ * subscribed to its event type for each of them (once per variant of the sync the connection has,
+ * `base` included, so each variant's records see the event), and forwards it to the app when the integration
  * forwards webhooks. Unknown environment or integration: 404.
  *
  * @example
@@ -69,10 +70,14 @@ export async function receiveProviderWebhook(deps: ReceiveDeps, environmentUuid:
   let handlers = 0;
   if (syncs.length && connectionIds.size) {
     incomingId = await store.webhooks.saveIncoming(env.id, integrationKey, payload);
+    const variants = await store.webhooks.syncVariants(env.id, integrationKey, [...connectionIds], syncs.map((s) => s.name));
     for (const connectionId of connectionIds) {
       for (const sync of syncs) {
-        await deps.startHandler({ environmentId: env.id, environment: env.name, integration: integrationKey, connectionId, sync: sync.name, incomingId });
-        handlers++;
+        const others = variants.filter((v) => v.connectionId === connectionId && v.sync === sync.name).map((v) => v.variant);
+        for (const variant of ['base', ...others]) {
+          await deps.startHandler({ environmentId: env.id, environment: env.name, integration: integrationKey, connectionId, sync: sync.name, variant, incomingId });
+          handlers++;
+        }
       }
     }
   }

@@ -32,7 +32,9 @@ export function temporalDispatcher(store: Store, client: Client, taskQueue: stri
 /** Starts one webhook handler run as its own workflow. */
 export function handlerStarter(client: Client, taskQueue: string): (args: WebhookHandlerArgs) => Promise<void> {
   return async (args) => {
-    const workflowId = fitWorkflowId(['webhook-handler', args.environment, args.integration, args.connectionId, args.sync, args.incomingId].map(encodeURIComponent).join(':'));
+    // A variant's run is named after it; base keeps the id it always had.
+    const sync = args.variant && args.variant !== 'base' ? `${args.sync}::${args.variant}` : args.sync;
+    const workflowId = fitWorkflowId(['webhook-handler', args.environment, args.integration, args.connectionId, sync, args.incomingId].map(encodeURIComponent).join(':'));
     try {
       await client.workflow.start(HANDLER_WORKFLOW, { taskQueue, workflowId, args: [args], requestEagerStart: true });
     } catch (err) {

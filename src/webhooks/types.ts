@@ -19,6 +19,8 @@ export interface WebhookHandlerArgs {
   integration: string;
   connectionId: string;
   sync: string;
+  /** The sync's variant whose records the handler writes; absent (runs started before variants were reached): base. */
+  variant?: string;
   incomingId: string;
 }
 

@@ -157,6 +157,28 @@ test('the handler may delete; an event type no sync subscribes to except * runs 
   expect((await records('gh', 'octo', 'GithubEvent')).find((r) => r.id === 'd3')).toMatchObject({ kind: 'push' });
 });
 
+test("a sync's variants each run the handler into their own records; a deleted variant no longer does", async () => {
+  await sdk.createSyncVariant({ provider_config_key: 'gh', connection_id: 'other', name: 'issues', variant: 'mirror' });
+  const event = (delivery: string, id: number) => github({ action: 'opened', delivery, issue: { id, title: `Issue ${id}` }, repository: { full_name: 'other/repo' } }, 'issues');
+  const variantRecords = async () =>
+    (await sdk.listRecords<{ id: string }>({ providerConfigKey: 'gh', connectionId: 'other', model: 'GithubIssue', variant: 'mirror' })).records.map((r) => r.id);
+  expect((await event('v1', 201)).status).toBe(200);
+  await waitFor('the issue in base and in the variant', async () => (await records('gh', 'other', 'GithubIssue')).length === 1 && (await variantRecords()).length === 1);
+  expect(await variantRecords()).toEqual(['201']);
+  const hooks = await waitFor('a sync webhook per variant', () => {
+    const found = app.find((b) => b.type === 'sync' && b.syncName === 'issues' && b.connectionId === 'other');
+    return found.length >= 2 && found;
+  });
+  expect(hooks.map((h) => h.body.syncVariant).sort()).toEqual(['base', 'mirror']);
+
+  await sdk.deleteSyncVariant({ provider_config_key: 'gh', connection_id: 'other', name: 'issues', variant: 'mirror' });
+  expect((await event('v2', 202)).status).toBe(200);
+  await waitFor('the second issue in base', async () => (await records('gh', 'other', 'GithubIssue')).some((r) => r.id === '202'));
+  await waitFor("the base run's sync webhook", () => app.find((b) => b.type === 'sync' && b.syncName === 'issues' && b.connectionId === 'other').length >= 3);
+  expect(app.find((b) => b.type === 'sync' && b.connectionId === 'other' && b.syncVariant === 'mirror')).toHaveLength(1);
+  expect(await variantRecords()).not.toContain('202');
+});
+
 test('routing by a connection config field (installation.id), and by a field in every event of a batch', async () => {
   expect((await github({ action: 'opened', delivery: 'd4', issue: { id: 7, title: 'From the app' }, installation: { id: 77 } }, 'issues')).status).toBe(200);
   await waitFor('the app installation issue', async () => (await records('gh', 'app-install', 'GithubIssue')).length === 1);
