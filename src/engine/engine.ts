@@ -135,6 +135,8 @@ export class Engine {
   private readonly transferHandlers = new Map<string, TransferHandler>();
   /** Called after a run's transition commits (queries use it). */
   readonly onCommitted: ((s: RunState, t: Transition) => void)[] = [];
+  /** Called when the engine closes (the scheduler stops its timer). */
+  readonly onClose: (() => void)[] = [];
   private timerWake?: NodeJS.Timeout;
   private timerWakeAt = Infinity;
   private timerLoopRunning = false;
@@ -387,6 +389,7 @@ export class Engine {
 
   async close(): Promise<void> {
     this.closing = true;
+    for (const fn of this.onClose) fn();
     clearInterval(this.retention);
     clearTimeout(this.timerWake);
     for (const runId of [...this.attemptTimers.keys()]) this.disarmAttemptTimers(runId);

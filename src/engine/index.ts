@@ -14,6 +14,7 @@ import type { Obj } from './proto';
 import { isDatabaseUnavailable } from '../store/db';
 import { registerWorkflowTaskHandlers, tasksOfOpenRun, timeoutsOfOpenRun } from './workflow-tasks';
 import { registerWorkflowHandlers } from './workflows';
+import { startSchedules } from './schedules';
 
 export type { EngineOptions, RunningEngine } from './interfaces';
 
@@ -178,6 +179,7 @@ async function own(options: EngineOptions, log: pino.Logger, lease: Lease, addre
   const queries = new Queries(engine);
   try {
     await engine.recover(tasksOfOpenRun, timeoutsOfOpenRun);
+    await startSchedules(engine);
   } catch (err) {
     await engine.close();
     throw err;

@@ -14,6 +14,7 @@ import * as sql from './store';
 import { decodeToken } from './tokens';
 import { countRuns, listRuns } from './visibility';
 import { pollUpdate, updateWithStart, updateWorkflow } from './updates';
+import { scheduleHandlers } from './schedules';
 import { completeWorkflowTask, failWorkflowTask, pollWorkflowTask, shutdownWorker, workflowTaskResponse } from './workflow-tasks';
 import { checkRequestPayloads } from './limits';
 import { throttledWarn } from '../logger';
@@ -161,7 +162,7 @@ function namespaceInfo(row: { name: string; id: string; retention_ms: number }):
       description: '',
       ownerEmail: '',
       id: row.id,
-      supportsSchedules: false,
+      supportsSchedules: true,
       capabilities: { eagerWorkflowStart: true, syncUpdate: true, asyncUpdate: true },
     },
     config: { workflowExecutionRetentionTtl: msDuration(row.retention_ms), historyArchivalState: 'ARCHIVAL_STATE_DISABLED', visibilityArchivalState: 'ARCHIVAL_STATE_DISABLED' },
@@ -241,7 +242,7 @@ export function handlers(engine: Engine, queries: Queries): Record<string, Handl
         signalAndQueryHeader: true,
         internalErrorDifferentiation: true,
         activityFailureIncludeHeartbeat: true,
-        supportsSchedules: false,
+        supportsSchedules: true,
         encodedFailureAttributes: true,
         buildIdBasedVersioning: false,
         upsertMemo: true,
@@ -359,6 +360,7 @@ export function handlers(engine: Engine, queries: Queries): Record<string, Handl
     UpdateWorkflowExecution: (req, ctx) => updateWorkflow(engine, req, ctx.signal, ctx.waitMs),
     PollWorkflowExecutionUpdate: (req, ctx) => pollUpdate(engine, req, ctx.signal, ctx.waitMs),
     ExecuteMultiOperation: (req, ctx) => updateWithStart(engine, req, ctx.signal, ctx.waitMs),
+    ...scheduleHandlers(engine),
     RespondQueryTaskCompleted: async (req) => {
       const tk = decodeToken(req.taskToken, 'q');
       queries.answer(tk.q, req.completedType, req.queryResult ?? undefined, req.errorMessage, req.failure ?? undefined);

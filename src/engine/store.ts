@@ -313,3 +313,52 @@ export async function deleteExpiredRuns(q: Queryable, now: number, limit: number
   );
   return rows[0].n;
 }
+
+export interface ScheduleRow<T> {
+  namespace: string;
+  schedule_id: string;
+  data: T;
+}
+
+export async function getSchedule<T>(q: Queryable, namespace: string, scheduleId: string): Promise<ScheduleRow<T> | undefined> {
+  const { rows } = await q.query<ScheduleRow<T>>('SELECT namespace, schedule_id, data FROM engine_schedules WHERE namespace = $1 AND schedule_id = $2', [namespace, scheduleId]);
+  return rows[0];
+}
+
+/** False when the schedule id is taken. */
+export async function insertSchedule(q: Queryable, namespace: string, scheduleId: string, data: object): Promise<boolean> {
+  const { rowCount } = await q.query('INSERT INTO engine_schedules (namespace, schedule_id, data) VALUES ($1, $2, $3) ON CONFLICT DO NOTHING', [namespace, scheduleId, JSON.stringify(data)]);
+  return rowCount > 0;
+}
+
+export async function writeSchedule(q: Queryable, namespace: string, scheduleId: string, data: object, nextWakeAt: number | undefined): Promise<void> {
+  await q.query('UPDATE engine_schedules SET data = $3, next_wake_at = $4 WHERE namespace = $1 AND schedule_id = $2', [namespace, scheduleId, JSON.stringify(data), nextWakeAt ?? null]);
+}
+
+export async function deleteSchedule(q: Queryable, namespace: string, scheduleId: string): Promise<boolean> {
+  const { rowCount } = await q.query('DELETE FROM engine_schedules WHERE namespace = $1 AND schedule_id = $2', [namespace, scheduleId]);
+  return rowCount > 0;
+}
+
+/** Schedules of a namespace by id, after `afterId`. */
+export async function listSchedules<T>(q: Queryable, namespace: string, afterId: string, limit: number): Promise<ScheduleRow<T>[]> {
+  const { rows } = await q.query<ScheduleRow<T>>(
+    'SELECT namespace, schedule_id, data FROM engine_schedules WHERE namespace = $1 AND schedule_id > $2 ORDER BY schedule_id LIMIT $3',
+    [namespace, afterId, limit],
+  );
+  return rows;
+}
+
+/** Every schedule's key (start-up looks at each once); `due` only those to look at by `until`. */
+export async function scheduleKeys(q: Queryable, until?: number): Promise<{ namespace: string; schedule_id: string }[]> {
+  const { rows } = await q.query<{ namespace: string; schedule_id: string }>(
+    until === undefined ? 'SELECT namespace, schedule_id FROM engine_schedules' : 'SELECT namespace, schedule_id FROM engine_schedules WHERE next_wake_at <= $1 ORDER BY next_wake_at LIMIT 500',
+    until === undefined ? [] : [until],
+  );
+  return rows;
+}
+
+export async function nextScheduleWake(q: Queryable): Promise<number | undefined> {
+  const { rows } = await q.query<{ at: number | null }>('SELECT min(next_wake_at) AS at FROM engine_schedules');
+  return rows[0]?.at ?? undefined;
+}

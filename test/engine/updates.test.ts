@@ -78,7 +78,8 @@ describe('workflow updates', () => {
     expect(await h.client.workflow.executeUpdateWithStart(setValueUpdate, { args: ['one'], startWorkflowOperation: first })).toBe('set one');
     const second = startWorkflowOperation();
     expect(await h.client.workflow.executeUpdateWithStart(setValueUpdate, { args: ['two'], startWorkflowOperation: second })).toBe('set two');
-    expect((await second.workflowHandle()).firstExecutionRunId).toBe((await first.workflowHandle()).firstExecutionRunId);
+    const runIds = await Promise.all([first, second].map(async (op) => (await (await op.workflowHandle()).describe()).runId));
+    expect(runIds[1]).toBe(runIds[0]);
     const handle = h.track(await first.workflowHandle());
     await handle.executeUpdate(finishUpdate);
     expect(await handle.result()).toEqual(['one', 'two']);
