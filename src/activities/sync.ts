@@ -98,6 +98,7 @@ export async function runSync(deps: ActivityDeps, { key, reset, emptyCache, sche
           },
           limits: { timeoutMs: DAY_MS },
           signal,
+          onLogs: (entries) => store.logs.write({ environmentId: key.environmentId, integration: key.integration, connectionId: key.connectionId, operation: 'sync', script: key.sync, jobId: String(job.id) }, entries),
         })
       : { success: false, error: { type: 'unknown_provider', message: `Provider "${integration.provider}" is not in the catalogue` }, logs: [] };
   } finally {

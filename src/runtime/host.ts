@@ -18,7 +18,8 @@ export const MAX_ACTION_OUTPUT_BYTES = 2 * 1024 * 1024;
 /** Marks binary data inside JSON crossing into the sandbox. */
 export const BYTES_MARKER = '__syncline_bytes__';
 
-type Handler = (args: Record<string, unknown>) => Promise<unknown>;
+/** `size`: the length of a record call's JSON, which took room in the record budget. */
+type Handler = (args: Record<string, unknown>, size: number) => Promise<unknown>;
 
 /**
  * The host half of the `nango` helper: every method the sandboxed script calls arrives here as
@@ -39,10 +40,10 @@ export class HelperHost {
   private readonly calls = new Set<Promise<unknown>>();
 
   constructor(private readonly request: ExecutionRequest) {
-    this.logs = new LogCollector(request.logLevel ?? 'debug');
+    this.logs = new LogCollector(request.logLevel ?? 'debug', request.onLogs);
     const { services, sync } = request;
     if (request.kind === 'sync' && services.records) {
-      this.writer = new RecordWriter(services.records, async () => (await this.connection()).id, request.flushSize);
+      this.writer = new RecordWriter(services.records, async () => (await this.connection()).id, request.flushSize, request.recordMemory);
     }
     for (const model of sync?.models ?? []) this.checkers.set(model.name, modelChecker(model, sync?.allModels));
     this.handlers = {
@@ -60,9 +61,9 @@ export class HelperHost {
       getEnvironmentVariables: async () => this.environmentVariables(),
       triggerAction: async (a) => this.triggerAction(a),
       getWebhookURL: async () => (await this.request.services.getWebhookUrl?.(this.request.providerConfigKey)) ?? null,
-      batchSave: async (a) => this.write('save', a),
-      batchUpdate: async (a) => this.write('update', a),
-      batchDelete: async (a) => this.write('delete', a),
+      batchSave: async (a, size) => this.write('save', a, size),
+      batchUpdate: async (a, size) => this.write('update', a, size),
+      batchDelete: async (a, size) => this.write('delete', a, size),
       getRecordsByIds: async (a) => this.recordsByIds(a.ids, String(a.model)),
       getCheckpoint: async () => (await this.checkpoints().get(this.checkpointKey())) ?? null,
       // Records saved before the checkpoint are committed first: a run resumed from it loses none.
@@ -76,11 +77,11 @@ export class HelperHost {
   }
 
   /** Runs one helper call; the result is JSON-safe. */
-  async handle(method: string, args: Record<string, unknown>): Promise<unknown> {
+  async handle(method: string, args: Record<string, unknown>, size = 0): Promise<unknown> {
     if (this.abort.signal.aborted) throw new ScriptRunError('script_error', 'The execution has ended');
     const handler = Object.hasOwn(this.handlers, method) ? this.handlers[method] : undefined;
     if (!handler) throw new ScriptRunError('script_error', `Unknown helper method "${method}"`);
-    const call = handler(args);
+    const call = handler(args, size);
     this.calls.add(call);
     void call.catch(() => undefined).finally(() => this.calls.delete(call));
     return call;
@@ -92,6 +93,21 @@ export class HelperHost {
     let timer: NodeJS.Timeout | undefined;
     await Promise.race([Promise.allSettled([...this.calls]), new Promise((resolve) => (timer = setTimeout(resolve, timeoutMs)))]);
     clearTimeout(timer);
+  }
+
+  /** Room for a record call of `bytes` (its JSON's length) before it leaves the sandbox; a call over the batch limit fails the run. */
+  async reserveRecords(bytes: number): Promise<void> {
+    try {
+      await this.writer?.reserve(bytes, this.abort.signal);
+    } catch (err) {
+      if (err instanceof ScriptRunError && err.type === 'batch_too_large') this.fatal ??= err;
+      throw err;
+    }
+  }
+
+  /** Gives back the record budget the execution still holds; call once it has ended. */
+  dispose(): void {
+    this.writer?.dispose();
   }
 
   /** Writes the buffered records and returns the counts per model. */
@@ -225,7 +241,7 @@ export class HelperHost {
     );
   }
 
-  private async write(kind: WriteKind, a: Record<string, unknown>): Promise<boolean> {
+  private async write(kind: WriteKind, a: Record<string, unknown>, size: number): Promise<boolean> {
     const method = kind === 'save' ? 'batchSave' : kind === 'update' ? 'batchUpdate' : 'batchDelete';
     if (this.request.kind !== 'sync' || !this.writer) throw new ScriptRunError('script_error', `${method} is only available in syncs`);
     const model = String(a.model);
@@ -250,7 +266,7 @@ export class HelperHost {
       if (this.request.sync?.validation === 'fail') throw this.fail(message);
       this.logs.add('warn', message);
     }
-    await this.writer.write(kind, modelFullName(model, this.request.sync?.variant), records);
+    await this.writer.write(kind, modelFullName(model, this.request.sync?.variant), records, size);
     return true;
   }
 

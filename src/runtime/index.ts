@@ -25,4 +25,4 @@ export { ScriptRunError, ProxyError } from './errors';
 export { runScript, DEFAULT_MEMORY_MB, DEFAULT_TIMEOUT_MS } from './sandbox';
 export { describeScripts, type DescribeOutcome, type DescribedSchema, type ScriptDescription } from './describe';
 export { CheckpointRangeRecorder, CollectingRecordSink, MemoryCheckpointStore, storeServices, type StoreServicesOptions } from './services';
-export { modelChecker } from './records';
+export { configureRecordLimits, DEFAULT_RECORD_LIMITS, modelChecker, RecordBudget, type RecordLimits } from './records';

@@ -17,15 +17,34 @@ export function normaliseLevel(level: unknown): LogLevel | undefined {
 }
 
 /**
+ * Where an execution's entries are stored while it runs, so that a process that dies mid-run
+ * loses at most the last second of them. A failed write is not retried: its entries are handed
+ * over at the end instead (see {@link LogCollector.finish}).
+ */
+export type LogSink = (entries: CollectedLogEntry[]) => Promise<void>;
+
+/** How long an entry waits before it goes to the sink with those that follow it. */
+const SINK_DELAY_MS = 1000;
+
+/**
  * The logs of one execution: filtered by level, each entry capped at 100 KB, and every known
  * secret (credentials, environment variable values) replaced by `[redacted]` before it is kept.
+ * With a sink, entries are stored as the execution runs (about once a second).
  */
 export class LogCollector {
   readonly entries: CollectedLogEntry[] = [];
   private dropped = 0;
   private secrets: string[] = [];
+  /** `entries` before this index are in the sink. */
+  private stored = 0;
+  private timer: NodeJS.Timeout | undefined;
+  private writing: Promise<void> | undefined;
+  private finished = false;
 
-  constructor(private readonly threshold: LogLevel | 'off' = 'debug') {}
+  constructor(
+    private readonly threshold: LogLevel | 'off' = 'debug',
+    private readonly sink?: LogSink,
+  ) {}
 
   /** Adds values that must never appear in a log entry. */
   addSecrets(values: Iterable<string>): void {
@@ -58,6 +77,20 @@ export class LogCollector {
       return;
     }
     this.entries.push(entry());
+    if (this.sink && !this.timer && !this.finished) this.timer = setTimeout(() => void this.toSink(), SINK_DELAY_MS).unref();
+  }
+
+  private async toSink(): Promise<void> {
+    this.timer = undefined;
+    await this.writing;
+    const upTo = this.entries.length;
+    if (upTo === this.stored || this.finished) return;
+    this.writing = this.sink!(this.entries.slice(this.stored, upTo)).then(
+      () => void (this.stored = upTo),
+      () => undefined, // kept for finish(): the end of the execution stores them, or fails as a whole
+    );
+    await this.writing;
+    this.writing = undefined;
   }
 
   redact(text: string): string {
@@ -66,13 +99,16 @@ export class LogCollector {
     return out;
   }
 
-  /** The entries, with a closing note when some were dropped. */
-  finish(): CollectedLogEntry[] {
+  /** The entries not in the sink yet (all of them without one), with a closing note when some were dropped. */
+  async finish(): Promise<CollectedLogEntry[]> {
+    this.finished = true;
+    clearTimeout(this.timer);
+    await this.writing;
     if (this.dropped > 0) {
       this.entries.push({ level: 'warn', message: `${this.dropped} more log entries were dropped (limit ${MAX_LOG_ENTRIES} per execution)`, createdAt: new Date().toISOString() });
       this.dropped = 0;
     }
-    return this.entries;
+    return this.entries.slice(this.stored);
   }
 }
 

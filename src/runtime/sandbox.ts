@@ -8,7 +8,7 @@ import type { RecordCounts } from '../types';
 import { ScriptRunError } from './errors';
 import { errorForSandbox, HelperHost } from './host';
 import type { ExecutionRequest, ExecutionResult } from './types';
-import { MODULE_WRAPPER, type HostMessage, type WorkerData, type WorkerMessage } from './worker/protocol';
+import { MODULE_WRAPPER, RECORD_CALLS, type HostMessage, type WorkerData, type WorkerMessage } from './worker/protocol';
 
 export const DEFAULT_TIMEOUT_MS = 5 * 60_000;
 export const DEFAULT_MEMORY_MB = 256;
@@ -73,7 +73,7 @@ function loadAssets(): Promise<Assets> {
  * Runs one compiled script in a fresh worker thread and vm context with the helper, under a
  * wall-clock and a memory limit. Never throws for the script's sake: a throw, a hang or an
  * out-of-memory ends that execution with a typed error (`script_error`, `script_timeout`,
- * `script_memory_exceeded`, `action_script_runtime_error`, `invalid_sync_record`). Records the
+ * `script_memory_exceeded`, `action_script_runtime_error`, `invalid_sync_record`, `batch_too_large`). Records the
  * script saved are written to the store whatever the outcome, except when `request.signal`
  * aborts: the worker is terminated at once, the calls under way end, and the execution ends
  * with `script_cancelled` having written nothing more.
@@ -86,7 +86,7 @@ export async function runScript(request: ExecutionRequest): Promise<ExecutionRes
   const started = Date.now();
   const host = new HelperHost(request);
   const { signal } = request;
-  if (signal?.aborted) return { success: false, error: cancelled(signal), counts: {}, logs: host.logs.finish(), durationMs: 0 };
+  if (signal?.aborted) return { success: false, error: cancelled(signal), counts: {}, logs: await host.logs.finish(), durationMs: 0 };
   const { worker: workerCode, ...rest } = await loadAssets();
   const timeoutMs = request.limits?.timeoutMs ?? DEFAULT_TIMEOUT_MS;
   const memoryMb = request.limits?.memoryMb ?? DEFAULT_MEMORY_MB;
@@ -95,6 +95,7 @@ export async function runScript(request: ExecutionRequest): Promise<ExecutionRes
     code: request.code,
     scriptName: request.scriptName,
     input: (request.kind === 'action' || request.webhook) && request.input !== undefined ? JSON.stringify(request.input) : undefined,
+    memoryMb,
     setup: JSON.stringify({
       kind: request.kind,
       providerConfigKey: request.providerConfigKey,
@@ -134,16 +135,27 @@ export async function runScript(request: ExecutionRequest): Promise<ExecutionRes
     };
     const call = (method: string, json: string) => {
       try {
-        return host.handle(method, JSON.parse(json) as Record<string, unknown>);
+        return host.handle(method, JSON.parse(json) as Record<string, unknown>, RECORD_CALLS.has(method) ? json.length : 0);
       } catch (err) {
         return Promise.reject(err);
       }
     };
+    const reply = (msg: HostMessage) => worker.postMessage(msg);
+    const memoryExceeded = () => new ScriptRunError('script_memory_exceeded', `The script used more than ${memoryMb} MB of memory (heap, ArrayBuffers and Buffers) and was stopped`);
     worker.on('message', (message: WorkerMessage) => {
-      if (message.type === 'call' && message.id === 0 && message.method === 'log') {
+      if (message.type === 'reserve') {
+        host
+          .reserveRecords(message.size)
+          .then(
+            () => reply({ type: 'granted', id: message.id }),
+            (err: unknown) => reply({ type: 'result', id: message.id, ok: false, json: JSON.stringify(errorForSandbox(err)) }),
+          )
+          .catch(() => undefined);
+      } else if (message.type === 'memoryExceeded') {
+        settle({ ok: false, error: memoryExceeded() });
+      } else if (message.type === 'call' && message.id === 0 && message.method === 'log') {
         void call(message.method, message.json).catch(() => undefined);
       } else if (message.type === 'call') {
-        const reply = (msg: HostMessage) => worker.postMessage(msg);
         void call(message.method, message.json)
           .then(
             (value) => reply({ type: 'result', id: message.id, ok: true, json: value === undefined ? undefined : JSON.stringify(value) }),
@@ -161,7 +173,7 @@ export async function runScript(request: ExecutionRequest): Promise<ExecutionRes
     });
     worker.on('error', (err: Error & { code?: string }) => {
       if (err.code === 'ERR_WORKER_OUT_OF_MEMORY') {
-        settle({ ok: false, error: new ScriptRunError('script_memory_exceeded', `The script used more than ${memoryMb} MB of memory and was stopped`) });
+        settle({ ok: false, error: memoryExceeded() });
       } else {
         settle({ ok: false, error: new ScriptRunError('script_error', err.message, { stack: scriptStack(err.stack) }) });
       }
@@ -173,7 +185,8 @@ export async function runScript(request: ExecutionRequest): Promise<ExecutionRes
   if (!outcome.ok && outcome.error.type === 'script_cancelled') {
     // Nothing more is written: calls under way end (their requests are aborted), buffered records are dropped.
     await host.idle(CANCEL_GRACE_MS);
-    return { success: false, error: outcome.error, counts: {}, logs: host.logs.finish(), durationMs: Date.now() - started };
+    host.dispose();
+    return { success: false, error: outcome.error, counts: {}, logs: await host.logs.finish(), durationMs: Date.now() - started };
   }
 
   let counts: Record<string, RecordCounts> = {};
@@ -182,8 +195,10 @@ export async function runScript(request: ExecutionRequest): Promise<ExecutionRes
     counts = await host.finish();
   } catch (err) {
     error ??= new ScriptRunError('script_internal_error', `Saving records failed: ${err instanceof Error ? err.message : String(err)}`);
+  } finally {
+    host.dispose();
   }
-  const logs = host.logs.finish();
+  const logs = await host.logs.finish();
   const durationMs = Date.now() - started;
   if (error) return { success: false, error: presented(error, host, request), counts, logs, durationMs };
   return { success: true, output: outcome.ok ? outcome.output : null, counts, logs, durationMs };

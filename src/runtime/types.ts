@@ -14,7 +14,7 @@
  */
 import type { ModelDefinition } from '../config/nango-yaml';
 import type { Pagination, ProviderDefinition } from '../providers';
-import type { LogEntry, LogLevel } from '../store/logs';
+import type { CollectedLogEntry, LogEntry, LogLevel } from '../store/logs';
 import type { Connection, EnvironmentVariable, Integration, RecordCounts } from '../types';
 
 export type { LogEntry, LogLevel } from '../store/logs';
@@ -129,6 +129,11 @@ export interface ExecutionRequest {
   limits?: ExecutionLimits;
   /** Entries below this level are dropped. Default `debug`. */
   logLevel?: LogLevel | 'off';
+  /**
+   * Stores log entries while the execution runs (about once a second), so a crash keeps them; the
+   * result's `logs` then holds only those not stored yet.
+   */
+  onLogs?: (entries: CollectedLogEntry[]) => Promise<void>;
   /** Base of the exponential back-off between retries; default 3000 ms (Nango's). */
   retryBaseMs?: number;
   /** Longest single wait before a retry; default 10 minutes. */

@@ -78,6 +78,9 @@ export async function openDb(options: OpenDbOptions = {}): Promise<Db> {
   return options.url ? openPostgres(options.url, options) : openPglite(options.dataDir);
 }
 
+/** Longest wait for a pooled connection (a new one, or a free one when all are busy). */
+const CONNECT_TIMEOUT_MS = 15_000;
+
 async function openPostgres(url: string, options: OpenDbOptions): Promise<Db> {
   const schema = options.schema;
   if (schema !== undefined && !/^[a-z_][a-z0-9_]*$/.test(schema)) throw new Error(`invalid schema name ${schema}`);
@@ -95,6 +98,12 @@ async function openPostgres(url: string, options: OpenDbOptions): Promise<Db> {
     connectionString: url,
     max: options.maxConnections ?? 10,
     options: schema ? `-c search_path=${schema}` : undefined,
+    // A server that takes TCP connections but never answers (paused, a dead network path) must not
+    // hang callers for ever: getting a connection gives up after this (a 503 for API calls), and
+    // TCP keepalive finds idle sockets whose server is gone.
+    connectionTimeoutMillis: CONNECT_TIMEOUT_MS,
+    keepAlive: true,
+    keepAliveInitialDelayMillis: 10_000,
   });
   // A client losing its server (Postgres restarted, backend terminated) emits 'error'; unhandled, that
   // ends the process. The query in flight fails with the error; a dead client leaves the pool on release.

@@ -166,6 +166,11 @@ export class LogStore {
     return { logs, nextCursor: rows.length > query.limit ? encodeLogCursor(logs[logs.length - 1]!.id) : null };
   }
 
+  /** Stores lines of an execution that is still running (its end stores the rest and the outcome line). */
+  async write(ref: ExecutionRef, entries: readonly unknown[]): Promise<void> {
+    await writeLogs(this.db, ref, entries);
+  }
+
   /**
    * Stores the lines and the outcome line of an execution that has no job row of its own (a
    * webhook handler run), then tells `onExecutionEnd` listeners.

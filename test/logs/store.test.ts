@@ -90,12 +90,32 @@ describe('HTTP call entries', () => {
     expect(safeUrl('not a url?key=1')).toBe('not a url?[redacted]');
   });
 
-  test('the collector records method, clean URL, status and duration; failures are errors', () => {
+  test('with a sink, entries are stored about once a second as they come, and finish() returns only the rest', async () => {
+    const stored: string[][] = [];
+    let failNext = false;
+    const logs = new LogCollector('debug', async (entries) => {
+      if (failNext) throw new Error('database away');
+      stored.push(entries.map((e) => e.message));
+    });
+    logs.add('info', 'one');
+    logs.add('debug', 'two');
+    await new Promise((r) => setTimeout(r, 1300));
+    expect(stored).toEqual([['one', 'two']]);
+    failNext = true;
+    logs.add('info', 'three');
+    await new Promise((r) => setTimeout(r, 1300));
+    logs.add('warn', 'four');
+    // 'three' could not be stored: the end hands it over with 'four', which was never sent.
+    expect((await logs.finish()).map((e) => e.message)).toEqual(['three', 'four']);
+    expect(stored).toEqual([['one', 'two']]);
+  });
+
+  test('the collector records method, clean URL, status and duration; failures are errors', async () => {
     const logs = new LogCollector();
     logs.addSecrets(['s3cr3t/with+chars']);
     logs.http({ method: 'GET', url: `https://api.example.com/bots/s3cr3t/with+chars/me?q=${encodeURIComponent('s3cr3t/with+chars')}&x=1`, status: 200, durationMs: 12 });
     logs.http({ method: 'POST', url: 'https://api.example.com/y?key=k', status: null, durationMs: 5, error: 'ECONNRESET' }, []);
-    const [ok, failed] = logs.finish();
+    const [ok, failed] = await logs.finish();
     expect(ok).toMatchObject({ level: 'info', message: 'GET https://api.example.com/bots/[redacted]/me?q=[redacted]&x=1 200 (12 ms)' });
     expect(ok!.http).toEqual({ method: 'GET', url: 'https://api.example.com/bots/[redacted]/me?q=[redacted]&x=1', status: 200, durationMs: 12 });
     expect(failed).toMatchObject({ level: 'error', message: 'POST https://api.example.com/y?key=[redacted] failed (ECONNRESET) (5 ms)' });

@@ -1,5 +1,7 @@
 // Runs inside the sandbox's vm context, where Node's Buffer, TextEncoder and atob do not exist:
 // small, dependency-free versions of what scripts commonly use.
+// First: the memory guard replaces Uint8Array before SandboxBuffer extends it.
+import './memory';
 
 const B64 = 'ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/';
 const B64_INDEX: Record<string, number> = {};
@@ -8,7 +10,9 @@ B64_INDEX['-'] = 62;
 B64_INDEX['_'] = 63;
 
 export function utf8Encode(text: string): Uint8Array {
-  const out: number[] = [];
+  // At most 3 bytes per UTF-16 unit; allocated at once (and counted against the memory limit) rather than grown on the heap.
+  const out = new Uint8Array(text.length * 3);
+  let at = 0;
   for (let i = 0; i < text.length; i++) {
     let code = text.charCodeAt(i);
     if (code >= 0xd800 && code < 0xdc00 && i + 1 < text.length) {
@@ -18,12 +22,12 @@ export function utf8Encode(text: string): Uint8Array {
         i++;
       } else code = 0xfffd;
     } else if (code >= 0xd800 && code < 0xe000) code = 0xfffd;
-    if (code < 0x80) out.push(code);
-    else if (code < 0x800) out.push(0xc0 | (code >> 6), 0x80 | (code & 63));
-    else if (code < 0x10000) out.push(0xe0 | (code >> 12), 0x80 | ((code >> 6) & 63), 0x80 | (code & 63));
-    else out.push(0xf0 | (code >> 18), 0x80 | ((code >> 12) & 63), 0x80 | ((code >> 6) & 63), 0x80 | (code & 63));
+    if (code < 0x80) out[at++] = code;
+    else if (code < 0x800) (out[at++] = 0xc0 | (code >> 6)), (out[at++] = 0x80 | (code & 63));
+    else if (code < 0x10000) (out[at++] = 0xe0 | (code >> 12)), (out[at++] = 0x80 | ((code >> 6) & 63)), (out[at++] = 0x80 | (code & 63));
+    else (out[at++] = 0xf0 | (code >> 18)), (out[at++] = 0x80 | ((code >> 12) & 63)), (out[at++] = 0x80 | ((code >> 6) & 63)), (out[at++] = 0x80 | (code & 63));
   }
-  return Uint8Array.from(out);
+  return out.slice(0, at);
 }
 
 export function utf8Decode(bytes: Uint8Array): string {
@@ -144,6 +148,11 @@ export class SandboxBuffer extends Uint8Array {
       for (let i = 0; i < size; i++) buffer[i] = bytes[i % bytes.length]!;
     }
     return buffer;
+  }
+
+  /** As Node's, without the uninitialised memory: zero-filled. */
+  static allocUnsafe(size: number): SandboxBuffer {
+    return new SandboxBuffer(size);
   }
 
   static isBuffer(value: unknown): value is SandboxBuffer {

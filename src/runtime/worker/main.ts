@@ -5,9 +5,10 @@
 // this realm (which has `process` and `require`) can reach the script.
 import crypto from 'node:crypto';
 import url from 'node:url';
+import v8 from 'node:v8';
 import vm from 'node:vm';
 import { parentPort, workerData } from 'node:worker_threads';
-import { MODULE_WRAPPER, type HostMessage, type WorkerData, type WorkerMessage } from './protocol';
+import { MODULE_WRAPPER, RECORD_CALLS, type HostMessage, type WorkerData, type WorkerMessage } from './protocol';
 
 interface Api {
   deliver(id: number, ok: boolean, json: string | undefined): void;
@@ -15,14 +16,64 @@ interface Api {
   describeReason(reason: unknown): string;
 }
 
-/** Largest helper call, as JSON text: a bigger batch is the script's to split, not the host's to parse. */
+/** Largest helper call, as JSON text: a bigger one is the script's to split, not the host's to parse. Record calls have their own limit, the host's. */
 const MAX_CALL_CHARS = 50 * 1024 * 1024;
+/** How often the memory in use is compared with the limit while the script waits (allocations are checked as they happen). */
+const MEMORY_CHECK_MS = 100;
 
 const data = workerData as WorkerData;
 const port = parentPort!;
+const collectGarbage = garbageCollector();
 // A null-prototype sandbox object: lookups on the global that miss fall through to this context's
 // own Object.prototype, never to this realm's (`this.constructor.constructor` stays inside).
 const context = vm.createContext(Object.create(null), { name: data.scriptName, codeGeneration: { strings: false, wasm: false } });
+// Another execution's worker may have been taking its collector as this context was made.
+vm.runInContext('delete globalThis.gc', context);
+
+/**
+ * V8's `gc`, for this thread: the flag that exposes it is set only while a context is made to take
+ * it from (as jest does), so the script's context does not get it.
+ */
+function garbageCollector(): (() => void) | undefined {
+  try {
+    v8.setFlagsFromString('--expose-gc');
+    return vm.runInNewContext('gc') as () => void;
+  } catch {
+    return undefined;
+  } finally {
+    v8.setFlagsFromString('--no-expose-gc');
+  }
+}
+
+const memoryLimit = data.memoryMb * 1024 * 1024;
+let memoryExceeded = false;
+const memoryInUse = () => {
+  const heap = v8.getHeapStatistics();
+  return heap.used_heap_size + heap.external_memory;
+};
+
+/**
+ * Whether `bytes` more fit the execution's memory limit, counting the heap and every ArrayBuffer
+ * (the worker's resourceLimits cover only the heap). Garbage is collected before saying no; a no
+ * ends the execution (`script_memory_exceeded`), whether or not the script catches the RangeError.
+ */
+function reserveMemory(bytes: unknown): boolean {
+  try {
+    if (memoryExceeded) return false;
+    const wanted = Math.max(0, Number(bytes) || 0);
+    if (memoryInUse() + wanted <= memoryLimit) return true;
+    // Twice: the buffers one collection frees are only counted as freed once the next one has run.
+    collectGarbage?.();
+    collectGarbage?.();
+    if (memoryInUse() + wanted <= memoryLimit) return true;
+    memoryExceeded = true;
+    port.postMessage({ type: 'memoryExceeded' } satisfies WorkerMessage);
+    return false;
+  } catch {
+    return false;
+  }
+}
+setInterval(() => reserveMemory(0), MEMORY_CHECK_MS).unref();
 
 // Taken before any script runs, so the script cannot substitute it.
 const ContextTypeError = vm.runInContext('TypeError', context) as ErrorConstructor;
@@ -62,16 +113,41 @@ const syncHandlers: Record<string, (args: any) => unknown> = {
   'url.resolve': ({ from, to }) => url.resolve(String(from), String(to)),
 };
 
+/**
+ * Messages held back, in order, while a record call before them waits for room: the host sees
+ * calls, and the end, in the order the script made them (a checkpoint saved after a batch is saved
+ * after it; a batch the script did not await is still written).
+ */
+const outbox: Array<{ message: WorkerMessage; waitingForRoom: boolean }> = [];
+
+function send(message: WorkerMessage, waitingForRoom = false): void {
+  outbox.push({ message, waitingForRoom });
+  drainOutbox();
+}
+
+function drainOutbox(): void {
+  while (outbox.length > 0 && !outbox[0]!.waitingForRoom) port.postMessage(outbox.shift()!.message);
+}
+
+const heldCall = (id: number) => outbox.findIndex(({ message }) => message.type === 'call' && message.id === id);
+
 function post(id: unknown, method: unknown, json: unknown): string | undefined {
   try {
     if (typeof id !== 'number' || typeof method !== 'string' || typeof json !== 'string') return 'invalid call';
+    if (!reserveMemory(0)) return 'the script is over its memory limit';
+    if (RECORD_CALLS.has(method)) {
+      // The records stay here (in the script's memory) until the host has room for them.
+      port.postMessage({ type: 'reserve', id, size: json.length } satisfies WorkerMessage);
+      send({ type: 'call', id, method, json }, true);
+      return undefined;
+    }
     if (json.length > MAX_CALL_CHARS) return `the call is larger than ${MAX_CALL_CHARS / 1024 / 1024} MB of JSON: send smaller batches`;
     if (method === 'timer') {
       const ms = Math.min(Math.max(0, Number(JSON.parse(json).ms) || 0), 2 ** 31 - 1);
       setTimeout(() => deliver(id, true, undefined), ms);
       return undefined;
     }
-    port.postMessage({ type: 'call', id, method, json } satisfies WorkerMessage);
+    send({ type: 'call', id, method, json });
     return undefined;
   } catch {
     return 'the call could not be sent';
@@ -94,7 +170,7 @@ function call(method: unknown, json: unknown): string {
 
 function finish(json: unknown): void {
   try {
-    port.postMessage({ type: 'done', json: typeof json === 'string' ? json : '{"ok":false}' } satisfies WorkerMessage);
+    send({ type: 'done', json: typeof json === 'string' ? json : '{"ok":false}' });
   } catch {
     // The host notices the worker ending.
   }
@@ -130,8 +206,9 @@ function deliver(id: number, ok: boolean, json: string | undefined): void {
 
 compile(data.prelude, 'syncline:prelude', data.preludeCache).runInContext(context);
 const boot = (context as Record<string, unknown>).__syncline_boot as (...args: unknown[]) => Api;
-delete (context as Record<string, unknown>).__syncline_boot;
-const api = boot(post, call, finish, loadZod, data.setup);
+// Deleted from inside: deleting from the sandbox object leaves the context's own global property.
+vm.runInContext('delete globalThis.__syncline_boot', context);
+const api = boot(post, call, finish, loadZod, reserveMemory, data.setup);
 
 process.on('unhandledRejection', (reason) => {
   let json = '{"name":"Error","message":"Unhandled promise rejection"}';
@@ -140,11 +217,19 @@ process.on('unhandledRejection', (reason) => {
   } catch {
     // Keep the generic text.
   }
-  port.postMessage({ type: 'unhandled', json } satisfies WorkerMessage);
+  send({ type: 'unhandled', json });
 });
 
 port.on('message', (message: HostMessage) => {
-  if (message.type === 'result') deliver(message.id, message.ok, message.json);
+  const held = heldCall(message.id);
+  if (message.type === 'granted') {
+    if (held >= 0) outbox[held]!.waitingForRoom = false;
+  } else {
+    // A record call refused room is answered without having been sent.
+    if (held >= 0) outbox.splice(held, 1);
+    deliver(message.id, message.ok, message.json);
+  }
+  drainOutbox();
 });
 
 let moduleFn: unknown;

@@ -5,6 +5,7 @@
 // `boot`, kept in this closure; they take and return strings (or nothing), and every call to them
 // is wrapped so no outside object or error ever reaches script code.
 import { base64Encode, SandboxBuffer, utf8Decode, utf8Encode } from './bytes';
+import { setMemoryReserve } from './memory';
 import { makeUrlClasses } from './url';
 
 const BYTES_MARKER = '__syncline_bytes__';
@@ -24,6 +25,8 @@ export interface Outside {
   finish(json: string): void;
   /** Evaluates the bundle of zod `major` (3 or 4) in this context and returns its CommonJS wrapper, or nothing. */
   loadZod(major: number): unknown;
+  /** Whether `bytes` more ArrayBuffer memory fits the execution's memory limit; past it the execution is already ending. */
+  reserveMemory(bytes: number): boolean;
 }
 
 interface Setup {
@@ -42,8 +45,17 @@ interface Setup {
 
 type ModuleFn = (exports: unknown, require: (name: string) => unknown, module: { exports: unknown }) => void;
 
-function boot(post: Outside['post'], call: Outside['call'], finish: Outside['finish'], loadZod: Outside['loadZod'], setupJson: string) {
+function boot(post: Outside['post'], call: Outside['call'], finish: Outside['finish'], loadZod: Outside['loadZod'], reserveMemory: Outside['reserveMemory'], setupJson: string) {
   const setup = JSON.parse(setupJson) as Setup;
+  setMemoryReserve((bytes) => {
+    let allowed = false;
+    try {
+      allowed = reserveMemory(bytes) === true;
+    } catch {
+      allowed = false;
+    }
+    if (!allowed) throw new RangeError(`Array buffer allocation failed: ${bytes} more bytes exceed the script's memory limit`);
+  });
   const pending = new Map<number, { resolve(value: unknown): void; reject(error: unknown): void }>();
   let nextId = 1;
   let ended = false;

@@ -17,18 +17,20 @@ export interface WorkerData {
   scriptName: string;
   setup: string;
   input?: string;
+  /** The execution's memory limit: the heap and ArrayBuffer/Buffer memory together. */
+  memoryMb: number;
 }
+
+/** Helper calls carrying records: each asks for room (`reserve`, its JSON's length) before it crosses. */
+export const RECORD_CALLS: ReadonlySet<string> = new Set(['batchSave', 'batchUpdate', 'batchDelete']);
 
 /** Worker → host. */
 export type WorkerMessage =
   | { type: 'call'; id: number; method: string; json: string }
+  | { type: 'reserve'; id: number; size: number }
   | { type: 'done'; json: string }
-  | { type: 'unhandled'; json: string };
+  | { type: 'unhandled'; json: string }
+  | { type: 'memoryExceeded' };
 
-/** Host → worker. */
-export interface HostMessage {
-  type: 'result';
-  id: number;
-  ok: boolean;
-  json?: string;
-}
+/** Host → worker: a call's answer, or room granted for a record call, which the worker then sends. */
+export type HostMessage = { type: 'result'; id: number; ok: boolean; json?: string } | { type: 'granted'; id: number };
