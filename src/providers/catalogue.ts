@@ -202,10 +202,23 @@ export const PROVIDERS: Readonly<Record<string, ProviderDefinition>> = {
         response_path: 'results',
       },
     },
-    // https://developers.hubspot.com/docs/api/webhooks/validating-requests (v1: sha256 of client secret + body)
+    // https://developers.hubspot.com/docs/api/webhooks/validating-requests
+    // v3 (current apps): base64 HMAC-SHA256 with the client secret of method + full URL + body +
+    // timestamp (ms), refused after 5 minutes; v1 (older apps): sha256 of client secret + body.
     // Deliveries are arrays of events, each naming its portal (the HubSpot account).
     webhook: {
-      signature: { header: 'x-hubspot-signature', algorithm: 'sha256', secret: 'client_secret', signed_payload: '${secret}${body}' },
+      signature: [
+        {
+          header: 'x-hubspot-signature-v3',
+          algorithm: 'hmac-sha256',
+          encoding: 'base64',
+          secret: 'client_secret',
+          signed_payload: '${method}${url}${body}${header.x-hubspot-request-timestamp}',
+          timestamp: 'header.x-hubspot-request-timestamp',
+          tolerance_seconds: 300,
+        },
+        { header: 'x-hubspot-signature', algorithm: 'sha256', secret: 'client_secret', signed_payload: '${secret}${body}' },
+      ],
       event_type: { payload_path: 'subscriptionType' },
       connection: [{ payload_path: 'portalId', connection_config: 'portalId' }],
     },

@@ -6,6 +6,18 @@ const stringMap = z.record(z.string(), z.string());
 const oneOrMany = z.union([z.string().min(1), z.array(z.string().min(1)).min(1)]);
 const url = z.string().regex(/^(https?:\/\/|\$\{connectionConfig\.[\w-]+\})\S*$/, 'must be an http(s) URL (placeholders allowed)');
 const statusPattern = z.string().regex(/^(\d{3}|\dxx|\d{3}-\d{3})$/, 'must be a status (429), a class (5xx) or a range (500-502)');
+/** One signing scheme of incoming webhooks (see WebhookSignature). */
+const signatureScheme = z.strictObject({
+  header: z.string().min(1),
+  algorithm: z.enum(['hmac-sha256', 'hmac-sha1', 'sha256']),
+  encoding: z.enum(['hex', 'base64']).optional(),
+  prefix: z.string().min(1).optional(),
+  secret: z.enum(['webhook_secret', 'client_secret']).optional(),
+  signed_payload: z.string().min(1).optional(),
+  signature_part: z.string().min(1).optional(),
+  tolerance_seconds: z.number().int().positive().optional(),
+  timestamp: z.string().regex(/^(header|part)\.[\w-]+$/, 'must be header.<name> or part.<name>').optional(),
+});
 
 const common = {
   limit: z.number().int().positive().optional(),
@@ -84,19 +96,7 @@ export const providerSchema = z
       .optional(),
     webhook: z
       .strictObject({
-        signature: z
-          .strictObject({
-            header: z.string().min(1),
-            algorithm: z.enum(['hmac-sha256', 'hmac-sha1', 'sha256']),
-            encoding: z.enum(['hex', 'base64']).optional(),
-            prefix: z.string().min(1).optional(),
-            secret: z.enum(['webhook_secret', 'client_secret']).optional(),
-            signed_payload: z.string().min(1).optional(),
-            signature_part: z.string().min(1).optional(),
-            tolerance_seconds: z.number().int().positive().optional(),
-            timestamp: z.string().regex(/^(header|part)\.[\w-]+$/, 'must be header.<name> or part.<name>').optional(),
-          })
-          .optional(),
+        signature: z.union([signatureScheme, z.array(signatureScheme).min(1)]).optional(),
         event_type: z.strictObject({ header: z.string().min(1).optional(), payload_path: z.string().min(1).optional() }).optional(),
         connection: z
           .array(

@@ -132,31 +132,38 @@ export interface ProviderDefinition {
 }
 
 /**
- * Incoming webhooks of a provider. Templates take `${body}` (the raw body), `${secret}`,
- * `${header.<name>}` and `${part.<name>}` (a `k=v` part of the signature header).
+ * One way a provider signs its webhooks. Templates take `${body}` (the raw body), `${secret}`,
+ * `${method}` and `${url}` (the request's method and full URL, under the public URL when one is
+ * set), `${header.<name>}` and `${part.<name>}` (a `k=v` part of the signature header).
  */
+export interface WebhookSignature {
+  /** The header holding the signature (`x-hub-signature-256`). */
+  header: string;
+  /** `hmac-sha256`/`hmac-sha1`: HMAC of the signed payload with the secret; `sha256`: plain hash of the signed payload. */
+  algorithm: 'hmac-sha256' | 'hmac-sha1' | 'sha256';
+  /** Digest encoding; hex when absent. */
+  encoding?: 'hex' | 'base64';
+  /** Stripped from the header value before comparing (`sha256=`, `v0=`). */
+  prefix?: string;
+  /** The integration credential that is the secret; `webhook_secret` when absent. */
+  secret?: 'webhook_secret' | 'client_secret';
+  /** What is signed; `${body}` when absent. */
+  signed_payload?: string;
+  /** The header is a `k=v` list (`t=…,v1=…`): the signature is the part with this name. */
+  signature_part?: string;
+  /** Reject deliveries whose `timestamp_part`/header is older than this many seconds. */
+  tolerance_seconds?: number;
+  /** Where the delivery's Unix timestamp (seconds, or milliseconds as HubSpot's) is, for `tolerance_seconds`: `header.<name>` or `part.<name>`. */
+  timestamp?: string;
+}
+
+/** Incoming webhooks of a provider. */
 export interface ProviderWebhook {
-  /** How deliveries are signed; absent: they are accepted unsigned. */
-  signature?: {
-    /** The header holding the signature (`x-hub-signature-256`). */
-    header: string;
-    /** `hmac-sha256`/`hmac-sha1`: HMAC of the signed payload with the secret; `sha256`: plain hash of the signed payload. */
-    algorithm: 'hmac-sha256' | 'hmac-sha1' | 'sha256';
-    /** Digest encoding; hex when absent. */
-    encoding?: 'hex' | 'base64';
-    /** Stripped from the header value before comparing (`sha256=`, `v0=`). */
-    prefix?: string;
-    /** The integration credential that is the secret; `webhook_secret` when absent. */
-    secret?: 'webhook_secret' | 'client_secret';
-    /** What is signed; `${body}` when absent. */
-    signed_payload?: string;
-    /** The header is a `k=v` list (`t=…,v1=…`): the signature is the part with this name. */
-    signature_part?: string;
-    /** Reject deliveries whose `timestamp_part`/header is older than this many seconds. */
-    tolerance_seconds?: number;
-    /** Where the delivery's Unix timestamp is, for `tolerance_seconds`: `header.<name>` or `part.<name>`. */
-    timestamp?: string;
-  };
+  /**
+   * How deliveries are signed; absent: they are accepted unsigned. Several schemes (a provider's
+   * signature versions, newest first): the first whose header a delivery carries is checked.
+   */
+  signature?: WebhookSignature | WebhookSignature[];
   /** The event type syncs' `webhook-subscriptions` are matched against: a header or a payload path. */
   event_type?: { header?: string; payload_path?: string };
   /**

@@ -1,6 +1,6 @@
 import { createHash, createHmac } from 'node:crypto';
 import type { IncomingHttpHeaders } from 'node:http';
-import type { ProviderWebhook } from '../providers';
+import type { ProviderWebhook, WebhookSignature } from '../providers';
 import type { IntegrationCredentials } from '../types';
 import { safeEqual } from './signing';
 
@@ -24,9 +24,21 @@ function parts(value: string): Map<string, string[]> {
   return map;
 }
 
+/** The request a webhook came in: what `${method}` and `${url}` (the full URL the provider called) sign. */
+export interface WebhookRequest {
+  method: string;
+  url: string;
+}
+
+/** The signing schemes of a provider's webhooks, newest first (none: unsigned). */
+export function signatureSchemes(rule: ProviderWebhook | undefined): WebhookSignature[] {
+  return rule?.signature === undefined ? [] : [rule.signature].flat();
+}
+
 /**
- * Checks a provider's signature over the raw body as the catalogue's `webhook.signature` says.
- * No rule: accepted. A rule but no secret configured on the integration: refused.
+ * Checks a provider's signature over the raw body as the catalogue's `webhook.signature` says:
+ * of several schemes, the first whose header the delivery carries. No rule: accepted. A rule but
+ * no secret configured on the integration: refused.
  *
  * @example
  * verifyProviderSignature(getProvider('github')!.webhook, rawBody, req.headers, integration.credentials); // null when valid
@@ -36,10 +48,12 @@ export function verifyProviderSignature(
   rawBody: Buffer,
   headers: IncomingHttpHeaders,
   credentials: IntegrationCredentials | null,
-  now = Date.now(),
+  options: { request?: WebhookRequest; now?: number } = {},
 ): SignatureProblem {
-  const signature = rule?.signature;
-  if (!signature) return null;
+  const schemes = signatureSchemes(rule);
+  if (!schemes.length) return null;
+  const signature = schemes.find((s) => header(headers, s.header)) ?? schemes[0]!;
+  const { request, now = Date.now() } = options;
   const secret = credentials?.[signature.secret ?? 'webhook_secret'];
   if (typeof secret !== 'string' || !secret) return 'missing_secret';
   const raw = header(headers, signature.header);
@@ -55,8 +69,10 @@ export function verifyProviderSignature(
     return undefined;
   };
   if (signature.tolerance_seconds && signature.timestamp) {
-    const ts = Number(lookup(signature.timestamp));
-    if (!Number.isFinite(ts) || Math.abs(now / 1000 - ts) > signature.tolerance_seconds) return 'expired_signature';
+    const stamp = Number(lookup(signature.timestamp));
+    // Seconds, or milliseconds (HubSpot's): a timestamp in seconds stays below 1e12 for 30,000 years.
+    const seconds = stamp > 1e12 ? stamp / 1000 : stamp;
+    if (!Number.isFinite(seconds) || Math.abs(now / 1000 - seconds) > signature.tolerance_seconds) return 'expired_signature';
   }
 
   const template = signature.signed_payload ?? '${body}';
@@ -65,7 +81,7 @@ export function verifyProviderSignature(
   for (const match of template.matchAll(/\$\{([\w.-]+)\}/g)) {
     chunks.push(Buffer.from(template.slice(last, match.index)));
     const name = match[1]!;
-    chunks.push(name === 'body' ? rawBody : Buffer.from(name === 'secret' ? secret : (lookup(name) ?? '')));
+    chunks.push(name === 'body' ? rawBody : Buffer.from(templateValue(name, secret, request) ?? lookup(name) ?? ''));
     last = match.index + match[0].length;
   }
   chunks.push(Buffer.from(template.slice(last)));
@@ -78,6 +94,13 @@ export function verifyProviderSignature(
   const strip = (v: string) => (signature.prefix && v.startsWith(signature.prefix) ? v.slice(signature.prefix.length) : v);
   const normal = (v: string) => (encoding === 'hex' ? v.toLowerCase() : v);
   return given.some((v) => safeEqual(normal(strip(v)), normal(expected))) ? null : 'invalid_signature';
+}
+
+function templateValue(name: string, secret: string, request: WebhookRequest | undefined): string | undefined {
+  if (name === 'secret') return secret;
+  if (name === 'method') return request?.method.toUpperCase();
+  if (name === 'url') return request?.url;
+  return undefined;
 }
 
 /**

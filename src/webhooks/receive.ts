@@ -4,8 +4,9 @@ import type { SyncDefinition } from '../config/nango-yaml';
 import { notFound, SynclineError } from '../errors';
 import { findProvider } from '../providers';
 import type { Store } from '../store';
+import { readPublicUrl } from '../store/settings';
 import type { WebhookDispatcher } from './dispatcher';
-import { eventTypes, subscribes, valuesAt, verifyProviderSignature } from './incoming';
+import { eventTypes, signatureSchemes, subscribes, valuesAt, verifyProviderSignature } from './incoming';
 import type { WebhookHandlerArgs } from './types';
 
 export interface ReceiveDeps {
@@ -26,6 +27,13 @@ export interface Received {
   challenge?: string;
 }
 
+/** How a webhook reached us: its method, the origin it was sent to as we see it, and its path with the query. */
+export interface IncomingRequest {
+  method: string;
+  origin: string;
+  path: string;
+}
+
 /**
  * A provider's webhook: checks the signature as the catalogue says (401 when it does not hold,
  * before anything runs), finds the connections it names, starts the webhook handler of every sync
@@ -34,19 +42,29 @@ export interface Received {
  * forwards webhooks. Unknown environment or integration: 404.
  *
  * @example
- * await receiveProviderWebhook(deps, req.params.environment, req.params.integration, rawBody, req.headers);
+ * await receiveProviderWebhook(deps, req.params.environment, req.params.integration, rawBody, req.headers, { method: 'POST', origin: 'http://localhost:3003', path: req.originalUrl });
  */
-export async function receiveProviderWebhook(deps: ReceiveDeps, environmentUuid: string, integrationKey: string, rawBody: Buffer, headers: IncomingHttpHeaders): Promise<Received> {
+export async function receiveProviderWebhook(
+  deps: ReceiveDeps,
+  environmentUuid: string,
+  integrationKey: string,
+  rawBody: Buffer,
+  headers: IncomingHttpHeaders,
+  request: IncomingRequest,
+): Promise<Received> {
   const { store } = deps;
   const env = await store.webhooks.environmentByUuid(environmentUuid);
   if (!env) throw notFound('unknown_environment', `No environment "${environmentUuid}"`);
   const integration = await store.integrations.get(env.id, integrationKey);
   const rule = findProvider(integration.provider)?.webhook;
-  const problem = verifyProviderSignature(rule, rawBody, headers, integration.credentials);
+  // The URL the provider called (signed by some, e.g. HubSpot v3): under the public URL when one is set, as behind a proxy.
+  const publicUrl = await readPublicUrl(store.db);
+  const url = `${publicUrl?.configured ? publicUrl.url.replace(/\/+$/, '') : request.origin}${request.path}`;
+  const problem = verifyProviderSignature(rule, rawBody, headers, integration.credentials, { request: { method: request.method, url } });
   if (problem) {
     const message =
       problem === 'missing_secret'
-        ? `Integration "${integrationKey}" has no ${rule?.signature?.secret ?? 'webhook_secret'} to verify webhooks with`
+        ? `Integration "${integrationKey}" has no ${signatureSchemes(rule)[0]?.secret ?? 'webhook_secret'} to verify webhooks with`
         : `The webhook signature is ${problem === 'missing_signature' ? 'missing' : problem === 'expired_signature' ? 'too old' : 'not valid'}`;
     throw new SynclineError('unauthorized', 'invalid_webhook_signature', message);
   }

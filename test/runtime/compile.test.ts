@@ -2,7 +2,7 @@ import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { generateModelsTs } from '../../src/config/generate-models';
-import { loadNangoYaml, parseNangoYaml } from '../../src/config/nango-yaml';
+import { parseNangoYaml } from '../../src/config/nango-yaml';
 import { compileScript, compileScripts, HELPER_DECLARATIONS, ScriptCompileError } from '../../src/runtime';
 
 const FIXTURE = path.join(__dirname, '../fixtures/nango-integrations');

@@ -238,6 +238,21 @@ test("Slack's signed URL verification is answered with its challenge", async () 
   expect((await post('v0=00')).status).toBe(401);
 });
 
+test('HubSpot v3: the signature over method, the full URL called, body and timestamp holds; signed for another URL it does not', async () => {
+  await sdk.createIntegration({ unique_key: 'hs', provider: 'hubspot', credentials: { type: 'OAUTH2', client_id: 'id', client_secret: 'hs-secret' } });
+  const body = JSON.stringify([{ subscriptionType: 'contact.creation', portalId: 404, objectId: 1 }]);
+  const path = `/webhook/${uuid}/hs`;
+  const post = (signedUrl: string) => {
+    const ts = String(Date.now());
+    const signature = createHmac('sha256', 'hs-secret').update(`POST${signedUrl}${body}${ts}`).digest('base64');
+    return fetch(`${t.url}${path}`, { method: 'POST', headers: { 'content-type': 'application/json', 'x-hubspot-request-timestamp': ts, 'x-hubspot-signature-v3': signature }, body });
+  };
+  expect((await post(`${t.url}${path}`)).status).toBe(200);
+  const refused = await post(`https://elsewhere.example.com${path}`);
+  expect(refused.status).toBe(401);
+  expect(await refused.json()).toEqual({ error: { code: 'invalid_webhook_signature', message: 'The webhook signature is not valid' } });
+});
+
 test('a GitHub payload finds a connection whose metadata keeps owner and repo apart (owner/repo = repository.full_name)', async () => {
   expect((await github({ action: 'opened', delivery: 'split', issue: { id: 202, title: 'Split' }, repository: { full_name: 'other/repo' } }, 'issues')).status).toBe(200);
   await waitFor('the issue saved for other', async () => (await records('gh', 'other', 'GithubIssue')).some((r) => r.id === '202'));

@@ -64,8 +64,8 @@ describe('provider signatures from the catalogue', () => {
     const now = Date.now();
     const ts = String(Math.floor(now / 1000));
     const headers = { 'x-slack-request-timestamp': ts, 'x-slack-signature': `v0=${hmac('slack-signing', `v0:${ts}:${body.toString()}`)}` };
-    expect(verifyProviderSignature(rule, body, headers, secret, now)).toBeNull();
-    expect(verifyProviderSignature(rule, body, headers, secret, now + 301_000)).toBe('expired_signature');
+    expect(verifyProviderSignature(rule, body, headers, secret, { now })).toBeNull();
+    expect(verifyProviderSignature(rule, body, headers, secret, { now: now + 301_000 })).toBe('expired_signature');
   });
 
   test('HubSpot v1: sha256 of client secret + body', () => {
@@ -76,15 +76,35 @@ describe('provider signatures from the catalogue', () => {
     expect(verifyProviderSignature(rule, body, headers, { type: 'OAUTH2', client_secret: 'other' })).toBe('invalid_signature');
   });
 
+  test('HubSpot v3: base64 HMAC of method + full URL + body + timestamp (ms), refused after 5 minutes; v1 still checked when v3 is absent', () => {
+    const rule = getProvider('hubspot').webhook;
+    const secret = { type: 'OAUTH2', client_secret: 'hs-secret' };
+    const url = 'https://syncline.example.com/webhook/0b6e/hubspot';
+    const now = Date.now();
+    const signed = (ts: number, method = 'POST', at = url) => ({
+      'x-hubspot-request-timestamp': String(ts),
+      'x-hubspot-signature-v3': hmac('hs-secret', `${method}${at}${body.toString()}${ts}`, 'base64'),
+    });
+    const request = { method: 'post', url };
+    expect(verifyProviderSignature(rule, body, signed(now), secret, { request, now })).toBeNull();
+    expect(verifyProviderSignature(rule, body, signed(now, 'POST', 'http://internal:3003/webhook/0b6e/hubspot'), secret, { request, now })).toBe('invalid_signature');
+    expect(verifyProviderSignature(rule, body, signed(now - 301_000), secret, { request, now })).toBe('expired_signature');
+    expect(verifyProviderSignature(rule, body, signed(now), { type: 'OAUTH2', client_secret: 'other' }, { request, now })).toBe('invalid_signature');
+    // A v1 signature alongside a bad v3 does not help: the newest scheme present decides.
+    const v1 = createHash('sha256').update(`hs-secret${body.toString()}`).digest('hex');
+    expect(verifyProviderSignature(rule, body, { ...signed(now, 'GET'), 'x-hubspot-signature': v1 }, secret, { request, now })).toBe('invalid_signature');
+    expect(verifyProviderSignature(rule, body, {}, secret, { request, now })).toBe('missing_signature');
+  });
+
   test('Stripe: t=<ts>,v1=<hmac of "t.body">; any of several v1 may match', () => {
     const rule = getProvider('stripe').webhook;
     const secret = { type: 'API_KEY', webhook_secret: 'whsec_1' };
     const now = Date.now();
     const t = Math.floor(now / 1000);
     const sig = hmac('whsec_1', `${t}.${body.toString()}`);
-    expect(verifyProviderSignature(rule, body, { 'stripe-signature': `t=${t},v1=${hmac('old', 'x')},v1=${sig}` }, secret, now)).toBeNull();
-    expect(verifyProviderSignature(rule, body, { 'stripe-signature': `t=${t},v0=${sig}` }, secret, now)).toBe('missing_signature');
-    expect(verifyProviderSignature(rule, body, { 'stripe-signature': `t=${t - 600},v1=${hmac('whsec_1', `${t - 600}.${body.toString()}`)}` }, secret, now)).toBe('expired_signature');
+    expect(verifyProviderSignature(rule, body, { 'stripe-signature': `t=${t},v1=${hmac('old', 'x')},v1=${sig}` }, secret, { now })).toBeNull();
+    expect(verifyProviderSignature(rule, body, { 'stripe-signature': `t=${t},v0=${sig}` }, secret, { now })).toBe('missing_signature');
+    expect(verifyProviderSignature(rule, body, { 'stripe-signature': `t=${t - 600},v1=${hmac('whsec_1', `${t - 600}.${body.toString()}`)}` }, secret, { now })).toBe('expired_signature');
   });
 });
 

@@ -134,7 +134,8 @@ export function incomingWebhookRoutes(deps: ReceiveDeps & { perMinute?: number }
   });
   router.post('/webhook/:environment/:integration', limiter, express.raw({ type: () => true, limit: INCOMING_LIMIT }), async (req, res) => {
     const raw = Buffer.isBuffer(req.body) ? req.body : Buffer.alloc(0);
-    const received = await receiveProviderWebhook(deps, String(req.params.environment), String(req.params.integration), raw, req.headers);
+    const request = { method: req.method, origin: `${req.protocol}://${req.get('host')}`, path: req.originalUrl };
+    const received = await receiveProviderWebhook(deps, String(req.params.environment), String(req.params.integration), raw, req.headers, request);
     res.json(received.challenge !== undefined ? { challenge: received.challenge } : { success: true });
   });
   return router;
