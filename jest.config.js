@@ -4,13 +4,22 @@
  * as skipped tests.
  */
 const POSTGRES_ONLY = ['<rootDir>/test/outage/', '<rootDir>/test/engine/lease.test.ts'];
+/**
+ * Test files that restart or stop the Postgres server itself, which would break every other test
+ * running at the time: collected only with SYNCLINE_TEST_PG_RESTART=1 (.ci/run runs them after the suite).
+ */
+const SERVER_RESTARTS = ['<rootDir>/test/outage/restart.test.ts'];
 
 /** @type {import('jest').Config} */
 module.exports = {
   testEnvironment: 'node',
   roots: ['<rootDir>/test'],
   testMatch: ['**/*.test.ts'],
-  testPathIgnorePatterns: ['/node_modules/', ...(process.env.DATABASE_URL ? [] : POSTGRES_ONLY)],
+  testPathIgnorePatterns: [
+    '/node_modules/',
+    ...(process.env.DATABASE_URL ? [] : POSTGRES_ONLY),
+    ...(process.env.SYNCLINE_TEST_PG_RESTART === '1' ? [] : SERVER_RESTARTS),
+  ],
   // Generated files the fixtures need (not committed), written once before any test.
   globalSetup: '<rootDir>/test/setup/generate-fixture-models.ts',
   transform: { '^.+\\.ts$': ['@swc/jest', { jsc: { target: 'es2022' }, module: { type: 'commonjs' } }] },
