@@ -36,6 +36,14 @@ test('the output parses as Prometheus text, with the process metrics and every S
   expect(families.get('process_cpu_user_seconds_total')!.type).toBe('counter');
 });
 
+test('every Syncline family counts what this process did (no gauge read from the database): summed over the processes of a cluster, nothing is counted twice', async () => {
+  const families = [...(await scrape()).entries()].filter(([name]) => name.startsWith('syncline_'));
+  expect(families.length).toBeGreaterThanOrEqual(6);
+  // A gauge of database state (connections, pending deliveries...) would be the same in every
+  // process, and a sum across processes would multiply it: it must then be served by one process only.
+  expect(families.filter(([, family]) => family.type !== 'counter' && family.type !== 'histogram').map(([name]) => name)).toEqual([]);
+});
+
 test('proxied calls are counted by status class, token refreshes by result', async () => {
   const tokens = fake.issue();
   await api.dev.importConnection({ provider_config_key: 'fake-oauth2', connection_id: 'm1', credentials: { type: 'OAUTH2', ...tokens, expires_at: new Date(Date.now() + 3600_000).toISOString(), raw: tokens } });
