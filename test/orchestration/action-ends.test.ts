@@ -1,5 +1,6 @@
 import { actionWorkflowId } from '../../src/worker/workflow-ids';
 import { startReceiver, type Receiver } from '../webhooks/receiver';
+import { HANG_SCRIPT, HANG_YAML, hangStarts } from './fixtures/hang';
 import { startOrchestrationTest, waitFor, type OrchestrationTest } from './helpers';
 
 // Every action run reaches a final state, whatever ends it: `GET /action/:id` answers the failure
@@ -9,17 +10,6 @@ import { startOrchestrationTest, waitFor, type OrchestrationTest } from './helpe
 // (a workflow timer, no activity) while the first hangs. SIGKILL of the process: crash.test.ts.
 jest.setTimeout(60_000);
 
-const YAML = `integrations:
-  fake:
-    actions:
-      hang:
-        endpoint: POST /hang
-`;
-// Says it started (the fake API keeps the request), then hangs.
-const HANG = `module.exports = async function runAction(nango, input) {
-  await nango.post({ endpoint: '/things/echo', data: { tag: input.tag } });
-  await new Promise((r) => setTimeout(r, 10 * 60_000));
-};`;
 
 let t: OrchestrationTest;
 let hooks: Receiver;
@@ -27,7 +17,7 @@ let hooks: Receiver;
 beforeAll(async () => {
   t = await startOrchestrationTest({ unfinishedActionCheckMs: 300, runLimits: { perEnvironment: 50, perConnection: 1 } });
   hooks = await startReceiver();
-  expect((await t.deploy(YAML, { 'action/hang': HANG })).status).toBe(200);
+  expect((await t.deploy(HANG_YAML, { 'action/hang': HANG_SCRIPT })).status).toBe(200);
   expect((await t.request('PATCH', '/environment/webhook', { json: { primary_url: `${hooks.url}/hooks` } })).status).toBe(200);
   for (const id of ['c1', 'c2', 'q1', 'q2']) await t.connect(id);
 });
@@ -38,7 +28,7 @@ afterAll(async () => {
 
 const hang = (connectionId: string, tag: string, async = true) =>
   t.request('POST', '/action/trigger', { json: { action_name: 'hang', input: { tag } }, headers: { 'Connection-Id': connectionId, 'Provider-Config-Key': 'fake', ...(async ? { 'X-Async': 'true' } : {}) } });
-const started = (tag: string) => waitFor(`call ${tag} to start`, () => t.fake.requestsTo('/things/echo').some((r) => (r.body as { tag?: string }).tag === tag));
+const started = (tag: string) => waitFor(`call ${tag} to start`, () => hangStarts(t.fake, tag) > 0);
 const terminate = (id: string) => t.orchestration.orchestrator.client.workflow.getHandle(actionWorkflowId('dev', id)).terminate('stopped by the test');
 const webhooksOf = (id: string) => hooks.find((b) => b.type === 'async_action' && b.payload?.id === id);
 const answer = (id: string) => t.request('GET', `/action/${id}`);
@@ -68,7 +58,7 @@ test('terminated while waiting for a slot (no workflow code, no script runs): th
   await started('first');
   const second = await hang('q1', 'second');
   await new Promise((r) => setTimeout(r, 500)); // its workflow asked for a slot and waits
-  expect(t.fake.requestsTo('/things/echo').some((r) => (r.body as { tag?: string }).tag === 'second')).toBe(false);
+  expect(hangStarts(t.fake, 'second')).toBe(0);
   await terminate(second.body.id);
   // Nobody asks: only the check finds it (runs RUNNING for 300 ms here, looked for every 5 s).
   await expectOneWebhook(second.body.id);
