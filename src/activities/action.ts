@@ -2,7 +2,7 @@ import { Context } from '@temporalio/activity';
 import type { ActionDefinition } from '../config/nango-yaml';
 import { SynclineError } from '../errors';
 import { findProvider } from '../providers';
-import { modelChecker, runScript, storeServices, type LogEntry } from '../runtime';
+import { modelChecker, runScript, stackLines, storeServices, type LogEntry } from '../runtime';
 import { PgCheckpointStore } from '../store';
 import { temporalDispatcher } from '../webhooks';
 import type { ActionRunError } from '../store/actions';
@@ -72,6 +72,7 @@ export async function runAction(deps: ActivityDeps, args: ActionWorkflowArgs, ac
     result = await runScript({
       kind: 'action',
       code: script.code,
+      sourceMap: script.sourceMap ?? undefined,
       scriptName: `${args.integration}/actions/${args.action}.ts`,
       providerConfigKey: args.integration,
       connectionId: args.connectionId,
@@ -86,7 +87,7 @@ export async function runAction(deps: ActivityDeps, args: ActionWorkflowArgs, ac
   } finally {
     clearInterval(heartbeat);
   }
-  logs = [...logs, ...result.logs];
+  logs = [...logs, ...result.logs, ...(result.success ? [] : stackLines(result.error))];
   if (signal.aborted) {
     if (await runIsOver(context)) {
       const error = { type: 'action_cancelled', message: 'The action was cancelled: its workflow was stopped and the script was stopped' };

@@ -3,7 +3,7 @@ import { parseRuns, type SyncDefinition } from '../config/nango-yaml';
 import { SynclineError } from '../errors';
 import { observeScheduleLag } from '../metrics';
 import { findProvider } from '../providers';
-import { CheckpointRangeRecorder, runScript, storeServices, type RuntimeServices } from '../runtime';
+import { CheckpointRangeRecorder, runScript, stackLines, storeServices, type RuntimeServices } from '../runtime';
 import { modelFullName } from '../runtime/host';
 import type { RecordSink } from '../runtime/types';
 import { PgCheckpointStore, type Store } from '../store';
@@ -81,6 +81,7 @@ export async function runSync(deps: ActivityDeps, { key, reset, emptyCache, sche
       ? await runScript({
           kind: 'sync',
           code: script.code,
+          sourceMap: script.sourceMap ?? undefined,
           scriptName: `${key.integration}/syncs/${key.sync}.ts`,
           providerConfigKey: key.integration,
           connectionId: key.connectionId,
@@ -117,7 +118,7 @@ export async function runSync(deps: ActivityDeps, { key, reset, emptyCache, sche
         logs: outcome.logs,
         checkpoints: checkpoints.range(checkpointKey),
       })
-    : await store.jobs.finishJob(job.id, { success: false, error: { type: outcome.error.type, message: outcome.error.message }, logs: outcome.logs, checkpoints: checkpoints.range(checkpointKey) });
+    : await store.jobs.finishJob(job.id, { success: false, error: { type: outcome.error.type, message: outcome.error.message }, logs: [...outcome.logs, ...stackLines(outcome.error)], checkpoints: checkpoints.range(checkpointKey) });
   const success = finished.status === 'SUCCESS';
   const changed = Object.values(finished.result).some((c) => c.added + c.updated + c.deleted > 0);
   return {

@@ -198,7 +198,7 @@ export async function deployProject(project: Project, client: Syncline): Promise
       type: definition.type,
       providerConfigKey: definition.integration,
       name: definition.name,
-      fileBody: { js: c.code, ts: source },
+      fileBody: { js: c.code, ts: source, ...(c.sourceMap ? { map: c.sourceMap } : {}) },
     })),
   });
 }
@@ -216,7 +216,7 @@ function flowConfig(config: NangoConfig, { definition: d, compiled, source }: Co
     version: d.version ?? null,
     metadata: { ...(d.description !== undefined ? { description: d.description } : {}), scopes: d.scopes },
     models_json_schema: { definitions: modelsJsonSchema(used).definitions },
-    fileBody: { js: compiled.code, ts: source },
+    fileBody: { js: compiled.code, ts: source, ...(compiled.sourceMap ? { map: compiled.sourceMap } : {}) },
   };
   if (d.type === 'action') return { ...common, ...(d.endpoint ? { endpoints: [d.endpoint] } : {}) };
   return { ...common, runs: d.runs, auto_start: d.autoStart, track_deletes: d.trackDeletes, sync_type: d.syncType, endpoints: d.endpoints, webhookSubscriptions: d.webhookSubscriptions };

@@ -51,7 +51,8 @@ export const nangoFlowConfig = z.object({
   metadata: z.object({ description: z.string().max(2000).optional(), scopes: z.array(z.string().max(255)).optional() }).optional(),
   webhookSubscriptions: z.array(z.string().max(255)).optional(),
   models_json_schema: definitions.optional(),
-  fileBody: z.object({ js: z.string().min(1, 'compiled code is empty'), ts: z.string().optional() }),
+  // map: the bundle's source map, which `syncline deploy` adds (Nango's CLI sends none).
+  fileBody: z.object({ js: z.string().min(1, 'compiled code is empty'), ts: z.string().optional(), map: z.string().optional() }),
 });
 export type NangoFlowConfig = z.infer<typeof nangoFlowConfig>;
 
@@ -182,7 +183,8 @@ export function flowConfigsToNangoConfig(
     if (!entry) integrations.set(integration, (entry = { key: integration, syncs: [], actions: [], onEvents: {} }));
     if (definition.type === 'sync') entry.syncs.push(definition);
     else entry.actions.push(definition);
-    bundles.push({ integration, type: flow.type, name, js: flow.fileBody.js, ...(flow.fileBody.ts !== undefined ? { ts: flow.fileBody.ts } : {}), models: own });
+    const { js, ts, map } = flow.fileBody;
+    bundles.push({ integration, type: flow.type, name, js, ...(ts !== undefined ? { ts } : {}), ...(map !== undefined ? { map } : {}), models: own });
   });
 
   if (issues.length) throw new FlowConfigError(issues);

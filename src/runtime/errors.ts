@@ -1,4 +1,4 @@
-import type { ScriptErrorType } from './types';
+import type { LogEntry, ScriptErrorType } from './types';
 
 /**
  * Why an execution ended without a result. `type` is stable; `stack` is the script's own stack
@@ -24,6 +24,18 @@ export class ScriptRunError extends Error {
     if (this.type === 'action_script_runtime_error') return { error: { type: this.type, payload: this.details.payload ?? {} } };
     return { error: { type: this.type, message: this.message } };
   }
+}
+
+/**
+ * The stack of a script that threw, as a closing `error` log line of its run (mapped to the
+ * TypeScript lines when its bundle has a source map); none for other failures.
+ *
+ * @example
+ * await store.jobs.finishJob(job.id, { success: false, error, logs: [...result.logs, ...stackLines(result.error)] });
+ */
+export function stackLines(error: unknown): LogEntry[] {
+  const stack = error instanceof ScriptRunError ? error.details.stack : undefined;
+  return stack ? [{ level: 'error', message: stack, createdAt: new Date().toISOString() }] : [];
 }
 
 /** A failed HTTP call of a script, carried to the sandbox as an axios-like error. */

@@ -234,7 +234,7 @@ export interface ProxyResponse<T = any> {
 /** Body of `deploy`: the nango.yaml text and one compiled bundle per sync and action. */
 export interface DeployBody {
   nangoYamlBody: string;
-  flowConfigs: Array<{ type: 'sync' | 'action'; providerConfigKey: string; name: string; fileBody: { js: string; ts?: string } }>;
+  flowConfigs: Array<{ type: 'sync' | 'action'; providerConfigKey: string; name: string; fileBody: { js: string; ts?: string; /** Source map of js: stack traces in logs name the TypeScript lines. */ map?: string } }>;
   /** Deactivate deployed scripts the yaml no longer has (default true). */
   reconcile?: boolean;
 }
@@ -261,7 +261,7 @@ export interface FlowsDeployBody {
     metadata?: { description?: string; scopes?: string[] };
     webhookSubscriptions?: string[];
     models_json_schema: { definitions: Record<string, Record<string, unknown>> };
-    fileBody: { js: string; ts?: string };
+    fileBody: { js: string; ts?: string; /** Source map of js: stack traces in logs name the TypeScript lines. */ map?: string };
   }>;
   reconcile?: boolean;
 }

@@ -10,6 +10,8 @@ export interface ScriptBundle {
   js: string;
   /** TypeScript source, kept for display. */
   ts?: string;
+  /** Source map of `js` (JSON): stack traces of its runs then name the TypeScript lines. */
+  map?: string;
   /**
    * The script's own models, when its project declares them per script (zod models arrive with each
    * flow); otherwise the ones it uses are taken from the config's models.
@@ -33,6 +35,8 @@ export interface DeployedScript {
   config: SyncDefinition | ActionDefinition;
   models: ModelDefinition[];
   code: string;
+  /** Source map of `code`, when the deploy sent one. */
+  sourceMap: string | null;
   createdAt: Date;
 }
 
@@ -53,6 +57,7 @@ interface ScriptRow {
   config: SyncDefinition | ActionDefinition;
   models: ModelDefinition[];
   code: string;
+  source_map: string | null;
   created_at: Date;
 }
 
@@ -66,6 +71,7 @@ const toScript = (row: ScriptRow): DeployedScript => ({
   config: row.config,
   models: row.models,
   code: row.code,
+  sourceMap: row.source_map ?? null,
   createdAt: new Date(row.created_at),
 });
 
@@ -98,9 +104,9 @@ export class ScriptStore {
         [environmentId, reconcile !== false, keep, typeof reconcile === 'object' ? reconcile.integrations : null],
       );
       const { rows: inserted } = await tx.query<ScriptRow>(
-        `INSERT INTO scripts (environment_id, deployment_id, integration_key, type, name, version, config, models, code, source)
-         SELECT $1, $2, s.integration_key, s.type, s.name, s.version, s.config, s.models, s.code, s.source
-         FROM jsonb_to_recordset($3::jsonb) AS s(integration_key text, type text, name text, version text, config jsonb, models jsonb, code text, source text)
+        `INSERT INTO scripts (environment_id, deployment_id, integration_key, type, name, version, config, models, code, source, source_map)
+         SELECT $1, $2, s.integration_key, s.type, s.name, s.version, s.config, s.models, s.code, s.source, s.source_map
+         FROM jsonb_to_recordset($3::jsonb) AS s(integration_key text, type text, name text, version text, config jsonb, models jsonb, code text, source text, source_map text)
          RETURNING *`,
         [
           environmentId,
@@ -117,6 +123,7 @@ export class ScriptStore {
                 models: bundle.models ? usedModels(d, new Map(bundle.models.map((m) => [m.name, m]))) : usedModels(d, config.models),
                 code: bundle.js,
                 source: bundle.ts ?? null,
+                source_map: bundle.map ?? null,
               };
             }),
           ),

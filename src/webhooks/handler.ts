@@ -1,7 +1,7 @@
 import type { SyncDefinition } from '../config/nango-yaml';
 import { SynclineError } from '../errors';
 import { findProvider } from '../providers';
-import { runScript, storeServices, type RuntimeServices } from '../runtime';
+import { runScript, stackLines, storeServices, type RuntimeServices } from '../runtime';
 import { PgCheckpointStore, type Store } from '../store';
 import type { WebhookDispatcher } from './dispatcher';
 import type { WebhookHandlerArgs, WebhookHandlerResult } from './types';
@@ -47,6 +47,7 @@ export async function runWebhookHandler(
       webhook: true,
       input: incoming.payload,
       code: script.code,
+      sourceMap: script.sourceMap ?? undefined,
       scriptName: `${args.integration}/syncs/${args.sync}.ts`,
       providerConfigKey: args.integration,
       connectionId: args.connectionId,
@@ -69,7 +70,7 @@ export async function runWebhookHandler(
   const runId = `${args.incomingId}:${args.connectionId}:${args.sync}${variant === 'base' ? '' : `::${variant}`}`;
   const error = result.success ? null : { type: result.error.type, message: result.error.message };
   const ref = { environmentId: args.environmentId, environment: args.environment, integration: args.integration, connectionId: args.connectionId };
-  await store.logs.recordEnd({ ...ref, operation: 'webhook', script: args.sync, jobId: runId, success: result.success, startedAt, finishedAt: new Date(), counts: result.counts, error }, result.logs);
+  await store.logs.recordEnd({ ...ref, operation: 'webhook', script: args.sync, jobId: runId, success: result.success, startedAt, finishedAt: new Date(), counts: result.counts, error }, result.success ? result.logs : [...result.logs, ...stackLines(result.error)]);
   const webhooks = deps.webhooks
     ? await deps.webhooks.webhookRun({ ...args, variant }, runId, config.output, result.counts, startedAt)
     : [];

@@ -18,7 +18,7 @@ const deployBody = z.object({
         type: z.enum(['sync', 'action']),
         providerConfigKey: z.string().min(1),
         name: z.string().min(1),
-        fileBody: z.object({ js: z.string().min(1, 'compiled code is empty'), ts: z.string().optional() }),
+        fileBody: z.object({ js: z.string().min(1, 'compiled code is empty'), ts: z.string().optional(), map: z.string().optional() }),
       }),
     )
     .max(1000),
@@ -108,7 +108,7 @@ export function scriptRoutes(store: Store, orchestrator?: Orchestrator): Router 
       env.id,
       input.nangoYamlBody,
       config,
-      input.flowConfigs.map((f) => ({ integration: f.providerConfigKey, type: f.type, name: f.name, js: f.fileBody.js, ts: f.fileBody.ts })),
+      input.flowConfigs.map((f) => ({ integration: f.providerConfigKey, type: f.type, name: f.name, ...f.fileBody })),
       input.reconcile,
     );
     // Existing connections get the new syncs, removed syncs stop; new code takes effect at each sync's next run.
