@@ -25,6 +25,9 @@ describe('loadConfig', () => {
       SYNCLINE_METRICS_AUTH: 'none',
       SYNCLINE_WEBHOOK_RATE_LIMIT: '120',
       SYNCLINE_WORKFLOW_THREADS: '1',
+      SYNCLINE_WORKER_SLOTS: '100',
+      SYNCLINE_MAX_RUNS_PER_ENVIRONMENT: '10',
+      SYNCLINE_MAX_RUNS_PER_CONNECTION: '2',
     });
     expect(config).toMatchObject({
       port: 8080,
@@ -38,6 +41,9 @@ describe('loadConfig', () => {
       metricsAuth: 'none',
       webhookRateLimit: 120,
       workflowThreads: 1,
+      workerSlots: 100,
+      maxRunsPerEnvironment: 10,
+      maxRunsPerConnection: 2,
     });
     expect(config.encryptionKey).toEqual(Buffer.alloc(32, 7));
   });
@@ -66,6 +72,9 @@ describe('loadConfig', () => {
     ['SYNCLINE_METRICS_AUTH', 'basic', /^Invalid SYNCLINE_METRICS_AUTH: expected key \(a secret key is required\) or none/],
     ['SYNCLINE_WEBHOOK_RATE_LIMIT', '0', /^Invalid SYNCLINE_WEBHOOK_RATE_LIMIT: expected a whole number of provider webhooks per environment and minute/],
     ['SYNCLINE_WORKFLOW_THREADS', '0', /^Invalid SYNCLINE_WORKFLOW_THREADS: expected a whole number of workflow threads from 1 to 16/],
+    ['SYNCLINE_WORKER_SLOTS', '0', /^Invalid SYNCLINE_WORKER_SLOTS: expected a whole number of activities the worker runs at once, from 1/],
+    ['SYNCLINE_MAX_RUNS_PER_ENVIRONMENT', '2.5', /^Invalid SYNCLINE_MAX_RUNS_PER_ENVIRONMENT: expected a whole number of runs of one environment at once, from 1/],
+    ['SYNCLINE_MAX_RUNS_PER_CONNECTION', 'many', /^Invalid SYNCLINE_MAX_RUNS_PER_CONNECTION: expected a whole number of runs of one connection at once, from 1/],
   ])('%s=%s stops start-up with one line naming it', (name, value, message) => {
     expect(() => loadConfig({ [name]: value })).toThrow(ConfigError);
     expect(() => loadConfig({ [name]: value })).toThrow(message);
