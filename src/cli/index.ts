@@ -16,6 +16,7 @@ import { ScriptCompileError } from '../runtime';
 import { dryrun } from './dryrun';
 import { compileProject, deployProject, findScript, generate, loadProject, type Project } from './scripts';
 import { settingsCommands } from './settings';
+import { temporalUiFromEnv } from './temporal-ui';
 import { webhookCommands } from './webhook';
 
 const program = new Command('syncline').description('Self-hosted integrations engine');
@@ -27,6 +28,14 @@ program
     const syncline = await startSyncline(loadConfig());
     const out = process.stdout;
     out.write(`\nSyncline is running at ${syncline.url}\n`);
+    // The Temporal Web UI on the engine, where its server is installed; Syncline runs on without it.
+    const temporalUi = syncline.orchestration
+      ? await temporalUiFromEnv(syncline.orchestration.address).catch((err: unknown) => {
+          syncline.logger.warn({ err }, 'the Temporal UI could not be started');
+          return undefined;
+        })
+      : undefined;
+    if (temporalUi) out.write(`  Temporal UI: ${temporalUi.url}\n`);
     for (const { name, secretKey } of syncline.createdKeys) {
       out.write(`  ${name} secret key: ${secretKey}\n`);
     }
@@ -37,6 +46,7 @@ program
     );
     out.write('\n');
     const stop = async () => {
+      await temporalUi?.close();
       await syncline.close();
       process.exit(0);
     };

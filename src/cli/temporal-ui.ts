@@ -13,11 +13,14 @@ import path from 'node:path';
 
 export const UI_BINARY = 'temporal-ui-server';
 
-/** The UI server binary: `setting` when it is a path, else `temporal-ui-server` on PATH or in ~/go/bin; null when absent or turned off. */
+/**
+ * The UI server binary per `setting` (SYNCLINE_TEMPORAL_UI): its path, or `auto` for
+ * `temporal-ui-server` on PATH or in ~/go/bin; null when unset, `off`, or not found by `auto`.
+ */
 export function findTemporalUi(setting: string | undefined = process.env.SYNCLINE_TEMPORAL_UI): string | null {
-  if (setting === 'off' || setting === 'false' || setting === '0') return null;
-  if (setting && setting !== 'auto') {
-    if (!isExecutable(setting)) throw new Error(`SYNCLINE_TEMPORAL_UI=${setting}: no executable file there (give the path of ${UI_BINARY}, or "off")`);
+  if (!setting || setting === 'off') return null;
+  if (setting !== 'auto') {
+    if (!isExecutable(setting)) throw new Error(`SYNCLINE_TEMPORAL_UI=${setting}: no executable file there (give the path of ${UI_BINARY}, auto, or off)`);
     return setting;
   }
   const dirs = [...(process.env.PATH ?? '').split(path.delimiter), path.join(os.homedir(), 'go', 'bin')];
@@ -74,6 +77,9 @@ function configYaml(o: Required<TemporalUiOptions>): string {
 /** Starts the UI server and waits until it answers; fails with its output if it exits first. */
 export async function startTemporalUi(options: TemporalUiOptions): Promise<TemporalUi> {
   const o = { host: '127.0.0.1', ...options };
+  const browseHost = o.host === '0.0.0.0' ? '127.0.0.1' : o.host;
+  // Something already answering there would be taken for the UI.
+  if (await listening(browseHost, o.port)) throw new Error(`port ${o.port} of ${o.host} is in use: set SYNCLINE_TEMPORAL_UI_PORT to a free one`);
   const root = fs.mkdtempSync(path.join(os.tmpdir(), 'syncline-temporal-ui-'));
   fs.mkdirSync(path.join(root, 'config'));
   fs.writeFileSync(path.join(root, 'config', 'syncline.yaml'), configYaml(o));
@@ -87,7 +93,6 @@ export async function startTemporalUi(options: TemporalUiOptions): Promise<Tempo
     await exited;
     fs.rmSync(root, { recursive: true, force: true });
   };
-  const browseHost = o.host === '0.0.0.0' ? '127.0.0.1' : o.host;
   const deadline = Date.now() + 20_000;
   while (!(await listening(browseHost, o.port))) {
     if (child.exitCode !== null || Date.now() > deadline) {
@@ -108,4 +113,23 @@ function listening(host: string, port: number): Promise<boolean> {
     });
     socket.once('error', () => resolve(false));
   });
+}
+
+/** Default port of the UI next to `syncline start`: the one `temporal server start-dev` serves its UI on. */
+export const DEFAULT_UI_PORT = 8233;
+
+/**
+ * For `syncline start`: the UI server SYNCLINE_TEMPORAL_UI names (see findTemporalUi), on SYNCLINE_TEMPORAL_UI_PORT
+ * (default 8233) of SYNCLINE_TEMPORAL_UI_HOST (default 127.0.0.1); undefined when there is none.
+ */
+export async function temporalUiFromEnv(temporalAddress: string, env: NodeJS.ProcessEnv = process.env): Promise<TemporalUi | undefined> {
+  const binary = findTemporalUi(env.SYNCLINE_TEMPORAL_UI);
+  if (!binary && env.SYNCLINE_TEMPORAL_UI === 'auto') throw new Error(`SYNCLINE_TEMPORAL_UI=auto: no ${UI_BINARY} on PATH or in ~/go/bin`);
+  if (!binary) return undefined;
+  const portText = env.SYNCLINE_TEMPORAL_UI_PORT ?? String(DEFAULT_UI_PORT);
+  const port = Number(portText);
+  if (!/^\d+$/.test(portText) || port < 1 || port > 65535) throw new Error(`SYNCLINE_TEMPORAL_UI_PORT=${portText}: expected a port number (1-65535)`);
+  const host = env.SYNCLINE_TEMPORAL_UI_HOST ?? '127.0.0.1';
+  if (!/^[\w.:-]+$/.test(host)) throw new Error(`SYNCLINE_TEMPORAL_UI_HOST=${host}: expected an address to listen on, e.g. 127.0.0.1 or 0.0.0.0`);
+  return startTemporalUi({ binary, temporalAddress, port, host });
 }

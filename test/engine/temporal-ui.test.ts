@@ -1,5 +1,5 @@
-import { mkdirSync } from 'node:fs';
-import { existsSync } from 'node:fs';
+import { existsSync, mkdirSync, mkdtempSync, rmSync } from 'node:fs';
+import os from 'node:os';
 import path from 'node:path';
 import { Client, Connection } from '@temporalio/client';
 import { chromium, type Browser, type Page } from 'playwright-core';
@@ -7,6 +7,7 @@ import { findTemporalUi, startTemporalUi, type TemporalUi } from '../../src/cli/
 import { syncWorkflowId } from '../../src/worker/workflow-ids';
 import { TASK_QUEUE } from '../../src/workflows/types';
 import { startOrchestrationTest, waitFor, type OrchestrationTest } from '../orchestration/helpers';
+import { spawnCli } from '../helpers/cli';
 import { freePort } from '../helpers/temporal';
 
 /**
@@ -295,4 +296,35 @@ test('cancel and terminate from the UI', async () => {
   await page.reload({ waitUntil: 'networkidle' });
   await page.getByTestId('execution-status').getByText('TERMINATED').waitFor();
   await shot('workflow-terminated');
+});
+
+test('`syncline start` with SYNCLINE_TEMPORAL_UI=auto serves the UI on its engine', async () => {
+  const dataDir = mkdtempSync(path.join(os.tmpdir(), 'syncline-temporal-ui-'));
+  const uiPort = await freePort();
+  const { DATABASE_URL: _ignored, ...env } = process.env;
+  const child = spawnCli(['start'], {
+    env: { ...env, SYNCLINE_DATA_DIR: dataDir, PORT: String(await freePort()), ENGINE_PORT: String(await freePort()), LOG_LEVEL: 'error', SYNCLINE_TEMPORAL_UI: 'auto', SYNCLINE_TEMPORAL_UI_PORT: String(uiPort) },
+  });
+  const exited = new Promise((resolve) => child.once('close', resolve));
+  try {
+    let stdout = '';
+    const url = await new Promise<string>((resolve, reject) => {
+      child.stdout.on('data', (d) => {
+        stdout += d;
+        const m = /Temporal UI: (http:\/\/\S+)/.exec(stdout);
+        if (m) resolve(m[1]!);
+      });
+      child.once('close', (code) => reject(new Error(`exited ${code}: ${stdout}`)));
+    });
+    expect(url).toBe(`http://127.0.0.1:${uiPort}`);
+    const res = await fetch(`${url}/api/v1/namespaces`);
+    expect(res.status).toBe(200);
+    expect(((await res.json()) as { namespaces: { namespaceInfo: { name: string } }[] }).namespaces.map((n) => n.namespaceInfo.name)).toContain('default');
+  } finally {
+    child.kill('SIGTERM');
+    expect(await exited).toBe(0);
+    rmSync(dataDir, { recursive: true, force: true });
+  }
+  // The UI server went with it.
+  await expect(fetch(`http://127.0.0.1:${uiPort}/`)).rejects.toThrow();
 });
