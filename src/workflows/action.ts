@@ -6,6 +6,8 @@ import { busyWaitMs, FINAL_ACTION_ERRORS, type ActionResult, type ActionWorkflow
 
 /** Wall-clock limit of one action run, as in Nango. */
 export const ACTION_TIMEOUT_MS = 15 * 60_000;
+/** How long an attempt may wait for a worker to take it (none polling, every slot taken, or the task lost) before the call fails saying so. */
+export const ACTION_START_TIMEOUT_MS = 5 * 60_000;
 
 /**
  * One action call: runs `runAction` (which keeps the output in Postgres, so only a status crosses
@@ -19,6 +21,7 @@ export const ACTION_TIMEOUT_MS = 15 * 60_000;
 export async function actionWorkflow(args: ActionWorkflowArgs, actionId: string): Promise<ActionResult> {
   const { runAction } = proxyActivities<SyncActivities>({
     startToCloseTimeout: ACTION_TIMEOUT_MS + 60_000,
+    scheduleToStartTimeout: ACTION_START_TIMEOUT_MS,
     heartbeatTimeout: args.heartbeatTimeoutMs ?? 60_000,
     retry: { initialInterval: 1000, backoffCoefficient: 2, maximumAttempts: args.maxRetries + 1 },
   });

@@ -41,6 +41,7 @@ test('how a run no attempt recorded ends, by what Temporal says', () => {
     message: 'The action was lost: the process running it stopped answering (it died or hung) and no attempts were left',
   });
   expect(unrecordedActionEnd(activity(new TimeoutFailure(undefined, undefined, TimeoutType.START_TO_CLOSE))).type).toBe('script_timeout');
+  expect(unrecordedActionEnd(activity(new TimeoutFailure(undefined, undefined, TimeoutType.SCHEDULE_TO_START)))).toEqual({ type: 'action_failed', message: 'The action was not started: no worker took it in time' });
   expect(unrecordedActionEnd(activity(ApplicationFailure.create({ message: 'connect ECONNREFUSED 127.0.0.1:5432' })))).toEqual({
     type: 'action_failed',
     message: 'The action failed before recording an outcome and no attempts were left: connect ECONNREFUSED 127.0.0.1:5432',
