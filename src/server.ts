@@ -7,6 +7,7 @@ import { createApp } from './api/app';
 import { ConfigError, type Config } from './config/env';
 import { createLogger, throttledWarn } from './logger';
 import { loadUserProviders, useUserProviders } from './providers';
+import { configureRecordLimits, DEFAULT_RECORD_LIMITS } from './runtime';
 import { openDb, openStore, type Store } from './store';
 import { waitForDatabase } from './store/db';
 import { loadOrCreateKeyFile, lockDataDir } from './store/data-dir';
@@ -76,6 +77,7 @@ export async function startSyncline(config: Config, logger?: Logger, options: St
   let server: Server;
   try {
     if (options.orchestration !== false) {
+      configureRecordLimits(recordLimits(config));
       orchestration = await startOrchestration({
         store: base.store,
         logger: base.logger,
@@ -123,6 +125,15 @@ export async function startSyncline(config: Config, logger?: Logger, options: St
 /** The configured caps on one environment's and one connection's concurrent runs, the defaults where unset. */
 function runLimits(config: Config): RunLimits {
   return { perEnvironment: config.maxRunsPerEnvironment ?? DEFAULT_RUN_LIMITS.perEnvironment, perConnection: config.maxRunsPerConnection ?? DEFAULT_RUN_LIMITS.perConnection };
+}
+
+/** The configured bounds on records scripts send, the defaults where unset. */
+function recordLimits(config: Config) {
+  const MB = 1024 * 1024;
+  return {
+    maxBatchBytes: config.maxBatchMb ? config.maxBatchMb * MB : DEFAULT_RECORD_LIMITS.maxBatchBytes,
+    inFlightBytes: config.recordsInFlightMb ? config.recordsInFlightMb * MB : DEFAULT_RECORD_LIMITS.inFlightBytes,
+  };
 }
 
 /** Logs, for each failed attempt to reach the database at start-up, where it is (no credentials) and when the next one is. */

@@ -13,6 +13,12 @@ import { runIsOver, RUN_CANCELLED } from './cancel';
 import { syncRunNotifies } from '../webhooks/dispatcher';
 
 const DAY_MS = 24 * 60 * 60_000;
+/**
+ * Attempts of one run that may start and not finish (the process or the worker died under them)
+ * before the next is refused: a run that takes the process down each time ends as ERROR instead
+ * of crash-looping it until its retries run out.
+ */
+export const MAX_UNFINISHED_ATTEMPTS = 3;
 
 export interface ActivityDeps {
   store: Store;
@@ -44,6 +50,10 @@ export async function runSync(deps: ActivityDeps, { key, reset, emptyCache, sche
   const info = context.info;
   const runKey = syncRunKey(info.workflowExecution?.workflowId ?? '', info.workflowExecution?.runId ?? '', info.activityId);
   const { job, continued, lastSuccessStart } = await store.jobs.beginJob(sync.id, runKey, reset, script.deploymentId);
+  const crashLoop =
+    continued && job.attempts > MAX_UNFINISHED_ATTEMPTS
+      ? { success: false as const, error: { type: 'run_crash_loop', message: `The run was started ${job.attempts - 1} times and never finished (the process or its worker died during it): it is not started again. The next scheduled run starts afresh` }, logs: [] as [] }
+      : undefined;
   const checkpointKey = PgCheckpointStore.syncKey(key.environment, key.integration, key.connectionId, key.sync, key.variant);
   const stored = new PgCheckpointStore(store.db, connection.id);
   if (reset && !continued) {
@@ -77,7 +87,7 @@ export async function runSync(deps: ActivityDeps, { key, reset, emptyCache, sche
   let outcome: Awaited<ReturnType<typeof runScript>> | { success: false; error: { type: string; message: string }; logs: [] };
   try {
     context.heartbeat({ jobId: job.id });
-    outcome = provider
+    outcome = crashLoop ?? (provider
       ? await runScript({
           kind: 'sync',
           code: script.code,
@@ -101,7 +111,7 @@ export async function runSync(deps: ActivityDeps, { key, reset, emptyCache, sche
           signal,
           onLogs: (entries) => store.logs.write({ environmentId: key.environmentId, integration: key.integration, connectionId: key.connectionId, operation: 'sync', script: key.sync, jobId: String(job.id) }, entries),
         })
-      : { success: false, error: { type: 'unknown_provider', message: `Provider "${integration.provider}" is not in the catalogue` }, logs: [] };
+      : { success: false, error: { type: 'unknown_provider', message: `Provider "${integration.provider}" is not in the catalogue` }, logs: [] });
   } finally {
     clearInterval(heartbeat);
   }

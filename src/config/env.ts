@@ -45,6 +45,8 @@ const schema = z.object({
   SYNCLINE_WORKER_SLOTS: count('a whole number of activities the worker runs at once, from 1'),
   SYNCLINE_MAX_RUNS_PER_ENVIRONMENT: count('a whole number of runs of one environment at once, from 1'),
   SYNCLINE_MAX_RUNS_PER_CONNECTION: count('a whole number of runs of one connection at once, from 1'),
+  SYNCLINE_MAX_BATCH_MB: count('a whole number of megabytes one batchSave call may carry, from 1'),
+  SYNCLINE_RECORDS_IN_FLIGHT_MB: count('a whole number of megabytes of records all runs may hold at once, from 1'),
   LOG_LEVEL: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'], { error: 'one of fatal, error, warn, info, debug, trace, silent' }).default('info'),
 });
 
@@ -84,6 +86,10 @@ export interface Config {
   /** Sync runs and action attempts of one environment / one connection this worker runs at once (absent: 50 / 20); more wait their turn. */
   readonly maxRunsPerEnvironment?: number;
   readonly maxRunsPerConnection?: number;
+  /** Largest batchSave/batchUpdate/batchDelete call, in MB of JSON (absent: 50); a larger one fails the run with batch_too_large. */
+  readonly maxBatchMb?: number;
+  /** MB of records (as JSON) all runs of this process hold at once, received and not yet written (absent: 256); past it, batchSave waits. */
+  readonly recordsInFlightMb?: number;
 }
 
 /**
@@ -122,5 +128,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
     workerSlots: v.SYNCLINE_WORKER_SLOTS,
     maxRunsPerEnvironment: v.SYNCLINE_MAX_RUNS_PER_ENVIRONMENT,
     maxRunsPerConnection: v.SYNCLINE_MAX_RUNS_PER_CONNECTION,
+    maxBatchMb: v.SYNCLINE_MAX_BATCH_MB,
+    recordsInFlightMb: v.SYNCLINE_RECORDS_IN_FLIGHT_MB,
   });
 }

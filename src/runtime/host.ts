@@ -97,6 +97,8 @@ export class HelperHost {
 
   /** Room for a record call of `bytes` (its JSON's length) before it leaves the sandbox; a call over the batch limit fails the run. */
   async reserveRecords(bytes: number): Promise<void> {
+    // A run already failing writes nothing more.
+    if (this.fatal) throw this.fatal;
     try {
       await this.writer?.reserve(bytes, this.abort.signal);
     } catch (err) {
