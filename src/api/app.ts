@@ -11,6 +11,7 @@ import { actionRoutes } from './routes/actions';
 import { connectionRoutes } from './routes/connections';
 import { healthRoutes } from './routes/health';
 import { environmentSettingsRoutes } from './routes/environment-settings';
+import { outboxRoutes } from './routes/outbox';
 import { environmentVariableRoutes } from './routes/environment-variables';
 import { integrationRoutes } from './routes/integrations';
 import { logRoutes } from './routes/logs';
@@ -72,6 +73,7 @@ export function createApp({ store, logger, orchestrator, metricsAuth = 'key', we
   app.use(integrationRoutes(store));
   app.use(environmentVariableRoutes(store));
   app.use(environmentSettingsRoutes(store));
+  app.use(outboxRoutes(store));
   app.use(webhookSettingsRoutes(store));
   app.use(recordRoutes(store));
   app.use(logRoutes(store));

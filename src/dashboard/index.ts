@@ -26,7 +26,7 @@ const PAGE = `<!doctype html>
 <html lang="en"><head><meta charset="utf-8"><meta name="viewport" content="width=device-width,initial-scale=1">
 <title>Syncline</title><link rel="stylesheet" href="/dashboard/app.css"></head>
 <body><header><a class="brand" href="#/connections">Syncline</a><nav id="nav" hidden>
-<a href="#/integrations">Integrations</a><a href="#/connections">Connections</a><a href="#/logs">Logs</a><a href="#/settings">Settings</a>
+<a href="#/integrations">Integrations</a><a href="#/connections">Connections</a><a href="#/logs">Logs</a><a href="#/outbox">Outbox</a><a href="#/settings">Settings</a>
 <button type="button" id="sign-out" class="link">Sign out</button></nav></header>
 <main id="main"><noscript>The dashboard needs JavaScript.</noscript></main>
 <script src="/dashboard/app.js"></script></body></html>`;

@@ -1,5 +1,5 @@
 import type { Db, Queryable } from './db';
-import { Outbox } from './outbox';
+import { Outbox, type DeadEvent } from './outbox';
 
 /** What happened to a connection's authorisation: the `auth` webhook's content (see providers/events). */
 export interface AuthEvent {
@@ -68,8 +68,18 @@ export class AuthEventStore {
     return this.outbox.done(id);
   }
 
-  /** A failed event is due again in `delayMs`, one attempt more. */
-  retry(id: number, delayMs: number): Promise<void> {
-    return this.outbox.retry(id, delayMs);
+  /** A failed event is due again in `delayMs`, one attempt more (dead after OUTBOX_MAX_ATTEMPTS). */
+  retry(id: number, delayMs: number, error?: string): Promise<void> {
+    return this.outbox.retry(id, delayMs, error);
+  }
+
+  /** The environment's events that failed too often and wait for an operator. */
+  dead(environmentId: number): Promise<DeadEvent[]> {
+    return this.outbox.dead(environmentId);
+  }
+
+  /** Sends a dead event through again; false when the environment has no such dead event. */
+  revive(environmentId: number, id: number): Promise<boolean> {
+    return this.outbox.revive(environmentId, id);
   }
 }

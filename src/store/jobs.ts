@@ -1,7 +1,7 @@
 import type { RecordCounts } from '../types';
 import type { CheckpointRange } from './checkpoints';
 import type { Db, Queryable } from './db';
-import { Outbox } from './outbox';
+import { Outbox, type DeadEvent } from './outbox';
 import { emitExecutionEnd, recordSyncJobEnd, type ExecutionEnd } from './logs';
 
 /** One sync of one connection (and variant): the entity a sync workflow drives. */
@@ -311,8 +311,18 @@ export class JobStore {
     return this.lifecycle.done(event.id);
   }
 
-  retryEvent(event: LifecycleEvent, delayMs: number): Promise<void> {
-    return this.lifecycle.retry(event.id, delayMs);
+  retryEvent(event: LifecycleEvent, delayMs: number, error?: string): Promise<void> {
+    return this.lifecycle.retry(event.id, delayMs, error);
+  }
+
+  /** The environment's lifecycle events that failed too often and wait for an operator. */
+  deadEvents(environmentId: number): Promise<DeadEvent[]> {
+    return this.lifecycle.dead(environmentId);
+  }
+
+  /** Sends a dead lifecycle event through again; false when the environment has no such dead event. */
+  reviveEvent(environmentId: number, id: number): Promise<boolean> {
+    return this.lifecycle.revive(environmentId, id);
   }
 }
 

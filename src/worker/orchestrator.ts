@@ -526,7 +526,7 @@ export class Orchestrator {
         await this.webhooks.auth(event);
       } catch (err) {
         this.logger.warn({ err, event }, 'auth webhooks: enqueueing failed, retrying later');
-        await this.store.authEvents.retry(event.id, retryDelay(event.attempts));
+        await this.store.authEvents.retry(event.id, retryDelay(event.attempts), errorText(err));
         return;
       }
       await this.store.authEvents.done(event.id);
@@ -553,7 +553,7 @@ export class Orchestrator {
       }
     } catch (err) {
       this.logger.warn({ err, event }, 'sync lifecycle: event failed, retrying later');
-      await this.store.jobs.retryEvent(event, retryDelay(event.attempts));
+      await this.store.jobs.retryEvent(event, retryDelay(event.attempts), errorText(err));
       return;
     }
     await this.store.jobs.eventDone(event);
@@ -643,6 +643,11 @@ function every(intervalMs: number, fn: () => Promise<number>): () => Promise<num
     last = Date.now();
     return fn();
   };
+}
+
+/** What an operator reads of why an outbox event failed (kept with it, shown once it is dead). */
+function errorText(err: unknown): string {
+  return err instanceof Error ? err.message : String(err);
 }
 
 /** Back-off of an outbox event that failed `attempts` times before: 1 s doubling, at most a minute. */

@@ -347,9 +347,44 @@
     });
   }
 
+  var OUTBOXES = { auth: 'auth webhook', lifecycle: 'sync lifecycle' };
+
+  // Events that failed too often and were set aside: what they were, why they failed, a Retry each.
+  function outbox() {
+    return api('GET', '/environment/outbox/dead').then(function (body) {
+      var status = h('p', { id: 'outbox-status', class: 'muted', role: 'status' });
+      var rows = body.data.map(function (e) {
+        var what = e.event.operation || e.event.kind || '';
+        var retry = h('button', {
+          type: 'button',
+          class: 'retry',
+          onclick: function () {
+            retry.disabled = true;
+            api('POST', '/environment/outbox/' + e.outbox + '/' + e.id + '/retry').then(function () {
+              row.remove();
+              status.className = 'muted';
+              status.textContent = 'Sent again: ' + OUTBOXES[e.outbox] + ' ' + e.id + '.';
+            }, function (err) {
+              retry.disabled = false;
+              status.className = 'error';
+              status.textContent = err.message;
+            });
+          },
+        }, 'Retry');
+        var row = h('tr', { class: 'dead', 'data-id': e.outbox + '-' + e.id },
+          h('td', {}, OUTBOXES[e.outbox] + ' ' + e.id), h('td', {}, what), h('td', {}, String(e.event.connection_id || '')),
+          h('td', {}, String(e.attempts)), h('td', { class: 'nowrap' }, when(e.dead_at)), h('td', { class: 'message' }, e.last_error || ''), h('td', {}, retry));
+        return row;
+      });
+      show(h('h1', {}, 'Outbox'),
+        h('p', { class: 'muted' }, 'Events that failed too often and are no longer retried on their own. Retry sends one through again.'),
+        table(['Event', 'What', 'Connection', 'Attempts', 'Set aside', 'Last error', ''], rows.length ? rows : [empty(7, 'Nothing set aside.')], { class: 'outbox' }), status);
+    });
+  }
+
   // ---- routing ------------------------------------------------------------------------------
 
-  var VIEWS = { integrations: integrations, connections: connections, runs: runs, job: job, logs: logs, records: records, history: history, settings: settings };
+  var VIEWS = { integrations: integrations, connections: connections, runs: runs, job: job, logs: logs, records: records, history: history, outbox: outbox, settings: settings };
 
   function route() {
     generation++;
