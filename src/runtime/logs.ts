@@ -77,20 +77,20 @@ export class LogCollector {
       return;
     }
     this.entries.push(entry());
-    if (this.sink && !this.timer && !this.finished) this.timer = setTimeout(() => void this.toSink(), SINK_DELAY_MS).unref();
+    if (this.sink && !this.timer && !this.finished) this.timer = setTimeout(() => this.toSink(), SINK_DELAY_MS).unref();
   }
 
-  private async toSink(): Promise<void> {
+  /** Queues a write of the entries the sink does not have yet, after the writes before it. */
+  private toSink(): void {
     this.timer = undefined;
-    await this.writing;
-    const upTo = this.entries.length;
-    if (upTo === this.stored || this.finished) return;
-    this.writing = this.sink!(this.entries.slice(this.stored, upTo)).then(
-      () => void (this.stored = upTo),
-      () => undefined, // kept for finish(): the end of the execution stores them, or fails as a whole
-    );
-    await this.writing;
-    this.writing = undefined;
+    this.writing = Promise.resolve(this.writing).then(async () => {
+      const upTo = this.entries.length;
+      if (upTo === this.stored || this.finished) return;
+      await this.sink!(this.entries.slice(this.stored, upTo)).then(
+        () => void (this.stored = upTo),
+        () => undefined, // kept for finish(): the end of the execution stores them, or fails as a whole
+      );
+    });
   }
 
   redact(text: string): string {

@@ -43,6 +43,7 @@ const PAGES = `module.exports = async function fetchData(nango) {
   for (;;) {
     const res = await nango.get({ endpoint: '/offset/items', params: { offset, limit: ${PAGE} } });
     const items = res.data.items;
+    await nango.log('page at ' + offset);
     if (items.length === 0) break;
     await nango.batchSave(items.map((i) => ({ id: String(i.id), name: i.name })), 'Item');
     offset += items.length;
@@ -223,6 +224,14 @@ describe.each(MODES)('%s', (mode) => {
       const records = await allRecords(child);
       expect(records.map((r) => r.id).sort((a, b) => Number(a) - Number(b))).toEqual(fake.items.map((i) => String(i.id)));
       expect(records.every((r) => r._nango_metadata.last_action === 'ADDED')).toBe(true);
+
+      // The killed attempt's lines were stored as it ran: with those of the resumed one, every page
+      // is logged, all in the run's one job.
+      const logs = await api(child, 'GET', '/logs?sync=pages&kind=log&order=asc&limit=1000');
+      const pageLines = (logs.body.logs as Array<{ message: string; job_id: string }>).filter((l) => l.message.startsWith('page at '));
+      const logged = new Set(pageLines.map((l) => Number(l.message.slice('page at '.length))));
+      expect([...logged].sort((a, b) => a - b)).toEqual(Array.from({ length: TOTAL / PAGE + 1 }, (_, i) => i * PAGE));
+      expect(new Set(pageLines.map((l) => l.job_id)).size).toBe(1);
     } finally {
       child.process.kill('SIGTERM');
       await child.exited;
