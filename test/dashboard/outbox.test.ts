@@ -38,12 +38,13 @@ async function deadAuthEvent(connectionId: string): Promise<number> {
 }
 const isDead = async (id: number) => (await server.store.db.query('SELECT 1 FROM auth_events WHERE id = $1 AND dead_at IS NOT NULL', [id])).rows.length === 1;
 const call = (path: string, key: string, method = 'GET') => fetch(`${server.url}${path}`, { method, headers: { authorization: `Bearer ${key}` } });
+const dataOf = async (res: Response) => ((await res.json()) as { data: unknown[] }).data;
 
 test('GET /environment/outbox/dead lists the environment’s dead events; POST .../retry sends one through again', async () => {
   const id = await deadAuthEvent('u-api');
   const listed = await call('/environment/outbox/dead', server.keys.dev);
   expect(listed.status).toBe(200);
-  expect((await listed.json()).data).toContainEqual({
+  expect(await dataOf(listed)).toContainEqual({
     outbox: 'auth',
     id,
     attempts: 20,
@@ -52,7 +53,7 @@ test('GET /environment/outbox/dead lists the environment’s dead events; POST .
     dead_at: expect.any(String),
     event: { operation: 'refresh', success: false, provider_config_key: 'github', provider: 'github', connection_id: 'u-api', auth_mode: 'OAUTH2', end_user_id: null, error: null },
   });
-  expect((await (await call('/environment/outbox/dead', server.keys.prod)).json()).data).toEqual([]);
+  expect(await dataOf(await call('/environment/outbox/dead', server.keys.prod))).toEqual([]);
 
   // Another environment's key, an unknown outbox or id: refused, nothing changes.
   expect((await call(`/environment/outbox/auth/${id}/retry`, server.keys.prod, 'POST')).status).toBe(404);
