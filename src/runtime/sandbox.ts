@@ -86,7 +86,10 @@ export async function runScript(request: ExecutionRequest): Promise<ExecutionRes
   const started = Date.now();
   const host = new HelperHost(request);
   const { signal } = request;
-  if (signal?.aborted) return { success: false, error: cancelled(signal), counts: {}, logs: await host.logs.finish(), durationMs: 0 };
+  if (signal?.aborted) {
+    host.dispose();
+    return { success: false, error: cancelled(signal), counts: {}, logs: await host.logs.finish(), durationMs: 0 };
+  }
   const { worker: workerCode, ...rest } = await loadAssets();
   const timeoutMs = request.limits?.timeoutMs ?? DEFAULT_TIMEOUT_MS;
   const memoryMb = request.limits?.memoryMb ?? DEFAULT_MEMORY_MB;
