@@ -20,6 +20,7 @@ const TYPE_ENUM = 'temporal.api.enums.v1.TaskQueueType';
 const WORKFLOW = 1;
 const ACTIVITY = 2;
 const ENHANCED = 1; // DescribeTaskQueueMode
+const STICKY = 2; // TaskQueueKind
 
 /** The engine's queue of a task queue type; Nexus (3) has none: no worker polls one here. */
 function queueKind(type: number): QueueKind | undefined {
@@ -50,6 +51,7 @@ export function describeTaskQueue(engine: Engine, req: Obj): Obj {
   const name: string | undefined = req.taskQueue?.name;
   if (!name) throw invalidArgument('TaskQueue is not set on request.');
   const enhanced = enumValue('temporal.api.enums.v1.DescribeTaskQueueMode', req.apiMode) === ENHANCED;
+  const sticky = enumValue('temporal.api.enums.v1.TaskQueueKind', req.taskQueue?.kind) === STICKY;
   if (!enhanced) {
     const type = enumValue(TYPE_ENUM, req.taskQueueType) || WORKFLOW;
     const kind = queueKind(type);
@@ -59,9 +61,11 @@ export function describeTaskQueue(engine: Engine, req: Obj): Obj {
       taskQueueStatus: req.includeTaskQueueStatus
         ? { backlogCountHint: kind ? engine.matching.backlog(namespace, kind, name) : 0, readLevel: 0, ackLevel: 0, ratePerSecond: DEFAULT_RATE_PER_SECOND }
         : undefined,
+      // No worker deployments: the queue's current version is "unversioned", as Temporal reports it.
+      versioningInfo: sticky ? undefined : { currentVersion: '__unversioned__' },
     };
   }
-  if (req.taskQueue?.kind === 2 || req.taskQueue?.kind === 'TASK_QUEUE_KIND_STICKY') {
+  if (sticky) {
     throw invalidArgument('Enhanced DescribeTaskQueue is not valid for a sticky queue, use api_mode=UNSPECIFIED or a normal queue.');
   }
   const buildIds: string[] = req.versions?.buildIds?.length ? req.versions.buildIds : [''];

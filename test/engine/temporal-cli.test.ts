@@ -2,9 +2,13 @@ import { execFile } from 'node:child_process';
 import * as grpc from '@grpc/grpc-js';
 import { status } from '@grpc/grpc-js';
 import { Client, Connection } from '@temporalio/client';
+import { NativeConnection, Worker } from '@temporalio/worker';
 import { temporal } from '@temporalio/proto';
 import { syncWorkflowId } from '../../src/worker/workflow-ids';
 import { TASK_QUEUE } from '../../src/workflows/types';
+import * as activities from './activities';
+import { workflowsPath } from './harness';
+import { parent } from './workflows';
 import { startOrchestrationTest, waitFor, type OrchestrationTest } from '../orchestration/helpers';
 import { SKIP_CLUSTER_ENV, temporalCli } from '../helpers/temporal';
 
@@ -92,6 +96,27 @@ describe('calls of the UI and the CLI, through gRPC', () => {
       code: status.INVALID_ARGUMENT,
       details: "invalid query: invalid expression: invalid ExecutionStatus value 'Sleeping'",
     });
+  });
+
+  test('visibility: children found by ParentWorkflowId, and left out by ParentWorkflowId IS NULL', async () => {
+    const nativeConnection = await NativeConnection.connect({ address: t.orchestration.address });
+    const worker = await Worker.create({ connection: nativeConnection, taskQueue: 'tooling-children', workflowsPath, activities, shutdownGraceTime: '1s' });
+    try {
+      const parentId = 'tooling-parent';
+      await worker.runUntil(client.workflow.execute(parent, { taskQueue: 'tooling-children', workflowId: parentId, args: [21] }));
+      const ids = async (query: string) => {
+        const out: string[] = [];
+        for await (const w of client.workflow.list({ query })) out.push(w.workflowId);
+        return out.sort();
+      };
+      const children = await ids(`ParentWorkflowId = '${parentId}'`);
+      expect(children).toHaveLength(2);
+      expect(children).toContain(`${parentId}-acc`);
+      expect(await ids(`WorkflowId STARTS_WITH '${parentId}' AND ParentWorkflowId IS NULL`)).toEqual([parentId]);
+      expect(await ids('ParentWorkflowId IS NOT NULL')).toEqual(children);
+    } finally {
+      await nativeConnection.close();
+    }
   });
 
   test('search attributes: every system one is listed, the custom ones apart', async () => {
@@ -235,9 +260,10 @@ if (cli || process.env[SKIP_CLUSTER_ENV] !== '1') describe('the temporal CLI', (
     expect(types[0]).toMatch(/WORKFLOW_EXECUTION_STARTED/);
     expect(types).toEqual(expect.arrayContaining([expect.stringMatching(/ACTIVITY_TASK_COMPLETED/), expect.stringMatching(/TIMER_STARTED/)]));
     const queried = await json(['workflow', 'query', '--workflow-id', workflowId, '--type', 'status']);
-    expect(queried.queryResult[0]).toMatchObject({ status: 'SUCCESS' });
-    const stack = await run(['workflow', 'stack', '--workflow-id', workflowId]);
-    expect(stack).toMatch(/syncWorkflow/);
+    expect(queried.queryResult[0]).toMatchObject({ key: { connectionId: 'cli-1', sync: 'items' }, lastRun: { success: true }, paused: false });
+    // The workflow waits in condition() of src/workflows/sync.ts for its next run.
+    const stack = await json(['workflow', 'stack', '--workflow-id', workflowId]);
+    expect(stack.queryResult[0]).toMatch(/at condition \(.*\)\n\s+at woken \(.*src\/workflows\/sync\.ts:\d+:\d+\)/);
   });
 
   test('workflow signal: trigger runs the sync now', async () => {
@@ -279,7 +305,8 @@ if (cli || process.env[SKIP_CLUSTER_ENV] !== '1') describe('the temporal CLI', (
     const described = await json(['operator', 'namespace', 'describe']);
     expect(described.namespaceInfo).toMatchObject({ name: 'default', state: expect.stringMatching(/REGISTERED/) });
     const attrs = await json(['operator', 'search-attribute', 'list']);
-    const names = (Array.isArray(attrs) ? attrs : []).map((a: { name: string }) => a.name);
-    expect(names).toEqual(expect.arrayContaining(['ParentWorkflowId', 'TemporalChangeVersion', 'SynclineConnection']));
+    expect(Object.keys(attrs.systemAttributes)).toHaveLength(29);
+    expect(attrs.systemAttributes).toMatchObject({ ParentWorkflowId: 'INDEXED_VALUE_TYPE_KEYWORD', TemporalChangeVersion: 'INDEXED_VALUE_TYPE_KEYWORD_LIST' });
+    expect(attrs.customAttributes).toMatchObject({ SynclineConnection: 'INDEXED_VALUE_TYPE_KEYWORD' });
   });
 });
