@@ -59,6 +59,12 @@ export interface WorkflowTaskState {
   scheduledTime: number;
   startedTime?: number;
   requestId?: string;
+  /**
+   * A retry (attempt 2 on) after a failure with nothing new in history since: as in Temporal, its
+   * scheduled and started events are sent to the worker but written only when it completes, so a
+   * task failing again and again does not grow the history. Holds what its started event says.
+   */
+  transient?: { identity?: string; historySizeBytes?: number; suggestContinueAsNew?: boolean };
 }
 
 export interface ActivityState {
@@ -140,6 +146,8 @@ export interface RunState {
   wftDelayedUntil?: number;
   /** Attempt number of the workflow task held back by a retry backoff. */
   wftRetryAttempt?: number;
+  /** `nextEventId` once the last failed workflow task was recorded: its retry is transient while nothing was written since. */
+  wftRetryFrom?: number;
   wftTimeoutMs: number;
   runTimeoutMs: number;
   executionTimeoutMs: number;

@@ -13,6 +13,8 @@ export const HISTORY_SIZE_LIMIT = 50 * 1024 * 1024;
 /** Activities a run may have pending at once: `limit.numPendingActivities.error`. */
 export const PENDING_ACTIVITIES_LIMIT = 2000;
 /** From these on, workflow tasks carry `suggestContinueAsNew`: `limit.historyCount/historySize.suggestContinueAsNew`. */
+/** Most history bytes in one page of a poll response or GetWorkflowExecutionHistory answer. */
+export const HISTORY_PAGE_BYTES = 2 * 1024 * 1024;
 export const SUGGEST_CONTINUE_AS_NEW_EVENTS = 4 * 1024;
 export const SUGGEST_CONTINUE_AS_NEW_BYTES = 4 * 1024 * 1024;
 

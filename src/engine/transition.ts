@@ -2,7 +2,7 @@ import { randomUUID } from 'node:crypto';
 import type { Queryable } from '../store/db';
 import { buildEvent, decodeEvent, encodeEvent, eventAttributes, eventTypeName } from './history';
 import { Status, type RunState, type WorkflowTaskState } from './interfaces';
-import { SUGGEST_CONTINUE_AS_NEW_BYTES, SUGGEST_CONTINUE_AS_NEW_EVENTS } from './limits';
+import { HISTORY_PAGE_BYTES, SUGGEST_CONTINUE_AS_NEW_BYTES, SUGGEST_CONTINUE_AS_NEW_EVENTS } from './limits';
 import type { Poller, TaskRef } from './matching';
 import { msDuration, num, type Obj } from './proto';
 import * as sql from './store';
@@ -77,8 +77,9 @@ export class Transition {
     return !!this.s.wft && this.s.wft.startedId > 0;
   }
 
-  /** Appends an event to history now; returns its id. */
+  /** Appends an event to history now (after a transient workflow task's events: see writeTransientWft); returns its id. */
   append(eventType: string, attrs: Obj): number {
+    if (this.s.wft?.transient) this.writeTransientWft();
     const id = this.s.nextEventId++;
     const data = encodeEvent(buildEvent(id, this.now, eventType, attrs));
     this.s.historyBytes += data.length;
@@ -150,7 +151,20 @@ export class Transition {
     this.dirty = true;
   }
 
-  /** Schedules a workflow task if none is outstanding (and the run is open). */
+  /** Writes a transient workflow task's events to history: it completed, or something else is being written after it. */
+  writeTransientWft(): void {
+    const w = this.s.wft!;
+    const events = transientWftEvents(this.s);
+    w.transient = undefined;
+    for (const event of events) {
+      this.s.historyBytes += event.data.length;
+      this.events.push(event);
+      this.s.nextEventId = event.id + 1;
+    }
+    this.dirty = true;
+  }
+
+  /** Schedules a workflow task if none is outstanding (and the run is open); a transient one writes no event yet. */
   scheduleWft(opts: { attempt?: number; noSticky?: boolean } = {}): void {
     const s = this.s;
     if (!this.open || s.wft) return;
@@ -158,13 +172,14 @@ export class Transition {
     const attempt = opts.attempt ?? 1;
     const sticky = s.sticky && !opts.noSticky && this.stickyAlive(s.sticky.queue) ? s.sticky : undefined;
     const queue = sticky ? sticky.queue : s.taskQueue;
-    const scheduledId = this.append('EVENT_TYPE_WORKFLOW_TASK_SCHEDULED', {
-      taskQueue: sticky ? { name: sticky.queue, kind: 'TASK_QUEUE_KIND_STICKY', normalName: s.taskQueue } : { name: s.taskQueue, kind: 'TASK_QUEUE_KIND_NORMAL' },
-      startToCloseTimeout: msDuration(s.wftTimeoutMs),
-      attempt,
-    });
-    const wft: WorkflowTaskState = { scheduledId, startedId: 0, attempt, queue, sticky: !!sticky, scheduledTime: this.now };
+    const wft: WorkflowTaskState = { scheduledId: s.nextEventId, startedId: 0, attempt, queue, sticky: !!sticky, scheduledTime: this.now };
+    // A retry with nothing written since its failure is transient, as in Temporal; the worker's first
+    // page of history must hold its events, so not past one page.
+    if (attempt > 1 && s.wftRetryFrom === s.nextEventId && s.historyBytes < HISTORY_PAGE_BYTES) wft.transient = {};
+    else wft.scheduledId = this.append('EVENT_TYPE_WORKFLOW_TASK_SCHEDULED', wftScheduledAttrs(s, wft));
+    const scheduledId = wft.scheduledId;
     s.wft = wft;
+    this.dirty = true;
     this.dispatch.push({ queueKind: 'workflow', queue, task: { kind: 'workflow', runId: s.runId, scheduledId } });
     if (sticky) this.attemptTimer({ kind: 'wft_sticky', fireAt: this.now + sticky.scheduleToStartMs, ref: { scheduledId } });
   }
@@ -176,16 +191,15 @@ export class Transition {
   startWft(queue: string, identity: string): void {
     const s = this.s;
     const w = s.wft!;
-    const requestId = randomUUID();
-    w.startedId = this.append('EVENT_TYPE_WORKFLOW_TASK_STARTED', {
-      scheduledEventId: w.scheduledId,
-      identity,
-      requestId,
-      historySizeBytes: s.historyBytes,
-      suggestContinueAsNew: s.nextEventId > SUGGEST_CONTINUE_AS_NEW_EVENTS || s.historyBytes > SUGGEST_CONTINUE_AS_NEW_BYTES,
-    });
+    w.requestId = randomUUID();
     w.startedTime = this.now;
-    w.requestId = requestId;
+    const started = { identity, historySizeBytes: s.historyBytes, suggestContinueAsNew: s.nextEventId > SUGGEST_CONTINUE_AS_NEW_EVENTS || s.historyBytes > SUGGEST_CONTINUE_AS_NEW_BYTES };
+    if (w.transient) {
+      w.transient = started;
+      w.startedId = w.scheduledId + 1;
+    } else {
+      w.startedId = this.append('EVENT_TYPE_WORKFLOW_TASK_STARTED', wftStartedAttrs(w, started));
+    }
     w.queue = queue;
     w.sticky = queue !== s.taskQueue;
     const queued = this.dispatch.findIndex((d) => d.task.kind === 'workflow' && d.task.scheduledId === w.scheduledId);
@@ -227,4 +241,25 @@ export class Transition {
 
   /** A worker that waited for the workflow task this transition started for it (see Engine.matchWaitingWorker). */
   handoff?: { queue: string; poller: Poller; task: TaskRef };
+}
+
+/** The events of a run's transient workflow task, as its worker sees them (scheduled, and started once it is). */
+export function transientWftEvents(s: RunState): { id: number; data: Buffer }[] {
+  const w = s.wft;
+  if (!w?.transient) return [];
+  const events = [{ id: w.scheduledId, data: encodeEvent(buildEvent(w.scheduledId, w.scheduledTime, 'EVENT_TYPE_WORKFLOW_TASK_SCHEDULED', wftScheduledAttrs(s, w))) }];
+  if (w.startedId) events.push({ id: w.startedId, data: encodeEvent(buildEvent(w.startedId, w.startedTime!, 'EVENT_TYPE_WORKFLOW_TASK_STARTED', wftStartedAttrs(w, w.transient))) });
+  return events;
+}
+
+function wftScheduledAttrs(s: RunState, w: WorkflowTaskState): Obj {
+  return {
+    taskQueue: w.sticky ? { name: w.queue, kind: 'TASK_QUEUE_KIND_STICKY', normalName: s.taskQueue } : { name: s.taskQueue, kind: 'TASK_QUEUE_KIND_NORMAL' },
+    startToCloseTimeout: msDuration(s.wftTimeoutMs),
+    attempt: w.attempt,
+  };
+}
+
+function wftStartedAttrs(w: WorkflowTaskState, started: NonNullable<WorkflowTaskState['transient']>): Obj {
+  return { scheduledEventId: w.scheduledId, requestId: w.requestId, ...started };
 }

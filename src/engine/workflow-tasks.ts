@@ -1,5 +1,5 @@
 import { attemptTimeouts, MAX_EAGER_ACTIVITIES, requestCancelActivity, scheduleActivity } from './activities';
-import { historyOverLimit, oversizedCommand, PENDING_ACTIVITIES_LIMIT } from './limits';
+import { HISTORY_PAGE_BYTES, historyOverLimit, oversizedCommand, PENDING_ACTIVITIES_LIMIT } from './limits';
 import { cancelExternal, signalExternal, startChild } from './children';
 import type { Engine } from './engine';
 import { taskNotFound } from './errors';
@@ -9,7 +9,7 @@ import type { TaskRef } from './matching';
 import { durationMs, encode, enumName, T, timestamp, unpack, type Obj } from './proto';
 import type { Queries } from './queries';
 import { decodeToken, encodeToken } from './tokens';
-import { wftTimeout, type TimerWrite, type Transition } from './transition';
+import { transientWftEvents, wftTimeout, type TimerWrite, type Transition } from './transition';
 import { CompletionMessages, hasAdmittedUpdates, updateRequestMessages } from './updates';
 import { keywordsOf, mergePayloadMap } from './visibility-keys';
 import { closeRun, completeWorkflow, continueAsNew, ensureNamespace, failWorkflow } from './workflows';
@@ -23,16 +23,16 @@ const CLOSE_COMMANDS = new Set([
 ]);
 
 /** A task's history is sent in pages of about this size; the worker fetches the rest by token. */
-const HISTORY_PAGE_BYTES = 2 * 1024 * 1024;
 
 /** Events fromId..toId, cut at HISTORY_PAGE_BYTES with a token for GetWorkflowExecutionHistory. */
-async function readHistory(engine: Engine, runId: string, fromId: number, toId: number): Promise<{ history: Obj; nextPageToken?: Buffer }> {
+async function readHistory(engine: Engine, runId: string, fromId: number, toId: number, transient: { data: Uint8Array }[] = []): Promise<{ history: Obj; nextPageToken?: Buffer }> {
   const rows = await engine.readEvents(runId, fromId, Math.max(0, toId - fromId + 1));
   let bytes = 0;
   let n = 0;
   while (n < rows.length && (n === 0 || bytes + rows[n].data.length <= HISTORY_PAGE_BYTES)) bytes += rows[n++].data.length;
+  // A transient workflow task's events are not stored: they end the page (its history is one page).
+  if (n === rows.length) return { history: rawHistory([...rows, ...transient]) };
   const history = rawHistory(rows.slice(0, n));
-  if (n === rows.length) return { history };
   return { history, nextPageToken: Buffer.from(JSON.stringify({ next: rows[n].event_id, to: toId })) };
 }
 
@@ -68,7 +68,7 @@ async function startWorkflowTask(engine: Engine, queries: Queries, ref: Extract<
 export async function workflowTaskResponse(engine: Engine, queries: Queries, s: RunState): Promise<Obj> {
   const w = s.wft!;
   const fromId = w.sticky ? s.lastCompletedStartedId + 1 : 1;
-  const page = await readHistory(engine, s.runId, fromId, w.startedId);
+  const page = await readHistory(engine, s.runId, fromId, w.startedId, transientWftEvents(s));
   return {
     taskToken: encodeToken({ k: 'w', r: s.runId, s: w.scheduledId, st: w.startedId, a: w.attempt }),
     workflowExecution: { workflowId: s.workflowId, runId: s.runId },
@@ -133,6 +133,8 @@ export async function completeWorkflowTask(engine: Engine, queries: Queries, req
     const commands: Obj[] = req.commands ?? [];
     const names = commands.map(commandName);
     t.afterCommit.push(() => queries.answerAttached(req.queryResults));
+    // A transient task that completes is written as any other: scheduled, started, then what follows.
+    if (w.transient) t.writeTransientWft();
     s.wft = undefined;
     if (s.buffered.length && names.some((n) => CLOSE_COMMANDS.has(n))) {
       // The workflow closed without seeing what arrived meanwhile: let it run again.
@@ -298,28 +300,32 @@ export async function failWorkflowTask(engine: Engine, req: Obj): Promise<void> 
   const token = decodeToken(req.taskToken, 'w');
   await engine.mutate(token.r, (t) => {
     const w = currentWft(t, token);
-    t.append('EVENT_TYPE_WORKFLOW_TASK_FAILED', {
-      scheduledEventId: w.scheduledId,
-      startedEventId: w.startedId,
-      cause: req.cause,
-      failure: req.failure,
-      identity: req.identity,
-      binaryChecksum: req.binaryChecksum,
-    });
+    // As Temporal: a transient task's failure is not written (nor were its scheduled and started events).
+    if (!w.transient) {
+      t.append('EVENT_TYPE_WORKFLOW_TASK_FAILED', {
+        scheduledEventId: w.scheduledId,
+        startedEventId: w.startedId,
+        cause: req.cause,
+        failure: req.failure,
+        identity: req.identity,
+        binaryChecksum: req.binaryChecksum,
+      });
+    }
     retryWft(t, w.attempt + 1);
   });
 }
 
 /**
- * The SDK reports a failing workflow task only on its first attempt and lets later ones time out;
- * every attempt is kept in history here, so from the third one on, retries back off (5 s doubling
- * up to 10 min) to keep a broken workflow's history from growing fast.
+ * The SDK reports a failing workflow task only on its first attempt and lets later ones time out.
+ * The retry is transient (not written unless it completes) while nothing new reaches history; from
+ * the third attempt on, retries back off (5 s doubling up to 10 min).
  */
 function retryWft(t: Transition, attempt: number): void {
   const s = t.s;
   s.wft = undefined;
   s.sticky = undefined;
   t.flushBuffered();
+  s.wftRetryFrom = s.nextEventId;
   if (attempt >= 3) {
     s.wftRetryAttempt = attempt;
     s.wftDelayedUntil = t.now + Math.min(5000 * 2 ** (attempt - 3), 600_000);
@@ -370,7 +376,7 @@ export function registerWorkflowTaskHandlers(engine: Engine): void {
   engine.onTimer('wft_timeout', (t, timer) => {
     const w = t.s.wft;
     if (!w || w.scheduledId !== timer.ref.scheduledId || w.startedId !== timer.ref.startedId) return;
-    t.append('EVENT_TYPE_WORKFLOW_TASK_TIMED_OUT', { scheduledEventId: w.scheduledId, startedEventId: w.startedId, timeoutType: 'TIMEOUT_TYPE_START_TO_CLOSE' });
+    if (!w.transient) t.append('EVENT_TYPE_WORKFLOW_TASK_TIMED_OUT', { scheduledEventId: w.scheduledId, startedEventId: w.startedId, timeoutType: 'TIMEOUT_TYPE_START_TO_CLOSE' });
     retryWft(t, w.attempt + 1);
   });
   engine.onTimer('wft_sticky', (t, timer) => unstick(t, timer.ref.scheduledId));

@@ -16,6 +16,7 @@ import type { ModelDefinition } from '../config/nango-yaml';
 import type { Pagination, ProviderDefinition } from '../providers';
 import type { CollectedLogEntry, LogEntry, LogLevel } from '../store/logs';
 import type { Connection, EnvironmentVariable, Integration, RecordCounts } from '../types';
+import type { RecordMemory } from './records';
 
 export type { LogEntry, LogLevel } from '../store/logs';
 
@@ -104,7 +105,7 @@ export interface SyncContext {
 export interface ExecutionLimits {
   /** Wall-clock limit of the whole execution. Default 5 minutes. */
   timeoutMs?: number;
-  /** Heap limit of the sandbox. Default 256 MB. */
+  /** Memory limit of the sandbox: its heap and its ArrayBuffers/Buffers together. Default 256 MB. */
   memoryMb?: number;
 }
 
@@ -140,6 +141,8 @@ export interface ExecutionRequest {
   maxRetryWaitMs?: number;
   /** Records buffered before a write to the store; default 1000. */
   flushSize?: number;
+  /** The batch limit and the record budget; default the process's (`configureRecordLimits`). */
+  recordMemory?: RecordMemory;
   /** Aborting stops the script at once (`script_cancelled`); buffered records are not written. */
   signal?: AbortSignal;
 }
@@ -150,6 +153,7 @@ export type ScriptErrorType =
   | 'script_memory_exceeded'
   | 'action_script_runtime_error'
   | 'invalid_sync_record'
+  | 'batch_too_large'
   | 'script_cancelled'
   | 'script_internal_error';
 

@@ -260,3 +260,9 @@ export async function duplicateChild(childId: string): Promise<string> {
   }
 }
 export * from './updates';
+
+/** Fails its workflow task (a plain Error) while the task started before `until` (epoch ms), then returns. */
+export async function failsTasksUntil(until: number): Promise<string> {
+  if (Date.now() < until) throw new Error('not yet');
+  return 'done';
+}
