@@ -38,10 +38,12 @@ export interface AppOptions {
   metricsAuth?: MetricsAuth;
   /** Provider webhooks accepted per environment and minute (default 4,000, as Nango). */
   webhookRateLimit?: number;
+  /** `GET /records` pages read at once (default RECORD_READS_AT_ONCE); more wait their turn. */
+  recordReadsAtOnce?: number;
 }
 
 /** The REST API as an express app (no listening): Nango-compatible routes behind secret-key auth. */
-export function createApp({ store, logger, orchestrator, metricsAuth = 'key', webhookRateLimit }: AppOptions): express.Express {
+export function createApp({ store, logger, orchestrator, metricsAuth = 'key', webhookRateLimit, recordReadsAtOnce }: AppOptions): express.Express {
   const app = express();
   app.disable('x-powered-by');
   app.set('query parser', 'extended'); // tags[key]=value and repeated ids=
@@ -69,13 +71,13 @@ export function createApp({ store, logger, orchestrator, metricsAuth = 'key', we
   app.use(jsonBody(BODY_LIMIT, { strict: false }));
   app.use(connectSessionRoutes(store));
   app.use(providerRoutes());
-  app.use(connectionRoutes(store));
+  app.use(connectionRoutes(store, orchestrator));
   app.use(integrationRoutes(store));
   app.use(environmentVariableRoutes(store));
   app.use(environmentSettingsRoutes(store));
   app.use(outboxRoutes(store));
   app.use(webhookSettingsRoutes(store));
-  app.use(recordRoutes(store));
+  app.use(recordRoutes(store, recordReadsAtOnce));
   app.use(logRoutes(store));
   if (metricsAuth === 'key') app.use(metricsRoutes('key'));
   app.use(dashboardApi(store, orchestrator));

@@ -127,8 +127,6 @@ program
     for (const s of result.removed) process.stdout.write(`removed ${s.type} ${s.integration}/${s.name}\n`);
     if (result.deployment_id !== undefined) process.stdout.write(`deployment ${result.deployment_id} on ${api.host}\n`);
     else process.stdout.write(`deployed on ${api.host}\n`);
-    const onEvents = project.format === 'zero-yaml' ? project.config.integrations.flatMap((i) => Object.values(i.onEvents).flat()) : [];
-    if (onEvents.length) process.stderr.write(`warning: on-event scripts are not deployed yet: ${onEvents.join(', ')}\n`);
   });
 
 program

@@ -6,7 +6,7 @@ import { loadNangoYaml, type ActionDefinition, type NangoConfig, type SyncDefini
 import { indexEntries, ScriptDefinitionError, zeroYamlConfig, type DeclaredScript } from '../config/zero-yaml';
 import { compileScripts, describeScripts, HELPER_DECLARATIONS, ScriptCompileError, type CompiledScript, type CompileIssue } from '../runtime';
 import type { Syncline } from '../sdk';
-import type { DeployResponse, FlowsDeployBody } from '../sdk/types';
+import type { DeployResponse, FlowsDeployBody, OnEventScriptsByProvider } from '../sdk/types';
 import { CliError, scriptSource } from './project';
 
 export type ScriptDefinition = SyncDefinition | ActionDefinition;
@@ -184,12 +184,13 @@ function uniqueIssues(issues: CompileIssue[]): CompileIssue[] {
 /**
  * Compiles everything and uploads it in one request: the server applies all of it or none. A
  * nango.yaml project sends its yaml; one whose scripts declare themselves sends Nango's yaml-less
- * payload (no deployment id comes back, and on-event scripts are not deployed yet).
+ * payload (no deployment id comes back). On-event scripts go with them.
  */
 export async function deployProject(project: Project, client: Syncline): Promise<Omit<DeployResponse, 'deployment_id'> & { deployment_id?: number }> {
   const compiled = await compileProject(project);
+  const onEventScriptsByProvider = await compileOnEvents(project);
   if (project.yaml === undefined) {
-    const flows = await client.deployFlows({ flowConfigs: compiled.map((c) => flowConfig(project.config, c)) });
+    const flows = await client.deployFlows({ flowConfigs: compiled.map((c) => flowConfig(project.config, c)), onEventScriptsByProvider });
     return { scripts: flows.map((f) => ({ type: f.type, providerConfigKey: f.providerConfigKey, name: f.name, version: f.version ?? null })), removed: [] };
   }
   return client.deploy({
@@ -200,7 +201,31 @@ export async function deployProject(project: Project, client: Syncline): Promise
       name: definition.name,
       fileBody: { js: c.code, ts: source, ...(c.sourceMap ? { map: c.sourceMap } : {}) },
     })),
+    onEventScriptsByProvider,
   });
+}
+
+/**
+ * Type-checks and bundles the project's on-event scripts (`<integration>/on-events/<name>.ts` in a
+ * nango.yaml project; the files declaring them with createOnEvent otherwise), all or nothing.
+ */
+async function compileOnEvents(project: Project): Promise<OnEventScriptsByProvider> {
+  const wanted = project.config.integrations.flatMap((i) =>
+    Object.entries(i.onEvents).flatMap(([event, names]) =>
+      (names ?? []).map((name) => ({ integration: i.key, event: event as OnEventScriptsByProvider[number]['scripts'][number]['event'], name, entry: project.sources?.get(sourceKey({ integration: i.key, type: 'onEvent', name })) ?? `${i.key}/on-events/${name}.ts` })),
+    ),
+  );
+  if (!wanted.length) return [];
+  const { scripts, errors } = await compileScripts({ root: project.dir }, wanted.map((w) => w.entry));
+  if (errors.length) throw new ScriptCompileError(uniqueIssues(errors.flatMap((e) => e.issues)));
+  const byEntry = new Map(scripts.map((s) => [s.entry, s]));
+  const byProvider = new Map<string, OnEventScriptsByProvider[number]['scripts']>();
+  for (const w of wanted) {
+    const compiled = byEntry.get(w.entry)!;
+    const fileBody = { js: compiled.code, ts: fs.readFileSync(path.join(project.dir, w.entry), 'utf8'), ...(compiled.sourceMap ? { map: compiled.sourceMap } : {}) };
+    byProvider.set(w.integration, [...(byProvider.get(w.integration) ?? []), { name: w.name, event: w.event, fileBody }]);
+  }
+  return [...byProvider].map(([providerConfigKey, list]) => ({ providerConfigKey, scripts: list }));
 }
 
 /** One script as Nango's yaml-less deploy sends it: its options, and the models it uses as JSON Schema. */

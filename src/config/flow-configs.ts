@@ -64,7 +64,7 @@ export const nangoOnEventScripts = z.array(
       z.object({
         name: z.string().min(1).max(255),
         event: z.enum(['post-connection-creation', 'pre-connection-deletion', 'validate-connection']),
-        fileBody: z.object({ js: z.string(), ts: z.string().optional() }),
+        fileBody: z.object({ js: z.string().min(1, 'compiled code is empty'), ts: z.string().optional(), map: z.string().optional() }),
       }),
     ),
   }),

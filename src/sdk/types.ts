@@ -231,10 +231,18 @@ export interface ProxyResponse<T = any> {
   headers: Record<string, string>;
 }
 
-/** Body of `deploy`: the nango.yaml text and one compiled bundle per sync and action. */
+/** Compiled on-event scripts by integration, as Nango's deploy payload carries them. */
+export type OnEventScriptsByProvider = Array<{
+  providerConfigKey: string;
+  scripts: Array<{ name: string; event: 'post-connection-creation' | 'pre-connection-deletion' | 'validate-connection'; fileBody: { js: string; ts?: string; map?: string } }>;
+}>;
+
+/** Body of `deploy`: the nango.yaml text and one compiled bundle per sync, action and on-event script. */
 export interface DeployBody {
   nangoYamlBody: string;
   flowConfigs: Array<{ type: 'sync' | 'action'; providerConfigKey: string; name: string; fileBody: { js: string; ts?: string; /** Source map of js: stack traces in logs name the TypeScript lines. */ map?: string } }>;
+  /** The scripts nango.yaml names under `on-events`. */
+  onEventScriptsByProvider?: OnEventScriptsByProvider;
   /** Deactivate deployed scripts the yaml no longer has (default true). */
   reconcile?: boolean;
 }
@@ -244,6 +252,7 @@ export interface DeployBody {
  * nango.yaml; each flow carries its models as JSON Schema (what `nango deploy` sends).
  */
 export interface FlowsDeployBody {
+  onEventScriptsByProvider?: OnEventScriptsByProvider;
   flowConfigs: Array<{
     type: 'sync' | 'action';
     syncName: string;

@@ -45,7 +45,7 @@ export function truncate(message: string): string {
 /** What a stored log line is: a script's own line, one HTTP call it made, or how its run ended. */
 export type LogKind = 'log' | 'http' | 'outcome';
 /** What kind of execution wrote it (`auth`: a token refresh that failed). */
-export type Operation = 'sync' | 'action' | 'webhook' | 'auth';
+export type Operation = 'sync' | 'action' | 'webhook' | 'auth' | 'on-event';
 
 /** The execution a log line belongs to. */
 export interface ExecutionRef {

@@ -1,10 +1,10 @@
-import { usedModels, type ActionDefinition, type ModelDefinition, type NangoConfig, type SyncDefinition } from '../config/nango-yaml';
-import type { Db } from './db';
+import { usedModels, type ActionDefinition, type ModelDefinition, type NangoConfig, type OnEvent, type SyncDefinition } from '../config/nango-yaml';
+import type { Db, Queryable } from './db';
 
 /** A compiled script as uploaded by `syncline deploy`. */
 export interface ScriptBundle {
   integration: string;
-  type: 'sync' | 'action';
+  type: 'sync' | 'action' | 'on-event';
   name: string;
   /** Compiled CommonJS. */
   js: string;
@@ -38,6 +38,16 @@ export interface DeployedScript {
   /** Source map of `code`, when the deploy sent one. */
   sourceMap: string | null;
   createdAt: Date;
+}
+
+/** A deployed on-event script: run when `event` happens to a connection of its integration. */
+export interface OnEventScript {
+  id: number;
+  integration: string;
+  event: OnEvent;
+  name: string;
+  code: string;
+  sourceMap: string | null;
 }
 
 export interface DeployResult {
@@ -129,6 +139,7 @@ export class ScriptStore {
           ),
         ],
       );
+      await deployOnEvents(tx, environmentId, deploymentId, config, code, reconcile);
       const stillThere = new Set(keep);
       return {
         deploymentId,
@@ -160,6 +171,15 @@ export class ScriptStore {
     return rows.map(toScript);
   }
 
+  /** The active on-event scripts of an integration for `event`, by name. */
+  async onEvent(environmentId: number, integration: string, event: OnEvent): Promise<OnEventScript[]> {
+    const { rows } = await this.db.query<{ id: number; integration_key: string; event: OnEvent; name: string; code: string; source_map: string | null }>(
+      'SELECT id, integration_key, event, name, code, source_map FROM on_event_scripts WHERE environment_id = $1 AND integration_key = $2 AND event = $3 AND active ORDER BY name',
+      [environmentId, integration, event],
+    );
+    return rows.map((r) => ({ id: r.id, integration: r.integration_key, event: r.event, name: r.name, code: r.code, sourceMap: r.source_map }));
+  }
+
   /** The active script of that name, or null. */
   async find(environmentId: number, integration: string, type: 'sync' | 'action', name: string): Promise<DeployedScript | null> {
     const { rows } = await this.db.query<ScriptRow>(
@@ -168,4 +188,33 @@ export class ScriptStore {
     );
     return rows[0] ? toScript(rows[0]) : null;
   }
+}
+
+/**
+ * The on-event scripts of a deploy: an integration of `config` gets exactly the ones it declares
+ * (`onEvents`, their code in `bundles` as type `on-event`); with `reconcile`, other integrations in
+ * its scope lose theirs, as their syncs and actions do.
+ */
+async function deployOnEvents(tx: Queryable, environmentId: number, deploymentId: number, config: NangoConfig, bundles: Map<string, ScriptBundle>, reconcile: Reconcile): Promise<void> {
+  await tx.query(
+    `UPDATE on_event_scripts SET active = false
+     WHERE environment_id = $1 AND active AND (integration_key = ANY($2::text[]) OR ($3 AND ($4::text[] IS NULL OR integration_key = ANY($4::text[]))))`,
+    [environmentId, config.integrations.map((i) => i.key), reconcile !== false, typeof reconcile === 'object' ? reconcile.integrations : null],
+  );
+  const rows = config.integrations.flatMap((i) =>
+    Object.entries(i.onEvents).flatMap(([event, names]) =>
+      (names ?? []).map((name) => {
+        const bundle = bundles.get(`${i.key}/on-event/${name}`);
+        if (!bundle) throw new Error(`no code for on-event script ${i.key}/${name}`);
+        return { integration_key: i.key, event, name, code: bundle.js, source: bundle.ts ?? null, source_map: bundle.map ?? null };
+      }),
+    ),
+  );
+  if (!rows.length) return;
+  await tx.query(
+    `INSERT INTO on_event_scripts (environment_id, deployment_id, integration_key, event, name, code, source, source_map)
+     SELECT $1, $2, s.integration_key, s.event, s.name, s.code, s.source, s.source_map
+     FROM jsonb_to_recordset($3::jsonb) AS s(integration_key text, event text, name text, code text, source text, source_map text)`,
+    [environmentId, deploymentId, JSON.stringify(rows)],
+  );
 }

@@ -1,11 +1,11 @@
 import { randomUUID } from 'node:crypto';
 import { status as grpcStatus } from '@grpc/grpc-js';
-import { WorkflowFailedError, WorkflowNotFoundError, type Client, type WorkflowHandle } from '@temporalio/client';
+import { WorkflowExecutionAlreadyStartedError, WorkflowFailedError, WorkflowNotFoundError, type Client, type WorkflowHandle } from '@temporalio/client';
 import { defineSearchAttributeKey, SearchAttributeType, TypedSearchAttributes, type SignalDefinition } from '@temporalio/common';
 import { temporal } from '@temporalio/proto';
 import type { Logger } from 'pino';
 import { throttledWarn } from '../logger';
-import { parseRuns, type SyncDefinition } from '../config/nango-yaml';
+import { parseRuns, type OnEvent, type SyncDefinition } from '../config/nango-yaml';
 import { conflict, invalid, notFound, SynclineError } from '../errors';
 import { modelFullName } from '../runtime/host';
 import type { RuntimeServices } from '../runtime/types';
@@ -16,11 +16,11 @@ import type { LifecycleEvent, SyncRow } from '../store/jobs';
 import type { DeployedScript, DeployResult } from '../store/scripts';
 import type { Connection, Environment } from '../types';
 import { temporalDispatcher, type WebhookDispatcher } from '../webhooks';
-import { actionWorkflow, pauseSignal, resumeSignal, statusQuery, syncWorkflow, triggerSignal, updateFrequencySignal } from '../workflows';
+import { actionWorkflow, onEventWorkflow, pauseSignal, resumeSignal, statusQuery, syncWorkflow, triggerSignal, updateFrequencySignal } from '../workflows';
 import { ACTION_TIMEOUT_MS } from '../workflows/action';
 import { unrecordedActionEnd, type UnrecordedActionEnd } from '../workflows/failures';
-import { actionWorkflowId, MAX_KEYWORD_LENGTH, MAX_WORKFLOW_ID_LENGTH, shorten, syncWorkflowId } from './workflow-ids';
-import { SEARCH_ATTRIBUTES, TASK_QUEUE, type ActionWorkflowArgs, type SyncKey, type SyncLiveStatus, type TriggerOptions } from '../workflows/types';
+import { actionWorkflowId, MAX_KEYWORD_LENGTH, MAX_WORKFLOW_ID_LENGTH, onEventWorkflowId, shorten, syncWorkflowId } from './workflow-ids';
+import { SEARCH_ATTRIBUTES, TASK_QUEUE, type ActionWorkflowArgs, type OnEventResult, type SyncKey, type SyncLiveStatus, type TriggerOptions } from '../workflows/types';
 
 /** A sync named by the API: `name`, `name::variant` or `{name, variant}`. */
 export type SyncSelector = string | { name: string; variant?: string };
@@ -63,6 +63,8 @@ const UNFINISHED_ACTION_CHECK_INTERVAL_MS = 5_000;
 const UNSTARTED_ACTION_GRACE_MS = 30_000;
 /** How long deleting a variant waits for its running script to stop before deleting its records. */
 const RUN_STOP_WAIT_MS = 20_000;
+/** Longest wait for the pre-connection-deletion scripts before a connection is deleted anyway. */
+const PRE_DELETION_WAIT_MS = 60_000;
 
 /**
  * The client side of sync orchestration: starts, signals, queries and stops sync workflows, runs
@@ -459,6 +461,41 @@ export class Orchestrator {
     return runs.length;
   }
 
+  // ---- On-event scripts -----------------------------------------------------------------------
+
+  /**
+   * Runs the on-event scripts of `integration` for `event` on one connection, each as its own
+   * workflow, and returns their results once all ended, or after `waitMs` (those still running are
+   * then absent). `cause` names the occasion in their workflow ids, so a repeat of the same
+   * occasion (a lifecycle event handled again) starts nothing twice.
+   */
+  async runOnEvents(env: Environment, integration: string, connectionId: string, event: OnEvent, cause: string, waitMs: number): Promise<OnEventResult[]> {
+    const scripts = await this.store.scripts.onEvent(env.id, integration, event);
+    const handles = await Promise.all(
+      scripts.map(async (script) => {
+        const workflowId = onEventWorkflowId(env.name, integration, connectionId, script.name, cause);
+        const args = { environmentId: env.id, environment: env.name, integration, connectionId, event, script: script.name, runId: randomUUID() };
+        return this.client.workflow.start(onEventWorkflow, { taskQueue: this.taskQueue, workflowId, args: [args], requestEagerStart: true }).catch((err: unknown) => {
+          if (err instanceof WorkflowExecutionAlreadyStartedError) return this.client.workflow.getHandle<typeof onEventWorkflow>(workflowId);
+          throw err;
+        });
+      }),
+    );
+    if (waitMs <= 0) return [];
+    const deadline = new Promise<undefined>((resolve) => setTimeout(() => resolve(undefined), waitMs).unref());
+    const results = await Promise.all(handles.map((h) => Promise.race([h.result().catch((err: unknown) => ({ success: false as const, error: unrecordedActionEnd(err) })), deadline])));
+    return results.filter((r): r is OnEventResult => r !== undefined);
+  }
+
+  /**
+   * The pre-connection-deletion scripts of a connection about to be deleted: waits for them (at
+   * most PRE_DELETION_WAIT_MS), so they still have its credentials; their failures are in their
+   * logs and do not stop the deletion, as in Nango.
+   */
+  async beforeConnectionDeletion(env: Environment, integration: string, connectionId: string): Promise<void> {
+    await this.runOnEvents(env, integration, connectionId, 'pre-connection-deletion', randomUUID(), PRE_DELETION_WAIT_MS);
+  }
+
   // ---- Connection lifecycle -------------------------------------------------------------------
 
   /**
@@ -544,6 +581,7 @@ export class Orchestrator {
           throw err;
         });
         await this.ensure(targets);
+        await this.runOnEvents(env, event.integrationKey, event.connectionId, 'post-connection-creation', `lifecycle-${event.id}`, 0);
       } else {
         const scripts = (await this.store.scripts.active(env.id, event.integrationKey)).filter((s) => s.type === 'sync');
         const keys = scripts.map((s) => ({ environmentId: env.id, environment: env.name, integration: event.integrationKey, connectionId: event.connectionId, sync: s.name, variant: 'base' }));

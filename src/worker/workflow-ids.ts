@@ -38,3 +38,8 @@ export function syncWorkflowId(key: Pick<SyncKey, 'environment' | 'integration' 
 export function actionWorkflowId(environment: string, callId: string): string {
   return fitWorkflowId(`action:${encodeURIComponent(environment)}:${callId}`);
 }
+
+/** The id of one on-event script run: the script, its connection and the occasion (`cause`). */
+export function onEventWorkflowId(environment: string, integration: string, connectionId: string, script: string, cause: string): string {
+  return fitWorkflowId(['on-event', environment, integration, connectionId, script, cause].map(encodeURIComponent).join(':'));
+}

@@ -192,3 +192,24 @@ export function nextSlot(after: number, frequencyMs: number, offset: number): nu
   const k = Math.floor((after - offset) / frequencyMs) + 1;
   return offset + k * frequencyMs;
 }
+
+/** What an on-event workflow runs: script `script` of `integration` for `event`, on one connection. */
+export interface OnEventWorkflowArgs {
+  environmentId: number;
+  environment: string;
+  integration: string;
+  connectionId: string;
+  event: 'post-connection-creation' | 'pre-connection-deletion' | 'validate-connection';
+  script: string;
+  /** Names the run in its workflow id and its logs (their job id). */
+  runId: string;
+}
+
+/** How an on-event script run ended; its logs are in Postgres. */
+export type OnEventResult = { success: true } | { success: false; error: { type: string; message: string } };
+
+/** The activity of on-event workflows. */
+export interface OnEventActivities {
+  /** Runs the on-event script once and logs its run (operation `on-event`). */
+  runOnEventScript(args: OnEventWorkflowArgs): Promise<OnEventResult>;
+}

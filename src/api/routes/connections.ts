@@ -5,6 +5,7 @@ import type { Store } from '../../store';
 import { environment } from '../auth';
 import { connectionFull, connectionSummary } from '../../shapes';
 import { body, identifier, jsonObject, query, queryBoolean } from '../validate';
+import type { Orchestrator } from '../../worker/orchestrator';
 
 const tags = z
   .record(z.string().min(1).max(64, 'tag keys must be at most 64 characters'), z.string().max(255, 'tag values must be at most 255 characters'))
@@ -61,7 +62,8 @@ const metadataBody = z.object({
   metadata: jsonObject,
 });
 
-export function connectionRoutes(store: Store): Router {
+/** `orchestrator` runs the pre-connection-deletion scripts of a connection before it is deleted. */
+export function connectionRoutes(store: Store, orchestrator?: Orchestrator): Router {
   const router = Router();
 
   router.post('/connections', async (req, res) => {
@@ -130,7 +132,12 @@ export function connectionRoutes(store: Store): Router {
 
   router.delete('/connections/:connectionId', async (req, res) => {
     const q = query(keyQuery, req);
-    await store.connections.delete(environment(req).id, q.provider_config_key, req.params.connectionId);
+    const env = environment(req);
+    if (orchestrator) {
+      await store.connections.get(env.id, q.provider_config_key, req.params.connectionId); // a 404 runs nothing
+      await orchestrator.beforeConnectionDeletion(env, q.provider_config_key, req.params.connectionId);
+    }
+    await store.connections.delete(env.id, q.provider_config_key, req.params.connectionId);
     res.json({ success: true });
   });
 

@@ -22,6 +22,7 @@ const deployBody = z.object({
       }),
     )
     .max(1000),
+  onEventScriptsByProvider: nangoOnEventScripts.optional(),
   reconcile: z.boolean().default(true),
 });
 
@@ -54,6 +55,32 @@ const isYamlDeploy = (raw: unknown) => typeof (raw as { nangoYamlBody?: unknown 
 
 const scriptShape = (s: DeployedScript) => ({ type: s.type, providerConfigKey: s.integration, name: s.name, version: s.version });
 
+/**
+ * The bundles of a deploy's on-event scripts. With `declaredOnly` (a nango.yaml deploy) each must be
+ * one the yaml's `on-events` names, and each the yaml names must have code; otherwise (a deploy
+ * without yaml) the payload declares them and they are added to `config`.
+ */
+function onEventBundles(config: NangoConfig, byProvider: z.infer<typeof nangoOnEventScripts>, declaredOnly: boolean): ScriptBundle[] {
+  const bundles: ScriptBundle[] = [];
+  for (const { providerConfigKey, scripts } of byProvider) {
+    for (const script of scripts) {
+      let integration = config.integrations.find((i) => i.key === providerConfigKey);
+      const declared = integration?.onEvents[script.event]?.includes(script.name) ?? false;
+      if (!declared && declaredOnly) throw invalid('unknown_script', `${providerConfigKey}/on-events/${script.name} is not declared in nango.yaml under on-events.${script.event}`);
+      if (!integration) config.integrations.push((integration = { key: providerConfigKey, syncs: [], actions: [], onEvents: {} }));
+      if (!declared) (integration.onEvents[script.event] ??= []).push(script.name);
+      bundles.push({ integration: providerConfigKey, type: 'on-event', name: script.name, ...script.fileBody });
+    }
+  }
+  const uploaded = new Set(bundles.map((b) => `${b.integration}/${b.name}`));
+  for (const integration of config.integrations) {
+    for (const name of Object.values(integration.onEvents).flat()) {
+      if (!uploaded.has(`${integration.key}/${name}`)) throw invalid('missing_script', `No compiled code uploaded for ${integration.key}/on-events/${name}`);
+    }
+  }
+  return bundles;
+}
+
 export function scriptRoutes(store: Store, orchestrator?: Orchestrator): Router {
   const router = Router();
 
@@ -67,6 +94,7 @@ export function scriptRoutes(store: Store, orchestrator?: Orchestrator): Router 
     if (!isYamlDeploy(req.body)) {
       const input = body(nangoDeployBody, req);
       const { config, bundles } = flowsToConfig(input);
+      bundles.push(...onEventBundles(config, input.onEventScriptsByProvider ?? [], false));
       await checkIntegrations(env.id, config);
       const mode = deployMode(input);
       const reconcile: Reconcile = !input.reconcile || mode === 'single' ? false : mode === 'integration' ? { integrations: config.integrations.map((i) => i.key) } : true;
@@ -108,7 +136,10 @@ export function scriptRoutes(store: Store, orchestrator?: Orchestrator): Router 
       env.id,
       input.nangoYamlBody,
       config,
-      input.flowConfigs.map((f) => ({ integration: f.providerConfigKey, type: f.type, name: f.name, ...f.fileBody })),
+      [
+        ...input.flowConfigs.map((f) => ({ integration: f.providerConfigKey, type: f.type, name: f.name, ...f.fileBody })),
+        ...onEventBundles(config, input.onEventScriptsByProvider ?? [], true),
+      ],
       input.reconcile,
     );
     // Existing connections get the new syncs, removed syncs stop; new code takes effect at each sync's next run.
