@@ -1,6 +1,6 @@
-import { existsSync } from 'node:fs';
-import { chromium, type Browser, type Page } from 'playwright-core';
-import { startTestServer, type TestServer } from '../helpers/server';
+import type { Page } from 'playwright-core';
+import type { TestServer } from '../helpers/server';
+import { dashboardOnTestServer, openPage } from './browser';
 
 /**
  * Outbox events that failed too often (OUTBOX_MAX_ATTEMPTS) wait for an operator: the API lists the
@@ -11,21 +11,15 @@ jest.setTimeout(60_000);
 // The callbacks handed to page.waitForFunction run in the browser.
 declare const document: any;
 
-const CHROMIUM = process.env.CHROMIUM_PATH ?? '/usr/bin/chromium';
-
+let dashboard: Awaited<ReturnType<typeof dashboardOnTestServer>>;
 let server: TestServer;
-let browser: Browser;
 let page: Page;
 
 beforeAll(async () => {
-  if (!existsSync(CHROMIUM)) throw new Error(`Chromium not found at ${CHROMIUM}: apt-get install chromium, or set CHROMIUM_PATH`);
-  [server, browser] = await Promise.all([startTestServer(), chromium.launch({ executablePath: CHROMIUM, headless: true, args: ['--no-sandbox', '--disable-dev-shm-usage'] })]);
-  page = await browser.newPage();
+  dashboard = await dashboardOnTestServer();
+  ({ server, page } = dashboard);
 });
-afterAll(async () => {
-  await browser?.close();
-  await server?.close();
-});
+afterAll(() => dashboard?.close());
 
 /** An `auth` event that already failed every attempt. */
 async function deadAuthEvent(connectionId: string): Promise<number> {
@@ -72,11 +66,7 @@ test('GET /environment/outbox/dead lists the environment’s dead events; POST .
 
 test('the Outbox page shows a dead event with why it failed, and Retry sends it through again', async () => {
   const id = await deadAuthEvent('u-page');
-  await page.goto(`${server.url}/`);
-  await page.fill('#key', server.keys.dev);
-  await page.click('#sign-in');
-  await page.waitForSelector('nav a[href="#/outbox"]');
-  await page.click('nav a[href="#/outbox"]');
+  await openPage(page, server.url, server.keys.dev, '#/outbox');
   const row = `tr.dead[data-id="auth-${id}"]`;
   await page.waitForSelector(row);
   expect(await page.textContent(row)).toContain('u-page');

@@ -1,6 +1,6 @@
-import { existsSync } from 'node:fs';
-import { chromium, type Browser, type Page } from 'playwright-core';
-import { startTestServer, type TestServer } from '../helpers/server';
+import type { Page } from 'playwright-core';
+import type { TestServer } from '../helpers/server';
+import { dashboardOnTestServer, openPage } from './browser';
 
 /**
  * The dashboard's Settings page in headless Chromium against the real API: it shows the
@@ -11,29 +11,19 @@ jest.setTimeout(60_000);
 // The callbacks handed to page.waitForFunction run in the browser.
 declare const document: any;
 
-const CHROMIUM = process.env.CHROMIUM_PATH ?? '/usr/bin/chromium';
-
+let dashboard: Awaited<ReturnType<typeof dashboardOnTestServer>>;
 let server: TestServer;
-let browser: Browser;
 let page: Page;
 
 beforeAll(async () => {
-  if (!existsSync(CHROMIUM)) throw new Error(`Chromium not found at ${CHROMIUM}: apt-get install chromium, or set CHROMIUM_PATH`);
-  [server, browser] = await Promise.all([startTestServer(), chromium.launch({ executablePath: CHROMIUM, headless: true, args: ['--no-sandbox', '--disable-dev-shm-usage'] })]);
-  page = await browser.newPage();
+  dashboard = await dashboardOnTestServer();
+  ({ server, page } = dashboard);
 });
-afterAll(async () => {
-  await browser?.close();
-  await server?.close();
-});
+afterAll(() => dashboard?.close());
 
 test('the Settings page shows the validation settings and a click changes one', async () => {
   await server.store.environmentSettings.update(server.env.dev, { validateSyncRecords: true });
-  await page.goto(`${server.url}/`);
-  await page.fill('#key', server.keys.dev);
-  await page.click('#sign-in');
-  await page.waitForSelector('nav a[href="#/settings"]');
-  await page.click('nav a[href="#/settings"]');
+  await openPage(page, server.url, server.keys.dev, '#/settings');
   await page.waitForSelector('#validate_action_output');
   expect(await page.isChecked('#validate_action_input')).toBe(false);
   expect(await page.isChecked('#validate_action_output')).toBe(false);
