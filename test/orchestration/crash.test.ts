@@ -1,12 +1,12 @@
-import { spawn, type ChildProcess } from 'node:child_process';
+import { spawn } from 'node:child_process';
 import fs from 'node:fs';
 import type net from 'node:net';
 import os from 'node:os';
 import path from 'node:path';
-import pg from 'pg';
 import { startFakeApi, type FakeApi } from '../fixtures/fake-apis';
 import { onPostgres } from '../helpers/db';
 import { freePort, MODES, startTemporalDevServer, type TemporalDevServer } from '../helpers/temporal';
+import { childRequest, createDatabase, spawnChild, startChild, type Child } from './child-process';
 import { waitFor } from './helpers';
 
 // The whole Syncline process (API + worker, and the engine when embedded) is SIGKILLed in the middle
@@ -16,7 +16,6 @@ import { waitFor } from './helpers';
 jest.setTimeout(180_000);
 
 const ROOT = path.join(__dirname, '../..');
-const CHILD = path.join(__dirname, 'fixtures/server-child.ts');
 const KEY = 'sk_dev_crash_test_key_123';
 const PAGE = 4;
 const TOTAL = 60;
@@ -71,78 +70,7 @@ afterAll(async () => {
   fs.rmSync(dir, { recursive: true, force: true });
 });
 
-/** A database of its own on the Postgres of DATABASE_URL (the child processes connect to it by URL); none on PGlite. */
-async function createDatabase(): Promise<{ url: string; drop(): Promise<void> } | undefined> {
-  if (!process.env.DATABASE_URL) return undefined;
-  const name = `crash_${Date.now().toString(36)}`;
-  const admin = async (sql: string) => {
-    const client = new pg.Client({ connectionString: process.env.DATABASE_URL });
-    await client.connect();
-    await client.query(sql);
-    await client.end();
-  };
-  await admin(`CREATE DATABASE ${name}`);
-  const url = new URL(process.env.DATABASE_URL);
-  url.pathname = `/${name}`;
-  return { url: url.toString(), drop: () => admin(`DROP DATABASE IF EXISTS ${name} WITH (FORCE)`) };
-}
-
-interface Child {
-  process: ChildProcess;
-  url: string;
-  exited: Promise<unknown>;
-}
-
-type Place = { dataDir: string; databaseUrl?: string; temporalAddress?: string };
-
-/** `syncline start` on the data of `place` (its data directory, its database), on the embedded engine unless `temporalAddress`. */
-async function startChild(ports: { api: number; engine: number }, place: Place): Promise<Child> {
-  const child = spawnChild(ports, place, 'error');
-  return { process: child.process, url: await child.ready, exited: child.exited };
-}
-
-/** startChild without waiting: `output()` is its stdout (its log at `logLevel`) so far; `ready` resolves with its URL. */
-function spawnChild(ports: { api: number; engine: number }, place: Place, logLevel: string) {
-  const { DATABASE_URL: _ignored, ...env } = process.env;
-  // node --import tsx (not the tsx binary, which forks): SIGKILL must hit the process itself.
-  const child = spawn(process.execPath, ['--import', 'tsx', CHILD], {
-    cwd: ROOT,
-    env: {
-      ...env,
-      ...(place.databaseUrl ? { DATABASE_URL: place.databaseUrl, SYNCLINE_ENCRYPTION_KEY: Buffer.alloc(32, 7).toString('base64') } : {}),
-      ...(place.temporalAddress ? { TEMPORAL_ADDRESS: place.temporalAddress } : {}),
-      SYNCLINE_DATA_DIR: place.dataDir,
-      SYNCLINE_PROVIDERS_FILE: path.join(dir, 'providers.yaml'),
-      SYNCLINE_SECRET_KEY: KEY,
-      PORT: String(ports.api),
-      ENGINE_PORT: String(ports.engine),
-      LOG_LEVEL: logLevel,
-    },
-  });
-  let stdout = '';
-  let stderr = '';
-  child.stderr!.on('data', (d) => (stderr += d));
-  const exited = new Promise((resolve) => child.once('exit', resolve));
-  const ready = new Promise<string>((resolve, reject) => {
-    child.stdout!.on('data', (d) => {
-      stdout += d;
-      const m = /READY (\S+)/.exec(stdout);
-      if (m) resolve(m[1]!);
-    });
-    child.once('exit', (code) => reject(new Error(`child exited ${code}: ${stderr.slice(-2000)}`)));
-  });
-  return { process: child, ready, exited, output: () => stdout };
-}
-
-const api = async (child: Child, method: string, p: string, body?: unknown) => {
-  const res = await fetch(child.url + p, {
-    method,
-    headers: { authorization: `Bearer ${KEY}`, ...(body ? { 'content-type': 'application/json' } : {}), 'connection-id': 'c1', 'provider-config-key': 'fake' },
-    body: body ? JSON.stringify(body) : undefined,
-  });
-  const text = await res.text();
-  return { status: res.status, body: text ? JSON.parse(text) : undefined };
-};
+const api = (child: Child, method: string, p: string, body?: unknown) => childRequest(child, KEY, method, p, body, { 'connection-id': 'c1', 'provider-config-key': 'fake' });
 
 const allRecords = async (child: Child) => {
   const res = await api(child, 'GET', '/records?model=Item&limit=1000');
@@ -154,7 +82,7 @@ describe.each(MODES)('%s', (mode) => {
   let database: Awaited<ReturnType<typeof createDatabase>>;
   beforeAll(async () => {
     if (mode === 'cluster') temporal = await startTemporalDevServer();
-    database = await createDatabase();
+    database = await createDatabase('crash');
   });
   afterAll(async () => {
     await temporal?.close();
@@ -164,7 +92,7 @@ describe.each(MODES)('%s', (mode) => {
   if (mode === 'cluster') {
     test('start-up before the Temporal server answers waits for it with back-off, saying so, then serves', async () => {
       const address = `127.0.0.1:${await freePort()}`;
-      const child = spawnChild({ api: await freePort(), engine: await freePort() }, { dataDir: path.join(dir, 'not-ready'), databaseUrl: database?.url, temporalAddress: address }, 'warn');
+      const child = spawnChild({ api: await freePort(), engine: await freePort() }, { dataDir: path.join(dir, 'not-ready'), databaseUrl: database?.url, temporalAddress: address, providersFile: path.join(dir, 'providers.yaml'), secretKey: KEY }, 'warn');
       let late: TemporalDevServer | undefined;
       try {
         const waits = () => child.output().split('\n').filter((line) => line.includes(`"msg":"waiting for the Temporal server at ${address}"`));
@@ -186,7 +114,7 @@ describe.each(MODES)('%s', (mode) => {
 
   test('SIGKILL of the whole process mid-sync: the run resumes from its checkpoint after restart, nothing lost or duplicated', async () => {
     const ports = { api: await freePort(), engine: await freePort() };
-    const place = { dataDir: path.join(dir, mode), databaseUrl: database?.url, temporalAddress: temporal?.address };
+    const place = { dataDir: path.join(dir, mode), databaseUrl: database?.url, temporalAddress: temporal?.address, providersFile: path.join(dir, 'providers.yaml'), secretKey: KEY };
     fake.requests.length = 0;
     let child = await startChild(ports, place);
     try {
