@@ -36,6 +36,15 @@ async function readAll(config: ListRecordsConfig): Promise<NangoRecord[]> {
 }
 
 describe('GET /records', () => {
+  test('more readers at once than pages read at once: every one answered in full, errors not held back', async () => {
+    const reads = Array.from({ length: 30 }, (_, i) => (i % 10 === 9 ? api.dev.listRecords(on('nobody')) : api.dev.listRecords(on('reader'))));
+    const results = await Promise.allSettled(reads);
+    results.forEach((result, i) => {
+      if (i % 10 === 9) expect(result).toMatchObject({ status: 'rejected', reason: { status: 404 } });
+      else expect(result.status === 'fulfilled' && idsOf(result.value.records)).toEqual(['i1', 'i2', 'i3']);
+    });
+  });
+
   test('returns the payload with id and _nango_metadata, and no next_cursor on the last page', async () => {
     const page = await api.dev.listRecords<Issue>(on('reader'));
     expect(page.next_cursor).toBeNull();
