@@ -85,6 +85,9 @@ const toScript = (row: ScriptRow): DeployedScript => ({
   createdAt: new Date(row.created_at),
 });
 
+type OnEventRow = { id: number; integration_key: string; event: OnEvent; name: string; code: string; source_map: string | null };
+const toOnEvent = (r: OnEventRow): OnEventScript => ({ id: r.id, integration: r.integration_key, event: r.event, name: r.name, code: r.code, sourceMap: r.source_map });
+
 /** Deployed scripts per environment. */
 export class ScriptStore {
   constructor(private readonly db: Db) {}
@@ -171,13 +174,19 @@ export class ScriptStore {
     return rows.map(toScript);
   }
 
+  /** The active on-event scripts of an environment. */
+  async activeOnEvents(environmentId: number): Promise<OnEventScript[]> {
+    const { rows } = await this.db.query<OnEventRow>('SELECT id, integration_key, event, name, code, source_map FROM on_event_scripts WHERE environment_id = $1 AND active ORDER BY integration_key, event, name', [environmentId]);
+    return rows.map(toOnEvent);
+  }
+
   /** The active on-event scripts of an integration for `event`, by name. */
   async onEvent(environmentId: number, integration: string, event: OnEvent): Promise<OnEventScript[]> {
-    const { rows } = await this.db.query<{ id: number; integration_key: string; event: OnEvent; name: string; code: string; source_map: string | null }>(
+    const { rows } = await this.db.query<OnEventRow>(
       'SELECT id, integration_key, event, name, code, source_map FROM on_event_scripts WHERE environment_id = $1 AND integration_key = $2 AND event = $3 AND active ORDER BY name',
       [environmentId, integration, event],
     );
-    return rows.map((r) => ({ id: r.id, integration: r.integration_key, event: r.event, name: r.name, code: r.code, sourceMap: r.source_map }));
+    return rows.map(toOnEvent);
   }
 
   /** The active script of that name, or null. */
@@ -191,16 +200,11 @@ export class ScriptStore {
 }
 
 /**
- * The on-event scripts of a deploy: an integration of `config` gets exactly the ones it declares
- * (`onEvents`, their code in `bundles` as type `on-event`); with `reconcile`, other integrations in
- * its scope lose theirs, as their syncs and actions do.
+ * The on-event scripts of a deploy (`onEvents` of `config`, their code in `bundles` as type
+ * `on-event`) replace those of the same name and event; with `reconcile`, the others in its scope
+ * are deactivated, as syncs and actions are.
  */
 async function deployOnEvents(tx: Queryable, environmentId: number, deploymentId: number, config: NangoConfig, bundles: Map<string, ScriptBundle>, reconcile: Reconcile): Promise<void> {
-  await tx.query(
-    `UPDATE on_event_scripts SET active = false
-     WHERE environment_id = $1 AND active AND (integration_key = ANY($2::text[]) OR ($3 AND ($4::text[] IS NULL OR integration_key = ANY($4::text[]))))`,
-    [environmentId, config.integrations.map((i) => i.key), reconcile !== false, typeof reconcile === 'object' ? reconcile.integrations : null],
-  );
   const rows = config.integrations.flatMap((i) =>
     Object.entries(i.onEvents).flatMap(([event, names]) =>
       (names ?? []).map((name) => {
@@ -209,6 +213,12 @@ async function deployOnEvents(tx: Queryable, environmentId: number, deploymentId
         return { integration_key: i.key, event, name, code: bundle.js, source: bundle.ts ?? null, source_map: bundle.map ?? null };
       }),
     ),
+  );
+  await tx.query(
+    `UPDATE on_event_scripts SET active = false
+     WHERE environment_id = $1 AND active
+       AND (integration_key || '/' || event || '/' || name = ANY($2::text[]) OR ($3 AND ($4::text[] IS NULL OR integration_key = ANY($4::text[]))))`,
+    [environmentId, rows.map((r) => `${r.integration_key}/${r.event}/${r.name}`), reconcile !== false, typeof reconcile === 'object' ? reconcile.integrations : null],
   );
   if (!rows.length) return;
   await tx.query(

@@ -94,4 +94,15 @@ test('deploys check on-event scripts against nango.yaml; a deploy without them r
   expect((await t.store.scripts.onEvent(t.dev.id, 'fake', 'post-connection-creation')).map((s) => s.name)).toEqual(['welcome']);
   await t.connect('c3');
   await waitFor('the welcome script of the yaml-less deploy', async () => (await metadata('c3'))?.welcomed === 7);
+
+  // What a deploy would change lists them; a single-script deploy (deployMode single) keeps the others.
+  const only = onEvents([{ name: 'welcome', event: 'post-connection-creation', js: WELCOME }, { name: 'hello', event: 'post-connection-creation', js: WELCOME }]);
+  const preview = await t.request('POST', '/sync/deploy/confirmation', { json: { flowConfigs: [], onEventScriptsByProvider: only } });
+  expect(preview.body).toMatchObject({
+    newOnEventScripts: [{ name: 'hello', providerConfigKey: 'fake', event: 'post-connection-creation' }],
+    updatedOnEventScripts: [{ name: 'welcome', providerConfigKey: 'fake', event: 'post-connection-creation' }],
+    deletedOnEventScripts: [{ name: 'goodbye', providerConfigKey: 'fake', event: 'pre-connection-deletion' }],
+  });
+  expect(await deploy({ flowConfigs: [], onEventScriptsByProvider: only, deployMode: 'single' })).toMatchObject({ status: 200 });
+  expect((await t.store.scripts.activeOnEvents(t.dev.id)).map((s) => `${s.event}/${s.name}`)).toEqual(['post-connection-creation/hello', 'post-connection-creation/welcome', 'pre-connection-deletion/goodbye']);
 });

@@ -150,15 +150,16 @@ export function scriptRoutes(store: Store, orchestrator?: Orchestrator): Router 
   /**
    * What a deploy of this payload would change, computed against what is deployed and changing
    * nothing (Nango's `ScriptDifferences`): new, updated and deleted syncs and actions, the connections
-   * each sync touches, and the models deployed syncs would stop writing while they have connections.
-   * On-event scripts are not deployed by Syncline, so their lists are empty.
+   * each sync touches, the models deployed syncs would stop writing while they have connections,
+   * and new, updated and deleted on-event scripts.
    */
   router.post('/sync/deploy/confirmation', async (req, res) => {
     const env = environment(req);
     const input = body(nangoDeployBody, req);
     const { config } = flowsToConfig(input);
+    onEventBundles(config, input.onEventScriptsByProvider ?? [], false);
     await checkIntegrations(env.id, config);
-    const [active, connections] = await Promise.all([store.scripts.active(env.id), store.scripts.connectionCounts(env.id)]);
+    const [active, activeOnEvents, connections] = await Promise.all([store.scripts.active(env.id), store.scripts.activeOnEvents(env.id), store.scripts.connectionCounts(env.id)]);
     const key = (integration: string, type: string, name: string) => `${integration}/${type}/${name}`;
     const deployed = new Map(active.map((s) => [key(s.integration, s.type, s.name), s]));
     const incoming = config.integrations.flatMap((i) => [...i.syncs, ...i.actions]);
@@ -173,10 +174,14 @@ export function scriptRoutes(store: Store, orchestrator?: Orchestrator): Router 
       updatedActions: [] as object[],
       deletedActions: [] as object[],
       deletedModels: [] as string[],
-      newOnEventScripts: [],
-      updatedOnEventScripts: [],
-      deletedOnEventScripts: [],
+      newOnEventScripts: [] as object[],
+      updatedOnEventScripts: [] as object[],
+      deletedOnEventScripts: [] as object[],
     };
+    const onEventKey = (integration: string, event: string, name: string) => `${integration}/${event}/${name}`;
+    const deployedOnEvents = new Set(activeOnEvents.map((s) => onEventKey(s.integration, s.event, s.name)));
+    const incomingOnEvents = config.integrations.flatMap((i) => Object.entries(i.onEvents).flatMap(([event, names]) => (names ?? []).map((name) => ({ name, providerConfigKey: i.key, event }))));
+    for (const s of incomingOnEvents) (deployedOnEvents.has(onEventKey(s.providerConfigKey, s.event, s.name)) ? diff.updatedOnEventScripts : diff.newOnEventScripts).push(s);
     for (const d of incoming) {
       const existing = deployed.get(key(d.integration, d.type, d.name));
       if (d.type === 'action') {
@@ -194,6 +199,11 @@ export function scriptRoutes(store: Store, orchestrator?: Orchestrator): Router 
         if (wanted.has(key(s.integration, s.type, s.name)) || (scope && !scope.has(s.integration))) continue;
         if (s.type === 'sync') diff.deletedSyncs.push({ name: s.name, providerConfigKey: s.integration, connections: count(s.integration), auto_start: false });
         else diff.deletedActions.push({ name: s.name, providerConfigKey: s.integration });
+      }
+      const wantedOnEvents = new Set(incomingOnEvents.map((s) => onEventKey(s.providerConfigKey, s.event, s.name)));
+      for (const s of activeOnEvents) {
+        if (wantedOnEvents.has(onEventKey(s.integration, s.event, s.name)) || (scope && !scope.has(s.integration))) continue;
+        diff.deletedOnEventScripts.push({ name: s.name, providerConfigKey: s.integration, event: s.event });
       }
     }
     res.json(diff);
