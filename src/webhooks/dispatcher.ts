@@ -84,12 +84,12 @@ export class WebhookDispatcher {
     return this.enqueue(key.environmentId, connection, `sync:job:${jobId}`, bodies.map((body) => ({ part: body.model, body })));
   }
 
-  /** The `sync` webhooks of a webhook-handler run that saved records (`syncType: WEBHOOK`). */
-  async webhookRun(key: SyncWebhookKey, runId: string, models: string[], counts: Record<string, RecordCounts>, startedAt: Date): Promise<number[]> {
+  /** The `sync` webhooks of a webhook-handler run that saved records (`syncType: WEBHOOK`), with its checkpoints when it used them. */
+  async webhookRun(key: SyncWebhookKey, runId: string, models: string[], counts: Record<string, RecordCounts>, startedAt: Date, checkpoints?: CheckpointRange): Promise<number[]> {
     const connection = await this.connection(key.environmentId, key.integration, key.connectionId);
     if (!connection) return [];
     const byModel = new Map(Object.entries(counts).map(([model, c]) => [baseModel(model), c]));
-    return this.syncSuccess(key, connection, models, byModel, startedAt, 'WEBHOOK', `webhook:${runId}`, true);
+    return this.syncSuccess(key, connection, models, byModel, startedAt, 'WEBHOOK', `webhook:${runId}`, true, checkpoints);
   }
 
   /**

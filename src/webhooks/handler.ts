@@ -1,7 +1,7 @@
 import type { SyncDefinition } from '../config/nango-yaml';
 import { SynclineError } from '../errors';
 import { findProvider } from '../providers';
-import { runScript, stackLines, storeServices, type RuntimeServices } from '../runtime';
+import { CheckpointRangeRecorder, runScript, stackLines, storeServices, type RuntimeServices } from '../runtime';
 import { PgCheckpointStore, type Store } from '../store';
 import type { WebhookDispatcher } from './dispatcher';
 import type { WebhookHandlerArgs, WebhookHandlerResult } from './types';
@@ -39,6 +39,7 @@ export async function runWebhookHandler(
   const config = script.config as SyncDefinition;
   const { validateSyncRecords } = await store.environmentSettings.get(args.environmentId);
   const startedAt = new Date();
+  const checkpoints = new CheckpointRangeRecorder(new PgCheckpointStore(store.db, connection.id));
   const heartbeat = deps.heartbeat && setInterval(deps.heartbeat, 10_000);
   let result;
   try {
@@ -53,7 +54,7 @@ export async function runWebhookHandler(
       connectionId: args.connectionId,
       environmentName: args.environment,
       provider,
-      services: storeServices(store, args.environmentId, { checkpoints: new PgCheckpointStore(store.db, connection.id), triggerAction: deps.triggerAction }),
+      services: storeServices(store, args.environmentId, { checkpoints, triggerAction: deps.triggerAction }),
       sync: {
         name: args.sync,
         models: script.models.filter((m) => config.output.includes(m.name)),
@@ -72,7 +73,7 @@ export async function runWebhookHandler(
   const ref = { environmentId: args.environmentId, environment: args.environment, integration: args.integration, connectionId: args.connectionId };
   await store.logs.recordEnd({ ...ref, operation: 'webhook', script: args.sync, jobId: runId, success: result.success, startedAt, finishedAt: new Date(), counts: result.counts, error }, result.success ? result.logs : [...result.logs, ...stackLines(result.error)]);
   const webhooks = deps.webhooks
-    ? await deps.webhooks.webhookRun({ ...args, variant }, runId, config.output, result.counts, startedAt)
+    ? await deps.webhooks.webhookRun({ ...args, variant }, runId, config.output, result.counts, startedAt, checkpoints.range(PgCheckpointStore.syncKey(args.environment, args.integration, args.connectionId, args.sync, variant)) ?? undefined)
     : [];
   if (error) return { outcome: 'error', error };
   return { outcome: 'success', counts: result.counts, webhooks };

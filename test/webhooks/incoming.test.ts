@@ -28,6 +28,12 @@ const YAML = `integrations:
         auto_start: false
         output: PlainThing
         endpoint: GET /plain
+      stars:
+        runs: every day
+        auto_start: false
+        output: Star
+        endpoint: GET /stars
+        webhook-subscriptions: [star]
   acme:
     syncs:
       contacts:
@@ -48,6 +54,9 @@ models:
     name: string
   PlainThing:
     id: string
+  Star:
+    id: string
+    count: number
 `;
 
 const ISSUES = `module.exports = async function fetchData() {};
@@ -59,6 +68,13 @@ module.exports.onWebhookPayloadReceived = async function (nango, payload) {
 const EVENTS = `module.exports = async function fetchData() {};
 module.exports.onWebhookPayloadReceived = async function (nango, payload) {
   await nango.batchSave([{ id: String(payload.delivery), kind: payload.action || 'push' }], 'GithubEvent');
+};`;
+// A handler keeping a count in its checkpoint.
+const STARS = `module.exports = async function fetchData() {};
+module.exports.onWebhookPayloadReceived = async function (nango, payload) {
+  const stars = ((await nango.getCheckpoint())?.stars ?? 0) + 1;
+  await nango.batchSave([{ id: String(payload.delivery), count: stars }], 'Star');
+  await nango.saveCheckpoint({ stars });
 };`;
 const PLAIN = `module.exports = async function fetchData() {};
 module.exports.onWebhookPayloadReceived = async function (nango) {
@@ -93,7 +109,7 @@ beforeAll(async () => {
   await sdk.createIntegration({ unique_key: 'gh', provider: 'github', credentials: { type: 'OAUTH2', client_id: 'id', client_secret: 'cs', webhook_secret: SECRET } });
   await sdk.createIntegration({ unique_key: 'acme', provider: 'acme' });
   uuid = (await sdk.updateWebhookSettings({ primary_url: `${app.url}/app` })).data.environment_uuid;
-  const res = await t.deploy(YAML, { 'sync/issues/gh': ISSUES, 'sync/events/gh': EVENTS, 'sync/plain/gh': PLAIN, 'sync/contacts/acme': CONTACTS });
+  const res = await t.deploy(YAML, { 'sync/issues/gh': ISSUES, 'sync/events/gh': EVENTS, 'sync/plain/gh': PLAIN, 'sync/stars/gh': STARS, 'sync/contacts/acme': CONTACTS });
   expect(res.status).toBe(200);
   const oauth = { type: 'OAUTH2', access_token: 'x' };
   await sdk.importConnection({ provider_config_key: 'gh', connection_id: 'octo', credentials: oauth, metadata: { repo: 'octo/hello' } });
@@ -177,6 +193,15 @@ test("a sync's variants each run the handler into their own records; a deleted v
   await waitFor("the base run's sync webhook", () => app.find((b) => b.type === 'sync' && b.syncName === 'issues' && b.connectionId === 'other').length >= 3);
   expect(app.find((b) => b.type === 'sync' && b.connectionId === 'other' && b.syncVariant === 'mirror')).toHaveLength(1);
   expect(await variantRecords()).not.toContain('202');
+});
+
+test("a handler run that used its checkpoint sends sync webhooks with Nango's checkpoints {from, to}", async () => {
+  const starHook = (stars: number) =>
+    waitFor(`the stars webhook of star ${stars}`, () => app.find((b) => b.type === 'sync' && b.syncName === 'stars' && b.connectionId === 'octo' && b.checkpoints?.to?.stars === stars)[0]);
+  expect((await github({ action: 'created', delivery: 's1', repository: { full_name: 'octo/hello' } }, 'star')).status).toBe(200);
+  expect((await starHook(1)).body).toMatchObject({ syncType: 'WEBHOOK', model: 'Star', checkpoints: { from: null, to: { stars: 1 } } });
+  expect((await github({ action: 'created', delivery: 's2', repository: { full_name: 'octo/hello' } }, 'star')).status).toBe(200);
+  expect((await starHook(2)).body.checkpoints).toEqual({ from: { stars: 1 }, to: { stars: 2 } });
 });
 
 test('routing by a connection config field (installation.id), and by a field in every event of a batch', async () => {
