@@ -101,10 +101,11 @@ function warnOf(logger: Logger): ReturnType<typeof throttledWarn> {
   return warn;
 }
 
-/** Node's HTTP parser errors that have a status of their own; any other malformed request is a 400. */
+/** Client errors of Node's HTTP server that have a status of their own; any other malformed request is a 400. */
 const PARSER_STATUS: Record<string, [number, string, string]> = {
   HPE_HEADER_OVERFLOW: [431, 'headers_too_large', 'The request headers are larger than the limit'],
   HPE_CHUNK_EXTENSIONS_OVERFLOW: [413, 'payload_too_large', 'The chunk extensions are larger than the limit'],
+  ERR_HTTP_REQUEST_TIMEOUT: [408, 'request_timeout', 'The request was not received in time'],
 };
 
 /**
