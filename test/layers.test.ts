@@ -25,7 +25,8 @@ const ALLOWED: Record<string, string[]> = {
   api: ['config', 'store', 'metrics', 'engine', 'providers', 'webhooks', 'worker', 'dashboard'],
   dashboard: ['store', 'worker', 'api'],
   cli: ['config', 'store', 'engine', 'providers', 'runtime', 'sdk', 'server'],
-  server: ['config', 'store', 'providers', 'activities', 'worker', 'api'],
+  // The composition root: it wires every layer below the CLI together.
+  server: ['config', 'store', 'metrics', 'engine', 'providers', 'runtime', 'webhooks', 'activities', 'worker', 'api'],
   index: ['config', 'server', 'sdk'],
 };
 /** Edges allowed only as `import type`: workflow code is bundled apart and must not pull in I/O. */
