@@ -3,7 +3,7 @@ import { runOnEventScript } from './on-event';
 import { RunSlots, type RunLimits } from './slots';
 import { runSync, type ActivityDeps } from './sync';
 import type { SyncActivities } from './types';
-import type { OnEventActivities } from '../workflows/types';
+import type { OnEventActivities, SyncRunBusy } from '../workflows/types';
 import { webhookActivities, type WebhookActivities } from './webhooks';
 
 export type { SyncActivities } from './types';
@@ -11,19 +11,23 @@ export type { WebhookActivities } from './webhooks';
 export type { ActivityDeps } from './sync';
 export { DEFAULT_RUN_LIMITS, type RunLimits } from './slots';
 
+const busyOutcome = (reason: string): SyncRunBusy => ({ outcome: 'busy', reason });
+
 /**
  * The activities the worker registers, bound to the store (and the action trigger scripts use).
- * Sync runs and action attempts take a slot of their environment and connection (`limits`, per
- * worker); one called by a running script runs within its caller's.
+ * Sync runs, action attempts and webhook handler runs take a slot of their environment and
+ * connection (`limits`, per worker); an action called by a running script runs within its caller's.
  *
  * @example
  * Worker.create({ ..., activities: createActivities({ store }) });
  */
 export function createActivities(deps: ActivityDeps, limits?: RunLimits): SyncActivities & WebhookActivities & OnEventActivities {
   const slots = new RunSlots(limits);
+  const webhooks = webhookActivities(deps);
   return {
-    ...webhookActivities(deps),
-    runSync: (input) => slots.run(input.key, () => runSync(deps, input), (reason) => ({ outcome: 'busy' as const, reason })),
+    ...webhooks,
+    runWebhookHandler: (args) => slots.run(args, () => webhooks.runWebhookHandler(args), busyOutcome),
+    runSync: (input) => slots.run(input.key, () => runSync(deps, input), busyOutcome),
     abandonSyncRun: (runKey, error) => deps.store.jobs.abandonJob(runKey, error),
     runAction: (args, actionId, last) => (args.nested ? runAction(deps, args, actionId, last) : slots.run(args, () => runAction(deps, args, actionId, last), (busy) => ({ busy }))),
     runOnEventScript: (args) => runOnEventScript(deps, args),

@@ -1,7 +1,7 @@
 import { Context } from '@temporalio/activity';
 import { attemptDelivery, runWebhookHandler, temporalDispatcher, type WebhookDispatcher } from '../webhooks';
 import type { WebhookHandlerArgs, WebhookHandlerResult } from '../webhooks/types';
-import type { ActionWorkflowArgs, SyncKey } from '../workflows/types';
+import type { ActionWorkflowArgs, SyncKey, SyncRunBusy } from '../workflows/types';
 import type { ActivityDeps } from './sync';
 
 /** The webhook activities: deliveries, enqueueing the webhooks of runs, and provider webhook handlers. */
@@ -16,8 +16,8 @@ export interface WebhookActivities {
   sendAbandonedSyncWebhooks(key: SyncKey, runKey: string): Promise<number[]>;
   /** Enqueues (and starts delivering) the `async_action` webhook of a finished async action call. */
   sendAsyncActionWebhook(args: ActionWorkflowArgs, actionId: string): Promise<number[]>;
-  /** Runs a sync's webhook handler for one connection. */
-  runWebhookHandler(args: WebhookHandlerArgs): Promise<WebhookHandlerResult>;
+  /** Runs a sync's webhook handler for one connection; busy: not started (its environment or connection is at its cap). */
+  runWebhookHandler(args: WebhookHandlerArgs): Promise<WebhookHandlerResult | SyncRunBusy>;
 }
 
 /**

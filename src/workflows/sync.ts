@@ -8,13 +8,13 @@ import {
   patched,
   proxyActivities,
   setHandler,
-  sleep,
   workflowInfo,
 } from '@temporalio/workflow';
 import type { SyncActivities } from '../activities/types';
 import type { WebhookActivities } from '../activities/webhooks';
 import { SyncState } from './state';
-import { busyWaitMs, syncRunKey, type SyncLiveStatus, type SyncWorkflowArgs, type TriggerOptions } from './types';
+import { whenSlotFree } from './slots';
+import { syncRunKey, type SyncLiveStatus, type SyncWorkflowArgs, type TriggerOptions } from './types';
 
 export const triggerSignal = defineSignal<[TriggerOptions?]>('trigger');
 export const pauseSignal = defineSignal('pause');
@@ -62,12 +62,7 @@ export async function syncWorkflow(args: SyncWorkflowArgs): Promise<string> {
       const startedAt = Date.now();
       try {
         const input = { key: args.key, reset, ...(emptyCache ? { emptyCache } : {}), ...(scheduledAt !== undefined ? { scheduledAt } : {}) };
-        let result = await runSync(input);
-        // Its environment or connection has as many runs going as it may: wait on a timer (holding no worker slot) and ask again.
-        for (let waits = 0; result.outcome === 'busy'; waits++) {
-          await sleep(busyWaitMs(waits, Math.random()));
-          result = await runSync(input);
-        }
+        const result = await whenSlotFree(() => runSync(input));
         // The app's `sync` webhooks are enqueued (their delivery is a workflow of its own) before the run counts as finished.
         if (result.outcome !== 'gone' && result.notify !== false && patched('sync-webhooks')) await sendSyncWebhooks(args.key, result.jobId).catch(() => undefined);
         state.finishRun(result, Date.now());

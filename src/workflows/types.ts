@@ -113,7 +113,7 @@ export type RunSyncResult =
   /** The connection or the deployed sync no longer exists: the workflow ends. */
   | { outcome: 'gone'; reason: string };
 
-/** A sync run not started: its environment or connection has as many runs going on this worker as it may (see RunBusy). */
+/** A sync run or webhook handler run not started: its environment or connection has as many runs going on this worker as it may (see RunBusy). */
 export interface SyncRunBusy {
   outcome: 'busy';
   reason: string;

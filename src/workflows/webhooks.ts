@@ -1,6 +1,7 @@
 import { proxyActivities } from '@temporalio/workflow';
 import type { WebhookActivities } from '../activities/webhooks';
 import type { WebhookHandlerArgs, WebhookHandlerResult } from '../webhooks/types';
+import { whenSlotFree } from './slots';
 
 /** Attempts per delivery; the back-off between them starts at 500 ms and doubles (0.5, 1, 2, 4 s). */
 export const WEBHOOK_ATTEMPTS = 5;
@@ -28,12 +29,12 @@ export async function webhookDeliveryWorkflow(deliveryIds: number[]): Promise<vo
   );
 }
 
-/** One run of a sync's webhook handler for one connection (`onWebhookPayloadReceived`). */
+/** One run of a sync's webhook handler for one connection (`onWebhookPayloadReceived`), in a slot of its environment and connection as sync runs. */
 export async function webhookHandlerWorkflow(args: WebhookHandlerArgs): Promise<WebhookHandlerResult> {
   const { runWebhookHandler } = proxyActivities<WebhookActivities>({
     startToCloseTimeout: 61 * 60_000,
     heartbeatTimeout: 60_000,
     retry: { initialInterval: 1000, backoffCoefficient: 2, maximumAttempts: 3 },
   });
-  return runWebhookHandler(args);
+  return whenSlotFree(() => runWebhookHandler(args));
 }
