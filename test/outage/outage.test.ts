@@ -1,4 +1,4 @@
-import { startOutageScenario, type OutageScenario } from './scenario';
+import { useOutageScenario } from './scenario';
 import { waitFor } from './postgres';
 
 // Postgres going away under load, in ways that leave the server other tests use alone: every backend
@@ -11,17 +11,10 @@ jest.setTimeout(300_000);
 // Postgres only (several connections, backends to terminate, a server to stop): jest.config.js
 // collects this file only when DATABASE_URL is set.
 describe('Postgres going away under load', () => {
-  let s: OutageScenario;
-
-  beforeAll(async () => {
-    s = await startOutageScenario();
-  });
-
-  afterAll(async () => {
-    await s?.close();
-  });
+  const scenario = useOutageScenario();
 
   test('every backend of the database terminated, twice: the process stays up and resumes within seconds', async () => {
+    const s = scenario();
     const t = s.traffic();
     await new Promise((r) => setTimeout(r, 1000));
     s.changeProviderData('terminated');
@@ -41,6 +34,7 @@ describe('Postgres going away under load', () => {
   });
 
   test('unreachable for longer than the sync interval: answers 503 meanwhile, the timer that fell due fires after', async () => {
+    const s = scenario();
     const t = s.traffic();
     await new Promise((r) => setTimeout(r, 1000));
     s.changeProviderData('away');

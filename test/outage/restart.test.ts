@@ -1,6 +1,6 @@
 import { execFileSync } from 'node:child_process';
 import fs from 'node:fs';
-import { startOutageScenario, type OutageScenario } from './scenario';
+import { useOutageScenario } from './scenario';
 import { waitFor } from './postgres';
 
 // The real Postgres server restarted, then stopped for a minute, under load. It drops every other
@@ -25,17 +25,10 @@ async function disturbing(disturb: () => Promise<void> | void): Promise<void> {
 }
 
 describe('the Postgres server restarted and stopped under load', () => {
-  let s: OutageScenario;
-
-  beforeAll(async () => {
-    s = await startOutageScenario();
-  });
-
-  afterAll(async () => {
-    await s?.close();
-  });
+  const scenario = useOutageScenario();
 
   test('a full restart (pg_ctlcluster restart)', async () => {
+    const s = scenario();
     const t = s.traffic();
     await new Promise((r) => setTimeout(r, 1000));
     s.changeProviderData('restart');
@@ -51,6 +44,7 @@ describe('the Postgres server restarted and stopped under load', () => {
   });
 
   test('stopped for 60 s: 503 meanwhile, every timer that fell due fires after', async () => {
+    const s = scenario();
     const t = s.traffic();
     await new Promise((r) => setTimeout(r, 1000));
     s.changeProviderData('stopped');

@@ -209,3 +209,15 @@ export async function startOutageScenario(): Promise<OutageScenario> {
     },
   };
 }
+
+/** Starts the scenario before the tests of the calling file and closes it after; call it at the top of a describe block. */
+export function useOutageScenario(): () => OutageScenario {
+  let scenario: OutageScenario | undefined;
+  beforeAll(async () => {
+    scenario = await startOutageScenario();
+  });
+  afterAll(async () => {
+    await scenario?.close();
+  });
+  return () => scenario!;
+}
