@@ -132,6 +132,7 @@ function reachedStage(s: RunState, updateId: string, stage: number): Outcome | u
   const u = s.updates?.[updateId];
   if (u?.phase === 'completed') return { stage: Stage.Completed };
   if (u?.phase === 'accepted' && stage <= Stage.Accepted) return { stage: Stage.Accepted };
+  if (u && stage <= Stage.Admitted) return { stage: Stage.Admitted };
   if (s.status === Status.Running) return undefined;
   if (u?.phase === 'accepted') return { stage: Stage.Completed, outcome: acceptedUpdateCompletedWorkflow() };
   // Not yet seen by the workflow: it may go to the next run (Temporal retries it there).
