@@ -203,7 +203,11 @@ export async function resetWorkflow(engine: Engine, req: Obj): Promise<{ runId: 
   const namespace: string = req.namespace;
   const baseRow = await resolveRun(engine, namespace, req.workflowExecution);
   const workflowId = baseRow.workflow_id;
+  const requestId: string | undefined = req.requestId || undefined;
   return engine.withLock(`wf:${namespace}:${workflowId}`, async () => {
+    // A retried request (same request id) gets the run its first attempt made.
+    const current = await sql.currentRun(engine.db, namespace, workflowId);
+    if (requestId && current?.start_request_id === requestId) return { runId: current.run_id };
     const base = (await engine.peek(baseRow.run_id)) ?? baseRow.state;
     const finishId = num(req.workflowTaskFinishEventId);
     if (finishId <= 1 || finishId >= base.nextEventId) throw invalidArgument('Workflow task finish ID must be > 1 && <= workflow last event ID.');
@@ -216,14 +220,16 @@ export async function resetWorkflow(engine: Engine, req: Obj): Promise<{ runId: 
     const reason: string = req.reason || '';
     const now = Date.now();
     const next = resetRun(engine, base, copied, r, reason, now);
+    next.s.startRequestId = requestId;
     const reapply = enumValue('temporal.api.enums.v1.ResetReapplyType', req.resetReapplyType) !== REAPPLY_NONE;
     const excluded = (req.resetReapplyExcludeTypes ?? []).some((x: unknown) => enumValue('temporal.api.enums.v1.ResetReapplyExcludeType', x) === EXCLUDE_SIGNAL);
     if (reapply && !excluded) for (const signal of signalsAfter(history.filter((e) => e.event_id >= finishId))) next.record('EVENT_TYPE_WORKFLOW_EXECUTION_SIGNALED', signal);
     next.scheduleWft();
-    const current = await sql.currentRun(engine.db, namespace, workflowId);
     if (current?.status === Status.Running) {
       await engine.mutate(current.run_id, (t) => {
-        closeRun(t, Status.Terminated, 'EVENT_TYPE_WORKFLOW_EXECUTION_TERMINATED', { reason, identity: IDENTITY_RESETTER });
+        if (t.open) closeRun(t, Status.Terminated, 'EVENT_TYPE_WORKFLOW_EXECUTION_TERMINATED', { reason, identity: IDENTITY_RESETTER });
+        // Closed meanwhile: nothing to terminate, but the new run is written with this transition all the same.
+        else t.dirty = true;
         t.spawned.push(next);
       });
     } else {

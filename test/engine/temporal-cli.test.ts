@@ -4,12 +4,12 @@ import { status } from '@grpc/grpc-js';
 import { Client, Connection } from '@temporalio/client';
 import { NativeConnection, Worker } from '@temporalio/worker';
 import { temporal } from '@temporalio/proto';
-import { syncWorkflowId } from '../../src/worker/workflow-ids';
 import { TASK_QUEUE } from '../../src/workflows/types';
 import * as activities from './activities';
 import { workflowsPath } from './harness';
+import { startSyncsForTools, type SyncsForTools } from './tooling';
 import { parent } from './workflows';
-import { startOrchestrationTest, waitFor, type OrchestrationTest } from '../orchestration/helpers';
+import { waitFor, type OrchestrationTest } from '../orchestration/helpers';
 import { SKIP_CLUSTER_ENV, temporalCli } from '../helpers/temporal';
 
 /**
@@ -21,59 +21,22 @@ import { SKIP_CLUSTER_ENV, temporalCli } from '../helpers/temporal';
 
 jest.setTimeout(120_000);
 
-const YAML = `integrations:
-  fake:
-    syncs:
-      items:
-        runs: every hour
-        output: Item
-        endpoint: GET /items
-models:
-  Item:
-    id: string
-    name: string
-`;
-
-const ITEMS = `module.exports = async function fetchData(nango) {
-  const res = await nango.get({ endpoint: '/offset/items', params: { offset: 0, limit: 1000 } });
-  await nango.batchSave(res.data.items.map((i) => ({ id: String(i.id), name: i.name })), 'Item');
-};`;
-
 let t: OrchestrationTest;
 let connection: Connection;
 let client: Client;
-const workflowIdOf: Record<string, string> = {};
+let workflowIdOf: Record<string, string>;
+let jobCount: SyncsForTools['jobCount'];
 
 beforeAll(async () => {
-  t = await startOrchestrationTest();
+  ({ t, workflowIdOf, jobCount } = await startSyncsForTools(['cli-1', 'cli-2', 'cli-3']));
   connection = await Connection.connect({ address: t.orchestration.address });
   client = new Client({ connection });
-  expect((await t.deploy(YAML, { 'sync/items': ITEMS })).status).toBe(200);
-  for (const c of ['cli-1', 'cli-2', 'cli-3']) {
-    await t.connect(c);
-    const [target] = await t.targets(c, ['items']);
-    workflowIdOf[c] = syncWorkflowId(target!.key);
-  }
-  // Each sync's first run done: its workflow waits for the next hour.
-  await waitFor('the first run of each sync', async () => {
-    for (const c of Object.keys(workflowIdOf)) {
-      const [target] = await t.targets(c, ['items']);
-      const jobs = await t.store.jobs.jobs(target!.row.id);
-      if (!jobs.some((j) => j.status === 'SUCCESS')) return false;
-    }
-    return true;
-  }, 60_000);
 });
 
 afterAll(async () => {
   await connection?.close();
   await t?.close();
 });
-
-const jobCount = async (connectionId: string) => {
-  const [target] = await t.targets(connectionId, ['items']);
-  return (await t.store.jobs.jobs(target!.row.id)).filter((j) => j.status === 'SUCCESS').length;
-};
 
 describe('calls of the UI and the CLI, through gRPC', () => {
   const ns = 'default';
@@ -210,6 +173,15 @@ describe('calls of the UI and the CLI, through gRPC', () => {
       requestId: 'reset-1',
     });
     expect(runId).not.toBe(before.runId);
+    // The same request again (a client's retry) makes no other run.
+    const again = await connection.workflowService.resetWorkflowExecution({
+      namespace: ns,
+      workflowExecution: { workflowId, runId: before.runId },
+      reason: 'test reset',
+      workflowTaskFinishEventId: firstCompleted.eventId,
+      requestId: 'reset-1',
+    });
+    expect(again.runId).toBe(runId);
     const old = await client.workflow.getHandle(workflowId, before.runId).describe();
     expect(old.status.name).toBe('TERMINATED');
     const newHistory = (await client.workflow.getHandle(workflowId, runId!).fetchHistory()).events ?? [];
@@ -222,7 +194,7 @@ describe('calls of the UI and the CLI, through gRPC', () => {
     await waitFor('a run after the reset', async () => (await jobCount('cli-3')) > jobsBefore, 30_000);
     expect((await client.workflow.getHandle(workflowId).describe()).runId).toBe(runId);
     await expect(
-      connection.workflowService.resetWorkflowExecution({ namespace: ns, workflowExecution: { workflowId }, reason: 'x', workflowTaskFinishEventId: 1 }),
+      connection.workflowService.resetWorkflowExecution({ namespace: ns, workflowExecution: { workflowId }, reason: 'x', workflowTaskFinishEventId: 1 as never /* int64: protobufjs takes a number */ }),
     ).rejects.toMatchObject({ code: status.INVALID_ARGUMENT, details: 'Workflow task finish ID must be > 1 && <= workflow last event ID.' });
   });
 });
@@ -299,7 +271,8 @@ if (cli || process.env[SKIP_CLUSTER_ENV] !== '1') describe('the temporal CLI', (
     expect(text).toContain(t.orchestration.worker!.options.identity);
   });
 
-  test('operator namespace list and describe, search-attribute list', async () => {
+  test('operator cluster health, namespace list and describe, search-attribute list', async () => {
+    expect(await run(['operator', 'cluster', 'health'])).toMatch(/SERVING/);
     const namespaces: any[] = await json(['operator', 'namespace', 'list']);
     expect(namespaces.map((n) => n.namespaceInfo.name)).toContain('default');
     const described = await json(['operator', 'namespace', 'describe']);
