@@ -61,6 +61,8 @@ test('deploy uploads the whole config; a broken script deploys nothing and names
   expect(ok.stdout).toContain('deployed sync github/issues\ndeployed action github/create-issue\n');
   const before = await server.store.scripts.active(server.env.dev);
   expect(before.map((s) => s.name)).toEqual(['create-issue', 'issues']);
+  // Each bundle goes with its source map, whose sources are the project's TypeScript files.
+  for (const script of before) expect(JSON.parse(script.sourceMap!).sources).toContain(`github/${script.type}s/${script.name}.ts`);
 
   const action = path.join(dir, 'github/actions/create-issue.ts');
   const source = fs.readFileSync(action, 'utf8');
