@@ -2,12 +2,12 @@ import { Context } from '@temporalio/activity';
 import type { ActionDefinition } from '../config/nango-yaml';
 import { SynclineError } from '../errors';
 import { findProvider } from '../providers';
-import { modelChecker, runScript, stackLines, storeServices, type LogEntry } from '../runtime';
-import { PgCheckpointStore } from '../store';
+import { modelChecker, runScript, stackLines, type LogEntry } from '../runtime';
 import { temporalDispatcher } from '../webhooks';
 import type { ActionRunError } from '../store/actions';
 import { FINAL_ACTION_ERRORS, type ActionResult, type ActionWorkflowArgs } from '../workflows/types';
 import { runIsOver } from './cancel';
+import { oneShotRequest } from './script-request';
 import { heartbeatEvery, type ActivityDeps } from './sync';
 
 /** Wall-clock limit of one action execution. */
@@ -70,19 +70,11 @@ export async function runAction(deps: ActivityDeps, args: ActionWorkflowArgs, ac
   let result;
   try {
     result = await runScript({
-      kind: 'action',
-      code: script.code,
-      sourceMap: script.sourceMap ?? undefined,
-      scriptName: `${args.integration}/actions/${args.action}.ts`,
-      providerConfigKey: args.integration,
-      connectionId: args.connectionId,
-      environmentName: args.environment,
+      ...oneShotRequest(deps, args, script, `${args.integration}/actions/${args.action}.ts`, connection.id, { operation: 'action', script: args.action, jobId: actionId }),
       provider,
       input: args.input,
-      services: storeServices(store, args.environmentId, { checkpoints: new PgCheckpointStore(store.db, connection.id), triggerAction: deps.actions?.({ id: args.environmentId, name: args.environment }) }),
       limits: { timeoutMs: ACTION_EXECUTION_MS },
       signal,
-      onLogs: (entries) => store.logs.write({ environmentId: args.environmentId, integration: args.integration, connectionId: args.connectionId, operation: 'action', script: args.action, jobId: actionId }, entries),
     });
   } finally {
     clearInterval(heartbeat);

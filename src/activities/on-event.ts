@@ -1,10 +1,10 @@
 import { Context } from '@temporalio/activity';
 import { SynclineError } from '../errors';
 import { findProvider } from '../providers';
-import { runScript, stackLines, storeServices } from '../runtime';
-import { PgCheckpointStore } from '../store';
+import { runScript, stackLines } from '../runtime';
 import { ON_EVENT_TIMEOUT_MS } from '../workflows/on-event';
 import type { OnEventResult, OnEventWorkflowArgs } from '../workflows/types';
+import { oneShotRequest } from './script-request';
 import { heartbeatEvery, type ActivityDeps } from './sync';
 
 /**
@@ -33,18 +33,10 @@ export async function runOnEventScript(deps: ActivityDeps, args: OnEventWorkflow
   let result;
   try {
     result = await runScript({
-      kind: 'action',
-      code: script.code,
-      sourceMap: script.sourceMap ?? undefined,
-      scriptName: `${args.integration}/on-events/${args.script}.ts`,
-      providerConfigKey: args.integration,
-      connectionId: args.connectionId,
-      environmentName: args.environment,
+      ...oneShotRequest(deps, args, script, `${args.integration}/on-events/${args.script}.ts`, connection.id, ref),
       provider,
-      services: storeServices(store, args.environmentId, { checkpoints: new PgCheckpointStore(store.db, connection.id), triggerAction: deps.actions?.({ id: args.environmentId, name: args.environment }) }),
       limits: { timeoutMs: ON_EVENT_TIMEOUT_MS },
       signal: context.cancellationSignal,
-      onLogs: (entries) => store.logs.write(ref, entries),
     });
   } finally {
     clearInterval(heartbeat);
