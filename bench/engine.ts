@@ -1,41 +1,62 @@
 import { spawn, type ChildProcess } from 'node:child_process';
 import { randomUUID } from 'node:crypto';
 import fs from 'node:fs';
-import net from 'node:net';
 import os from 'node:os';
 import path from 'node:path';
 import { performance } from 'node:perf_hooks';
 import { Client } from '@temporalio/client';
-import { DefaultLogger, NativeConnection, Runtime, Worker } from '@temporalio/worker';
+import { defineSearchAttributeKey, SearchAttributeType } from '@temporalio/common';
+import { bundleWorkflowCode, DefaultLogger, NativeConnection, Runtime, Worker, type WorkflowBundle } from '@temporalio/worker';
 import { openDb } from '../src/store/db';
 import * as activities from '../test/engine/activities';
+import { freePort, startTemporalDevServer, temporalCli } from '../test/helpers/temporal';
 
 /**
  * The embedded engine under load, with the real Temporal SDK set up as Syncline runs it: the
  * client on the worker's native connection, starts asking to run eagerly on that worker, two
  * workflow threads (SYNCLINE_WORKFLOW_THREADS' default; one gives about 10% less: the SDK's thread
  * stalls on its per-call watchdog threads). The engine runs in its own process (so its memory is
- * its own) on DATABASE_URL when set, else PGlite.
+ * its own) on DATABASE_URL when set, else PGlite. Then the same workload, with the same worker and
+ * client, against the real Temporal server (`temporal server start-dev`, in memory), and each
+ * figure side by side with the ratio ours / theirs (ENGINE_BENCH_TEMPORAL=0 leaves it out).
  *
  * - engine.throughput: N workflows (ENGINE_BENCH_N, default 2,000) each running one trivial
  *   activity, 200 in flight: completed workflows/s. Then the same with starts that do not ask to
  *   run eagerly (their first task goes through the queue and a poll), N/2 of them.
- * - engine.cpu: CPU time per workflow of the first run, split between the engine, the SDK's worker
- *   and client (this process) and Postgres: what bounds throughput on a small machine.
+ * - engine.cpu: CPU time per workflow of the first run, split between the server (the engine and
+ *   Postgres, or the `temporal` process), the SDK's worker and client (this process).
  * - engine.latency: start-to-completion of one such workflow at a time (low load): p50 / p99.
- * - engine.idle: ENGINE_BENCH_IDLE (default 10,000) workflows each waiting on a 30 s timer: engine
+ * - engine.updates: ENGINE_BENCH_UPDATES (default 500) executeUpdate calls on running workflows,
+ *   one at a time on one workflow, then 100 in flight over 20 workflows (5 each: Temporal allows
+ *   10 in flight per workflow): updates/s.
+ * - engine.schedule: a schedule firing every second for ENGINE_BENCH_SCHEDULE_S (default 15)
+ *   seconds: lag of each workflow's start time behind its nominal time (TemporalScheduledStartTime,
+ *   else the time its workflow id ends with) p50 / max.
+ * - engine.idle: ENGINE_BENCH_IDLE (default 10,000) workflows each waiting on a 30 s timer: server
  *   RSS while they wait, and the lag of the timer firings (TimerFired time minus due time) p50 / p99.
  */
 const workflowsPath = path.join(__dirname, '../test/engine/workflows/index.ts');
+const taskQueue = 'bench';
+const backend = process.env.DATABASE_URL ? 'postgres' : 'pglite';
 
-async function freePort(): Promise<number> {
-  return new Promise((resolve) => {
-    const srv = net.createServer();
-    srv.listen(0, '127.0.0.1', () => {
-      const { port } = srv.address() as net.AddressInfo;
-      srv.close(() => resolve(port));
-    });
-  });
+/** A server the workload runs against. */
+interface Target {
+  /** How its figures are labelled, e.g. `ours, postgres`. */
+  label: string;
+  address: string;
+  /** The server process, for its RSS. */
+  pid: number;
+  /** CPU time (ms) so far of each kind of process serving this target, e.g. engine and Postgres. */
+  serverCpuMs(): Record<string, number>;
+  close(): Promise<void>;
+}
+
+/** One measured figure of one target; `better` says which direction wins when compared. */
+interface Figure {
+  name: string;
+  unit: string;
+  better: 'higher' | 'lower';
+  value: number;
 }
 
 function spawnEngine(env: NodeJS.ProcessEnv): Promise<ChildProcess> {
@@ -54,59 +75,113 @@ function spawnEngine(env: NodeJS.ProcessEnv): Promise<ChildProcess> {
   });
 }
 
+/** The embedded engine in a process of its own, on a fresh schema (Postgres) or data dir (PGlite). */
+async function startOurs(): Promise<Target> {
+  const port = await freePort();
+  const dataDir = fs.mkdtempSync(path.join(os.tmpdir(), 'engine-bench-'));
+  const schema = `bench_${randomUUID().replace(/-/g, '').slice(0, 10)}`;
+  const engine = await spawnEngine({ ENGINE_PORT: String(port), ENGINE_DATA_DIR: dataDir, DATABASE_SCHEMA: schema });
+  return {
+    label: `ours, ${backend}`,
+    address: `127.0.0.1:${port}`,
+    pid: engine.pid!,
+    serverCpuMs: () => ({ engine: cpuMs(engine.pid!), Postgres: postgresCpuMs() }),
+    close: async () => {
+      engine.kill('SIGTERM');
+      await new Promise((r) => engine.once('exit', r));
+      if (process.env.DATABASE_URL) {
+        const db = await openDb({ url: process.env.DATABASE_URL });
+        await db.query(`DROP SCHEMA IF EXISTS ${schema} CASCADE`);
+        await db.close();
+      }
+      fs.rmSync(dataDir, { recursive: true, force: true });
+    },
+  };
+}
+
+/** The real Temporal dev server (in memory), as the cluster-mode tests start it. */
+async function startTheirs(): Promise<Target> {
+  const server = await startTemporalDevServer();
+  const port = server.address.split(':')[1]!;
+  // The helper does not hand out its process: it is the `temporal` process listening on that port.
+  const pid = processIds().find((p) => {
+    const args = readProc(p, 'cmdline').split('\0');
+    return args.includes('start-dev') && args[args.indexOf('--port') + 1] === port;
+  });
+  if (pid === undefined) {
+    await server.close();
+    throw new Error(`no temporal process found for ${server.address}`);
+  }
+  return { label: 'Temporal dev server', address: server.address, pid, serverCpuMs: () => ({ temporal: cpuMs(pid) }), close: server.close };
+}
+
+function processIds(): number[] {
+  return fs
+    .readdirSync('/proc')
+    .filter((d) => /^\d+$/.test(d))
+    .map(Number);
+}
+
+/** A /proc file of a process, '' when the process has ended. */
+function readProc(pid: number, file: string): string {
+  try {
+    return fs.readFileSync(`/proc/${pid}/${file}`, 'utf8');
+  } catch {
+    return '';
+  }
+}
+
 function rssMb(pid: number): number {
-  const status = fs.readFileSync(`/proc/${pid}/status`, 'utf8');
-  const kb = Number(/VmRSS:\s+(\d+)/.exec(status)?.[1] ?? 0);
+  const kb = Number(/VmRSS:\s+(\d+)/.exec(readProc(pid, 'status'))?.[1] ?? 0);
   return Math.round(kb / 1024);
 }
 
-/** CPU time (user + system) a process has used, in ms. */
+/** CPU time (user + system) a process has used, in ms (0 when it has ended). */
 function cpuMs(pid: number): number {
-  const fields = fs.readFileSync(`/proc/${pid}/stat`, 'utf8').split(') ')[1].split(' ');
+  const stat = readProc(pid, 'stat');
+  if (!stat) return 0;
+  const fields = stat.split(') ')[1]!.split(' ');
   return ((Number(fields[11]) + Number(fields[12])) * 1000) / 100; // utime, stime in clock ticks (100/s)
 }
 
 /** CPU time of every Postgres server process on this machine, in ms (0 when there is none). */
 function postgresCpuMs(): number {
-  let total = 0;
-  for (const pid of fs.readdirSync('/proc').filter((d) => /^\d+$/.test(d))) {
-    try {
-      if (fs.readFileSync(`/proc/${pid}/comm`, 'utf8').trim() === 'postgres') total += cpuMs(Number(pid));
-    } catch {
-      // the process ended
-    }
-  }
-  return total;
+  return processIds()
+    .filter((pid) => readProc(pid, 'comm').trim() === 'postgres')
+    .reduce((total, pid) => total + cpuMs(pid), 0);
 }
 
-const pct = (sorted: number[], p: number) => sorted[Math.min(sorted.length - 1, Math.floor((sorted.length * p) / 100))];
+const pct = (sorted: number[], p: number) => sorted[Math.min(sorted.length - 1, Math.floor((sorted.length * p) / 100))]!;
+const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
+const millis = (t: { seconds?: unknown; nanos?: number | null }) => Number(t.seconds) * 1000 + (t.nanos ?? 0) / 1e6;
 
 async function pool<T>(items: T[], width: number, fn: (item: T) => Promise<void>): Promise<void> {
   let next = 0;
   await Promise.all(
     Array.from({ length: width }, async () => {
-      while (next < items.length) await fn(items[next++]);
+      while (next < items.length) await fn(items[next++]!);
     }),
   );
 }
 
-export async function run(): Promise<void> {
+const scheduledStartTime = defineSearchAttributeKey('TemporalScheduledStartTime', SearchAttributeType.DATETIME);
+
+/** Runs the whole workload against `target` with a worker and client of this process; prints each figure as measured. */
+async function measure(target: Target, workflowBundle: WorkflowBundle): Promise<Figure[]> {
   const n = Number(process.env.ENGINE_BENCH_N ?? 2000);
   const idle = Number(process.env.ENGINE_BENCH_IDLE ?? 10_000);
-  const port = await freePort();
-  const dataDir = fs.mkdtempSync(path.join(os.tmpdir(), 'engine-bench-'));
-  const schema = `bench_${randomUUID().replace(/-/g, '').slice(0, 10)}`;
-  const engine = await spawnEngine({ ENGINE_PORT: String(port), ENGINE_DATA_DIR: dataDir, DATABASE_SCHEMA: schema });
-  const address = `127.0.0.1:${port}`;
-  Runtime.install({ logger: new DefaultLogger('ERROR') });
+  const updates = Number(process.env.ENGINE_BENCH_UPDATES ?? 500);
+  const scheduleSeconds = Number(process.env.ENGINE_BENCH_SCHEDULE_S ?? 15);
+  const figures: Figure[] = [];
+  const figure = (name: string, unit: string, better: Figure['better'], value: number) => figures.push({ name, unit, better, value });
+  const print = (key: string, text: string) => console.log(`${key} (${target.label}): ${text}`);
   // Loopback: gzip would only cost CPU on both sides.
-  const connection = await NativeConnection.connect({ address, grpcCompression: { codec: 'none' } });
+  const connection = await NativeConnection.connect({ address: target.address, grpcCompression: { codec: 'none' } });
   const client = new Client({ connection });
-  const taskQueue = 'bench';
   const worker = await Worker.create({
     connection,
     taskQueue,
-    workflowsPath,
+    workflowBundle,
     activities,
     maxConcurrentWorkflowTaskExecutions: 100,
     maxConcurrentActivityTaskExecutions: 200,
@@ -114,8 +189,9 @@ export async function run(): Promise<void> {
     workflowThreadPoolSize: 2,
   });
   const running = worker.run();
-  const backend = process.env.DATABASE_URL ? 'postgres' : 'pglite';
   try {
+    const { capabilities } = await connection.workflowService.getSystemInfo({});
+    print('engine.server', `eager workflow start ${capabilities?.eagerWorkflowStart ? 'supported' : 'not supported'}`);
     const one = async (i: string, requestEagerStart = true) => {
       const t0 = performance.now();
       const h = await client.workflow.start('greet', { taskQueue, workflowId: `bench-${i}`, args: ['x'], requestEagerStart });
@@ -129,26 +205,86 @@ export async function run(): Promise<void> {
         200,
         async (i) => void (await one(`${label}-${i}`, eager)),
       );
-      return (performance.now() - t0) / 1000;
+      const seconds = (performance.now() - t0) / 1000;
+      if (!label.startsWith('warm')) print(label, `${count} workflows with one activity in ${seconds.toFixed(1)} s = ${Math.round(count / seconds)} workflows/s`);
+      return count / seconds;
     };
-    const report = (label: string, count: number, seconds: number) =>
-      console.log(`${label} (${backend}): ${count} workflows with one activity in ${seconds.toFixed(1)} s = ${Math.round(count / seconds)} workflows/s`);
     // Warm-up, unmeasured: both kinds of start under load, so the JIT has compiled what the runs use.
     await throughput(300, true, 'warm-eager');
     await throughput(300, false, 'warm-polled');
-    const cpu0 = { engine: cpuMs(engine.pid!), sdk: cpuMs(process.pid), postgres: postgresCpuMs() };
-    report('engine.throughput', n, await throughput(n, true, 'engine.throughput'));
-    const perWorkflow = (ms: number) => (ms / n).toFixed(2);
-    console.log(
-      `engine.cpu (${backend}): per workflow engine ${perWorkflow(cpuMs(engine.pid!) - cpu0.engine)} ms, ` +
-        `SDK worker + client ${perWorkflow(cpuMs(process.pid) - cpu0.sdk)} ms, Postgres ${perWorkflow(postgresCpuMs() - cpu0.postgres)} ms (${os.cpus().length} cores)`,
-    );
-    report('engine.throughput.polled', Math.ceil(n / 2), await throughput(Math.ceil(n / 2), false, 'engine.throughput.polled'));
+    const cpu0 = { server: target.serverCpuMs(), sdk: cpuMs(process.pid) };
+    figure('throughput, eager starts', 'workflows/s', 'higher', await throughput(n, true, 'engine.throughput'));
+    const serverParts = Object.entries(target.serverCpuMs()).map(([name, ms]) => ({ name, ms: (ms - cpu0.server[name]!) / n }));
+    const server = serverParts.reduce((total, part) => total + part.ms, 0);
+    const sdk = (cpuMs(process.pid) - cpu0.sdk) / n;
+    const parts = serverParts.map((part) => `${part.name} ${part.ms.toFixed(2)} ms`).join(', ');
+    print('engine.cpu', `per workflow server ${server.toFixed(2)} ms (${parts}), SDK worker + client ${sdk.toFixed(2)} ms (${os.cpus().length} cores)`);
+    figure('server CPU per workflow', 'ms', 'lower', server);
+    figure('throughput, polled starts', 'workflows/s', 'higher', await throughput(Math.ceil(n / 2), false, 'engine.throughput.polled'));
 
     const lat: number[] = [];
     for (let i = 0; i < 200; i++) lat.push(await one(`lat-${i}`));
     lat.sort((a, b) => a - b);
-    console.log(`engine.latency (${backend}, one at a time): p50 ${pct(lat, 50).toFixed(1)} ms, p99 ${pct(lat, 99).toFixed(1)} ms`);
+    print('engine.latency', `one at a time: p50 ${pct(lat, 50).toFixed(1)} ms, p99 ${pct(lat, 99).toFixed(1)} ms`);
+    figure('latency p50', 'ms', 'lower', pct(lat, 50));
+    figure('latency p99', 'ms', 'lower', pct(lat, 99));
+
+    if (updates > 0) {
+      const updated = async (label: string, workflows: number, perWorkflow: number) => {
+        const handles = await Promise.all(
+          Array.from({ length: workflows }, (_, i) => client.workflow.start('updatable', { taskQueue, workflowId: `bench-${label}-${i}` })),
+        );
+        const count = Math.ceil(updates / workflows) * workflows;
+        const t0 = performance.now();
+        await Promise.all(
+          handles.map((h) =>
+            pool(
+              Array.from({ length: count / workflows }, (_, i) => `v${i}`),
+              perWorkflow,
+              async (value) => void (await h.executeUpdate('setValue', { args: [value] })),
+            ),
+          ),
+        );
+        const perSecond = count / ((performance.now() - t0) / 1000);
+        await Promise.all(handles.map((h) => h.executeUpdate('finish')));
+        const inFlight = Math.min(count, workflows * perWorkflow);
+        print('engine.updates', `${count} updates on ${workflows} workflow(s), ${inFlight} in flight: ${Math.round(perSecond)} updates/s`);
+        return perSecond;
+      };
+      // Temporal allows 2,000 updates per run, the closing one included.
+      figure('updates, one at a time', 'updates/s', 'higher', await updated('updates-seq', Math.ceil(updates / 1999), 1));
+      figure('updates, 100 in flight', 'updates/s', 'higher', await updated('updates-par', 20, 5));
+    }
+
+    if (scheduleSeconds > 0) {
+      const prefix = `bench-scheduled-${randomUUID().slice(0, 8)}`;
+      const schedule = await client.schedule.create({
+        scheduleId: prefix,
+        spec: { intervals: [{ every: '1s' }] },
+        action: { type: 'startWorkflow', workflowType: 'greet', args: ['x'], taskQueue, workflowId: prefix },
+      });
+      await sleep(scheduleSeconds * 1000);
+      await schedule.delete();
+      await sleep(1000); // the last start reaches the visibility store
+      const lags: number[] = [];
+      let withAttribute = 0;
+      for await (const wf of client.workflow.list({ query: `WorkflowId STARTS_WITH '${prefix}-'` })) {
+        // Temporal names the workflow after its nominal time, to the second: a 1 s interval is on whole seconds.
+        const attribute = wf.typedSearchAttributes.get(scheduledStartTime);
+        if (attribute) withAttribute++;
+        const nominal = attribute ?? new Date(wf.workflowId.slice(prefix.length + 1));
+        lags.push(wf.startTime.getTime() - nominal.getTime());
+      }
+      if (lags.length === 0) throw new Error(`the schedule ${prefix} started no workflow that a list finds`);
+      lags.sort((a, b) => a - b);
+      print(
+        'engine.schedule',
+        `${lags.length} workflows started every second (${withAttribute} with TemporalScheduledStartTime): ` +
+          `lag behind nominal time p50 ${pct(lags, 50).toFixed(0)} ms, max ${lags.at(-1)?.toFixed(0)} ms`,
+      );
+      figure('schedule firing lag p50', 'ms', 'lower', pct(lags, 50));
+      figure('schedule firing lag max', 'ms', 'lower', lags.at(-1)!);
+    }
 
     if (idle > 0) {
       const sleepMs = 30_000;
@@ -156,9 +292,10 @@ export async function run(): Promise<void> {
       const s0 = performance.now();
       await pool(ids, 100, async (id) => void (await client.workflow.start('sleeper', { taskQueue, workflowId: id, args: [sleepMs] })));
       const startSeconds = (performance.now() - s0) / 1000;
-      await new Promise((r) => setTimeout(r, 3000));
-      const rss = rssMb(engine.pid!);
-      console.log(`engine.idle (${backend}): ${idle} workflows waiting on timers (started in ${startSeconds.toFixed(1)} s): engine RSS ${rss} MB`);
+      await sleep(3000);
+      const rss = rssMb(target.pid);
+      print('engine.idle', `${idle} workflows waiting on timers (started in ${startSeconds.toFixed(1)} s): server RSS ${rss} MB`);
+      figure(`idle RSS, ${idle} timers waiting`, 'MB', 'lower', rss);
       const handles = ids.map((id) => client.workflow.getHandle(id));
       await pool(handles, 200, async (h) => void (await h.result()));
       const lags: number[] = [];
@@ -167,24 +304,56 @@ export async function run(): Promise<void> {
         const history = await client.workflow.getHandle(id).fetchHistory();
         const started = history.events!.find((e) => e.timerStartedEventAttributes)!;
         const fired = history.events!.find((e) => e.timerFiredEventAttributes)!;
-        const due = Number(started.eventTime!.seconds) * 1000 + started.eventTime!.nanos! / 1e6 + sleepMs;
-        const at = Number(fired.eventTime!.seconds) * 1000 + fired.eventTime!.nanos! / 1e6;
-        lags.push(at - due);
+        lags.push(millis(fired.eventTime!) - (millis(started.eventTime!) + sleepMs));
       });
       lags.sort((a, b) => a - b);
-      console.log(`engine.timers (${backend}): firing lag over ${lags.length} sampled timers p50 ${pct(lags, 50).toFixed(0)} ms, p99 ${pct(lags, 99).toFixed(0)} ms; peak RSS ${rssMb(engine.pid!)} MB`);
+      print('engine.timers', `firing lag over ${lags.length} sampled timers p50 ${pct(lags, 50).toFixed(0)} ms, p99 ${pct(lags, 99).toFixed(0)} ms; peak RSS ${rssMb(target.pid)} MB`);
+      figure('timer lag p50', 'ms', 'lower', pct(lags, 50));
+      figure('timer lag p99', 'ms', 'lower', pct(lags, 99));
     }
   } finally {
     worker.shutdown();
     await running;
     await connection.close();
-    engine.kill('SIGTERM');
-    await new Promise((r) => engine.once('exit', r));
-    if (process.env.DATABASE_URL) {
-      const db = await openDb({ url: process.env.DATABASE_URL });
-      await db.query(`DROP SCHEMA IF EXISTS ${schema} CASCADE`);
-      await db.close();
-    }
-    fs.rmSync(dataDir, { recursive: true, force: true });
   }
+  return figures;
+}
+
+/** Runs the workload against `start()`'s server, closing it afterwards whatever happens. */
+async function against(start: () => Promise<Target>, workflowBundle: WorkflowBundle): Promise<Figure[]> {
+  const target = await start();
+  try {
+    return await measure(target, workflowBundle);
+  } finally {
+    await target.close();
+  }
+}
+
+const shown = (f: Figure) => `${f.value.toFixed(f.value < 10 ? 1 : 0)} ${f.unit}`;
+
+/** One line per figure: ours, theirs, ours / theirs and whether that ratio is good. */
+function compare(ours: Figure[], theirs: Figure[]): void {
+  const width = Math.max(...ours.map((f) => f.name.length));
+  for (const f of ours) {
+    const t = theirs.find((x) => x.name === f.name);
+    if (!t) continue;
+    const ratio = t.value === 0 ? '-' : (f.value / t.value).toFixed(2);
+    const oursBetter = f.better === 'higher' ? f.value > t.value : f.value < t.value;
+    const verdict = f.value === t.value ? 'even' : oursBetter ? 'ours better' : 'Temporal better';
+    console.log(
+      `engine.vs-temporal: ${f.name.padEnd(width)}  ours ${shown(f).padStart(12)}  Temporal ${shown(t).padStart(12)}  ours/theirs ${ratio.padStart(5)} (${f.better} is better: ${verdict})`,
+    );
+  }
+}
+
+export async function run(): Promise<void> {
+  Runtime.install({ logger: new DefaultLogger('ERROR') });
+  const workflowBundle = await bundleWorkflowCode({ workflowsPath, logger: new DefaultLogger('ERROR') });
+  const ours = await against(startOurs, workflowBundle);
+  if (process.env.ENGINE_BENCH_TEMPORAL === '0') return;
+  if (!temporalCli()) {
+    console.log('engine.vs-temporal: skipped, the Temporal CLI (temporal) is not installed (see README, "Development")');
+    return;
+  }
+  compare(ours, await against(startTheirs, workflowBundle));
 }
