@@ -6,9 +6,10 @@ import { chromium, type Browser, type Page } from 'playwright-core';
 import { findTemporalUi, startTemporalUi, type TemporalUi } from '../../src/cli/temporal-ui';
 import { syncWorkflowId } from '../../src/worker/workflow-ids';
 import { TASK_QUEUE } from '../../src/workflows/types';
-import { startOrchestrationTest, waitFor, type OrchestrationTest } from '../orchestration/helpers';
+import { waitFor, type OrchestrationTest } from '../orchestration/helpers';
 import { spawnCli } from '../helpers/cli';
 import { freePort } from '../helpers/temporal';
+import { startSyncsForTools, type SyncsForTools } from './tooling';
 
 /**
  * The real Temporal Web UI (its Go server, `temporal-ui-server`) against Syncline's embedded engine
@@ -25,34 +26,21 @@ const CHROMIUM = process.env.CHROMIUM_PATH ?? '/usr/bin/chromium';
 const ARTIFACTS = path.join(__dirname, '../../test-artifacts');
 const INSTALL_HINT = 'GOBIN=$HOME/go/bin go install github.com/temporalio/ui-server/v2/cmd/server@v2.55.0 && mv $HOME/go/bin/server $HOME/go/bin/temporal-ui-server';
 
-const YAML = `integrations:
-  fake:
-    syncs:
-      items:
-        runs: every hour
-        output: Item
-        endpoint: GET /items
-      slow:
+/** A sync that is not started on its own: started, its run takes a while, so its runSync activity is pending while the UI looks. */
+const SLOW_SYNC = {
+  yaml: `      slow:
         runs: every hour
         output: Item
         endpoint: GET /slow-items
         auto_start: false
-models:
-  Item:
-    id: string
-    name: string
-`;
-
-const ITEMS = `module.exports = async function fetchData(nango) {
-  const res = await nango.get({ endpoint: '/offset/items', params: { offset: 0, limit: 1000 } });
-  await nango.batchSave(res.data.items.map((i) => ({ id: String(i.id), name: i.name })), 'Item');
-};`;
-
-/** A run that takes a while: its runSync activity is pending while the UI looks. */
-const SLOW = `module.exports = async function fetchData(nango) {
+`,
+  code: {
+    'sync/slow': `module.exports = async function fetchData(nango) {
   await nango.get({ endpoint: '/slow', params: { ms: 15000 } });
   await nango.batchSave([{ id: '1', name: 'slow' }], 'Item');
-};`;
+};`,
+  },
+};
 
 let t: OrchestrationTest;
 let ui: TemporalUi;
@@ -60,7 +48,8 @@ let browser: Browser;
 let page: Page;
 let connection: Connection;
 let client: Client;
-const workflowIdOf: Record<string, string> = {};
+let workflowIdOf: Record<string, string>;
+let jobCount: SyncsForTools['jobCount'];
 const apiErrors: string[] = [];
 
 beforeAll(async () => {
@@ -68,26 +57,16 @@ beforeAll(async () => {
   if (!binary) throw new Error(`The Temporal UI server (temporal-ui-server) is not installed: ${INSTALL_HINT}`);
   if (!existsSync(CHROMIUM)) throw new Error(`Chromium not found at ${CHROMIUM}: apt-get install chromium, or set CHROMIUM_PATH`);
   mkdirSync(ARTIFACTS, { recursive: true });
-  [t, browser] = await Promise.all([startOrchestrationTest(), chromium.launch({ executablePath: CHROMIUM, headless: true, args: ['--no-sandbox', '--disable-dev-shm-usage'] })]);
+  let syncs: SyncsForTools;
+  [syncs, browser] = await Promise.all([startSyncsForTools(['ui-1', 'ui-2', 'ui-3'], SLOW_SYNC), chromium.launch({ executablePath: CHROMIUM, headless: true, args: ['--no-sandbox', '--disable-dev-shm-usage'] })]);
+  ({ t, workflowIdOf, jobCount } = syncs);
   ui = await startTemporalUi({ binary, temporalAddress: t.orchestration.address, port: await freePort() });
   connection = await Connection.connect({ address: t.orchestration.address });
   client = new Client({ connection });
-  expect((await t.deploy(YAML, { 'sync/items': ITEMS, 'sync/slow': SLOW })).status).toBe(200);
-  for (const c of ['ui-1', 'ui-2', 'ui-3']) {
-    await t.connect(c);
-    const [target] = await t.targets(c, ['items']);
-    workflowIdOf[c] = syncWorkflowId(target!.key);
-  }
-  await waitFor(
-    'the first run of each sync',
-    async () => {
-      for (const c of Object.keys(workflowIdOf)) if ((await jobCount(c)) === 0) return false;
-      return true;
-    },
-    60_000,
-  );
   page = await browser.newPage({ viewport: { width: 1400, height: 1000 } });
   page.on('response', async (r) => {
+    // CountSchedules came after Temporal 1.29: the UI asks for it and, as with a 1.29 server, shows no count when it is unimplemented.
+    if (r.status() === 501 && r.url().includes('/schedule-count')) return;
     if (r.url().includes('/api/v1/') && r.status() >= 400) apiErrors.push(`${r.status()} ${r.url()} ${await r.text().catch(() => '')}`);
   });
 }, 120_000);
@@ -99,17 +78,13 @@ afterAll(async () => {
   await t?.close();
 });
 
-async function jobCount(connectionId: string, sync = 'items'): Promise<number> {
-  const [target] = await t.targets(connectionId, [sync]);
-  return (await t.store.jobs.jobs(target!.row.id)).filter((j) => j.status === 'SUCCESS').length;
-}
-
 const shot = (name: string) => page.screenshot({ path: path.join(ARTIFACTS, `temporal-ui-${name}.png`), fullPage: true });
 
 /** Opens a page of the UI and waits for it to settle; no API call of it may fail. */
 async function open(route: string): Promise<void> {
   apiErrors.length = 0;
-  await page.goto(`${ui.url}/namespaces/default${route}`, { waitUntil: 'networkidle' });
+  // Not `networkidle`: a workflow's page keeps polling it. Each test waits for what it looks at.
+  await page.goto(`${ui.url}/namespaces/default${route}`, { waitUntil: 'load' });
 }
 
 /** The page's text; an error banner (the UI's toasts and error alerts) fails the test. */
@@ -181,21 +156,28 @@ test('a sync workflow: history as timeline, event list and JSON; its stack trace
 
   await page.getByTestId('timeline-tab').click();
   await page.getByText('Timeline', { exact: true }).last().waitFor();
-  await page.waitForLoadState('networkidle');
+  await page.getByText('runSync').first().waitFor();
   await shot('workflow-timeline');
   expect(await text()).toContain('runSync');
 
   await page.getByTestId('call-stack-tab').click();
   await page.getByText(/src\/workflows\/sync\.ts/).first().waitFor();
   await shot('workflow-call-stack');
-  expect(await text()).toMatch(/at .*\(src\/workflows\/sync\.ts:\d+:\d+\)/);
+  // Where the sync workflow waits for its next run.
+  const stack = await text();
+  expect(stack).toMatch(/src\/workflows\/sync\.ts:\d+:\d+/);
+  expect(stack).toContain('at condition');
 
   await page.getByTestId('queries-tab').click();
   await page.getByRole('button', { name: 'Run Query' }).click();
-  await page.getByText(/"status":/).first().waitFor();
+  await page.getByText(/"connectionId"/).first().waitFor();
   await shot('workflow-query-status');
-  const live = await client.workflow.getHandle(workflowId).query<{ status: string }>('status');
-  expect(await text()).toContain(`"status": "${live.status}"`);
+  // What the sync's `status` query answers now, as the UI shows it.
+  const live = await client.workflow.getHandle(workflowId).query<{ runs: number; paused: boolean; nextRunAt: number }>('status');
+  body = await text();
+  expect(body).toContain('"connectionId": "ui-1"');
+  expect(body).toContain(`"runs": ${live.runs}`);
+  expect(body).toContain(`"nextRunAt": ${live.nextRunAt}`);
 });
 
 test('pending activities while a sync runs', async () => {
@@ -209,8 +191,10 @@ test('pending activities while a sync runs', async () => {
   await page.getByText('runSync').first().waitFor();
   await shot('workflow-pending-activities');
   const body = await text();
-  expect(body).toMatch(/Attempt\s*1/i);
+  expect(body).toMatch(/Attempt\s*1\s*\/\s*10/);
   expect(body).toContain('runSync');
+  // The worker running it, by the identity it polled with.
+  expect(body).toMatch(new RegExp(`Last Worker Identity\\s*${t.orchestration.worker!.options.identity}`));
 });
 
 test('the task queue page lists the worker by its identity', async () => {
@@ -293,7 +277,7 @@ test('cancel and terminate from the UI', async () => {
   await moreActions('terminate-button');
   await confirmModal('terminate-confirmation-modal', (m) => m.locator('input, textarea').first().fill('terminated from the UI'), 'Terminate');
   await waitFor('the terminated workflow', async () => (await statusOf(terminated.workflowId, terminated.runId)) === 'TERMINATED', 30_000);
-  await page.reload({ waitUntil: 'networkidle' });
+  await page.reload({ waitUntil: 'load' });
   await page.getByTestId('execution-status').getByText('TERMINATED').waitFor();
   await shot('workflow-terminated');
 });
