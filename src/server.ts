@@ -92,7 +92,7 @@ export async function startSyncline(config: Config, logger?: Logger, options: St
         runLimits: runLimits(config),
       });
     }
-    const app = createApp({ store: base.store, logger: base.logger, orchestrator: orchestration?.orchestrator, metricsAuth: config.metricsAuth, webhookRateLimit: config.webhookRateLimit });
+    const app = createApp({ store: base.store, logger: base.logger, orchestrator: orchestration?.orchestrator, metricsAuth: config.metricsAuth, webhookRateLimit: config.webhookRateLimit, recordReadsAtOnce: config.recordReadsAtOnce });
     server = await new Promise<Server>((resolve, reject) => {
       const s = app.listen(config.port, () => resolve(s));
       s.once('error', reject);

@@ -47,6 +47,7 @@ const schema = z.object({
   SYNCLINE_MAX_RUNS_PER_CONNECTION: count('a whole number of runs of one connection at once, from 1'),
   SYNCLINE_MAX_BATCH_MB: count('a whole number of megabytes one batchSave call may carry, from 1'),
   SYNCLINE_RECORDS_IN_FLIGHT_MB: count('a whole number of megabytes of records all runs may hold at once, from 1'),
+  SYNCLINE_RECORD_READS_AT_ONCE: count('a whole number of GET /records pages read at once, from 1'),
   LOG_LEVEL: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'], { error: 'one of fatal, error, warn, info, debug, trace, silent' }).default('info'),
 });
 
@@ -90,6 +91,8 @@ export interface Config {
   readonly maxBatchMb?: number;
   /** MB of records (as JSON) all runs of this process hold at once, received and not yet written (absent: 256); past it, batchSave waits. */
   readonly recordsInFlightMb?: number;
+  /** `GET /records` pages read from the database at once (absent: 4); more wait their turn without holding a connection. */
+  readonly recordReadsAtOnce?: number;
 }
 
 /**
@@ -130,5 +133,6 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
     maxRunsPerConnection: v.SYNCLINE_MAX_RUNS_PER_CONNECTION,
     maxBatchMb: v.SYNCLINE_MAX_BATCH_MB,
     recordsInFlightMb: v.SYNCLINE_RECORDS_IN_FLIGHT_MB,
+    recordReadsAtOnce: v.SYNCLINE_RECORD_READS_AT_ONCE,
   });
 }

@@ -28,6 +28,7 @@ describe('loadConfig', () => {
       SYNCLINE_WORKER_SLOTS: '100',
       SYNCLINE_MAX_RUNS_PER_ENVIRONMENT: '10',
       SYNCLINE_MAX_RUNS_PER_CONNECTION: '2',
+      SYNCLINE_RECORD_READS_AT_ONCE: '8',
     });
     expect(config).toMatchObject({
       port: 8080,
@@ -43,6 +44,7 @@ describe('loadConfig', () => {
       workflowThreads: 1,
       workerSlots: 100,
       maxRunsPerEnvironment: 10,
+      recordReadsAtOnce: 8,
       maxRunsPerConnection: 2,
     });
     expect(config.encryptionKey).toEqual(Buffer.alloc(32, 7));
@@ -75,6 +77,7 @@ describe('loadConfig', () => {
     ['SYNCLINE_WORKER_SLOTS', '0', /^Invalid SYNCLINE_WORKER_SLOTS: expected a whole number of activities the worker runs at once, from 1/],
     ['SYNCLINE_MAX_RUNS_PER_ENVIRONMENT', '2.5', /^Invalid SYNCLINE_MAX_RUNS_PER_ENVIRONMENT: expected a whole number of runs of one environment at once, from 1/],
     ['SYNCLINE_MAX_RUNS_PER_CONNECTION', 'many', /^Invalid SYNCLINE_MAX_RUNS_PER_CONNECTION: expected a whole number of runs of one connection at once, from 1/],
+    ['SYNCLINE_RECORD_READS_AT_ONCE', '0', /^Invalid SYNCLINE_RECORD_READS_AT_ONCE: expected a whole number of GET \/records pages read at once, from 1/],
   ])('%s=%s stops start-up with one line naming it', (name, value, message) => {
     expect(() => loadConfig({ [name]: value })).toThrow(ConfigError);
     expect(() => loadConfig({ [name]: value })).toThrow(message);
