@@ -4,7 +4,7 @@ let api: TestApi;
 
 beforeAll(async () => {
   api = await startTestApi();
-  for (const key of ['github', 'crm', 'chat']) await addIntegration(api.dev, key);
+  for (const [key, provider] of [['github', 'github'], ['crm', 'hubspot'], ['chat', 'slack']] as const) await addIntegration(api.dev, key, provider);
 });
 afterAll(() => api.close());
 
@@ -82,7 +82,7 @@ describe('GET /connections filters', () => {
         id: expect.any(Number),
         connection_id: 'bob',
         provider_config_key: 'crm',
-        provider: 'crm',
+        provider: 'hubspot',
         created: expect.stringMatching(/^\d{4}-\d\d-\d\dT/),
         metadata: {},
         errors: [],

@@ -74,7 +74,7 @@ test('system RPCs answer; unsupported ones are UNIMPLEMENTED', async () => {
   expect((await svc.listNamespaces({})).namespaces.map((n) => n.namespaceInfo?.name)).toContain('default');
   expect((await svc.getClusterInfo({})).clusterName).toBe('active');
   await expect(svc.describeNamespace({ namespace: 'nope' })).rejects.toMatchObject({ code: status.NOT_FOUND });
-  await expect(svc.listSchedules({ namespace: 'default' })).rejects.toMatchObject({ code: status.UNIMPLEMENTED });
+  await expect(svc.countSchedules({ namespace: 'default' })).rejects.toMatchObject({ code: status.UNIMPLEMENTED });
 });
 
 test('DescribeTaskQueue shows the poller; history reads backwards', async () => {

@@ -22,11 +22,12 @@ const credentials = z.looseObject({
 
 const createBody = z.object({
   unique_key: uniqueKey,
-  provider: z
-    .string()
-    .regex(/^[a-z0-9][a-z0-9._-]{0,63}$/, 'provider must be a provider name such as "github"')
-    // findProvider looks up own keys only: "constructor" or "__proto__" are unknown like any other.
-    .refine((name) => findProvider(name) !== undefined, 'provider must be one of the catalogue (GET /providers) or of SYNCLINE_PROVIDERS_FILE'),
+  // One message per wrong name: malformed, or well formed but unknown. findProvider looks up own
+  // keys only: "constructor" or "__proto__" are unknown like any other.
+  provider: z.string().superRefine((name, ctx) => {
+    if (!/^[a-z0-9][a-z0-9._-]{0,63}$/.test(name)) ctx.addIssue('provider must be a provider name such as "github"');
+    else if (findProvider(name) === undefined) ctx.addIssue('provider must be one of the catalogue (GET /providers) or of SYNCLINE_PROVIDERS_FILE');
+  }),
   display_name: z.string().min(1).max(255).optional(),
   credentials: credentials.optional(),
   forward_webhooks: z.boolean().optional(),
