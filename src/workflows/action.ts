@@ -2,7 +2,7 @@ import { patched, proxyActivities, sleep } from '@temporalio/workflow';
 import type { SyncActivities } from '../activities/types';
 import type { WebhookActivities } from '../activities/webhooks';
 import { unrecordedActionEnd } from './failures';
-import { busyWaitMs, FINAL_ACTION_ERRORS, type ActionResult, type ActionWorkflowArgs } from './types';
+import { BOOKKEEPING_ACTIVITY, busyWaitMs, FINAL_ACTION_ERRORS, type ActionResult, type ActionWorkflowArgs } from './types';
 
 /** Wall-clock limit of one action run, as in Nango. */
 export const ACTION_TIMEOUT_MS = 15 * 60_000;
@@ -25,8 +25,8 @@ export async function actionWorkflow(args: ActionWorkflowArgs, actionId: string)
     heartbeatTimeout: args.heartbeatTimeoutMs ?? 60_000,
     retry: { initialInterval: 1000, backoffCoefficient: 2, maximumAttempts: args.maxRetries + 1 },
   });
-  const { abandonActionRun } = proxyActivities<SyncActivities>({ startToCloseTimeout: 60_000, retry: { maximumInterval: 30_000, maximumAttempts: 5 } });
-  const { sendAsyncActionWebhook } = proxyActivities<WebhookActivities>({ startToCloseTimeout: 60_000, retry: { maximumInterval: 30_000, maximumAttempts: 5 } });
+  const { abandonActionRun } = proxyActivities<SyncActivities>(BOOKKEEPING_ACTIVITY);
+  const { sendAsyncActionWebhook } = proxyActivities<WebhookActivities>(BOOKKEEPING_ACTIVITY);
   let result: ActionResult;
   try {
     result = await attempts(args, actionId, runAction);

@@ -14,7 +14,7 @@ import type { SyncActivities } from '../activities/types';
 import type { WebhookActivities } from '../activities/webhooks';
 import { SyncState } from './state';
 import { whenSlotFree } from './slots';
-import { syncRunKey, type SyncLiveStatus, type SyncWorkflowArgs, type TriggerOptions } from './types';
+import { BOOKKEEPING_ACTIVITY, syncRunKey, type SyncLiveStatus, type SyncWorkflowArgs, type TriggerOptions } from './types';
 
 export const triggerSignal = defineSignal<[TriggerOptions?]>('trigger');
 export const pauseSignal = defineSignal('pause');
@@ -38,8 +38,8 @@ export async function syncWorkflow(args: SyncWorkflowArgs): Promise<string> {
     heartbeatTimeout: args.heartbeatTimeoutMs ?? 60_000,
     retry: { initialInterval: 1000, backoffCoefficient: 2, maximumInterval: 60_000, maximumAttempts: args.runAttempts ?? 10 },
   });
-  const { abandonSyncRun } = proxyActivities<SyncActivities>({ startToCloseTimeout: 60_000, retry: { maximumInterval: 30_000, maximumAttempts: 5 } });
-  const { sendSyncWebhooks, sendAbandonedSyncWebhooks } = proxyActivities<WebhookActivities>({ startToCloseTimeout: 60_000, retry: { maximumInterval: 30_000, maximumAttempts: 5 } });
+  const { abandonSyncRun } = proxyActivities<SyncActivities>(BOOKKEEPING_ACTIVITY);
+  const { sendSyncWebhooks, sendAbandonedSyncWebhooks } = proxyActivities<WebhookActivities>(BOOKKEEPING_ACTIVITY);
 
   setHandler(triggerSignal, (options) => state.trigger(options));
   setHandler(pauseSignal, () => state.pause());

@@ -213,3 +213,10 @@ export interface OnEventActivities {
   /** Runs the on-event script once and logs its run (operation `on-event`). */
   runOnEventScript(args: OnEventWorkflowArgs): Promise<OnEventResult>;
 }
+
+/**
+ * Options of the activities that record an outcome or hand webhooks to the outbox. They must not be
+ * lost to a database outage, so they retry (at most 30 s apart) for up to an hour rather than giving
+ * up after a few attempts.
+ */
+export const BOOKKEEPING_ACTIVITY = { startToCloseTimeout: 60_000, scheduleToCloseTimeout: 60 * 60_000, retry: { maximumInterval: 30_000 } } as const;

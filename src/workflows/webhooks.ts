@@ -2,6 +2,7 @@ import { proxyActivities } from '@temporalio/workflow';
 import type { WebhookActivities } from '../activities/webhooks';
 import type { WebhookHandlerArgs, WebhookHandlerResult } from '../webhooks/types';
 import { whenSlotFree } from './slots';
+import { BOOKKEEPING_ACTIVITY } from './types';
 
 /** Attempts per delivery; the back-off between them starts at 500 ms and doubles (0.5, 1, 2, 4 s). */
 export const WEBHOOK_ATTEMPTS = 5;
@@ -17,7 +18,7 @@ export async function webhookDeliveryWorkflow(deliveryIds: number[]): Promise<vo
     startToCloseTimeout: 30_000,
     retry: { initialInterval: 500, backoffCoefficient: 2, maximumInterval: 60_000, maximumAttempts: WEBHOOK_ATTEMPTS },
   });
-  const { abandonWebhook } = proxyActivities<WebhookActivities>({ startToCloseTimeout: 30_000, retry: { maximumAttempts: 10, maximumInterval: 30_000 } });
+  const { abandonWebhook } = proxyActivities<WebhookActivities>(BOOKKEEPING_ACTIVITY);
   await Promise.all(
     deliveryIds.map(async (id) => {
       try {

@@ -77,7 +77,20 @@ export interface OutageScenario {
    * with its result and its webhook, and a sync webhook reported the run that brought the last changes.
    */
   expectNothingLost(traffic: Traffic): Promise<void>;
+  /**
+   * The whole trial: traffic starts, the provider's data changes, `disturb` takes the database away
+   * and returns once it is meant to be back; then Syncline must be healthy again, have answered only
+   * 200, 202 and 503 meanwhile, store the changed data with a scheduled run, and have lost nothing.
+   */
+  survives(tag: string, disturb: () => Promise<void>): Promise<Trial>;
   close(): Promise<void>;
+}
+
+/** What a trial measured: how long after the database's return /health was ok and a scheduled run stored the data, and what the calls answered. */
+export interface Trial {
+  resumedMs: number;
+  ranAfterMs: number;
+  statuses: Map<number, number>;
 }
 
 export async function startOutageScenario(): Promise<OutageScenario> {
@@ -129,7 +142,7 @@ export async function startOutageScenario(): Promise<OutageScenario> {
 
   let added = 0;
   let changedAt = 0;
-  return {
+  const self: OutageScenario = {
     syncline,
     db,
     proxy,
@@ -185,10 +198,13 @@ export async function startOutageScenario(): Promise<OutageScenario> {
     async expectNothingLost(traffic) {
       expect(JSON.stringify(await stored())).toBe(JSON.stringify(expected()));
       expect(await api('POST', '/action/trigger', { action_name: 'first-item' })).toMatchObject({ status: 200, body: fake.items[0] });
-      // Each accepted asynchronous action ends (its result fetched by id) and its webhook is sent.
+      // Each accepted asynchronous action ends, with its result or its failure (404 means still
+      // running), and its webhook is sent. An attempt whose start was lost with the database waits
+      // for its 60 s heartbeat timeout before its retry: all of them get 3 minutes together.
       expect(traffic.asyncActions.length).toBeGreaterThan(0);
+      const until = Date.now() + 180_000;
       for (const id of traffic.asyncActions) {
-        await waitFor(`asynchronous action ${id} to end`, async () => (await api('GET', `/action/${id}`)).status === 200, 90_000);
+        await waitFor(`asynchronous action ${id} to end`, async () => ![404, 503].includes((await api('GET', `/action/${id}`)).status), Math.max(1000, until - Date.now()));
         await waitFor(`the webhook of asynchronous action ${id}`, () => hooks.find((b) => b?.type === 'async_action' && b.payload?.id === id).length > 0, 30_000);
       }
       // The run that brought the changes in told the app so (a run that started after them: a deletion
@@ -200,6 +216,22 @@ export async function startOutageScenario(): Promise<OutageScenario> {
       );
     },
 
+    async survives(tag, disturb) {
+      const t = self.traffic();
+      await new Promise((r) => setTimeout(r, 1000));
+      self.changeProviderData(tag);
+      await disturb();
+      const back = Date.now();
+      await waitFor('/health to be ok again', self.healthy, 30_000);
+      const resumedMs = Date.now() - back;
+      const statuses = await t.stop();
+      // Only successes and our 503: no 500, no dropped connection.
+      expect([...statuses].filter(([status]) => ![200, 202, 503].includes(status))).toEqual([]);
+      const ranAfterMs = await self.scheduledRunBringsDataIn(back);
+      await self.expectNothingLost(t);
+      return { resumedMs, ranAfterMs, statuses };
+    },
+
     async close() {
       await proxy.start().catch(() => undefined);
       await syncline.close();
@@ -208,6 +240,7 @@ export async function startOutageScenario(): Promise<OutageScenario> {
       fs.rmSync(dir, { recursive: true, force: true });
     },
   };
+  return self;
 }
 
 /** Starts the scenario before the tests of the calling file and closes it after; call it at the top of a describe block. */
