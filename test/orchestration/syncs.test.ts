@@ -112,7 +112,8 @@ test('runs follow the schedule; pause stops them; start runs now and resumes the
 
   const paused = await t.request('POST', '/sync/pause', { json: { syncs: ['items'], provider_config_key: 'fake', connection_id: 'c3' } });
   expect(paused.body).toEqual({ success: true });
-  await waitFor('PAUSED', async () => (await t.request('GET', '/sync/status?syncs=items&provider_config_key=fake&connection_id=c3')).body.syncs[0].status === 'PAUSED');
+  // The run in progress ends first; on a loaded machine (the whole suite at once) that took over 20 s.
+  await waitFor('PAUSED', async () => (await t.request('GET', '/sync/status?syncs=items&provider_config_key=fake&connection_id=c3')).body.syncs[0].status === 'PAUSED', 60_000);
   const count = (await jobsOf('c3', 'items')).length;
   await new Promise((r) => setTimeout(r, 2000));
   expect((await jobsOf('c3', 'items')).length).toBe(count);
@@ -123,7 +124,7 @@ test('runs follow the schedule; pause stops them; start runs now and resumes the
   await finished('c3', 'items', count + 2);
   // Quiet again: the faults other tests inject on the fake API are theirs alone.
   await t.request('POST', '/sync/pause', { json: { syncs: ['items'], provider_config_key: 'fake', connection_id: 'c3' } });
-});
+}, 150_000);
 
 test('a trigger during a run queues one more run, not more', async () => {
   await t.connect('c4');
