@@ -193,6 +193,8 @@ describe('a schedule across an engine killed with SIGKILL', () => {
       });
       await engine.kill();
       const down = Date.now();
+      // Down for a few intervals whatever the machine's speed (a quick restart left none due in between).
+      await new Promise((r) => setTimeout(r, 3000));
       await engine.restart();
       const up = Date.now();
       const d = await until(handle, (x) => x.info.recentActions.some((a) => a.scheduledAt.getTime() > up));
