@@ -10,6 +10,7 @@ import { useUserProviders } from '../src/providers';
 import { openDb, openStore } from '../src/store';
 import { startOrchestration } from '../src/worker';
 import { issue } from './records';
+import { deployTick, quantile } from './lib/tick';
 
 /**
  * `POST /sync/trigger` while clients read records (issue #14, item 5): the whole server in this
@@ -36,23 +37,6 @@ const HEAVY_READERS = Number(process.env.BENCH_HEAVY_READERS ?? 100);
 const SECONDS = Number(process.env.BENCH_SECONDS ?? 10);
 const RECORDS = 10_000;
 
-const YAML = `integrations:
-  bench:
-    syncs:
-      tick:
-        runs: every 1h
-        output: Tick
-        endpoint: GET /ticks
-models:
-  Tick:
-    id: string
-    at: string
-`;
-const TICK = `module.exports = async function fetchData(nango) {
-  await nango.batchSave([{ id: 'tick', at: new Date().toISOString() }], 'Tick');
-};`;
-
-const quantile = (sorted: number[], q: number) => sorted[Math.min(sorted.length - 1, Math.floor(q * sorted.length))] ?? NaN;
 
 interface Figures {
   p50: number;
@@ -139,8 +123,7 @@ export async function run(): Promise<void> {
     const env = (await store.environments.byName('dev'))!;
     const headers = { authorization: `Bearer ${created.find((c) => c.name === 'dev')!.secretKey}`, 'content-type': 'application/json' };
     await store.integrations.create(env.id, { uniqueKey: 'bench', provider: 'bench' });
-    const { parseNangoYaml } = await import('../src/config/nango-yaml');
-    await store.scripts.deploy(env.id, YAML, parseNangoYaml(YAML, 'nango.yaml'), [{ integration: 'bench', type: 'sync', name: 'tick', js: TICK }]);
+    await deployTick(store, env.id, 'every 1h');
     for (let i = 0; i < TRIGGERS; i++) await store.connections.upsert(env.id, 'bench', { connectionId: `conn-${i}`, credentials: { type: 'API_KEY', apiKey: 'k' } });
     await store.connections.upsert(env.id, 'bench', { connectionId: 'reader', credentials: { type: 'API_KEY', apiKey: 'k' } });
     const reader = await store.connections.get(env.id, 'bench', 'reader');

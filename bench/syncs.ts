@@ -4,6 +4,7 @@ import { useUserProviders } from '../src/providers';
 import { startOrchestration } from '../src/worker';
 import { fullSyncWorkflowId, scheduleOffset } from '../src/workflows/types';
 import { testStore } from '../test/helpers/db';
+import { deployTick, quantile } from './lib/tick';
 
 /**
  * Sync scheduling on the embedded engine, all in this process (API-less: engine + worker + orchestrator):
@@ -22,23 +23,6 @@ const CONNECTIONS = Number(process.env.BENCH_SYNC_CONNECTIONS ?? 1000);
 const SECONDS = Number(process.env.BENCH_SYNC_SECONDS ?? 120);
 const FREQUENCY_MS = 60_000;
 
-const YAML = `integrations:
-  bench:
-    syncs:
-      tick:
-        runs: every 1m
-        output: Tick
-        endpoint: GET /ticks
-models:
-  Tick:
-    id: string
-    at: string
-`;
-const TICK = `module.exports = async function fetchData(nango) {
-  await nango.batchSave([{ id: 'tick', at: new Date().toISOString() }], 'Tick');
-};`;
-
-const quantile = (sorted: number[], q: number) => sorted[Math.min(sorted.length - 1, Math.floor(q * sorted.length))] ?? NaN;
 
 export async function run(): Promise<void> {
   try {
@@ -54,8 +38,7 @@ export async function run(): Promise<void> {
     await store.environments.ensureDefaults();
     const env = (await store.environments.byName('dev'))!;
     await store.integrations.create(env.id, { uniqueKey: 'bench', provider: 'bench' });
-    const { parseNangoYaml } = await import('../src/config/nango-yaml');
-    await store.scripts.deploy(env.id, YAML, parseNangoYaml(YAML, 'nango.yaml'), [{ integration: 'bench', type: 'sync', name: 'tick', js: TICK }]);
+    await deployTick(store, env.id, 'every 1m');
 
     const started = Date.now();
     for (let i = 0; i < CONNECTIONS; i += 100) {
