@@ -122,8 +122,10 @@ test('runs follow the schedule; pause stops them; start runs now and resumes the
 
   await t.request('POST', '/sync/start', { json: { syncs: ['items'], provider_config_key: 'fake', connection_id: 'c3' } });
   await finished('c3', 'items', count + 2);
-  // Quiet again: the faults other tests inject on the fake API are theirs alone.
+  // Quiet again, and idle: the faults other tests inject on the fake API's shared path are theirs alone.
   await t.request('POST', '/sync/pause', { json: { syncs: ['items'], provider_config_key: 'fake', connection_id: 'c3' } });
+  await waitFor('PAUSED again', async () => (await t.request('GET', '/sync/status?syncs=items&provider_config_key=fake&connection_id=c3')).body.syncs[0].status === 'PAUSED', 60_000);
+  await waitFor('c3 idle', async () => (await jobsOf('c3', 'items')).every((j) => j.status !== 'RUNNING'), 60_000);
 }, 150_000);
 
 test('a trigger during a run queues one more run, not more', async () => {
