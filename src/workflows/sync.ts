@@ -39,7 +39,8 @@ export async function syncWorkflow(args: SyncWorkflowArgs): Promise<string> {
     retry: { initialInterval: 1000, backoffCoefficient: 2, maximumInterval: 60_000, maximumAttempts: args.runAttempts ?? 10 },
   });
   const { abandonSyncRun } = proxyActivities<SyncActivities>(BOOKKEEPING_ACTIVITY);
-  const { sendSyncWebhooks, sendAbandonedSyncWebhooks } = proxyActivities<WebhookActivities>(BOOKKEEPING_ACTIVITY);
+  // A sync's next run waits for these: they give up after about 30 s rather than hold its schedule.
+  const { sendSyncWebhooks, sendAbandonedSyncWebhooks } = proxyActivities<WebhookActivities>({ startToCloseTimeout: 60_000, retry: { maximumInterval: 30_000, maximumAttempts: 5 } });
 
   setHandler(triggerSignal, (options) => state.trigger(options));
   setHandler(pauseSignal, () => state.pause());
