@@ -34,7 +34,7 @@ export function webhookActivities(deps: ActivityDeps): WebhookActivities {
     return temporalDispatcher(store, context.client, context.info.taskQueue);
   };
   return {
-    deliverWebhook: (id, maxAttempts) => attemptDelivery(store, id, Context.current().info.attempt, maxAttempts),
+    deliverWebhook: (id, maxAttempts) => attemptDelivery(store, id, maxAttempts),
     abandonWebhook: (id) => store.webhooks.fail(id),
     sendSyncWebhooks: (key, jobId) => dispatcher().syncRun(key, jobId),
     sendAbandonedSyncWebhooks: async (key, runKey) => {

@@ -39,8 +39,20 @@ export async function syncWorkflow(args: SyncWorkflowArgs): Promise<string> {
     retry: { initialInterval: 1000, backoffCoefficient: 2, maximumInterval: 60_000, maximumAttempts: args.runAttempts ?? 10 },
   });
   const { abandonSyncRun } = proxyActivities<SyncActivities>(BOOKKEEPING_ACTIVITY);
-  // A sync's next run waits for these: they give up after about 30 s rather than hold its schedule.
-  const { sendSyncWebhooks, sendAbandonedSyncWebhooks } = proxyActivities<WebhookActivities>({ startToCloseTimeout: 60_000, retry: { maximumInterval: 30_000, maximumAttempts: 5 } });
+  const { sendSyncWebhooks, sendAbandonedSyncWebhooks } = proxyActivities<WebhookActivities>(BOOKKEEPING_ACTIVITY);
+  // The enqueueing of a run's webhooks retries through a database outage (up to an hour), so the
+  // sync goes on meanwhile (pause shows, the next run starts); only continue-as-new waits for it.
+  const enqueueing = new Set<Promise<unknown>>();
+  const enqueue = async (send: () => Promise<unknown>): Promise<void> => {
+    const inBackground = patched('sync-webhooks-in-background');
+    const sent = send().catch(() => undefined);
+    if (!inBackground) {
+      await sent;
+      return;
+    }
+    const tracked = sent.finally(() => enqueueing.delete(tracked));
+    enqueueing.add(tracked);
+  };
 
   setHandler(triggerSignal, (options) => state.trigger(options));
   setHandler(pauseSignal, () => state.pause());
@@ -64,8 +76,8 @@ export async function syncWorkflow(args: SyncWorkflowArgs): Promise<string> {
       try {
         const input = { key: args.key, reset, ...(emptyCache ? { emptyCache } : {}), ...(scheduledAt !== undefined ? { scheduledAt } : {}) };
         const result = await whenSlotFree(() => runSync(input));
-        // The app's `sync` webhooks are enqueued (their delivery is a workflow of its own) before the run counts as finished.
-        if (result.outcome !== 'gone' && result.notify !== false && patched('sync-webhooks')) await sendSyncWebhooks(args.key, result.jobId).catch(() => undefined);
+        // The app's `sync` webhooks are enqueued (their delivery is a workflow of its own).
+        if (result.outcome !== 'gone' && result.notify !== false && patched('sync-webhooks')) await enqueue(() => sendSyncWebhooks(args.key, result.jobId));
         state.finishRun(result, Date.now());
         if (result.outcome === 'gone') return `stopped: ${result.reason}`;
       } catch (err) {
@@ -76,7 +88,7 @@ export async function syncWorkflow(args: SyncWorkflowArgs): Promise<string> {
           const info = workflowInfo();
           const runKey = syncRunKey(info.workflowId, info.runId, err.activityId);
           await abandonSyncRun(runKey, error).catch(() => undefined);
-          if (patched('sync-webhooks')) await sendAbandonedSyncWebhooks(args.key, runKey).catch(() => undefined);
+          if (patched('sync-webhooks')) await enqueue(() => sendAbandonedSyncWebhooks(args.key, runKey));
         }
         state.finishRun({ outcome: 'failed', startedAt, error }, Date.now());
       }
@@ -84,6 +96,7 @@ export async function syncWorkflow(args: SyncWorkflowArgs): Promise<string> {
     }
     if (workflowInfo().continueAsNewSuggested || runsHere >= (args.runsPerExecution ?? MAX_RUNS_PER_EXECUTION)) {
       await condition(allHandlersFinished);
+      await Promise.all(enqueueing);
       return continueAsNew<typeof syncWorkflow>({ ...args, carried: state.carry() });
     }
   }

@@ -216,7 +216,7 @@ export interface OnEventActivities {
 
 /**
  * Options of the activities that record an outcome or hand webhooks to the outbox. They must not be
- * lost to a database outage, so they retry (at most 30 s apart) for up to an hour rather than giving
- * up after a few attempts.
+ * lost to a database outage, so they retry for up to an hour rather than giving up after a few
+ * attempts; at most 10 s apart, so they catch up within seconds of the database's return.
  */
-export const BOOKKEEPING_ACTIVITY = { startToCloseTimeout: 60_000, scheduleToCloseTimeout: 60 * 60_000, retry: { maximumInterval: 30_000 } } as const;
+export const BOOKKEEPING_ACTIVITY = { startToCloseTimeout: 60_000, scheduleToCloseTimeout: 60 * 60_000, retry: { maximumInterval: 10_000 } } as const;

@@ -9,14 +9,17 @@ export const WEBHOOK_ATTEMPTS = 5;
 
 /**
  * Delivers enqueued webhooks, each to its URL, in parallel: one `deliverWebhook` activity per
- * delivery, retried with exponential back-off until it is answered 2xx or its attempts run out.
+ * delivery, retried with exponential back-off until it is answered 2xx or WEBHOOK_ATTEMPTS reached the app.
  * Every attempt is recorded by the activity; one that could not even record is marked failed.
  */
 export async function webhookDeliveryWorkflow(deliveryIds: number[]): Promise<void> {
   const { deliverWebhook } = proxyActivities<WebhookActivities>({
     // 20 s for the app's answer, plus the bookkeeping around it.
     startToCloseTimeout: 30_000,
-    retry: { initialInterval: 500, backoffCoefficient: 2, maximumInterval: 60_000, maximumAttempts: WEBHOOK_ATTEMPTS },
+    // The activity counts the attempts that reached the app and stops at WEBHOOK_ATTEMPTS; the
+    // others (our database away) are retried, as bookkeeping is, for up to an hour.
+    scheduleToCloseTimeout: BOOKKEEPING_ACTIVITY.scheduleToCloseTimeout,
+    retry: { initialInterval: 500, backoffCoefficient: 2, maximumInterval: BOOKKEEPING_ACTIVITY.retry.maximumInterval },
   });
   const { abandonWebhook } = proxyActivities<WebhookActivities>(BOOKKEEPING_ACTIVITY);
   await Promise.all(

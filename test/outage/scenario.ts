@@ -214,6 +214,10 @@ export async function startOutageScenario(): Promise<OutageScenario> {
         () => hooks.find((b) => b?.type === 'sync' && b.success === true && Date.parse(b.modifiedAfter) >= changedAt - 1000 && b.responseResults?.deleted >= 1).length > 0,
         30_000,
       );
+      // No delivery ended as failed: attempts that failed on our side (the database away) are not the app's.
+      const deliveries = async () => (await api('GET', '/environment/webhook/deliveries?limit=100')).body.data as Array<{ id: number; type: string; status: string }>;
+      await waitFor('every webhook delivery to end', async () => (await deliveries()).every((d) => d.status !== 'PENDING'), 30_000);
+      expect((await deliveries()).filter((d) => d.status !== 'DELIVERED')).toEqual([]);
     },
 
     async survives(tag, disturb) {
