@@ -1,14 +1,16 @@
+import { createHash } from 'node:crypto';
 import fs from 'node:fs';
 import { SourceMap, type SourceMapPayload } from 'node:module';
+import os from 'node:os';
 import path from 'node:path';
 import vm from 'node:vm';
-import { Worker } from 'node:worker_threads';
 import * as esbuild from 'esbuild';
 import type { RecordCounts } from '../types';
 import { ScriptRunError } from './errors';
 import { errorForSandbox, HelperHost } from './host';
 import type { ExecutionRequest, ExecutionResult } from './types';
-import { MODULE_WRAPPER, RECORD_CALLS, type HostMessage, type WorkerData, type WorkerMessage } from './worker/protocol';
+import { ScriptProcesses } from './processes';
+import { MODULE_WRAPPER, RECORD_CALLS, type HostMessage, type ProcessCommand, type WorkerAssets, type WorkerMessage } from './worker/protocol';
 
 export const DEFAULT_TIMEOUT_MS = 5 * 60_000;
 export const DEFAULT_MEMORY_MB = 256;
@@ -16,16 +18,16 @@ export const DEFAULT_MEMORY_MB = 256;
 const CANCEL_GRACE_MS = 10_000;
 
 interface Assets {
-  worker: string;
-  prelude: string;
-  preludeCache: Uint8Array;
-  zod: string;
-  zodCache: Uint8Array;
-  zod3: string;
-  zod3Cache: Uint8Array;
+  /** The script process's entry, bundled to a file of its own. */
+  file: string;
+  /** Its `init` command: the worker's code and what every execution's worker gets. */
+  init: ProcessCommand;
 }
 
 let assets: Promise<Assets> | undefined;
+
+/** The script processes of this server, one per environment with executions (see ScriptProcesses). */
+const processes = new ScriptProcesses(loadAssets);
 
 /** Source next to this file: `.ts` when running from source (tests, tsx), `.js` from `dist`. */
 function sourceFile(name: string): string {
@@ -41,22 +43,33 @@ async function bundle(options: esbuild.BuildOptions): Promise<string> {
   return result.outputFiles![0]!.text;
 }
 
+/** Writes `source` to a file named after its hash in the temporary folder (once: the name is the content). */
+function writeOnce(name: string, source: string): string {
+  const file = path.join(os.tmpdir(), `${name}-${createHash('sha256').update(source).digest('hex').slice(0, 16)}.js`);
+  if (!fs.existsSync(file)) {
+    const partial = `${file}.${process.pid}.tmp`;
+    fs.writeFileSync(partial, source);
+    fs.renameSync(partial, file);
+  }
+  return file;
+}
+
 /**
- * Bundles the worker, the in-context prelude and both zod majors (4, and 3 from the package's
- * `zod/v3`) once per process; compiled code is cached for every worker.
+ * Bundles the script process, the worker, the in-context prelude and both zod majors (4, and 3
+ * from the package's `zod/v3`) once per server; compiled code is cached for every worker.
  */
 function loadAssets(): Promise<Assets> {
   assets ??= (async () => {
     const zodBundle = (entry: string) => bundle({ entryPoints: [require.resolve(entry)], format: 'cjs', platform: 'neutral', mainFields: ['main'], minify: true });
-    const [worker, prelude, zod, zod3] = await Promise.all([
+    const [scriptProcess, worker, prelude, zod, zod3] = await Promise.all([
+      bundle({ entryPoints: [sourceFile('process')], format: 'cjs', banner: { js: '"use strict";' } }),
       bundle({ entryPoints: [sourceFile('main')], format: 'cjs', banner: { js: '"use strict";' } }),
       bundle({ entryPoints: [sourceFile('prelude')], format: 'iife', platform: 'neutral', banner: { js: '"use strict";' } }),
       zodBundle('zod'),
       zodBundle('zod/v3'),
     ]);
     const cache = (source: string, filename: string) => new vm.Script(source, { filename }).createCachedData();
-    return {
-      worker,
+    const workerAssets: WorkerAssets = {
       prelude,
       preludeCache: cache(prelude, 'syncline:prelude'),
       zod,
@@ -64,6 +77,7 @@ function loadAssets(): Promise<Assets> {
       zod3,
       zod3Cache: cache(`${MODULE_WRAPPER}${zod3}\n})`, 'zod3.js'),
     };
+    return { file: writeOnce('syncline-script-process', scriptProcess), init: { type: 'init', workerCode: worker, assets: workerAssets } };
   })();
   assets.catch(() => (assets = undefined));
   return assets;
@@ -71,7 +85,9 @@ function loadAssets(): Promise<Assets> {
 
 /**
  * Runs one compiled script in a fresh worker thread and vm context with the helper, under a
- * wall-clock and a memory limit. Never throws for the script's sake: a throw, a hang or an
+ * wall-clock and a memory limit. The thread runs in the script process of the request's
+ * environment, so a V8 fatal error (which no resource limit of a thread prevents) ends that
+ * environment's executions of the moment, not the server. Never throws for the script's sake: a throw, a hang or an
  * out-of-memory ends that execution with a typed error (`script_error`, `script_timeout`,
  * `script_memory_exceeded`, `action_script_runtime_error`, `invalid_sync_record`, `batch_too_large`). Records the
  * script saved are written to the store whatever the outcome, except when `request.signal`
@@ -90,11 +106,9 @@ export async function runScript(request: ExecutionRequest): Promise<ExecutionRes
     host.dispose();
     return { success: false, error: cancelled(signal), counts: {}, logs: await host.logs.finish(), durationMs: 0 };
   }
-  const { worker: workerCode, ...rest } = await loadAssets();
   const timeoutMs = request.limits?.timeoutMs ?? DEFAULT_TIMEOUT_MS;
   const memoryMb = request.limits?.memoryMb ?? DEFAULT_MEMORY_MB;
-  const workerData: WorkerData = {
-    ...rest,
+  const worker = await processes.thread(request.environmentName ?? '', {
     code: request.code,
     scriptName: request.scriptName,
     input: (request.kind === 'action' || request.webhook) && request.input !== undefined ? JSON.stringify(request.input) : undefined,
@@ -111,21 +125,7 @@ export async function runScript(request: ExecutionRequest): Promise<ExecutionRes
       scriptName: request.scriptName,
       webhook: request.webhook === true,
     }),
-  };
-
-  const worker = new Worker(workerCode, {
-    eval: true,
-    workerData,
-    env: {},
-    argv: [],
-    // Lets the worker's import() callback answer with an error of the script's own realm.
-    execArgv: ['--experimental-vm-modules'],
-    stdout: true,
-    stderr: true,
-    resourceLimits: { maxOldGenerationSizeMb: memoryMb, maxYoungGenerationSizeMb: Math.min(32, Math.max(4, Math.floor(memoryMb / 8))), stackSizeMb: 4 },
-  });
-  worker.stdout.resume();
-  worker.stderr.resume();
+  }, { maxOldGenerationSizeMb: memoryMb, maxYoungGenerationSizeMb: Math.min(32, Math.max(4, Math.floor(memoryMb / 8))), stackSizeMb: 4 });
 
   const outcome = await new Promise<{ ok: true; output: unknown } | { ok: false; error: ScriptRunError }>((resolve) => {
     const timer = setTimeout(() => resolve({ ok: false, error: new ScriptRunError('script_timeout', `The script ran longer than ${timeoutMs} ms and was stopped`) }), timeoutMs);
@@ -174,9 +174,11 @@ export async function runScript(request: ExecutionRequest): Promise<ExecutionRes
         settle({ ok: false, error: new ScriptRunError('script_error', `Unhandled promise rejection: ${info.message ?? ''}`, { stack: scriptStack(info.stack) }) });
       }
     });
-    worker.on('error', (err: Error & { code?: string }) => {
+    worker.on('error', (err: Error & { code?: string; memory?: boolean }) => {
       if (err.code === 'ERR_WORKER_OUT_OF_MEMORY') {
         settle({ ok: false, error: memoryExceeded() });
+      } else if (err.code === 'ERR_SCRIPT_PROCESS_ENDED') {
+        settle({ ok: false, error: new ScriptRunError(err.memory ? 'script_memory_exceeded' : 'script_error', err.message) });
       } else {
         settle({ ok: false, error: new ScriptRunError('script_error', err.message, { stack: scriptStack(err.stack) }) });
       }

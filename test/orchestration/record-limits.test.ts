@@ -23,6 +23,11 @@ const YAML = `integrations:
         runs: every day
         output: Blob
         endpoint: GET /oversized
+      fatal:
+        runs: every day
+        auto_start: false
+        output: Blob
+        endpoint: GET /fatal
 models:
   Blob:
     id: string
@@ -43,13 +48,17 @@ const OVERSIZED = `module.exports = async function fetchData(nango) {
     await nango.log('caught: ' + e.message);
   }
 };`;
+// An allocation V8 does not survive, whatever the memory limit: it ends the process it runs in.
+const FATAL = `module.exports = async function fetchData(nango) {
+  await nango.batchSave([{ id: 'before', body: String('x'.repeat(2 ** 28).split('').length) }], 'Blob');
+};`;
 const CONNECTIONS = ['r1', 'r2', 'r3', 'r4'];
 
 let t: OrchestrationTest;
 beforeAll(async () => {
   configureRecordLimits({ maxBatchBytes: 2 * MB, inFlightBytes: 3 * MB });
   t = await startOrchestrationTest();
-  expect((await t.deploy(YAML, { 'sync/bulk': BULK, 'sync/oversized': OVERSIZED })).status).toBe(200);
+  expect((await t.deploy(YAML, { 'sync/bulk': BULK, 'sync/oversized': OVERSIZED, 'sync/fatal': FATAL })).status).toBe(200);
 });
 afterAll(async () => {
   await t?.close();
@@ -61,7 +70,8 @@ const jobsOf = async (connectionId: string, sync: string) => {
   return target ? t.store.jobs.jobs(target.row.id) : [];
 };
 
-test('4 connections saving 5 MB each through a 3 MB budget: every record lands, /health answers throughout, the oversized batch fails its run once', async () => {
+/** Asks /health every 50 ms until stopped; how it answered. */
+function watchHealth(): () => Promise<{ checks: number; failures: number; slowestMs: number }> {
   const health = { checks: 0, failures: 0, slowestMs: 0 };
   let polling = true;
   const poller = (async () => {
@@ -74,6 +84,15 @@ test('4 connections saving 5 MB each through a 3 MB budget: every record lands, 
       await new Promise((resolve) => setTimeout(resolve, 50));
     }
   })();
+  return async () => {
+    polling = false;
+    await poller;
+    return health;
+  };
+}
+
+test('4 connections saving 5 MB each through a 3 MB budget: every record lands, /health answers throughout, the oversized batch fails its run once', async () => {
+  const stopWatching = watchHealth();
   const rssBefore = process.memoryUsage().rss;
   let rssPeak = rssBefore;
   const sampler = setInterval(() => (rssPeak = Math.max(rssPeak, process.memoryUsage().rss)), 50);
@@ -94,11 +113,23 @@ test('4 connections saving 5 MB each through a 3 MB budget: every record lands, 
     const records = await t.request('GET', '/records?model=Blob', { headers: { 'Connection-Id': 'r1', 'Provider-Config-Key': 'fake' } });
     expect(records.body.records.filter((r: { id: string }) => !/^\d+$/.test(r.id)).map((r: { id: string }) => r.id)).toEqual(['small']);
   } finally {
-    polling = false;
     clearInterval(sampler);
-    await poller;
   }
+  const health = await stopWatching();
   console.log(`record limits: ${health.checks} /health checks, ${health.failures} failed, slowest ${health.slowestMs} ms; RSS ${Math.round(rssBefore / MB)} MB -> peak ${Math.round(rssPeak / MB)} MB`);
+  expect(health.failures).toBe(0);
+  expect(health.checks).toBeGreaterThan(5);
+});
+
+test('a script whose allocation aborts V8 ends its run with a clear error; the server answers /health throughout', async () => {
+  const stopWatching = watchHealth();
+  expect((await t.request('POST', '/sync/trigger', { json: { syncs: ['fatal'], provider_config_key: 'fake', connection_id: 'r2' } })).status).toBe(200);
+  const job = await waitFor('the fatal run', async () => (await jobsOf('r2', 'fatal')).find((j) => j.status !== 'RUNNING'), 60_000);
+  expect(job).toMatchObject({
+    status: 'ERROR',
+    error: { type: 'script_memory_exceeded', message: expect.stringMatching(/^The script process of this environment ended \(signal \w+: .*invalid size error.*\); the executions in it were stopped$/) },
+  });
+  const health = await stopWatching();
   expect(health.failures).toBe(0);
   expect(health.checks).toBeGreaterThan(5);
 });

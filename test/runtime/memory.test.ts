@@ -97,6 +97,20 @@ test('the host carries on: an execution after one that hit the limit runs normal
   expect(process.memoryUsage().rss - before).toBeLessThan(512 * 1024 * 1024);
 });
 
+test("allocations that abort V8 itself end the executions of that environment's script process, not the server", async () => {
+  // No thread resource limit prevents these: V8 ends the whole process it runs in. Another
+  // environment's execution, in its own script process, runs on undisturbed.
+  const other = h.run(script(`await new Promise((r) => setTimeout(r, 2000)); return 'undisturbed';`), { environmentName: 'prod', limits: LIMIT });
+  for (const body of [`return 'x'.repeat(2 ** 28).split('').length;`, `return new Array(2 ** 26).fill(0).length;`]) {
+    const result = await run(body);
+    expect(result.success).toBe(false);
+    expect(!result.success && result.error).toMatchObject({ type: 'script_memory_exceeded', message: expect.stringMatching(/^The script process of this environment ended \(.*fatal.*\); the executions in it were stopped$/i) });
+  }
+  expect(await other).toMatchObject({ success: true, output: 'undisturbed' });
+  // The environment's next execution gets a new process.
+  expect(await outcome('return 1 + 1;')).toEqual({ ok: true, output: 2 });
+});
+
 function baseRequest() {
   return { kind: 'action' as const, scriptName: 'after.js', providerConfigKey: 'github', connectionId: 'c1', provider: h.github, services: h.services, limits: LIMIT };
 }

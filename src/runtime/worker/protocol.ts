@@ -4,7 +4,8 @@
 /** Opens the function a CommonJS bundle runs in; `})` closes it. */
 export const MODULE_WRAPPER = '(function (exports, require, module) {';
 
-export interface WorkerData {
+/** What every execution's worker gets the same: sent once to each script process. */
+export interface WorkerAssets {
   prelude: string;
   preludeCache?: Uint8Array;
   /** zod 4, for `require('zod')` and `require('zod/v4')`. */
@@ -13,6 +14,10 @@ export interface WorkerData {
   /** zod 3 (the `zod/v3` API of the zod 4 package), for `require('zod/v3')`: what zod 3 projects compile to. */
   zod3: string;
   zod3Cache?: Uint8Array;
+}
+
+/** What one execution's worker gets. */
+export interface WorkerData extends WorkerAssets {
   code: string;
   scriptName: string;
   setup: string;
@@ -34,3 +39,23 @@ export type WorkerMessage =
 
 /** Host → worker: a call's answer, or room granted for a record call, which the worker then sends. */
 export type HostMessage = { type: 'result'; id: number; ok: boolean; json?: string } | { type: 'granted'; id: number };
+
+/** A worker thread's resource limits (`new Worker(..., { resourceLimits })`). */
+export interface ThreadLimits {
+  maxOldGenerationSizeMb: number;
+  maxYoungGenerationSizeMb: number;
+  stackSizeMb: number;
+}
+
+/** Host → script process. `init` comes first, once: the worker's code and the assets of every execution. */
+export type ProcessCommand =
+  | { type: 'init'; workerCode: string; assets: WorkerAssets }
+  | { type: 'start'; id: number; data: Omit<WorkerData, keyof WorkerAssets>; limits: ThreadLimits }
+  | { type: 'post'; id: number; message: HostMessage }
+  | { type: 'terminate'; id: number };
+
+/** Script process → host, about the worker thread of execution `id`. */
+export type ProcessEvent =
+  | { type: 'message'; id: number; message: WorkerMessage }
+  | { type: 'error'; id: number; error: { message: string; stack?: string; code?: string } }
+  | { type: 'exit'; id: number; code: number };

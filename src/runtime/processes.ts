@@ -1,0 +1,173 @@
+import { fork, type ChildProcess } from 'node:child_process';
+import { EventEmitter } from 'node:events';
+import type { HostMessage, ProcessCommand, ProcessEvent, ThreadLimits, WorkerData, WorkerAssets } from './worker/protocol';
+
+/** How long a script process without executions stays up, ready for the next one. */
+export const SCRIPT_PROCESS_IDLE_MS = 30_000;
+/** How much of a script process's stderr is kept, to say why it ended. */
+const STDERR_TAIL_CHARS = 4096;
+/** A fatal error of V8 that is about memory: an allocation larger than V8 allows, or a heap out of room. */
+const MEMORY_FATAL = /out of memory|heap limit|invalid size error|invalid array length|allocation failed/i;
+
+/** `error` event of a thread whose script process ended under it. */
+export interface ScriptProcessEnded extends Error {
+  code: 'ERR_SCRIPT_PROCESS_ENDED';
+  /** Whether V8 said the process ran out of memory (or was asked for more than it allows at once). */
+  memory: boolean;
+}
+
+/**
+ * The worker thread of one execution, in a script process: emits `message`, `error` and `exit` as a
+ * `Worker` does. When its process ends under it, `error` carries a {@link ScriptProcessEnded}.
+ */
+export class ScriptThread extends EventEmitter {
+  private exited = false;
+
+  constructor(
+    private readonly send: (command: ProcessCommand) => void,
+    readonly id: number,
+  ) {
+    super();
+  }
+
+  postMessage(message: HostMessage): void {
+    if (!this.exited) this.send({ type: 'post', id: this.id, message });
+  }
+
+  /** Stops the thread; resolves once it has exited. */
+  terminate(): Promise<void> {
+    if (this.exited) return Promise.resolve();
+    const exited = new Promise<void>((resolve) => this.once('exit', () => resolve()));
+    this.send({ type: 'terminate', id: this.id });
+    return exited;
+  }
+
+  /** @internal An event of this thread from its process. */
+  receive(event: ProcessEvent): void {
+    if (event.type === 'message') {
+      this.emit('message', event.message);
+    } else if (event.type === 'error') {
+      this.emit('error', Object.assign(new Error(event.error.message), { stack: event.error.stack, code: event.error.code }));
+    } else {
+      this.exit(event.code);
+    }
+  }
+
+  /** @internal The process ended with this thread still in it. */
+  processEnded(error: ScriptProcessEnded): void {
+    if (this.exited) return;
+    this.emit('error', error);
+    this.exit(1);
+  }
+
+  private exit(code: number): void {
+    if (this.exited) return;
+    this.exited = true;
+    this.emit('exit', code);
+  }
+}
+
+/** One script process and the threads running in it. */
+class ScriptProcess {
+  readonly threads = new Map<number, ScriptThread>();
+  private readonly child: ChildProcess;
+  private stderr = '';
+  private idleTimer: NodeJS.Timeout | undefined;
+  ended = false;
+
+  constructor(file: string, init: ProcessCommand, onEnd: () => void) {
+    // No environment: the script process holds no secret of the server (database URL, encryption key).
+    this.child = fork(file, [], { env: {}, execArgv: [], serialization: 'advanced', stdio: ['ignore', 'ignore', 'pipe', 'ipc'] });
+    this.child.stderr!.setEncoding('utf8').on('data', (chunk: string) => {
+      this.stderr = (this.stderr + chunk).slice(-STDERR_TAIL_CHARS);
+    });
+    this.child.on('message', (event: ProcessEvent) => this.threads.get(event.id)?.receive(event));
+    this.child.on('error', () => this.child.kill('SIGKILL'));
+    // `close`, not `exit`: by then all of stderr has been read.
+    this.child.on('close', (code, signal) => {
+      this.ended = true;
+      clearTimeout(this.idleTimer);
+      onEnd();
+      const error = processEnded(code, signal, this.stderr);
+      for (const thread of this.threads.values()) thread.processEnded(error);
+      this.threads.clear();
+    });
+    this.send(init);
+    this.idle();
+  }
+
+  send(command: ProcessCommand): void {
+    if (this.ended || !this.child.connected) return;
+    // A send racing the process's end fails; `close` then ends the threads.
+    this.child.send(command, (err) => err && undefined);
+  }
+
+  start(id: number, data: Omit<WorkerData, keyof WorkerAssets>, limits: ThreadLimits): ScriptThread {
+    const thread = new ScriptThread((command) => this.send(command), id);
+    this.threads.set(id, thread);
+    thread.once('exit', () => {
+      this.threads.delete(id);
+      if (this.threads.size === 0) this.idle();
+    });
+    clearTimeout(this.idleTimer);
+    this.child.ref();
+    this.child.channel?.ref();
+    this.send({ type: 'start', id, data, limits });
+    return thread;
+  }
+
+  stop(): void {
+    this.child.kill('SIGKILL');
+  }
+
+  /** No execution runs here: the process does not keep the server's event loop alive, and ends after a while. */
+  private idle(): void {
+    this.child.unref();
+    this.child.channel?.unref();
+    clearTimeout(this.idleTimer);
+    this.idleTimer = setTimeout(() => this.stop(), SCRIPT_PROCESS_IDLE_MS).unref();
+  }
+}
+
+function processEnded(code: number | null, signal: NodeJS.Signals | null, stderr: string): ScriptProcessEnded {
+  // V8 says what went wrong on a line of its own after a generic one ("Fatal error in , line 0").
+  const fatals = stderr
+    .split('\n')
+    .map((line) => line.replace(/^[#\s]+/, '').trim())
+    .filter((line) => /fatal/i.test(line));
+  const fatal = fatals.find((line) => MEMORY_FATAL.test(line)) ?? fatals.at(-1);
+  const how = signal ? `signal ${signal}` : `code ${code}`;
+  const message = `The script process of this environment ended (${how}${fatal ? `: ${fatal}` : ''}); the executions in it were stopped`;
+  return Object.assign(new Error(message), { code: 'ERR_SCRIPT_PROCESS_ENDED' as const, memory: MEMORY_FATAL.test(fatal ?? '') });
+}
+
+/**
+ * Script processes, one per key (Syncline uses the environment's name): the executions of one
+ * environment share a process, so a V8 fatal error ends that environment's executions of the
+ * moment and nothing else. A process starts with its first execution and ends after
+ * {@link SCRIPT_PROCESS_IDLE_MS} without one.
+ *
+ * @example
+ * const thread = await processes.thread('prod', data, limits);
+ * thread.on('message', (m) => ...);
+ */
+export class ScriptProcesses {
+  private readonly processes = new Map<string, ScriptProcess>();
+  private nextId = 1;
+
+  /** `load`: the script process's entry file and its `init` command (loaded once, on first use). */
+  constructor(private readonly load: () => Promise<{ file: string; init: ProcessCommand }>) {}
+
+  async thread(key: string, data: Omit<WorkerData, keyof WorkerAssets>, limits: ThreadLimits): Promise<ScriptThread> {
+    const { file, init } = await this.load();
+    let proc = this.processes.get(key);
+    if (!proc || proc.ended) {
+      const created: ScriptProcess = new ScriptProcess(file, init, () => {
+        if (this.processes.get(key) === created) this.processes.delete(key);
+      });
+      this.processes.set(key, created);
+      proc = created;
+    }
+    return proc.start(this.nextId++, data, limits);
+  }
+}
