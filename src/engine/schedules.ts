@@ -6,6 +6,7 @@ import { checkRequestPayloads } from './limits';
 import { durationMs, enumValue, msDuration, num, pack, timestamp, type, unpack, type Obj } from './proto';
 import { compileSpec, type CompiledSpec } from './schedule-spec';
 import * as sql from './store';
+import { searchAttributePayload } from './visibility-keys';
 import { ensureNamespace, requestCancelRun, startWorkflow, terminateRun } from './workflows';
 
 /**
@@ -66,6 +67,8 @@ interface ScheduleRecord {
 }
 
 const scheduleNotFound = () => notFound('schedule not found');
+/** The identity a schedule's starts, cancels and terminations carry, as in Temporal. */
+const schedulerIdentity = (namespace: string, scheduleId: string) => `temporal-scheduler-${namespace}-${scheduleId}`;
 
 /** Checks a schedule as created or updated: a start-workflow action and a spec the engine can follow. */
 function checkSchedule(schedule: Obj | null | undefined): void {
@@ -192,10 +195,10 @@ class Scheduler {
       } else if (policy === Overlap.BufferAll) {
         kept.push(p);
       } else if (policy === Overlap.CancelOther) {
-        for (const r of rec.running) await requestCancelRun(this.engine, r.runId, { cause: `canceled by schedule ${scheduleId} (overlap policy CANCEL_OTHER)`, identity: 'temporal-scheduler' }).catch(() => undefined);
+        for (const r of rec.running) await requestCancelRun(this.engine, r.runId, { cause: `canceled by schedule ${scheduleId} (overlap policy CANCEL_OTHER)`, identity: schedulerIdentity(namespace, scheduleId) }).catch(() => undefined);
         kept.push(p);
       } else {
-        for (const r of rec.running) await terminateRun(this.engine, r.runId, `terminated by schedule ${scheduleId} (overlap policy TERMINATE_OTHER)`, undefined, 'temporal-scheduler').catch(() => undefined);
+        for (const r of rec.running) await terminateRun(this.engine, r.runId, `terminated by schedule ${scheduleId} (overlap policy TERMINATE_OTHER)`, undefined, schedulerIdentity(namespace, scheduleId)).catch(() => undefined);
         rec.running = [];
         await this.startAction(rec, schedule, namespace, scheduleId, p, now);
       }
@@ -206,8 +209,18 @@ class Scheduler {
   private async startAction(rec: ScheduleRecord, schedule: Obj, namespace: string, scheduleId: string, p: PendingAction, now: number): Promise<void> {
     const action = schedule.action.startWorkflow;
     // As Temporal: the action's workflow id (else the schedule id) and the nominal time to the second.
-    const workflowId = `${action.workflowId || scheduleId}-${new Date(p.nominal).toISOString().slice(0, 19)}Z`;
-    const req = { ...unpack(Schedule, pack(Schedule, schedule))!.action.startWorkflow, namespace, workflowId, requestId: `schedule:${scheduleId}:${p.nominal}`, identity: 'temporal-scheduler' };
+    const nominal = `${new Date(p.nominal).toISOString().slice(0, 19)}Z`;
+    const workflowId = `${action.workflowId || scheduleId}-${nominal}`;
+    const start = unpack(Schedule, pack(Schedule, schedule))!.action.startWorkflow;
+    // As Temporal, the started workflow carries its nominal time and schedule as search attributes.
+    const searchAttributes = {
+      indexedFields: {
+        ...start.searchAttributes?.indexedFields,
+        TemporalScheduledStartTime: searchAttributePayload(nominal, 'Datetime'),
+        TemporalScheduledById: searchAttributePayload(scheduleId, 'Keyword'),
+      },
+    };
+    const req = { ...start, namespace, workflowId, searchAttributes, requestId: `schedule:${scheduleId}:${p.nominal}`, identity: schedulerIdentity(namespace, scheduleId) };
     try {
       const { runId } = await startWorkflow(this.engine, req);
       rec.actionCount++;

@@ -21,6 +21,11 @@ export function keywordsOf(searchAttributes: Obj | null | undefined): Record<str
   return out;
 }
 
+/** A search attribute's payload as SDKs write it: json/plain, with its type (Keyword, Datetime, ...) for typed decoding. */
+export function searchAttributePayload(value: unknown, type: string): Obj {
+  return { metadata: { encoding: Buffer.from('json/plain'), type: Buffer.from(type) }, data: Buffer.from(JSON.stringify(value)) };
+}
+
 /**
  * Merges upserted payload maps (search attributes: `indexedFields`, memo: `fields`) into the
  * current ones; an empty payload removes the key.

@@ -4,6 +4,7 @@ import { invalidArgument } from './errors';
 import { Status } from './interfaces';
 import { searchAttributeTypes } from './search-attributes';
 import * as sql from './store';
+import { searchAttributePayload } from './visibility-keys';
 
 /**
  * The subset of Temporal's list filter the engine understands, compiled to SQL over engine_runs:
@@ -43,6 +44,9 @@ const COLUMNS: Record<string, { sql: string; kind: Kind }> = {
   ExecutionDuration: { sql: '((close_time - execution_time) * 1000000)::bigint', kind: 'int' },
   ParentWorkflowId: { sql: 'parent_workflow_id', kind: 'text' },
   ParentRunId: { sql: 'parent_run_id', kind: 'text' },
+  // A run started by no parent is its own root (RunState.root is absent).
+  RootWorkflowId: { sql: "COALESCE(state->'root'->>'workflowId', workflow_id)", kind: 'text' },
+  RootRunId: { sql: "COALESCE(state->'root'->>'runId', run_id)", kind: 'text' },
 };
 
 /** temporal.api.enums.v1.IndexedValueType -> how such a value is compared. */
@@ -134,8 +138,11 @@ export function compileFilter(query: string, paramsStart: number, attributes: Re
     const kind = attributes[name] !== undefined ? KEYWORDS_KINDS[attributes[name]] : undefined;
     if (!kind) throw invalidExpression(`column name '${name}' is not a valid search attribute`);
     const text = `(keywords->>${param(name)})`;
-    // A value a workflow upserted that is not a number is no match rather than a failed cast.
-    return { sql: kind === 'number' ? `(CASE WHEN ${text} ~ '^-?[0-9]+(\\.[0-9]+)?([eE][-+]?[0-9]+)?$' THEN ${text}::numeric END)` : text, kind };
+    // A value a workflow upserted that is not of the attribute's type is no match rather than a failed cast.
+    // Dates compare as times: SDKs write them with or without a fraction of a second.
+    if (kind === 'number') return { sql: `(CASE WHEN ${text} ~ '^-?[0-9]+(\\.[0-9]+)?([eE][-+]?[0-9]+)?$' THEN ${text}::numeric END)`, kind };
+    if (kind === 'datetime') return { sql: `(CASE WHEN ${text} ~ '^[0-9]{4}-[0-9]{2}-[0-9]{2}T[0-9:.]+(Z|[-+][0-9:]+)$' THEN (${text})::timestamptz END)`, kind };
+    return { sql: text, kind };
   };
   const convert = (kind: Kind, v: string, name: string): unknown => {
     if (kind === 'status') {
@@ -183,6 +190,7 @@ export function compileFilter(query: string, paramsStart: number, attributes: Re
     }
     if (kw('STARTS_WITH')) {
       pos++;
+      if (col.kind !== 'text' && col.kind !== 'keyword') throw invalidExpression(`operator 'starts_with' not allowed for search attribute ${f.v}`);
       const v = value();
       return `${castCol} LIKE ${param(v.replace(/[\\%_]/g, (m) => `\\${m}`) + '%')}`;
     }
@@ -295,6 +303,5 @@ export async function countRuns(engine: Engine, namespace: string, query: string
   );
   const count = rows.reduce((sum, r) => sum + r.n, 0);
   if (!f.groupByStatus) return { count };
-  const keyword = (v: string) => ({ metadata: { encoding: Buffer.from('json/plain'), type: Buffer.from('Keyword') }, data: Buffer.from(JSON.stringify(v)) });
-  return { count, groups: rows.map((r) => ({ groupValues: [keyword(STATUS_BY_NUMBER[r.status])], count: r.n })) };
+  return { count, groups: rows.map((r) => ({ groupValues: [searchAttributePayload(STATUS_BY_NUMBER[r.status], 'Keyword')], count: r.n })) };
 }

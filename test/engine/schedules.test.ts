@@ -1,6 +1,7 @@
 import { randomUUID } from 'node:crypto';
 import { status } from '@grpc/grpc-js';
 import { Client, Connection, ScheduleAlreadyRunning, ScheduleNotFoundError, ScheduleOverlapPolicy, type ScheduleDescription, type ScheduleHandle } from '@temporalio/client';
+import { defineSearchAttributeKey, SearchAttributeType } from '@temporalio/common';
 import { compileSpec } from '../../src/engine/schedule-spec';
 import { harness, type Harness } from './harness';
 import { engineProcess } from './process';
@@ -97,6 +98,31 @@ describe('schedules', () => {
     expect(listed).toContain(handle.scheduleId);
     await handle.delete();
     await expect(handle.describe()).rejects.toThrow(ScheduleNotFoundError);
+  });
+
+  test('a started workflow carries its nominal time and schedule as search attributes, which list filters find', async () => {
+    const scheduleId = id('attributes');
+    const handle = await h.client.schedule.create({
+      scheduleId,
+      spec: { intervals: [{ every: '1h' }] },
+      action: { type: 'startWorkflow', workflowType: greet, args: ['x'], taskQueue: tq },
+      state: { paused: true, triggerImmediately: true },
+    });
+    const action = (await until(handle, (x) => x.info.recentActions.length === 1)).info.recentActions[0];
+    const workflowId = action.action.workflow.workflowId;
+    const nominal = new Date(Math.floor(action.scheduledAt.getTime() / 1000) * 1000);
+    const d = await h.client.workflow.getHandle(workflowId).describe();
+    expect(d.typedSearchAttributes.get(defineSearchAttributeKey('TemporalScheduledById', SearchAttributeType.KEYWORD))).toBe(scheduleId);
+    expect(d.typedSearchAttributes.get(defineSearchAttributeKey('TemporalScheduledStartTime', SearchAttributeType.DATETIME))).toEqual(nominal);
+    const listed = async (query: string) => {
+      const ids = [];
+      for await (const w of h.client.workflow.list({ query })) ids.push(w.workflowId);
+      return ids;
+    };
+    expect(await listed(`TemporalScheduledById = '${scheduleId}'`)).toEqual([workflowId]);
+    expect(await listed(`TemporalScheduledById = '${scheduleId}' AND TemporalScheduledStartTime = '${nominal.toISOString()}'`)).toEqual([workflowId]);
+    expect(await listed(`TemporalScheduledById = '${scheduleId}' AND TemporalScheduledStartTime > '${nominal.toISOString()}'`)).toEqual([]);
+    await handle.delete();
   });
 
   test('overlap policies: skip while one runs, buffer one and drop the rest, start the buffered one when the running one closes', async () => {

@@ -59,6 +59,8 @@ test('list and count filter by id, type, status, keywords; IN, STARTS_WITH, OR a
 
 test('a malformed filter is INVALID_ARGUMENT', async () => {
   await expect(h.client.workflowService.countWorkflowExecutions({ namespace: 'default', query: `WorkflowId = ` })).rejects.toMatchObject({ code: status.INVALID_ARGUMENT });
+  // STARTS_WITH is for keywords and text only (the SQL of a number would fail).
+  await expect(h.client.workflowService.countWorkflowExecutions({ namespace: 'default', query: `HistoryLength STARTS_WITH '1'` })).rejects.toMatchObject({ code: status.INVALID_ARGUMENT });
 });
 
 test('search attributes registered through OperatorService are listed', async () => {
