@@ -159,7 +159,8 @@ function attemptFailed(t: Transition, a: ActivityState, failure: Obj, identity: 
     t.dirty = true;
     return;
   }
-  if (timedOut) finish(t, a, 'EVENT_TYPE_ACTIVITY_TASK_TIMED_OUT', { failure, retryState: decision.state });
+  // As Temporal: a final attempt's timeout has the previous attempt's failure as its cause.
+  if (timedOut) finish(t, a, 'EVENT_TYPE_ACTIVITY_TASK_TIMED_OUT', { failure: { ...failure, cause: failure.cause ?? unpack(T.Failure, a.lastFailure) }, retryState: decision.state });
   else finish(t, a, 'EVENT_TYPE_ACTIVITY_TASK_FAILED', { failure, retryState: decision.state, identity });
 }
 
@@ -173,6 +174,7 @@ const TIMEOUT_NAMES: Record<string, string> = {
 function timeoutFailure(a: ActivityState, timeoutType: string, withCause: boolean): Obj {
   return {
     message: `activity ${TIMEOUT_NAMES[timeoutType]} timeout`,
+    source: 'Server',
     timeoutFailureInfo: { timeoutType, lastHeartbeatDetails: unpack(T.Payloads, a.heartbeatDetails) },
     cause: withCause ? unpack(T.Failure, a.lastFailure) : undefined,
   };

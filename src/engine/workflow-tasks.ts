@@ -176,8 +176,8 @@ export async function completeWorkflowTask(engine: Engine, queries: Queries, req
       scheduledEventId: w.scheduledId,
       startedEventId: w.startedId,
       identity: req.identity,
-      binaryChecksum: req.binaryChecksum,
-      workerVersion: req.workerVersionStamp,
+      // As Temporal: the worker's binary checksum is written as its build id.
+      workerVersion: req.workerVersionStamp ?? (req.binaryChecksum ? { buildId: req.binaryChecksum } : undefined),
       sdkMetadata: req.sdkMetadata,
       meteringMetadata: req.meteringMetadata,
       deployment: req.deployment,
