@@ -105,7 +105,7 @@ export function registerChildHandlers(engine: Engine): void {
         e,
         { ...attrs, namespace: child.namespace, requestId: `${runId}:${initiatedId}`, identity: 'parent' },
         undefined,
-        { parent: { namespace: parent.namespace, workflowId: parent.workflowId, runId, initiatedId } },
+        { parent: { namespace: parent.namespace, workflowId: parent.workflowId, runId, initiatedId }, rootExecution: parent.root ?? { workflowId: parent.workflowId, runId } },
       );
       started = res.runId;
     } catch (err) {

@@ -21,7 +21,7 @@ export function executionInfo(row: RunRow): Obj {
     taskQueue: row.task_queue,
     historySizeBytes: s.historyBytes,
     firstRunId: row.first_run_id,
-    rootExecution: { workflowId: row.workflow_id, runId: row.run_id },
+    rootExecution: s.root ?? { workflowId: row.workflow_id, runId: row.run_id },
     stateTransitionCount: row.history_length,
   };
 }

@@ -162,6 +162,8 @@ export interface RunState {
   externals: Record<string, ExternalRequest>;
   cancelRequested: boolean;
   parent?: { namespace: string; workflowId: string; runId: string; initiatedId: number };
+  /** The run at the top of its parent chain (RootWorkflowId, RootRunId); absent when that is this run. */
+  root?: { workflowId: string; runId: string };
   cronSchedule?: string;
   /** Packed RetryPolicy of the workflow itself, if any. */
   retryPolicy?: string;

@@ -10,6 +10,8 @@ export const BLOB_SIZE_LIMIT = 2 * 1024 * 1024;
 /** Past these a run is terminated: `limit.historyCount.error`, `limit.historySize.error`. */
 export const HISTORY_COUNT_LIMIT = 51_200;
 export const HISTORY_SIZE_LIMIT = 50 * 1024 * 1024;
+/** Longest id (workflow id, request id, ...) the frontend takes: `limit.maxIDLength`. */
+export const MAX_ID_LENGTH = 1000;
 /** Activities a run may have pending at once: `limit.numPendingActivities.error`. */
 export const PENDING_ACTIVITIES_LIMIT = 2000;
 /** From these on, workflow tasks carry `suggestContinueAsNew`: `limit.historyCount/historySize.suggestContinueAsNew`. */

@@ -4,6 +4,7 @@ import type { Engine } from './engine';
 import { invalidArgument } from './errors';
 import { decodeEvent, eventAttributes, eventTypeName } from './history';
 import { Status, type RunState } from './interfaces';
+import { MAX_ID_LENGTH } from './limits';
 import { durationMs, encode, enumValue, num, pack, T, type Obj } from './proto';
 import * as sql from './store';
 import type { Transition } from './transition';
@@ -159,6 +160,7 @@ function resetRun(engine: Engine, base: RunState, copied: { event_id: number; da
     externals: {},
     cancelRequested: r.cancelRequested,
     parent: base.parent,
+    root: base.root,
     cronSchedule: base.cronSchedule,
     retryPolicy: base.retryPolicy,
     attempt: base.attempt,
@@ -200,14 +202,17 @@ function resetRun(engine: Engine, base: RunState, copied: { event_id: number; da
 
 export async function resetWorkflow(engine: Engine, req: Obj): Promise<{ runId: string }> {
   await ensureNamespace(engine, req.namespace);
+  // Temporal checks the request id first (it makes a retried reset return the run its first attempt made).
+  const requestId: string = req.requestId ?? '';
+  if (!requestId) throw invalidArgument('RequestId is not set on request.');
+  if (requestId.length > MAX_ID_LENGTH) throw invalidArgument('RequestId length exceeds limit.');
   const namespace: string = req.namespace;
   const baseRow = await resolveRun(engine, namespace, req.workflowExecution);
   const workflowId = baseRow.workflow_id;
-  const requestId: string | undefined = req.requestId || undefined;
   return engine.withLock(`wf:${namespace}:${workflowId}`, async () => {
     // A retried request (same request id) gets the run its first attempt made.
     const current = await sql.currentRun(engine.db, namespace, workflowId);
-    if (requestId && current?.start_request_id === requestId) return { runId: current.run_id };
+    if (current?.start_request_id === requestId) return { runId: current.run_id };
     const base = (await engine.peek(baseRow.run_id)) ?? baseRow.state;
     const finishId = num(req.workflowTaskFinishEventId);
     if (finishId <= 1 || finishId >= base.nextEventId) throw invalidArgument('Workflow task finish ID must be > 1 && <= workflow last event ID.');

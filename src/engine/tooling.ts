@@ -23,6 +23,21 @@ const permissionDenied = (message: string) => new EngineError(status.PERMISSION_
 /** Worker versioning by build id sets (v0.1) and rules (v0.2): off by default in Temporal (deprecated). */
 const VERSIONING_V1_OFF = 'Worker versioning v0.1 (Version Set-based, deprecated) is disabled on this namespace.';
 const VERSIONING_V2_OFF = 'Worker versioning v0.2 (Rules-based, deprecated) is disabled on this namespace.';
+/**
+ * Methods of the API (as @temporalio/proto has it) that a Temporal 1.29 server does not have: grpc-go
+ * answers them UNIMPLEMENTED before any handler or namespace check, worded as below.
+ */
+const NOT_IN_TEMPORAL_1_29 = [
+  'CountSchedules', 'CountWorkers', 'CreateWorkerDeployment', 'CreateWorkerDeploymentVersion', 'UpdateWorkerDeploymentVersionComputeConfig',
+  'ValidateWorkerDeploymentVersionComputeConfig', 'PauseWorkflowExecution', 'UnpauseWorkflowExecution', 'PollWorkflowExecutionTimeSkipping',
+  'StartActivityExecution', 'DescribeActivityExecution', 'PollActivityExecution', 'ListActivityExecutions', 'CountActivityExecutions',
+  'RequestCancelActivityExecution', 'TerminateActivityExecution', 'DeleteActivityExecution', 'PauseActivityExecution', 'ResetActivityExecution',
+  'UnpauseActivityExecution', 'UpdateActivityExecutionOptions', 'StartNexusOperationExecution', 'DescribeNexusOperationExecution',
+  'PollNexusOperationExecution', 'ListNexusOperationExecutions', 'CountNexusOperationExecutions', 'RequestCancelNexusOperationExecution',
+  'TerminateNexusOperationExecution', 'DeleteNexusOperationExecution',
+];
+const unknownMethod = (method: string) => new EngineError(status.UNIMPLEMENTED, `unknown method ${method} for service temporal.api.workflowservice.v1.WorkflowService`);
+
 /** Batch operations run as system workflows of Temporal's worker service, which the engine has not. */
 const BATCH_OFF = 'Batch operation feature are disabled on this namespace.';
 
@@ -47,9 +62,16 @@ export function toolingHandlers(engine: Engine, address: string): Record<string,
       return describeTaskQueue(engine, req);
     },
     ResetWorkflowExecution: (req) => resetWorkflow(engine, req),
-    // Workers are listed from their heartbeats, which the engine does not ask for (no workerHeartbeats capability): none.
-    ListWorkers: inNamespace(() => ({ workersInfo: [], workers: [] })),
-    CountWorkers: inNamespace(() => ({ count: 0 })),
+    ...Object.fromEntries(
+      NOT_IN_TEMPORAL_1_29.map((method): [string, Handler] => [
+        method,
+        async () => {
+          throw unknownMethod(method);
+        },
+      ]),
+    ),
+    // Workers are listed from their heartbeats, which the engine does not ask for (no workerHeartbeats capability).
+    ListWorkers: refused(() => new EngineError(status.UNIMPLEMENTED, 'method ListWorkers not supported')),
     ListWorkerDeployments: inNamespace(() => ({ workerDeployments: [] })),
     ListBatchOperations: inNamespace(() => ({ operationInfo: [] })),
     StartBatchOperation: refused(() => permissionDenied(BATCH_OFF)),

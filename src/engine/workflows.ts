@@ -53,7 +53,7 @@ export interface NewRun {
   lastCompletionResult?: Obj;
   backoffMs?: number;
   signal?: { signalName: string; input?: Obj; identity?: string; header?: Obj };
-  rootExecution?: Obj;
+  rootExecution?: RunState['root'];
 }
 
 function normaliseTimeouts(req: Obj): { wftTimeoutMs: number; runTimeoutMs: number; executionTimeoutMs: number } {
@@ -93,6 +93,7 @@ export function createRun(engine: Engine, tx: Queryable, now: number, p: NewRun)
     externals: {},
     cancelRequested: false,
     parent: p.parent,
+    root: p.rootExecution,
     cronSchedule: p.cronSchedule || undefined,
     retryPolicy: pack(T.RetryPolicy, p.retryPolicy),
     attempt: p.attempt ?? 1,
@@ -347,6 +348,7 @@ function spawnNext(engine: Engine, t: Transition, p: Partial<NewRun>): Transitio
     executionExpiry: s.executionExpiry,
     firstRunId: s.firstRunId,
     parent: s.parent,
+    rootExecution: s.root,
     continuedExecutionRunId: s.runId,
     cronSchedule: s.cronSchedule,
     retryPolicy: unpack(T.RetryPolicy, s.retryPolicy),

@@ -77,6 +77,13 @@ describe('calls of the UI and the CLI, through gRPC', () => {
       expect(children).toContain(`${parentId}-acc`);
       expect(await ids(`WorkflowId STARTS_WITH '${parentId}' AND ParentWorkflowId IS NULL`)).toEqual([parentId]);
       expect(await ids('ParentWorkflowId IS NOT NULL')).toEqual(children);
+      // A run started by no parent is its own root; a child's root is its parent's root.
+      const family = await ids(`RootWorkflowId = '${parentId}'`);
+      expect(family).toEqual([parentId, ...children].sort());
+      const parentRun = await client.workflow.getHandle(parentId).describe();
+      expect(await ids(`RootRunId = '${parentRun.runId}' AND ParentWorkflowId IS NOT NULL`)).toEqual(children);
+      const described = await connection.workflowService.describeWorkflowExecution({ namespace: 'default', execution: { workflowId: children[0] } });
+      expect(described.workflowExecutionInfo?.rootExecution).toMatchObject({ workflowId: parentId, runId: parentRun.runId });
     } finally {
       await nativeConnection.close();
     }
@@ -122,7 +129,12 @@ describe('calls of the UI and the CLI, through gRPC', () => {
     const svc = connection.workflowService;
     const tq = { namespace: ns, taskQueue: TASK_QUEUE };
     expect((await svc.listBatchOperations({ namespace: ns })).operationInfo).toEqual([]);
-    expect((await svc.listWorkers({ namespace: ns })).workersInfo).toEqual([]);
+    await expect(svc.listWorkers({ namespace: ns })).rejects.toMatchObject({ code: status.UNIMPLEMENTED, details: 'method ListWorkers not supported' });
+    // Methods newer than Temporal 1.29 are unknown to its gRPC server, whatever the namespace.
+    await expect(svc.countWorkers({ namespace: 'no-such-namespace' })).rejects.toMatchObject({
+      code: status.UNIMPLEMENTED,
+      details: 'unknown method CountWorkers for service temporal.api.workflowservice.v1.WorkflowService',
+    });
     expect((await svc.listWorkerDeployments({ namespace: ns })).workerDeployments).toEqual([]);
     expect((await connection.operatorService.listNexusEndpoints({})).endpoints).toEqual([]);
     const { clusters } = await connection.operatorService.listClusters({});
@@ -193,9 +205,13 @@ describe('calls of the UI and the CLI, through gRPC', () => {
     // The workflow code runs from the first task again: the sync runs once more.
     await waitFor('a run after the reset', async () => (await jobCount('cli-3')) > jobsBefore, 30_000);
     expect((await client.workflow.getHandle(workflowId).describe()).runId).toBe(runId);
-    await expect(
-      connection.workflowService.resetWorkflowExecution({ namespace: ns, workflowExecution: { workflowId }, reason: 'x', workflowTaskFinishEventId: 1 as never /* int64: protobufjs takes a number */ }),
-    ).rejects.toMatchObject({ code: status.INVALID_ARGUMENT, details: 'Workflow task finish ID must be > 1 && <= workflow last event ID.' });
+    const refused = (requestId: string | undefined, workflowTaskFinishEventId: number) =>
+      expect(
+        connection.workflowService.resetWorkflowExecution({ namespace: ns, workflowExecution: { workflowId }, reason: 'x', workflowTaskFinishEventId: workflowTaskFinishEventId as never /* int64: protobufjs takes a number */, requestId }),
+      ).rejects;
+    await refused('reset-2', 1).toMatchObject({ code: status.INVALID_ARGUMENT, details: 'Workflow task finish ID must be > 1 && <= workflow last event ID.' });
+    await refused(undefined, Number(firstCompleted.eventId)).toMatchObject({ code: status.INVALID_ARGUMENT, details: 'RequestId is not set on request.' });
+    await refused('r'.repeat(1001), Number(firstCompleted.eventId)).toMatchObject({ code: status.INVALID_ARGUMENT, details: 'RequestId length exceeds limit.' });
   });
 });
 
