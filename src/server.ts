@@ -7,7 +7,7 @@ import { createApp } from './api/app';
 import { ConfigError, type Config } from './config/env';
 import { createLogger, throttledWarn } from './logger';
 import { loadUserProviders, useUserProviders } from './providers';
-import { configureRecordLimits, DEFAULT_RECORD_LIMITS } from './runtime';
+import { configureRecordLimits, configureScriptThreads, DEFAULT_RECORD_LIMITS } from './runtime';
 import { openDb, openStore, type Store } from './store';
 import { waitForDatabase } from './store/db';
 import { loadOrCreateKeyFile, lockDataDir } from './store/data-dir';
@@ -78,6 +78,7 @@ export async function startSyncline(config: Config, logger?: Logger, options: St
   try {
     if (options.orchestration !== false) {
       configureRecordLimits(recordLimits(config));
+      configureScriptThreads({ reuse: config.reuseScriptThreads ?? true });
       orchestration = await startOrchestration({
         store: base.store,
         logger: base.logger,

@@ -48,6 +48,7 @@ const schema = z.object({
   SYNCLINE_MAX_BATCH_MB: count('a whole number of megabytes one batchSave call may carry, from 1'),
   SYNCLINE_RECORDS_IN_FLIGHT_MB: count('a whole number of megabytes of records all runs may hold at once, from 1'),
   SYNCLINE_RECORD_READS_AT_ONCE: count('a whole number of GET /records pages read at once, from 1'),
+  SYNCLINE_REUSE_SCRIPT_THREADS: z.enum(['true', 'false'], { error: 'true or false' }).optional(),
   LOG_LEVEL: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'], { error: 'one of fatal, error, warn, info, debug, trace, silent' }).default('info'),
 });
 
@@ -93,6 +94,8 @@ export interface Config {
   readonly recordsInFlightMb?: number;
   /** `GET /records` pages read from the database at once (absent: 4); more wait their turn without holding a connection. */
   readonly recordReadsAtOnce?: number;
+  /** Whether a script thread whose execution ended cleanly runs later executions of its environment (absent: true). */
+  readonly reuseScriptThreads?: boolean;
 }
 
 /**
@@ -134,5 +137,6 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
     maxBatchMb: v.SYNCLINE_MAX_BATCH_MB,
     recordsInFlightMb: v.SYNCLINE_RECORDS_IN_FLIGHT_MB,
     recordReadsAtOnce: v.SYNCLINE_RECORD_READS_AT_ONCE,
+    reuseScriptThreads: v.SYNCLINE_REUSE_SCRIPT_THREADS === undefined ? undefined : v.SYNCLINE_REUSE_SCRIPT_THREADS === 'true',
   });
 }

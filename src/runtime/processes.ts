@@ -1,6 +1,6 @@
 import { fork, type ChildProcess } from 'node:child_process';
 import { EventEmitter } from 'node:events';
-import type { HostMessage, ProcessCommand, ProcessEvent, ThreadLimits, WorkerData, WorkerAssets } from './worker/protocol';
+import type { HostMessage, ProcessCommand, ProcessEvent, RunData, ThreadLimits } from './worker/protocol';
 
 /** How long a script process without executions stays up, ready for the next one. */
 export const SCRIPT_PROCESS_IDLE_MS = 30_000;
@@ -34,16 +34,19 @@ export class ScriptThread extends EventEmitter {
     if (!this.exited) this.send({ type: 'post', id: this.id, message });
   }
 
-  /** Stops the thread; resolves once it has exited. */
-  terminate(): Promise<void> {
-    if (this.exited) return Promise.resolve();
-    const exited = new Promise<void>((resolve) => this.once('exit', () => resolve()));
-    this.send({ type: 'terminate', id: this.id });
-    return exited;
+  /**
+   * The execution has ended: no event of it comes after this. With `reuse` (it ended cleanly) its
+   * thread may run another execution of the environment, else it is stopped.
+   */
+  release(reuse: boolean): void {
+    if (this.exited) return;
+    this.send({ type: 'release', id: this.id, reuse });
+    this.exit(0);
   }
 
   /** @internal An event of this thread from its process. */
   receive(event: ProcessEvent): void {
+    if (this.exited) return;
     if (event.type === 'message') {
       this.emit('message', event.message);
     } else if (event.type === 'error') {
@@ -81,7 +84,9 @@ class ScriptProcess {
     this.child.stderr!.setEncoding('utf8').on('data', (chunk: string) => {
       this.stderr = (this.stderr + chunk).slice(-STDERR_TAIL_CHARS);
     });
-    this.child.on('message', (event: ProcessEvent) => this.threads.get(event.id)?.receive(event));
+    this.child.on('message', (events: ProcessEvent[]) => {
+      for (const event of events) this.threads.get(event.id)?.receive(event);
+    });
     this.child.on('error', () => this.child.kill('SIGKILL'));
     // `close`, not `exit`: by then all of stderr has been read.
     this.child.on('close', (code, signal) => {
@@ -102,7 +107,7 @@ class ScriptProcess {
     this.child.send(command, (err) => err && undefined);
   }
 
-  start(id: number, data: Omit<WorkerData, keyof WorkerAssets>, limits: ThreadLimits): ScriptThread {
+  start(id: number, run: RunData, memoryMb: number, limits: ThreadLimits): ScriptThread {
     const thread = new ScriptThread((command) => this.send(command), id);
     this.threads.set(id, thread);
     thread.once('exit', () => {
@@ -112,7 +117,7 @@ class ScriptProcess {
     clearTimeout(this.idleTimer);
     this.child.ref();
     this.child.channel?.ref();
-    this.send({ type: 'start', id, data, limits });
+    this.send({ type: 'start', id, run, memoryMb, limits });
     return thread;
   }
 
@@ -158,7 +163,7 @@ export class ScriptProcesses {
   /** `load`: the script process's entry file and its `init` command (loaded once, on first use). */
   constructor(private readonly load: () => Promise<{ file: string; init: ProcessCommand }>) {}
 
-  async thread(key: string, data: Omit<WorkerData, keyof WorkerAssets>, limits: ThreadLimits): Promise<ScriptThread> {
+  async thread(key: string, run: RunData, memoryMb: number, limits: ThreadLimits): Promise<ScriptThread> {
     const { file, init } = await this.load();
     let proc = this.processes.get(key);
     if (!proc || proc.ended) {
@@ -168,6 +173,6 @@ export class ScriptProcesses {
       this.processes.set(key, created);
       proc = created;
     }
-    return proc.start(this.nextId++, data, limits);
+    return proc.start(this.nextId++, run, memoryMb, limits);
   }
 }

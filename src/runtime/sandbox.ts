@@ -28,6 +28,16 @@ let assets: Promise<Assets> | undefined;
 
 /** The script processes of this server, one per environment with executions (see ScriptProcesses). */
 const processes = new ScriptProcesses(loadAssets);
+let reuseThreads = true;
+
+/**
+ * Whether a worker thread whose execution ended cleanly runs later executions of its environment
+ * (each in a fresh context; the default), or every execution gets a new thread (slower, for those
+ * who want no two executions ever to share one). `SYNCLINE_REUSE_SCRIPT_THREADS`.
+ */
+export function configureScriptThreads(options: { reuse: boolean }): void {
+  reuseThreads = options.reuse;
+}
 
 /** Source next to this file: `.ts` when running from source (tests, tsx), `.js` from `dist`. */
 function sourceFile(name: string): string {
@@ -112,7 +122,6 @@ export async function runScript(request: ExecutionRequest): Promise<ExecutionRes
     code: request.code,
     scriptName: request.scriptName,
     input: (request.kind === 'action' || request.webhook) && request.input !== undefined ? JSON.stringify(request.input) : undefined,
-    memoryMb,
     setup: JSON.stringify({
       kind: request.kind,
       providerConfigKey: request.providerConfigKey,
@@ -125,17 +134,23 @@ export async function runScript(request: ExecutionRequest): Promise<ExecutionRes
       scriptName: request.scriptName,
       webhook: request.webhook === true,
     }),
-  }, { maxOldGenerationSizeMb: memoryMb, maxYoungGenerationSizeMb: Math.min(32, Math.max(4, Math.floor(memoryMb / 8))), stackSizeMb: 4 });
+  }, memoryMb, { maxOldGenerationSizeMb: memoryMb, maxYoungGenerationSizeMb: Math.min(32, Math.max(4, Math.floor(memoryMb / 8))), stackSizeMb: 4 });
 
+  // Whether the script ended by itself (returned or threw) before anything else ended it: its thread may then run another execution.
+  let endedByItself = false;
   const outcome = await new Promise<{ ok: true; output: unknown } | { ok: false; error: ScriptRunError }>((resolve) => {
-    const timer = setTimeout(() => resolve({ ok: false, error: new ScriptRunError('script_timeout', `The script ran longer than ${timeoutMs} ms and was stopped`) }), timeoutMs);
-    const onAbort = () => settle({ ok: false, error: cancelled(signal!) });
-    signal?.addEventListener('abort', onAbort, { once: true });
-    const settle = (value: Parameters<typeof resolve>[0]) => {
+    let settled = false;
+    const settle = (value: Parameters<typeof resolve>[0], byItself = false) => {
+      if (settled) return;
+      settled = true;
+      endedByItself = byItself;
       clearTimeout(timer);
       signal?.removeEventListener('abort', onAbort);
       resolve(value);
     };
+    const timer = setTimeout(() => settle({ ok: false, error: new ScriptRunError('script_timeout', `The script ran longer than ${timeoutMs} ms and was stopped`) }), timeoutMs);
+    const onAbort = () => settle({ ok: false, error: cancelled(signal!) });
+    signal?.addEventListener('abort', onAbort, { once: true });
     const call = (method: string, json: string) => {
       try {
         return host.handle(method, JSON.parse(json) as Record<string, unknown>, RECORD_CALLS.has(method) ? json.length : 0);
@@ -168,7 +183,7 @@ export async function runScript(request: ExecutionRequest): Promise<ExecutionRes
       } else if (message.type === 'done') {
         // Calls the script did not wait for end with it: writes already sit in the buffer that
         // `finish` writes (a call's records are buffered as soon as it arrives); requests are aborted.
-        settle(parseDone(message.json, request, host));
+        settle(parseDone(message.json, request, host), true);
       } else if (message.type === 'unhandled') {
         const info = JSON.parse(message.json) as { message?: string; stack?: string };
         settle({ ok: false, error: new ScriptRunError('script_error', `Unhandled promise rejection: ${info.message ?? ''}`, { stack: scriptStack(info.stack) }) });
@@ -186,7 +201,7 @@ export async function runScript(request: ExecutionRequest): Promise<ExecutionRes
     worker.on('exit', (code) => settle({ ok: false, error: new ScriptRunError('script_error', `The script's worker exited unexpectedly (code ${code})`) }));
   });
   host.close();
-  await worker.terminate();
+  worker.release(reuseThreads && endedByItself && !host.fatal);
   if (!outcome.ok && outcome.error.type === 'script_cancelled') {
     // Nothing more is written: calls under way end (their requests are aborted), buffered records are dropped.
     await host.idle(CANCEL_GRACE_MS);

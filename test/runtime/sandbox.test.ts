@@ -108,6 +108,40 @@ describe('limits', () => {
     expect(outputOf(a)).toBe('a');
     expect(outputOf(b)).toBe('undefined');
   });
+
+  test('an execution after another of its environment (on the same thread, reset) sees nothing of it', async () => {
+    const inFreshEnvironment = { environmentName: 'reused-thread' };
+    const first = await h.run(
+      script(`
+        globalThis.leftover = 'first';
+        Object.prototype.polluted = true;
+        Array.prototype.push = function () { return 'hijacked'; };
+        setInterval(() => console.log('late line of the first execution'), 5);
+        (async () => { await new Promise((r) => setTimeout(r, 100)); await nango.setMetadata({ late: true }); })();
+        return 'first';`),
+      inFreshEnvironment,
+    );
+    expect(outputOf(first)).toBe('first');
+    await new Promise((r) => setTimeout(r, 300)); // the first's timers would have fired by now, and its thread is idle
+    const second = await h.run(
+      script(`
+        const a = []; a.push(1);
+        await new Promise((r) => setTimeout(r, 200));
+        return [typeof globalThis.leftover, ({}).polluted === undefined, a.length];`),
+      inFreshEnvironment,
+    );
+    expect(outputOf(second)).toEqual(['undefined', true, 1]);
+    expect(second.logs.map((l) => l.message)).not.toContain('late line of the first execution');
+    expect((await h.store.connections.get(h.environmentId, 'github', 'c1')).metadata).not.toHaveProperty('late');
+  });
+
+  test('a script that leaves an endless chain of promises behind does not hold up the next execution', async () => {
+    const inFreshEnvironment = { environmentName: 'busy-thread' };
+    expect(outputOf(await h.run(script(`(async () => { for (;;) await null; })(); return 'left busy';`), inFreshEnvironment))).toBe('left busy');
+    const started = Date.now();
+    expect(outputOf(await h.run(script(`return 'next';`), inFreshEnvironment))).toBe('next');
+    expect(Date.now() - started).toBeLessThan(5000);
+  });
 });
 
 describe('script errors', () => {

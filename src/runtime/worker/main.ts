@@ -1,14 +1,17 @@
 'use strict';
-// The worker thread of one execution. Creates a fresh vm context (no code generation from
-// strings), runs the prelude in it, then the script. Messages to the host carry JSON text only.
-// Every function handed to the context catches everything and returns primitives, so no object of
-// this realm (which has `process` and `require`) can reach the script.
+// A worker thread running executions one after another, each in a fresh vm context (no code
+// generation from strings): the prelude runs in it, then the script. Messages to the host carry
+// JSON text only. Every function handed to a context catches everything and returns primitives, so
+// no object of this realm (which has `process` and `require`) can reach the script. When an
+// execution has ended cleanly the host may reset the thread for the next one of the same
+// environment: the functions the old context holds are then dead (their calls fail, their answers
+// and timers are dropped), so nothing it left running reaches the next execution.
 import crypto from 'node:crypto';
 import url from 'node:url';
 import v8 from 'node:v8';
 import vm from 'node:vm';
 import { parentPort, workerData } from 'node:worker_threads';
-import { MODULE_WRAPPER, RECORD_CALLS, type HostMessage, type WorkerData, type WorkerMessage } from './protocol';
+import { MODULE_WRAPPER, RECORD_CALLS, type RunData, type ThreadCommand, type ThreadData, type WorkerMessage } from './protocol';
 
 interface Api {
   deliver(id: number, ok: boolean, json: string | undefined): void;
@@ -21,14 +24,9 @@ const MAX_CALL_CHARS = 50 * 1024 * 1024;
 /** How often the memory in use is compared with the limit while the script waits (allocations are checked as they happen). */
 const MEMORY_CHECK_MS = 100;
 
-const data = workerData as WorkerData;
+const assets = workerData as ThreadData;
 const port = parentPort!;
 const collectGarbage = garbageCollector();
-// A null-prototype sandbox object: lookups on the global that miss fall through to this context's
-// own Object.prototype, never to this realm's (`this.constructor.constructor` stays inside).
-const context = vm.createContext(Object.create(null), { name: data.scriptName, codeGeneration: { strings: false, wasm: false } });
-// Another execution's worker may have been taking its collector as this context was made.
-vm.runInContext('delete globalThis.gc', context);
 
 /**
  * V8's `gc`, for this thread: the flag that exposes it is set only while a context is made to take
@@ -45,38 +43,11 @@ function garbageCollector(): (() => void) | undefined {
   }
 }
 
-const memoryLimit = data.memoryMb * 1024 * 1024;
-let memoryExceeded = false;
+const memoryLimit = assets.memoryMb * 1024 * 1024;
 const memoryInUse = () => {
   const heap = v8.getHeapStatistics();
   return heap.used_heap_size + heap.external_memory;
 };
-
-/**
- * Whether `bytes` more fit the execution's memory limit, counting the heap and every ArrayBuffer
- * (the worker's resourceLimits cover only the heap). Garbage is collected before saying no; a no
- * ends the execution (`script_memory_exceeded`), whether or not the script catches the RangeError.
- */
-function reserveMemory(bytes: unknown): boolean {
-  try {
-    if (memoryExceeded) return false;
-    const wanted = Math.max(0, Number(bytes) || 0);
-    if (memoryInUse() + wanted <= memoryLimit) return true;
-    // Twice: the buffers one collection frees are only counted as freed once the next one has run.
-    collectGarbage?.();
-    collectGarbage?.();
-    if (memoryInUse() + wanted <= memoryLimit) return true;
-    memoryExceeded = true;
-    port.postMessage({ type: 'memoryExceeded' } satisfies WorkerMessage);
-    return false;
-  } catch {
-    return false;
-  }
-}
-setInterval(() => reserveMemory(0), MEMORY_CHECK_MS).unref();
-
-// Taken before any script runs, so the script cannot substitute it.
-const ContextTypeError = vm.runInContext('TypeError', context) as ErrorConstructor;
 
 const ok = (value: unknown) => JSON.stringify({ ok: true, value });
 const fail = (err: unknown) => JSON.stringify({ ok: false, name: err instanceof TypeError ? 'TypeError' : 'Error', message: err instanceof Error ? err.message : String(err) });
@@ -113,47 +84,7 @@ const syncHandlers: Record<string, (args: any) => unknown> = {
   'url.resolve': ({ from, to }) => url.resolve(String(from), String(to)),
 };
 
-/**
- * Messages held back, in order, while a record call before them waits for room: the host sees
- * calls, and the end, in the order the script made them (a checkpoint saved after a batch is saved
- * after it; a batch the script did not await is still written).
- */
-const outbox: Array<{ message: WorkerMessage; waitingForRoom: boolean }> = [];
-
-function send(message: WorkerMessage, waitingForRoom = false): void {
-  outbox.push({ message, waitingForRoom });
-  drainOutbox();
-}
-
-function drainOutbox(): void {
-  while (outbox.length > 0 && !outbox[0]!.waitingForRoom) port.postMessage(outbox.shift()!.message);
-}
-
-const heldCall = (id: number) => outbox.findIndex(({ message }) => message.type === 'call' && message.id === id);
-
-function post(id: unknown, method: unknown, json: unknown): string | undefined {
-  try {
-    if (typeof id !== 'number' || typeof method !== 'string' || typeof json !== 'string') return 'invalid call';
-    if (!reserveMemory(0)) return 'the script is over its memory limit';
-    if (RECORD_CALLS.has(method)) {
-      // The records stay here (in the script's memory) until the host has room for them.
-      port.postMessage({ type: 'reserve', id, size: json.length } satisfies WorkerMessage);
-      send({ type: 'call', id, method, json }, true);
-      return undefined;
-    }
-    if (json.length > MAX_CALL_CHARS) return `the call is larger than ${MAX_CALL_CHARS / 1024 / 1024} MB of JSON: send smaller batches`;
-    if (method === 'timer') {
-      const ms = Math.min(Math.max(0, Number(JSON.parse(json).ms) || 0), 2 ** 31 - 1);
-      setTimeout(() => deliver(id, true, undefined), ms);
-      return undefined;
-    }
-    send({ type: 'call', id, method, json });
-    return undefined;
-  } catch {
-    return 'the call could not be sent';
-  }
-}
-
+/** A synchronous helper call (crypto, url): answered here, as JSON text. */
 function call(method: unknown, json: unknown): string {
   try {
     const handler = typeof method === 'string' && Object.hasOwn(syncHandlers, method) ? syncHandlers[method] : undefined;
@@ -168,75 +99,202 @@ function call(method: unknown, json: unknown): string {
   }
 }
 
-function finish(json: unknown): void {
-  try {
-    send({ type: 'done', json: typeof json === 'string' ? json : '{"ok":false}' });
-  } catch {
-    // The host notices the worker ending.
+/** One execution: its context, its calls under way, its timers. */
+class Execution {
+  /** False once the execution has ended: the functions its context holds stop working. */
+  live = true;
+  private memoryExceeded = false;
+  private readonly context: vm.Context;
+  private readonly api: Api;
+  private readonly ContextTypeError: ErrorConstructor;
+  /**
+   * Messages held back, in order, while a record call before them waits for room: the host sees
+   * calls, and the end, in the order the script made them (a checkpoint saved after a batch is saved
+   * after it; a batch the script did not await is still written).
+   */
+  private readonly outbox: Array<{ message: WorkerMessage; waitingForRoom: boolean }> = [];
+  private readonly timers = new Set<NodeJS.Timeout>();
+
+  constructor(private readonly data: RunData) {
+    // A null-prototype sandbox object: lookups on the global that miss fall through to this context's
+    // own Object.prototype, never to this realm's (`this.constructor.constructor` stays inside).
+    this.context = vm.createContext(Object.create(null), { name: data.scriptName, codeGeneration: { strings: false, wasm: false } });
+    // Another execution's worker may have been taking its collector as this context was made.
+    vm.runInContext('delete globalThis.gc', this.context);
+    // Taken before any script runs, so the script cannot substitute it.
+    this.ContextTypeError = vm.runInContext('TypeError', this.context) as ErrorConstructor;
+    this.compile(assets.prelude, 'syncline:prelude', assets.preludeCache).runInContext(this.context);
+    const boot = (this.context as Record<string, unknown>).__syncline_boot as (...args: unknown[]) => Api;
+    // Deleted from inside: deleting from the sandbox object leaves the context's own global property.
+    vm.runInContext('delete globalThis.__syncline_boot', this.context);
+    this.api = boot(
+      (id: unknown, method: unknown, json: unknown) => this.post(id, method, json),
+      (method: unknown, json: unknown) => (this.live ? call(method, json) : fail(new Error('The execution has ended'))),
+      (json: unknown) => this.finish(json),
+      (major: unknown) => this.loadZod(major),
+      (bytes: unknown) => this.reserveMemory(bytes),
+      data.setup,
+    );
+  }
+
+  start(): void {
+    let moduleFn: unknown;
+    try {
+      // The wrapper is on the script's first line so line numbers in stacks match the bundle.
+      moduleFn = this.compile(`${MODULE_WRAPPER}${this.data.code}\n})`, this.data.scriptName).runInContext(this.context);
+    } catch (err) {
+      this.finish(JSON.stringify({ ok: false, error: { name: 'SyntaxError', message: err instanceof Error ? err.message : String(err) } }));
+    }
+    if (moduleFn) void this.api.run(moduleFn, this.data.input);
+  }
+
+  /** Ends the execution: its timers are cleared and its context's calls fail from now on. */
+  end(): void {
+    this.live = false;
+    for (const timer of this.timers) clearTimeout(timer);
+    this.timers.clear();
+    this.outbox.length = 0;
+  }
+
+  /**
+   * Whether `bytes` more fit the execution's memory limit, counting the heap and every ArrayBuffer
+   * (the worker's resourceLimits cover only the heap). Garbage is collected before saying no; a no
+   * ends the execution (`script_memory_exceeded`), whether or not the script catches the RangeError.
+   */
+  reserveMemory(bytes: unknown): boolean {
+    try {
+      if (this.memoryExceeded || !this.live) return false;
+      const wanted = Math.max(0, Number(bytes) || 0);
+      if (memoryInUse() + wanted <= memoryLimit) return true;
+      // Twice: the buffers one collection frees are only counted as freed once the next one has run.
+      collectGarbage?.();
+      collectGarbage?.();
+      if (memoryInUse() + wanted <= memoryLimit) return true;
+      this.memoryExceeded = true;
+      port.postMessage({ type: 'memoryExceeded' } satisfies WorkerMessage);
+      return false;
+    } catch {
+      return false;
+    }
+  }
+
+  /** A call's answer or room for a record call, from the host. */
+  receive(message: Extract<ThreadCommand, { type: 'result' | 'granted' }>): void {
+    const held = this.outbox.findIndex(({ message: m }) => m.type === 'call' && m.id === message.id);
+    if (message.type === 'granted') {
+      if (held >= 0) this.outbox[held]!.waitingForRoom = false;
+    } else {
+      // A record call refused room is answered without having been sent.
+      if (held >= 0) this.outbox.splice(held, 1);
+      this.deliver(message.id, message.ok, message.json);
+    }
+    this.drainOutbox();
+  }
+
+  unhandled(reason: unknown): void {
+    let json = '{"name":"Error","message":"Unhandled promise rejection"}';
+    try {
+      json = String(this.api.describeReason(reason));
+    } catch {
+      // Keep the generic text.
+    }
+    this.send({ type: 'unhandled', json });
+  }
+
+  private send(message: WorkerMessage, waitingForRoom = false): void {
+    if (!this.live) return;
+    this.outbox.push({ message, waitingForRoom });
+    this.drainOutbox();
+  }
+
+  private drainOutbox(): void {
+    while (this.outbox.length > 0 && !this.outbox[0]!.waitingForRoom) port.postMessage(this.outbox.shift()!.message);
+  }
+
+  private post(id: unknown, method: unknown, json: unknown): string | undefined {
+    try {
+      if (!this.live) return 'the execution has ended';
+      if (typeof id !== 'number' || typeof method !== 'string' || typeof json !== 'string') return 'invalid call';
+      if (!this.reserveMemory(0)) return 'the script is over its memory limit';
+      if (RECORD_CALLS.has(method)) {
+        // The records stay here (in the script's memory) until the host has room for them.
+        port.postMessage({ type: 'reserve', id, size: json.length } satisfies WorkerMessage);
+        this.send({ type: 'call', id, method, json }, true);
+        return undefined;
+      }
+      if (json.length > MAX_CALL_CHARS) return `the call is larger than ${MAX_CALL_CHARS / 1024 / 1024} MB of JSON: send smaller batches`;
+      if (method === 'timer') {
+        const ms = Math.min(Math.max(0, Number(JSON.parse(json).ms) || 0), 2 ** 31 - 1);
+        const timer = setTimeout(() => {
+          this.timers.delete(timer);
+          this.deliver(id, true, undefined);
+        }, ms);
+        this.timers.add(timer);
+        return undefined;
+      }
+      this.send({ type: 'call', id, method, json });
+      return undefined;
+    } catch {
+      return 'the call could not be sent';
+    }
+  }
+
+  private finish(json: unknown): void {
+    try {
+      this.send({ type: 'done', json: typeof json === 'string' ? json : '{"ok":false}' });
+    } catch {
+      // The host notices the worker ending.
+    }
+  }
+
+  private compile(source: string, filename: string, cachedData?: Uint8Array): vm.Script {
+    const ContextTypeError = this.ContextTypeError;
+    return new vm.Script(source, {
+      filename,
+      cachedData: cachedData && Buffer.from(cachedData),
+      // Without this callback Node rejects `import()` with an error of this realm, a way out.
+      importModuleDynamically: () => {
+        throw new ContextTypeError('import() is not available in scripts');
+      },
+    });
+  }
+
+  private loadZod(major: unknown): unknown {
+    try {
+      if (!this.live) return undefined;
+      if (major === 3) return this.compile(`${MODULE_WRAPPER}${assets.zod3}\n})`, 'zod3.js', assets.zod3Cache).runInContext(this.context);
+      return this.compile(`${MODULE_WRAPPER}${assets.zod}\n})`, 'zod.js', assets.zodCache).runInContext(this.context);
+    } catch {
+      return undefined;
+    }
+  }
+
+  private deliver(id: number, ok: boolean, json: string | undefined): void {
+    if (!this.live) return;
+    try {
+      this.api.deliver(id, ok, json);
+    } catch {
+      // A script error inside a continuation surfaces through the script's own promise.
+    }
   }
 }
 
-function compile(source: string, filename: string, cachedData?: Uint8Array): vm.Script {
-  return new vm.Script(source, {
-    filename,
-    cachedData: cachedData && Buffer.from(cachedData),
-    // Without this callback Node rejects `import()` with an error of this realm, a way out.
-    importModuleDynamically: () => {
-      throw new ContextTypeError('import() is not available in scripts');
-    },
-  });
-}
+let current: Execution | undefined;
+setInterval(() => current?.reserveMemory(0), MEMORY_CHECK_MS).unref();
 
-function loadZod(major: unknown): unknown {
-  try {
-    if (major === 3) return compile(`${MODULE_WRAPPER}${data.zod3}\n})`, 'zod3.js', data.zod3Cache).runInContext(context);
-    return compile(`${MODULE_WRAPPER}${data.zod}\n})`, 'zod.js', data.zodCache).runInContext(context);
-  } catch {
-    return undefined;
-  }
-}
+process.on('unhandledRejection', (reason) => current?.unhandled(reason));
 
-function deliver(id: number, ok: boolean, json: string | undefined): void {
-  try {
-    api.deliver(id, ok, json);
-  } catch {
-    // A script error inside a continuation surfaces through the script's own promise.
-  }
-}
-
-compile(data.prelude, 'syncline:prelude', data.preludeCache).runInContext(context);
-const boot = (context as Record<string, unknown>).__syncline_boot as (...args: unknown[]) => Api;
-// Deleted from inside: deleting from the sandbox object leaves the context's own global property.
-vm.runInContext('delete globalThis.__syncline_boot', context);
-const api = boot(post, call, finish, loadZod, reserveMemory, data.setup);
-
-process.on('unhandledRejection', (reason) => {
-  let json = '{"name":"Error","message":"Unhandled promise rejection"}';
-  try {
-    json = String(api.describeReason(reason));
-  } catch {
-    // Keep the generic text.
-  }
-  send({ type: 'unhandled', json });
-});
-
-port.on('message', (message: HostMessage) => {
-  const held = heldCall(message.id);
-  if (message.type === 'granted') {
-    if (held >= 0) outbox[held]!.waitingForRoom = false;
+port.on('message', (command: ThreadCommand) => {
+  if (command.type === 'run') {
+    current = new Execution(command.data);
+    current.start();
+  } else if (command.type === 'reset') {
+    current?.end();
+    current = undefined;
+    // Sent from the next turn of the event loop: a thread its last script left busy (an endless
+    // chain of promises) never says so, and is not used again.
+    setImmediate(() => port.postMessage({ type: 'idle' } satisfies WorkerMessage));
   } else {
-    // A record call refused room is answered without having been sent.
-    if (held >= 0) outbox.splice(held, 1);
-    deliver(message.id, message.ok, message.json);
+    current?.receive(command);
   }
-  drainOutbox();
 });
-
-let moduleFn: unknown;
-try {
-  // The wrapper is on the script's first line so line numbers in stacks match the bundle.
-  moduleFn = compile(`${MODULE_WRAPPER}${data.code}\n})`, data.scriptName).runInContext(context);
-} catch (err) {
-  finish(JSON.stringify({ ok: false, error: { name: 'SyntaxError', message: err instanceof Error ? err.message : String(err) } }));
-}
-if (moduleFn) void api.run(moduleFn, data.input);

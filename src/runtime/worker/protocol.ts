@@ -1,5 +1,5 @@
-// What the host and an execution's worker thread send each other. Shared by both sides; no code
-// with side effects may live here, since the host imports it.
+// What the host, a script process and an execution's worker thread send each other. Shared by all
+// sides; no code with side effects may live here, since the host imports it.
 
 /** Opens the function a CommonJS bundle runs in; `})` closes it. */
 export const MODULE_WRAPPER = '(function (exports, require, module) {';
@@ -16,29 +16,37 @@ export interface WorkerAssets {
   zod3Cache?: Uint8Array;
 }
 
-/** What one execution's worker gets. */
-export interface WorkerData extends WorkerAssets {
+/** What a worker thread is created with: the assets, and the memory limit of the executions it runs. */
+export interface ThreadData extends WorkerAssets {
+  /** The heap and ArrayBuffer/Buffer memory together, per execution. */
+  memoryMb: number;
+}
+
+/** One execution. */
+export interface RunData {
   code: string;
   scriptName: string;
   setup: string;
   input?: string;
-  /** The execution's memory limit: the heap and ArrayBuffer/Buffer memory together. */
-  memoryMb: number;
 }
 
 /** Helper calls carrying records: each asks for room (`reserve`, its JSON's length) before it crosses. */
 export const RECORD_CALLS: ReadonlySet<string> = new Set(['batchSave', 'batchUpdate', 'batchDelete']);
 
-/** Worker → host. */
+/** Worker → host (`idle`: to its script process, once reset). */
 export type WorkerMessage =
   | { type: 'call'; id: number; method: string; json: string }
   | { type: 'reserve'; id: number; size: number }
   | { type: 'done'; json: string }
   | { type: 'unhandled'; json: string }
-  | { type: 'memoryExceeded' };
+  | { type: 'memoryExceeded' }
+  | { type: 'idle' };
 
 /** Host → worker: a call's answer, or room granted for a record call, which the worker then sends. */
 export type HostMessage = { type: 'result'; id: number; ok: boolean; json?: string } | { type: 'granted'; id: number };
+
+/** To a worker thread: the host's messages, and from its script process an execution to run, or a reset after one. */
+export type ThreadCommand = HostMessage | { type: 'run'; data: RunData } | { type: 'reset' };
 
 /** A worker thread's resource limits (`new Worker(..., { resourceLimits })`). */
 export interface ThreadLimits {
@@ -47,14 +55,17 @@ export interface ThreadLimits {
   stackSizeMb: number;
 }
 
-/** Host → script process. `init` comes first, once: the worker's code and the assets of every execution. */
+/**
+ * Host → script process. `init` comes first, once: the worker's code and the assets of every
+ * execution. `release` ends execution `id`: its thread is reset for another (`reuse`) or stopped.
+ */
 export type ProcessCommand =
   | { type: 'init'; workerCode: string; assets: WorkerAssets }
-  | { type: 'start'; id: number; data: Omit<WorkerData, keyof WorkerAssets>; limits: ThreadLimits }
+  | { type: 'start'; id: number; run: RunData; memoryMb: number; limits: ThreadLimits }
   | { type: 'post'; id: number; message: HostMessage }
-  | { type: 'terminate'; id: number };
+  | { type: 'release'; id: number; reuse: boolean };
 
-/** Script process → host, about the worker thread of execution `id`. */
+/** Script process → host, about the worker thread of execution `id` (sent in batches: arrays of these). */
 export type ProcessEvent =
   | { type: 'message'; id: number; message: WorkerMessage }
   | { type: 'error'; id: number; error: { message: string; stack?: string; code?: string } }
