@@ -200,8 +200,10 @@ const scenarios: Record<string, (c: Client) => Promise<Ran>> = {
     if (!fired) throw new Error('the schedule did not fire');
     const handle = c.workflow.getHandle(fired);
     const outcome = await handle.result();
+    const { raw } = await schedule.describe();
+    const described = new Normaliser().message(temporal.api.workflowservice.v1.DescribeScheduleResponse, { schedule: raw.schedule, info: { ...raw.info, runningWorkflows: [], recentActions: [] } });
     await schedule.delete();
-    return { outcome, workflows: [handle] };
+    return { outcome: [outcome, described], workflows: [handle] };
   },
 };
 
@@ -210,6 +212,8 @@ const cli = temporalCli();
 // Without the binary (and no opt-out of cluster tests) beforeAll fails with how to install it.
 if (cli || process.env[SKIP_CLUSTER_ENV] !== '1') describe('the engine and the real Temporal server write the same histories', () => {
   const sides: Side[] = [];
+  /** What each side ran and wrote, per scenario: the scenarios run at once, each test compares one. */
+  const results = new Map<string, Promise<{ outcome: unknown; runs: { workflowId: string; events: Json[] }[] }[]>>();
 
   beforeAll(async () => {
     // Activities fail on purpose here: the worker's warnings about them are noise.
@@ -255,11 +259,11 @@ if (cli || process.env[SKIP_CLUSTER_ENV] !== '1') describe('the engine and the r
   }, 60_000);
 
   afterAll(async () => {
+    // Scenarios still running (their test failed early, or was filtered out) end before the connections.
+    await Promise.allSettled(results.values());
     await Promise.all(sides.map((s) => s.close()));
   });
 
-  /** What each side ran and wrote, per scenario: the scenarios run at once, each test compares one. */
-  const results = new Map<string, Promise<{ outcome: unknown; runs: { workflowId: string; events: Json[] }[] }[]>>();
   const runScenario = (name: string) =>
     Promise.all(
       sides.map(async (side) => {

@@ -9,7 +9,7 @@ import { temporal } from '@temporalio/proto';
 
 /** Keys left out wherever they appear. */
 const VOLATILE_KEYS = new Set(['identity', 'requestId', 'taskToken', 'taskId', 'namespaceId', 'historySizeBytes']);
-const VOLATILE_SUFFIX = /(Time|Timestamp|RequestId|_time)$/;
+const VOLATILE_SUFFIX = /(Time|Times|Timestamp|RequestId|_time)$/;
 /** Keys whose value is measured from the clock (a backoff until a due time): only their presence compares. */
 const MEASURED_KEYS = new Set(['firstWorkflowTaskBackoff']);
 const RUN_ID = /^runId$|RunId$/;
@@ -30,6 +30,11 @@ export class Normaliser {
   events(history: temporal.api.history.v1.IHistory): Json[] {
     const object = temporal.api.history.v1.History.toObject(temporal.api.history.v1.History.fromObject(history), { enums: String, longs: String, bytes: String });
     return ((object.events ?? []) as unknown[]).map((e) => this.value(e) ?? {});
+  }
+
+  /** Any other message of the API, normalised the same way (`type` is its generated class). */
+  message<T>(type: { fromObject(o: object): T; toObject(m: T, o: object): object }, message: object): Json {
+    return this.value(type.toObject(type.fromObject(message), { enums: String, longs: String, bytes: String })) ?? {};
   }
 
   private value(v: unknown, key = ''): Json | undefined {
