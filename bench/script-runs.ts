@@ -1,8 +1,8 @@
-import fs from 'node:fs';
 import { performance } from 'node:perf_hooks';
 import { PROVIDERS } from '../src/providers';
 import { configureScriptThreads, runScript, storeServices } from '../src/runtime';
 import { testStore } from '../test/helpers/db';
+import { cpuMs } from './lib/cpu';
 import { quantile } from './lib/tick';
 
 /**
@@ -13,25 +13,6 @@ import { quantile } from './lib/tick';
  */
 const RUNS = Number(process.env.BENCH_SCRIPT_RUNS ?? 300);
 const CODE = `module.exports.default = async function runAction(nango, input) { return { echoed: input }; };`;
-const TICKS_PER_MS = 100 / 1000; // Linux's USER_HZ
-
-/** CPU milliseconds used so far by this process and its children still running. */
-function cpuMs(): number {
-  const self = process.cpuUsage();
-  let children = 0;
-  for (const entry of fs.readdirSync('/proc')) {
-    if (!/^\d+$/.test(entry)) continue;
-    try {
-      // Fields after the command's closing parenthesis: state, ppid, ..., utime (14th field), stime (15th).
-      const fields = fs.readFileSync(`/proc/${entry}/stat`, 'utf8').split(') ')[1]!.split(' ');
-      if (Number(fields[1]) === process.pid) children += (Number(fields[11]) + Number(fields[12])) / TICKS_PER_MS;
-    } catch {
-      // The process ended meanwhile.
-    }
-  }
-  return (self.user + self.system) / 1000 + children;
-}
-
 export async function run(): Promise<void> {
   const store = await testStore();
   try {

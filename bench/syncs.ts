@@ -3,7 +3,9 @@ import { createLogger } from '../src/logger';
 import { useUserProviders } from '../src/providers';
 import { startOrchestration } from '../src/worker';
 import { fullSyncWorkflowId, scheduleOffset } from '../src/workflows/types';
+import { statementsSent } from '../src/store/db';
 import { testStore } from '../test/helpers/db';
+import { cpuMs } from './lib/cpu';
 import { deployTick, quantile } from './lib/tick';
 
 /**
@@ -17,6 +19,8 @@ import { deployTick, quantile } from './lib/tick';
  *   the measured window; target p99 <= 2 s.
  * - syncs.runs: runs finished per second in the measured window, against the nominal rate
  *   (connections / 60); and how long the first runs of all connections took.
+ * - syncs.cost: CPU per run (this process and its script processes), statements sent and database
+ *   transactions per run, over the measured window; target <= 25 ms of CPU per run.
  * - syncs.memory: RSS at the end.
  */
 const CONNECTIONS = Number(process.env.BENCH_SYNC_CONNECTIONS ?? 1000);
@@ -55,9 +59,16 @@ export async function run(): Promise<void> {
       await new Promise((r) => setTimeout(r, 250));
     }
     const firstRunsMs = Date.now() - started;
+    const transactions = async () => {
+      if (store.db.backend !== 'postgres') return NaN;
+      const { rows } = await store.db.query<{ n: string }>(`SELECT xact_commit + xact_rollback AS n FROM pg_stat_database WHERE datname = current_database()`);
+      return Number(rows[0]!.n);
+    };
+    const before = { cpu: cpuMs(), statements: statementsSent(), transactions: await transactions() };
     const windowStart = Date.now();
     await new Promise((r) => setTimeout(r, SECONDS * 1000));
     const windowEnd = Date.now();
+    const after = { cpu: cpuMs(), statements: statementsSent(), transactions: await transactions() };
 
     const { rows } = await store.db.query<{ connection_id: string; started_at: Date; finished_at: Date | null; first: boolean }>(
       `SELECT c.connection_id, j.started_at, j.finished_at, j.id = min(j.id) OVER (PARTITION BY j.sync_id) AS first
@@ -82,6 +93,11 @@ export async function run(): Promise<void> {
     );
     console.log(
       `syncs.runs      ${(finishedInWindow / windowS).toFixed(1)} runs/s sustained over ${windowS.toFixed(0)} s  nominal ${(CONNECTIONS / 60).toFixed(1)} runs/s  (first run of all ${CONNECTIONS}: ${(firstRunsMs / 1000).toFixed(1)} s)`,
+    );
+    const perRun = (n: number) => (n / Math.max(1, finishedInWindow)).toFixed(1);
+    console.log(
+      `syncs.cost      ${perRun(after.cpu - before.cpu)} ms CPU/run (this process and its script processes; target <= 25)  ${perRun(after.statements - before.statements)} statements/run  ` +
+        `${perRun(after.transactions - before.transactions)} transactions/run (the whole database, pg_stat_database; Postgres only)`,
     );
     console.log(`syncs.memory    rss ${Math.round(process.memoryUsage().rss / 1024 / 1024)} MB  (engine + worker + store, ${store.db.backend})`);
   } finally {

@@ -169,7 +169,15 @@ async function openPostgres(url: string, options: OpenDbOptions): Promise<Db> {
   };
 }
 
+let statements = 0;
+
+/** Statements this process has sent to its databases so far (for benches: statements per run). */
+export function statementsSent(): number {
+  return statements;
+}
+
 async function run<R>(q: pg.Pool | pg.PoolClient, sql: string, params?: unknown[]): Promise<QueryResult<R>> {
+  statements++;
   try {
     const result = await q.query(sql, params as unknown[]);
     return { rows: result.rows as R[], rowCount: result.rowCount ?? 0 };
@@ -252,6 +260,7 @@ async function openPglite(dataDir?: string): Promise<Db> {
     // PGlite runs each statement synchronously in WASM and resolves without giving the event loop
     // a turn; yield first, so timers and sockets (the engine, HTTP) are not starved by a write burst.
     await new Promise<void>((resolve) => setImmediate(resolve));
+    statements++;
     const result = await q.query<R>(sql, params);
     return { rows: result.rows, rowCount: result.affectedRows ?? result.rows.length };
   };
