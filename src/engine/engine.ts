@@ -7,6 +7,7 @@ import { Status, type RunState } from './interfaces';
 import { Matching, type QueueKind, type TaskRef } from './matching';
 import type { Obj } from './proto';
 import * as sql from './store';
+import { TimerHeap } from './timer-heap';
 import { Transition, type TimerWrite } from './transition';
 
 /** Serialises work per key (run id, workflow id) inside this process. */
@@ -34,7 +35,11 @@ class BatchWriter {
   private queue: { t: Transition; resolve(): void; reject(err: unknown): void }[] = [];
   private flushing = false;
 
-  constructor(private readonly db: Session) {}
+  /** `onTimers` gets the timers each commit inserted, with their ids. */
+  constructor(
+    private readonly db: Session,
+    private readonly onTimers: (rows: sql.TimerRow[]) => void,
+  ) {}
 
   write(t: Transition): Promise<void> {
     if (!t.dirty) return Promise.resolve();
@@ -75,14 +80,16 @@ class BatchWriter {
     if (!ts.some((t) => t.needsTransaction)) {
       const rows = emptyBatch();
       for (const t of ts) await t.commit(this.db, rows);
-      if (!reusesWorkflowId(rows) && (await sql.writeBatchStatement(this.db, rows, relaxed))) return;
+      const timers = reusesWorkflowId(rows) ? undefined : await sql.writeBatchStatement(this.db, rows, relaxed);
+      if (timers) return this.onTimers(timers);
     }
-    await this.db.transaction(async (tx) => {
+    const timers = await this.db.transaction(async (tx) => {
       if (relaxed) await tx.query('SET LOCAL synchronous_commit TO OFF');
       const rows = emptyBatch();
       for (const t of ts) await t.commit(tx, rows);
-      await sql.writeBatchInTransaction(tx, rows);
+      return sql.writeBatchInTransaction(tx, rows);
     });
+    this.onTimers(timers);
   }
 }
 
@@ -101,8 +108,10 @@ export type TransferHandler = (engine: Engine, transfer: sql.TransferRow) => Pro
 const EVENT_CACHE_BYTES = 16 * 1024 * 1024;
 const CLOSED_RUNS_KEPT = 1000;
 
-/** When reading or firing due timers failed, the timer loop looks again this much later. */
-const TIMER_RETRY_MS = 1000;
+/** A stored timer whose firing failed is tried again this much later. */
+const TIMER_RETRY_MS = 5000;
+/** Stored timers being fired at once, at most (a group commit writes up to 256 transitions). */
+const TIMERS_FIRING_MAX = 256;
 
 /** Sticky queues not polled for this long are treated as gone. */
 const STICKY_ALIVE_MS = 10_000;
@@ -137,10 +146,13 @@ export class Engine {
   readonly onCommitted: ((s: RunState, t: Transition) => void)[] = [];
   /** Called when the engine closes (the scheduler stops its timer). */
   readonly onClose: (() => void)[] = [];
+  /**
+   * Every stored timer not fired yet, by due time: loaded at start-up, then added as commits insert
+   * them, so each fires at its time without a query (the table keeps them across restarts).
+   */
+  private readonly timers = new TimerHeap();
   private timerWake?: NodeJS.Timeout;
   private timerWakeAt = Infinity;
-  private timerLoopRunning = false;
-  private timerLoopAgain = false;
   private readonly timersInFlight = new Set<number>();
   /** Armed attempt timeouts (Transition.attemptTimer) of each open run. */
   private readonly attemptTimers = new Map<string, Set<NodeJS.Timeout>>();
@@ -158,7 +170,7 @@ export class Engine {
     readonly log: Logger,
     private readonly writes: Session = db,
   ) {
-    this.writer = new BatchWriter(writes);
+    this.writer = new BatchWriter(writes, (rows) => this.addTimers(rows));
     this.warnThrottled = throttledWarn(log);
   }
 
@@ -295,8 +307,6 @@ export class Engine {
     this.events.append(s.runId, t.events);
     for (const d of t.dispatch) this.matching.add(s.namespace, d.queueKind, d.queue, d.task);
     if (t.handoff) this.matching.handoff(s.namespace, 'workflow', t.handoff.queue, t.handoff.poller, t.handoff.task);
-    const earliest = Math.min(...t.timers.map((x) => x.fireAt));
-    if (earliest < Infinity) this.wakeTimersAt(earliest);
     if (t.events.length) this.notifyHistory(s.runId);
     for (const fn of this.onCommitted) fn(s, t);
     for (const fn of t.afterCommit) fn();
@@ -361,8 +371,9 @@ export class Engine {
       for (const d of dispatchOpen(s)) this.matching.add(s.namespace, d.queueKind, d.queue, d.task);
       for (const timer of timeoutsOfOpen(s)) this.armAttemptTimer(s.runId, timer);
     }
+    // Before anything commits: timers inserted from now on are added as they are written.
+    this.addTimers(await sql.allTimers(this.db));
     for (const tr of await sql.pendingTransfers(this.db)) this.runTransfer(tr);
-    this.wakeTimersAt(Date.now());
   }
 
   /** Deletes runs closed longer ago than their namespace's retention, now and every `everyMs`. */
@@ -392,6 +403,7 @@ export class Engine {
     for (const fn of this.onClose) fn();
     clearInterval(this.retention);
     clearTimeout(this.timerWake);
+    this.timers.clear();
     for (const runId of [...this.attemptTimers.keys()]) this.disarmAttemptTimers(runId);
     this.matching.close();
     for (const set of this.historyWaiters.values()) for (const fn of [...set]) fn();
@@ -406,59 +418,51 @@ export class Engine {
 
   // ---- durable timers ----
 
-  wakeTimersAt(at: number): void {
-    if (this.closing) return;
-    if (this.timerLoopRunning) {
-      if (at <= Date.now()) this.timerLoopAgain = true;
-      else if (at < this.timerWakeAt) this.armTimerWake(at);
-      return;
-    }
-    if (at >= this.timerWakeAt) return;
-    this.armTimerWake(at);
+  private addTimers(rows: sql.TimerRow[]): void {
+    if (this.closing || !rows.length) return;
+    for (const row of rows) this.timers.push(row);
+    this.armTimerWake();
   }
 
-  private armTimerWake(at: number): void {
+  /** Wakes up when the earliest timer is due (at least every minute: setTimeout caps at ~24.8 days). */
+  private armTimerWake(): void {
+    const next = this.timers.peek()?.fire_at ?? Infinity;
+    if (this.closing || next >= this.timerWakeAt) return;
     clearTimeout(this.timerWake);
-    this.timerWakeAt = at;
-    // setTimeout caps at ~24.8 days; wake at least every minute and look again.
-    const delay = Math.min(Math.max(0, at - Date.now()), 60_000);
-    this.timerWake = setTimeout(() => {
-      this.timerWakeAt = Infinity;
-      this.track(this.timerLoop());
-    }, delay);
+    this.timerWakeAt = next;
+    if (next === Infinity) return;
+    this.timerWake = setTimeout(
+      () => {
+        this.timerWakeAt = Infinity;
+        this.fireDueTimers();
+      },
+      Math.min(Math.max(0, next - Date.now()), 60_000),
+    );
   }
 
-  private async timerLoop(): Promise<void> {
-    if (this.timerLoopRunning || this.closing) return;
-    this.timerLoopRunning = true;
-    try {
-      for (;;) {
-        this.timerLoopAgain = false;
-        const due = (await sql.dueTimers(this.db, Date.now(), 500)).filter((r) => !this.timersInFlight.has(r.id));
-        const running: Promise<void>[] = [];
-        for (const row of due) {
-          this.timersInFlight.add(row.id);
-          running.push(this.fireTimer(row).finally(() => this.timersInFlight.delete(row.id)));
-          if (running.length >= 32) await Promise.all(running.splice(0));
-        }
-        await Promise.all(running);
-        if (this.closing) return;
-        if (due.length >= 500 || this.timerLoopAgain) continue;
-        const next = await sql.nextTimerAt(this.db);
-        if (next === undefined) break;
-        if (next <= Date.now()) continue;
-        this.timerLoopRunning = false;
-        this.wakeTimersAt(next);
-        return;
-      }
-    } catch (err) {
-      // Nothing else would wake the loop again: look again in a second.
-      this.failed(err, 'engine: firing due timers failed; trying again in 1 s');
-      this.timerLoopRunning = false;
-      this.wakeTimersAt(Date.now() + TIMER_RETRY_MS);
-    } finally {
-      this.timerLoopRunning = false;
+  /**
+   * Starts firing every due timer, up to TIMERS_FIRING_MAX at once (each one ending starts more).
+   * Only called from a timeout, never in the middle of a commit: a new run's timers are added
+   * before its state is cached (applyCommitted), and must not fire before.
+   */
+  private fireDueTimers(): void {
+    if (this.closing) return;
+    const now = Date.now();
+    while (this.timersInFlight.size < TIMERS_FIRING_MAX) {
+      const row = this.timers.peek();
+      if (!row || row.fire_at > now) break;
+      this.timers.pop();
+      // A closed run's timers were deleted with it.
+      if (this.closed.has(row.run_id) || this.timersInFlight.has(row.id)) continue;
+      this.timersInFlight.add(row.id);
+      this.track(
+        this.fireTimer(row).finally(() => {
+          this.timersInFlight.delete(row.id);
+          this.armTimerWake();
+        }),
+      );
     }
+    if (this.timersInFlight.size < TIMERS_FIRING_MAX) this.armTimerWake();
   }
 
   private armAttemptTimer(runId: string, timer: TimerWrite): void {
@@ -503,7 +507,9 @@ export class Engine {
       } else {
         // Try again later rather than spinning on it.
         this.failed(err, 'engine timer failed; retrying in 5 s', { timer: row });
-        await sql.postponeTimer(this.writes, row.id, Date.now() + 5000);
+        const fireAt = Date.now() + TIMER_RETRY_MS;
+        this.addTimers([{ ...row, fire_at: fireAt }]);
+        await sql.postponeTimer(this.writes, row.id, fireAt);
       }
     }
   }

@@ -126,43 +126,56 @@ export interface BatchWrite {
 /** Stay well under Postgres' limit of 65,535 parameters per statement. */
 const MAX_PARAMS = 30_000;
 
+/** The inserted timers with their ids: the engine fires them from memory (Engine.addTimers). */
+const TIMER_RETURNING = 'RETURNING id::float8 AS id, run_id, fire_at, kind, ref';
+const insertTimersSql = (ps: Params, rows: TimerWrite[]) => `${insertRowsSql(ps, 'engine_timers', TIMER_COLUMNS, rows.map(timerRow))} ${TIMER_RETURNING}`;
+
 /**
  * A whole batch as one statement (data-modifying CTEs): one round trip, atomic without BEGIN and
- * COMMIT. `relaxed` commits without waiting for the WAL flush. Returns false, writing nothing,
- * when the batch does not fit in one statement's parameters.
+ * COMMIT. `relaxed` commits without waiting for the WAL flush. Returns the timers it inserted, or
+ * undefined, writing nothing, when the batch does not fit in one statement's parameters.
  */
-export async function writeBatchStatement(q: Queryable, b: BatchWrite, relaxed: boolean): Promise<boolean> {
+export async function writeBatchStatement(q: Queryable, b: BatchWrite, relaxed: boolean): Promise<TimerRow[] | undefined> {
   const ps = new Params();
   const parts: string[] = [];
   if (b.updates.length) parts.push(updateRunsSql(ps, b.updates));
   if (b.inserts.length) parts.push(insertRunsSql(ps, b.inserts));
   if (b.events.length) parts.push(insertRowsSql(ps, 'engine_events', EVENT_COLUMNS, b.events.map(eventRow)));
   if (b.closedRuns.length) parts.push(`DELETE FROM engine_timers WHERE run_id = ANY(${ps.p(b.closedRuns, 'text[]')})`);
-  if (b.timers.length) parts.push(insertRowsSql(ps, 'engine_timers', TIMER_COLUMNS, b.timers.map(timerRow)));
+  const timers = b.timers.length ? `w${parts.push(insertTimersSql(ps, b.timers)) - 1}` : undefined;
   if (b.deletedTimers.length) parts.push(`DELETE FROM engine_timers WHERE id = ANY(${ps.p(b.deletedTimers, 'bigint[]')})`);
-  if (ps.values.length > MAX_PARAMS) return false;
+  if (ps.values.length > MAX_PARAMS) return undefined;
   const ctes = parts.map((part, i) => `w${i} AS (${part})`).join(',\n');
-  await q.query(`${ctes ? `WITH ${ctes}\n` : ''}SELECT set_config('synchronous_commit', ${ps.p(relaxed ? 'off' : 'on')}, true)`, ps.values);
-  return true;
+  const inserted = timers ? `, (SELECT json_agg(${timers}) FROM ${timers}) AS timers` : '';
+  const { rows } = await q.query<{ timers?: TimerRow[] | null }>(
+    `${ctes ? `WITH ${ctes}\n` : ''}SELECT set_config('synchronous_commit', ${ps.p(relaxed ? 'off' : 'on')}, true)${inserted}`,
+    ps.values,
+  );
+  return rows[0]?.timers ?? [];
 }
 
-/** The same writes as statements of an open transaction, for batches too large for one statement. */
-export async function writeBatchInTransaction(tx: Queryable, b: BatchWrite): Promise<void> {
+/** The same writes as statements of an open transaction, for batches too large for one statement; returns the timers inserted. */
+export async function writeBatchInTransaction(tx: Queryable, b: BatchWrite): Promise<TimerRow[]> {
   await chunked(tx, b.updates, 11, updateRunsSql);
   await chunked(tx, b.inserts, 17, insertRunsSql);
   await chunked(tx, b.events, 3, (ps, rows) => insertRowsSql(ps, 'engine_events', EVENT_COLUMNS, rows.map(eventRow)));
   if (b.closedRuns.length) await tx.query('DELETE FROM engine_timers WHERE run_id = ANY($1::text[])', [b.closedRuns]);
-  await chunked(tx, b.timers, 4, (ps, rows) => insertRowsSql(ps, 'engine_timers', TIMER_COLUMNS, rows.map(timerRow)));
+  const timers = await chunked<TimerWrite, TimerRow>(tx, b.timers, 4, insertTimersSql);
   if (b.deletedTimers.length) await tx.query('DELETE FROM engine_timers WHERE id = ANY($1::bigint[])', [b.deletedTimers]);
+  return timers;
 }
 
-async function chunked<T>(q: Queryable, items: T[], paramsPerItem: number, build: (ps: Params, items: T[]) => string): Promise<void> {
+/** Runs `build`'s statement for as many items at a time as fit in its parameters; returns the rows they returned. */
+async function chunked<T, R = never>(q: Queryable, items: T[], paramsPerItem: number, build: (ps: Params, items: T[]) => string): Promise<R[]> {
   const perChunk = Math.floor(MAX_PARAMS / paramsPerItem);
+  const out: R[] = [];
   for (let i = 0; i < items.length; i += perChunk) {
     const ps = new Params();
     const text = build(ps, items.slice(i, i + perChunk));
-    await q.query(text, ps.values);
+    const { rows } = await q.query<R & object>(text, ps.values);
+    out.push(...rows);
   }
+  return out;
 }
 
 export async function getRun(q: Queryable, runId: string): Promise<RunRow | undefined> {
@@ -221,17 +234,10 @@ export async function deleteTimer(q: Queryable, id: number): Promise<void> {
   await q.query('DELETE FROM engine_timers WHERE id = $1', [id]);
 }
 
-export async function dueTimers(q: Queryable, until: number, limit: number): Promise<TimerRow[]> {
-  const { rows } = await q.query<TimerRow>(
-    'SELECT id::float8 AS id, run_id, fire_at, kind, ref FROM engine_timers WHERE fire_at <= $1 ORDER BY fire_at LIMIT $2',
-    [until, limit],
-  );
-  return rows.map((r) => ({ ...r, id: Number(r.id) }));
-}
-
-export async function nextTimerAt(q: Queryable): Promise<number | undefined> {
-  const { rows } = await q.query<{ at: number | null }>('SELECT min(fire_at) AS at FROM engine_timers');
-  return rows[0]?.at ?? undefined;
+/** Every stored timer (the engine holds them in memory from start-up on). */
+export async function allTimers(q: Queryable): Promise<TimerRow[]> {
+  const { rows } = await q.query<TimerRow>('SELECT id::float8 AS id, run_id, fire_at, kind, ref FROM engine_timers');
+  return rows;
 }
 
 export interface TransferRow {
