@@ -1,10 +1,14 @@
 import type { Engine } from './engine';
 import { decodeEvent, eventAttributes, eventTypeName } from './history';
-import { enumValue, type Obj } from './proto';
+import { durationMs, enumValue, msDuration, type Obj } from './proto';
 import * as sql from './store';
 import type { RunState } from './interfaces';
 import type { Transition } from './transition';
-import { requestCancelRun, resolveRun, signalRun, startWorkflow } from './workflows';
+import { DEFAULT_WFT_TIMEOUT_MS, requestCancelRun, resolveRun, signalRun, startWorkflow } from './workflows';
+
+/** ParentClosePolicy and WorkflowIdReusePolicy values a child gets when its command leaves them unset. */
+const PARENT_CLOSE_TERMINATE = 1;
+const REUSE_ALLOW_DUPLICATE = 1;
 
 /** The StartChildWorkflowExecution command; the child is started by the `start_child` transfer. */
 export function startChild(t: Transition, attrs: Obj, completedId: number): void {
@@ -18,24 +22,26 @@ export function startChild(t: Transition, attrs: Obj, completedId: number): void
     input: attrs.input,
     workflowExecutionTimeout: attrs.workflowExecutionTimeout,
     workflowRunTimeout: attrs.workflowRunTimeout,
-    workflowTaskTimeout: attrs.workflowTaskTimeout,
-    parentClosePolicy: attrs.parentClosePolicy,
+    // As Temporal, the event shows the defaults the child gets for what the command left unset.
+    workflowTaskTimeout: durationMs(attrs.workflowTaskTimeout) > 0 ? attrs.workflowTaskTimeout : msDuration(DEFAULT_WFT_TIMEOUT_MS),
+    parentClosePolicy: enumValue('temporal.api.enums.v1.ParentClosePolicy', attrs.parentClosePolicy) || PARENT_CLOSE_TERMINATE,
     control: attrs.control,
     workflowTaskCompletedEventId: completedId,
-    workflowIdReusePolicy: attrs.workflowIdReusePolicy,
+    workflowIdReusePolicy: enumValue('temporal.api.enums.v1.WorkflowIdReusePolicy', attrs.workflowIdReusePolicy) || REUSE_ALLOW_DUPLICATE,
     retryPolicy: attrs.retryPolicy,
     cronSchedule: attrs.cronSchedule,
     header: attrs.header,
     memo: attrs.memo,
     searchAttributes: attrs.searchAttributes,
     priority: attrs.priority,
+    inheritBuildId: attrs.inheritBuildId,
   });
   s.children[initiatedId] = {
     initiatedId,
     namespace,
     workflowId: attrs.workflowId,
     workflowType: attrs.workflowType?.name ?? '',
-    parentClosePolicy: enumValue('temporal.api.enums.v1.ParentClosePolicy', attrs.parentClosePolicy) || 1,
+    parentClosePolicy: enumValue('temporal.api.enums.v1.ParentClosePolicy', attrs.parentClosePolicy) || PARENT_CLOSE_TERMINATE,
   };
   t.transfer('start_child', { runId: s.runId, initiatedId });
 }
@@ -105,7 +111,7 @@ export function registerChildHandlers(engine: Engine): void {
         e,
         { ...attrs, namespace: child.namespace, requestId: `${runId}:${initiatedId}`, identity: 'parent' },
         undefined,
-        { parent: { namespace: parent.namespace, workflowId: parent.workflowId, runId, initiatedId }, rootExecution: parent.root ?? { workflowId: parent.workflowId, runId } },
+        { parent: { namespace: parent.namespace, namespaceId: (await sql.namespaceRow(e.db, parent.namespace))?.id, workflowId: parent.workflowId, runId, initiatedId }, rootExecution: parent.root ?? { workflowId: parent.workflowId, runId } },
       );
       started = res.runId;
     } catch (err) {
@@ -153,7 +159,13 @@ export function registerChildHandlers(engine: Engine): void {
       act: async (attrs, targetRunId, source) => {
         const target = await sql.getRun(e.db, targetRunId);
         if (attrs.childWorkflowOnly && target?.parent_run_id !== source.runId) throw Object.assign(new Error('not a child'), { code: 5 });
-        await signalRun(e, targetRunId, { signalName: attrs.signalName, input: attrs.input, identity: source.workflowId, header: attrs.header });
+        await signalRun(e, targetRunId, {
+          signalName: attrs.signalName,
+          input: attrs.input,
+          identity: source.workflowId,
+          header: attrs.header,
+          externalWorkflowExecution: { workflowId: source.workflowId, runId: source.runId },
+        });
       },
       done: (attrs, initiatedId) => ['EVENT_TYPE_EXTERNAL_WORKFLOW_EXECUTION_SIGNALED', { namespace: attrs.namespace, workflowExecution: attrs.workflowExecution, initiatedEventId: initiatedId, control: attrs.control }],
       failed: (attrs, initiatedId) => [

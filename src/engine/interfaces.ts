@@ -161,7 +161,8 @@ export interface RunState {
   children: Record<string, ChildState>;
   externals: Record<string, ExternalRequest>;
   cancelRequested: boolean;
-  parent?: { namespace: string; workflowId: string; runId: string; initiatedId: number };
+  /** The parent's run; `namespaceId` is absent on runs started before it was kept. */
+  parent?: { namespace: string; namespaceId?: string; workflowId: string; runId: string; initiatedId: number };
   /** The run at the top of its parent chain (RootWorkflowId, RootRunId); absent when that is this run. */
   root?: { workflowId: string; runId: string };
   cronSchedule?: string;

@@ -12,7 +12,7 @@ import * as sql from './store';
 import type { Transition } from './transition';
 import { keywordsOf } from './visibility-keys';
 
-const DEFAULT_WFT_TIMEOUT_MS = 10_000;
+export const DEFAULT_WFT_TIMEOUT_MS = 10_000;
 const MAX_WFT_TIMEOUT_MS = 120_000;
 
 const knownNamespaces = new WeakMap<Engine, Set<string>>();
@@ -52,7 +52,7 @@ export interface NewRun {
   continuedFailure?: Obj;
   lastCompletionResult?: Obj;
   backoffMs?: number;
-  signal?: { signalName: string; input?: Obj; identity?: string; header?: Obj };
+  signal?: { signalName: string; input?: Obj; identity?: string; header?: Obj; externalWorkflowExecution?: Obj };
   rootExecution?: RunState['root'];
 }
 
@@ -114,6 +114,7 @@ export function createRun(engine: Engine, tx: Queryable, now: number, p: NewRun)
   t.append('EVENT_TYPE_WORKFLOW_EXECUTION_STARTED', {
     workflowType: { name: p.workflowType },
     parentWorkflowNamespace: p.parent?.namespace,
+    parentWorkflowNamespaceId: p.parent?.namespaceId,
     parentWorkflowExecution: p.parent ? { workflowId: p.parent.workflowId, runId: p.parent.runId } : undefined,
     parentInitiatedEventId: p.parent?.initiatedId,
     taskQueue: { name: p.taskQueue, kind: 'TASK_QUEUE_KIND_NORMAL' },
@@ -137,7 +138,8 @@ export function createRun(engine: Engine, tx: Queryable, now: number, p: NewRun)
     searchAttributes: p.searchAttributes,
     header: p.header,
     workflowId: p.workflowId,
-    rootWorkflowExecution: p.rootExecution ?? { workflowId: p.workflowId, runId },
+    // As Temporal: only a child (or a child's next run) names its root; a top-level run leaves it unset.
+    rootWorkflowExecution: p.rootExecution,
   });
   if (p.signal) t.record('EVENT_TYPE_WORKFLOW_EXECUTION_SIGNALED', p.signal);
   if (p.runTimeoutMs) t.timer('workflow_timeout', now + backoffMs + p.runTimeoutMs);
@@ -388,12 +390,13 @@ export function continueAsNew(engine: Engine, t: Transition, attrs: Obj, complet
     workflowTaskTimeout: msDuration(next.s.wftTimeoutMs),
     workflowTaskCompletedEventId: completedId,
     backoffStartInterval: attrs.backoffStartInterval,
-    initiator: 'CONTINUE_AS_NEW_INITIATOR_WORKFLOW',
+    // As Temporal: the initiator is left unset when the workflow itself continues as new.
     failure: attrs.failure,
     lastCompletionResult: attrs.lastCompletionResult,
     header: attrs.header,
     memo: attrs.memo,
     searchAttributes: attrs.searchAttributes,
+    inheritBuildId: attrs.inheritBuildId,
   });
 }
 

@@ -117,18 +117,12 @@ async function updates(c: Client, name: string, values: string[]): Promise<Ran> 
  */
 const KNOWN: { what: string; pattern: RegExp; onlyWhen?: string }[] = [
   { what: 'the build id on started events', pattern: /(WORKFLOW_TASK|ACTIVITY_TASK)_STARTED: \w+\.workerVersion: engine absent, server \{"buildId":/ },
-  { what: 'the root execution of a top-level run', pattern: /WORKFLOW_EXECUTION_STARTED: \w+\.rootWorkflowExecution: engine \{"workflowId":"[^"]+","runId":"<run \d+>"\}, server absent$/ },
-  { what: 'the initiator of a workflow\'s own continue-as-new', pattern: /CONTINUED_AS_NEW: \w+\.initiator: engine "CONTINUE_AS_NEW_INITIATOR_WORKFLOW", server absent$/ },
-  { what: 'inheritBuildId', pattern: /(CONTINUED_AS_NEW|START_CHILD_WORKFLOW_EXECUTION_INITIATED): \w+\.inheritBuildId: engine absent, server true$/ },
   { what: 'reset points carried to the next run', pattern: /WORKFLOW_EXECUTION_STARTED: \w+\.prevAutoResetPoints: engine absent/ },
   {
     what: 'the minimum interval between continued runs',
     pattern: /WORKFLOW_EXECUTION_STARTED: \w+\.firstWorkflowTaskBackoff: engine absent, server "<measured>"$/,
     onlyWhen: 'a run continued within a second of its start (not on a loaded machine)',
   },
-  { what: 'the defaults a child\'s initiated event shows', pattern: /START_CHILD_WORKFLOW_EXECUTION_INITIATED: \w+\.(workflowTaskTimeout|workflowIdReusePolicy|parentClosePolicy): engine absent/ },
-  { what: 'the parent\'s namespace id', pattern: /WORKFLOW_EXECUTION_STARTED: \w+\.parentWorkflowNamespaceId: engine absent/ },
-  { what: 'the sender of a signal from another workflow', pattern: /WORKFLOW_EXECUTION_SIGNALED: \w+\.externalWorkflowExecution: engine absent/ },
   { what: 'the workflow task of a rejected update', pattern: /^diff-rejected-update run 1: event types differ/ },
 ];
 const knownSeen = new Set<number>();
