@@ -1,6 +1,7 @@
 import { status } from '@grpc/grpc-js';
 import type { Engine } from './engine';
-import { EngineError, invalidArgument } from './errors';
+import { EngineError, invalidArgument, notFound } from './errors';
+import type { Obj } from './proto';
 import { resetWorkflow } from './reset';
 import { searchAttributeHandlers } from './search-attributes';
 import type { Handler } from './service';
@@ -38,8 +39,24 @@ const NOT_IN_TEMPORAL_1_29 = [
 ];
 const unknownMethod = (method: string) => new EngineError(status.UNIMPLEMENTED, `unknown method ${method} for service temporal.api.workflowservice.v1.WorkflowService`);
 
-/** Batch operations run as system workflows of Temporal's worker service, which the engine has not. */
+/**
+ * Batch operations run as system workflows of Temporal's worker service, which the engine has not.
+ * A start is refused as a server with `frontend.enableBatcher` off refuses it, after the same checks
+ * of the request; the other calls answer as a server on which no batch has run (one with batches
+ * off refuses the list too, and the Web UI then shows an error page instead of an empty list).
+ */
 const BATCH_OFF = 'Batch operation feature are disabled on this namespace.';
+const requireJobId = (req: Obj) => {
+  if (!req.jobId) throw invalidArgument('JobId is not set on request.');
+};
+/** A batch job is a workflow of that id on Temporal: none exists here. */
+const noSuchJob = (req: Obj) => notFound(`workflow not found for ID: ${req.jobId}`);
+/** StartBatchOperation's checks: one operation (terminationOperation, signalOperation, ...), a reason, and a query or executions. */
+const requireBatch = (req: Obj) => {
+  const operation = Object.keys(req).some((key) => key.endsWith('Operation') && req[key]);
+  if (!operation || !req.reason || !(req.visibilityQuery || req.executions?.length)) throw invalidArgument('must provide required parameters: BatchType/Reason/Namespace/Query/Executions');
+  requireJobId(req);
+};
 
 /** `address`: host:port the engine serves on, as ListClusters reports the cluster's frontend. */
 export function toolingHandlers(engine: Engine, address: string): Record<string, Handler> {
@@ -50,10 +67,11 @@ export function toolingHandlers(engine: Engine, address: string): Record<string,
       return answer();
     };
   const refused =
-    (err: () => Error): Handler =>
+    (err: (req: Obj) => Error, check: (req: Obj) => void = () => undefined): Handler =>
     async (req) => {
       await ensureNamespace(engine, req.namespace);
-      throw err();
+      check(req);
+      throw err(req);
     };
   return {
     ...searchAttributeHandlers(engine.db),
@@ -74,9 +92,12 @@ export function toolingHandlers(engine: Engine, address: string): Record<string,
     ListWorkers: refused(() => new EngineError(status.UNIMPLEMENTED, 'method ListWorkers not supported')),
     ListWorkerDeployments: inNamespace(() => ({ workerDeployments: [] })),
     ListBatchOperations: inNamespace(() => ({ operationInfo: [] })),
-    StartBatchOperation: refused(() => permissionDenied(BATCH_OFF)),
-    DescribeBatchOperation: refused(() => permissionDenied(BATCH_OFF)),
-    StopBatchOperation: refused(() => permissionDenied(BATCH_OFF)),
+    StartBatchOperation: refused(() => permissionDenied(BATCH_OFF), requireBatch),
+    DescribeBatchOperation: refused(noSuchJob, requireJobId),
+    StopBatchOperation: refused(noSuchJob, (req) => {
+      requireJobId(req);
+      if (!req.reason) throw invalidArgument('Reason is not set on request.');
+    }),
     GetWorkerBuildIdCompatibility: refused(() => permissionDenied(VERSIONING_V1_OFF)),
     UpdateWorkerBuildIdCompatibility: refused(() => permissionDenied(VERSIONING_V1_OFF)),
     GetWorkerVersioningRules: refused(() => permissionDenied(VERSIONING_V2_OFF)),

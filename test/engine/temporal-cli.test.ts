@@ -128,6 +128,7 @@ describe('calls of the UI and the CLI, through gRPC', () => {
   test('features the engine has not answer as a Temporal server with them turned off', async () => {
     const svc = connection.workflowService;
     const tq = { namespace: ns, taskQueue: TASK_QUEUE };
+    // No batch has run (a server with batches off would refuse the list, and the UI show an error page).
     expect((await svc.listBatchOperations({ namespace: ns })).operationInfo).toEqual([]);
     await expect(svc.listWorkers({ namespace: ns })).rejects.toMatchObject({ code: status.UNIMPLEMENTED, details: 'method ListWorkers not supported' });
     // Methods newer than Temporal 1.29 are unknown to its gRPC server, whatever the namespace.
@@ -142,10 +143,16 @@ describe('calls of the UI and the CLI, through gRPC', () => {
     await expect(svc.getWorkerBuildIdCompatibility(tq)).rejects.toMatchObject({ code: status.PERMISSION_DENIED, details: expect.stringMatching(/^Worker versioning v0\.1 .* is disabled on this namespace\.$/) });
     await expect(svc.getWorkerVersioningRules(tq)).rejects.toMatchObject({ code: status.PERMISSION_DENIED, details: expect.stringMatching(/^Worker versioning v0\.2 .* is disabled/) });
     await expect(svc.getWorkerTaskReachability({ namespace: ns, buildIds: ['x'] })).rejects.toMatchObject({ code: status.PERMISSION_DENIED });
-    await expect(svc.startBatchOperation({ namespace: ns, jobId: 'j', visibilityQuery: 'WorkflowId = "x"', reason: 'r' })).rejects.toMatchObject({
-      code: status.PERMISSION_DENIED,
-      details: 'Batch operation feature are disabled on this namespace.',
+    // Started as on a server with frontend.enableBatcher off: refused, after the same checks of the request.
+    const batch = { namespace: ns, jobId: 'j', visibilityQuery: 'WorkflowId = "x"', reason: 'r', terminationOperation: {} };
+    await expect(svc.startBatchOperation(batch)).rejects.toMatchObject({ code: status.PERMISSION_DENIED, details: 'Batch operation feature are disabled on this namespace.' });
+    await expect(svc.startBatchOperation({ ...batch, terminationOperation: undefined })).rejects.toMatchObject({
+      code: status.INVALID_ARGUMENT,
+      details: 'must provide required parameters: BatchType/Reason/Namespace/Query/Executions',
     });
+    await expect(svc.startBatchOperation({ ...batch, jobId: '' })).rejects.toMatchObject({ code: status.INVALID_ARGUMENT, details: 'JobId is not set on request.' });
+    await expect(svc.describeBatchOperation({ namespace: ns, jobId: 'j' })).rejects.toMatchObject({ code: status.NOT_FOUND, details: 'workflow not found for ID: j' });
+    await expect(svc.stopBatchOperation({ namespace: ns, jobId: 'j' })).rejects.toMatchObject({ code: status.INVALID_ARGUMENT, details: 'Reason is not set on request.' });
     await expect(svc.listArchivedWorkflowExecutions({ namespace: ns, query: '' })).rejects.toMatchObject({
       code: status.INVALID_ARGUMENT,
       details: 'Cluster is not configured for visibility archival.',
