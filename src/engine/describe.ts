@@ -2,6 +2,7 @@ import type { Engine } from './engine';
 import { Status } from './interfaces';
 import { decode, msDuration, T, timestamp, unpack, type Obj } from './proto';
 import type { RunRow } from './store';
+import { autoResetPoints } from './workflows';
 
 /** temporal.api.workflow.v1.WorkflowExecutionInfo of a run row (describe and list). */
 export function executionInfo(row: RunRow): Obj {
@@ -60,7 +61,7 @@ export async function describeRun(engine: Engine, row: RunRow): Promise<Obj> {
       workflowRunTimeout: msDuration(s.runTimeoutMs),
       defaultWorkflowTaskTimeout: msDuration(s.wftTimeoutMs),
     },
-    workflowExecutionInfo: { ...executionInfo(row), historyLength: s.nextEventId - 1, status: s.status },
+    workflowExecutionInfo: { ...executionInfo(row), historyLength: s.nextEventId - 1, status: s.status, autoResetPoints: autoResetPoints(s.resetPoints) },
     pendingActivities,
     pendingChildren,
     pendingWorkflowTask: s.wft

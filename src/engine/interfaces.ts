@@ -161,6 +161,11 @@ export interface RunState {
   children: Record<string, ChildState>;
   externals: Record<string, ExternalRequest>;
   cancelRequested: boolean;
+  /**
+   * Temporal's auto-reset points: the first workflow task each build id completed, in this run or the
+   * runs it continues (carried to the next run as `prevAutoResetPoints`); at most 20, the newest kept.
+   */
+  resetPoints?: { buildId: string; runId: string; completedId: number; createTime: number }[];
   /** The parent's run; `namespaceId` is absent on runs started before it was kept. */
   parent?: { namespace: string; namespaceId?: string; workflowId: string; runId: string; initiatedId: number };
   /** The run at the top of its parent chain (RootWorkflowId, RootRunId); absent when that is this run. */

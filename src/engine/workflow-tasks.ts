@@ -12,7 +12,7 @@ import { decodeToken, encodeToken } from './tokens';
 import { transientWftEvents, wftTimeout, type TimerWrite, type Transition } from './transition';
 import { CompletionMessages, hasAdmittedUpdates, updateRequestMessages } from './updates';
 import { keywordsOf, mergePayloadMap } from './visibility-keys';
-import { closeRun, completeWorkflow, continueAsNew, ensureNamespace, failWorkflow } from './workflows';
+import { addResetPoint, closeRun, completeWorkflow, continueAsNew, ensureNamespace, failWorkflow } from './workflows';
 
 
 const CLOSE_COMMANDS = new Set([
@@ -184,6 +184,7 @@ export async function completeWorkflowTask(engine: Engine, queries: Queries, req
       versioningBehavior: req.versioningBehavior,
     });
     s.lastCompletedStartedId = w.startedId;
+    addResetPoint(s, req.workerVersionStamp?.buildId || req.binaryChecksum, completedId, t.now);
     const stickyQueue = req.stickyAttributes?.workerTaskQueue?.name;
     s.sticky = stickyQueue ? { queue: stickyQueue, scheduleToStartMs: durationMs(req.stickyAttributes.scheduleToStartTimeout) || 10_000 } : undefined;
     const messages = new CompletionMessages(engine, req.messages);

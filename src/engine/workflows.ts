@@ -54,6 +54,8 @@ export interface NewRun {
   backoffMs?: number;
   signal?: { signalName: string; input?: Obj; identity?: string; header?: Obj; externalWorkflowExecution?: Obj };
   rootExecution?: RunState['root'];
+  /** The previous run's reset points (continue-as-new, retry, cron). */
+  resetPoints?: RunState['resetPoints'];
 }
 
 function normaliseTimeouts(req: Obj): { wftTimeoutMs: number; runTimeoutMs: number; executionTimeoutMs: number } {
@@ -94,6 +96,7 @@ export function createRun(engine: Engine, tx: Queryable, now: number, p: NewRun)
     cancelRequested: false,
     parent: p.parent,
     root: p.rootExecution,
+    resetPoints: p.resetPoints,
     cronSchedule: p.cronSchedule || undefined,
     retryPolicy: pack(T.RetryPolicy, p.retryPolicy),
     attempt: p.attempt ?? 1,
@@ -124,6 +127,7 @@ export function createRun(engine: Engine, tx: Queryable, now: number, p: NewRun)
     workflowTaskTimeout: msDuration(p.wftTimeoutMs),
     continuedExecutionRunId: p.continuedExecutionRunId,
     initiator: p.initiator,
+    prevAutoResetPoints: autoResetPoints(p.resetPoints),
     continuedFailure: p.continuedFailure,
     lastCompletionResult: p.lastCompletionResult,
     originalExecutionRunId: runId,
@@ -336,6 +340,20 @@ export function closeRun(t: Transition, status: number, eventType: string, attrs
   return id;
 }
 
+const MAX_RESET_POINTS = 20;
+
+/** Adds a reset point for the build id of a completed workflow task, if it has none yet (as Temporal). */
+export function addResetPoint(s: RunState, buildId: string | undefined, completedId: number, now: number): void {
+  if (!buildId || s.resetPoints?.some((p) => p.buildId === buildId)) return;
+  s.resetPoints = [...(s.resetPoints ?? []), { buildId, runId: s.runId, completedId, createTime: now }].slice(-MAX_RESET_POINTS);
+}
+
+/** Reset points as the API shows them. */
+export function autoResetPoints(points: RunState['resetPoints']): Obj | undefined {
+  if (!points?.length) return undefined;
+  return { points: points.map((p) => ({ buildId: p.buildId, runId: p.runId, firstWorkflowTaskCompletedId: p.completedId, createTime: timestamp(p.createTime), resettable: true })) };
+}
+
 /** Creates the next run of the chain (continue-as-new, retry, cron) to be committed with `t`. */
 function spawnNext(engine: Engine, t: Transition, p: Partial<NewRun>): Transition {
   const s = t.s;
@@ -351,6 +369,7 @@ function spawnNext(engine: Engine, t: Transition, p: Partial<NewRun>): Transitio
     firstRunId: s.firstRunId,
     parent: s.parent,
     rootExecution: s.root,
+    resetPoints: s.resetPoints,
     continuedExecutionRunId: s.runId,
     cronSchedule: s.cronSchedule,
     retryPolicy: unpack(T.RetryPolicy, s.retryPolicy),

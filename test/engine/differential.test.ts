@@ -117,7 +117,6 @@ async function updates(c: Client, name: string, values: string[]): Promise<Ran> 
  */
 const KNOWN: { what: string; pattern: RegExp; onlyWhen?: string }[] = [
   { what: 'the build id on started events', pattern: /(WORKFLOW_TASK|ACTIVITY_TASK)_STARTED: \w+\.workerVersion: engine absent, server \{"buildId":/ },
-  { what: 'reset points carried to the next run', pattern: /WORKFLOW_EXECUTION_STARTED: \w+\.prevAutoResetPoints: engine absent/ },
   {
     what: 'the minimum interval between continued runs',
     pattern: /WORKFLOW_EXECUTION_STARTED: \w+\.firstWorkflowTaskBackoff: engine absent, server "<measured>"$/,
