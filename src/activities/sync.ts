@@ -58,6 +58,7 @@ export async function runSync(deps: ActivityDeps, { key, reset, emptyCache, sche
   const stored = new PgCheckpointStore(store.db, connection.id);
   if (reset && !continued) {
     await stored.clear(checkpointKey);
+    await store.jobs.clearDeletesPhases(sync.id);
     if (emptyCache) await store.records.purge(connection.id, config.output.map((m) => modelFullName(m, key.variant)));
   }
   // Notes where the run takes its checkpoint from and to, for the `checkpoints` of its sync webhooks.
@@ -65,14 +66,29 @@ export async function runSync(deps: ActivityDeps, { key, reset, emptyCache, sche
   const lastSyncDate = reset ? null : lastSuccessStart;
   const trackDeletes = config.trackDeletes && config.syncType !== 'incremental';
 
+  // Models with a trackDeletesStart/End phase open (maybe since an earlier run): their saved ids are kept for its end.
+  let phases: Set<string> | undefined;
+  const openPhases = async () => (phases ??= new Set(await store.jobs.openDeletesPhases(sync.id)));
   const records: RecordSink = {
     upsert: async (pk, model, batch) => {
-      if (trackDeletes) await store.jobs.markSeen(job.id, model, batch.map((r) => String((r as { id: unknown }).id)));
+      const ids = batch.map((r) => String((r as { id: unknown }).id));
+      if (trackDeletes) await store.jobs.markSeen(job.id, model, ids);
+      if ((await openPhases()).has(model)) await store.jobs.markPhaseSeen(sync.id, model, ids);
       return counted(model, await store.records.upsert(pk, model, batch));
     },
     update: async (pk, model, batch) => counted(model, await store.records.update(pk, model, batch)),
     delete: async (pk, model, batch) => counted(model, await store.records.delete(pk, model, batch)),
     list: (pk, query) => store.records.list(pk, query),
+    trackDeletes: {
+      start: async (model) => {
+        await store.jobs.startDeletesPhase(sync.id, model, job.id);
+        (await openPhases()).add(model);
+      },
+      end: async (model) => {
+        (await openPhases()).delete(model);
+        return store.jobs.endDeletesPhase(sync.id, model, connection.id, job.id);
+      },
+    },
   };
   const counted = async (model: string, counts: RecordCounts) => {
     await store.jobs.addCounts(job.id, model, counts);

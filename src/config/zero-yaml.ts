@@ -88,7 +88,7 @@ export function zeroYamlConfig(scripts: DeclaredScript[]): NangoConfig {
       continue;
     }
     if (!kind) {
-      issue('', `unknown script type "${script.type}"`);
+      issue('', script.type === 'function' ? `createFunction is experimental in Nango and not supported by Syncline: use createSync, createAction or createOnEvent` : `unknown script type "${script.type}"`);
       continue;
     }
     const integrationKey = segments[0]!;

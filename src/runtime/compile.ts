@@ -26,6 +26,10 @@ const REFUSED_IMPORTS: ReadonlyMap<string, string> = new Map([
     "the Bot Framework SDK opens its own connections to Microsoft's services, and scripts reach the network only through nango.proxy (credentials injected, private addresses refused). Call the Bot Connector REST API with nango.post / nango.get instead",
   ],
   [
+    'nango/experimental',
+    `it holds createFunction, which Nango marks experimental (not production ready, its API may change or be removed): declare the script with createSync, createAction or createOnEvent from 'nango'`,
+  ],
+  [
     'unzipper',
     'it reads archives through files and streams, and the sandbox has no filesystem or streams. Ask the API for an uncompressed format; gzip- and deflate-encoded responses are decompressed by nango.get/nango.proxy (decompress: true)',
   ],
@@ -34,7 +38,7 @@ const REFUSED_IMPORTS: ReadonlyMap<string, string> = new Map([
 /** Why a package import is refused, as the compile error says it. */
 function refusedImport(spec: string): string {
   const name = spec.startsWith('@') ? spec.split('/').slice(0, 2).join('/') : spec.split('/')[0]!;
-  const reason = REFUSED_IMPORTS.get(name);
+  const reason = REFUSED_IMPORTS.get(spec) ?? REFUSED_IMPORTS.get(name);
   if (reason) return `Import "${spec}" is not available in Syncline: ${reason}`;
   const allowed = [...ALLOWED_IMPORTS].filter((m) => !m.startsWith('node:')).join(', ');
   return `Import "${spec}" is not allowed: scripts may import files of the integrations folder and these modules: ${allowed} (also as node:crypto, node:url). A type-only import (import type) of an installed package is fine: it leaves nothing in the bundle`;

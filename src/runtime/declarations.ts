@@ -252,15 +252,21 @@ export interface Integration {
   created_at: string;
   updated_at: string;
   webhook_url?: string | null;
-  credentials?: Record<string, any> | null;
+  /** With \`include: ['credentials']\`: the integration's app credentials, as Nango types them. */
+  credentials?: IntegrationCredentials | null;
 }
+
+export type IntegrationCredentials =
+  | { type: 'OAUTH1' | 'OAUTH2' | 'TBA'; client_id: string; client_secret: string; scopes?: string | undefined; webhook_secret?: string | undefined }
+  | { type: 'APP'; app_id: string; app_link: string; private_key: string }
+  | { type: 'CUSTOM'; client_id: string; client_secret: string; app_id: string; app_link: string; private_key: string };
 
 /** The response of \`nango.uncontrolledFetch\`: the shape of a fetch Response. */
 export interface FetchResponse {
   readonly ok: boolean;
   readonly status: number;
   readonly statusText: string;
-  readonly headers: { get(name: string): string | null };
+  readonly headers: Headers;
   text(): Promise<string>;
   json(): Promise<any>;
   arrayBuffer(): Promise<ArrayBuffer>;
@@ -360,6 +366,10 @@ export interface NangoSync extends NangoAction {
   /** Stored records of one of the sync's models, by id; ids not found are absent from the map. */
   getRecordsByIds<K = string | number, T = any>(ids: K[], model: string): Promise<Map<K, T>>;
   modelFullName(model: string): string;
+  /** Starts tracking deletes of the model, unless a run that did not reach trackDeletesEnd started it already. Call it before saving. */
+  trackDeletesStart(model: string): Promise<void>;
+  /** Marks as deleted the model's records not saved since trackDeletesStart and returns their ids. Call it after the last save. */
+  trackDeletesEnd(model: string): Promise<{ deletedKeys: string[] }>;
   /** Only 'override' (the default: the last write wins) is available; 'ignore_if_modified_after' fails at run time. */
   setMergingStrategy(merging: { strategy: 'ignore_if_modified_after' | 'override' }, model: string): Promise<void>;
 }
@@ -445,6 +455,31 @@ declare class URL {
   hash: string;
   toString(): string;
   toJSON(): string;
+}
+type HeadersInit = Headers | Iterable<readonly [string, string]> | Record<string, string>;
+declare class Headers implements Iterable<[string, string]> {
+  constructor(init?: HeadersInit);
+  append(name: string, value: string): void;
+  delete(name: string): void;
+  get(name: string): string | null;
+  getSetCookie(): string[];
+  has(name: string): boolean;
+  set(name: string, value: string): void;
+  forEach(fn: (value: string, name: string, headers: Headers) => void, thisArg?: any): void;
+  keys(): IterableIterator<string>;
+  values(): IterableIterator<string>;
+  entries(): IterableIterator<[string, string]>;
+  [Symbol.iterator](): IterableIterator<[string, string]>;
+}
+/** A fetch response, as scripts name the type of \`nango.uncontrolledFetch\`'s answer (there is no \`fetch\`). */
+interface Response {
+  readonly ok: boolean;
+  readonly status: number;
+  readonly statusText: string;
+  readonly headers: Headers;
+  text(): Promise<string>;
+  json(): Promise<any>;
+  arrayBuffer(): Promise<ArrayBuffer>;
 }
 declare class TextEncoder {
   readonly encoding: string;
@@ -569,9 +604,9 @@ export interface NangoSync<
   setMergingStrategy(merging: { strategy: 'ignore_if_modified_after' | 'override' }, model: TModelName): Promise<void>;
   /** Not available in Syncline yet: fails at run time with an error that says so. */
   listRecords<TModel extends RawModel = ModelOf<TModels, TModelName>>(model: TModelName, options?: { cursor?: string }): AsyncGenerator<TModel>;
-  /** Not available in Syncline yet: fails at run time with an error that says so. */
+  /** Starts tracking deletes of the model, unless a run that did not reach trackDeletesEnd started it already. Call it before saving. */
   trackDeletesStart(model: TModelName): Promise<void>;
-  /** Not available in Syncline yet: fails at run time with an error that says so. */
+  /** Marks as deleted the model's records not saved since trackDeletesStart and returns their ids. Call it after the last save. */
   trackDeletesEnd(model: TModelName): Promise<{ deletedKeys: string[] }>;
   /** @deprecated Not available in Syncline yet: fails at run time with an error that says so. */
   deleteRecordsFromPreviousExecutions(model: TModelName): Promise<{ deletedKeys: string[] }>;

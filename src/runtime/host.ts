@@ -65,6 +65,8 @@ export class HelperHost {
       batchUpdate: async (a, size) => this.write('update', a, size),
       batchDelete: async (a, size) => this.write('delete', a, size),
       getRecordsByIds: async (a) => this.recordsByIds(a.ids, String(a.model)),
+      trackDeletesStart: async (a) => this.trackDeletes('start', String(a.model)),
+      trackDeletesEnd: async (a) => this.trackDeletes('end', String(a.model)),
       getCheckpoint: async () => (await this.checkpoints().get(this.checkpointKey())) ?? null,
       // Records saved before the checkpoint are committed first: a run resumed from it loses none.
       saveCheckpoint: async (a) => {
@@ -288,6 +290,27 @@ export class HelperHost {
       for (const { _nango_metadata: _meta, ...record } of records) found.push(record);
     }
     return found;
+  }
+
+  /**
+   * `trackDeletesStart/End`: what is buffered is written first, so a phase counts exactly the saves
+   * made between its two calls (Nango's CLI refuses scripts that save before the start or after the end).
+   */
+  private async trackDeletes(step: 'start' | 'end', model: string): Promise<{ deletedKeys: string[] } | undefined> {
+    const method = step === 'start' ? 'trackDeletesStart' : 'trackDeletesEnd';
+    if (this.request.kind !== 'sync' || !this.writer) throw new ScriptRunError('script_error', `${method} is only available in syncs`);
+    if (!this.checkers.has(model)) throw new ScriptRunError('script_error', `${method}: model "${model}" is not an output of sync "${this.request.sync?.name}"`);
+    await this.writer.flush();
+    const tracker = this.request.services.records?.trackDeletes;
+    const fullName = modelFullName(model, this.request.sync?.variant);
+    if (step === 'start') return void (await tracker?.start(fullName));
+    if (!tracker) {
+      this.logs.add('info', `${method}("${model}") has no effect in this run (a dry run or a webhook handler): in a sync run it marks as deleted the records not saved since trackDeletesStart`);
+      return { deletedKeys: [] };
+    }
+    const deletedKeys = await tracker.end(fullName);
+    if (deletedKeys === null) throw new ScriptRunError('script_error', `${method}: no track deletes starting point found for model "${model}": call nango.trackDeletesStart("${model}") first`);
+    return { deletedKeys };
   }
 
   private fail(message: string): ScriptRunError {

@@ -70,6 +70,12 @@ export interface RecordSink {
   delete(connection: number, model: string, records: readonly unknown[]): Promise<RecordCounts>;
   /** Reads records by id, for `getRecordsByIds`; a sink without it (a dry run) has nothing to read. */
   list?(connection: number, query: { model: string; ids: string[]; limit: number }): Promise<{ records: Array<Record<string, unknown>> }>;
+  /**
+   * `nango.trackDeletesStart/End` of a sync run (models by full name): `end` marks as deleted the
+   * model's records not saved since `start` and returns their ids, or null when no phase was started.
+   * A sink without it (a dry run, a webhook handler) deletes nothing.
+   */
+  trackDeletes?: { start(model: string): Promise<void>; end(model: string): Promise<string[] | null> };
 }
 
 /** The rest of Syncline, as one execution sees it. `storeServices` builds one from the store. */

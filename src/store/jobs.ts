@@ -168,21 +168,58 @@ export class JobStore {
 
   /** Adds one committed write's counts to the job's result. */
   async addCounts(jobId: number, model: string, counts: RecordCounts): Promise<void> {
-    if (counts.added + counts.updated + counts.deleted === 0) return;
-    await this.db.query(
-      `UPDATE sync_jobs SET result = jsonb_set(result, ARRAY[$2], jsonb_build_object(
-         'added', coalesce((result -> $2 ->> 'added')::int, 0) + $3,
-         'updated', coalesce((result -> $2 ->> 'updated')::int, 0) + $4,
-         'deleted', coalesce((result -> $2 ->> 'deleted')::int, 0) + $5))
-       WHERE id = $1`,
-      [jobId, model, counts.added, counts.updated, counts.deleted],
-    );
+    await addCounts(this.db, jobId, model, counts);
   }
 
   /** Remembers that the job saw these record ids (before they are written). */
   async markSeen(jobId: number, model: string, externalIds: string[]): Promise<void> {
     if (externalIds.length === 0) return;
     await this.db.query('INSERT INTO sync_seen (job_id, model, external_ids) VALUES ($1, $2, $3::text[])', [jobId, model, externalIds]);
+  }
+
+  /**
+   * `nango.trackDeletesStart`: opens the phase of (sync, model) at job `jobId`, unless one is open
+   * already (started by an earlier run that did not reach its end: that one goes on).
+   */
+  async startDeletesPhase(syncId: number, model: string, jobId: number): Promise<void> {
+    await this.db.query('INSERT INTO track_deletes_phases (sync_id, model, started_job_id) VALUES ($1, $2, $3) ON CONFLICT (sync_id, model) DO NOTHING', [syncId, model, jobId]);
+  }
+
+  /** Models of the sync whose phase is open. */
+  async openDeletesPhases(syncId: number): Promise<string[]> {
+    const { rows } = await this.db.query<{ model: string }>('SELECT model FROM track_deletes_phases WHERE sync_id = $1', [syncId]);
+    return rows.map((r) => r.model);
+  }
+
+  /** Remembers ids saved while the phase of (sync, model) is open (before they are written); nothing when none is. */
+  async markPhaseSeen(syncId: number, model: string, externalIds: string[]): Promise<void> {
+    if (externalIds.length === 0) return;
+    await this.db.query(
+      'INSERT INTO track_deletes_seen (phase_id, external_ids) SELECT id, $3::text[] FROM track_deletes_phases WHERE sync_id = $1 AND model = $2',
+      [syncId, model, externalIds],
+    );
+  }
+
+  /**
+   * `nango.trackDeletesEnd`: soft-deletes the live records of the model that were not saved since
+   * the phase started, counts them in job `jobId`'s result and closes the phase, in one transaction.
+   * Returns the deleted ids, or null when no phase of (sync, model) is open.
+   */
+  async endDeletesPhase(syncId: number, model: string, connectionPk: number, jobId: number): Promise<string[] | null> {
+    return this.db.transaction(async (tx) => {
+      const { rows } = await tx.query<{ id: number }>('SELECT id FROM track_deletes_phases WHERE sync_id = $1 AND model = $2 FOR UPDATE', [syncId, model]);
+      if (!rows[0]) return null;
+      const deleted = await deleteUnseen(tx, connectionPk, model, { phase: rows[0].id });
+      await addCounts(tx, jobId, model, { added: 0, updated: 0, deleted: deleted.length });
+      // Its seen ids go with it (ON DELETE CASCADE), so only now.
+      await tx.query('DELETE FROM track_deletes_phases WHERE id = $1', [rows[0].id]);
+      return deleted;
+    });
+  }
+
+  /** Closes the sync's open phases without deleting anything (a reset run starts afresh). */
+  async clearDeletesPhases(syncId: number): Promise<void> {
+    await this.db.query('DELETE FROM track_deletes_phases WHERE sync_id = $1', [syncId]);
   }
 
   /**
@@ -198,15 +235,8 @@ export class JobStore {
     const job = await this.db.transaction(async (tx) => {
       if (outcome.success) {
         for (const model of outcome.deleteUnseen) {
-          const deleted = await deleteUnseen(tx, outcome.connectionPk, model, jobId);
-          if (deleted > 0) {
-            await tx.query(
-              `UPDATE sync_jobs SET result = jsonb_set(result, ARRAY[$2], jsonb_build_object(
-                 'added', coalesce((result -> $2 ->> 'added')::int, 0), 'updated', coalesce((result -> $2 ->> 'updated')::int, 0),
-                 'deleted', coalesce((result -> $2 ->> 'deleted')::int, 0) + $3)) WHERE id = $1`,
-              [jobId, model, deleted],
-            );
-          }
+          const deleted = await deleteUnseen(tx, outcome.connectionPk, model, { job: jobId });
+          await addCounts(tx, jobId, model, { added: 0, updated: 0, deleted: deleted.length });
         }
       }
       await tx.query('DELETE FROM sync_seen WHERE job_id = $1', [jobId]);
@@ -326,23 +356,40 @@ export class JobStore {
   }
 }
 
-/** Soft-deletes the live records of (connection, model) that job `jobId` did not see; returns how many. */
-async function deleteUnseen(tx: Queryable, connectionPk: number, model: string, jobId: number): Promise<number> {
+/** Adds counts to a job's result (in `q`'s transaction, when it is one). */
+async function addCounts(q: Queryable, jobId: number, model: string, counts: RecordCounts): Promise<void> {
+  if (counts.added + counts.updated + counts.deleted === 0) return;
+  await q.query(
+    `UPDATE sync_jobs SET result = jsonb_set(result, ARRAY[$2], jsonb_build_object(
+       'added', coalesce((result -> $2 ->> 'added')::int, 0) + $3,
+       'updated', coalesce((result -> $2 ->> 'updated')::int, 0) + $4,
+       'deleted', coalesce((result -> $2 ->> 'deleted')::int, 0) + $5))
+     WHERE id = $1`,
+    [jobId, model, counts.added, counts.updated, counts.deleted],
+  );
+}
+
+/**
+ * Soft-deletes the live records of (connection, model) whose ids were not seen: by job `job` (a
+ * `track_deletes` run) or during `phase` (`trackDeletesStart/End`). Returns the deleted ids.
+ */
+async function deleteUnseen(tx: Queryable, connectionPk: number, model: string, seenBy: { job: number } | { phase: number }): Promise<string[]> {
   // Same lock and clock rule as RecordStore's writes: cursor order stays commit order.
   await tx.query('SELECT pg_advisory_xact_lock($1, hashtext($2))', [connectionPk, model]);
-  const { rows } = await tx.query<{ deleted: number }>(
+  const seen =
+    'job' in seenBy
+      ? 'SELECT DISTINCT unnest(external_ids) AS external_id FROM sync_seen WHERE job_id = $3 AND model = $2'
+      : 'SELECT DISTINCT unnest(external_ids) AS external_id FROM track_deletes_seen WHERE phase_id = $3';
+  const { rows } = await tx.query<{ external_id: string }>(
     `WITH ts AS (SELECT greatest(clock_timestamp(), (SELECT max(last_modified_at) + interval '1 microsecond'
        FROM records WHERE connection_id = $1 AND model = $2)) AS now),
-     seen AS (SELECT DISTINCT unnest(external_ids) AS external_id FROM sync_seen WHERE job_id = $3 AND model = $2),
-     written AS (
-       UPDATE records r SET deleted_at = ts.now, last_modified_at = ts.now, last_action = 'DELETED'
-       FROM ts
-       WHERE r.connection_id = $1 AND r.model = $2 AND r.deleted_at IS NULL
-         AND NOT EXISTS (SELECT 1 FROM seen WHERE seen.external_id = r.external_id)
-       RETURNING 1
-     )
-     SELECT count(*)::int AS deleted FROM written`,
-    [connectionPk, model, jobId],
+     seen AS (${seen})
+     UPDATE records r SET deleted_at = ts.now, last_modified_at = ts.now, last_action = 'DELETED'
+     FROM ts
+     WHERE r.connection_id = $1 AND r.model = $2 AND r.deleted_at IS NULL
+       AND NOT EXISTS (SELECT 1 FROM seen WHERE seen.external_id = r.external_id)
+     RETURNING r.external_id`,
+    [connectionPk, model, 'job' in seenBy ? seenBy.job : seenBy.phase],
   );
-  return rows[0]!.deleted;
+  return rows.map((r) => r.external_id);
 }

@@ -42,7 +42,7 @@ test('compile reads the definitions and type-checks the scripts index.ts imports
   const result = await syncline(['compile']);
   expect(result.stderr).not.toContain('problem');
   expect(result.code).toBe(0);
-  expect(result.stdout).toBe('compiled fake/syncs/contacts.ts\ncompiled fake/actions/find-contact.ts\n');
+  expect(result.stdout).toBe('compiled fake/syncs/contacts.ts\ncompiled fake/syncs/items.ts\ncompiled fake/actions/find-contact.ts\n');
 });
 
 test('dryrun of the sync pages through the fake API with the metadata, saving a checkpoint per page', async () => {
@@ -58,7 +58,7 @@ test('deployed, the sync runs on the server and its records are read back with @
   const deploy = await syncline(['deploy']);
   expect(deploy.stderr).not.toContain('problem');
   expect(deploy.code).toBe(0);
-  expect(deploy.stdout).toContain('deployed sync fake/contacts\ndeployed action fake/find-contact\n');
+  expect(deploy.stdout).toContain('deployed sync fake/contacts\ndeployed sync fake/items\ndeployed action fake/find-contact\n');
   const list = async () => (await nango.listRecords<Contact>({ providerConfigKey: 'fake', connectionId: 'acme', model: 'Contact' })).records;
   const first = await waitFor('the first run', async () => {
     const records = await list();
@@ -75,6 +75,43 @@ test('deployed, the sync runs on the server and its records are read back with @
     return gone?._nango_metadata.deleted_at ? gone : undefined;
   }, 60_000);
   expect(deleted.id).toBe('5');
+});
+
+test('dryrun of a sync with trackDeletesStart/End saves nothing and says that it deletes nothing', async () => {
+  const result = await syncline(['dryrun', 'items', 'acme']);
+  expect(result.code).toBe(0);
+  expect(result.stdout).toMatch(/^save 10 Item\n/);
+  expect(result.stdout + result.stderr).toContain('trackDeletesEnd("Item") has no effect in this run');
+  expect(result.stdout + result.stderr).toContain('deleted: none');
+});
+
+test('trackDeletesStart/End: a run that failed halfway and the run that resumes it are one phase, and only what disappeared is deleted', async () => {
+  const jobs = async () => {
+    const [target] = await t.targets('acme', ['items']);
+    return t.store.jobs.jobs(target!.row.id);
+  };
+  const ended = (n: number) => waitFor(`${n} ended items runs`, async () => ((await jobs()).filter((j) => j.status !== 'RUNNING').length >= n ? jobs() : undefined), 60_000);
+  const first = await ended(1);
+  expect(first[0]).toMatchObject({ status: 'SUCCESS', result: { Item: { added: 23, updated: 0, deleted: 0 } } });
+  // The script's Headers object arrived as request headers.
+  expect(t.fake.requestsTo('/offset/items')[0]!.headers).toMatchObject({ accept: 'application/json', 'x-page-size': '10' });
+
+  // Items 1-3 disappear; the next run saves the first page (4-13), then fails on the second.
+  const gone = t.fake.items.splice(0, 3);
+  t.fake.fail('/offset/items', { pass: true }, { status: 500 });
+  await nango.triggerSync('fake', ['items'], 'acme');
+  const failed = await ended(2);
+  expect(failed[0]!.status).toBe('ERROR');
+  // The run after it resumes at the second page (14-23): 4-13 count as saved in the phase, 1-3 are deleted.
+  await nango.triggerSync('fake', ['items'], 'acme');
+  const resumed = await ended(3);
+  expect(resumed[0]).toMatchObject({ status: 'SUCCESS', result: { Item: { added: 0, updated: 0, deleted: 3 } } });
+  expect(t.fake.requestsTo('/offset/items').slice(-4).map((r) => r.query.offset)).toEqual(['0', '10', '10', '20']);
+  const records = (await nango.listRecords<{ id: string }>({ providerConfigKey: 'fake', connectionId: 'acme', model: 'Item' })).records as Array<{ id: string; _nango_metadata: { deleted_at: string | null } }>;
+  expect(records.filter((r) => r._nango_metadata.deleted_at).map((r) => r.id).sort()).toEqual(gone.map((i) => String(i.id)).sort());
+  expect(records.filter((r) => !r._nango_metadata.deleted_at)).toHaveLength(20);
+  const logs = await t.store.logs.list(t.env.dev, { jobId: String(resumed[0]!.id), kinds: ['log'], order: 'asc', limit: 10 });
+  expect(logs.logs.map((l) => l.message)).toContain('deleted: 1,2,3');
 });
 
 test('the action answers through @nangohq/node; its ActionError reaches the caller with the payload unchanged', async () => {

@@ -92,7 +92,11 @@ export default async function runAction(nango: NangoAction, input: { id: string 
   const subdomain = connection.connection_config['subdomain'];
   const webhookUrl: string | null | undefined = await nango.getWebhookURL();
   await nango.triggerAction('demo', 'c1', 'other', { x: 1 });
-  return { id: String(connectionIds) + token + String(subdomain) + String(webhookUrl) + String(merged.status), name: 'n' };
+  const integration = await nango.getIntegration({ include: ['credentials'] });
+  const clientId = integration.credentials && 'client_id' in integration.credentials ? integration.credentials.client_id : '';
+  let fetched: Response | undefined;
+  if (input.id === 'fetch') fetched = await nango.uncontrolledFetch({ url: new URL('https://example.com'), headers: Object.fromEntries(new Headers({ a: 'b' })) });
+  return { id: String(connectionIds) + token + String(subdomain) + String(webhookUrl) + String(merged.status) + clientId + String(fetched?.headers.get('a')), name: 'n' };
 }
 `);
     expect(issues).toEqual([]);
@@ -169,6 +173,55 @@ export default async function runAction(_nango: NangoAction) {
     expect(viaNango.type).toBe('action_script_runtime_error');
     expect(viaNango.payload).toEqual(expected);
     expect(viaNango.response).toEqual({ error: { type: 'action_script_runtime_error', payload: expected } });
+  });
+});
+
+describe('Headers', () => {
+  // The same operations in the sandbox and with Node's own Headers: the results must be equal.
+  const operations = `
+  const h = new Headers({ 'X-Custom': 'a' });
+  h.append('x-custom', 'b');
+  h.append('Set-Cookie', 'k=1');
+  h.append('set-cookie', 'k=2');
+  h.set('Content-Type', ' text/plain ');
+  let invalid = null;
+  try {
+    h.set('bad name', 'x');
+  } catch (err) {
+    invalid = err.name;
+  }
+  const copy = new Headers(h);
+  copy.delete('X-CUSTOM');
+  const seen = [];
+  h.forEach((value, name) => seen.push(name + '=' + value));
+  return {
+    get: h.get('X-CUSTOM'),
+    missing: h.get('nope'),
+    has: h.has('CONTENT-TYPE'),
+    entries: [...h],
+    keys: [...h.keys()],
+    values: [...h.values()],
+    cookies: h.getSetCookie(),
+    seen,
+    invalid,
+    copy: [...copy.keys()],
+    original: h.has('x-custom'),
+    fromPairs: [...new Headers([['B', '2'], ['a', '1']])],
+    plain: Object.fromEntries(new Headers({ Accept: 'application/json' })),
+    tag: Object.prototype.toString.call(h),
+  };`;
+
+  test("the sandbox's Headers behaves as Node's: names without case, values combined, set-cookie apart, sorted iteration", async () => {
+    const inSandbox = outputOf(await h.run(script(operations)));
+    const inNode = new Function('Headers', operations)(Headers);
+    expect(inSandbox).toEqual(inNode);
+    expect(inSandbox.get).toBe('a, b');
+    expect(inSandbox.invalid).toBe('TypeError');
+  });
+
+  test('a Headers object given to nango.get is sent as its headers', async () => {
+    const sent = outputOf(await h.run(script("const res = await nango.get({ endpoint: '/echo', headers: new Headers([['X-Sent', 'yes']]) }); return res.data.headers['x-sent'];")));
+    expect(sent).toBe('yes');
   });
 });
 
@@ -298,6 +351,7 @@ describe('imports Nango allows that Syncline refuses', () => {
     ['soap', /Import "soap" is not available in Syncline: a SOAP client opens its own connections.*nango\.post/],
     ['botbuilder', /Import "botbuilder" is not available in Syncline: the Bot Framework SDK opens its own connections.*nango\.post/],
     ['unzipper', /Import "unzipper" is not available in Syncline: it reads archives through files and streams.*decompress/],
+    ['nango/experimental', /Import "nango\/experimental" is not available in Syncline: it holds createFunction, which Nango marks experimental.*createSync, createAction or createOnEvent/],
     ['fs', /Import "fs" is not allowed: scripts may import files of the integrations folder and these modules: zod, zod\/v3, zod\/v4, crypto, url/],
   ])('%s: the error names the module, why, and what to use', async (name, message) => {
     const { issues } = await compile(`import * as mod from '${name}';

@@ -5,6 +5,7 @@
 // `boot`, kept in this closure; they take and return strings (or nothing), and every call to them
 // is wrapped so no outside object or error ever reaches script code.
 import { base64Encode, SandboxBuffer, utf8Decode, utf8Encode } from './bytes';
+import { Headers, plainHeaders } from './headers';
 import { setMemoryReserve } from './memory';
 import { makeUrlClasses } from './url';
 
@@ -159,6 +160,9 @@ function boot(post: Outside['post'], call: Outside['call'], finish: Outside['fin
     config: {},
   });
 
+  /** A proxy call's config as it crosses: `headers` given as a `Headers` object go as its entries. */
+  const proxyConfig = (config: any) => (config?.headers instanceof Headers ? { ...config, headers: plainHeaders(config.headers) } : config);
+
   class NangoAction {
     readonly ActionError = ActionError;
     readonly connectionId = setup.connectionId;
@@ -168,7 +172,7 @@ function boot(post: Outside['post'], call: Outside['call'], finish: Outside['fin
     readonly variant = setup.variant ?? 'base';
 
     proxy(config: any) {
-      return send('proxy', { config }).then((response: any) => ({ ...response, data: revive(response.data) }));
+      return send('proxy', { config: proxyConfig(config) }).then((response: any) => ({ ...response, data: revive(response.data) }));
     }
     get(config: any) {
       return this.proxy({ ...config, method: 'GET' });
@@ -187,7 +191,7 @@ function boot(post: Outside['post'], call: Outside['call'], finish: Outside['fin
     }
     async *paginate(config: any): AsyncGenerator<any[]> {
       const onPage = typeof config?.paginate?.on_page === 'function' ? config.paginate.on_page : undefined;
-      const id = await send('paginate.start', { config });
+      const id = await send('paginate.start', { config: proxyConfig(config) });
       let done = false;
       try {
         for (;;) {
@@ -306,6 +310,12 @@ function boot(post: Outside['post'], call: Outside['call'], finish: Outside['fin
       for (const id of ids) if (byId.has(String(id))) found.set(id, byId.get(String(id)));
       return found;
     }
+    trackDeletesStart(model: string) {
+      return send('trackDeletesStart', { model }).then(() => undefined);
+    }
+    trackDeletesEnd(model: string): Promise<{ deletedKeys: string[] }> {
+      return send('trackDeletesEnd', { model });
+    }
     modelFullName(model: string) {
       return this.variant === 'base' ? model : `${model}::${this.variant}`;
     }
@@ -314,7 +324,7 @@ function boot(post: Outside['post'], call: Outside['call'], finish: Outside['fin
       if (merging?.strategy !== 'override') throw new Error(`Merging strategy "${merging?.strategy}" for ${model} is not supported by Syncline yet: records are always overwritten`);
     }
   }
-  for (const name of ['trackDeletesStart', 'trackDeletesEnd', 'deleteRecordsFromPreviousExecutions', 'listRecords']) {
+  for (const name of ['deleteRecordsFromPreviousExecutions', 'listRecords']) {
     Object.defineProperty(NangoSync.prototype, name, {
       value() {
         return Promise.reject(new Error(`nango.${name}() is not supported by Syncline yet`));
@@ -549,6 +559,7 @@ function boot(post: Outside['post'], call: Outside['call'], finish: Outside['fin
     Buffer: SandboxBuffer,
     URL,
     URLSearchParams,
+    Headers,
     TextEncoder,
     TextDecoder,
     btoa: (text: string) => base64Encode(SandboxBuffer.from(String(text), 'latin1')),
