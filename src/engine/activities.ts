@@ -188,7 +188,7 @@ function activityFor(t: Transition, scheduledId: number, attempt: number): Activ
 
 export async function pollActivityTask(engine: Engine, req: Obj, signal: AbortSignal, waitMs: number): Promise<Obj> {
   await ensureNamespace(engine, req.namespace);
-  return engine.poll(req.namespace, 'activity', req.taskQueue?.name, req.identity ?? '', signal, waitMs, (ref) => {
+  return engine.poll(req.namespace, 'activity', req.taskQueue?.name, { identity: req.identity ?? '' }, signal, waitMs, (ref) => {
     if (ref.kind !== 'activity') return Promise.resolve(undefined);
     return engine.mutate(ref.runId, async (t) => {
       const a = t.open ? t.s.activities[ref.scheduledId] : undefined;

@@ -4,7 +4,7 @@ import { isDatabaseUnavailable, type Db, type Queryable, type Session } from '..
 import { workflowNotFound } from './errors';
 import { EventCache } from './event-cache';
 import { Status, type RunState } from './interfaces';
-import { Matching, type QueueKind, type TaskRef } from './matching';
+import { Matching, type Poller, type QueueKind, type TaskRef } from './matching';
 import type { Obj } from './proto';
 import * as sql from './store';
 import { TimerHeap } from './timer-heap';
@@ -196,10 +196,10 @@ export class Engine {
    * Long-polls a task queue until `start` turns a task into a response (stale tasks give
    * undefined and are skipped); `{}` ("no task") when the wait ends or the caller goes away.
    */
-  async poll(namespace: string, kind: QueueKind, queue: string, identity: string, signal: AbortSignal, waitMs: number, start: (ref: TaskRef) => Promise<Obj | undefined>): Promise<Obj> {
+  async poll(namespace: string, kind: QueueKind, queue: string, worker: Pick<Poller, 'identity' | 'buildId'>, signal: AbortSignal, waitMs: number, start: (ref: TaskRef) => Promise<Obj | undefined>): Promise<Obj> {
     const until = Date.now() + waitMs;
     for (;;) {
-      const ref = await this.matching.take(namespace, kind, queue, Math.max(0, until - Date.now()), signal, identity);
+      const ref = await this.matching.take(namespace, kind, queue, Math.max(0, until - Date.now()), signal, worker.identity, worker.buildId);
       if (!ref) return {};
       if (signal.aborted) {
         this.matching.putBack(namespace, kind, queue, ref);
@@ -291,7 +291,7 @@ export class Engine {
     if (!d) return;
     const poller = this.matching.claim(t.s.namespace, 'workflow', d.queue);
     if (!poller) return;
-    t.startWft(d.queue, poller.identity);
+    t.startWft(d.queue, poller.identity, poller.buildId);
     t.handoff = { queue: d.queue, poller, task: { kind: 'workflow', runId: t.s.runId, scheduledId: w.scheduledId, started: true } };
   }
 

@@ -64,7 +64,7 @@ export interface WorkflowTaskState {
    * scheduled and started events are sent to the worker but written only when it completes, so a
    * task failing again and again does not grow the history. Holds what its started event says.
    */
-  transient?: { identity?: string; historySizeBytes?: number; suggestContinueAsNew?: boolean };
+  transient?: { identity?: string; historySizeBytes?: number; suggestContinueAsNew?: boolean; workerVersion?: { buildId: string } };
 }
 
 export interface ActivityState {

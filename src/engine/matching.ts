@@ -12,6 +12,8 @@ export type TaskRef =
 /** A worker's long poll waiting for a task. */
 export interface Poller {
   identity: string;
+  /** The worker's build id, written on the workflow task started for it. */
+  buildId?: string;
   /** Answered (a task, or nothing when the wait ended or the caller went away). */
   done: boolean;
   resolve(task: TaskRef | undefined): void;
@@ -94,7 +96,7 @@ export class Matching {
   }
 
   /** Waits up to `timeoutMs` for a task; `undefined` on timeout or when `signal` aborts. */
-  take(namespace: string, kind: QueueKind, name: string, timeoutMs: number, signal: AbortSignal, identity = ''): Promise<TaskRef | undefined> {
+  take(namespace: string, kind: QueueKind, name: string, timeoutMs: number, signal: AbortSignal, identity = '', buildId?: string): Promise<TaskRef | undefined> {
     const q = this.queue(namespace, kind, name);
     q.polled(identity);
     this.deadSticky.delete(name);
@@ -104,6 +106,7 @@ export class Matching {
     return new Promise((resolve) => {
       const poller: Poller = {
         identity,
+        buildId,
         done: false,
         resolve: (task) => {
           if (poller.done) return;

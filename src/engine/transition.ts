@@ -188,12 +188,17 @@ export class Transition {
    * Starts the scheduled workflow task for a worker polling `queue`, or for the worker that asked to
    * run a new workflow eagerly. A task scheduled by this same transition then never reaches a queue.
    */
-  startWft(queue: string, identity: string): void {
+  startWft(queue: string, identity: string, buildId?: string): void {
     const s = this.s;
     const w = s.wft!;
     w.requestId = randomUUID();
     w.startedTime = this.now;
-    const started = { identity, historySizeBytes: s.historyBytes, suggestContinueAsNew: s.nextEventId > SUGGEST_CONTINUE_AS_NEW_EVENTS || s.historyBytes > SUGGEST_CONTINUE_AS_NEW_BYTES };
+    const started = {
+      identity,
+      historySizeBytes: s.historyBytes,
+      suggestContinueAsNew: s.nextEventId > SUGGEST_CONTINUE_AS_NEW_EVENTS || s.historyBytes > SUGGEST_CONTINUE_AS_NEW_BYTES,
+      workerVersion: buildId ? { buildId } : undefined,
+    };
     if (w.transient) {
       w.transient = started;
       w.startedId = w.scheduledId + 1;

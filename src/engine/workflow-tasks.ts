@@ -40,14 +40,16 @@ async function readHistory(engine: Engine, runId: string, fromId: number, toId: 
 export async function pollWorkflowTask(engine: Engine, queries: Queries, req: Obj, signal: AbortSignal, waitMs: number): Promise<Obj> {
   await ensureNamespace(engine, req.namespace);
   const queue: string = req.taskQueue?.name;
-  return engine.poll(req.namespace, 'workflow', queue, req.identity ?? '', signal, waitMs, async (ref) => {
+  // As Temporal, the worker's build id (its binary checksum from the SDKs that send no other) is written on the tasks it starts.
+  const worker = { identity: req.identity ?? '', buildId: req.workerVersionCapabilities?.buildId || req.deploymentOptions?.buildId || req.binaryChecksum || undefined };
+  return engine.poll(req.namespace, 'workflow', queue, worker, signal, waitMs, async (ref) => {
     if (ref.kind === 'query') return startQueryTask(engine, queries, ref);
-    if (ref.kind === 'workflow') return startWorkflowTask(engine, queries, ref, queue, req.identity);
+    if (ref.kind === 'workflow') return startWorkflowTask(engine, queries, ref, queue, worker);
     return undefined;
   });
 }
 
-async function startWorkflowTask(engine: Engine, queries: Queries, ref: Extract<TaskRef, { kind: 'workflow' }>, queue: string, identity: string): Promise<Obj | undefined> {
+async function startWorkflowTask(engine: Engine, queries: Queries, ref: Extract<TaskRef, { kind: 'workflow' }>, queue: string, worker: { identity: string; buildId?: string }): Promise<Obj | undefined> {
   if (ref.started) {
     // Started for a waiting worker when it was scheduled (possibly for another one that went away).
     const s = await engine.peek(ref.runId);
@@ -58,7 +60,7 @@ async function startWorkflowTask(engine: Engine, queries: Queries, ref: Extract<
     const w = t.s.wft;
     if (!t.open || !w || w.scheduledId !== ref.scheduledId || w.startedId) return undefined;
     t.relaxed = true;
-    t.startWft(queue, identity);
+    t.startWft(queue, worker.identity, worker.buildId);
     return t.s;
   });
   return s && workflowTaskResponse(engine, queries, s);

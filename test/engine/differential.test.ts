@@ -116,7 +116,7 @@ async function updates(c: Client, name: string, values: string[]): Promise<Ran> 
  * that this list (and the README's) stays true.
  */
 const KNOWN: { what: string; pattern: RegExp; onlyWhen?: string }[] = [
-  { what: 'the build id on started events', pattern: /(WORKFLOW_TASK|ACTIVITY_TASK)_STARTED: \w+\.workerVersion: engine absent, server \{"buildId":/ },
+  { what: 'the build id on ActivityTaskStarted', pattern: /ACTIVITY_TASK_STARTED: \w+\.workerVersion: engine absent, server \{"buildId":/ },
   {
     what: 'the minimum interval between continued runs',
     pattern: /WORKFLOW_EXECUTION_STARTED: \w+\.firstWorkflowTaskBackoff: engine absent, server "<measured>"$/,
