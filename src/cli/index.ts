@@ -14,6 +14,7 @@ import { NangoYamlError } from '../config/nango-yaml';
 import { ScriptDefinitionError } from '../config/zero-yaml';
 import { ScriptCompileError } from '../runtime';
 import { dryrun } from './dryrun';
+import { migrate } from './migrate';
 import { compileProject, deployProject, findScript, generate, loadProject, type Project } from './scripts';
 import { settingsCommands } from './settings';
 import { temporalUiFromEnv } from './temporal-ui';
@@ -101,6 +102,17 @@ program
   .option(...dirOption)
   .action(async (opts: { dir?: string }) => {
     for (const file of generate(await load(integrationsDir(opts.dir)))) process.stdout.write(`wrote ${file}\n`);
+  });
+
+program
+  .command('migrate')
+  .description("turn a nango.yaml project into Nango's current format (scripts that declare themselves, zod models, index.ts), as Nango's migrate-to-zero-yaml does")
+  .option(...dirOption)
+  .action(async (opts: { dir?: string }) => {
+    const { written, removed } = migrate(await load(integrationsDir(opts.dir)));
+    for (const file of written) process.stdout.write(`wrote ${file}\n`);
+    for (const file of removed) process.stdout.write(`removed ${file}\n`);
+    process.stdout.write('\nNext: `syncline compile` to check the result (`npm install` first if the folder has its own package.json).\n');
   });
 
 program
