@@ -100,8 +100,7 @@ beforeAll(async () => {
   fs.mkdirSync(path.join(project, 'node_modules'));
   fs.symlinkSync(NANGO_DIR, path.join(project, 'node_modules', 'nango'), 'dir');
   fs.symlinkSync(NANGO_ZOD, path.join(project, 'node_modules', 'zod'), 'dir');
-  // A sync of our own beside the example's, written as a user adds one: the run step below uses it,
-  // since the example's calls nango.trackDeletesStart(), which Syncline's runtime lacks so far.
+  // A sync of our own beside the example's, written as a user adds one (paginating through Link headers).
   fs.writeFileSync(path.join(project, 'github/syncs/listIssues.ts'), LIST_ISSUES);
   fs.appendFileSync(path.join(project, 'index.ts'), "import './github/syncs/listIssues.js';\n");
 }, 120_000);
@@ -175,4 +174,21 @@ test('a sync deployed by nango deploy runs in Syncline when started through @nan
     return syncs[0]?.status === 'SUCCESS' ? syncs[0] : undefined;
   });
   expect(status).toMatchObject({ name: 'listIssues', recordCount: { Issue: 3 } });
+}, 120_000);
+
+test("the example's own sync (trackDeletesStart/End around its saves) runs in Syncline, and its records are read back", async () => {
+  const client = new Nango({ secretKey: t.keys.dev, host: t.url });
+  await client.triggerSync('github', ['fetchIssues'], 'octocat');
+  const records = await waitFor(
+    'the example sync to save the issues',
+    async () => {
+      const { syncs } = await client.syncStatus('github', ['fetchIssues'], 'octocat');
+      if (syncs[0]?.status !== 'SUCCESS') return undefined;
+      const page = await client.listRecords<Record<string, unknown>>({ providerConfigKey: 'github', connectionId: 'octocat', model: 'GithubIssue' });
+      return page.records.length === 3 ? page.records : undefined;
+    },
+    60_000,
+  );
+  expect(records.map((r) => r.title).sort()).toEqual(['Issue 1', 'Issue 2', 'Issue 4']);
+  expect(records.every((r) => r.owner === 'acme' && r.repo === 'demo' && (r._nango_metadata as { deleted_at: unknown }).deleted_at === null)).toBe(true);
 }, 120_000);
