@@ -119,8 +119,9 @@ test('a 401 refreshes the token once and retries with the new one', async () => 
   oauth2Token = (await api.dev.getConnection('fake-oauth2', 'c', true)).credentials.access_token as string;
 });
 
-// Bodies of 200 MB against a bound of half that: uncollected garbage from streamed chunks stays well
-// under it (GC runs on allocation, not on total size), while a buffered body would exceed it alone.
+// Bodies of 200 MB against a bound of 90% of that: a buffered body would exceed it alone, while
+// uncollected garbage from streamed chunks stays under it (GC runs on allocation, not on total size;
+// a CI run saw 143 MB of such garbage at its peak, so half the body was too tight a bound).
 test('streams a 200 MB download and a 200 MB upload with bounded memory', async () => {
   const size = 200 * 1024 * 1024;
   global.gc?.();
@@ -153,7 +154,7 @@ test('streams a 200 MB download and a 200 MB upload with bounded memory', async 
   } finally {
     clearInterval(timer);
   }
-  expect(peak).toBeLessThan(100 * 1024 * 1024);
+  expect(peak).toBeLessThan(0.9 * size);
 }, 60_000);
 
 test('Base-Url-Override, Decompress and redirects', async () => {
