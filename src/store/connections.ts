@@ -56,6 +56,12 @@ interface ConnectionRow {
 
 const SELECT = `SELECT c.*, i.unique_key, i.provider FROM connections c JOIN integrations i ON i.id = c.integration_id`;
 
+/** The columns an override replaces, as the JSON a refused validation restores them from (`refuse`). */
+const SETTLED_COLUMNS = `jsonb_build_object('credentials_encrypted', c.credentials_encrypted, 'credentials_type', c.credentials_type,
+  'credentials_expires_at', c.credentials_expires_at, 'connection_config', c.connection_config, 'metadata', c.metadata, 'tags', c.tags,
+  'end_user', c.end_user, 'end_user_id', c.end_user_id, 'end_user_organization_id', c.end_user_organization_id,
+  'webhook_url_override', c.webhook_url_override)`;
+
 export const unknownConnection = (connectionId: string, key: string) =>
   notFound('unknown_connection', `No connection "${connectionId}" for integration "${key}" in this environment`);
 
@@ -78,19 +84,24 @@ export class ConnectionStore {
    * same id. `created` tells which happened. With `authEvent` (a connection authorised by its end
    * user), the same statement writes its `auth` webhook event (operation creation or override) to
    * the outbox, so the event exists exactly when the change does.
+   *
+   * With `pending` (the integration has validate-connection scripts to run first) the connection is
+   * written for them to read, but nothing is announced: no `auth` event, and a new connection gets
+   * no lifecycle event (syncs, post-connection-creation). An override keeps the columns it replaced.
+   * `accept` or `refuse` settles it.
    */
   async upsert(
     environmentId: number,
     integrationKey: string,
     input: NewConnection,
-    options: { authEvent?: { endUserId: string | null } } = {},
+    options: { authEvent?: { endUserId: string | null }; pending?: boolean } = {},
   ): Promise<{ connection: Connection; created: boolean }> {
     const integration = await this.integrationId(environmentId, integrationKey);
     const { rows } = await this.db.query<{ id: number; created: boolean }>(
       `WITH up AS (
          INSERT INTO connections AS c (environment_id, integration_id, connection_id, credentials_encrypted, credentials_type,
-           credentials_expires_at, connection_config, metadata, tags, end_user, end_user_id, end_user_organization_id, webhook_url_override)
-         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13)
+           credentials_expires_at, connection_config, metadata, tags, end_user, end_user_id, end_user_organization_id, webhook_url_override, validation)
+         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, CASE WHEN $21::boolean THEN '{"operation": "creation"}'::jsonb END)
          ON CONFLICT (integration_id, connection_id) DO UPDATE SET
            credentials_encrypted = excluded.credentials_encrypted,
            credentials_type = excluded.credentials_type,
@@ -102,6 +113,7 @@ export class ConnectionStore {
            end_user_id = CASE WHEN $17 THEN excluded.end_user_id ELSE c.end_user_id END,
            end_user_organization_id = CASE WHEN $17 THEN excluded.end_user_organization_id ELSE c.end_user_organization_id END,
            webhook_url_override = CASE WHEN $18 THEN excluded.webhook_url_override ELSE c.webhook_url_override END,
+           validation = CASE WHEN $21::boolean THEN COALESCE(c.validation, jsonb_build_object('operation', 'override', 'previous', ${SETTLED_COLUMNS})) END,
            updated_at = now()
          RETURNING id, environment_id, integration_id, connection_id, credentials_type, (xmax = 0) AS created
      ),
@@ -109,7 +121,7 @@ export class ConnectionStore {
        INSERT INTO auth_events (environment_id, operation, success, provider_config_key, provider, connection_id, auth_mode, end_user_id)
        SELECT up.environment_id, CASE WHEN up.created THEN 'creation' ELSE 'override' END, true, i.unique_key, i.provider, up.connection_id,
          up.credentials_type, $20::text
-       FROM up JOIN integrations i ON i.id = up.integration_id WHERE $19::boolean
+       FROM up JOIN integrations i ON i.id = up.integration_id WHERE $19::boolean AND NOT $21::boolean
      )
      SELECT id, created FROM up`,
       [
@@ -133,9 +145,81 @@ export class ConnectionStore {
         input.webhookUrlOverride !== undefined,
         options.authEvent !== undefined,
         options.authEvent?.endUserId ?? null,
+        options.pending === true,
       ],
     );
     return { connection: await this.byPk(rows[0]!.id), created: rows[0]!.created };
+  }
+
+  /**
+   * Settles a pending connection (`upsert` with `pending`) as valid: a new one is announced
+   * (lifecycle event), and with `authEvent` its `auth` event is written, in the same statement.
+   * Null when it is no longer pending (refused or settled meanwhile).
+   */
+  async accept(id: number, options: { authEvent?: { endUserId: string | null } } = {}): Promise<{ connection: Connection; created: boolean } | null> {
+    const { rows } = await this.db.query<{ id: number; operation: 'creation' | 'override' }>(
+      `WITH old AS (
+         SELECT id, validation ->> 'operation' AS operation FROM connections WHERE id = $1 AND validation IS NOT NULL FOR UPDATE
+       ),
+       up AS (
+         UPDATE connections c SET validation = NULL FROM old WHERE c.id = old.id
+         RETURNING c.id, c.environment_id, c.integration_id, c.connection_id, c.credentials_type, old.operation
+       ),
+       event AS (
+         INSERT INTO auth_events (environment_id, operation, success, provider_config_key, provider, connection_id, auth_mode, end_user_id)
+         SELECT up.environment_id, up.operation, true, i.unique_key, i.provider, up.connection_id, up.credentials_type, $3::text
+         FROM up JOIN integrations i ON i.id = up.integration_id WHERE $2::boolean
+       )
+       SELECT id, operation FROM up`,
+      [id, options.authEvent !== undefined, options.authEvent?.endUserId ?? null],
+    );
+    if (!rows[0]) return null;
+    return { connection: await this.byPk(id), created: rows[0].operation === 'creation' };
+  }
+
+  /**
+   * Settles a pending connection as refused: a new one is deleted without a lifecycle event (it was
+   * never announced); an override gets back the columns it replaced, and with `authEvent` a failed
+   * `auth` event (operation override) carrying `error` is written in the same statement. Returns
+   * what happened, or null when it was no longer pending.
+   */
+  async refuse(
+    id: number,
+    options: { authEvent?: { endUserId: string | null; error: { type: string; description: string } } } = {},
+  ): Promise<'deleted' | 'restored' | null> {
+    const { rows } = await this.db.query<{ outcome: 'deleted' | 'restored' }>(
+      `WITH old AS (
+         SELECT id, validation ->> 'operation' AS operation, validation -> 'previous' AS p FROM connections WHERE id = $1 AND validation IS NOT NULL FOR UPDATE
+       ),
+       gone AS (
+         DELETE FROM connections c USING old WHERE c.id = old.id AND old.operation = 'creation' RETURNING c.id
+       ),
+       restored AS (
+         UPDATE connections c SET
+           credentials_encrypted = p ->> 'credentials_encrypted',
+           credentials_type = p ->> 'credentials_type',
+           credentials_expires_at = (p ->> 'credentials_expires_at')::timestamptz,
+           connection_config = p -> 'connection_config',
+           metadata = p -> 'metadata',
+           tags = p -> 'tags',
+           end_user = NULLIF(p -> 'end_user', 'null'::jsonb),
+           end_user_id = p ->> 'end_user_id',
+           end_user_organization_id = p ->> 'end_user_organization_id',
+           webhook_url_override = p ->> 'webhook_url_override',
+           validation = NULL,
+           updated_at = now()
+         FROM old WHERE c.id = old.id AND old.operation = 'override'
+         RETURNING c.environment_id, c.integration_id, c.connection_id, c.credentials_type
+       ),
+       event AS (
+         INSERT INTO auth_events (environment_id, operation, success, provider_config_key, provider, connection_id, auth_mode, end_user_id, error)
+         SELECT r.environment_id, 'override', false, i.unique_key, i.provider, r.connection_id, r.credentials_type, $3::text, $4::jsonb
+         FROM restored r JOIN integrations i ON i.id = r.integration_id WHERE $2::boolean
+       )
+       SELECT 'deleted' AS outcome FROM gone UNION ALL SELECT 'restored' FROM restored`,
+      [id, options.authEvent !== undefined, options.authEvent?.endUserId ?? null, options.authEvent?.error ?? null],
+    );
+    return rows[0]?.outcome ?? null;
   }
 
   /** The connection or a `not_found` error naming it. */
