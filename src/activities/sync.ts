@@ -6,7 +6,7 @@ import { findProvider } from '../providers';
 import { CheckpointRangeRecorder, runScript, stackLines, storeServices, type RuntimeServices } from '../runtime';
 import { modelFullName } from '../runtime/host';
 import type { RecordSink } from '../runtime/types';
-import { PgCheckpointStore, type Store } from '../store';
+import { PgCheckpointStore, type Queryable, type Store } from '../store';
 import type { Environment, RecordCounts } from '../types';
 import { syncRunKey, type RunSyncInput, type RunSyncResult } from '../workflows/types';
 import { runIsOver, RUN_CANCELLED } from './cancel';
@@ -43,22 +43,29 @@ export async function runSync(deps: ActivityDeps, { key, reset, emptyCache, sche
   const script = await store.scripts.find(key.environmentId, key.integration, 'sync', key.sync);
   if (!script) return { outcome: 'gone', reason: `sync ${key.sync} is no longer deployed` };
   const config = script.config as SyncDefinition;
-  // A variant exists only while its row does (it is created and deleted through the API).
-  const sync = key.variant === 'base' ? await store.jobs.ensureSync(connection.id, key.sync) : await store.jobs.findSync(connection.id, key.sync, key.variant);
-  if (!sync) return { outcome: 'gone', reason: `variant ${key.variant} of sync ${key.sync} was deleted` };
-  const frequencyMs = (sync.frequency ? parseRuns(sync.frequency) : undefined) ?? config.intervalMs;
   const info = context.info;
   const runKey = syncRunKey(info.workflowExecution?.workflowId ?? '', info.workflowExecution?.runId ?? '', info.activityId);
-  const { job, continued, lastSuccessStart } = await store.jobs.beginJob(sync.id, runKey, reset, script.deploymentId);
+  const syncKey = { connectionPk: connection.id, name: key.sync, variant: key.variant };
+  // The base variant's row is created on its first run; a variant exists only while its row does
+  // (it is created and deleted through the API).
+  const begun =
+    (await store.jobs.beginJob(syncKey, runKey, reset, script.deploymentId)) ??
+    (key.variant === 'base' ? (await store.jobs.ensureSync(connection.id, key.sync), await store.jobs.beginJob(syncKey, runKey, reset, script.deploymentId)) : null);
+  if (!begun) return { outcome: 'gone', reason: `variant ${key.variant} of sync ${key.sync} was deleted` };
+  const { sync, job, continued, lastSuccessStart } = begun;
+  const frequencyMs = (sync.frequency ? parseRuns(sync.frequency) : undefined) ?? config.intervalMs;
   const crashLoop =
     continued && job.attempts > MAX_UNFINISHED_ATTEMPTS
       ? { success: false as const, error: { type: 'run_crash_loop', message: `The run was started ${job.attempts - 1} times and never finished (the process or its worker died during it): it is not started again. The next scheduled run starts afresh` }, logs: [] as [] }
       : undefined;
   const checkpointKey = PgCheckpointStore.syncKey(key.environment, key.integration, key.connectionId, key.sync, key.variant);
   const stored = new PgCheckpointStore(store.db, connection.id);
+  // Models with a trackDeletesStart/End phase open (maybe since an earlier run): their saved ids are kept for its end.
+  const phases = new Set(begun.openPhases);
   if (reset && !continued) {
     await stored.clear(checkpointKey);
     await store.jobs.clearDeletesPhases(sync.id);
+    phases.clear();
     if (emptyCache) await store.records.purge(connection.id, config.output.map((m) => modelFullName(m, key.variant)));
   }
   // Notes where the run takes its checkpoint from and to, for the `checkpoints` of its sync webhooks.
@@ -66,38 +73,36 @@ export async function runSync(deps: ActivityDeps, { key, reset, emptyCache, sche
   const lastSyncDate = reset ? null : lastSuccessStart;
   const trackDeletes = config.trackDeletes && config.syncType !== 'incremental';
 
-  // Models with a trackDeletesStart/End phase open (maybe since an earlier run): their saved ids are kept for its end.
-  let phases: Set<string> | undefined;
-  const openPhases = async () => (phases ??= new Set(await store.jobs.openDeletesPhases(sync.id)));
+  // A batch's counts (and, for deletes, the ids it saved) commit in the transaction of its records.
+  const counted = (model: string) => (tx: Queryable, counts: RecordCounts) => store.jobs.addCounts(job.id, model, counts, tx);
   const records: RecordSink = {
-    upsert: async (pk, model, batch) => {
+    upsert: (pk, model, batch) => {
       const ids = batch.map((r) => String((r as { id: unknown }).id));
-      if (trackDeletes) await store.jobs.markSeen(job.id, model, ids);
-      if ((await openPhases()).has(model)) await store.jobs.markPhaseSeen(sync.id, model, ids);
-      return counted(model, await store.records.upsert(pk, model, batch));
+      return store.records.upsert(pk, model, batch, async (tx, counts) => {
+        if (trackDeletes) await store.jobs.markSeen(job.id, model, ids, tx);
+        if (phases.has(model)) await store.jobs.markPhaseSeen(sync.id, model, ids, tx);
+        await counted(model)(tx, counts);
+      });
     },
-    update: async (pk, model, batch) => counted(model, await store.records.update(pk, model, batch)),
-    delete: async (pk, model, batch) => counted(model, await store.records.delete(pk, model, batch)),
+    update: (pk, model, batch) => store.records.update(pk, model, batch, counted(model)),
+    delete: (pk, model, batch) => store.records.delete(pk, model, batch, counted(model)),
     list: (pk, query) => store.records.list(pk, query),
     trackDeletes: {
       start: async (model) => {
         await store.jobs.startDeletesPhase(sync.id, model, job.id);
-        (await openPhases()).add(model);
+        phases.add(model);
       },
       end: async (model) => {
-        (await openPhases()).delete(model);
+        phases.delete(model);
         return store.jobs.endDeletesPhase(sync.id, model, connection.id, job.id);
       },
     },
   };
-  const counted = async (model: string, counts: RecordCounts) => {
-    await store.jobs.addCounts(job.id, model, counts);
-    return counts;
-  };
 
-  const integration = await store.integrations.get(key.environmentId, key.integration);
-  const provider = findProvider(integration.provider);
-  const { validateSyncRecords } = await store.environmentSettings.get(key.environmentId);
+  // The connection's row names its integration's provider.
+  const provider = findProvider(connection.provider);
+  // The environment's validate_sync_records: read only if a record does not match its model.
+  const validation = async () => ((await store.environmentSettings.get(key.environmentId)).validateSyncRecords ? 'fail' : 'warn') as 'fail' | 'warn';
   const heartbeat = setInterval(() => context.heartbeat({ jobId: job.id }), heartbeatEvery(info.heartbeatTimeoutMs));
   const signal = context.cancellationSignal;
   let outcome: Awaited<ReturnType<typeof runScript>> | { success: false; error: { type: string; message: string }; logs: [] };
@@ -111,6 +116,7 @@ export async function runSync(deps: ActivityDeps, { key, reset, emptyCache, sche
           scriptName: `${key.integration}/syncs/${key.sync}.ts`,
           providerConfigKey: key.integration,
           connectionId: key.connectionId,
+          connectionPk: connection.id,
           environmentName: key.environment,
           provider,
           services: { ...storeServices(store, key.environmentId, { checkpoints, triggerAction: deps.actions?.({ id: key.environmentId, name: key.environment }) }), records },
@@ -121,13 +127,13 @@ export async function runSync(deps: ActivityDeps, { key, reset, emptyCache, sche
             lastSyncDate,
             variant: key.variant,
             // The environment's validate_sync_records: a record off its model fails the run, or (default) is a warning.
-            validation: validateSyncRecords ? 'fail' : 'warn',
+            validation,
           },
           limits: { timeoutMs: DAY_MS },
           signal,
           onLogs: (entries) => store.logs.write({ environmentId: key.environmentId, integration: key.integration, connectionId: key.connectionId, operation: 'sync', script: key.sync, jobId: String(job.id) }, entries),
         })
-      : { success: false, error: { type: 'unknown_provider', message: `Provider "${integration.provider}" is not in the catalogue` }, logs: [] });
+      : { success: false, error: { type: 'unknown_provider', message: `Provider "${connection.provider}" is not in the catalogue` }, logs: [] });
   } finally {
     clearInterval(heartbeat);
   }
@@ -136,6 +142,7 @@ export async function runSync(deps: ActivityDeps, { key, reset, emptyCache, sche
     throw signal.reason;
   }
 
+  const run = { environmentId: key.environmentId, environment: key.environment, integration: key.integration, connectionId: key.connectionId, script: key.sync };
   const finished = outcome.success
     ? await store.jobs.finishJob(job.id, {
         success: true,
@@ -143,8 +150,9 @@ export async function runSync(deps: ActivityDeps, { key, reset, emptyCache, sche
         deleteUnseen: trackDeletes ? config.output.map((m) => modelFullName(m, key.variant)) : [],
         logs: outcome.logs,
         checkpoints: checkpoints.range(checkpointKey),
+        run,
       })
-    : await store.jobs.finishJob(job.id, { success: false, error: { type: outcome.error.type, message: outcome.error.message }, logs: [...outcome.logs, ...stackLines(outcome.error)], checkpoints: checkpoints.range(checkpointKey) });
+    : await store.jobs.finishJob(job.id, { success: false, error: { type: outcome.error.type, message: outcome.error.message }, logs: [...outcome.logs, ...stackLines(outcome.error)], checkpoints: checkpoints.range(checkpointKey), run });
   const success = finished.status === 'SUCCESS';
   const changed = Object.values(finished.result).some((c) => c.added + c.updated + c.deleted > 0);
   return {

@@ -35,6 +35,7 @@ export class HelperHost {
   private readonly pages = new Map<number, AsyncGenerator<Page>>();
   private nextPageId = 1;
   private memo = new Map<string, { at: number; connection: Promise<Connection> }>();
+  private validationMode: Promise<'warn' | 'fail'> | undefined;
   private readonly checkers = new Map<string, (record: unknown) => string[]>();
   private readonly handlers: Record<string, Handler>;
   private readonly calls = new Set<Promise<unknown>>();
@@ -43,7 +44,7 @@ export class HelperHost {
     this.logs = new LogCollector(request.logLevel ?? 'debug', request.onLogs);
     const { services, sync } = request;
     if (request.kind === 'sync' && services.records) {
-      this.writer = new RecordWriter(services.records, async () => (await this.connection()).id, request.flushSize, request.recordMemory);
+      this.writer = new RecordWriter(services.records, () => this.connectionPk(), request.flushSize, request.recordMemory);
     }
     for (const model of sync?.models ?? []) this.checkers.set(model.name, modelChecker(model, sync?.allModels));
     this.handlers = {
@@ -150,6 +151,17 @@ export class HelperHost {
     this.memo.set(memoKey, { at: Date.now(), connection });
     connection.catch(() => this.memo.delete(memoKey));
     return connection;
+  }
+
+  /** The internal id of the execution's connection, which its records are stored under. */
+  private async connectionPk(): Promise<number> {
+    return this.request.connectionPk ?? (await this.connection()).id;
+  }
+
+  /** What a record that does not match its model does: the sync's `validation`, asked once. */
+  private validation(): Promise<'warn' | 'fail'> {
+    const validation = this.request.sync?.validation ?? 'warn';
+    return (this.validationMode ??= typeof validation === 'function' ? validation() : Promise.resolve(validation));
   }
 
   private httpContext(config: ProxyConfiguration): HttpContext {
@@ -267,7 +279,7 @@ export class HelperHost {
       const problems = check(record);
       if (problems.length === 0) continue;
       const message = `${method}: record "${id}" of model "${model}" does not match the model: ${problems.slice(0, 5).join('; ')}`;
-      if (this.request.sync?.validation === 'fail') throw this.fail(message);
+      if ((await this.validation()) === 'fail') throw this.fail(message);
       this.logs.add('warn', message);
     }
     await this.writer.write(kind, modelFullName(model, this.request.sync?.variant), records, size);
@@ -282,7 +294,7 @@ export class HelperHost {
     if (!this.checkers.has(model)) throw new ScriptRunError('script_error', `getRecordsByIds: model "${model}" is not an output of sync "${this.request.sync?.name}"`);
     if (!sink?.list) return [];
     await this.writer.flush();
-    const connection = (await this.connection()).id;
+    const connection = await this.connectionPk();
     const wanted = [...new Set(ids.map(String))];
     const found: Array<Record<string, unknown>> = [];
     for (let i = 0; i < wanted.length; i += 100) {

@@ -104,8 +104,12 @@ export interface SyncContext {
   allModels?: ReadonlyMap<string, ModelDefinition>;
   lastSyncDate?: Date | null;
   variant?: string;
-  /** `fail` makes a record that does not match its model fatal; `warn` (default) logs it. */
-  validation?: 'warn' | 'fail';
+  /**
+   * `fail` makes a record that does not match its model fatal; `warn` (default) logs it. A function
+   * is asked at the execution's first record that does not match (once), so a run whose records all
+   * match never needs to know.
+   */
+  validation?: 'warn' | 'fail' | (() => Promise<'warn' | 'fail'>);
 }
 
 export interface ExecutionLimits {
@@ -125,6 +129,12 @@ export interface ExecutionRequest {
   sourceMap?: string;
   providerConfigKey: string;
   connectionId: string;
+  /**
+   * The connection's internal id, when the caller has it: the sync's records are written and read
+   * under it without fetching the connection (a fetch reads its credentials, maybe refreshes them,
+   * and stamps `last_fetched_at`).
+   */
+  connectionPk?: number;
   environmentName?: string;
   provider: ProviderDefinition;
   services: RuntimeServices;

@@ -2,7 +2,7 @@ import type { RecordCounts } from '../types';
 import type { CheckpointRange } from './checkpoints';
 import type { Db, Queryable } from './db';
 import { Outbox, type DeadEvent } from './outbox';
-import { emitExecutionEnd, recordSyncJobEnd, type ExecutionEnd } from './logs';
+import { emitExecutionEnd, recordSyncJobEnd, type ExecutionEnd, type SyncJobRef } from './logs';
 
 /** One sync of one connection (and variant): the entity a sync workflow drives. */
 export interface SyncRow {
@@ -150,31 +150,52 @@ export class JobStore {
   }
 
   /**
-   * Starts the job of `runKey`, or continues it when a retried attempt of the same run arrives
-   * (`continued`: its earlier attempt committed records, seen ids and checkpoints that stay).
-   * `lastSuccessStart` is when the sync's last successful run started (the incremental `lastSyncDate`).
+   * Starts the job of `runKey` for the sync (connection, name, variant), or continues it when a
+   * retried attempt of the same run arrives (`continued`: its earlier attempt committed records, seen
+   * ids and checkpoints that stay), in one statement with what the run needs to know of its sync:
+   * the row itself, `lastSuccessStart` (when its last successful run started: the incremental
+   * `lastSyncDate`) and `openPhases` (models whose trackDeletesStart/End phase is open). Null, with
+   * nothing written, when the sync has no row (see `ensureSync`).
    */
-  async beginJob(syncId: number, runKey: string, reset: boolean, deploymentId: number | null): Promise<{ job: Job; continued: boolean; lastSuccessStart: Date | null }> {
-    const { rows } = await this.db.query<JobRow & { continued: boolean; last_success: Date | null }>(
-      `INSERT INTO sync_jobs AS j (sync_id, run_key, reset, deployment_id) VALUES ($1, $2, $3, $4)
-       ON CONFLICT (run_key) DO UPDATE SET attempts = j.attempts + 1, status = 'RUNNING', finished_at = NULL, error = NULL
-       RETURNING *, (xmax <> 0) AS continued,
-         (SELECT started_at FROM sync_jobs WHERE sync_id = $1 AND status = 'SUCCESS' ORDER BY id DESC LIMIT 1) AS last_success`,
-      [syncId, runKey, reset, deploymentId],
+  async beginJob(
+    sync: { connectionPk: number; name: string; variant: string },
+    runKey: string,
+    reset: boolean,
+    deploymentId: number | null,
+  ): Promise<{ sync: SyncRow; job: Job; continued: boolean; lastSuccessStart: Date | null; openPhases: string[] } | null> {
+    const { rows } = await this.db.query<JobRow & { continued: boolean; last_success: Date | null; open_phases: string[]; sync: SyncRow }>(
+      `WITH s AS (SELECT ${SYNC_COLUMNS} FROM syncs WHERE connection_id = $1 AND name = $2 AND variant = $3),
+       j AS (
+         INSERT INTO sync_jobs AS j (sync_id, run_key, reset, deployment_id) SELECT s.id, $4, $5, $6 FROM s
+         ON CONFLICT (run_key) DO UPDATE SET attempts = j.attempts + 1, status = 'RUNNING', finished_at = NULL, error = NULL
+         RETURNING j.*, (xmax <> 0) AS continued
+       )
+       SELECT j.*, row_to_json(s) AS sync,
+         (SELECT started_at FROM sync_jobs WHERE sync_id = s.id AND status = 'SUCCESS' ORDER BY id DESC LIMIT 1) AS last_success,
+         ARRAY(SELECT model FROM track_deletes_phases WHERE sync_id = s.id ORDER BY model) AS open_phases
+       FROM s JOIN j ON j.sync_id = s.id`,
+      [sync.connectionPk, sync.name, sync.variant, runKey, reset, deploymentId],
     );
-    const row = rows[0]!;
-    return { job: toJob(row), continued: row.continued, lastSuccessStart: row.last_success ? new Date(row.last_success) : null };
+    const row = rows[0];
+    if (!row) return null;
+    return {
+      sync: row.sync,
+      job: toJob(row),
+      continued: row.continued,
+      lastSuccessStart: row.last_success ? new Date(row.last_success) : null,
+      openPhases: row.open_phases,
+    };
   }
 
-  /** Adds one committed write's counts to the job's result. */
-  async addCounts(jobId: number, model: string, counts: RecordCounts): Promise<void> {
-    await addCounts(this.db, jobId, model, counts);
+  /** Adds one write's counts to the job's result (in `q`'s transaction: the write's own, so they commit together). */
+  async addCounts(jobId: number, model: string, counts: RecordCounts, q: Queryable = this.db): Promise<void> {
+    await addCounts(q, jobId, model, counts);
   }
 
-  /** Remembers that the job saw these record ids (before they are written). */
-  async markSeen(jobId: number, model: string, externalIds: string[]): Promise<void> {
+  /** Remembers that the job saw these record ids (in the transaction `q` that writes them, or before they are written). */
+  async markSeen(jobId: number, model: string, externalIds: string[], q: Queryable = this.db): Promise<void> {
     if (externalIds.length === 0) return;
-    await this.db.query('INSERT INTO sync_seen (job_id, model, external_ids) VALUES ($1, $2, $3::text[])', [jobId, model, externalIds]);
+    await q.query('INSERT INTO sync_seen (job_id, model, external_ids) VALUES ($1, $2, $3::text[])', [jobId, model, externalIds]);
   }
 
   /**
@@ -185,16 +206,10 @@ export class JobStore {
     await this.db.query('INSERT INTO track_deletes_phases (sync_id, model, started_job_id) VALUES ($1, $2, $3) ON CONFLICT (sync_id, model) DO NOTHING', [syncId, model, jobId]);
   }
 
-  /** Models of the sync whose phase is open. */
-  async openDeletesPhases(syncId: number): Promise<string[]> {
-    const { rows } = await this.db.query<{ model: string }>('SELECT model FROM track_deletes_phases WHERE sync_id = $1', [syncId]);
-    return rows.map((r) => r.model);
-  }
-
-  /** Remembers ids saved while the phase of (sync, model) is open (before they are written); nothing when none is. */
-  async markPhaseSeen(syncId: number, model: string, externalIds: string[]): Promise<void> {
+  /** Remembers ids saved while the phase of (sync, model) is open (as `markSeen`); nothing when none is. */
+  async markPhaseSeen(syncId: number, model: string, externalIds: string[], q: Queryable = this.db): Promise<void> {
     if (externalIds.length === 0) return;
-    await this.db.query(
+    await q.query(
       'INSERT INTO track_deletes_seen (phase_id, external_ids) SELECT id, $3::text[] FROM track_deletes_phases WHERE sync_id = $1 AND model = $2',
       [syncId, model, externalIds],
     );
@@ -225,11 +240,16 @@ export class JobStore {
   /**
    * Ends a job. A successful one with `deleteUnseen` first marks as deleted, in the same transaction,
    * every live record of those models its job did not see. A failed one deletes nothing. Its logs
-   * and an outcome line go to the `logs` table in the same transaction.
+   * and an outcome line go to the `logs` table in the same transaction. `run` names the job's sync as
+   * its caller knows it (else it is read).
    */
   async finishJob(
     jobId: number,
-    outcome: ({ success: true; connectionPk: number; deleteUnseen: string[] } | { success: false; error: JobError }) & { logs: unknown[]; checkpoints?: CheckpointRange | null },
+    outcome: ({ success: true; connectionPk: number; deleteUnseen: string[] } | { success: false; error: JobError }) & {
+      logs: unknown[];
+      checkpoints?: CheckpointRange | null;
+      run?: SyncJobRef;
+    },
   ): Promise<Job> {
     let ended: ExecutionEnd | undefined;
     const job = await this.db.transaction(async (tx) => {
@@ -239,13 +259,14 @@ export class JobStore {
           await addCounts(tx, jobId, model, { added: 0, updated: 0, deleted: deleted.length });
         }
       }
-      await tx.query('DELETE FROM sync_seen WHERE job_id = $1', [jobId]);
+      // The job's seen ids go in the same statement (a DELETE in a WITH runs whether or not it is read).
       const { rows } = await tx.query<JobRow>(
-        `UPDATE sync_jobs SET status = $2, error = $3, checkpoints = $4::jsonb, finished_at = clock_timestamp() WHERE id = $1 RETURNING *`,
+        `WITH seen AS (DELETE FROM sync_seen WHERE job_id = $1)
+         UPDATE sync_jobs SET status = $2, error = $3, checkpoints = $4::jsonb, finished_at = clock_timestamp() WHERE id = $1 RETURNING *`,
         [jobId, outcome.success ? 'SUCCESS' : 'ERROR', outcome.success ? null : outcome.error, outcome.checkpoints ? JSON.stringify(outcome.checkpoints) : null],
       );
       const finished = toJob(rows[0]!);
-      ended = await recordSyncJobEnd(tx, finished, outcome.logs);
+      ended = await recordSyncJobEnd(tx, finished, outcome.logs, outcome.run);
       return finished;
     });
     emitExecutionEnd(ended!);

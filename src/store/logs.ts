@@ -222,25 +222,25 @@ export async function writeLogs(q: Queryable, ref: ExecutionRef, entries: readon
   await flush();
 }
 
-/** The end of a sync job: its lines and an outcome line are written in `tx`; returns what listeners get. */
+/** The sync a job ran: its environment (id and name), integration, connection and sync name. */
+export type SyncJobRef = Pick<ExecutionEnd, 'environmentId' | 'environment' | 'integration' | 'connectionId' | 'script'>;
+
+/**
+ * The end of a sync job: its lines and an outcome line are written in `tx`; returns what listeners
+ * get. `ref` names the job's sync when the caller knows it; otherwise it is read.
+ */
 export async function recordSyncJobEnd(
   tx: Queryable,
   job: { id: number; status: string; startedAt: Date; finishedAt: Date | null; result: Record<string, RecordCounts>; error: { type: string; message: string } | null },
   entries: readonly unknown[],
+  ref?: SyncJobRef,
 ): Promise<ExecutionEnd> {
-  const { rows } = await tx.query<{ environment_id: number; environment: string; integration: string; connection_id: string; script: string }>(
-    `SELECT c.environment_id, e.name AS environment, i.unique_key AS integration, c.connection_id, s.name AS script
-     FROM sync_jobs j JOIN syncs s ON s.id = j.sync_id JOIN connections c ON c.id = s.connection_id
-     JOIN integrations i ON i.id = c.integration_id JOIN environments e ON e.id = c.environment_id
-     WHERE j.id = $1`,
-    [job.id],
-  );
-  const row = rows[0]!;
+  const row = ref ?? (await syncJobRef(tx, job.id));
   const end: ExecutionEnd = {
-    environmentId: row.environment_id,
+    environmentId: row.environmentId,
     environment: row.environment,
     integration: row.integration,
-    connectionId: row.connection_id,
+    connectionId: row.connectionId,
     operation: 'sync',
     script: row.script,
     jobId: String(job.id),
@@ -252,6 +252,17 @@ export async function recordSyncJobEnd(
   };
   await writeLogs(tx, end, [...entries, outcomeEntry(end)]);
   return end;
+}
+
+async function syncJobRef(tx: Queryable, jobId: number): Promise<SyncJobRef> {
+  const { rows } = await tx.query<SyncJobRef>(
+    `SELECT c.environment_id AS "environmentId", e.name AS environment, i.unique_key AS integration, c.connection_id AS "connectionId", s.name AS script
+     FROM sync_jobs j JOIN syncs s ON s.id = j.sync_id JOIN connections c ON c.id = s.connection_id
+     JOIN integrations i ON i.id = c.integration_id JOIN environments e ON e.id = c.environment_id
+     WHERE j.id = $1`,
+    [jobId],
+  );
+  return rows[0]!;
 }
 
 /** The end of an action run: its lines and an outcome line are written in `tx`; returns what listeners get. */

@@ -75,6 +75,12 @@ export function decodeCursor(cursor: string): Position {
 }
 
 /**
+ * What a caller writes in the same transaction as a batch of records, once they are written (a sync
+ * job's counts, the ids it saw): it commits with them or not at all.
+ */
+export type AlsoWrite = (tx: Queryable, counts: RecordCounts) => Promise<void>;
+
+/**
  * Synced records of one connection and model: set-based upserts with a content-hash guard,
  * soft deletes, cursor paging in (last_modified_at, id) order, and pruning.
  *
@@ -86,10 +92,10 @@ export class RecordStore {
   constructor(private readonly db: Db) {}
 
   /** Inserts new records, rewrites changed ones, revives deleted ones; unchanged ones are not touched. */
-  async upsert(connection: number, model: string, records: readonly unknown[]): Promise<RecordCounts> {
+  async upsert(connection: number, model: string, records: readonly unknown[], within?: AlsoWrite): Promise<RecordCounts> {
     const byId = new Map<string, unknown>();
     for (const record of records) byId.set(recordId(record), stripMetadata(record as Record<string, unknown>));
-    return this.writeChunks(connection, model, [...byId], async (tx, chunk) => {
+    return this.writeChunks(connection, model, [...byId], within, async (tx, chunk) => {
       const { rows } = await tx.query<{ added: number; updated: number }>(
         `WITH ${STAMP},
          written AS (
@@ -117,13 +123,13 @@ export class RecordStore {
   }
 
   /** Shallow-merges partial records into existing, non-deleted ones; unknown ids are ignored. */
-  async update(connection: number, model: string, partials: readonly unknown[]): Promise<RecordCounts> {
+  async update(connection: number, model: string, partials: readonly unknown[], within?: AlsoWrite): Promise<RecordCounts> {
     const byId = new Map<string, Record<string, unknown>>();
     for (const partial of partials) {
       const id = recordId(partial);
       byId.set(id, { ...byId.get(id), ...stripMetadata(partial as Record<string, unknown>) });
     }
-    return this.writeChunks(connection, model, [...byId], async (tx, chunk) => {
+    return this.writeChunks(connection, model, [...byId], within, async (tx, chunk) => {
       const { rows } = await tx.query<{ updated: number }>(
         `WITH ${STAMP},
          written AS (
@@ -142,9 +148,9 @@ export class RecordStore {
   }
 
   /** Soft-deletes records by id (only `id` is read); already deleted or unknown ids count for nothing. */
-  async delete(connection: number, model: string, records: readonly unknown[]): Promise<RecordCounts> {
+  async delete(connection: number, model: string, records: readonly unknown[], within?: AlsoWrite): Promise<RecordCounts> {
     const ids = [...new Set(records.map(recordId))].map((id) => [id, null] as [string, null]);
-    return this.writeChunks(connection, model, ids, async (tx, chunk) => {
+    return this.writeChunks(connection, model, ids, within, async (tx, chunk) => {
       const { rows } = await tx.query<{ deleted: number }>(
         `WITH ${STAMP},
          written AS (
@@ -251,6 +257,7 @@ export class RecordStore {
     connection: number,
     model: string,
     entries: Array<[string, T]>,
+    within: AlsoWrite | undefined,
     write: (tx: Queryable, chunk: Array<[string, T]>) => Promise<RecordCounts>,
   ): Promise<RecordCounts> {
     const total: RecordCounts = { added: 0, updated: 0, deleted: 0 };
@@ -263,6 +270,7 @@ export class RecordStore {
         total.updated += counts.updated;
         total.deleted += counts.deleted;
       }
+      await within?.(tx, total);
       return total;
     });
   }

@@ -140,7 +140,7 @@ test(`a run whose attempts keep dying is not started again after ${MAX_UNFINISHE
   const info = { attempt: MAX_UNFINISHED_ATTEMPTS + 1, activityId: '1', heartbeatTimeoutMs: 60_000, workflowExecution: { workflowId: 'crash-loop-test', runId: 'run-1' } } as unknown as Info;
   // Three attempts that started and never finished (the process died under each).
   const runKey = syncRunKey('crash-loop-test', 'run-1', '1');
-  for (let i = 0; i < MAX_UNFINISHED_ATTEMPTS; i++) await t.store.jobs.beginJob(target!.row.id, runKey, false, null);
+  for (let i = 0; i < MAX_UNFINISHED_ATTEMPTS; i++) await t.store.jobs.beginJob(target!.row, runKey, false, null);
   const context = new Context(info, new Promise<never>(() => undefined), new AbortController().signal, () => undefined, undefined as never, undefined as never, undefined as never, undefined as never);
   const result = await asyncLocalStorage.run(context, () => runSync({ store: t.store }, { key, reset: false }));
   expect(result).toMatchObject({ outcome: 'error', error: { type: 'run_crash_loop', message: expect.stringContaining('started 3 times and never finished') } });
