@@ -81,7 +81,7 @@ export class WebhookDispatcher {
         failedAt: (job.finishedAt ?? new Date()).toISOString(),
       }),
     );
-    return this.enqueue(key.environmentId, connection, `sync:job:${jobId}`, bodies.map((body) => ({ part: body.model, body })));
+    return this.enqueue(key.environmentId, connection, `sync:job:${jobId}`, bodies.map((body) => ({ part: body.model, body })), true, settings);
   }
 
   /** The `sync` webhooks of a webhook-handler run that saved records (`syncType: WEBHOOK`), with its checkpoints when it used them. */
@@ -118,7 +118,7 @@ export class WebhookDispatcher {
       ...(endUserId ? { endUser: { endUserId, ...(connection?.endUser?.organization ? { organizationId: connection.endUser.organization.id } : {}) } } : {}),
       ...(event.error ? { error: event.error } : {}),
     };
-    return this.enqueue(event.environmentId, connection, `auth:${event.id}`, [{ part: '', body }]);
+    return this.enqueue(event.environmentId, connection, `auth:${event.id}`, [{ part: '', body }], true, settings);
   }
 
   /** The `async_action` webhook of a finished async action call. */
@@ -133,7 +133,7 @@ export class WebhookDispatcher {
       providerConfigKey: call.integration,
       payload: { id: call.id, statusUrl: `/action/${call.id}` },
     };
-    return this.enqueue(environmentId, connection, `async_action:${call.id}`, [{ part: '', body }]);
+    return this.enqueue(environmentId, connection, `async_action:${call.id}`, [{ part: '', body }], true, settings);
   }
 
   /**
@@ -176,17 +176,24 @@ export class WebhookDispatcher {
         queryTimeStamp: startedAt.toISOString(),
       });
     }
-    return this.enqueue(key.environmentId, connection, `sync:${cause}`, bodies.map((body) => ({ part: body.model, body })));
+    return this.enqueue(key.environmentId, connection, `sync:${cause}`, bodies.map((body) => ({ part: body.model, body })), true, settings);
   }
 
-  /** The connection's override URL, else the environment's primary and secondary URLs. */
-  private async urls(environmentId: number, connection: Connection | null): Promise<string[]> {
-    return connection?.webhookUrlOverride ? [connection.webhookUrlOverride] : destinations(await this.store.webhooks.settings(environmentId), connection);
+  /** The connection's override URL, else the environment's primary and secondary URLs (from `settings` when the caller has read them). */
+  private async urls(environmentId: number, connection: Connection | null, settings?: WebhookSettings): Promise<string[]> {
+    return connection?.webhookUrlOverride ? [connection.webhookUrlOverride] : destinations(settings ?? (await this.store.webhooks.settings(environmentId)), connection);
   }
 
-  private async enqueue(environmentId: number, connection: Connection | null, cause: string, items: Array<{ part: string; body: Webhook }>, start = true): Promise<number[]> {
+  private async enqueue(
+    environmentId: number,
+    connection: Connection | null,
+    cause: string,
+    items: Array<{ part: string; body: Webhook }>,
+    start = true,
+    settings?: WebhookSettings,
+  ): Promise<number[]> {
     if (!items.length) return [];
-    const urls = await this.urls(environmentId, connection);
+    const urls = await this.urls(environmentId, connection, settings);
     const deliveries: NewDelivery[] = items.flatMap(({ part, body }) =>
       urls.map((url) => ({
         dedupeKey: `${cause}:${part}:${url}`,
