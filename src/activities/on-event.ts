@@ -46,5 +46,8 @@ export async function runOnEventScript(deps: ActivityDeps, args: OnEventWorkflow
     { ...ref, environment: args.environment, success: result.success, startedAt, finishedAt: new Date(), counts: {}, error },
     result.success ? result.logs : [...result.logs, ...stackLines(result.error)],
   );
-  return error ? { success: false, error } : { success: true };
+  if (!error) return { success: true };
+  // An ActionError's payload goes back too: a refused validate-connection answers with its message.
+  const payload = result.success ? undefined : result.error.details.payload;
+  return { success: false, error: payload === undefined ? error : { ...error, payload } };
 }

@@ -55,7 +55,7 @@ export function createApp({ store, logger, orchestrator, metricsAuth = 'key', we
 
   // The end user's side of connecting (connect page, OAuth redirects, browser SDK) carries a
   // connect session token instead of the secret key.
-  app.use(authFlowRoutes(store, logger));
+  app.use(authFlowRoutes(store, logger, { orchestrator }));
   // Providers' webhooks carry their own signature instead of the secret key.
   if (orchestrator) {
     const webhooks = temporalDispatcher(store, orchestrator.client, orchestrator.taskQueue);

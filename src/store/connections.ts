@@ -60,7 +60,7 @@ const SELECT = `SELECT c.*, i.unique_key, i.provider FROM connections c JOIN int
 const SETTLED_COLUMNS = `jsonb_build_object('credentials_encrypted', c.credentials_encrypted, 'credentials_type', c.credentials_type,
   'credentials_expires_at', c.credentials_expires_at, 'connection_config', c.connection_config, 'metadata', c.metadata, 'tags', c.tags,
   'end_user', c.end_user, 'end_user_id', c.end_user_id, 'end_user_organization_id', c.end_user_organization_id,
-  'webhook_url_override', c.webhook_url_override)`;
+  'webhook_url_override', c.webhook_url_override, 'updated_at', c.updated_at)`;
 
 export const unknownConnection = (connectionId: string, key: string) =>
   notFound('unknown_connection', `No connection "${connectionId}" for integration "${key}" in this environment`);
@@ -207,7 +207,7 @@ export class ConnectionStore {
            end_user_organization_id = p ->> 'end_user_organization_id',
            webhook_url_override = p ->> 'webhook_url_override',
            validation = NULL,
-           updated_at = now()
+           updated_at = (p ->> 'updated_at')::timestamptz
          FROM old WHERE c.id = old.id AND old.operation = 'override'
          RETURNING c.environment_id, c.integration_id, c.connection_id, c.credentials_type
        ),

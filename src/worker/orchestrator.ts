@@ -16,7 +16,7 @@ import type { LifecycleEvent, SyncRow } from '../store/jobs';
 import type { DeployedScript, DeployResult } from '../store/scripts';
 import type { Connection, Environment } from '../types';
 import { temporalDispatcher, type WebhookDispatcher } from '../webhooks';
-import { actionWorkflow, onEventWorkflow, pauseSignal, resumeSignal, statusQuery, syncWorkflow, triggerSignal, updateFrequencySignal } from '../workflows';
+import { actionWorkflow, ON_EVENT_TIMEOUT_MS, onEventWorkflow, pauseSignal, resumeSignal, statusQuery, syncWorkflow, triggerSignal, updateFrequencySignal } from '../workflows';
 import { ACTION_TIMEOUT_MS } from '../workflows/action';
 import { unrecordedActionEnd, type UnrecordedActionEnd } from '../workflows/failures';
 import { actionWorkflowId, MAX_KEYWORD_LENGTH, MAX_WORKFLOW_ID_LENGTH, onEventWorkflowId, shorten, syncWorkflowId } from './workflow-ids';
@@ -65,6 +65,20 @@ const UNSTARTED_ACTION_GRACE_MS = 30_000;
 const RUN_STOP_WAIT_MS = 20_000;
 /** Longest wait for the pre-connection-deletion scripts before a connection is deleted anyway. */
 const PRE_DELETION_WAIT_MS = 60_000;
+/** How long a connection waits for its validate-connection scripts: their limit, and an attempt's margin. */
+const VALIDATION_WAIT_MS = ON_EVENT_TIMEOUT_MS + 60_000;
+
+/**
+ * Why a validate-connection script refused a connection, worded as Nango words it: the `message`
+ * (else the `error`) of what it threw, e.g. `throw new nango.ActionError({ message: 'Wrong account' })`;
+ * the failure's own message when it threw something else.
+ */
+export function refusalMessage(error: { type: string; message: string; payload?: unknown }): string {
+  const payload = typeof error.payload === 'object' && error.payload !== null ? (error.payload as Record<string, unknown>) : {};
+  if (typeof payload.message === 'string') return payload.message;
+  if (typeof payload.error === 'string') return payload.error;
+  return error.type === 'action_script_runtime_error' ? 'Connection failed validation' : error.message;
+}
 
 /**
  * The client side of sync orchestration: starts, signals, queries and stops sync workflows, runs
@@ -466,10 +480,10 @@ export class Orchestrator {
   /**
    * Runs the on-event scripts of `integration` for `event` on one connection, each as its own
    * workflow, and returns their results once all ended, or after `waitMs` (those still running are
-   * then absent). `cause` names the occasion in their workflow ids, so a repeat of the same
+   * then undefined). `cause` names the occasion in their workflow ids, so a repeat of the same
    * occasion (a lifecycle event handled again) starts nothing twice.
    */
-  async runOnEvents(env: Environment, integration: string, connectionId: string, event: OnEvent, cause: string, waitMs: number): Promise<OnEventResult[]> {
+  async runOnEvents(env: Environment, integration: string, connectionId: string, event: OnEvent, cause: string, waitMs: number): Promise<Array<OnEventResult | undefined>> {
     const scripts = await this.store.scripts.onEvent(env.id, integration, event);
     const handles = await Promise.all(
       scripts.map(async (script) => {
@@ -482,9 +496,31 @@ export class Orchestrator {
       }),
     );
     if (waitMs <= 0) return [];
-    const deadline = new Promise<undefined>((resolve) => setTimeout(() => resolve(undefined), waitMs).unref());
-    const results = await Promise.all(handles.map((h) => Promise.race([h.result().catch((err: unknown) => ({ success: false as const, error: unrecordedActionEnd(err) })), deadline])));
-    return results.filter((r): r is OnEventResult => r !== undefined);
+    let timer: NodeJS.Timeout | undefined;
+    const deadline = new Promise<undefined>((resolve) => (timer = setTimeout(() => resolve(undefined), waitMs).unref()));
+    try {
+      return await Promise.all(handles.map((h) => Promise.race([h.result().catch((err: unknown) => ({ success: false as const, error: unrecordedActionEnd(err) })), deadline])));
+    } finally {
+      clearTimeout(timer);
+    }
+  }
+
+  /** Whether the connections of `integration` must pass validate-connection scripts before they count. */
+  async validatesConnections(environmentId: number, integration: string): Promise<boolean> {
+    return (await this.store.scripts.onEvent(environmentId, integration, 'validate-connection')).length > 0;
+  }
+
+  /**
+   * Runs the validate-connection scripts of `integration` on one connection and waits for them
+   * (at most VALIDATION_WAIT_MS): null when all passed, else why the first to fail refused it.
+   */
+  async validateConnection(env: Environment, integration: string, connectionId: string): Promise<string | null> {
+    const results = await this.runOnEvents(env, integration, connectionId, 'validate-connection', randomUUID(), VALIDATION_WAIT_MS);
+    for (const result of results) {
+      if (result === undefined) return `The connection's validation did not end within ${VALIDATION_WAIT_MS / 1000} s`;
+      if (!result.success) return refusalMessage(result.error);
+    }
+    return null;
   }
 
   /**

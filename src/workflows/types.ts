@@ -205,8 +205,8 @@ export interface OnEventWorkflowArgs {
   runId: string;
 }
 
-/** How an on-event script run ended; its logs are in Postgres. */
-export type OnEventResult = { success: true } | { success: false; error: { type: string; message: string } };
+/** How an on-event script run ended (an ActionError's `payload` with it); its logs are in Postgres. */
+export type OnEventResult = { success: true } | { success: false; error: { type: string; message: string; payload?: unknown } };
 
 /** The activity of on-event workflows. */
 export interface OnEventActivities {

@@ -20,7 +20,9 @@ import { credentialsChanged } from '../../providers/refresh';
 import type { Store } from '../../store';
 import type { ConnectSession } from '../../store/auth';
 import type { Connection, ConnectionCredentials, Integration } from '../../types';
+import type { Orchestrator } from '../../worker/orchestrator';
 import { environment } from '../auth';
+import { upsertValidated } from '../connection-validation';
 import { connectPage, FRONTEND_SDK, resultPage } from '../connect-ui';
 import { toHttpError } from '../errors';
 import { body, identifier, jsonObject, parse } from '../validate';
@@ -114,6 +116,8 @@ export interface ConnectOptions {
    * URI registered with providers. Default: the origin each request came to.
    */
   publicUrl?: string;
+  /** Runs the integration's validate-connection scripts before a connection counts (none without it). */
+  orchestrator?: Orchestrator;
 }
 
 function originOf(options: ConnectOptions): (req: Request) => string {
@@ -240,7 +244,7 @@ export function authFlowRoutes(store: Store, logger?: Logger, options: ConnectOp
       }
       for (const name of provider.connection_config_from?.callback_query ?? []) if (q[name] !== undefined) config[name] = q[name];
       const session = pending.connectSessionId === null ? null : await store.auth.connectSessionById(pending.connectSessionId);
-      const connection = await saveConnection(store, integration, pending.connectionId, credentials, config, session);
+      const connection = await saveConnection(store, options.orchestrator, integration, pending.connectionId, credentials, config, session);
       res.type('html').send(resultPage({ ok: true, providerConfigKey: integration.uniqueKey, connectionId: connection.connectionId }));
     });
   });
@@ -254,7 +258,7 @@ export function authFlowRoutes(store: Store, logger?: Logger, options: ConnectOp
       const { provider, integration } = flow;
       if (!modes.includes(provider.auth_mode)) throw invalid('wrong_auth_mode', `Integration "${integration.uniqueKey}" uses ${provider.auth_mode}, not ${modes.join(' or ')}`);
       const credentials = await typedCredentials(provider, flow.connectionConfig, req.body);
-      const connection = await saveConnection(store, integration, flow.connectionId, credentials, flow.connectionConfig, flow.session);
+      const connection = await saveConnection(store, options.orchestrator, integration, flow.connectionId, credentials, flow.connectionConfig, flow.session);
       return { providerConfigKey: integration.uniqueKey, connectionId: connection.connectionId };
     };
     if (html) return htmlErrors(res, async () => void res.type('html').send(resultPage({ ok: true, ...(await run()) })));
@@ -389,11 +393,12 @@ async function oauth1Call(
 
 /**
  * Creates the connection, or overrides an existing one (credentials and config replaced, failures
- * forgotten). Its `auth` webhook event is written to the outbox with it; listeners in this process
- * hear of it too.
+ * forgotten), once the integration's validate-connection scripts (run by `orchestrator`) accept it.
+ * Its `auth` webhook event is written to the outbox with it; listeners in this process hear of it too.
  */
 async function saveConnection(
   store: Store,
+  orchestrator: Orchestrator | undefined,
   integration: Integration,
   connectionId: string,
   credentials: ConnectionCredentials,
@@ -401,19 +406,15 @@ async function saveConnection(
   session: ConnectSession | null,
 ): Promise<Connection> {
   const endUserId = session?.endUser?.id ?? null;
-  const { connection, created } = await store.connections.upsert(
-    integration.environmentId,
-    integration.uniqueKey,
-    {
-      connectionId,
-      credentials,
-      connectionConfig,
-      ...(session && session.reconnectConnectionId === null
-        ? { endUser: session.endUser, tags: session.tags, ...(session.webhookUrlOverride ? { webhookUrlOverride: session.webhookUrlOverride } : {}) }
-        : {}),
-    },
-    { authEvent: { endUserId } },
-  );
+  const input = {
+    connectionId,
+    credentials,
+    connectionConfig,
+    ...(session && session.reconnectConnectionId === null
+      ? { endUser: session.endUser, tags: session.tags, ...(session.webhookUrlOverride ? { webhookUrlOverride: session.webhookUrlOverride } : {}) }
+      : {}),
+  };
+  const { connection, created } = await upsertValidated(store, orchestrator, integration.environmentId, integration.uniqueKey, input, { endUserId });
   await store.auth.clearRefreshState(connection.id);
   credentialsChanged(connection.id);
   emitAuthEvent({

@@ -3,6 +3,7 @@ import { z } from 'zod';
 import { getFreshConnection } from '../../providers/refresh';
 import type { Store } from '../../store';
 import { environment } from '../auth';
+import { upsertValidated } from '../connection-validation';
 import { connectionFull, connectionSummary } from '../../shapes';
 import { body, identifier, jsonObject, query, queryBoolean } from '../validate';
 import type { Orchestrator } from '../../worker/orchestrator';
@@ -62,13 +63,16 @@ const metadataBody = z.object({
   metadata: jsonObject,
 });
 
-/** `orchestrator` runs the pre-connection-deletion scripts of a connection before it is deleted. */
+/**
+ * `orchestrator` runs the validate-connection scripts of an imported connection before it counts,
+ * and the pre-connection-deletion scripts of a connection before it is deleted.
+ */
 export function connectionRoutes(store: Store, orchestrator?: Orchestrator): Router {
   const router = Router();
 
   router.post('/connections', async (req, res) => {
     const input = body(importBody, req);
-    const { connection, created } = await store.connections.upsert(environment(req).id, input.provider_config_key, {
+    const { connection, created } = await upsertValidated(store, orchestrator, environment(req).id, input.provider_config_key, {
       connectionId: input.connection_id ?? crypto.randomUUID(),
       credentials: input.credentials,
       connectionConfig: input.connection_config,
