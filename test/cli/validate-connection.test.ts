@@ -79,17 +79,35 @@ test('new credentials of another account are refused and the connection stays as
   expect(accountChecks().slice(-2)).toEqual(['k-other', 'k-new']);
 });
 
-test('the connect flow: a key typed by the end user is validated the same way', async () => {
+test('the connect flow: a key typed by the end user is validated the same way; a refused reconnection is an auth webhook that failed', async () => {
+  expect((await t.request('PATCH', '/environment/webhook', { json: { primary_url: `${t.fake.url}/hooks/echo` } })).status).toBe(200);
+  const authHooks = () =>
+    t.fake
+      .requestsTo('/hooks/echo')
+      .map((r) => r.body as { type: string; connectionId: string; operation: string; success: boolean; error?: unknown })
+      .filter((b) => b.type === 'auth' && b.connectionId === 'user-7-fake');
   const session = await t.request('POST', '/connect/sessions', { json: { end_user: { id: 'user-7' } } });
   expect(session.status).toBe(201);
-  const auth = (apiKey: string) =>
-    t.request('POST', `/connect/auth/fake?connect_session_token=${session.body.data.token}&connection_id=user-7-fake`, { key: null, json: { apiKey } });
+  const auth = (token: string, apiKey: string) => t.request('POST', `/connect/auth/fake?connect_session_token=${token}&connection_id=user-7-fake`, { key: null, json: { apiKey } });
   const before = await connectionRows();
-  expect(await auth('k-suspended')).toMatchObject(refusal('Account acct-9 is suspended'));
+  expect(await auth(session.body.data.token, 'k-suspended')).toMatchObject(refusal('Account acct-9 is suspended'));
   expect(await connectionRows()).toEqual(before);
 
-  expect(await auth('k')).toMatchObject({ status: 201, body: { providerConfigKey: 'fake', connectionId: 'user-7-fake' } });
+  expect(await auth(session.body.data.token, 'k')).toMatchObject({ status: 201, body: { providerConfigKey: 'fake', connectionId: 'user-7-fake' } });
   const connection = await t.request('GET', '/connection/user-7-fake?provider_config_key=fake');
   expect(connection.body).toMatchObject({ metadata: { accountId: 'acct-1' }, end_user: { id: 'user-7' } });
   await waitFor('the welcome script', () => welcomed('user-7-fake').length > 0);
+  await waitFor('the creation webhook', () => authHooks().length === 1);
+
+  // Reconnecting with a key of another account: refused, the connection as it was.
+  const reconnect = await t.request('POST', '/connect/sessions/reconnect', { json: { connection_id: 'user-7-fake', integration_id: 'fake', end_user: { id: 'user-7' } } });
+  expect(reconnect.status).toBe(201);
+  const settled = await connectionRows();
+  expect(await auth(reconnect.body.data.token, 'k-other')).toMatchObject(refusal('This connection belongs to account acct-1, not acct-2'));
+  expect(await connectionRows()).toEqual(settled);
+  await waitFor('the failed override webhook', () => authHooks().length === 2);
+  expect(authHooks()).toMatchObject([
+    { operation: 'creation', success: true },
+    { operation: 'override', success: false, error: { type: 'connection_validation_failed', description: 'This connection belongs to account acct-1, not acct-2' } },
+  ]);
 });
