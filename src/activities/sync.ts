@@ -38,6 +38,7 @@ export async function runSync(deps: ActivityDeps, { key, reset, emptyCache, sche
   const { store } = deps;
   const context = Context.current();
   if (scheduledAt !== undefined && context.info.attempt === 1) observeScheduleLag(key, Date.now() - scheduledAt);
+  const readAt = Date.now();
   const connection = await store.connections.get(key.environmentId, key.integration, key.connectionId).catch(goneIfNotFound);
   if (!connection) return { outcome: 'gone', reason: `connection ${key.connectionId} no longer exists` };
   const script = await store.scripts.find(key.environmentId, key.integration, 'sync', key.sync);
@@ -119,7 +120,7 @@ export async function runSync(deps: ActivityDeps, { key, reset, emptyCache, sche
           connectionPk: connection.id,
           environmentName: key.environment,
           provider,
-          services: { ...storeServices(store, key.environmentId, { checkpoints, triggerAction: deps.actions?.({ id: key.environmentId, name: key.environment }) }), records },
+          services: { ...storeServices(store, key.environmentId, { checkpoints, connection: { connection, readAt }, triggerAction: deps.actions?.({ id: key.environmentId, name: key.environment }) }), records },
           sync: {
             name: key.sync,
             models: script.models.filter((m) => config.output.includes(m.name)),

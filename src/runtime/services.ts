@@ -1,8 +1,8 @@
-import { getFreshConnection } from '../providers/refresh';
+import { getFreshConnection, refresherFor } from '../providers/refresh';
 import type { Store } from '../store';
 import { readPublicUrl } from '../store/settings';
 import type { CheckpointRange } from '../store/checkpoints';
-import type { RecordCounts } from '../types';
+import type { Connection, RecordCounts } from '../types';
 import { incomingWebhookPath } from '../shapes';
 import type { CheckpointStore, RecordSink, RuntimeServices } from './types';
 
@@ -117,7 +117,17 @@ export interface StoreServicesOptions {
    * (`SYNCLINE_PUBLIC_URL`, or the address it listens on); null when none is known.
    */
   publicUrl?: string;
+  /**
+   * The execution's own connection as its caller just read it (a sync run reads it to start): the
+   * execution's first fetch of it within {@link PREFETCHED_CONNECTION_MS} of `readAt` takes it
+   * (refreshed if due) instead of reading it again. Later fetches read it, so a change of credentials
+   * during a long run is seen.
+   */
+  connection?: { connection: Connection; readAt: number };
 }
+
+/** How long a connection read for an execution stands for its first fetch (the host keeps a fetched one a minute too). */
+export const PREFETCHED_CONNECTION_MS = 60_000;
 
 /**
  * Runtime services of one environment, backed by the store. Connections come with fresh
@@ -128,15 +138,25 @@ export interface StoreServicesOptions {
  * const services = storeServices(store, env.id, { triggerAction: (key, conn, name, input) => actions.run(...) });
  */
 export function storeServices(store: Store, environmentId: number, options: StoreServicesOptions = {}): RuntimeServices {
+  let prefetched = options.connection;
   return {
     getConnection: async (key, connectionId, fresh) => {
-      const connection = await getFreshConnection(store, environmentId, key, connectionId, fresh);
+      const given = prefetched;
+      const own = given?.connection.environmentId === environmentId && given.connection.providerConfigKey === key && given.connection.connectionId === connectionId;
+      if (own) prefetched = undefined;
+      const connection =
+        own && !fresh?.forceRefresh && Date.now() - given!.readAt < PREFETCHED_CONNECTION_MS
+          ? await refresherFor(store).fresh(given!.connection)
+          : await getFreshConnection(store, environmentId, key, connectionId, fresh);
       await store.connections.markFetched(connection.id);
       return connection;
     },
     getIntegration: (key) => store.integrations.get(environmentId, key),
     getEnvironmentVariables: () => store.environmentVariables.list(environmentId),
-    setMetadata: (key, connectionId, metadata, mode) => store.connections.setMetadata(environmentId, key, [connectionId], metadata, mode),
+    setMetadata: (key, connectionId, metadata, mode) => {
+      prefetched = undefined; // it holds the metadata before the change
+      return store.connections.setMetadata(environmentId, key, [connectionId], metadata, mode);
+    },
     triggerAction: options.triggerAction,
     getWebhookUrl: async (key) => {
       const origin = (options.publicUrl ?? (await readPublicUrl(store.db))?.url)?.replace(/\/+$/, '');

@@ -1,3 +1,5 @@
+import { createServer, type Server } from 'node:http';
+import type { AddressInfo } from 'node:net';
 import { asyncLocalStorage, Context, type Info } from '@temporalio/activity';
 import { runSync } from '../../src/activities/sync';
 import { parseNangoYaml } from '../../src/config/nango-yaml';
@@ -18,6 +20,10 @@ const YAML = `integrations:
         runs: every hour
         output: Tick
         endpoint: GET /ticks
+      fetch:
+        runs: every hour
+        output: Tick
+        endpoint: GET /fetched
 models:
   Tick:
     id: string
@@ -26,30 +32,48 @@ models:
 const TICK = `module.exports = async function fetchData(nango) {
   await nango.batchSave([{ id: 'tick', at: new Date().toISOString() }], 'Tick');
 };`;
+// One request to the provider (the connection's credentials are fetched for it), one record.
+const FETCH = `module.exports = async function fetchData(nango) {
+  const res = await nango.get({ endpoint: '/now' });
+  await nango.batchSave([{ id: 'now', at: res.data.at }], 'Tick');
+};`;
 
 let store: Awaited<ReturnType<typeof testStore>>;
 let env: Environment;
+let api: Server;
+/** The API key of each request the provider got. */
+const keys: unknown[] = [];
 
 beforeAll(async () => {
-  useUserProviders({ costly: { display_name: 'Costly', auth_mode: 'API_KEY', proxy: { base_url: 'http://127.0.0.1:9' } } } as never);
+  api = createServer((req, res) => {
+    keys.push(req.headers['x-api-key']);
+    res.setHeader('content-type', 'application/json').end(JSON.stringify({ at: new Date().toISOString() }));
+  });
+  await new Promise<void>((resolve) => api.listen(0, '127.0.0.1', resolve));
+  const baseUrl = `http://127.0.0.1:${(api.address() as AddressInfo).port}`;
+  useUserProviders({ costly: { display_name: 'Costly', auth_mode: 'API_KEY', proxy: { base_url: baseUrl, headers: { 'x-api-key': '${apiKey}' } } } } as never);
   store = await testStore();
   await store.environments.ensureDefaults();
   env = (await store.environments.byName('dev'))!;
   await store.integrations.create(env.id, { uniqueKey: 'cost', provider: 'costly' });
-  await store.scripts.deploy(env.id, YAML, parseNangoYaml(YAML, 'nango.yaml'), [{ integration: 'cost', type: 'sync', name: 'tick', js: TICK }]);
+  await store.scripts.deploy(env.id, YAML, parseNangoYaml(YAML, 'nango.yaml'), [
+    { integration: 'cost', type: 'sync', name: 'tick', js: TICK },
+    { integration: 'cost', type: 'sync', name: 'fetch', js: FETCH },
+  ]);
   await store.connections.upsert(env.id, 'cost', { connectionId: 'c1', credentials: { type: 'API_KEY', apiKey: 'k' } });
 });
 
 afterAll(async () => {
   useUserProviders({});
   await store.drop();
+  await new Promise((resolve) => api.close(resolve));
 });
 
-/** One run of the tick sync of connection c1, as activity `activityId` of one workflow run. */
-async function run(activityId: string): Promise<{ result: RunSyncResult; statements: number }> {
+/** One run of sync `sync` of connection c1, as activity `activityId` of one workflow run. */
+async function run(activityId: string, sync = 'tick'): Promise<{ result: RunSyncResult; statements: number }> {
   const info = { attempt: 1, activityId, heartbeatTimeoutMs: 60_000, workflowExecution: { workflowId: 'run-cost', runId: 'r1' } } as unknown as Info;
   const context = new Context(info, new Promise<never>(() => undefined), new AbortController().signal, () => undefined, undefined as never, undefined as never, undefined as never, undefined as never);
-  const key = { environmentId: env.id, environment: env.name, integration: 'cost', connectionId: 'c1', sync: 'tick', variant: 'base' };
+  const key = { environmentId: env.id, environment: env.name, integration: 'cost', connectionId: 'c1', sync, variant: 'base' };
   const before = statementsSent();
   const result = await asyncLocalStorage.run(context, () => runSync({ store }, { key, reset: false, scheduledAt: Date.now() }));
   return { result, statements: statementsSent() - before };
@@ -72,4 +96,18 @@ test('a trivial sync run sends at most 13 statements to Postgres (9 on PGlite, w
   // The script fetched no credentials, so the connection was not stamped as fetched.
   const { rows } = await store.db.query<{ last_fetched_at: Date | null }>(`SELECT last_fetched_at FROM connections WHERE connection_id = 'c1'`);
   expect(rows[0]!.last_fetched_at).toBeNull();
+});
+
+test('a run whose script calls the provider reads its connection once: at most one statement more, stamping last_fetched_at', async () => {
+  expect((await run('3', 'fetch')).result).toMatchObject({ outcome: 'success' });
+  const since = new Date(Date.now() - 1000);
+  const { result, statements } = await run('4', 'fetch');
+  expect(result).toMatchObject({ outcome: 'success' });
+  const [record] = (await store.records.list((await store.connections.get(env.id, 'cost', 'c1')).id, { model: 'Tick', ids: ['now'] })).records;
+  expect(Date.parse(String(record!.at))).toBeGreaterThanOrEqual(since.getTime());
+  expect(keys).toEqual(['k', 'k']);
+  // Before b245eb8: 21 on Postgres (17 on PGlite); the credentials came from a second read of the connection.
+  expect(statements).toBeLessThanOrEqual(store.db.backend === 'postgres' ? 14 : 10);
+  const { rows } = await store.db.query<{ last_fetched_at: Date | null }>(`SELECT last_fetched_at FROM connections WHERE connection_id = 'c1'`);
+  expect(new Date(rows[0]!.last_fetched_at!).getTime()).toBeGreaterThanOrEqual(since.getTime());
 });
