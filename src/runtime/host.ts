@@ -158,10 +158,14 @@ export class HelperHost {
     return this.request.connectionPk ?? (await this.connection()).id;
   }
 
-  /** What a record that does not match its model does: the sync's `validation`, asked once. */
+  /** What a record that does not match its model does: the sync's `validation`, asked once (again after a failed ask). */
   private validation(): Promise<'warn' | 'fail'> {
+    if (this.validationMode) return this.validationMode;
     const validation = this.request.sync?.validation ?? 'warn';
-    return (this.validationMode ??= typeof validation === 'function' ? validation() : Promise.resolve(validation));
+    const mode = typeof validation === 'function' ? validation() : Promise.resolve(validation);
+    this.validationMode = mode;
+    void mode.catch(() => (this.validationMode = undefined));
+    return mode;
   }
 
   private httpContext(config: ProxyConfiguration): HttpContext {
