@@ -199,6 +199,9 @@ export class Transition {
       suggestContinueAsNew: s.nextEventId > SUGGEST_CONTINUE_AS_NEW_EVENTS || s.historyBytes > SUGGEST_CONTINUE_AS_NEW_BYTES,
       workerVersion: buildId ? { buildId } : undefined,
     };
+    // Written in every case: a transient task's start adds no event, but a start not kept in the run
+    // state is lost (its timeout no longer matches it and its completion is refused as not found).
+    this.dirty = true;
     if (w.transient) {
       w.transient = started;
       w.startedId = w.scheduledId + 1;
