@@ -6,10 +6,13 @@ import { waitFor } from './postgres';
 // The real Postgres server restarted, then stopped for a minute, under load. It drops every other
 // test's connections too, so jest.config.js collects this file only with SYNCLINE_TEST_PG_RESTART=1
 // and .ci/run runs it on its own after the suite. Needs the server's `pg_ctlcluster` (Debian).
+// SYNCLINE_TEST_PG_CLUSTER names the cluster to restart (default `main`): a private one, on the
+// port DATABASE_URL names, leaves the server other tests use alone.
 jest.setTimeout(420_000);
 
 const version = fs.readdirSync('/etc/postgresql')[0]!;
-const cluster = (action: 'restart' | 'stop' | 'start' | 'status') => execFileSync('pg_ctlcluster', ['--skip-systemctl-redirect', version, 'main', action], { stdio: 'ignore' });
+const clusterName = process.env.SYNCLINE_TEST_PG_CLUSTER ?? 'main';
+const cluster = (action: 'restart' | 'stop' | 'start' | 'status') => execFileSync('pg_ctlcluster', ['--skip-systemctl-redirect', version, clusterName, action], { stdio: 'ignore' });
 
 /** Runs `disturb`, then makes sure the shared server is up whatever happened (`status` fails when it is down). */
 async function disturbing(disturb: () => Promise<void> | void): Promise<void> {
