@@ -71,6 +71,9 @@ interface ScriptRow {
   created_at: Date;
 }
 
+/** The columns of a `ScriptRow`: not the TypeScript source, which no run needs and may be the largest. */
+const SCRIPT_COLUMNS = 'id, deployment_id, integration_key, type, name, version, config, models, code, source_map, created_at';
+
 const toScript = (row: ScriptRow): DeployedScript => ({
   id: row.id,
   deploymentId: row.deployment_id,
@@ -167,7 +170,7 @@ export class ScriptStore {
   /** Active scripts of an environment, optionally of one integration. */
   async active(environmentId: number, integration?: string): Promise<DeployedScript[]> {
     const { rows } = await this.db.query<ScriptRow>(
-      `SELECT * FROM scripts WHERE environment_id = $1 AND active AND ($2::text IS NULL OR integration_key = $2)
+      `SELECT ${SCRIPT_COLUMNS} FROM scripts WHERE environment_id = $1 AND active AND ($2::text IS NULL OR integration_key = $2)
        ORDER BY integration_key, type, name`,
       [environmentId, integration ?? null],
     );
@@ -192,7 +195,7 @@ export class ScriptStore {
   /** The active script of that name, or null. */
   async find(environmentId: number, integration: string, type: 'sync' | 'action', name: string): Promise<DeployedScript | null> {
     const { rows } = await this.db.query<ScriptRow>(
-      'SELECT * FROM scripts WHERE environment_id = $1 AND integration_key = $2 AND type = $3 AND name = $4 AND active',
+      `SELECT ${SCRIPT_COLUMNS} FROM scripts WHERE environment_id = $1 AND integration_key = $2 AND type = $3 AND name = $4 AND active`,
       [environmentId, integration, type, name],
     );
     return rows[0] ? toScript(rows[0]) : null;
