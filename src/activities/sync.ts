@@ -39,9 +39,12 @@ export async function runSync(deps: ActivityDeps, { key, reset, emptyCache, sche
   const context = Context.current();
   if (scheduledAt !== undefined && context.info.attempt === 1) observeScheduleLag(key, Date.now() - scheduledAt);
   const readAt = Date.now();
-  const connection = await store.connections.get(key.environmentId, key.integration, key.connectionId).catch(goneIfNotFound);
+  // Independent reads, sent at once.
+  const [connection, script] = await Promise.all([
+    store.connections.get(key.environmentId, key.integration, key.connectionId).catch(goneIfNotFound),
+    store.scripts.find(key.environmentId, key.integration, 'sync', key.sync),
+  ]);
   if (!connection) return { outcome: 'gone', reason: `connection ${key.connectionId} no longer exists` };
-  const script = await store.scripts.find(key.environmentId, key.integration, 'sync', key.sync);
   if (!script) return { outcome: 'gone', reason: `sync ${key.sync} is no longer deployed` };
   const config = script.config as SyncDefinition;
   const info = context.info;
