@@ -80,7 +80,9 @@ class ScriptProcess {
 
   constructor(file: string, init: ProcessCommand, onEnd: () => void) {
     // No environment: the script process holds no secret of the server (database URL, encryption key).
-    this.child = fork(file, [], { env: {}, execArgv: [], serialization: 'advanced', stdio: ['ignore', 'ignore', 'pipe', 'ipc'] });
+    // ArrayBuffers are swept as part of each collection, not later on a background thread: the
+    // memory limit counts them, and a collection run before an allocation is refused must free them.
+    this.child = fork(file, [], { env: {}, execArgv: ['--no-concurrent-array-buffer-sweeping'], serialization: 'advanced', stdio: ['ignore', 'ignore', 'pipe', 'ipc'] });
     this.child.stderr!.setEncoding('utf8').on('data', (chunk: string) => {
       this.stderr = (this.stderr + chunk).slice(-STDERR_TAIL_CHARS);
     });

@@ -88,6 +88,16 @@ test('buffers within the limit work as before, and garbage is collected before t
   expect(usual).toEqual({ ok: true, output: ['68c3a96c6c6f', 2, [2, 4, 6], 2, 8, 3, 2, 3, 5, true, true] });
 });
 
+test('an execution gets its whole limit, whatever the one before it on the same thread held, and threads started together can all collect garbage', async () => {
+  // Six at once: threads are reused, and new ones start together (each takes V8's collector).
+  const six = (body: string) => Promise.all(Array.from({ length: 6 }, () => outcome(body)));
+  for (let round = 0; round < 2; round++) {
+    expect(await six(`globalThis.keep = new Uint8Array(40 * 1024 * 1024).fill(1); return 1;`)).toEqual(Array(6).fill({ ok: true, output: 1 }));
+    expect(await six(`return new Uint8Array(40 * 1024 * 1024).fill(2).length;`)).toEqual(Array(6).fill({ ok: true, output: 40 * 1024 * 1024 }));
+    expect(await six(`let sum = 0; for (let i = 0; i < 40; i++) { const a = new Uint8Array(16 * 1024 * 1024); a.fill(1); sum += a[a.length - 1]; } return sum;`)).toEqual(Array(6).fill({ ok: true, output: 40 }));
+  }
+});
+
 test('the host carries on: an execution after one that hit the limit runs normally', async () => {
   const before = process.memoryUsage().rss;
   await Promise.all([run(`return new Uint8Array(${GIB}).fill(1).length;`), run(`return Buffer.alloc(${4 * GIB}).length;`)]);

@@ -29,18 +29,33 @@ const port = parentPort!;
 const collectGarbage = garbageCollector();
 
 /**
- * V8's `gc`, for this thread: the flag that exposes it is set only while a context is made to take
- * it from (as jest does), so the script's context does not get it.
+ * Runs `fn` holding the lock of V8's flags. The flags are the script process's, shared by its
+ * threads: while one thread has `--expose-gc` on to take its collector, no other may turn it off
+ * before it has, nor make a script's context (which would get a `gc` that cannot be deleted).
  */
-function garbageCollector(): (() => void) | undefined {
+function withFlagsLocked<T>(fn: () => T): T {
+  const lock = new Int32Array(assets.flagsLock);
+  while (Atomics.compareExchange(lock, 0, 0, 1) !== 0) Atomics.wait(lock, 0, 1, 10);
   try {
-    v8.setFlagsFromString('--expose-gc');
-    return vm.runInNewContext('gc') as () => void;
-  } catch {
-    return undefined;
+    return fn();
   } finally {
-    v8.setFlagsFromString('--no-expose-gc');
+    Atomics.store(lock, 0, 0);
+    Atomics.notify(lock, 0, 1);
   }
+}
+
+/** V8's `gc`, for this thread: the flag that exposes it is on only while a context is made to take it from (as jest does). */
+function garbageCollector(): (() => void) | undefined {
+  return withFlagsLocked(() => {
+    try {
+      v8.setFlagsFromString('--expose-gc');
+      return vm.runInNewContext('gc') as () => void;
+    } catch {
+      return undefined;
+    } finally {
+      v8.setFlagsFromString('--no-expose-gc');
+    }
+  });
 }
 
 const memoryLimit = assets.memoryMb * 1024 * 1024;
@@ -118,9 +133,7 @@ class Execution {
   constructor(private readonly data: RunData) {
     // A null-prototype sandbox object: lookups on the global that miss fall through to this context's
     // own Object.prototype, never to this realm's (`this.constructor.constructor` stays inside).
-    this.context = vm.createContext(Object.create(null), { name: data.scriptName, codeGeneration: { strings: false, wasm: false } });
-    // Another execution's worker may have been taking its collector as this context was made.
-    vm.runInContext('delete globalThis.gc', this.context);
+    this.context = withFlagsLocked(() => vm.createContext(Object.create(null), { name: data.scriptName, codeGeneration: { strings: false, wasm: false } }));
     // Taken before any script runs, so the script cannot substitute it.
     this.ContextTypeError = vm.runInContext('TypeError', this.context) as ErrorConstructor;
     this.compile(assets.prelude, 'syncline:prelude', assets.preludeCache).runInContext(this.context);
@@ -279,6 +292,18 @@ class Execution {
   }
 }
 
+/** Memory in use once the thread has started, before any execution. */
+const baseline = memoryInUse();
+
+/** Whether what the thread holds beyond its baseline is at most an eighth of the limit, once garbage is collected if needed. */
+function holdsLittleMemory(): boolean {
+  const fits = () => memoryInUse() - baseline <= memoryLimit / 8;
+  if (fits()) return true;
+  collectGarbage?.();
+  collectGarbage?.();
+  return fits();
+}
+
 let current: Execution | undefined;
 setInterval(() => current?.reserveMemory(0), MEMORY_CHECK_MS).unref();
 
@@ -292,8 +317,10 @@ port.on('message', (command: ThreadCommand) => {
     current?.end();
     current = undefined;
     // Sent from the next turn of the event loop: a thread its last script left busy (an endless
-    // chain of promises) never says so, and is not used again.
-    setImmediate(() => port.postMessage({ type: 'idle' } satisfies WorkerMessage));
+    // chain of promises) never says so, and is not used again. Nor is one still holding memory
+    // after a collection (an ended context can stay reachable for a while): the next execution
+    // would start with part of its limit taken.
+    setImmediate(() => port.postMessage({ type: holdsLittleMemory() ? 'idle' : 'retire' } satisfies WorkerMessage));
   } else {
     current?.receive(command);
   }

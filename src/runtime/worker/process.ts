@@ -29,6 +29,7 @@ const idle = new Map<string, Thread[]>();
 const running = new Map<number, Thread>();
 /** Threads reset after an execution, not yet idle: each with the timer that stops it if it never is. */
 const resetting = new Map<Thread, NodeJS.Timeout>();
+const flagsLock = new SharedArrayBuffer(4);
 
 // Events go to the host in batches, one message per turn of the event loop: a script logging in a
 // tight loop makes tens of thousands of them, and each message across processes has a cost.
@@ -46,7 +47,7 @@ function send(event: ProcessEvent): void {
 function createThread(kind: string, memoryMb: number, limits: ThreadLimits): Thread {
   const worker = new Worker(workerCode, {
     eval: true,
-    workerData: { ...assets, memoryMb },
+    workerData: { ...assets, memoryMb, flagsLock },
     env: {},
     argv: [],
     // Lets the worker's import() callback answer with an error of the script's own realm.
@@ -60,12 +61,15 @@ function createThread(kind: string, memoryMb: number, limits: ThreadLimits): Thr
   const thread: Thread = { worker, kind, runs: 0 };
   worker.on('message', (message: WorkerMessage) => {
     if (message.type === 'idle') becameIdle(thread);
+    else if (message.type === 'retire') void worker.terminate();
     else if (thread.execution !== undefined) send({ type: 'message', id: thread.execution, message });
   });
   worker.on('error', (err: Error & { code?: string }) => {
     if (thread.execution !== undefined) send({ type: 'error', id: thread.execution, error: { message: err.message, stack: err.stack, code: err.code } });
   });
   worker.on('exit', (code) => {
+    clearTimeout(resetting.get(thread));
+    resetting.delete(thread);
     const waiting = idle.get(kind);
     if (waiting?.includes(thread)) waiting.splice(waiting.indexOf(thread), 1);
     if (thread.execution === undefined) return;

@@ -20,6 +20,8 @@ export interface WorkerAssets {
 export interface ThreadData extends WorkerAssets {
   /** The heap and ArrayBuffer/Buffer memory together, per execution. */
   memoryMb: number;
+  /** 4 bytes shared by the threads of a script process: the lock of V8's flags (see `withFlagsLocked`). */
+  flagsLock: SharedArrayBuffer;
 }
 
 /** One execution. */
@@ -33,14 +35,15 @@ export interface RunData {
 /** Helper calls carrying records: each asks for room (`reserve`, its JSON's length) before it crosses. */
 export const RECORD_CALLS: ReadonlySet<string> = new Set(['batchSave', 'batchUpdate', 'batchDelete']);
 
-/** Worker → host (`idle`: to its script process, once reset). */
+/** Worker → host (`idle`, or `retire` when it should not run another execution: to its script process, once reset). */
 export type WorkerMessage =
   | { type: 'call'; id: number; method: string; json: string }
   | { type: 'reserve'; id: number; size: number }
   | { type: 'done'; json: string }
   | { type: 'unhandled'; json: string }
   | { type: 'memoryExceeded' }
-  | { type: 'idle' };
+  | { type: 'idle' }
+  | { type: 'retire' };
 
 /** Host → worker: a call's answer, or room granted for a record call, which the worker then sends. */
 export type HostMessage = { type: 'result'; id: number; ok: boolean; json?: string } | { type: 'granted'; id: number };
