@@ -200,12 +200,15 @@ export async function startOutageScenario(): Promise<OutageScenario> {
       expect(await api('POST', '/action/trigger', { action_name: 'first-item' })).toMatchObject({ status: 200, body: fake.items[0] });
       // Each accepted asynchronous action ends, with its result or its failure (404 means still
       // running), and its webhook is sent. An attempt whose start was lost with the database waits
-      // for its 60 s heartbeat timeout before its retry: all of them get 3 minutes together.
+      // for its 60 s heartbeat timeout before its retry; so does one whose end was recorded but whose
+      // completion the worker could not report (its retry, then the webhook, come after the timeout):
+      // all of them get 3 minutes together, and each webhook at least 30 s after its action ended.
       expect(traffic.asyncActions.length).toBeGreaterThan(0);
       const until = Date.now() + 180_000;
+      const left = (least: number) => Math.max(least, until - Date.now());
       for (const id of traffic.asyncActions) {
-        await waitFor(`asynchronous action ${id} to end`, async () => ![404, 503].includes((await api('GET', `/action/${id}`)).status), Math.max(1000, until - Date.now()));
-        await waitFor(`the webhook of asynchronous action ${id}`, () => hooks.find((b) => b?.type === 'async_action' && b.payload?.id === id).length > 0, 30_000);
+        await waitFor(`asynchronous action ${id} to end`, async () => ![404, 503].includes((await api('GET', `/action/${id}`)).status), left(1000));
+        await waitFor(`the webhook of asynchronous action ${id}`, () => hooks.find((b) => b?.type === 'async_action' && b.payload?.id === id).length > 0, left(30_000));
       }
       // The run that brought the changes in told the app so (a run that started after them: a deletion
       // is what tells it from the first run; a second earlier is slack for the run's clock).
