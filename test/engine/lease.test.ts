@@ -1,4 +1,5 @@
 import { randomUUID } from 'node:crypto';
+import { temporal } from '@temporalio/proto';
 import pg from 'pg';
 import { harness, type Harness } from './harness';
 import { seen } from './activities';
@@ -81,5 +82,29 @@ describe('the engine losing the connection that holds its lease', () => {
     expect(await events()).toBe(before);
     await other.end();
     expect(await handle.result()).toBe(0 + 1 + 2 + 3);
+  });
+
+  test('a workflow task started before the lease was lost is retried after it, and the retry started by a later poll completes', async () => {
+    // Raw RPCs: the task's worker goes quiet, as one whose result the outage swallowed. The engine
+    // that takes the lease again times the task out and queues its retry while no one polls.
+    const svc = h.client.workflowService;
+    const queue = id('lease-raw');
+    const workflowId = id('lease-raw');
+    const poll = () => h.client.connection.withDeadline(Date.now() + 12_000, () => svc.pollWorkflowTaskQueue({ namespace: 'default', taskQueue: { name: queue }, identity: 'raw' }));
+    await svc.startWorkflowExecution({ namespace: 'default', workflowId, workflowType: { name: 'raw' }, taskQueue: { name: queue }, requestId: randomUUID(), workflowTaskTimeout: { seconds: 1 } as never });
+    expect((await poll()).attempt).toBe(1);
+    await admin.query('SELECT pg_terminate_backend($1)', [await leaseHolder()]);
+    await waitFor('the lease taken again', async () => (await leaseHolder()) !== undefined);
+    await new Promise((r) => setTimeout(r, 1500)); // past the task's 1 s timeout
+    const retry = await poll();
+    expect(retry.attempt).toBe(2);
+    await svc.respondWorkflowTaskCompleted({
+      namespace: 'default',
+      taskToken: retry.taskToken,
+      identity: 'raw',
+      commands: [{ commandType: temporal.api.enums.v1.CommandType.COMMAND_TYPE_COMPLETE_WORKFLOW_EXECUTION, completeWorkflowExecutionCommandAttributes: {} }],
+    });
+    const described = await h.client.workflow.getHandle(workflowId).describe();
+    expect(described.status.name).toBe('COMPLETED');
   });
 });
