@@ -2,7 +2,7 @@ import { attemptTimeouts, MAX_EAGER_ACTIVITIES, requestCancelActivity, scheduleA
 import { HISTORY_PAGE_BYTES, historyOverLimit, oversizedCommand, PENDING_ACTIVITIES_LIMIT } from './limits';
 import { cancelExternal, signalExternal, startChild } from './children';
 import type { Engine } from './engine';
-import { taskNotFound } from './errors';
+import { invalidArgument, taskNotFound } from './errors';
 import { rawHistory } from './history';
 import { Status, type RunState } from './interfaces';
 import type { TaskRef } from './matching';
@@ -129,7 +129,10 @@ function currentWft(t: Transition, token: { s: number; st: number }) {
 export async function completeWorkflowTask(engine: Engine, queries: Queries, req: Obj): Promise<Obj> {
   const token = decodeToken(req.taskToken, 'w');
   const activityTasks: Obj[] = [];
+  /** Why the task was failed instead of completed: as Temporal, the worker is told (InvalidArgument), so it drops the run from its cache and replays it with what the failure let in. */
+  let failedBecause: string | undefined;
   await engine.mutate(token.r, async (t) => {
+    failedBecause = undefined;
     const s = t.s;
     const w = currentWft(t, token);
     const commands: Obj[] = req.commands ?? [];
@@ -149,6 +152,7 @@ export async function completeWorkflowTask(engine: Engine, queries: Queries, req
       s.sticky = undefined;
       t.flushBuffered();
       t.scheduleWft();
+      failedBecause = 'UnhandledCommand: new events arrived while the workflow task that closes the workflow ran';
       return;
     }
     const refused = refusal(s, commands, names);
@@ -163,6 +167,7 @@ export async function completeWorkflowTask(engine: Engine, queries: Queries, req
         identity: req.identity,
       });
       s.sticky = undefined;
+      failedBecause = refused.message;
       if (refused.failsRun) {
         closeRun(t, Status.Failed, 'EVENT_TYPE_WORKFLOW_EXECUTION_FAILED', {
           failure: { message: refused.message, source: 'Server', serverFailureInfo: { nonRetryable: true } },
@@ -213,6 +218,7 @@ export async function completeWorkflowTask(engine: Engine, queries: Queries, req
     t.flushBuffered();
     if (hadBuffered || t.needsWft || req.forceCreateNewWorkflowTask || hasAdmittedUpdates(s)) t.scheduleWft();
   });
+  if (failedBecause !== undefined) throw invalidArgument(failedBecause);
   return { activityTasks };
 }
 

@@ -102,11 +102,14 @@ test('completing the workflow while a signal is buffered fails the task with UNH
   const { workflowId } = await start(tq);
   const task = await poll(tq);
   await signal(workflowId);
-  await svc.respondWorkflowTaskCompleted({
-    namespace,
-    taskToken: task.taskToken,
-    commands: [{ commandType: C.COMMAND_TYPE_COMPLETE_WORKFLOW_EXECUTION, completeWorkflowExecutionCommandAttributes: {} }],
-  });
+  // As Temporal, the worker is told (InvalidArgument), so it drops the run from its cache and replays it with the signal.
+  await expect(
+    svc.respondWorkflowTaskCompleted({
+      namespace,
+      taskToken: task.taskToken,
+      commands: [{ commandType: C.COMMAND_TYPE_COMPLETE_WORKFLOW_EXECUTION, completeWorkflowExecutionCommandAttributes: {} }],
+    }),
+  ).rejects.toMatchObject({ code: 3, message: expect.stringContaining('UnhandledCommand') });
   expect(await history(workflowId)).toEqual([
     E.EVENT_TYPE_WORKFLOW_EXECUTION_STARTED,
     E.EVENT_TYPE_WORKFLOW_TASK_SCHEDULED,
@@ -235,7 +238,10 @@ describe("Temporal's limits", () => {
     const tq = `q-${randomUUID()}`;
     const { workflowId } = await start(tq);
     const task = await poll(tq);
-    await completeTask(task.taskToken, [scheduleActivity({ activityId: 'a', activityType: { name: 'x' }, taskQueue: { name: tq }, input: big, startToCloseTimeout: seconds(10) })]);
+    await expect(completeTask(task.taskToken, [scheduleActivity({ activityId: 'a', activityType: { name: 'x' }, taskQueue: { name: tq }, input: big, startToCloseTimeout: seconds(10) })])).rejects.toMatchObject({
+      code: 3,
+      message: expect.stringContaining('exceeds size limit'),
+    });
     const history = await events(workflowId);
     expect(history.slice(-2).map((e) => e.eventType)).toEqual([E.EVENT_TYPE_WORKFLOW_TASK_FAILED, E.EVENT_TYPE_WORKFLOW_EXECUTION_FAILED]);
     expect(history.at(-2)!.workflowTaskFailedEventAttributes!.cause).toBe(temporal.api.enums.v1.WorkflowTaskFailedCause.WORKFLOW_TASK_FAILED_CAUSE_PAYLOADS_TOO_LARGE);
@@ -251,7 +257,7 @@ describe("Temporal's limits", () => {
       commandType: C.COMMAND_TYPE_SCHEDULE_ACTIVITY_TASK,
       scheduleActivityTaskCommandAttributes: { activityId: `a${i}`, activityType: { name: 'x' }, taskQueue: { name: tq }, startToCloseTimeout: seconds(10) },
     }));
-    await svc.respondWorkflowTaskCompleted({ namespace, taskToken: task.taskToken, identity: 'test', commands });
+    await expect(svc.respondWorkflowTaskCompleted({ namespace, taskToken: task.taskToken, identity: 'test', commands })).rejects.toMatchObject({ code: 3, message: expect.stringContaining('PendingActivitiesLimitExceeded') });
     const history = await events(workflowId);
     expect(history.some((e) => e.eventType === E.EVENT_TYPE_ACTIVITY_TASK_SCHEDULED)).toBe(false);
     const failed = history.find((e) => e.eventType === E.EVENT_TYPE_WORKFLOW_TASK_FAILED)!;

@@ -249,6 +249,18 @@ export async function localGreet(name: string): Promise<string> {
   return b;
 }
 
+/**
+ * Continues as new once, right after a local activity (the task stays open while it runs), with
+ * what was signalled: a signal arriving while that last task runs must reach the next run.
+ */
+export async function carriesSignals(key: string, carried: number[] = [], continued = false): Promise<number[]> {
+  const values = [...carried];
+  setHandler(addSignal, (n) => void values.push(n));
+  if (continued) return values;
+  await proxyLocalActivities<typeof activities>({ startToCloseTimeout: '10s' }).sleepy(key, 'plain', 1000);
+  return continueAsNew<typeof carriesSignals>(key, values, true);
+}
+
 /** Starting a child whose id is taken fails inside the workflow. */
 export async function duplicateChild(childId: string): Promise<string> {
   await startChild(sleeper, { workflowId: childId, args: [60_000], parentClosePolicy: 'TERMINATE' });
