@@ -46,5 +46,8 @@ export const alreadyStarted = (requestId: string, runId: string) =>
   });
 
 export const workflowNotFound = () => notFound('workflow execution not found');
-export const workflowClosed = () => notFound('workflow execution already completed');
+const CLOSED = 'workflow execution already completed';
+export const workflowClosed = () => notFound(CLOSED);
+/** Whether `err` says the run addressed had closed (completed, continued as new, ...) by the time it was applied to. */
+export const isWorkflowClosed = (err: unknown) => err instanceof EngineError && err.code === status.NOT_FOUND && err.message === CLOSED;
 export const taskNotFound = (what: string) => notFound(`${what} not found`);

@@ -5,7 +5,7 @@ import type * as protobuf from 'protobufjs';
 import { cancelActivity, completeActivity, failActivity, heartbeat, pollActivityTask, tokenById } from './activities';
 import { describeRun } from './describe';
 import type { Engine } from './engine';
-import { EngineError, invalidArgument, unimplemented, workflowNotFound } from './errors';
+import { EngineError, invalidArgument, isWorkflowClosed, unimplemented, workflowNotFound } from './errors';
 import { rawHistory } from './history';
 import { ENGINE_WAITING, Status } from './interfaces';
 import { durationMs, encodeWithRaw, msDuration, num, Raw, root, T, type Obj } from './proto';
@@ -19,7 +19,7 @@ import { completeWorkflowTask, failWorkflowTask, pollWorkflowTask, shutdownWorke
 import { checkRequestPayloads } from './limits';
 import { throttledWarn } from '../logger';
 import { isDatabaseUnavailable } from '../store/db';
-import { ensureNamespace, requestCancelRun, resolveRun, signalRun, startWorkflow, terminateRun } from './workflows';
+import { CLOSED_RUN_TRIES, ensureNamespace, requestCancelRun, resolveRun, signalRun, startWorkflow, terminateRun } from './workflows';
 
 export interface CallContext {
   readonly signal: AbortSignal;
@@ -229,6 +229,21 @@ export function handlers(engine: Engine, queries: Queries): Record<string, Handl
     return resolveRun(engine, req.namespace, req.workflowExecution);
   };
 
+  /**
+   * `apply` to the run a request addresses. Without a run id that is the current run; if it closed
+   * meanwhile (it continued as new as the request came), the run current now is tried, as on Temporal.
+   */
+  const onTargetRun = async (req: Obj, apply: (runId: string) => Promise<void>): Promise<void> => {
+    for (let tries = 1; ; tries++) {
+      const row = await targetRun(req);
+      try {
+        return await apply(row.run_id);
+      } catch (err) {
+        if (req.workflowExecution?.runId || tries >= CLOSED_RUN_TRIES || !isWorkflowClosed(err)) throw err;
+      }
+    }
+  };
+
   const byId = async (req: Obj) => {
     await ensureNamespace(engine, req.namespace);
     const row = await resolveRun(engine, req.namespace, { workflowId: req.workflowId, runId: req.runId || undefined });
@@ -293,18 +308,17 @@ export function handlers(engine: Engine, queries: Queries): Record<string, Handl
     },
     SignalWorkflowExecution: async (req) => {
       checkRequestPayloads(req.input);
-      const row = await targetRun(req);
-      await signalRun(engine, row.run_id, { signalName: req.signalName, input: req.input ?? undefined, identity: req.identity, header: req.header ?? undefined }, req.requestId || undefined);
+      await onTargetRun(req, (runId) =>
+        signalRun(engine, runId, { signalName: req.signalName, input: req.input ?? undefined, identity: req.identity, header: req.header ?? undefined }, req.requestId || undefined),
+      );
       return {};
     },
     TerminateWorkflowExecution: async (req) => {
-      const row = await targetRun(req);
-      await terminateRun(engine, row.run_id, req.reason, req.details ?? undefined, req.identity);
+      await onTargetRun(req, (runId) => terminateRun(engine, runId, req.reason, req.details ?? undefined, req.identity));
       return {};
     },
     RequestCancelWorkflowExecution: async (req) => {
-      const row = await targetRun(req);
-      await requestCancelRun(engine, row.run_id, { cause: req.reason, identity: req.identity });
+      await onTargetRun(req, (runId) => requestCancelRun(engine, runId, { cause: req.reason, identity: req.identity }));
       return {};
     },
     DescribeWorkflowExecution: async (req) => {

@@ -2,7 +2,7 @@ import { randomUUID } from 'node:crypto';
 import type { Queryable } from '../store/db';
 import { isUniqueViolation } from '../store/sql-errors';
 import type { Engine } from './engine';
-import { alreadyStarted, invalidArgument, namespaceNotFound, workflowClosed, workflowNotFound } from './errors';
+import { alreadyStarted, invalidArgument, isWorkflowClosed, namespaceNotFound, workflowClosed, workflowNotFound } from './errors';
 import { buildEvent, decodeEvent, encodeEvent, eventAttributes } from './history';
 import { nextCronTime } from './cron';
 import { decideRetry, fillRetryPolicy, RetryState } from './retry';
@@ -182,6 +182,27 @@ export async function startWorkflow(
   await ensureNamespace(engine, req.namespace);
   const namespace: string = req.namespace;
   const workflowId: string = req.workflowId;
+  // A signal meets the current run; if that run closed meanwhile (it continued as new as the signal
+  // came), the start is tried again, and meets the run that is current now (or starts one).
+  for (let tries = 1; ; tries++) {
+    const started = await startOrSignal(engine, req, namespace, workflowId, signal, extra, tries < CLOSED_RUN_TRIES);
+    if (started) return started;
+  }
+}
+
+/** Tries of a signal (with start, or to the current run) that met a run closing as it was applied. */
+export const CLOSED_RUN_TRIES = 5;
+
+/** One try of `startWorkflow`; undefined when the run to signal had closed and `retry` allows another. */
+async function startOrSignal(
+  engine: Engine,
+  req: Obj,
+  namespace: string,
+  workflowId: string,
+  signal: NewRun['signal'] | undefined,
+  extra: Partial<NewRun>,
+  retry: boolean,
+): Promise<{ runId: string; started: boolean; eager?: RunState } | undefined> {
   return engine.withLock(`wf:${namespace}:${workflowId}`, async () => {
     const open = engine.known(namespace, workflowId);
     const current = open
@@ -195,7 +216,12 @@ export async function startWorkflow(
     }
     if (current?.status === Status.Running) {
       if (signal) {
-        await signalRun(engine, current.run_id, signal);
+        try {
+          await signalRun(engine, current.run_id, signal);
+        } catch (err) {
+          if (retry && isWorkflowClosed(err)) return undefined;
+          throw err;
+        }
         return { runId: current.run_id, started: false };
       }
       if (conflict === 2) return { runId: current.run_id, started: false }; // USE_EXISTING

@@ -2,7 +2,7 @@ import { randomUUID } from 'node:crypto';
 import { WorkflowExecutionAlreadyStartedError, WorkflowFailedError } from '@temporalio/client';
 import { seen } from './activities';
 import { harness, type Harness } from './harness';
-import { accumulator, addSignal, blobSignal, blobs, cancellable, countdown, failing, finishSignal, greet, parent, sequence, sleeper, stateQuery, timerWorkflow, totalQuery } from './workflows';
+import { accumulator, addSignal, blobSignal, blobs, cancellable, carriesSignals, countdown, failing, finishSignal, greet, parent, sequence, sleeper, stateQuery, timerWorkflow, totalQuery } from './workflows';
 
 jest.setTimeout(60_000);
 
@@ -31,6 +31,31 @@ test('a start asking for eager execution runs on the local worker without a poll
   expect(await handle.result()).toBe('Hello, Eve!');
   const started = (await handle.fetchHistory()).events!.find((e) => e.workflowTaskStartedEventAttributes)!;
   expect(Number(started.eventId)).toBe(3);
+});
+
+test('a signal arriving while the task that continues the run as new runs reaches the next run', async () => {
+  const key = id('carries');
+  const handle = h.track(await h.client.workflow.start(carriesSignals, { taskQueue: tq, workflowId: key, args: [key] }));
+  while (!seen.has(key)) await new Promise((r) => setTimeout(r, 20));
+  await handle.signal(addSignal, 7);
+  // The completion is refused (UnhandledCommand), the worker replays the run with the signal, then continues it as new.
+  expect(await handle.result()).toEqual([7]);
+  const first = await h.client.workflow.getHandle(key, handle.firstExecutionRunId).fetchHistory();
+  expect(first.events!.some((e) => e.workflowTaskFailedEventAttributes)).toBe(true);
+});
+
+test('signals and signal-with-starts addressed to the workflow id meet its current run while it continues as new again and again', async () => {
+  const workflowId = id('moving');
+  const handle = h.track(await h.client.workflow.start(countdown, { taskQueue: tq, workflowId, args: [150] }));
+  const calls: Array<Promise<unknown>> = [];
+  for (let i = 0; i < 60; i++) {
+    calls.push(handle.signal(addSignal, i));
+    calls.push(h.client.workflow.signalWithStart(countdown, { taskQueue: tq, workflowId, args: [0], signal: addSignal, signalArgs: [i] }));
+    await new Promise((r) => setTimeout(r, 10));
+  }
+  // None is refused as addressed to a run that closed (NOT_FOUND) as it was applied.
+  expect((await Promise.allSettled(calls)).filter((c) => c.status === 'rejected')).toEqual([]);
+  expect(await handle.result()).toMatch(/^done:/);
 });
 
 test('a timer fires after its duration', async () => {
