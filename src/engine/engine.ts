@@ -524,6 +524,11 @@ export class Engine {
         try {
           const row = await sql.getTransfer(this.db, id);
           if (row) await this.executeTransfer(row);
+        } catch (err) {
+          // Its read failed (the database away while the lease held): tried again, as a failed transfer is.
+          if (this.closing) return;
+          this.failed(err, 'engine transfer failed; retrying', { transfer: { id } });
+          this.soon(() => this.runTransferById(id));
         } finally {
           this.transfersInFlight.delete(id);
         }
@@ -546,9 +551,14 @@ export class Engine {
     } catch (err) {
       if (this.closing) return;
       this.failed(err, 'engine transfer failed; retrying', { transfer: row });
-      setTimeout(() => {
-        if (!this.closing) this.runTransfer(row);
-      }, 1000).unref();
+      this.soon(() => this.runTransfer(row));
     }
+  }
+
+  /** Runs `retry` in a second, unless the engine is closing by then. */
+  private soon(retry: () => void): void {
+    setTimeout(() => {
+      if (!this.closing) retry();
+    }, 1000).unref();
   }
 }
