@@ -25,6 +25,15 @@ export async function testStore(key = randomBytes(32)): Promise<Store & { drop()
   return Object.assign(store, { drop: () => db.drop() });
 }
 
+/** A test store with its default environments and a `github` integration in `dev`, whose id is `envId`. */
+export async function storeWithGithub(): Promise<{ store: Store & { drop(): Promise<void> }; envId: number }> {
+  const store = await testStore();
+  await store.environments.ensureDefaults();
+  const envId = (await store.environments.byName('dev'))!.id;
+  await store.integrations.create(envId, { uniqueKey: 'github', provider: 'github' });
+  return { store, envId };
+}
+
 /**
  * `test` for cases that only exist on Postgres (several processes or transactions at once; PGlite
  * is single-connection). On PGlite they are not defined at all, rather than reported as skipped.

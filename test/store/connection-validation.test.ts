@@ -1,5 +1,5 @@
 import type { Store } from '../../src/store';
-import { testStore } from '../helpers/db';
+import { storeWithGithub } from '../helpers/db';
 
 /**
  * Pending connections (upsert with `pending`, settled by accept or refuse): what validate-connection
@@ -9,10 +9,7 @@ let store: Store & { drop(): Promise<void> };
 let envId: number;
 
 beforeAll(async () => {
-  store = await testStore();
-  await store.environments.ensureDefaults();
-  envId = (await store.environments.byName('dev'))!.id;
-  await store.integrations.create(envId, { uniqueKey: 'github', provider: 'github' });
+  ({ store, envId } = await storeWithGithub());
 });
 
 afterAll(() => store.drop());

@@ -1,16 +1,13 @@
 import type { Store } from '../../src/store';
 import { Outbox, OUTBOX_MAX_ATTEMPTS } from '../../src/store/outbox';
-import { testStore } from '../helpers/db';
+import { storeWithGithub } from '../helpers/db';
 
 /** The lifecycle outbox: connections written become events, drained by lease (nothing lost when a drain dies). */
 let store: Store & { drop(): Promise<void> };
 let envId: number;
 
 beforeAll(async () => {
-  store = await testStore();
-  await store.environments.ensureDefaults();
-  envId = (await store.environments.byName('dev'))!.id;
-  await store.integrations.create(envId, { uniqueKey: 'github', provider: 'github' });
+  ({ store, envId } = await storeWithGithub());
 });
 
 afterAll(() => store.drop());
