@@ -114,6 +114,31 @@ function call(method: unknown, json: unknown): string {
   }
 }
 
+const sharedScripts = new Map<string, vm.Script>();
+
+/**
+ * Our own code run in every execution's context (the prelude, zod), compiled once per thread. Contexts
+ * that run one Script share its compiled code (bytecode, no object): functions compiled on first call in
+ * one execution are not compiled again in the next, which was most of a trivial execution's CPU. None of
+ * this code calls import() (the script's own code, which may, is compiled per execution); should it, the
+ * answer is a string, an object of no realm.
+ */
+function sharedScript(filename: string, source: () => string, cachedData: Uint8Array | undefined): vm.Script {
+  let script = sharedScripts.get(filename);
+  if (!script) {
+    script = new vm.Script(source(), {
+      filename,
+      cachedData: cachedData && Buffer.from(cachedData),
+      importModuleDynamically: () => {
+        // eslint-disable-next-line @typescript-eslint/only-throw-error -- a primitive: no object of this realm
+        throw 'import() is not available in scripts';
+      },
+    });
+    sharedScripts.set(filename, script);
+  }
+  return script;
+}
+
 /** One execution: its context, its calls under way, its timers. */
 class Execution {
   /** False once the execution has ended: the functions its context holds stop working. */
@@ -136,7 +161,7 @@ class Execution {
     this.context = withFlagsLocked(() => vm.createContext(Object.create(null), { name: data.scriptName, codeGeneration: { strings: false, wasm: false } }));
     // Taken before any script runs, so the script cannot substitute it.
     this.ContextTypeError = vm.runInContext('TypeError', this.context) as ErrorConstructor;
-    this.compile(assets.prelude, 'syncline:prelude', assets.preludeCache).runInContext(this.context);
+    sharedScript('syncline:prelude', () => assets.prelude, assets.preludeCache).runInContext(this.context);
     const boot = (this.context as Record<string, unknown>).__syncline_boot as (...args: unknown[]) => Api;
     // Deleted from inside: deleting from the sandbox object leaves the context's own global property.
     vm.runInContext('delete globalThis.__syncline_boot', this.context);
@@ -275,8 +300,8 @@ class Execution {
   private loadZod(major: unknown): unknown {
     try {
       if (!this.live) return undefined;
-      if (major === 3) return this.compile(`${MODULE_WRAPPER}${assets.zod3}\n})`, 'zod3.js', assets.zod3Cache).runInContext(this.context);
-      return this.compile(`${MODULE_WRAPPER}${assets.zod}\n})`, 'zod.js', assets.zodCache).runInContext(this.context);
+      if (major === 3) return sharedScript('zod3.js', () => `${MODULE_WRAPPER}${assets.zod3}\n})`, assets.zod3Cache).runInContext(this.context);
+      return sharedScript('zod.js', () => `${MODULE_WRAPPER}${assets.zod}\n})`, assets.zodCache).runInContext(this.context);
     } catch {
       return undefined;
     }
