@@ -107,11 +107,13 @@ export async function runSync(deps: ActivityDeps, { key, reset, emptyCache, sche
   const provider = findProvider(connection.provider);
   // The environment's validate_sync_records: read only if a record does not match its model.
   const validation = async () => ((await store.environmentSettings.get(key.environmentId)).validateSyncRecords ? 'fail' : 'warn') as 'fail' | 'warn';
+  // The first heartbeat goes out after one interval, not at the start: a run shorter than that (most)
+  // sends none, one call to the engine less per run. A stop is still heard within about an interval
+  // (the SDK throttles heartbeats, so one sent at the start was followed by the next only that late).
   const heartbeat = setInterval(() => context.heartbeat({ jobId: job.id }), heartbeatEvery(info.heartbeatTimeoutMs));
   const signal = context.cancellationSignal;
   let outcome: Awaited<ReturnType<typeof runScript>> | { success: false; error: { type: string; message: string }; logs: [] };
   try {
-    context.heartbeat({ jobId: job.id });
     outcome = crashLoop ?? (provider
       ? await runScript({
           kind: 'sync',
