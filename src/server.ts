@@ -90,6 +90,7 @@ export async function startSyncline(config: Config, logger?: Logger, options: St
         heartbeatTimeoutMs: options.heartbeatTimeoutMs,
         workflowThreads: config.workflowThreads,
         activitySlots: config.workerSlots,
+        cachedWorkflows: config.workflowCache,
         runLimits: runLimits(config),
       });
     }

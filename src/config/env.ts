@@ -43,6 +43,7 @@ const schema = z.object({
     .max(16, 'a whole number of workflow threads from 1 to 16')
     .default(2),
   SYNCLINE_WORKER_SLOTS: count('a whole number of activities the worker runs at once, from 1'),
+  SYNCLINE_WORKFLOW_CACHE: count('a whole number of workflows the worker keeps in memory, from 1'),
   SYNCLINE_MAX_RUNS_PER_ENVIRONMENT: count('a whole number of runs of one environment at once, from 1'),
   SYNCLINE_MAX_RUNS_PER_CONNECTION: count('a whole number of runs of one connection at once, from 1'),
   SYNCLINE_MAX_BATCH_MB: count('a whole number of megabytes one batchSave call may carry, from 1'),
@@ -85,6 +86,8 @@ export interface Config {
   readonly workflowThreads: number;
   /** Activities the worker runs at once (absent: 200). */
   readonly workerSlots?: number;
+  /** Workflows the worker keeps in memory between their tasks (absent: 10,000). */
+  readonly workflowCache?: number;
   /** Sync runs and action attempts of one environment / one connection this worker runs at once (absent: 50 / 20); more wait their turn. */
   readonly maxRunsPerEnvironment?: number;
   readonly maxRunsPerConnection?: number;
@@ -132,6 +135,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
     webhookRateLimit: v.SYNCLINE_WEBHOOK_RATE_LIMIT,
     workflowThreads: v.SYNCLINE_WORKFLOW_THREADS,
     workerSlots: v.SYNCLINE_WORKER_SLOTS,
+    workflowCache: v.SYNCLINE_WORKFLOW_CACHE,
     maxRunsPerEnvironment: v.SYNCLINE_MAX_RUNS_PER_ENVIRONMENT,
     maxRunsPerConnection: v.SYNCLINE_MAX_RUNS_PER_CONNECTION,
     maxBatchMb: v.SYNCLINE_MAX_BATCH_MB,

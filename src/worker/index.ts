@@ -60,12 +60,23 @@ export interface SyncWorkerOptions {
   workflowThreads?: number;
   /** Activities run at once (default WORKER_ACTIVITY_SLOTS). */
   activitySlots?: number;
+  /** Workflows kept in memory between their tasks (default WORKFLOW_CACHE_SIZE). */
+  cachedWorkflows?: number;
   /** Caps on the runs of one environment and one connection at once (default DEFAULT_RUN_LIMITS). */
   runLimits?: RunLimits;
 }
 
 /** Activities a worker runs at once: sync runs, action attempts, webhook deliveries. */
 export const WORKER_ACTIVITY_SLOTS = 200;
+
+/**
+ * Workflows a worker keeps in memory between their tasks. A workflow not kept is replayed from its
+ * whole history at its next task: for a sync, up to 200 runs of events. Every sync of every connection
+ * is a workflow, and they are taken in turn, so a cache smaller than their number misses on every task
+ * (least recently used goes first): the SDK's default, sized from the heap (about 2,300 with a 4 GB
+ * heap), made each run of 3,000 syncs a replay.
+ */
+export const WORKFLOW_CACHE_SIZE = 10_000;
 
 /**
  * A worker running the sync and action workflows and their activities.
@@ -84,6 +95,7 @@ export async function createSyncWorker(options: SyncWorkerOptions): Promise<Work
     activities: createActivities({ store: options.store, actions: orchestrator && ((env) => orchestrator.scriptTrigger(env)) }, options.runLimits),
     maxConcurrentActivityTaskExecutions: options.activitySlots ?? WORKER_ACTIVITY_SLOTS,
     workflowThreadPoolSize: options.workflowThreads ?? 2,
+    maxCachedWorkflows: options.cachedWorkflows ?? WORKFLOW_CACHE_SIZE,
     // Heartbeats bring back cancellation (a terminated workflow's running script is stopped): at most 5 s late.
     maxHeartbeatThrottleInterval: '5s',
     shutdownGraceTime: '5s',
@@ -111,8 +123,9 @@ export interface OrchestrationOptions {
   runsPerExecution?: number;
   /** Threads running workflow code (SyncWorkerOptions.workflowThreads). */
   workflowThreads?: number;
-  /** The worker's activity slots and per-environment / per-connection caps (SyncWorkerOptions). */
+  /** The worker's activity slots, workflow cache and per-environment / per-connection caps (SyncWorkerOptions). */
   activitySlots?: number;
+  cachedWorkflows?: number;
   runLimits?: RunLimits;
 }
 
@@ -163,7 +176,7 @@ export async function startOrchestration(options: OrchestrationOptions): Promise
     await ready("the namespace and Syncline's search attributes", () => orchestrator.registerSearchAttributes());
     let worker: Worker | undefined;
     if (options.worker !== false) {
-      const w = await createSyncWorker({ connection, store: options.store, orchestrator, workflowThreads: options.workflowThreads, activitySlots: options.activitySlots, runLimits: options.runLimits });
+      const w = await createSyncWorker({ connection, store: options.store, orchestrator, workflowThreads: options.workflowThreads, activitySlots: options.activitySlots, cachedWorkflows: options.cachedWorkflows, runLimits: options.runLimits });
       const running = w.run();
       running.catch((err: unknown) => options.logger.error({ err }, 'the Temporal worker stopped'));
       closers.push(async () => {
