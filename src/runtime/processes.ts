@@ -1,5 +1,6 @@
 import { fork, type ChildProcess } from 'node:child_process';
 import { EventEmitter } from 'node:events';
+import type { Readable } from 'node:stream';
 import type { HostMessage, ProcessCommand, ProcessEvent, RunData, ThreadLimits } from './worker/protocol';
 
 /** How long a script process without executions stays up, ready for the next one. */
@@ -117,8 +118,7 @@ class ScriptProcess {
       if (this.threads.size === 0) this.idle();
     });
     clearTimeout(this.idleTimer);
-    this.child.ref();
-    this.child.channel?.ref();
+    this.holdEventLoop(true);
     this.send({ type: 'start', id, run, memoryMb, limits });
     return thread;
   }
@@ -127,10 +127,18 @@ class ScriptProcess {
     this.child.kill('SIGKILL');
   }
 
+  /** Whether the process, its IPC channel and its stderr pipe keep this process's event loop alive (a CLI's dryrun exits once its run ends). */
+  private holdEventLoop(hold: boolean): void {
+    const handles = [this.child, this.child.channel, this.child.stderr as (Readable & { ref?(): void; unref?(): void }) | null];
+    for (const handle of handles) {
+      if (hold) handle?.ref?.();
+      else handle?.unref?.();
+    }
+  }
+
   /** No execution runs here: the process does not keep the server's event loop alive, and ends after a while. */
   private idle(): void {
-    this.child.unref();
-    this.child.channel?.unref();
+    this.holdEventLoop(false);
     clearTimeout(this.idleTimer);
     this.idleTimer = setTimeout(() => this.stop(), SCRIPT_PROCESS_IDLE_MS).unref();
   }

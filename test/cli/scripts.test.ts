@@ -2,6 +2,7 @@ import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { startFakeApi, type FakeApi } from '../fixtures/fake-apis';
+import { SCRIPT_PROCESS_IDLE_MS } from '../../src/runtime/processes';
 import { runCli } from '../helpers/cli';
 import { startTestServer, type TestServer } from '../helpers/server';
 
@@ -93,7 +94,10 @@ test('a nango.yaml mistake is reported with file and line before anything runs',
 }, 60_000);
 
 test('dryrun of the sync fetches through the fake GitHub with the connection token and saves nothing', async () => {
+  const startedAt = Date.now();
   const result = await syncline(['dryrun', 'issues', 'octo']);
+  // It exits when the run ends: its idle script process does not hold the CLI until the process's idle timeout.
+  expect(Date.now() - startedAt).toBeLessThan(SCRIPT_PROCESS_IDLE_MS);
   expect(result.stderr).toContain('nothing was saved');
   expect(result.code).toBe(0);
   const [, count, json] = /^save (\d+) GithubIssueDemo\n([\s\S]*?)\n(?=save|$)/.exec(result.stdout) ?? [];
