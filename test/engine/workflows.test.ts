@@ -46,9 +46,9 @@ test('a signal arriving while the task that continues the run as new runs reache
 
 test('signals and signal-with-starts addressed to the workflow id meet its current run while it continues as new again and again', async () => {
   const workflowId = id('moving');
-  const handle = h.track(await h.client.workflow.start(countdown, { taskQueue: tq, workflowId, args: [150] }));
+  const handle = h.track(await h.client.workflow.start(countdown, { taskQueue: tq, workflowId, args: [60] }));
   const calls: Array<Promise<unknown>> = [];
-  for (let i = 0; i < 60; i++) {
+  for (let i = 0; i < 30; i++) {
     calls.push(handle.signal(addSignal, i));
     calls.push(h.client.workflow.signalWithStart(countdown, { taskQueue: tq, workflowId, args: [0], signal: addSignal, signalArgs: [i] }));
     await new Promise((r) => setTimeout(r, 10));

@@ -94,11 +94,12 @@ describe('limits', () => {
   test('a flood of helper calls or logs is bounded, and the host carries on', async () => {
     const calls = await h.run(script(`const all = []; for (let i = 0; i < 5000; i++) all.push(nango.getMetadata()); await Promise.all(all);`));
     expect(!calls.success && calls.error.message).toContain('helper calls are waiting for an answer');
-    const logs = await h.run(script(`for (let i = 0; i < 50000; i++) console.log('line', i); return 'logged'`));
+    // 50,000 lines take seconds on a loaded machine: the time limit is not what is tested here.
+    const logs = await h.run(script(`for (let i = 0; i < 50000; i++) console.log('line', i); return 'logged'`), { limits: { timeoutMs: 60_000 } });
     expect(outputOf(logs)).toBe('logged');
     expect(logs.logs).toHaveLength(10_001);
     expect(logs.logs[10_000]!.message).toBe('10000 more log entries were dropped (limit 10000 per execution)');
-  });
+  }, 90_000);
 
   test('executions run side by side without sharing globals', async () => {
     const [a, b] = await Promise.all([
