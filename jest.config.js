@@ -26,4 +26,5 @@ module.exports = {
   testTimeout: 30000,
   // Each file gets its own database (schema or PGlite instance); two cores, so keep workers low.
   maxWorkers: 2,
+  testSequencer: '<rootDir>/test/setup/sequencer.js',
 };
