@@ -32,8 +32,10 @@ import { freePort, startTemporalDevServer, temporalCli } from '../test/helpers/t
  * - engine.schedule: a schedule firing every second for ENGINE_BENCH_SCHEDULE_S (default 15)
  *   seconds: lag of each workflow's start time behind its nominal time (TemporalScheduledStartTime,
  *   else the time its workflow id ends with) p50 / max.
- * - engine.idle: ENGINE_BENCH_IDLE (default 10,000) workflows each waiting on a 30 s timer: server
- *   RSS while they wait, and the lag of the timer firings (TimerFired time minus due time) p50 / p99.
+ * - engine.idle: ENGINE_BENCH_IDLE (default 10,000) workflows each waiting on a timer due 30 s after
+ *   the last has started, started ENGINE_BENCH_IDLE_RATE (default 200) a second on both servers (so
+ *   the timers fall due at the same rate): server RSS while they all wait, and
+ *   the lag of the timer firings (TimerFired time minus due time) p50 / p99.
  */
 const workflowsPath = path.join(__dirname, '../test/engine/workflows/index.ts');
 const taskQueue = 'bench';
@@ -170,6 +172,7 @@ const scheduledStartTime = defineSearchAttributeKey('TemporalScheduledStartTime'
 async function measure(target: Target, workflowBundle: WorkflowBundle): Promise<Figure[]> {
   const n = Number(process.env.ENGINE_BENCH_N ?? 2000);
   const idle = Number(process.env.ENGINE_BENCH_IDLE ?? 10_000);
+  const idleRate = Number(process.env.ENGINE_BENCH_IDLE_RATE ?? 200);
   const updates = Number(process.env.ENGINE_BENCH_UPDATES ?? 500);
   const scheduleSeconds = Number(process.env.ENGINE_BENCH_SCHEDULE_S ?? 15);
   const figures: Figure[] = [];
@@ -287,10 +290,20 @@ async function measure(target: Target, workflowBundle: WorkflowBundle): Promise<
     }
 
     if (idle > 0) {
-      const sleepMs = 30_000;
+      // Every workflow still waits when the last one has started (and RSS is read).
+      const sleepMs = 30_000 + (idle * 1000) / idleRate;
       const ids = Array.from({ length: idle }, (_, i) => `idle-${i}`);
       const s0 = performance.now();
-      await pool(ids, 100, async (id) => void (await client.workflow.start('sleeper', { taskQueue, workflowId: id, args: [sleepMs] })));
+      // Started at one pace on both servers, so their timers fall due at the same rate: the lag
+      // compares like with like (unpaced, ours started them, and so fired them, 5 times as fast).
+      await pool(
+        ids.map((id, i) => ({ id, due: s0 + (i * 1000) / idleRate })),
+        100,
+        async ({ id, due }) => {
+          await sleep(due - performance.now());
+          await client.workflow.start('sleeper', { taskQueue, workflowId: id, args: [sleepMs] });
+        },
+      );
       const startSeconds = (performance.now() - s0) / 1000;
       await sleep(3000);
       const rss = rssMb(target.pid);
