@@ -81,7 +81,7 @@ export class WebhookDispatcher {
         failedAt: (job.finishedAt ?? new Date()).toISOString(),
       }),
     );
-    return this.enqueue(key.environmentId, connection, `sync:job:${jobId}`, bodies.map((body) => ({ part: body.model, body })), true, settings);
+    return this.enqueue(key.environmentId, connection, `sync:job:${jobId}`, bodies.map((body) => ({ part: body.model, body })), { settings });
   }
 
   /** The `sync` webhooks of a webhook-handler run that saved records (`syncType: WEBHOOK`), with its checkpoints when it used them. */
@@ -118,7 +118,7 @@ export class WebhookDispatcher {
       ...(endUserId ? { endUser: { endUserId, ...(connection?.endUser?.organization ? { organizationId: connection.endUser.organization.id } : {}) } } : {}),
       ...(event.error ? { error: event.error } : {}),
     };
-    return this.enqueue(event.environmentId, connection, `auth:${event.id}`, [{ part: '', body }], true, settings);
+    return this.enqueue(event.environmentId, connection, `auth:${event.id}`, [{ part: '', body }], { settings });
   }
 
   /** The `async_action` webhook of a finished async action call. */
@@ -133,7 +133,7 @@ export class WebhookDispatcher {
       providerConfigKey: call.integration,
       payload: { id: call.id, statusUrl: `/action/${call.id}` },
     };
-    return this.enqueue(environmentId, connection, `async_action:${call.id}`, [{ part: '', body }], true, settings);
+    return this.enqueue(environmentId, connection, `async_action:${call.id}`, [{ part: '', body }], { settings });
   }
 
   /**
@@ -145,7 +145,7 @@ export class WebhookDispatcher {
     for (const connectionId of connectionIds.length ? connectionIds : [undefined]) {
       const connection = connectionId === undefined ? null : await this.connection(environmentId, integration, connectionId);
       const body: ForwardWebhook = { from: FROM, type: 'forward', ...(connectionId !== undefined ? { connectionId } : {}), providerConfigKey: integration, payload };
-      ids.push(...(await this.enqueue(environmentId, connection, `forward:${incomingId}:${connectionId ?? ''}`, [{ part: '', body }], false)));
+      ids.push(...(await this.enqueue(environmentId, connection, `forward:${incomingId}:${connectionId ?? ''}`, [{ part: '', body }], { start: false })));
     }
     await this.startDelivery(ids);
     return ids;
@@ -176,7 +176,7 @@ export class WebhookDispatcher {
         queryTimeStamp: startedAt.toISOString(),
       });
     }
-    return this.enqueue(key.environmentId, connection, `sync:${cause}`, bodies.map((body) => ({ part: body.model, body })), true, settings);
+    return this.enqueue(key.environmentId, connection, `sync:${cause}`, bodies.map((body) => ({ part: body.model, body })), { settings });
   }
 
   /** The connection's override URL, else the environment's primary and secondary URLs (from `settings` when the caller has read them). */
@@ -189,8 +189,7 @@ export class WebhookDispatcher {
     connection: Connection | null,
     cause: string,
     items: Array<{ part: string; body: Webhook }>,
-    start = true,
-    settings?: WebhookSettings,
+    { start = true, settings }: { start?: boolean; settings?: WebhookSettings } = {},
   ): Promise<number[]> {
     if (!items.length) return [];
     const urls = await this.urls(environmentId, connection, settings);
