@@ -58,7 +58,22 @@ export interface TemporalDevServer {
 export async function startTemporalDevServer(port?: number): Promise<TemporalDevServer> {
   const cli = temporalCli();
   if (!cli) throw new Error(`The Temporal CLI (temporal) is not installed, so cluster mode cannot be tested. Install it: ${INSTALL_HINT}; or set ${SKIP_CLUSTER_ENV}=1 to test the embedded engine only.`);
-  const address = `127.0.0.1:${port ?? (await freePort())}`;
+  // On a port of its choosing, a server that exits while starting is started again on another: it
+  // also binds ports of its own next to the one given, which a server started at the same time by
+  // another test file can take first (CI saw one exit with a Go panic in NewServerFx).
+  for (let tries = 1; ; tries++) {
+    try {
+      return await startDevServer(cli, port ?? (await freePort()));
+    } catch (err) {
+      if (port !== undefined || tries >= 3 || !(err instanceof ExitedWhileStarting)) throw err;
+    }
+  }
+}
+
+class ExitedWhileStarting extends Error {}
+
+async function startDevServer(cli: string, port: number): Promise<TemporalDevServer> {
+  const address = `127.0.0.1:${port}`;
   const child = spawn(cli, ['server', 'start-dev', '--headless', '--ip', '127.0.0.1', '--port', address.split(':')[1]!, '--log-level', 'error'], { stdio: ['ignore', 'ignore', 'pipe'] });
   let stderr = '';
   child.stderr.on('data', (d) => (stderr += d));
@@ -69,7 +84,7 @@ export async function startTemporalDevServer(port?: number): Promise<TemporalDev
   };
   const deadline = Date.now() + 30_000;
   for (;;) {
-    if (child.exitCode !== null) throw new Error(`temporal server start-dev exited ${child.exitCode}: ${stderr.slice(-2000)}`);
+    if (child.exitCode !== null) throw new ExitedWhileStarting(`temporal server start-dev exited ${child.exitCode}: ${stderr.slice(0, 1000)}\n…\n${stderr.slice(-1000)}`);
     try {
       const connection = await Connection.connect({ address, connectTimeout: 1000 });
       try {
