@@ -4,8 +4,10 @@ import { startOrchestrationTest, waitFor, type OrchestrationTest } from './helpe
 // connection at once. A flood of 7 actions hanging 8 s on one connection of `dev` (more than the
 // worker's slots: without the caps it would hold all of them, and everything else would wait 8 s)
 // delays only that connection: another dev connection, prod's actions and prod's sync keep their
-// latency; the flood itself runs 3 at a time, the waiting calls starting as slots free up.
-jest.setTimeout(90_000);
+// latency; the flood itself runs 3 at a time, the waiting calls starting as slots free up. A flood
+// spread over three dev connections (no connection past its cap, together more than the worker's
+// slots) is held by the environment's cap: it delays dev, and prod keeps its latency.
+jest.setTimeout(120_000);
 
 const YAML = `integrations:
   fake:
@@ -49,8 +51,7 @@ beforeAll(async () => {
     });
     expect((await t.request('POST', '/sync/deploy', { key, json: { nangoYamlBody: YAML, flowConfigs } })).status).toBe(200);
   }
-  await t.connect('d1');
-  await t.connect('d2');
+  for (const id of ['d1', 'd2', 'd3', 'd4', 'd5']) await t.connect(id);
   t.fake.items = [{ id: 1, name: 'one' }];
   const imported = await t.request('POST', '/connections', { key: t.keys.prod, json: { provider_config_key: 'fake', connection_id: 'p1', credentials: { type: 'API_KEY', apiKey: 'k' } } });
   expect(imported.status).toBeLessThan(300);
@@ -68,6 +69,9 @@ async function echoMs(key: string, connectionId: string): Promise<number> {
   expect(res).toMatchObject({ status: 200, body: { at: started } });
   return Date.now() - started;
 }
+
+const slowCalls = (prefix: string) => t.fake.requestsTo('/slow').filter((r) => String(r.query.tag).startsWith(prefix));
+const running = async () => (await t.store.db.query<{ n: number }>("SELECT count(*)::int AS n FROM action_runs WHERE status = 'RUNNING'")).rows[0]!.n;
 
 /** Waits until prod's sync of p1 has finished `count` runs, all successful. */
 async function prodSyncRuns(count: number): Promise<void> {
@@ -103,10 +107,37 @@ test('a flood of hanging actions on one dev connection delays only that connecti
 
   // The waiting calls start as the first ones end, never more than the connection's cap at once.
   await waitFor('the first flooded calls to end', async () => (await Promise.all(flood.map((r) => t.request('GET', r.body.statusUrl)))).filter((r) => r.status === 200).length >= CAPS.perConnection, 20_000);
-  await waitFor('the next flooded calls to start', () => t.fake.requestsTo('/slow').length >= 2 * CAPS.perConnection, 20_000);
-  const starts = t.fake.requestsTo('/slow').map((r) => r.at);
+  await waitFor('the next flooded calls to start', () => slowCalls('f').length >= 2 * CAPS.perConnection, 20_000);
+  const starts = slowCalls('f').map((r) => r.at);
   const mostAtOnce = Math.max(...starts.map((at) => starts.filter((other) => other <= at && at < other + SLOW_MS).length));
   const secondBatch = starts.slice(CAPS.perConnection, 2 * CAPS.perConnection).map((at) => at - floodedAt);
   console.log(`flood: ${starts.length}/${FLOOD} calls started, at most ${mostAtOnce} at once; the second three started ${secondBatch.join(', ')} ms after the flood`);
   expect(mostAtOnce).toBe(CAPS.perConnection);
+});
+
+test("a flood spread over dev's connections is held by the environment's cap: dev waits, prod's actions and sync keep their latency", async () => {
+  // The first test's flood is over: every slot is free again.
+  await waitFor('the first flood to end', async () => (await running()) === 0, 40_000);
+  const before = { prod: await echoMs(t.keys.prod, 'p1') };
+  // 3 + 3 + 2 calls: no connection past its cap of 3; 8 together would take all 6 of the worker's slots.
+  const spread = ['d3', 'd3', 'd3', 'd4', 'd4', 'd4', 'd5', 'd5'];
+  const flood = await Promise.all(spread.map((id, i) => trigger(t.keys.dev, id, 'slow', { ms: SLOW_MS, tag: `s${i}` }, true)));
+  const floodedAt = Date.now();
+  expect(flood.every((r) => r.status === 202)).toBe(true);
+  await waitFor("the flood to take its environment's slots", () => slowCalls('s').length >= CAPS.perEnvironment);
+  // dev's own next call waits for a flooded one to end; prod's do not.
+  const devCall = echoMs(t.keys.dev, 'd2');
+  const during = { prod: await echoMs(t.keys.prod, 'p1'), prodSync: 0 };
+  const triggered = Date.now();
+  expect((await t.request('POST', '/sync/trigger', { key: t.keys.prod, json: { provider_config_key: 'fake', connection_id: 'p1', syncs: ['items'] } })).status).toBe(200);
+  await prodSyncRuns(3);
+  during.prodSync = Date.now() - triggered;
+  const prodDoneAt = Date.now();
+  const startedDuring = slowCalls('s').filter((r) => r.at < floodedAt + SLOW_MS).length;
+  const devMs = await devCall;
+  console.log(`spread flood: prod echo before ${before.prod} ms, during ${during.prod} ms; prod sync trigger to finished run ${during.prodSync} ms; dev's other call ${devMs} ms; ${startedDuring} flooded calls started in the first ${SLOW_MS} ms`);
+  // prod never waited for a flooded call; dev's call did, and the flood never ran more than the environment's cap.
+  expect(prodDoneAt - floodedAt).toBeLessThan(SLOW_MS);
+  expect(startedDuring).toBe(CAPS.perEnvironment);
+  expect(devMs).toBeGreaterThan(SLOW_MS / 2);
 });
