@@ -29,6 +29,8 @@ describe('loadConfig', () => {
       SYNCLINE_MAX_RUNS_PER_ENVIRONMENT: '10',
       SYNCLINE_MAX_RUNS_PER_CONNECTION: '2',
       SYNCLINE_RECORD_READS_AT_ONCE: '8',
+      SYNCLINE_MAX_BATCH_MB: '20',
+      SYNCLINE_RECORDS_IN_FLIGHT_MB: '128',
     });
     expect(config).toMatchObject({
       port: 8080,
@@ -46,6 +48,8 @@ describe('loadConfig', () => {
       maxRunsPerEnvironment: 10,
       recordReadsAtOnce: 8,
       maxRunsPerConnection: 2,
+      maxBatchMb: 20,
+      recordsInFlightMb: 128,
     });
     expect(config.encryptionKey).toEqual(Buffer.alloc(32, 7));
   });
@@ -77,6 +81,8 @@ describe('loadConfig', () => {
     ['SYNCLINE_WORKER_SLOTS', '0', /^Invalid SYNCLINE_WORKER_SLOTS: expected a whole number of activities the worker runs at once, from 1/],
     ['SYNCLINE_MAX_RUNS_PER_ENVIRONMENT', '2.5', /^Invalid SYNCLINE_MAX_RUNS_PER_ENVIRONMENT: expected a whole number of runs of one environment at once, from 1/],
     ['SYNCLINE_MAX_RUNS_PER_CONNECTION', 'many', /^Invalid SYNCLINE_MAX_RUNS_PER_CONNECTION: expected a whole number of runs of one connection at once, from 1/],
+    ['SYNCLINE_MAX_BATCH_MB', '0.5', /^Invalid SYNCLINE_MAX_BATCH_MB: expected a whole number of megabytes one batchSave call may carry, from 1/],
+    ['SYNCLINE_RECORDS_IN_FLIGHT_MB', '0', /^Invalid SYNCLINE_RECORDS_IN_FLIGHT_MB: expected a whole number of megabytes of records all runs may hold at once, from 1/],
     ['SYNCLINE_RECORD_READS_AT_ONCE', '0', /^Invalid SYNCLINE_RECORD_READS_AT_ONCE: expected a whole number of GET \/records pages read at once, from 1/],
   ])('%s=%s stops start-up with one line naming it', (name, value, message) => {
     expect(() => loadConfig({ [name]: value })).toThrow(ConfigError);
