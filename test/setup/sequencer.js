@@ -9,6 +9,7 @@ const Sequencer = require('@jest/test-sequencer').default;
 const SLOWEST = [
   'test/engine/lease.test.ts',
   'test/orchestration/crash.test.ts',
+  'test/orchestration/crash-loop.test.ts',
   'test/outage/outage.test.ts',
   'test/engine/temporal-ui.test.ts',
   'test/cli/zero-yaml-project.test.ts',
