@@ -24,6 +24,25 @@ export async function dashboardOnTestServer(): Promise<{ server: TestServer; pag
   };
 }
 
+/**
+ * For a test file: a dashboard on a test server, started before its tests and closed after them.
+ *
+ * @example
+ * const t = useDashboard();
+ * test('...', async () => { await openPage(t.page, t.server.url, t.server.keys.dev, '#/settings'); });
+ */
+export function useDashboard(): { server: TestServer; page: Page } {
+  const current = {} as { server: TestServer; page: Page };
+  let close: (() => Promise<void>) | undefined;
+  beforeAll(async () => {
+    const dashboard = await dashboardOnTestServer();
+    ({ close } = dashboard);
+    Object.assign(current, { server: dashboard.server, page: dashboard.page });
+  });
+  afterAll(() => close?.());
+  return current;
+}
+
 /** Signs in with `key` and opens the page the nav link `hash` (`#/settings`) leads to. */
 export async function openPage(page: Page, url: string, key: string, hash: string): Promise<void> {
   await page.goto(`${url}/`);
