@@ -1,9 +1,10 @@
 import { runAction } from './action';
 import { runOnEventScript } from './on-event';
-import { RunSlots, type RunLimits } from './slots';
+import { Context } from '@temporalio/activity';
+import { RunSlots, type RunLimits, type SlotWaiter } from './slots';
 import { runSync, type ActivityDeps } from './sync';
 import type { SyncActivities } from './types';
-import type { OnEventActivities, SyncRunBusy } from '../workflows/types';
+import { SLOT_FREE_SIGNAL, type OnEventActivities, type SyncRunBusy } from '../workflows/types';
 import { webhookActivities, type WebhookActivities } from './webhooks';
 
 export type { SyncActivities } from './types';
@@ -12,6 +13,14 @@ export type { ActivityDeps } from './sync';
 export { DEFAULT_RUN_LIMITS, type RunLimits } from './slots';
 
 const busyOutcome = (reason: string): SyncRunBusy => ({ outcome: 'busy', reason });
+
+/** The workflow of the activity running now, woken by a signal when a slot is kept for it. */
+function currentWaiter(): SlotWaiter | undefined {
+  const { info, client } = Context.current();
+  if (!info.workflowExecution) return undefined;
+  const { workflowId, runId } = info.workflowExecution;
+  return { id: workflowId, wake: () => client.workflow.getHandle(workflowId, runId).signal(SLOT_FREE_SIGNAL) };
+}
 
 /**
  * The activities the worker registers, bound to the store (and the action trigger scripts use).
@@ -26,10 +35,10 @@ export function createActivities(deps: ActivityDeps, limits?: RunLimits): SyncAc
   const webhooks = webhookActivities(deps);
   return {
     ...webhooks,
-    runWebhookHandler: (args) => slots.run(args, () => webhooks.runWebhookHandler(args), busyOutcome),
-    runSync: (input) => slots.run(input.key, () => runSync(deps, input), busyOutcome),
+    runWebhookHandler: (args) => slots.run(args, () => webhooks.runWebhookHandler(args), busyOutcome, currentWaiter()),
+    runSync: (input) => slots.run(input.key, () => runSync(deps, input), busyOutcome, currentWaiter()),
     abandonSyncRun: (runKey, error) => deps.store.jobs.abandonJob(runKey, error),
-    runAction: (args, actionId, last) => (args.nested ? runAction(deps, args, actionId, last) : slots.run(args, () => runAction(deps, args, actionId, last), (busy) => ({ busy }))),
+    runAction: (args, actionId, last) => (args.nested ? runAction(deps, args, actionId, last) : slots.run(args, () => runAction(deps, args, actionId, last), (busy) => ({ busy }), currentWaiter())),
     runOnEventScript: (args) => runOnEventScript(deps, args),
     abandonActionRun: async (actionId, error) => {
       await deps.store.actions.abandon(actionId, error);

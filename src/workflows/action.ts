@@ -2,7 +2,8 @@ import { patched, proxyActivities, sleep } from '@temporalio/workflow';
 import type { SyncActivities } from '../activities/types';
 import type { WebhookActivities } from '../activities/webhooks';
 import { unrecordedActionEnd } from './failures';
-import { BOOKKEEPING_ACTIVITY, busyWaitMs, FINAL_ACTION_ERRORS, type ActionResult, type ActionWorkflowArgs } from './types';
+import { whenSlotFree } from './slots';
+import { BOOKKEEPING_ACTIVITY, FINAL_ACTION_ERRORS, type ActionResult, type ActionWorkflowArgs } from './types';
 
 /** Wall-clock limit of one action run, as in Nango. */
 export const ACTION_TIMEOUT_MS = 15 * 60_000;
@@ -12,7 +13,7 @@ export const ACTION_START_TIMEOUT_MS = 5 * 60_000;
 /**
  * One action call: runs `runAction` (which keeps the output in Postgres, so only a status crosses
  * Temporal) and retries failures up to `maxRetries` times with exponential back-off. An attempt
- * refused because its environment or connection is busy waits on a timer and asks again (not
+ * refused because its environment or connection is busy waits to be woken and asks again (not
  * counted as an attempt). When the activity's own attempts run out (its worker died, it timed
  * out, it failed before recording anything) the run is ended here as failed; either way an async
  * call's `async_action` webhook is sent. A terminated or timed-out workflow runs none of this:
@@ -41,12 +42,8 @@ export async function actionWorkflow(args: ActionWorkflowArgs, actionId: string)
 }
 
 async function attempts(args: ActionWorkflowArgs, actionId: string, runAction: SyncActivities['runAction']): Promise<ActionResult> {
-  for (let attempt = 0, waits = 0; ; ) {
-    const result = await runAction(args, actionId, attempt >= args.maxRetries);
-    if ('busy' in result) {
-      await sleep(busyWaitMs(waits++, Math.random()));
-      continue;
-    }
+  for (let attempt = 0; ; ) {
+    const result = await whenSlotFree(() => runAction(args, actionId, attempt >= args.maxRetries));
     if (result.success || FINAL_ACTION_ERRORS.includes(result.error.type) || attempt >= args.maxRetries) return result;
     await sleep(Math.min(1000 * 2 ** attempt, 30_000));
     attempt++;

@@ -139,18 +139,22 @@ export interface ActionWorkflowArgs {
 /** How an action call ended; its output or error payload stays in Postgres (`action_runs`), only this crosses Temporal. */
 export type ActionResult = { success: true } | { success: false; error: { type: string; message: string } };
 
-/** An attempt not started because its environment or connection is at its cap of concurrent runs: the workflow waits (a durable timer) and asks again. */
+/** An attempt not started because its environment or connection is at its cap of concurrent runs: the workflow waits to be woken (or a durable timer) and asks again. */
 export interface RunBusy {
   busy: string;
 }
 
+/** The signal a worker sends a workflow it refused as busy when it keeps a slot for its next attempt. */
+export const SLOT_FREE_SIGNAL = 'slotFree';
+
 /**
- * How long a run refused as busy waits before it asks again, after `waits` earlier refusals: from
- * 0.5 s growing to 5 s, with jitter so the waiting runs do not all ask at once. Only workflow
- * timers wait: no worker slot is held meanwhile.
+ * How long a run refused as busy waits for its wake-up (SLOT_FREE_SIGNAL) before it asks again
+ * anyway, after `waits` earlier refusals: from 30 s doubling to 5 min, with jitter. Asking again
+ * without a wake-up is for a worker that restarted (its line of waiting runs is in memory); a run
+ * still in line keeps its place. Only workflow timers wait: no worker slot is held meanwhile.
  */
 export function busyWaitMs(waits: number, random: number): number {
-  return Math.round(Math.min(5_000, 500 * 1.5 ** waits) * (0.75 + random / 2));
+  return Math.round(Math.min(300_000, 30_000 * 2 ** waits) * (0.75 + random / 2));
 }
 
 /** Action failures that retrying cannot fix: the caller's input, the script's deliberate ActionError, a missing action. */
