@@ -3,7 +3,7 @@
  * server stopped): without DATABASE_URL (PGlite) they are not collected at all, rather than run
  * as skipped tests.
  */
-const POSTGRES_ONLY = ['<rootDir>/test/outage/', '<rootDir>/test/engine/lease.test.ts'];
+const POSTGRES_ONLY = ['<rootDir>/test/outage/', '<rootDir>/test/engine/lease.test.ts', '<rootDir>/test/engine/schedule-crash.test.ts'];
 /**
  * Test files that restart or stop the Postgres server itself, which would break every other test
  * running at the time: collected only with SYNCLINE_TEST_PG_RESTART=1 (.ci/run runs them after the suite).

@@ -40,6 +40,8 @@ export function spawnEngine(env: NodeJS.ProcessEnv): Promise<ChildProcess> {
 
 export interface EngineProcess {
   address: string;
+  /** The Postgres schema holding its tables (with DATABASE_URL; PGlite files otherwise). */
+  schema: string;
   /** SIGKILL: nothing is flushed or closed. */
   kill(): Promise<void>;
   /** Starts the engine again on the same port and database. */
@@ -65,6 +67,7 @@ export async function engineProcess(): Promise<EngineProcess> {
   };
   return {
     address: `127.0.0.1:${port}`,
+    schema,
     kill: () => stop('SIGKILL'),
     async restart() {
       child = await spawnEngine(env);
