@@ -2,10 +2,11 @@ import { parseNangoYaml } from '../../src/config/nango-yaml';
 import type { Store } from '../../src/store';
 
 /**
- * The trivial sync the benches run: `bench/tick` saves one record and makes no HTTP call. Deploys
- * it in environment `environmentId`, running `runs` (e.g. `every 1m`).
+ * The trivial sync the benches run: `bench/tick` saves one record and makes no HTTP call (after
+ * spinning `workMs` of CPU, when asked). Deploys it in environment `environmentId`, running `runs`
+ * (e.g. `every 1m`).
  */
-export async function deployTick(store: Store, environmentId: number, runs: string): Promise<void> {
+export async function deployTick(store: Store, environmentId: number, runs: string, workMs = 0): Promise<void> {
   const yaml = `integrations:
   bench:
     syncs:
@@ -19,6 +20,7 @@ models:
     at: string
 `;
   const tick = `module.exports = async function fetchData(nango) {
+  for (const end = Date.now() + ${workMs}; Date.now() < end; );
   await nango.batchSave([{ id: 'tick', at: new Date().toISOString() }], 'Tick');
 };`;
   await store.scripts.deploy(environmentId, yaml, parseNangoYaml(yaml, 'nango.yaml'), [{ integration: 'bench', type: 'sync', name: 'tick', js: tick }]);
