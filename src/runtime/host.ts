@@ -6,7 +6,7 @@ import { ProxyError, ScriptRunError } from './errors';
 import { proxyRequest, type HttpContext, type ResolvedRequest } from './http';
 import { LogCollector, normaliseLevel } from './logs';
 import { paginate, type Page } from './paginate';
-import { modelChecker, RecordWriter, type WriteKind } from './records';
+import { modelChecker, processRecordMemory, RecordWriter, type WriteKind } from './records';
 import type { ExecutionRequest, LogLevel, ProxyConfiguration, ProxyResponse } from './types';
 
 const CONNECTION_MEMO_MS = 60_000;
@@ -301,9 +301,27 @@ export class HelperHost {
     const connection = await this.connectionPk();
     const wanted = [...new Set(ids.map(String))];
     const found: Array<Record<string, unknown>> = [];
+    // What one call brings into the process is bounded as one batchSave is: pages end at a byte
+    // size (their next_cursor continues), and past the batch limit the call fails.
+    const { maxBatchBytes } = (this.request.recordMemory ?? processRecordMemory()).limits;
+    let bytes = 0;
     for (let i = 0; i < wanted.length; i += 100) {
-      const { records } = await sink.list(connection, { model: modelFullName(model, this.request.sync?.variant), ids: wanted.slice(i, i + 100), limit: 100 });
-      for (const { _nango_metadata: _meta, ...record } of records) found.push(record);
+      let cursor: string | undefined;
+      do {
+        const page = await sink.list(connection, { model: modelFullName(model, this.request.sync?.variant), ids: wanted.slice(i, i + 100), limit: 100, cursor });
+        for (const { _nango_metadata: _meta, ...record } of page.records) {
+          bytes += JSON.stringify(record).length;
+          found.push(record);
+        }
+        if (bytes > maxBatchBytes) {
+          // As an oversized batchSave: the run fails even if the script catches the error.
+          throw (this.fatal ??= new ScriptRunError(
+            'batch_too_large',
+            `getRecordsByIds: the records asked for are more than the ${maxBatchBytes} bytes of JSON one call may bring (SYNCLINE_MAX_BATCH_MB): ask for fewer ids per call`,
+          ));
+        }
+        cursor = page.next_cursor ?? undefined;
+      } while (cursor);
     }
     return found;
   }

@@ -69,7 +69,7 @@ export interface RecordSink {
   update(connection: number, model: string, records: readonly unknown[]): Promise<RecordCounts>;
   delete(connection: number, model: string, records: readonly unknown[]): Promise<RecordCounts>;
   /** Reads records by id, for `getRecordsByIds`; a sink without it (a dry run) has nothing to read. */
-  list?(connection: number, query: { model: string; ids: string[]; limit: number }): Promise<{ records: Array<Record<string, unknown>> }>;
+  list?(connection: number, query: { model: string; ids: string[]; limit: number; cursor?: string }): Promise<{ records: Array<Record<string, unknown>>; next_cursor?: string | null }>;
   /**
    * `nango.trackDeletesStart/End` of a sync run (models by full name): `end` marks as deleted the
    * model's records not saved since `start` and returns their ids, or null when no phase was started.

@@ -6,6 +6,12 @@ import type { Db, Queryable } from './db';
 export const RECORDS_CHUNK = 1000;
 export const MAX_RECORDS_LIMIT = 10_000;
 export const DEFAULT_RECORDS_LIMIT = 100;
+/**
+ * A page of records ends once it holds this many bytes of JSON (its last record may take it past
+ * them), whatever its limit: records of megabytes each, 10,000 to a page, were read whole into the
+ * process and made a body longer than V8 can hold. The page's next_cursor continues after it.
+ */
+export const MAX_PAGE_BYTES = 16 * 1024 * 1024;
 const MAX_ID_LENGTH = 255;
 
 export interface ListRecordsQuery {
@@ -99,12 +105,13 @@ export class RecordStore {
       const { rows } = await tx.query<{ added: number; updated: number }>(
         `WITH ${STAMP},
          written AS (
-           INSERT INTO records AS r (connection_id, model, external_id, data, data_hash, first_seen_at, last_modified_at, last_action)
-           SELECT $1, $2, i.external_id, i.data, md5(i.data::text), ts.now, ts.now, 'ADDED'
-           FROM unnest($3::text[], $4::jsonb[]) AS i(external_id, data), ts
+           INSERT INTO records AS r (connection_id, model, external_id, data, data_hash, data_bytes, first_seen_at, last_modified_at, last_action)
+           SELECT $1, $2, i.external_id, i.data, md5(j.text), octet_length(j.text), ts.now, ts.now, 'ADDED'
+           FROM unnest($3::text[], $4::jsonb[]) AS i(external_id, data) CROSS JOIN LATERAL (SELECT i.data::text AS text) AS j, ts
            ON CONFLICT (connection_id, model, external_id) DO UPDATE SET
              data = excluded.data,
              data_hash = excluded.data_hash,
+             data_bytes = excluded.data_bytes,
              last_modified_at = excluded.last_modified_at,
              first_seen_at = CASE WHEN r.deleted_at IS NULL THEN r.first_seen_at ELSE excluded.first_seen_at END,
              last_action = CASE WHEN r.deleted_at IS NULL THEN 'UPDATED' ELSE 'ADDED' END,
@@ -133,7 +140,7 @@ export class RecordStore {
       const { rows } = await tx.query<{ updated: number }>(
         `WITH ${STAMP},
          written AS (
-           UPDATE records r SET data = r.data || i.patch, data_hash = md5((r.data || i.patch)::text),
+           UPDATE records r SET data = r.data || i.patch, data_hash = md5((r.data || i.patch)::text), data_bytes = octet_length((r.data || i.patch)::text),
              last_modified_at = ts.now, last_action = 'UPDATED'
            FROM unnest($3::text[], $4::jsonb[]) AS i(external_id, patch), ts
            WHERE r.connection_id = $1 AND r.model = $2 AND r.external_id = i.external_id
@@ -179,20 +186,31 @@ export class RecordStore {
     if (query.modifiedAfter) where.push(`last_modified_at >= ${param(query.modifiedAfter.toISOString())}::timestamptz`);
     if (query.filter?.length) where.push(`last_action = ANY(${param(query.filter)}::text[])`);
     if (query.ids?.length) where.push(`external_id = ANY(${param(query.ids)}::text[])`);
-    const { rows } = await this.db.query<RecordRow>(
-      `SELECT external_id, data, last_action, ${iso('first_seen_at')} AS first_seen_at, ${iso('last_modified_at')} AS last_modified_at,
-              ${iso('deleted_at')} AS deleted_at, ${iso('pruned_at')} AS pruned_at
-       FROM records WHERE ${where.join(' AND ')}
-       -- Qualified: bare names would sort by the text columns of the same names above, bypassing the index.
-       ORDER BY records.last_modified_at, records.external_id
-       LIMIT ${param(limit + 1)}`,
+    // The candidates' sizes come from data_bytes (the payloads are not read for that); only those
+    // within MAX_PAGE_BYTES of the page's start are returned, with how many candidates there were.
+    const { rows } = await this.db.query<RecordRow & { candidates: number }>(
+      `WITH candidates AS (
+         SELECT external_id, data, last_action, first_seen_at, last_modified_at, deleted_at, pruned_at, coalesce(data_bytes, octet_length(data::text)) AS bytes
+         FROM records WHERE ${where.join(' AND ')}
+         ORDER BY records.last_modified_at, records.external_id
+         LIMIT ${param(limit + 1)}
+       ),
+       sized AS (
+         SELECT *, sum(bytes) OVER (ORDER BY last_modified_at, external_id ROWS UNBOUNDED PRECEDING) - bytes AS before, count(*) OVER () AS candidates FROM candidates
+       )
+       SELECT external_id, data, last_action, ${iso('sized.first_seen_at')} AS first_seen_at, ${iso('sized.last_modified_at')} AS last_modified_at,
+              ${iso('sized.deleted_at')} AS deleted_at, ${iso('sized.pruned_at')} AS pruned_at, candidates::int AS candidates
+       FROM sized WHERE before < ${param(MAX_PAGE_BYTES)}
+       -- Qualified: bare names would sort by the text columns of the same names above.
+       ORDER BY sized.last_modified_at, sized.external_id`,
       params,
     );
     const page = rows.slice(0, limit);
     const last = page[page.length - 1];
+    const more = rows.length > limit || (rows[0]?.candidates ?? 0) > rows.length;
     return {
       records: page.map(toRecord),
-      next_cursor: rows.length > limit && last ? encodeCursor({ at: last.last_modified_at, id: last.external_id }) : null,
+      next_cursor: more && last ? encodeCursor({ at: last.last_modified_at, id: last.external_id }) : null,
     };
   }
 
@@ -212,7 +230,7 @@ export class RecordStore {
          LIMIT $5 + 1
        ),
        pruned AS (
-         UPDATE records r SET data = jsonb_build_object('id', r.data -> 'id'), pruned_at = now()
+         UPDATE records r SET data = jsonb_build_object('id', r.data -> 'id'), data_bytes = NULL, pruned_at = now()
          WHERE r.connection_id = $1 AND r.model = $2
            AND r.external_id IN (SELECT external_id FROM candidates WHERE position <= $5)
            -- Checked again on the row as it is after any concurrent write: one rewritten since is kept.

@@ -36,6 +36,15 @@ async function readAll(config: ListRecordsConfig): Promise<NangoRecord[]> {
 }
 
 describe('GET /records', () => {
+  test('a page of large records ends at 16 MB of JSON whatever its limit; next_cursor leads to the rest', async () => {
+    await addConnection(api.dev, 'github', 'large');
+    await writeRecords(api, 'github', 'large', 'Issue', Array.from({ length: 6 }, (_, i) => ({ id: `l${i}`, title: String(i).padEnd(4 * 1024 * 1024, 'x') })));
+    const first = await api.dev.listRecords(on('large', { limit: 10_000 }));
+    expect(idsOf(first.records)).toEqual(['l0', 'l1', 'l2', 'l3']);
+    expect(first.next_cursor).toEqual(expect.any(String));
+    expect(idsOf(await readAll(on('large', { limit: 10_000 })))).toEqual(['l0', 'l1', 'l2', 'l3', 'l4', 'l5']);
+  });
+
   test('more readers at once than pages read at once: every one answered in full, errors not held back', async () => {
     const reads = Array.from({ length: 30 }, (_, i) => (i % 10 === 9 ? api.dev.listRecords(on('nobody')) : api.dev.listRecords(on('reader'))));
     const results = await Promise.allSettled(reads);

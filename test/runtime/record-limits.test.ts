@@ -102,3 +102,24 @@ test('a cancelled run gives back the room it held, including a batchSave still w
   expect(!result.success && result.error.type).toBe('script_cancelled');
   expect(shared.budget.inUse).toBe(0);
 });
+
+test('getRecordsByIds reads pages bounded in bytes, following their cursors, and fails the run past the batch limit', async () => {
+  // 5 records of 6 MB: 30 MB, read as pages of at most 16 MB (MAX_PAGE_BYTES) and more than one page.
+  await h.store.records.upsert(h.connectionPk, 'ReadBack', Array.from({ length: 5 }, (_, i) => ({ id: `r${i}`, title: String(i).padEnd(6 * MB, 'x') })));
+  const ids = JSON.stringify(['r0', 'r1', 'r2', 'r3', 'r4', 'unknown']);
+  const all = await h.run(
+    script(`const found = await nango.getRecordsByIds(${ids}, 'ReadBack'); await nango.log([...found.keys()].join(',') + ' ' + [...found.values()].map((r) => r.title.length).join(','));`),
+    sync('ReadBack', { limits: { timeoutMs: 40_000, memoryMb: 256 } }),
+  );
+  expect(all.success ? all.logs.map((l) => l.message) : all.error).toEqual([`r0,r1,r2,r3,r4 ${Array(5).fill(6 * MB).join(',')}`]);
+
+  // Past the batch limit (1 MB here) the call fails the run, caught or not.
+  const over = await h.run(
+    script(`try { await nango.getRecordsByIds(${ids}, 'ReadBack'); } catch (e) { await nango.log('caught ' + e.type); }`),
+    sync('ReadBack', { recordMemory: memory({ maxBatchBytes: 1 * MB, inFlightBytes: 4 * MB }), limits: { timeoutMs: 40_000, memoryMb: 256 } }),
+  );
+  expect(!over.success && over.error).toMatchObject({
+    type: 'batch_too_large',
+    message: 'getRecordsByIds: the records asked for are more than the 1048576 bytes of JSON one call may bring (SYNCLINE_MAX_BATCH_MB): ask for fewer ids per call',
+  });
+});

@@ -1,6 +1,6 @@
 import { SynclineError } from '../../src/errors';
 import type { Store } from '../../src/store';
-import { RECORDS_CHUNK, type ListRecordsQuery } from '../../src/store/records';
+import { MAX_PAGE_BYTES, RECORDS_CHUNK, type ListRecordsQuery } from '../../src/store/records';
 import type { SyncRecord } from '../../src/types';
 import { onPostgres, testStore } from '../helpers/db';
 
@@ -287,6 +287,40 @@ describe('list', () => {
     // A record's own cursor resumes right after it.
     const resumed = await store.records.list(conn, { model, limit: 100, cursor: served[9]!._nango_metadata.cursor });
     expect(ids(resumed.records)).toEqual(ids(served.slice(10)));
+  });
+
+  test('a page ends at MAX_PAGE_BYTES of JSON whatever its limit, its next_cursor continuing; sizes written before they were kept count too', async () => {
+    const model = freshModel();
+    // 10 records of 4 MB each (Postgres compresses them to almost nothing): 40 MB over a 16 MB page.
+    const big = (i: number) => ({ id: `b${i}`, body: String(i).padEnd(4 * 1024 * 1024, 'x') });
+    for (const from of [0, 5]) await store.records.upsert(conn, model, range(5, from).map(big));
+    expect(MAX_PAGE_BYTES).toBe(16 * 1024 * 1024);
+    const sizes = async () => {
+      const pages: number[] = [];
+      let cursor: string | undefined;
+      do {
+        const page = await store.records.list(conn, { model, limit: 10_000, cursor });
+        pages.push(page.records.length);
+        cursor = page.next_cursor ?? undefined;
+      } while (cursor);
+      return pages;
+    };
+    // Each page takes records while those before hold under 16 MB: 4 of them (the 4th starts at 12 MB).
+    expect(await sizes()).toEqual([4, 4, 2]);
+    expect(ids(await listAll(conn, { model, limit: 10_000 }))).toEqual(range(10).map((i) => `b${i}`));
+    // By ids, as getRecordsByIds reads them.
+    const byIds = await store.records.list(conn, { model, ids: range(10).map((i) => `b${i}`), limit: 100 });
+    expect(byIds.records).toHaveLength(4);
+    expect(byIds.next_cursor).toBe(byIds.records.at(-1)!._nango_metadata.cursor);
+    // Rows from before sizes were written (data_bytes NULL) are measured when read.
+    await store.db.query('UPDATE records SET data_bytes = NULL WHERE connection_id = $1 AND model = $2', [conn, model]);
+    expect(await sizes()).toEqual([4, 4, 2]);
+    // Small records fill their limit as before; an update and a prune keep the sizes true.
+    await store.records.update(conn, model, range(10).map((i) => ({ id: `b${i}`, body: 'small' })));
+    expect(await sizes()).toEqual([10]);
+    await store.records.upsert(conn, model, range(10).map(big));
+    expect((await store.records.prune(conn, model, (await listAll(conn, { model })).at(-1)!._nango_metadata.cursor, 100)).count).toBe(10);
+    expect(await sizes()).toEqual([10]);
   });
 
   test('next_cursor is null when the last page is exactly full', async () => {
