@@ -163,12 +163,12 @@ export class Engine {
 
   /**
    * `db` serves reads; `writes` (the connection holding the engine's lease) every write of run state,
-   * timers and transfers, so none can commit once the lease is lost.
+   * timers, transfers and schedules, so none can commit once the lease is lost.
    */
   constructor(
     readonly db: Db,
     readonly log: Logger,
-    private readonly writes: Session = db,
+    readonly writes: Session = db,
   ) {
     this.writer = new BatchWriter(writes, (rows) => this.addTimers(rows));
     this.warnThrottled = throttledWarn(log);

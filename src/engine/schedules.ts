@@ -158,7 +158,7 @@ class Scheduler {
       await this.startBuffered(rec, schedule, namespace, scheduleId, now);
       rec.schedule = pack(Schedule, schedule)!;
       const nextWake = nextWakeAt(rec, schedule, spec, scheduleId);
-      await sql.writeSchedule(this.engine.db, namespace, scheduleId, rec, nextWake);
+      await sql.writeSchedule(this.engine.writes, namespace, scheduleId, rec, nextWake);
       this.wakeAt(nextWake);
       return { rec, schedule };
     });
@@ -356,7 +356,7 @@ export function scheduleHandlers(engine: Engine): Record<string, (req: Obj) => P
         running: [],
         recent: [],
       };
-      if (!(await sql.insertSchedule(engine.db, req.namespace, id, rec))) {
+      if (!(await sql.insertSchedule(engine.writes, req.namespace, id, rec))) {
         throw new EngineError(status.ALREADY_EXISTS, 'Schedule with this ID is already registered.', { type: 'temporal.api.errordetails.v1.WorkflowExecutionAlreadyStartedFailure', value: { startRequestId: req.requestId ?? '', runId: '' } });
       }
       const { rec: written } = await scheduler().look(req.namespace, id, applyPatch(req.initialPatch, now));
@@ -414,7 +414,7 @@ export function scheduleHandlers(engine: Engine): Record<string, (req: Obj) => P
     DeleteSchedule: async (req) => {
       await ensureNamespace(engine, req.namespace);
       const id = scheduleId(req);
-      const deleted = await engine.withLock(`schedule:${req.namespace}\0${id}`, () => sql.deleteSchedule(engine.db, req.namespace, id));
+      const deleted = await engine.withLock(`schedule:${req.namespace}\0${id}`, () => sql.deleteSchedule(engine.writes, req.namespace, id));
       if (!deleted) throw scheduleNotFound();
       return {};
     },

@@ -2,16 +2,13 @@ import { randomUUID } from 'node:crypto';
 import { temporal } from '@temporalio/proto';
 import pg from 'pg';
 import { harness, type Harness } from './harness';
+import { leaseHolder as leaseHolderOf } from './process';
 import { seen } from './activities';
 import { sequence, sleeper } from './workflows';
 
 jest.setTimeout(90_000);
 
 const id = (name: string) => `${name}-${randomUUID()}`;
-
-/** The advisory-lock key of the engine lease in `schema`, as src/store/db.ts takes it. */
-const LEASE_KEY = `hashtext('syncline:engine' || $1)::bigint`;
-const LEASE_HOLDER = `SELECT pid FROM pg_locks WHERE locktype = 'advisory' AND granted AND ((classid::bigint << 32) | objid::bigint) = ${LEASE_KEY}`;
 
 async function waitFor(what: string, check: () => Promise<boolean> | boolean, timeoutMs = 30_000): Promise<void> {
   const until = Date.now() + timeoutMs;
@@ -42,7 +39,7 @@ describe('the engine losing the connection that holds its lease', () => {
     await h?.close();
   });
 
-  const leaseHolder = async () => (await admin.query<{ pid: number }>(LEASE_HOLDER, [schema])).rows[0]?.pid;
+  const leaseHolder = () => leaseHolderOf(admin, schema);
 
   test('survives its termination, takes the lease again, and the runs in flight finish with their timers', async () => {
     const key = id('lease');

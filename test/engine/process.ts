@@ -4,7 +4,17 @@ import fs from 'node:fs';
 import net from 'node:net';
 import os from 'node:os';
 import path from 'node:path';
+import type pg from 'pg';
 import { openDb } from '../../src/store/db';
+
+/** The advisory-lock key of the engine lease in schema $1, as src/store/db.ts takes it. */
+const LEASE_KEY = `hashtext('syncline:engine' || $1)::bigint`;
+
+/** The backend holding the engine's lease in `schema` (the connection it writes through), if any. */
+export async function leaseHolder(admin: pg.Client, schema: string): Promise<number | undefined> {
+  const { rows } = await admin.query<{ pid: number }>(`SELECT pid FROM pg_locks WHERE locktype = 'advisory' AND granted AND ((classid::bigint << 32) | objid::bigint) = ${LEASE_KEY}`, [schema]);
+  return rows[0]?.pid;
+}
 
 /** A TCP port free on loopback now. */
 export async function freePort(): Promise<number> {

@@ -1,7 +1,7 @@
 import { randomUUID } from 'node:crypto';
 import { Client, Connection, ScheduleOverlapPolicy } from '@temporalio/client';
 import pg from 'pg';
-import { engineProcess } from './process';
+import { engineProcess, leaseHolder } from './process';
 import { greet } from './workflows';
 
 jest.setTimeout(90_000);
@@ -48,6 +48,9 @@ describe("a schedule whose engine is killed after an action's workflow started, 
         const { rows } = await admin.query<{ pid: number }>('SELECT pid FROM pg_stat_activity WHERE $1 = ANY(pg_blocking_pids(pid))', [holderPid]);
         return rows.length ? rows.map((r) => r.pid) : undefined;
       });
+      // The schedule is written through the connection holding the engine's lease, so no write of an
+      // engine that lost it (or was killed) can land after another engine took it.
+      expect(blocked).toEqual([await leaseHolder(admin, engine.schema)]);
       const written = await recorded();
       const unrecorded = (await runs()).filter((r) => !written.includes(r.workflow_id));
       expect(unrecorded.length).toBeGreaterThan(0);
