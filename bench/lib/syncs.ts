@@ -9,6 +9,8 @@ import { cpuMs } from './cpu';
 import { deployTick, quantile } from './tick';
 
 const FREQUENCY_MS = 60_000;
+/** At most how long after its job row a run's end reaches its workflow. */
+const CLOCK_SLACK_MS = 2_000;
 
 export interface SyncLoad {
   /** Connections, each with the tick sync every minute. */
@@ -98,9 +100,10 @@ export async function measureSyncs(load: SyncLoad): Promise<SyncFigures> {
       if (finishedAt >= windowStart && finishedAt < windowEnd) finished[part(finishedAt)]!++;
       if (!row.previous_finished_at || startedAt < windowStart || startedAt >= windowEnd) continue;
       const id = fullSyncWorkflowId({ environment: env.name, integration: 'bench', connectionId: row.connection_id, sync: 'tick', variant: 'base' });
-      let slot = nextSlot(new Date(row.previous_finished_at).getTime(), FREQUENCY_MS, scheduleOffset(id, FREQUENCY_MS));
-      // The workflow's clock read the end a moment after the job row did.
-      if (slot > startedAt) slot -= FREQUENCY_MS;
+      const previousEnd = new Date(row.previous_finished_at).getTime();
+      let slot = nextSlot(previousEnd, FREQUENCY_MS, scheduleOffset(id, FREQUENCY_MS));
+      // The workflow read the clock a moment after the job row was written: a slot starting in between was already behind it.
+      if (slot - previousEnd < CLOCK_SLACK_MS && startedAt >= slot + FREQUENCY_MS) slot += FREQUENCY_MS;
       lags.push(startedAt - slot);
       partLags[part(startedAt)]!.push(startedAt - slot);
     }
