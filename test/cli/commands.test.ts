@@ -1,30 +1,18 @@
 import fs from 'node:fs';
-import os from 'node:os';
 import path from 'node:path';
-import { runCli } from '../helpers/cli';
-import { startTestServer, type TestServer } from '../helpers/server';
+import { baseEnv, runCli, useCliServer } from '../helpers/cli';
 
-let server: TestServer;
-let cwd: string;
+const t = useCliServer('cmd');
 
-beforeAll(async () => {
-  server = await startTestServer();
-  cwd = fs.mkdtempSync(path.join(os.tmpdir(), 'syncline-cmd-'));
-});
-afterAll(async () => {
-  await server.close();
-  fs.rmSync(cwd, { recursive: true, force: true });
-});
-
+/** The CLI without a server or key unless `env` gives them. */
 function syncline(args: string[], env: Record<string, string> = {}) {
-  const { SYNCLINE_SECRET_KEY: _a, SYNCLINE_URL: _b, ...base } = process.env;
-  return runCli(args, { cwd, env: { ...base, ...env } });
+  return runCli(args, { cwd: t.cwd, env: { ...baseEnv(), ...env } });
 }
 
 test('init scaffolds a working example once and refuses to overwrite it', async () => {
   const first = await syncline(['init']);
   expect(first.code).toBe(0);
-  const dir = path.join(cwd, 'nango-integrations');
+  const dir = path.join(t.cwd, 'nango-integrations');
   for (const file of ['nango.yaml', 'github/syncs/issues.ts', 'github/actions/create-issue.ts', '.env', '.gitignore']) {
     expect(fs.existsSync(path.join(dir, file))).toBe(true);
   }
@@ -37,19 +25,19 @@ test('init scaffolds a working example once and refuses to overwrite it', async 
 }, 60_000);
 
 test('env set / list / delete manage the environment variables through the API', async () => {
-  const env = { SYNCLINE_URL: server.url, SYNCLINE_SECRET_KEY: server.keys.dev };
+  const env = { SYNCLINE_URL: t.server.url, SYNCLINE_SECRET_KEY: t.server.keys.dev };
   expect((await syncline(['env', 'set', 'GITHUB_ORG', 'octo'], env)).code).toBe(0);
-  expect(await server.store.environmentVariables.list(server.env.dev)).toEqual([{ name: 'GITHUB_ORG', value: 'octo' }]);
+  expect(await t.server.store.environmentVariables.list(t.server.env.dev)).toEqual([{ name: 'GITHUB_ORG', value: 'octo' }]);
   expect((await syncline(['env', 'list'], env)).stdout).toBe('GITHUB_ORG=octo\n');
   expect((await syncline(['env', 'delete', 'GITHUB_ORG'], env)).code).toBe(0);
-  expect(await server.store.environmentVariables.list(server.env.dev)).toEqual([]);
+  expect(await t.server.store.environmentVariables.list(t.server.env.dev)).toEqual([]);
 }, 60_000);
 
 test('the key can come from the folder .env; server errors and a missing key are one line', async () => {
-  const dir = path.join(cwd, 'nango-integrations');
-  fs.writeFileSync(path.join(dir, '.env'), `SYNCLINE_URL=${server.url}\nSYNCLINE_SECRET_KEY=${server.keys.prod}\n`);
+  const dir = path.join(t.cwd, 'nango-integrations');
+  fs.writeFileSync(path.join(dir, '.env'), `SYNCLINE_URL=${t.server.url}\nSYNCLINE_SECRET_KEY=${t.server.keys.prod}\n`);
   expect((await syncline(['env', 'set', 'A', '1'])).code).toBe(0);
-  expect(await server.store.environmentVariables.list(server.env.prod)).toEqual([{ name: 'A', value: '1' }]);
+  expect(await t.server.store.environmentVariables.list(t.server.env.prod)).toEqual([{ name: 'A', value: '1' }]);
 
   const bad = await syncline(['env', 'set', '1BAD', 'x']);
   expect(bad.code).toBe(1);

@@ -2,7 +2,7 @@ import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { Connection } from '@temporalio/client';
-import { spawnCli } from '../helpers/cli';
+import { spawnCli, stdoutMatch } from '../helpers/cli';
 import { freePort } from '../helpers/temporal';
 
 // ENGINE_HOST=0.0.0.0 makes `syncline start` serve its embedded engine on every interface, so a
@@ -25,15 +25,7 @@ test('ENGINE_HOST=0.0.0.0: the embedded engine of `syncline start` answers on a 
   const child = spawnCli(['start'], { env: { ...env, SYNCLINE_DATA_DIR: dataDir, PORT: String(await freePort()), ENGINE_PORT: String(enginePort), ENGINE_HOST: '0.0.0.0', LOG_LEVEL: 'error' } });
   const exited = new Promise((resolve) => child.once('close', resolve));
   try {
-    let stdout = '';
-    const url = await new Promise<string>((resolve, reject) => {
-      child.stdout.on('data', (d) => {
-        stdout += d;
-        const m = /running at (http:\/\/\S+)/.exec(stdout);
-        if (m) resolve(m[1]!);
-      });
-      child.once('close', (code) => reject(new Error(`exited ${code}`)));
-    });
+    const url = await stdoutMatch(child, /running at (http:\/\/\S+)/);
     const connection = await Connection.connect({ address: `${externalIPv4()}:${enginePort}` });
     try {
       const { namespaces } = await connection.workflowService.listNamespaces({});

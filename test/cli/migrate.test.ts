@@ -1,7 +1,7 @@
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
-import { runCli } from '../helpers/cli';
+import { cliEnv, runCli } from '../helpers/cli';
 import { startTestServer, type TestServer } from '../helpers/server';
 
 // `syncline migrate` on our own nango.yaml project (a sync with metadata and a webhook handler, an
@@ -21,8 +21,7 @@ beforeAll(async () => {
   cwd = fs.mkdtempSync(path.join(os.tmpdir(), 'syncline-migrate-'));
   dir = path.join(cwd, 'nango-integrations');
   fs.cpSync(FIXTURE, dir, { recursive: true });
-  const { SYNCLINE_SECRET_KEY: _a, SYNCLINE_URL: _b, ...base } = process.env;
-  env = { ...base, SYNCLINE_URL: server.url, SYNCLINE_SECRET_KEY: server.keys.dev };
+  env = cliEnv(server);
   await server.store.integrations.create(server.env.dev, { uniqueKey: 'fake', provider: 'github' });
 }, 60_000);
 

@@ -1,9 +1,8 @@
 import fs from 'node:fs';
-import os from 'node:os';
 import path from 'node:path';
 import { Nango } from '@nangohq/node';
 import { savePublicUrl } from '../../src/store/settings';
-import { runCli } from '../helpers/cli';
+import { fakeApiProject, runCli } from '../helpers/cli';
 import { startOrchestrationTest, waitFor, type OrchestrationTest } from '../orchestration/helpers';
 
 // A project of our own shaped like Nango's public template scripts (test/fixtures/real-world): each
@@ -24,12 +23,7 @@ beforeAll(async () => {
   t = await startOrchestrationTest();
   // What `syncline start` records: scripts build nango.getWebhookURL() from it.
   await savePublicUrl(t.store.db, { url: t.url, configured: true });
-  cwd = fs.mkdtempSync(path.join(os.tmpdir(), 'syncline-real-world-'));
-  fs.cpSync(FIXTURE, path.join(cwd, 'nango-integrations'), { recursive: true });
-  const providers = path.join(cwd, 'providers.yaml');
-  fs.writeFileSync(providers, `fake:\n  display_name: Fake\n  auth_mode: API_KEY\n  proxy:\n    base_url: ${t.fake.url}\n    headers:\n      x-api-key: \${apiKey}\n`);
-  const { SYNCLINE_SECRET_KEY: _a, SYNCLINE_URL: _b, ...base } = process.env;
-  env = { ...base, SYNCLINE_URL: t.url, SYNCLINE_SECRET_KEY: t.keys.dev, SYNCLINE_PROVIDERS_FILE: providers };
+  ({ cwd, env } = fakeApiProject(t, 'real-world', FIXTURE));
   nango = new Nango({ secretKey: t.keys.dev, host: t.url });
 }, 60_000);
 

@@ -1,42 +1,20 @@
 import fs from 'node:fs';
-import os from 'node:os';
 import path from 'node:path';
-import { startFakeApi, type FakeApi } from '../fixtures/fake-apis';
 import { SCRIPT_PROCESS_IDLE_MS } from '../../src/runtime/processes';
-import { runCli } from '../helpers/cli';
-import { startTestServer, type TestServer } from '../helpers/server';
+import { githubProject, runCli, type GithubProject } from '../helpers/cli';
 
 // The script workflow as a user runs it: init → generate/compile → deploy → dryrun, as child
 // processes against the real API, with GitHub played by a local fake.
-let server: TestServer;
-let github: FakeApi;
-let cwd: string;
-let dir: string;
-let env: NodeJS.ProcessEnv;
+let project: GithubProject;
+let { server, github, cwd, dir, env } = {} as GithubProject;
 
 beforeAll(async () => {
-  [server, github] = await Promise.all([startTestServer(), startFakeApi()]);
-  cwd = fs.mkdtempSync(path.join(os.tmpdir(), 'syncline-scripts-'));
-  dir = path.join(cwd, 'nango-integrations');
-  // Point the catalogue's github at the fake, the way users add or replace providers.
-  const providers = path.join(cwd, 'providers.yaml');
-  fs.writeFileSync(providers, `github:\n  extends: github\n  proxy:\n    base_url: ${github.url}\n`);
-  const { SYNCLINE_SECRET_KEY: _a, SYNCLINE_URL: _b, ...base } = process.env;
-  env = { ...base, SYNCLINE_URL: server.url, SYNCLINE_SECRET_KEY: server.keys.dev, SYNCLINE_PROVIDERS_FILE: providers };
-  await server.store.integrations.create(server.env.dev, { uniqueKey: 'github', provider: 'github' });
-  await server.store.connections.upsert(server.env.dev, 'github', {
-    connectionId: 'octo',
-    credentials: { type: 'OAUTH2', access_token: 'gho_token' },
-    metadata: { owner: 'octo', repo: 'hello' },
-  });
-  github.tokens.add('gho_token');
+  project = await githubProject('scripts');
+  ({ server, github, cwd, dir, env } = project);
   expect((await runCli(['init'], { cwd, env })).code).toBe(0);
 }, 60_000);
 
-afterAll(async () => {
-  await Promise.all([server.close(), github.close()]);
-  fs.rmSync(cwd, { recursive: true, force: true });
-});
+afterAll(() => project?.close());
 
 const syncline = (args: string[]) => runCli(args, { cwd, env });
 

@@ -1,7 +1,6 @@
 import fs from 'node:fs';
-import os from 'node:os';
 import path from 'node:path';
-import { runCli } from '../helpers/cli';
+import { fakeApiProject, runCli } from '../helpers/cli';
 import { startOrchestrationTest, waitFor, type OrchestrationTest } from '../orchestration/helpers';
 
 // A validate-connection script of ours (createOnEvent, test/fixtures/validate-connection), deployed
@@ -17,12 +16,9 @@ let cwd: string;
 
 beforeAll(async () => {
   t = await startOrchestrationTest();
-  cwd = fs.mkdtempSync(path.join(os.tmpdir(), 'syncline-validate-connection-'));
-  fs.cpSync(FIXTURE, path.join(cwd, 'nango-integrations'), { recursive: true });
-  const providers = path.join(cwd, 'providers.yaml');
-  fs.writeFileSync(providers, `fake:\n  display_name: Fake\n  auth_mode: API_KEY\n  proxy:\n    base_url: ${t.fake.url}\n    headers:\n      x-api-key: \${apiKey}\n`);
-  const { SYNCLINE_SECRET_KEY: _a, SYNCLINE_URL: _b, ...base } = process.env;
-  const deploy = await runCli(['deploy'], { cwd, env: { ...base, SYNCLINE_URL: t.url, SYNCLINE_SECRET_KEY: t.keys.dev, SYNCLINE_PROVIDERS_FILE: providers } });
+  const project = fakeApiProject(t, 'validate-connection', FIXTURE);
+  cwd = project.cwd;
+  const deploy = await runCli(['deploy'], project);
   if (deploy.code !== 0) throw new Error(`deploy failed: ${deploy.stdout}${deploy.stderr}`);
   t.fake.accounts['k-other'] = { id: 'acct-2', status: 'active' };
   t.fake.accounts['k-new'] = { id: 'acct-1', status: 'active' };

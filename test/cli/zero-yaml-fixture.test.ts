@@ -1,8 +1,7 @@
 import fs from 'node:fs';
-import os from 'node:os';
 import path from 'node:path';
 import { Nango } from '@nangohq/node';
-import { runCli } from '../helpers/cli';
+import { fakeApiProject, runCli } from '../helpers/cli';
 import { startOrchestrationTest, waitFor, type OrchestrationTest } from '../orchestration/helpers';
 
 // Our own project in Nango's current format (scripts declare themselves, zod 4 models, no
@@ -19,12 +18,7 @@ let nango: Nango;
 
 beforeAll(async () => {
   t = await startOrchestrationTest();
-  cwd = fs.mkdtempSync(path.join(os.tmpdir(), 'syncline-zero-yaml-fixture-'));
-  fs.cpSync(FIXTURE, path.join(cwd, 'nango-integrations'), { recursive: true });
-  const providers = path.join(cwd, 'providers.yaml');
-  fs.writeFileSync(providers, `fake:\n  display_name: Fake\n  auth_mode: API_KEY\n  proxy:\n    base_url: ${t.fake.url}\n    headers:\n      x-api-key: \${apiKey}\n`);
-  const { SYNCLINE_SECRET_KEY: _a, SYNCLINE_URL: _b, ...base } = process.env;
-  env = { ...base, SYNCLINE_URL: t.url, SYNCLINE_SECRET_KEY: t.keys.dev, SYNCLINE_PROVIDERS_FILE: providers };
+  ({ cwd, env } = fakeApiProject(t, 'zero-yaml-fixture', FIXTURE));
   nango = new Nango({ secretKey: t.keys.dev, host: t.url });
   await t.connect('acme');
   await nango.setMetadata('fake', 'acme', { label: 'vip' });

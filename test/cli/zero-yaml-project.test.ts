@@ -1,43 +1,22 @@
 import fs from 'node:fs';
-import os from 'node:os';
 import path from 'node:path';
-import { startFakeApi, type FakeApi } from '../fixtures/fake-apis';
-import { runCli } from '../helpers/cli';
-import { startTestServer, type TestServer } from '../helpers/server';
+import { githubProject, runCli, type GithubProject } from '../helpers/cli';
 
 // A project in Nango's current format (scripts declare themselves, no nango.yaml), as a user runs
 // it: init --zero-yaml → generate/compile → dryrun, as child processes against the real API, with
 // GitHub played by a local fake.
-let server: TestServer;
-let github: FakeApi;
-let cwd: string;
-let dir: string;
-let env: NodeJS.ProcessEnv;
+let project: GithubProject;
+let { github, cwd, dir, env } = {} as GithubProject;
 
 beforeAll(async () => {
-  [server, github] = await Promise.all([startTestServer(), startFakeApi()]);
-  cwd = fs.mkdtempSync(path.join(os.tmpdir(), 'syncline-zero-yaml-'));
-  dir = path.join(cwd, 'nango-integrations');
-  const providers = path.join(cwd, 'providers.yaml');
-  fs.writeFileSync(providers, `github:\n  extends: github\n  proxy:\n    base_url: ${github.url}\n`);
-  const { SYNCLINE_SECRET_KEY: _a, SYNCLINE_URL: _b, ...base } = process.env;
-  env = { ...base, SYNCLINE_URL: server.url, SYNCLINE_SECRET_KEY: server.keys.dev, SYNCLINE_PROVIDERS_FILE: providers };
-  await server.store.integrations.create(server.env.dev, { uniqueKey: 'github', provider: 'github' });
-  await server.store.connections.upsert(server.env.dev, 'github', {
-    connectionId: 'octo',
-    credentials: { type: 'OAUTH2', access_token: 'gho_token' },
-    metadata: { owner: 'octo', repo: 'hello' },
-  });
-  github.tokens.add('gho_token');
+  project = await githubProject('zero-yaml');
+  ({ github, cwd, dir, env } = project);
   const init = await runCli(['init', '--zero-yaml'], { cwd, env });
   expect(init.code).toBe(0);
   expect(fs.existsSync(path.join(dir, 'nango.yaml'))).toBe(false);
 }, 60_000);
 
-afterAll(async () => {
-  await Promise.all([server.close(), github.close()]);
-  fs.rmSync(cwd, { recursive: true, force: true });
-});
+afterAll(() => project?.close());
 
 const syncline = (args: string[]) => runCli(args, { cwd, env });
 

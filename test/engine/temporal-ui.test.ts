@@ -7,7 +7,7 @@ import { findTemporalUi, startTemporalUi, type TemporalUi } from '../../src/cli/
 import { syncWorkflowId } from '../../src/worker/workflow-ids';
 import { TASK_QUEUE } from '../../src/workflows/types';
 import { waitFor, type OrchestrationTest } from '../orchestration/helpers';
-import { spawnCli } from '../helpers/cli';
+import { spawnCli, stdoutMatch } from '../helpers/cli';
 import { freePort } from '../helpers/temporal';
 import { startSyncsForTools, type SyncsForTools } from './tooling';
 
@@ -291,15 +291,7 @@ test('`syncline start` with SYNCLINE_TEMPORAL_UI=auto serves the UI on its engin
   });
   const exited = new Promise((resolve) => child.once('close', resolve));
   try {
-    let stdout = '';
-    const url = await new Promise<string>((resolve, reject) => {
-      child.stdout.on('data', (d) => {
-        stdout += d;
-        const m = /Temporal UI: (http:\/\/\S+)/.exec(stdout);
-        if (m) resolve(m[1]!);
-      });
-      child.once('close', (code) => reject(new Error(`exited ${code}: ${stdout}`)));
-    });
+    const url = await stdoutMatch(child, /Temporal UI: (http:\/\/\S+)/);
     expect(url).toBe(`http://127.0.0.1:${uiPort}`);
     const res = await fetch(`${url}/api/v1/namespaces`);
     expect(res.status).toBe(200);

@@ -1,27 +1,9 @@
-import fs from 'node:fs';
-import os from 'node:os';
-import path from 'node:path';
-import { runCli } from '../helpers/cli';
-import { startTestServer, type TestServer } from '../helpers/server';
+import { useCliServer } from '../helpers/cli';
 
 jest.setTimeout(60_000);
 
-let server: TestServer;
-let cwd: string;
-
-beforeAll(async () => {
-  server = await startTestServer();
-  cwd = fs.mkdtempSync(path.join(os.tmpdir(), 'syncline-webhook-cli-'));
-});
-afterAll(async () => {
-  await server.close();
-  fs.rmSync(cwd, { recursive: true, force: true });
-});
-
-function syncline(args: string[]) {
-  const { SYNCLINE_SECRET_KEY: _a, SYNCLINE_URL: _b, ...base } = process.env;
-  return runCli(args, { cwd, env: { ...base, SYNCLINE_URL: server.url, SYNCLINE_SECRET_KEY: server.keys.dev } });
-}
+const t = useCliServer('webhook-cli');
+const { syncline } = t;
 
 test('webhook set / show / rotate-key / deliveries', async () => {
   const set = await syncline(['webhook', 'set', '--primary-url', 'https://app.example.com/hooks', '--sync-always', 'on', '--auth-creation', 'off']);
@@ -32,7 +14,7 @@ test('webhook set / show / rotate-key / deliveries', async () => {
   expect(set.stdout).toContain('auth-creation\toff\n');
   expect(set.stdout).toContain('refresh-error\ton\n');
 
-  const settings = await server.store.webhooks.settings(server.env.dev);
+  const settings = await t.server.store.webhooks.settings(t.server.env.dev);
   expect(settings).toMatchObject({ primaryUrl: 'https://app.example.com/hooks', onSyncCompletionAlways: true, onAuthCreation: false });
 
   const show = await syncline(['webhook', 'show']);
@@ -43,7 +25,7 @@ test('webhook set / show / rotate-key / deliveries', async () => {
   expect(rotated.code).toBe(0);
   const key = rotated.stdout.trim();
   expect(key).toMatch(/^whsk_/);
-  expect((await server.store.webhooks.settings(server.env.dev)).signingKey).toBe(key);
+  expect((await t.server.store.webhooks.settings(t.server.env.dev)).signingKey).toBe(key);
 
   const cleared = await syncline(['webhook', 'set', '--primary-url', 'none']);
   expect(cleared.stdout).toContain('primary_url\t-\n');
@@ -60,5 +42,5 @@ test('bad values are one line and exit 1, nothing changed', async () => {
   expect(url.stderr).toBe('syncline: --primary-url: "ftp://x" is not an http(s) URL (use "none" to clear it)\n');
   const nothing = await syncline(['webhook', 'set']);
   expect(nothing.code).toBe(1);
-  expect((await server.store.webhooks.settings(server.env.dev)).onSyncError).toBe(true);
+  expect((await t.server.store.webhooks.settings(t.server.env.dev)).onSyncError).toBe(true);
 });
