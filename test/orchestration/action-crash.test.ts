@@ -2,9 +2,9 @@ import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { startFakeApi, type FakeApi } from '../fixtures/fake-apis';
-import { freePort, MODES, startTemporalDevServer, type TemporalDevServer } from '../helpers/temporal';
+import { freePort, MODES } from '../helpers/temporal';
 import { startReceiver, type Receiver } from '../webhooks/receiver';
-import { childRequest, createDatabase, startChild, stopChild, type Child } from './child-process';
+import { childRequest, startChild, stopChild, useModeBackends, type Child } from './child-process';
 import { HANG_SCRIPT, HANG_YAML, hangStarts } from './fixtures/hang';
 import { waitFor } from './helpers';
 
@@ -37,20 +37,11 @@ afterAll(async () => {
 });
 
 describe.each(MODES)('%s', (mode) => {
-  let temporal: TemporalDevServer | undefined;
-  let database: Awaited<ReturnType<typeof createDatabase>>;
-  beforeAll(async () => {
-    if (mode === 'cluster') temporal = await startTemporalDevServer();
-    database = await createDatabase('action_crash');
-  });
-  afterAll(async () => {
-    await temporal?.close();
-    await database?.drop();
-  });
+  const backends = useModeBackends(mode, 'action_crash');
 
   test('SIGKILL of the whole process while an async action runs: after restart the run ends as failed, with one webhook', async () => {
     const ports = { api: await freePort(), engine: await freePort() };
-    const place = { dataDir: path.join(dir, mode), databaseUrl: database?.url, temporalAddress: temporal?.address, providersFile: path.join(dir, 'providers.yaml'), secretKey: KEY };
+    const place = { dataDir: path.join(dir, mode), databaseUrl: backends.database?.url, temporalAddress: backends.temporal?.address, providersFile: path.join(dir, 'providers.yaml'), secretKey: KEY };
     const tag = `killed-${mode}`;
     let child: Child = await startChild(ports, place);
     const api = (method: string, p: string, body?: unknown, headers?: Record<string, string>) => childRequest(child, KEY, method, p, body, headers);

@@ -1,6 +1,7 @@
 import { spawn, type ChildProcess } from 'node:child_process';
 import path from 'node:path';
 import pg from 'pg';
+import { startTemporalDevServer, type OrchestrationMode, type TemporalDevServer } from '../helpers/temporal';
 
 // `syncline start` as a child process that a test can SIGKILL and start again on the same data.
 
@@ -21,6 +22,23 @@ export async function createDatabase(prefix: string): Promise<{ url: string; dro
   const url = new URL(process.env.DATABASE_URL);
   url.pathname = `/${name}`;
   return { url: url.toString(), drop: () => admin(`DROP DATABASE IF EXISTS ${name} WITH (FORCE)`) };
+}
+
+/**
+ * For the tests of one mode (a describe block): a database of their own (createDatabase) and, in
+ * cluster mode, a Temporal dev server, made before the tests and removed after them.
+ */
+export function useModeBackends(mode: OrchestrationMode, prefix: string): { readonly temporal?: TemporalDevServer; readonly database?: { url: string } } {
+  const backends: { temporal?: TemporalDevServer; database?: Awaited<ReturnType<typeof createDatabase>> } = {};
+  beforeAll(async () => {
+    if (mode === 'cluster') backends.temporal = await startTemporalDevServer();
+    backends.database = await createDatabase(prefix);
+  });
+  afterAll(async () => {
+    await backends.temporal?.close();
+    await backends.database?.drop();
+  });
+  return backends;
 }
 
 export interface Child {

@@ -6,7 +6,7 @@ import path from 'node:path';
 import { startFakeApi, type FakeApi } from '../fixtures/fake-apis';
 import { onPostgres } from '../helpers/db';
 import { freePort, MODES, startTemporalDevServer, type TemporalDevServer } from '../helpers/temporal';
-import { childRequest, createDatabase, spawnChild, startChild, type Child } from './child-process';
+import { childRequest, spawnChild, startChild, useModeBackends, type Child } from './child-process';
 import { waitFor } from './helpers';
 
 // The whole Syncline process (API + worker, and the engine when embedded) is SIGKILLed in the middle
@@ -78,21 +78,12 @@ const allRecords = async (child: Child) => {
 };
 
 describe.each(MODES)('%s', (mode) => {
-  let temporal: TemporalDevServer | undefined;
-  let database: Awaited<ReturnType<typeof createDatabase>>;
-  beforeAll(async () => {
-    if (mode === 'cluster') temporal = await startTemporalDevServer();
-    database = await createDatabase('crash');
-  });
-  afterAll(async () => {
-    await temporal?.close();
-    await database?.drop();
-  });
+  const backends = useModeBackends(mode, 'crash');
 
   if (mode === 'cluster') {
     test('start-up before the Temporal server answers waits for it with back-off, saying so, then serves', async () => {
       const address = `127.0.0.1:${await freePort()}`;
-      const child = spawnChild({ api: await freePort(), engine: await freePort() }, { dataDir: path.join(dir, 'not-ready'), databaseUrl: database?.url, temporalAddress: address, providersFile: path.join(dir, 'providers.yaml'), secretKey: KEY }, 'warn');
+      const child = spawnChild({ api: await freePort(), engine: await freePort() }, { dataDir: path.join(dir, 'not-ready'), databaseUrl: backends.database?.url, temporalAddress: address, providersFile: path.join(dir, 'providers.yaml'), secretKey: KEY }, 'warn');
       let late: TemporalDevServer | undefined;
       try {
         const waits = () => child.output().split('\n').filter((line) => line.includes(`"msg":"waiting for the Temporal server at ${address}"`));
@@ -114,7 +105,7 @@ describe.each(MODES)('%s', (mode) => {
 
   test('SIGKILL of the whole process mid-sync: the run resumes from its checkpoint after restart, nothing lost or duplicated', async () => {
     const ports = { api: await freePort(), engine: await freePort() };
-    const place = { dataDir: path.join(dir, mode), databaseUrl: database?.url, temporalAddress: temporal?.address, providersFile: path.join(dir, 'providers.yaml'), secretKey: KEY };
+    const place = { dataDir: path.join(dir, mode), databaseUrl: backends.database?.url, temporalAddress: backends.temporal?.address, providersFile: path.join(dir, 'providers.yaml'), secretKey: KEY };
     fake.requests.length = 0;
     let child = await startChild(ports, place);
     try {
