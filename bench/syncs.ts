@@ -14,6 +14,9 @@ import { quantile } from './lib/tick';
  * - syncs.cost: CPU per run (this process and its script processes), statements sent and database
  *   transactions per run, over the measured window; target <= 25 ms of CPU per run.
  * - syncs.memory: RSS at the end.
+ *
+ * Every connection is in one environment: BENCH_RUNS_PER_ENVIRONMENT sets its cap on runs at once
+ * (default 50, as SYNCLINE_MAX_RUNS_PER_ENVIRONMENT).
  */
 const CONNECTIONS = Number(process.env.BENCH_SYNC_CONNECTIONS ?? 1000);
 const SECONDS = Number(process.env.BENCH_SYNC_SECONDS ?? 120);

@@ -1,4 +1,5 @@
 import { DefaultLogger, Runtime } from '@temporalio/worker';
+import { DEFAULT_RUN_LIMITS } from '../../src/activities/slots';
 import { createLogger } from '../../src/logger';
 import { useUserProviders } from '../../src/providers';
 import { statementsSent } from '../../src/store/db';
@@ -51,7 +52,8 @@ export async function measureSyncs(load: SyncLoad): Promise<SyncFigures> {
   }
   useUserProviders({ bench: { display_name: 'Bench', auth_mode: 'API_KEY', proxy: { base_url: 'http://127.0.0.1:9' } } } as never);
   const store = await testStore();
-  const orchestration = await startOrchestration({ store, logger: createLogger('silent'), enginePort: 0 });
+  const perEnvironment = Number(process.env.BENCH_RUNS_PER_ENVIRONMENT ?? DEFAULT_RUN_LIMITS.perEnvironment);
+  const orchestration = await startOrchestration({ store, logger: createLogger('silent'), enginePort: 0, runLimits: { ...DEFAULT_RUN_LIMITS, perEnvironment } });
   try {
     await store.environments.ensureDefaults();
     const env = (await store.environments.byName('dev'))!;

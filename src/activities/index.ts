@@ -1,7 +1,7 @@
 import { runAction } from './action';
 import { runOnEventScript } from './on-event';
 import { Context } from '@temporalio/activity';
-import { RunSlots, type RunLimits, type SlotWaiter } from './slots';
+import { QUEUE_PATIENCE_MS, RunSlots, type RunLimits, type SlotWaiter } from './slots';
 import { runSync, type ActivityDeps } from './sync';
 import type { SyncActivities } from './types';
 import { SLOT_FREE_SIGNAL, type OnEventActivities, type SyncRunBusy } from '../workflows/types';
@@ -10,7 +10,7 @@ import { webhookActivities, type WebhookActivities } from './webhooks';
 export type { SyncActivities } from './types';
 export type { WebhookActivities } from './webhooks';
 export type { ActivityDeps } from './sync';
-export { DEFAULT_RUN_LIMITS, type RunLimits } from './slots';
+export { DEFAULT_RUN_LIMITS, queuedRuns, type RunLimits } from './slots';
 
 const busyOutcome = (reason: string): SyncRunBusy => ({ outcome: 'busy', reason });
 
@@ -19,7 +19,9 @@ function currentWaiter(): SlotWaiter | undefined {
   const { info, client } = Context.current();
   if (!info.workflowExecution) return undefined;
   const { workflowId, runId } = info.workflowExecution;
-  return { id: workflowId, wake: () => client.workflow.getHandle(workflowId, runId).signal(SLOT_FREE_SIGNAL) };
+  // A queued attempt sends no heartbeat: it waits well within its heartbeat timeout.
+  const patienceMs = info.heartbeatTimeoutMs ? Math.min(QUEUE_PATIENCE_MS, info.heartbeatTimeoutMs / 3) : QUEUE_PATIENCE_MS;
+  return { id: workflowId, patienceMs, wake: () => client.workflow.getHandle(workflowId, runId).signal(SLOT_FREE_SIGNAL) };
 }
 
 /**

@@ -5,7 +5,7 @@ import path from 'node:path';
 import { Client } from '@temporalio/client';
 import { bundleWorkflowCode, NativeConnection, Runtime, Worker, type LogLevel, type LogMetadata, type WorkflowBundleWithSourceMap } from '@temporalio/worker';
 import type { Logger } from 'pino';
-import { createActivities, type RunLimits } from '../activities';
+import { createActivities, DEFAULT_RUN_LIMITS, queuedRuns, type RunLimits } from '../activities';
 import { startEngine, type RunningEngine } from '../engine';
 import type { Store } from '../store';
 import { TASK_QUEUE } from '../workflows/types';
@@ -87,13 +87,15 @@ export const WORKFLOW_CACHE_SIZE = 10_000;
  */
 export async function createSyncWorker(options: SyncWorkerOptions): Promise<Worker> {
   const orchestrator = options.orchestrator;
+  const activitySlots = options.activitySlots ?? WORKER_ACTIVITY_SLOTS;
+  const runLimits = options.runLimits ?? DEFAULT_RUN_LIMITS;
   return Worker.create({
     connection: options.connection,
     namespace: options.namespace ?? 'default',
     taskQueue: options.taskQueue ?? TASK_QUEUE,
     workflowBundle: await workflowBundle(),
-    activities: createActivities({ store: options.store, actions: orchestrator && ((env) => orchestrator.scriptTrigger(env)) }, options.runLimits),
-    maxConcurrentActivityTaskExecutions: options.activitySlots ?? WORKER_ACTIVITY_SLOTS,
+    activities: createActivities({ store: options.store, actions: orchestrator && ((env) => orchestrator.scriptTrigger(env)) }, { queued: queuedRuns(activitySlots, runLimits.perEnvironment), ...runLimits }),
+    maxConcurrentActivityTaskExecutions: activitySlots,
     workflowThreadPoolSize: options.workflowThreads ?? 2,
     maxCachedWorkflows: options.cachedWorkflows ?? WORKFLOW_CACHE_SIZE,
     // Heartbeats bring back cancellation (a terminated workflow's running script is stopped): at most 5 s late.

@@ -6,7 +6,7 @@ const slotFreeSignal = defineSignal(SLOT_FREE_SIGNAL);
 /**
  * `attempt()` until it is not refused as busy (its environment or connection has as many runs
  * going as it may). After a refusal the workflow waits, holding no worker slot, until the worker
- * wakes it with a slot kept for it, or for busyWaitMs in case no wake-up comes.
+ * wakes it with a place kept for it (a slot, or a place in its queue), or for busyWaitMs in case no wake-up comes.
  */
 export async function whenSlotFree<T>(attempt: () => Promise<T | SyncRunBusy | RunBusy>): Promise<T> {
   let woken = false;
