@@ -103,6 +103,24 @@ export class Transition {
     return this.append(eventType, attrs);
   }
 
+  /**
+   * Removes from the buffer the TimerFired of `timerId` (the timer fell due while the workflow task
+   * ran, so the workflow has not seen it); returns the timer's started event id, or undefined when
+   * no such event is buffered.
+   */
+  takeBufferedTimerFired(timerId: string): number | undefined {
+    const i = this.s.buffered.findIndex((b) => firedTimerId(b) === timerId);
+    if (i < 0) return undefined;
+    const [taken] = this.s.buffered.splice(i, 1);
+    this.dirty = true;
+    return num(eventAttributes(decodeEvent(Buffer.from(taken!.e, 'base64'))).startedEventId);
+  }
+
+  /** Buffered events, less the TimerFired of the timers in `cancelled`. */
+  bufferedBut(cancelled: ReadonlySet<string>): number {
+    return cancelled.size ? this.s.buffered.filter((b) => !cancelled.has(firedTimerId(b) ?? '')).length : this.s.buffered.length;
+  }
+
   /** Appends the buffered events, fixing ids that point at events that were buffered too. */
   flushBuffered(): void {
     const buffered = this.s.buffered;
@@ -249,6 +267,12 @@ export class Transition {
 
   /** A worker that waited for the workflow task this transition started for it (see Engine.matchWaitingWorker). */
   handoff?: { queue: string; poller: Poller; task: TaskRef };
+}
+
+/** The timer id of a buffered TimerFired event, else undefined. */
+function firedTimerId(b: { e: string }): string | undefined {
+  const ev = decodeEvent(Buffer.from(b.e, 'base64'));
+  return eventTypeName(ev) === 'EVENT_TYPE_TIMER_FIRED' ? String(eventAttributes(ev).timerId) : undefined;
 }
 
 /** The events of a run's transient workflow task, as its worker sees them (scheduled, and started once it is). */

@@ -141,7 +141,11 @@ export async function completeWorkflowTask(engine: Engine, queries: Queries, req
     // A transient task that completes is written as any other: scheduled, started, then what follows.
     if (w.transient) t.writeTransientWft();
     s.wft = undefined;
-    if (s.buffered.length && names.some((n) => CLOSE_COMMANDS.has(n))) {
+    // As Temporal: a timer this task cancels that fell due while it ran is cancelled, not fired; its
+    // TimerFired, which the workflow never saw, is dropped (a worker that sent the cancel finds the
+    // TimerCanceled it expects in history, where a TimerFired failed its next task as nondeterministic).
+    const cancelledTimers = new Set(commands.flatMap((c, i) => (names[i] === 'COMMAND_TYPE_CANCEL_TIMER' ? [String(commandAttributes(c, names[i]!).timerId)] : [])));
+    if (t.bufferedBut(cancelledTimers) && names.some((n) => CLOSE_COMMANDS.has(n))) {
       // The workflow closed without seeing what arrived meanwhile: let it run again.
       t.append('EVENT_TYPE_WORKFLOW_TASK_FAILED', {
         scheduledEventId: w.scheduledId,
@@ -254,7 +258,7 @@ async function applyCommand(engine: Engine, t: Transition, name: string, attrs: 
       return;
     }
     case 'COMMAND_TYPE_CANCEL_TIMER': {
-      const startedId = s.timers[attrs.timerId];
+      const startedId = s.timers[attrs.timerId] ?? t.takeBufferedTimerFired(String(attrs.timerId));
       if (startedId === undefined) return;
       delete s.timers[attrs.timerId];
       t.append('EVENT_TYPE_TIMER_CANCELED', { timerId: attrs.timerId, startedEventId: startedId, workflowTaskCompletedEventId: completedId, identity });

@@ -13,6 +13,7 @@ import {
   activityTimeout,
   addSignal,
   cancelActivity,
+  cancelDueTimer,
   cancellable,
   countdown,
   drivenParent,
@@ -169,6 +170,12 @@ const scenarios: Record<string, (c: Client) => Promise<Ran>> = {
     return { outcome: await parent.result(), workflows: [parent, child] };
   },
   'continue-as-new': (c) => run(c, countdown, 'countdown', 2),
+  'a timer cancelled by the task it fell due during': async (c) => {
+    const handle = await start(c, cancelDueTimer, 'due-timer', [1000, 2000]);
+    await idle(handle, EventType.EVENT_TYPE_TIMER_STARTED);
+    await handle.signal(goSignal);
+    return { outcome: await handle.result(), workflows: [handle] };
+  },
   'workflow cancellation': async (c) => {
     const handle = await start(c, cancellable, 'cancel', ['k']);
     await idle(handle, EventType.EVENT_TYPE_TIMER_STARTED);

@@ -1,4 +1,5 @@
-import { condition, getExternalWorkflowHandle, setHandler, startChild, workflowInfo } from '@temporalio/workflow';
+import { CancellationScope, condition, getExternalWorkflowHandle, isCancellation, proxyLocalActivities, setHandler, sleep, startChild, workflowInfo } from '@temporalio/workflow';
+import type * as activities from '../activities';
 import { accumulator, addSignal } from '../workflows';
 import { goSignal } from '../workflows/updates';
 
@@ -19,4 +20,25 @@ export async function drivenParent(n: number): Promise<number> {
   await condition(() => go);
   await getExternalWorkflowHandle(child.workflowId).signal(addSignal, n);
   return child.result();
+}
+
+/**
+ * A timer that falls due while the workflow task that cancels it runs: after `go`, a local activity
+ * of `workMs` holds that task open past the timer's `timerMs`, then the workflow cancels the timer and
+ * returns how it ended. The cancel wins: the server drops the TimerFired the workflow never saw.
+ */
+export async function cancelDueTimer(timerMs: number, workMs: number): Promise<string> {
+  let go = false;
+  setHandler(goSignal, () => {
+    go = true;
+  });
+  const scope = new CancellationScope();
+  const timer = scope.run(() => sleep(timerMs)).then(
+    () => 'fired',
+    (err: unknown) => (isCancellation(err) ? 'cancelled' : String(err)),
+  );
+  await condition(() => go);
+  await proxyLocalActivities<typeof activities>({ startToCloseTimeout: '10s' }).sleepy('due-timer', 'plain', workMs);
+  scope.cancel();
+  return timer;
 }
