@@ -1,6 +1,6 @@
 import { performance } from 'node:perf_hooks';
 import { PROVIDERS } from '../src/providers';
-import { configureScriptThreads, runScript, storeServices } from '../src/runtime';
+import { configureScriptThreads, runScript, scriptThreadsStarted, storeServices } from '../src/runtime';
 import { testStore } from '../test/helpers/db';
 import { cpuMs } from './lib/cpu';
 import { quantile } from './lib/tick';
@@ -39,10 +39,11 @@ export async function run(): Promise<void> {
     const measure = async (parallel: number) => {
       const times: number[] = [];
       const cpuBefore = cpuMs();
+      const threadsBefore = scriptThreadsStarted();
       const started = performance.now();
       for (let i = 0; i < RUNS; i += parallel) times.push(...(await Promise.all(Array.from({ length: Math.min(parallel, RUNS - i) }, (_, j) => once(i + j)))));
       const wallMs = performance.now() - started;
-      return { times: times.sort((a, b) => a - b), cpu: (cpuMs() - cpuBefore) / RUNS, perSecond: (RUNS * 1000) / wallMs };
+      return { times: times.sort((a, b) => a - b), cpu: (cpuMs() - cpuBefore) / RUNS, perSecond: (RUNS * 1000) / wallMs, threads: scriptThreadsStarted() - threadsBefore };
     };
     await once(0); // bundles the sandbox and starts the environment's script process
     for (const parallel of [1, 8]) {
@@ -51,7 +52,7 @@ export async function run(): Promise<void> {
       configureScriptThreads({ reuse: true });
       const reused = await measure(parallel);
       const line = (name: string, m: typeof fresh) =>
-        `${name} ${m.cpu.toFixed(1)} ms CPU/execution  p50 ${quantile(m.times, 0.5).toFixed(1)} ms  p99 ${quantile(m.times, 0.99).toFixed(1)} ms  ${m.perSecond.toFixed(0)} executions/s`;
+        `${name} ${m.cpu.toFixed(1)} ms CPU/execution  p50 ${quantile(m.times, 0.5).toFixed(1)} ms  p99 ${quantile(m.times, 0.99).toFixed(1)} ms  ${m.perSecond.toFixed(0)} executions/s  ${m.threads} threads started`;
       console.log(`script-runs.${parallel === 1 ? 'serial ' : 'x8     '} ${line('reused threads:', reused)}`);
       console.log(`                    ${line('new thread each:', fresh)}`);
       console.log(`                    ratio reused/new: CPU ${(reused.cpu / fresh.cpu).toFixed(2)}  p50 ${(quantile(reused.times, 0.5) / quantile(fresh.times, 0.5)).toFixed(2)}  (${RUNS} executions of a trivial action)`);

@@ -1,7 +1,7 @@
 import { fork, type ChildProcess } from 'node:child_process';
 import { EventEmitter } from 'node:events';
 import type { Readable } from 'node:stream';
-import type { HostMessage, ProcessCommand, ProcessEvent, RunData, ThreadLimits } from './worker/protocol';
+import type { HostMessage, ProcessCommand, ProcessEvent, RunData, ThreadEvent, ThreadLimits } from './worker/protocol';
 
 /** How long a script process without executions stays up, ready for the next one. */
 export const SCRIPT_PROCESS_IDLE_MS = 30_000;
@@ -46,7 +46,7 @@ export class ScriptThread extends EventEmitter {
   }
 
   /** @internal An event of this thread from its process. */
-  receive(event: ProcessEvent): void {
+  receive(event: ThreadEvent): void {
     if (this.exited) return;
     if (event.type === 'message') {
       this.emit('message', event.message);
@@ -79,7 +79,7 @@ class ScriptProcess {
   private idleTimer: NodeJS.Timeout | undefined;
   ended = false;
 
-  constructor(file: string, init: ProcessCommand, onEnd: () => void) {
+  constructor(file: string, init: ProcessCommand, onEnd: () => void, onThreadStarted: () => void) {
     // No environment: the script process holds no secret of the server (database URL, encryption key).
     // ArrayBuffers are swept as part of each collection, not later on a background thread: the
     // memory limit counts them, and a collection run before an allocation is refused must free them.
@@ -88,7 +88,10 @@ class ScriptProcess {
       this.stderr = (this.stderr + chunk).slice(-STDERR_TAIL_CHARS);
     });
     this.child.on('message', (events: ProcessEvent[]) => {
-      for (const event of events) this.threads.get(event.id)?.receive(event);
+      for (const event of events) {
+        if (event.type === 'threadStarted') onThreadStarted();
+        else this.threads.get(event.id)?.receive(event);
+      }
     });
     this.child.on('error', () => this.child.kill('SIGKILL'));
     // `close`, not `exit`: by then all of stderr has been read.
@@ -169,6 +172,8 @@ function processEnded(code: number | null, signal: NodeJS.Signals | null, stderr
 export class ScriptProcesses {
   private readonly processes = new Map<string, ScriptProcess>();
   private nextId = 1;
+  /** Worker threads the script processes have started: a thread serves many executions, so this grows far slower than they do. */
+  threadsStarted = 0;
 
   /** `load`: the script process's entry file and its `init` command (loaded once, on first use). */
   constructor(private readonly load: () => Promise<{ file: string; init: ProcessCommand }>) {}
@@ -177,9 +182,14 @@ export class ScriptProcesses {
     const { file, init } = await this.load();
     let proc = this.processes.get(key);
     if (!proc || proc.ended) {
-      const created: ScriptProcess = new ScriptProcess(file, init, () => {
-        if (this.processes.get(key) === created) this.processes.delete(key);
-      });
+      const created: ScriptProcess = new ScriptProcess(
+        file,
+        init,
+        () => {
+          if (this.processes.get(key) === created) this.processes.delete(key);
+        },
+        () => this.threadsStarted++,
+      );
       this.processes.set(key, created);
       proc = created;
     }

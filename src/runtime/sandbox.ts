@@ -39,6 +39,11 @@ export function configureScriptThreads(options: { reuse: boolean }): void {
   reuseThreads = options.reuse;
 }
 
+/** Worker threads started for executions so far, by every script process of this server. */
+export function scriptThreadsStarted(): number {
+  return processes.threadsStarted;
+}
+
 /** Source next to this file: `.ts` when running from source (tests, tsx), `.js` from `dist`. */
 function sourceFile(name: string): string {
   for (const ext of ['.ts', '.js']) {

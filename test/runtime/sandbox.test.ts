@@ -1,4 +1,5 @@
 import { createVerify, generateKeyPairSync } from 'node:crypto';
+import { scriptThreadsStarted } from '../../src/runtime';
 import { harness, outputOf, script, type Harness } from './harness';
 
 let h: Harness;
@@ -143,6 +144,27 @@ describe('limits', () => {
     expect(outputOf(await h.run(script(`return 'next';`), inFreshEnvironment))).toBe('next');
     expect(Date.now() - started).toBeLessThan(5000);
   });
+
+  test('a thread runs execution after execution: what each one held goes with its context', async () => {
+    const inFreshEnvironment = { environmentName: 'long-lived-thread' };
+    // 4 MB held by each execution's global: were contexts kept after their execution (as a script's
+    // import() callback once kept them), the thread would hold more than an eighth of its 256 MB
+    // after eight of them and be replaced.
+    const holding = script(`globalThis.held = new Array(512 * 1024).fill(1.5); await nango.log('x'); return held.length`);
+    expect(outputOf(await h.run(holding, inFreshEnvironment))).toBe(512 * 1024);
+    const before = scriptThreadsStarted();
+    for (let i = 0; i < 60; i++) expect(outputOf(await h.run(holding, inFreshEnvironment))).toBe(512 * 1024);
+    expect(scriptThreadsStarted() - before).toBe(0);
+  }, 60_000);
+
+  test('a burst of executions right after another reuses its threads, waiting for their reset, instead of starting new ones', async () => {
+    const inFreshEnvironment = { environmentName: 'bursts' };
+    const burst = () => Promise.all(Array.from({ length: 6 }, () => h.run(script(`return 1`), inFreshEnvironment)));
+    await burst();
+    const before = scriptThreadsStarted();
+    for (let i = 0; i < 15; i++) expect((await burst()).map(outputOf)).toEqual([1, 1, 1, 1, 1, 1]);
+    expect(scriptThreadsStarted() - before).toBe(0);
+  }, 60_000);
 });
 
 describe('script errors', () => {

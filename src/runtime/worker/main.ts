@@ -146,7 +146,14 @@ class Execution {
   private memoryExceeded = false;
   private readonly context: vm.Context;
   private readonly api: Api;
-  private readonly ContextTypeError: ErrorConstructor;
+  /**
+   * The TypeError `import()` rejects with: the context's own, taken before any script runs, so the
+   * script cannot substitute it. Node keeps the import() callback of every script compiled with one
+   * for as long as the thread lives, so the callback reaches the context only through this holder,
+   * emptied when the execution ends: else every execution's context stayed in memory (and the thread
+   * was retired, full, after a hundred or two).
+   */
+  private readonly importRefusal: { TypeError?: ErrorConstructor };
   /**
    * Messages held back, in order, while a record call before them waits for room: the host sees
    * calls, and the end, in the order the script made them (a checkpoint saved after a batch is saved
@@ -159,8 +166,7 @@ class Execution {
     // A null-prototype sandbox object: lookups on the global that miss fall through to this context's
     // own Object.prototype, never to this realm's (`this.constructor.constructor` stays inside).
     this.context = withFlagsLocked(() => vm.createContext(Object.create(null), { name: data.scriptName, codeGeneration: { strings: false, wasm: false } }));
-    // Taken before any script runs, so the script cannot substitute it.
-    this.ContextTypeError = vm.runInContext('TypeError', this.context) as ErrorConstructor;
+    this.importRefusal = { TypeError: vm.runInContext('TypeError', this.context) as ErrorConstructor };
     sharedScript('syncline:prelude', () => assets.prelude, assets.preludeCache).runInContext(this.context);
     const boot = (this.context as Record<string, unknown>).__syncline_boot as (...args: unknown[]) => Api;
     // Deleted from inside: deleting from the sandbox object leaves the context's own global property.
@@ -189,6 +195,7 @@ class Execution {
   /** Ends the execution: its timers are cleared and its context's calls fail from now on. */
   end(): void {
     this.live = false;
+    this.importRefusal.TypeError = undefined;
     for (const timer of this.timers) clearTimeout(timer);
     this.timers.clear();
     this.outbox.length = 0;
@@ -286,13 +293,16 @@ class Execution {
   }
 
   private compile(source: string, filename: string, cachedData?: Uint8Array): vm.Script {
-    const ContextTypeError = this.ContextTypeError;
+    const refusal = this.importRefusal;
     return new vm.Script(source, {
       filename,
       cachedData: cachedData && Buffer.from(cachedData),
       // Without this callback Node rejects `import()` with an error of this realm, a way out.
       importModuleDynamically: () => {
-        throw new ContextTypeError('import() is not available in scripts');
+        const message = 'import() is not available in scripts';
+        if (refusal.TypeError) throw new refusal.TypeError(message);
+        // eslint-disable-next-line @typescript-eslint/only-throw-error -- the execution has ended: a primitive, no object of any realm
+        throw message;
       },
     });
   }

@@ -7,10 +7,19 @@
 import { Worker } from 'node:worker_threads';
 import type { ProcessCommand, ProcessEvent, ThreadCommand, ThreadLimits, WorkerAssets, WorkerMessage } from './protocol';
 
-/** Executions one thread runs before it is retired, so nothing one leaves behind (compiled code, a slow leak) adds up without end. */
-const RUNS_PER_THREAD = 100;
-/** Threads kept waiting for an execution, per memory limit. */
-const IDLE_THREADS = 8;
+/**
+ * Executions one thread runs before it is retired, so nothing one leaves behind (compiled code, a
+ * slow leak) adds up without end. A thread still holding memory after an execution is retired at once
+ * (see the worker's `holdsLittleMemory`); a new thread costs about as much CPU as 15 executions.
+ */
+const RUNS_PER_THREAD = 1000;
+/** Idle threads kept, per memory limit; past it, a thread that becomes idle is stopped. */
+const MAX_IDLE_THREADS = 64;
+/**
+ * How long an idle thread is kept for the next execution. Executions come in bursts (syncs due at
+ * the same minute): threads stopped as soon as a burst ended were started again for the next one.
+ */
+const THREAD_IDLE_MS = 30_000;
 /** How long a reset thread has to say it is idle; one its last script left busy never does. */
 const RESET_TIMEOUT_MS = 1000;
 
@@ -21,7 +30,11 @@ interface Thread {
   runs: number;
   /** The execution it runs now. */
   execution?: number;
+  /** While idle: the timer that stops it once idle THREAD_IDLE_MS. */
+  idleTimer?: NodeJS.Timeout;
 }
+
+type StartCommand = Extract<ProcessCommand, { type: 'start' }>;
 
 let workerCode = '';
 let assets: WorkerAssets | undefined;
@@ -29,6 +42,8 @@ const idle = new Map<string, Thread[]>();
 const running = new Map<number, Thread>();
 /** Threads reset after an execution, not yet idle: each with the timer that stops it if it never is. */
 const resetting = new Map<Thread, NodeJS.Timeout>();
+/** Executions waiting for a thread of their kind being reset, oldest first: starting a thread costs far more than the wait. */
+const waitingForThread = new Map<string, StartCommand[]>();
 const flagsLock = new SharedArrayBuffer(4);
 
 // Events go to the host in batches, one message per turn of the event loop: a script logging in a
@@ -45,6 +60,7 @@ function send(event: ProcessEvent): void {
 }
 
 function createThread(kind: string, memoryMb: number, limits: ThreadLimits): Thread {
+  send({ type: 'threadStarted' });
   const worker = new Worker(workerCode, {
     eval: true,
     workerData: { ...assets, memoryMb, flagsLock },
@@ -68,10 +84,14 @@ function createThread(kind: string, memoryMb: number, limits: ThreadLimits): Thr
     if (thread.execution !== undefined) send({ type: 'error', id: thread.execution, error: { message: err.message, stack: err.stack, code: err.code } });
   });
   worker.on('exit', (code) => {
+    clearTimeout(thread.idleTimer);
+    const wasResetting = resetting.has(thread);
     clearTimeout(resetting.get(thread));
     resetting.delete(thread);
     const waiting = idle.get(kind);
     if (waiting?.includes(thread)) waiting.splice(waiting.indexOf(thread), 1);
+    // The thread an execution waited for retired instead: the execution gets a new one.
+    if (wasResetting) startWaiting(kind);
     if (thread.execution === undefined) return;
     running.delete(thread.execution);
     send({ type: 'exit', id: thread.execution, code });
@@ -79,22 +99,53 @@ function createThread(kind: string, memoryMb: number, limits: ThreadLimits): Thr
   return thread;
 }
 
-function start(command: Extract<ProcessCommand, { type: 'start' }>): void {
+function start(command: StartCommand): void {
   const kind = JSON.stringify([command.memoryMb, command.limits]);
-  const thread = idle.get(kind)?.pop() ?? createThread(kind, command.memoryMb, command.limits);
+  const thread = idle.get(kind)?.pop();
+  if (thread) return run(thread, command);
+  const waiting = waitingForThread.get(kind) ?? [];
+  if (waiting.length < resettingOf(kind)) {
+    waiting.push(command);
+    waitingForThread.set(kind, waiting);
+    return;
+  }
+  run(createThread(kind, command.memoryMb, command.limits), command);
+}
+
+function run(thread: Thread, command: StartCommand): void {
+  clearTimeout(thread.idleTimer);
   thread.execution = command.id;
   thread.runs++;
   running.set(command.id, thread);
   thread.worker.postMessage({ type: 'run', data: command.run } satisfies ThreadCommand);
 }
 
+function resettingOf(kind: string): number {
+  let n = 0;
+  for (const thread of resetting.keys()) if (thread.kind === kind) n++;
+  return n;
+}
+
+/** The oldest execution waiting for a thread of `kind` starts (on an idle thread, or a new one). */
+function startWaiting(kind: string): void {
+  const command = waitingForThread.get(kind)?.shift();
+  if (command) start(command);
+}
+
 /** Execution `id` has ended: its thread is reset for the next (when `reuse` and it has room) or stopped. */
 function release(id: number, reuse: boolean): void {
   const thread = running.get(id);
-  if (!thread) return;
+  if (!thread) {
+    // Ended before a thread was free for it: it never starts.
+    for (const waiting of waitingForThread.values()) {
+      const at = waiting.findIndex((command) => command.id === id);
+      if (at >= 0) waiting.splice(at, 1);
+    }
+    return;
+  }
   running.delete(id);
   thread.execution = undefined;
-  if (!reuse || thread.runs >= RUNS_PER_THREAD || (idle.get(thread.kind)?.length ?? 0) >= IDLE_THREADS) {
+  if (!reuse || thread.runs >= RUNS_PER_THREAD || (idle.get(thread.kind)?.length ?? 0) >= MAX_IDLE_THREADS) {
     void thread.worker.terminate();
     return;
   }
@@ -110,6 +161,8 @@ function becameIdle(thread: Thread): void {
   const waiting = idle.get(thread.kind) ?? [];
   waiting.push(thread);
   idle.set(thread.kind, waiting);
+  thread.idleTimer = setTimeout(() => void thread.worker.terminate(), THREAD_IDLE_MS);
+  startWaiting(thread.kind);
 }
 
 process.on('message', (command: ProcessCommand) => {

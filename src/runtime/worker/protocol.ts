@@ -69,7 +69,10 @@ export type ProcessCommand =
   | { type: 'release'; id: number; reuse: boolean };
 
 /** Script process → host, about the worker thread of execution `id` (sent in batches: arrays of these). */
-export type ProcessEvent =
+export type ThreadEvent =
   | { type: 'message'; id: number; message: WorkerMessage }
   | { type: 'error'; id: number; error: { message: string; stack?: string; code?: string } }
   | { type: 'exit'; id: number; code: number };
+
+/** Script process → host: its threads' events, and a word when it starts a thread (threads are counted). */
+export type ProcessEvent = ThreadEvent | { type: 'threadStarted' };
