@@ -7,7 +7,7 @@ import { startOrchestration } from '../../src/worker';
 import { fullSyncWorkflowId, nextSlot, scheduleOffset } from '../../src/workflows/types';
 import { testStore } from '../../test/helpers/db';
 import { cpuMs } from './cpu';
-import { deployTick, quantile } from './tick';
+import { deployTick, quantile, workLoopTurnsPerMs } from './tick';
 
 const FREQUENCY_MS = 60_000;
 /** At most how long after its job row a run's end reaches its workflow. */
@@ -58,7 +58,7 @@ export async function measureSyncs(load: SyncLoad): Promise<SyncFigures> {
     await store.environments.ensureDefaults();
     const env = (await store.environments.byName('dev'))!;
     await store.integrations.create(env.id, { uniqueKey: 'bench', provider: 'bench' });
-    await deployTick(store, env.id, 'every 1m', load.workMs ?? 0);
+    await deployTick(store, env.id, 'every 1m', load.workMs ? Math.round(load.workMs * workLoopTurnsPerMs()) : 0);
 
     const started = Date.now();
     for (let i = 0; i < load.connections; i += 100) {

@@ -1,4 +1,6 @@
 import { createVerify, generateKeyPairSync } from 'node:crypto';
+import fs from 'node:fs';
+import os from 'node:os';
 import { scriptThreadsStarted } from '../../src/runtime';
 import { harness, outputOf, script, type Harness } from './harness';
 
@@ -156,6 +158,35 @@ describe('limits', () => {
     for (let i = 0; i < 60; i++) expect(outputOf(await h.run(holding, inFreshEnvironment))).toBe(512 * 1024);
     expect(scriptThreadsStarted() - before).toBe(0);
   }, 60_000);
+
+  test('scripts run at a lower CPU priority than the server: its script process and the threads of executions', async () => {
+    const environmentName = 'low-priority';
+    expect(outputOf(await h.run(script(`return 'ran'`), { environmentName }))).toBe('ran');
+    // Linux: the script processes are this process's children running the script-process entry.
+    const children = fs
+      .readdirSync('/proc')
+      .filter((entry) => /^\d+$/.test(entry))
+      .filter((pid) => {
+        try {
+          const stat = fs.readFileSync(`/proc/${pid}/stat`, 'utf8');
+          return Number(stat.slice(stat.lastIndexOf(')') + 2).split(' ')[1]) === process.pid && fs.readFileSync(`/proc/${pid}/cmdline`, 'utf8').includes('syncline-script-process');
+        } catch {
+          return false; // ended meanwhile
+        }
+      });
+    expect(children.length).toBeGreaterThan(0);
+    const niceness = (statFile: string) => {
+      const stat = fs.readFileSync(statFile, 'utf8');
+      return Number(stat.slice(stat.lastIndexOf(')') + 2).split(' ')[16]);
+    };
+    const lower = Math.min(19, os.getPriority() + 10);
+    for (const pid of children) {
+      expect(niceness(`/proc/${pid}/stat`)).toBe(lower);
+      // Its main thread and at least one thread of executions (it keeps them between executions).
+      const threads = fs.readdirSync(`/proc/${pid}/task`).map((tid) => niceness(`/proc/${pid}/task/${tid}/stat`));
+      expect(threads.filter((n) => n === lower).length).toBeGreaterThanOrEqual(2);
+    }
+  });
 
   test('a burst of executions right after another reuses its threads, waiting for their reset, instead of starting new ones', async () => {
     const inFreshEnvironment = { environmentName: 'bursts' };

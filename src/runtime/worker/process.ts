@@ -4,8 +4,23 @@
 // split into 2^28 characters, an array of 2^26 numbers); here they end this process and the
 // executions in it, never the server. Carries messages between the host and each thread unchanged,
 // and keeps threads whose execution ended cleanly for the next executions (see `release`).
+import os from 'node:os';
 import { Worker } from 'node:worker_threads';
 import type { ProcessCommand, ProcessEvent, ThreadCommand, ThreadLimits, WorkerAssets, WorkerMessage } from './protocol';
+
+/**
+ * How much less CPU priority scripts get than the server (niceness added to its own). Scripts that
+ * ask for more CPU than the machine has would otherwise take it from the engine and the workers
+ * running every other workflow: with twice the CPU two cores have asked of scripts, the server was
+ * left a third of a core and workflow tasks took over 5 s. The threads of executions are started
+ * from this thread and inherit its priority.
+ */
+const NICENESS_ADDED = 10;
+try {
+  os.setPriority(Math.min(19, os.getPriority() + NICENESS_ADDED));
+} catch {
+  // Where priorities cannot be set, scripts share the CPU evenly with the server.
+}
 
 /**
  * Executions one thread runs before it is retired, so nothing one leaves behind (compiled code, a
