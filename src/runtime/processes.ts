@@ -83,7 +83,10 @@ class ScriptProcess {
     // No environment: the script process holds no secret of the server (database URL, encryption key).
     // ArrayBuffers are swept as part of each collection, not later on a background thread: the
     // memory limit counts them, and a collection run before an allocation is refused must free them.
-    this.child = fork(file, [], { env: {}, execArgv: ['--no-concurrent-array-buffer-sweeping'], serialization: 'advanced', stdio: ['ignore', 'ignore', 'pipe', 'ipc'] });
+    // No memory reducer: it runs full collections in every isolate that goes idle, and idle threads
+    // wait here by the dozen (50 idle threads took a tenth of a core for seconds); a thread's
+    // garbage is collected when it is reset, and an idle thread ends after a while.
+    this.child = fork(file, [], { env: {}, execArgv: ['--no-concurrent-array-buffer-sweeping', '--no-memory-reducer'], serialization: 'advanced', stdio: ['ignore', 'ignore', 'pipe', 'ipc'] });
     this.child.stderr!.setEncoding('utf8').on('data', (chunk: string) => {
       this.stderr = (this.stderr + chunk).slice(-STDERR_TAIL_CHARS);
     });

@@ -17,6 +17,26 @@ const escapeAttempt = (attempt: string) =>
   return got && typeof got === 'object' && typeof got.pid === 'number' ? 'escaped' : 'contained';
 `);
 
+/** /proc/<pid>/stat's fields from the third (state) on (Linux). */
+function statFields(file: string): string[] {
+  const stat = fs.readFileSync(file, 'utf8');
+  return stat.slice(stat.lastIndexOf(')') + 2).split(' ');
+}
+
+/** The script processes: this process's children running the script-process entry (Linux). */
+function scriptProcesses(): string[] {
+  return fs
+    .readdirSync('/proc')
+    .filter((entry) => /^\d+$/.test(entry))
+    .filter((pid) => {
+      try {
+        return Number(statFields(`/proc/${pid}/stat`)[1]) === process.pid && fs.readFileSync(`/proc/${pid}/cmdline`, 'utf8').includes('syncline-script-process');
+      } catch {
+        return false; // ended meanwhile
+      }
+    });
+}
+
 describe('refusals', () => {
   test.each(['fs', 'node:fs', 'child_process', 'net', 'http', 'worker_threads', 'vm', 'os', 'path', 'axios'])('require("%s") is refused', async (name) => {
     const result = await h.run(script(`return require(${JSON.stringify(name)})`));
@@ -162,23 +182,9 @@ describe('limits', () => {
   test('scripts run at a lower CPU priority than the server: its script process and the threads of executions', async () => {
     const environmentName = 'low-priority';
     expect(outputOf(await h.run(script(`return 'ran'`), { environmentName }))).toBe('ran');
-    // Linux: the script processes are this process's children running the script-process entry.
-    const children = fs
-      .readdirSync('/proc')
-      .filter((entry) => /^\d+$/.test(entry))
-      .filter((pid) => {
-        try {
-          const stat = fs.readFileSync(`/proc/${pid}/stat`, 'utf8');
-          return Number(stat.slice(stat.lastIndexOf(')') + 2).split(' ')[1]) === process.pid && fs.readFileSync(`/proc/${pid}/cmdline`, 'utf8').includes('syncline-script-process');
-        } catch {
-          return false; // ended meanwhile
-        }
-      });
+    const children = scriptProcesses();
     expect(children.length).toBeGreaterThan(0);
-    const niceness = (statFile: string) => {
-      const stat = fs.readFileSync(statFile, 'utf8');
-      return Number(stat.slice(stat.lastIndexOf(')') + 2).split(' ')[16]);
-    };
+    const niceness = (statFile: string) => Number(statFields(statFile)[16]);
     const lower = Math.min(19, os.getPriority() + 10);
     for (const pid of children) {
       expect(niceness(`/proc/${pid}/stat`)).toBe(lower);
@@ -187,6 +193,19 @@ describe('limits', () => {
       expect(threads.filter((n) => n === lower).length).toBeGreaterThanOrEqual(2);
     }
   });
+
+  test('idle threads cost no CPU', async () => {
+    const environmentName = 'idle-threads';
+    const before = new Set(scriptProcesses());
+    const results = await Promise.all(Array.from({ length: 40 }, () => h.run(script(`await new Promise((r) => setTimeout(r, 200)); return 1`), { environmentName })));
+    expect(results.map(outputOf)).toEqual(Array.from({ length: 40 }, () => 1));
+    const [pid] = scriptProcesses().filter((p) => !before.has(p));
+    const cpuMs = () => (Number(statFields(`/proc/${pid}/stat`)[11]) + Number(statFields(`/proc/${pid}/stat`)[12])) * 10;
+    const start = cpuMs();
+    // V8's memory reducer would collect each idle isolate a few times.
+    await new Promise((r) => setTimeout(r, 15_000));
+    expect(cpuMs() - start).toBeLessThan(150);
+  }, 30_000);
 
   test('a burst of executions right after another reuses its threads, waiting for their reset, instead of starting new ones', async () => {
     const inFreshEnvironment = { environmentName: 'bursts' };

@@ -340,17 +340,21 @@ function holdsLittleMemory(): boolean {
 }
 
 let current: Execution | undefined;
-setInterval(() => current?.reserveMemory(0), MEMORY_CHECK_MS).unref();
+/** Checks the memory of the execution under way; none runs while the thread is idle (threads wait idle in dozens). */
+let memoryCheck: NodeJS.Timeout | undefined;
 
 process.on('unhandledRejection', (reason) => current?.unhandled(reason));
 
 port.on('message', (command: ThreadCommand) => {
   if (command.type === 'run') {
     current = new Execution(command.data);
+    memoryCheck ??= setInterval(() => current?.reserveMemory(0), MEMORY_CHECK_MS).unref();
     current.start();
   } else if (command.type === 'reset') {
     current?.end();
     current = undefined;
+    clearInterval(memoryCheck);
+    memoryCheck = undefined;
     // Sent from the next turn of the event loop: a thread its last script left busy (an endless
     // chain of promises) never says so, and is not used again. Nor is one still holding memory
     // after a collection (an ended context can stay reachable for a while): the next execution
