@@ -4,8 +4,8 @@ import { measureSyncs } from './lib/syncs';
  * Sync runs asked for faster than the machine can run them (issue #15: overload degrades
  * gracefully). BENCH_OVERLOAD_CONNECTIONS connections (default 900), each with a sync every
  * minute whose script does BENCH_OVERLOAD_WORK_MS of CPU work (default 200, as loop turns measured
- * on this machine) before saving one record: about twice what two cores run. Once every connection has had its first run, BENCH_OVERLOAD_SECONDS
- * (default 120) are measured in four parts.
+ * on this machine) before saving one record: about twice what two cores run. Once every connection
+ * has had its first run, BENCH_OVERLOAD_SECONDS (default 120) are measured in four parts.
  *
  * - overload.runs: runs finished per second in each part, against the nominal rate. Graceful: it
  *   stays at what the machine sustains; thrashing would show as a falling rate.
