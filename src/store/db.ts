@@ -14,10 +14,19 @@ export interface Queryable {
   exec(sql: string): Promise<void>;
 }
 
+/**
+ * A transaction-scoped advisory lock, `pg_advisory_xact_lock(key, hashtext(name))`: writers of one
+ * key wait for each other until the holder commits.
+ */
+export type XactLock = readonly [key: number, name: string];
+
 /** Queryable with transactions: the database, or the one connection holding a lease. */
 export interface Session extends Queryable {
-  /** Runs `fn` in one transaction: committed when it resolves, rolled back when it throws. */
-  transaction<T>(fn: (tx: Queryable) => Promise<T>): Promise<T>;
+  /**
+   * Runs `fn` in one transaction: committed when it resolves, rolled back when it throws. With
+   * `lock`, the transaction takes it first; on Postgres it goes with BEGIN, one round trip for both.
+   */
+  transaction<T>(fn: (tx: Queryable) => Promise<T>, lock?: XactLock): Promise<T>;
 }
 
 /**
@@ -113,11 +122,11 @@ async function openPostgres(url: string, options: OpenDbOptions): Promise<Db> {
     backend: 'postgres',
     query: (sql, params) => run(pool, sql, params),
     exec: async (sql) => void (await run(pool, sql)),
-    async transaction(fn) {
+    async transaction(fn, lock) {
       const client = await connect(pool);
       let broken: Error | undefined;
       try {
-        return await inTransaction(client, fn);
+        return await inTransaction(client, fn, lock);
       } catch (err) {
         // A client whose connection failed must not go back to the pool.
         if (err instanceof DatabaseUnavailableError) broken = err;
@@ -154,7 +163,7 @@ async function openPostgres(url: string, options: OpenDbOptions): Promise<Db> {
         session: {
           query: (sql, params) => serial.run(() => run(client, sql, params)),
           exec: (sql) => serial.run(async () => void (await run(client, sql))),
-          transaction: (fn) => serial.run(() => inTransaction(client, fn)),
+          transaction: (fn, lock) => serial.run(() => inTransaction(client, fn, lock)),
         },
         lost,
         async release() {
@@ -194,8 +203,8 @@ async function connect(pool: pg.Pool): Promise<pg.PoolClient> {
   }
 }
 
-async function inTransaction<T>(client: pg.PoolClient, fn: (tx: Queryable) => Promise<T>): Promise<T> {
-  await run(client, 'BEGIN');
+async function inTransaction<T>(client: pg.PoolClient, fn: (tx: Queryable) => Promise<T>, lock?: XactLock): Promise<T> {
+  await begin(client, lock);
   try {
     const result = await fn({
       query: (sql, params) => run(client, sql, params),
@@ -203,6 +212,19 @@ async function inTransaction<T>(client: pg.PoolClient, fn: (tx: Queryable) => Pr
     });
     await run(client, 'COMMIT');
     return result;
+  } catch (err) {
+    await client.query('ROLLBACK').catch(() => undefined);
+    throw err;
+  }
+}
+
+/** BEGIN, and the lock with it: two statements in one simple query (which takes no parameters: the key is checked, the name quoted). */
+async function begin(client: pg.PoolClient, lock: XactLock | undefined): Promise<void> {
+  if (!lock) return void (await run(client, 'BEGIN'));
+  if (!Number.isSafeInteger(lock[0])) throw new TypeError(`an advisory lock key must be an integer, not ${lock[0]}`);
+  statements++;
+  try {
+    await run(client, `BEGIN; SELECT pg_advisory_xact_lock(${lock[0]}, hashtext(${client.escapeLiteral(lock[1])}))`);
   } catch (err) {
     await client.query('ROLLBACK').catch(() => undefined);
     throw err;
@@ -269,9 +291,11 @@ async function openPglite(dataDir?: string): Promise<Db> {
     query: (sql, params) => run(db, sql, params),
     exec: async (sql) => void (await db.exec(sql)),
     // PGlite runs one statement at a time; its transaction() holds the connection until done.
-    transaction: (fn) => db.transaction((tx) =>
-        fn({ query: (sql, params) => run(tx, sql, params), exec: async (sql) => void (await tx.exec(sql)) }),
-      ),
+    transaction: (fn, lock) =>
+      db.transaction(async (tx) => {
+        if (lock) await run(tx, 'SELECT pg_advisory_xact_lock($1, hashtext($2))', [...lock]);
+        return fn({ query: (sql, params) => run(tx, sql, params), exec: async (sql) => void (await tx.exec(sql)) });
+      }),
     lease: async () => ({ session: self, lost: new Promise<void>(() => undefined), release: async () => undefined }),
     close: () => db.close(),
   };

@@ -1,6 +1,6 @@
 import { invalid } from '../errors';
 import type { RecordAction, RecordCounts, SyncRecord } from '../types';
-import type { Db, Queryable } from './db';
+import type { Db, Queryable, XactLock } from './db';
 
 /** Rows per statement: large enough to amortise round trips, small enough to keep parameters cheap. */
 export const RECORDS_CHUNK = 1000;
@@ -48,6 +48,9 @@ interface RecordRow {
 
 // Timestamps leave Postgres as ISO text with microseconds, so cursors lose no precision.
 const iso = (column: string) => `to_char(${column} AT TIME ZONE 'UTC', 'YYYY-MM-DD"T"HH24:MI:SS.US"Z"')`;
+
+/** The lock writers of one (connection, model) take first (see RecordStore). */
+export const writersLock = (connection: number, model: string): XactLock => [connection, model];
 
 /**
  * The write's timestamp: strictly after every existing row of the (connection, model), even when
@@ -254,10 +257,9 @@ export class RecordStore {
     let total = 0;
     for (const model of models) {
       total += await this.db.transaction(async (tx) => {
-        await tx.query('SELECT pg_advisory_xact_lock($1, hashtext($2))', [connection, model]);
         const { rowCount } = await tx.query('DELETE FROM records WHERE connection_id = $1 AND model = $2', [connection, model]);
         return rowCount ?? 0;
-      });
+      }, writersLock(connection, model));
     }
     return total;
   }
@@ -281,7 +283,6 @@ export class RecordStore {
     const total: RecordCounts = { added: 0, updated: 0, deleted: 0 };
     if (entries.length === 0) return total;
     return this.db.transaction(async (tx) => {
-      await tx.query('SELECT pg_advisory_xact_lock($1, hashtext($2))', [connection, model]);
       for (let i = 0; i < entries.length; i += RECORDS_CHUNK) {
         const counts = await write(tx, entries.slice(i, i + RECORDS_CHUNK));
         total.added += counts.added;
@@ -290,7 +291,7 @@ export class RecordStore {
       }
       await within?.(tx, total);
       return total;
-    });
+    }, writersLock(connection, model));
   }
 }
 
