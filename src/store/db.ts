@@ -20,6 +20,11 @@ export interface Queryable {
  */
 export type XactLock = readonly [key: number, name: string];
 
+/** Takes `lock` in the open transaction `tx` (held until it ends). */
+export async function takeXactLock(tx: Queryable, lock: XactLock): Promise<void> {
+  await tx.query('SELECT pg_advisory_xact_lock($1, hashtext($2))', [...lock]);
+}
+
 /** Queryable with transactions: the database, or the one connection holding a lease. */
 export interface Session extends Queryable {
   /**
@@ -204,8 +209,8 @@ async function connect(pool: pg.Pool): Promise<pg.PoolClient> {
 }
 
 async function inTransaction<T>(client: pg.PoolClient, fn: (tx: Queryable) => Promise<T>, lock?: XactLock): Promise<T> {
-  await begin(client, lock);
   try {
+    await begin(client, lock);
     const result = await fn({
       query: (sql, params) => run(client, sql, params),
       exec: async (sql) => void (await run(client, sql)),
@@ -223,12 +228,7 @@ async function begin(client: pg.PoolClient, lock: XactLock | undefined): Promise
   if (!lock) return void (await run(client, 'BEGIN'));
   if (!Number.isSafeInteger(lock[0])) throw new TypeError(`an advisory lock key must be an integer, not ${lock[0]}`);
   statements++;
-  try {
-    await run(client, `BEGIN; SELECT pg_advisory_xact_lock(${lock[0]}, hashtext(${client.escapeLiteral(lock[1])}))`);
-  } catch (err) {
-    await client.query('ROLLBACK').catch(() => undefined);
-    throw err;
-  }
+  await run(client, `BEGIN; SELECT pg_advisory_xact_lock(${lock[0]}, hashtext(${client.escapeLiteral(lock[1])}))`);
 }
 
 /**
@@ -293,8 +293,9 @@ async function openPglite(dataDir?: string): Promise<Db> {
     // PGlite runs one statement at a time; its transaction() holds the connection until done.
     transaction: (fn, lock) =>
       db.transaction(async (tx) => {
-        if (lock) await run(tx, 'SELECT pg_advisory_xact_lock($1, hashtext($2))', [...lock]);
-        return fn({ query: (sql, params) => run(tx, sql, params), exec: async (sql) => void (await tx.exec(sql)) });
+        const session: Queryable = { query: (sql, params) => run(tx, sql, params), exec: async (sql) => void (await tx.exec(sql)) };
+        if (lock) await takeXactLock(session, lock);
+        return fn(session);
       }),
     lease: async () => ({ session: self, lost: new Promise<void>(() => undefined), release: async () => undefined }),
     close: () => db.close(),

@@ -1,7 +1,8 @@
 import type { RecordCounts } from '../types';
 import type { CheckpointRange } from './checkpoints';
-import type { Db, Queryable } from './db';
+import { takeXactLock, type Db, type Queryable } from './db';
 import { Outbox, type DeadEvent } from './outbox';
+import { writersLock } from './records';
 import { emitExecutionEnd, recordSyncJobEnd, type ExecutionEnd, type SyncJobRef } from './logs';
 
 /** One sync of one connection (and variant): the entity a sync workflow drives. */
@@ -396,7 +397,7 @@ async function addCounts(q: Queryable, jobId: number, model: string, counts: Rec
  */
 async function deleteUnseen(tx: Queryable, connectionPk: number, model: string, seenBy: { job: number } | { phase: number }): Promise<string[]> {
   // Same lock and clock rule as RecordStore's writes: cursor order stays commit order.
-  await tx.query('SELECT pg_advisory_xact_lock($1, hashtext($2))', [connectionPk, model]);
+  await takeXactLock(tx, writersLock(connectionPk, model));
   const seen =
     'job' in seenBy
       ? 'SELECT DISTINCT unnest(external_ids) AS external_id FROM sync_seen WHERE job_id = $3 AND model = $2'
