@@ -1,4 +1,6 @@
-import { decode, encode, Raw, T, timestamp, type Message, type Obj } from './proto';
+import { Writer } from 'protobufjs/minimal';
+import type * as protobuf from 'protobufjs';
+import { decode, encode, Raw, root, T, timestamp, type Message, type Obj } from './proto';
 
 let lastTaskId = Date.now() * 1000;
 /** Monotonic task ids for events (Temporal's `taskId`). */
@@ -22,10 +24,44 @@ export function attributesKey(eventType: string): string {
   return key;
 }
 
-export function buildEvent(eventId: number, time: number, eventType: string, attrs: Obj): Obj {
-  return { eventId, eventTime: timestamp(time), eventType, taskId: nextTaskId(), [attributesKey(eventType)]: attrs };
+const EVENT_TYPES = root.lookupEnum('temporal.api.enums.v1.EventType').values;
+const eventEncodings = new Map<string, { type: number; fieldId: number; attributes: protobuf.Type }>();
+
+/** An event type's number, and the number and type of its attributes' field in HistoryEvent. */
+function eventEncoding(eventType: string): { type: number; fieldId: number; attributes: protobuf.Type } {
+  let encoding = eventEncodings.get(eventType);
+  if (!encoding) {
+    const field = T.HistoryEvent.fields[attributesKey(eventType)];
+    const type = EVENT_TYPES[eventType];
+    if (!field || type === undefined) throw new TypeError(`unknown event type ${eventType}`);
+    eventEncodings.set(eventType, (encoding = { type, fieldId: field.id, attributes: field.resolve().resolvedType as protobuf.Type }));
+  }
+  return encoding;
 }
 
+/**
+ * A new event (`attrs` as protobufjs `fromObject` takes them), encoded: the bytes protobufjs writes
+ * for the whole HistoryEvent, but only the attributes go through its generic code. Converting a
+ * HistoryEvent checks each of its ~50 attribute fields, and as every event type has an object shape
+ * of its own those checks run megamorphic: about 3x the cost of the attributes alone.
+ */
+export function newEvent(eventId: number, time: number, eventType: string, attrs: Obj): Buffer {
+  const { type, fieldId, attributes } = eventEncoding(eventType);
+  const { seconds, nanos } = timestamp(time);
+  // Fields in protobufjs's order (by number), zeros left out as it does: eventId 1, eventTime 2,
+  // eventType 3, taskId 5, then the attributes.
+  const w = Writer.create();
+  if (eventId) w.uint32(8).int64(eventId);
+  w.uint32(18).fork();
+  if (seconds) w.uint32(8).int64(seconds);
+  if (nanos) w.uint32(16).int32(nanos);
+  w.ldelim().uint32(24).int32(type).uint32(40).int64(nextTaskId());
+  // The attributes get a writer of the protobufjs they were generated with (not necessarily ours).
+  w.uint32((fieldId << 3) | 2).bytes(attributes.encode(attributes.fromObject(attrs)).finish());
+  return Buffer.from(w.finish());
+}
+
+/** Encodes a decoded event (e.g. one taken from the buffer and renumbered). */
 export function encodeEvent(event: Obj): Buffer {
   return encode(T.HistoryEvent, event);
 }

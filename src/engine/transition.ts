@@ -1,6 +1,6 @@
 import { randomUUID } from 'node:crypto';
 import type { Queryable } from '../store/db';
-import { buildEvent, decodeEvent, encodeEvent, eventAttributes, eventTypeName } from './history';
+import { decodeEvent, encodeEvent, eventAttributes, eventTypeName, newEvent } from './history';
 import { Status, type RunState, type WorkflowTaskState } from './interfaces';
 import { HISTORY_PAGE_BYTES, SUGGEST_CONTINUE_AS_NEW_BYTES, SUGGEST_CONTINUE_AS_NEW_EVENTS } from './limits';
 import type { Poller, TaskRef } from './matching';
@@ -81,7 +81,7 @@ export class Transition {
   append(eventType: string, attrs: Obj): number {
     if (this.s.wft?.transient) this.writeTransientWft();
     const id = this.s.nextEventId++;
-    const data = encodeEvent(buildEvent(id, this.now, eventType, attrs));
+    const data = newEvent(id, this.now, eventType, attrs);
     this.s.historyBytes += data.length;
     this.events.push({ id, data });
     this.dirty = true;
@@ -97,7 +97,7 @@ export class Transition {
     this.needsWft = true;
     this.dirty = true;
     if (this.wftStarted) {
-      this.s.buffered.push({ e: encodeEvent(buildEvent(0, this.now, eventType, attrs)).toString('base64') });
+      this.s.buffered.push({ e: newEvent(0, this.now, eventType, attrs).toString('base64') });
       return -1;
     }
     return this.append(eventType, attrs);
@@ -279,8 +279,8 @@ function firedTimerId(b: { e: string }): string | undefined {
 export function transientWftEvents(s: RunState): { id: number; data: Buffer }[] {
   const w = s.wft;
   if (!w?.transient) return [];
-  const events = [{ id: w.scheduledId, data: encodeEvent(buildEvent(w.scheduledId, w.scheduledTime, 'EVENT_TYPE_WORKFLOW_TASK_SCHEDULED', wftScheduledAttrs(s, w))) }];
-  if (w.startedId) events.push({ id: w.startedId, data: encodeEvent(buildEvent(w.startedId, w.startedTime!, 'EVENT_TYPE_WORKFLOW_TASK_STARTED', wftStartedAttrs(w, w.transient))) });
+  const events = [{ id: w.scheduledId, data: newEvent(w.scheduledId, w.scheduledTime, 'EVENT_TYPE_WORKFLOW_TASK_SCHEDULED', wftScheduledAttrs(s, w)) }];
+  if (w.startedId) events.push({ id: w.startedId, data: newEvent(w.startedId, w.startedTime!, 'EVENT_TYPE_WORKFLOW_TASK_STARTED', wftStartedAttrs(w, w.transient)) });
   return events;
 }
 

@@ -3,7 +3,7 @@ import type { Queryable } from '../store/db';
 import { isUniqueViolation } from '../store/sql-errors';
 import type { Engine } from './engine';
 import { alreadyStarted, invalidArgument, isWorkflowClosed, namespaceNotFound, workflowClosed, workflowNotFound } from './errors';
-import { buildEvent, decodeEvent, encodeEvent, eventAttributes } from './history';
+import { decodeEvent, eventAttributes, newEvent } from './history';
 import { nextCronTime } from './cron';
 import { decideRetry, fillRetryPolicy, RetryState } from './retry';
 import { Status, type RunState } from './interfaces';
@@ -349,7 +349,7 @@ export function closeRun(t: Transition, status: number, eventType: string, attrs
     t.transfer('notify_parent', {
       parentRunId: s.parent.runId,
       initiatedId: s.parent.initiatedId,
-      event: encodeEvent(buildEvent(0, t.now, close.type, childAttrs)).toString('base64'),
+      event: newEvent(0, t.now, close.type, childAttrs).toString('base64'),
     });
   }
   for (const child of Object.values(s.children)) {
