@@ -105,9 +105,23 @@ export class HelperHost {
     try {
       await this.writer?.reserve(bytes, this.abort.signal);
     } catch (err) {
-      if (err instanceof ScriptRunError && err.type === 'batch_too_large') this.fatal ??= err;
-      throw err;
+      throw this.failIfTooLarge(err);
     }
+  }
+
+  /** `reserveRecords` when the room can be had at once: true once taken, false (nothing taken) otherwise. */
+  reserveRecordsNow(bytes: number): boolean {
+    if (this.fatal) throw this.fatal;
+    try {
+      return this.writer?.reserveNow(bytes) ?? true;
+    } catch (err) {
+      throw this.failIfTooLarge(err);
+    }
+  }
+
+  private failIfTooLarge(err: unknown): unknown {
+    if (err instanceof ScriptRunError && err.type === 'batch_too_large') this.fatal ??= err;
+    return err;
   }
 
   /** Gives back the record budget the execution still holds; call once it has ended. */

@@ -155,10 +155,7 @@ export class RecordBudget {
   /** Resolves once `bytes` are taken; rejects, having taken nothing, if `signal` aborts first. */
   take(bytes: number, signal?: AbortSignal): Promise<void> {
     if (signal?.aborted) return Promise.reject(new ScriptRunError('script_error', 'The execution has ended'));
-    if (this.waiting.length === 0 && this.fits(bytes)) {
-      this.used += bytes;
-      return Promise.resolve();
-    }
+    if (this.takeNow(bytes)) return Promise.resolve();
     return new Promise<void>((resolve, reject) => {
       const waiter = { bytes, signal, grant: resolve };
       this.waiting.push(waiter);
@@ -171,6 +168,13 @@ export class RecordBudget {
       });
       for (const flush of this.holders) flush();
     });
+  }
+
+  /** Takes `bytes` if they fit now and nobody waits before; false (nothing taken) otherwise. */
+  takeNow(bytes: number): boolean {
+    if (this.waiting.length > 0 || !this.fits(bytes)) return false;
+    this.used += bytes;
+    return true;
   }
 
   give(bytes: number): void {
@@ -241,6 +245,8 @@ export class RecordWriter {
   private closed = false;
   /** Reservations are served one at a time, in the order of the calls. */
   private reservations: Promise<void> = Promise.resolve();
+  /** Reservations asked for and not yet served. */
+  private reserving = 0;
   private readonly release: () => void;
   /** Batches taken and not yet written, oldest first; each waits for the one before. */
   private writes: Array<Promise<void>> = [];
@@ -266,22 +272,41 @@ export class RecordWriter {
    */
   reserve(bytes: number, signal?: AbortSignal): Promise<void> {
     const { maxBatchBytes } = this.memory.limits;
-    if (bytes > maxBatchBytes) {
-      return Promise.reject(
-        new ScriptRunError(
-          'batch_too_large',
-          `A batch of ${bytes} bytes of JSON is larger than the ${maxBatchBytes} bytes one batchSave, batchUpdate or batchDelete call may carry (SYNCLINE_MAX_BATCH_MB): save fewer or smaller records per call`,
-        ),
-      );
-    }
-    const turn = this.reservations.then(async () => {
-      if (this.held + bytes > 2 * maxBatchBytes) await this.flush().catch(() => undefined);
-      await this.memory.budget.take(bytes, signal);
-      if (this.closed) this.memory.budget.give(bytes);
-      else this.held += bytes;
-    });
+    const tooLarge = this.tooLarge(bytes);
+    if (tooLarge) return Promise.reject(tooLarge);
+    this.reserving++;
+    const turn = this.reservations
+      .then(async () => {
+        if (this.held + bytes > 2 * maxBatchBytes) await this.flush().catch(() => undefined);
+        await this.memory.budget.take(bytes, signal);
+        if (this.closed) this.memory.budget.give(bytes);
+        else this.held += bytes;
+      })
+      .finally(() => this.reserving--);
     this.reservations = turn.catch(() => undefined);
     return turn;
+  }
+
+  /**
+   * `reserve`, when the room can be had at once (no reservation of this run waiting, this run under
+   * two batches' worth, the budget free): true once taken, false (nothing taken) otherwise.
+   */
+  reserveNow(bytes: number): boolean {
+    const tooLarge = this.tooLarge(bytes);
+    if (tooLarge) throw tooLarge;
+    if (this.closed) return true;
+    if (this.reserving > 0 || this.held + bytes > 2 * this.memory.limits.maxBatchBytes || !this.memory.budget.takeNow(bytes)) return false;
+    this.held += bytes;
+    return true;
+  }
+
+  private tooLarge(bytes: number): ScriptRunError | undefined {
+    const { maxBatchBytes } = this.memory.limits;
+    if (bytes <= maxBatchBytes) return undefined;
+    return new ScriptRunError(
+      'batch_too_large',
+      `A batch of ${bytes} bytes of JSON is larger than the ${maxBatchBytes} bytes one batchSave, batchUpdate or batchDelete call may carry (SYNCLINE_MAX_BATCH_MB): save fewer or smaller records per call`,
+    );
   }
 
   /** Buffers records (`bytes`: the JSON length their call reserved) and writes a full batch. */

@@ -164,8 +164,43 @@ export async function runScript(request: ExecutionRequest): Promise<ExecutionRes
       }
     };
     const reply = (msg: HostMessage) => worker.postMessage(msg);
+    const answer = (id: number, answered: Promise<unknown>) =>
+      void answered
+        .then(
+          (value) => reply({ type: 'result', id, ok: true, json: value === undefined ? undefined : JSON.stringify(value) }),
+          (err: unknown) => reply({ type: 'result', id, ok: false, json: JSON.stringify(errorForSandbox(err)) }),
+        )
+        .catch(() => undefined);
     const memoryExceeded = () => new ScriptRunError('script_memory_exceeded', `The script used more than ${memoryMb} MB of memory (heap, ArrayBuffers and Buffers) and was stopped`);
-    worker.on('message', (message: WorkerMessage) => {
+    // While a small record call that crossed unasked waits for room, the messages after it wait too:
+    // the host takes calls, and the end, in the order the script made them.
+    let heldBack: WorkerMessage[] | undefined;
+    const receive = (message: WorkerMessage) => {
+      if (heldBack && message.type !== 'memoryExceeded') heldBack.push(message);
+      else if (message.type === 'call' && message.unreserved) takeUnreserved(message);
+      else handle(message);
+    };
+    const takeUnreserved = ({ id, method, json }: { id: number; method: string; json: string }) => {
+      let roomNow: boolean;
+      try {
+        roomNow = host.reserveRecordsNow(json.length);
+      } catch (err) {
+        return answer(id, Promise.reject(err));
+      }
+      if (roomNow) return answer(id, call(method, json));
+      heldBack = [];
+      const room = host.reserveRecords(json.length);
+      answer(id, room.then(() => call(method, json)));
+      // After the call above has been taken (callbacks run in the order they were added).
+      void room
+        .catch(() => undefined)
+        .then(() => {
+          const held = heldBack ?? [];
+          heldBack = undefined;
+          for (const message of held) receive(message);
+        });
+    };
+    const handle = (message: WorkerMessage) => {
       if (message.type === 'reserve') {
         host
           .reserveRecords(message.size)
@@ -179,12 +214,7 @@ export async function runScript(request: ExecutionRequest): Promise<ExecutionRes
       } else if (message.type === 'call' && message.id === 0 && message.method === 'log') {
         void call(message.method, message.json).catch(() => undefined);
       } else if (message.type === 'call') {
-        void call(message.method, message.json)
-          .then(
-            (value) => reply({ type: 'result', id: message.id, ok: true, json: value === undefined ? undefined : JSON.stringify(value) }),
-            (err: unknown) => reply({ type: 'result', id: message.id, ok: false, json: JSON.stringify(errorForSandbox(err)) }),
-          )
-          .catch(() => undefined);
+        answer(message.id, call(message.method, message.json));
       } else if (message.type === 'done') {
         // Calls the script did not wait for end with it: writes already sit in the buffer that
         // `finish` writes (a call's records are buffered as soon as it arrives); requests are aborted.
@@ -193,7 +223,8 @@ export async function runScript(request: ExecutionRequest): Promise<ExecutionRes
         const info = JSON.parse(message.json) as { message?: string; stack?: string };
         settle({ ok: false, error: new ScriptRunError('script_error', `Unhandled promise rejection: ${info.message ?? ''}`, { stack: scriptStack(info.stack) }) });
       }
-    });
+    };
+    worker.on('message', receive);
     worker.on('error', (err: Error & { code?: string; memory?: boolean }) => {
       if (err.code === 'ERR_WORKER_OUT_OF_MEMORY') {
         settle({ ok: false, error: memoryExceeded() });

@@ -72,6 +72,35 @@ test('runs at once share the budget: a batchSave waits for room, nothing is lost
   expect(shared.budget.inUse).toBe(0);
 });
 
+test('a small batch crosses without asking for room when the budget has it: no reservation waits, the room is given back', async () => {
+  const shared = memory({ maxBatchBytes: 1 * MB, inFlightBytes: 1 * MB });
+  let asked = 0;
+  const take = shared.budget.take.bind(shared.budget);
+  shared.budget.take = (bytes, signal) => (asked++, take(bytes, signal));
+  const result = await h.run(script(`for (let b = 0; b < 5; b++) await nango.batchSave(${recordsJs('b * 10', 10, 1)}, 'Small');`), sync('Small', { recordMemory: shared }));
+  expect(result.success ? result.counts.Small?.added : result.error).toBe(50);
+  expect(asked).toBe(0);
+  expect(shared.budget.inUse).toBe(0);
+});
+
+test('a small batch waits for room when the budget is taken, and what the script did after it (the end included) waits behind it', async () => {
+  const capacity = 64 * 1024;
+  const shared = memory({ maxBatchBytes: 1 * MB, inFlightBytes: capacity });
+  await shared.budget.take(capacity); // all of it, held by other runs
+  // A batch the script does not wait for, then its end (sent right after it).
+  const running = h.run(script(`nango.batchSave(${recordsJs('0', 4, 1)}, 'Behind');`), sync('Behind', { recordMemory: shared }));
+  let ended = false;
+  void running.then(() => (ended = true));
+  await new Promise((resolve) => setTimeout(resolve, 500));
+  expect(ended).toBe(false);
+  expect(shared.budget.inUse).toBe(capacity);
+  shared.budget.give(capacity);
+  const result = await running;
+  expect(result.success ? result.counts.Behind?.added : result.error).toBe(4);
+  expect(await stored('Behind')).toBe(4);
+  expect(shared.budget.inUse).toBe(0);
+});
+
 test('large records are written as they arrive, a batch per batch limit of JSON, not held until 1000 have come', async () => {
   const writes: number[] = [];
   const sizing: RecordSink = {

@@ -11,7 +11,7 @@ import url from 'node:url';
 import v8 from 'node:v8';
 import vm from 'node:vm';
 import { parentPort, workerData } from 'node:worker_threads';
-import { MODULE_WRAPPER, RECORD_CALLS, type RunData, type ThreadCommand, type ThreadData, type WorkerMessage } from './protocol';
+import { MODULE_WRAPPER, RECORD_CALLS, SMALL_RECORD_CALL_CHARS, type RunData, type ThreadCommand, type ThreadData, type WorkerMessage } from './protocol';
 
 interface Api {
   deliver(id: number, ok: boolean, json: string | undefined): void;
@@ -161,6 +161,8 @@ class Execution {
    */
   private readonly outbox: Array<{ message: WorkerMessage; waitingForRoom: boolean }> = [];
   private readonly timers = new Set<NodeJS.Timeout>();
+  /** The small record call sent without asking for room, until its answer comes (one at a time). */
+  private unreservedCall: number | undefined;
 
   constructor(private readonly data: RunData) {
     // A null-prototype sandbox object: lookups on the global that miss fall through to this context's
@@ -225,6 +227,7 @@ class Execution {
 
   /** A call's answer or room for a record call, from the host. */
   receive(message: Extract<ThreadCommand, { type: 'result' | 'granted' }>): void {
+    if (message.type === 'result' && message.id === this.unreservedCall) this.unreservedCall = undefined;
     const held = this.outbox.findIndex(({ message: m }) => m.type === 'call' && m.id === message.id);
     if (message.type === 'granted') {
       if (held >= 0) this.outbox[held]!.waitingForRoom = false;
@@ -261,6 +264,11 @@ class Execution {
       if (!this.live) return 'the execution has ended';
       if (typeof id !== 'number' || typeof method !== 'string' || typeof json !== 'string') return 'invalid call';
       if (!this.reserveMemory(0)) return 'the script is over its memory limit';
+      if (RECORD_CALLS.has(method) && json.length <= SMALL_RECORD_CALL_CHARS && this.unreservedCall === undefined) {
+        this.unreservedCall = id;
+        this.send({ type: 'call', id, method, json, unreserved: true });
+        return undefined;
+      }
       if (RECORD_CALLS.has(method)) {
         // The records stay here (in the script's memory) until the host has room for them.
         port.postMessage({ type: 'reserve', id, size: json.length } satisfies WorkerMessage);

@@ -35,9 +35,16 @@ export interface RunData {
 /** Helper calls carrying records: each asks for room (`reserve`, its JSON's length) before it crosses. */
 export const RECORD_CALLS: ReadonlySet<string> = new Set(['batchSave', 'batchUpdate', 'batchDelete']);
 
+/**
+ * A record call of at most this much JSON crosses without asking for room first (`unreserved`): the
+ * host takes the room on arrival. One such call of an execution at a time, so what crosses unasked is
+ * bounded; most batches of a run are this small, and each saves a round trip between the processes.
+ */
+export const SMALL_RECORD_CALL_CHARS = 64 * 1024;
+
 /** Worker → host (`idle`, or `retire` when it should not run another execution: to its script process, once reset). */
 export type WorkerMessage =
-  | { type: 'call'; id: number; method: string; json: string }
+  | { type: 'call'; id: number; method: string; json: string; unreserved?: true }
   | { type: 'reserve'; id: number; size: number }
   | { type: 'done'; json: string }
   | { type: 'unhandled'; json: string }
