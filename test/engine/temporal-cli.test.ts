@@ -256,9 +256,9 @@ if (cli || process.env[SKIP_CLUSTER_ENV] !== '1') describe('the temporal CLI', (
     expect(types).toEqual(expect.arrayContaining([expect.stringMatching(/ACTIVITY_TASK_COMPLETED/), expect.stringMatching(/TIMER_STARTED/)]));
     const queried = await json(['workflow', 'query', '--workflow-id', workflowId, '--type', 'status']);
     expect(queried.queryResult[0]).toMatchObject({ key: { connectionId: 'cli-1', sync: 'items' }, lastRun: { success: true }, paused: false });
-    // The workflow waits in condition() of src/workflows/sync.ts for its next run.
+    // The workflow waits for its next run: on the timer and the condition of Alarm.until (src/workflows/sync.ts).
     const stack = await json(['workflow', 'stack', '--workflow-id', workflowId]);
-    expect(stack.queryResult[0]).toMatch(/at condition \(.*\)\n\s+at woken \(.*src\/workflows\/sync\.ts:\d+:\d+\)/);
+    expect(stack.queryResult[0]).toMatch(/at then \(.*src\/workflows\/sync\.ts:\d+:\d+\)\n\s+at until \(.*src\/workflows\/sync\.ts:\d+:\d+\)/);
   });
 
   test('workflow signal: trigger runs the sync now', async () => {

@@ -163,10 +163,9 @@ test('a sync workflow: history as timeline, event list and JSON; its stack trace
   await page.getByTestId('call-stack-tab').click();
   await page.getByText(/src\/workflows\/sync\.ts/).first().waitFor();
   await shot('workflow-call-stack');
-  // Where the sync workflow waits for its next run.
+  // Where the sync workflow waits for its next run (Alarm.until).
   const stack = await text();
-  expect(stack).toMatch(/src\/workflows\/sync\.ts:\d+:\d+/);
-  expect(stack).toContain('at condition');
+  expect(stack).toMatch(/at until \(.*src\/workflows\/sync\.ts:\d+:\d+\)/);
 
   await page.getByTestId('queries-tab').click();
   await page.getByRole('button', { name: 'Run Query' }).click();
