@@ -159,6 +159,21 @@ describe('limits', () => {
     expect((await h.store.connections.get(h.environmentId, 'github', 'c1')).metadata).not.toHaveProperty('late');
   });
 
+  test('a script run again on its thread (its code compiled once) starts afresh, and import() fails with an error of the run under way', async () => {
+    const inFreshEnvironment = { environmentName: 'same-script-again' };
+    // Module-level state, and the TypeError import() rejects with: of this run's context, not of the one the code was compiled in.
+    const code = `let runs = 0;
+      module.exports.default = async function () {
+        runs++;
+        const refused = await import('fs').then(() => 'imported', (e) => e instanceof TypeError && e.constructor === TypeError && e.message);
+        Object.prototype.seenBy = (Object.prototype.seenBy ?? 0) + 1;
+        return [runs, refused, Object.prototype.seenBy];
+      };`;
+    const before = scriptThreadsStarted();
+    for (let i = 0; i < 3; i++) expect(outputOf(await h.run(code, inFreshEnvironment))).toEqual([1, 'import() is not available in scripts', 1]);
+    expect(scriptThreadsStarted() - before).toBe(1);
+  });
+
   test('a script that leaves an endless chain of promises behind does not hold up the next execution', async () => {
     const inFreshEnvironment = { environmentName: 'busy-thread' };
     expect(outputOf(await h.run(script(`(async () => { for (;;) await null; })(); return 'left busy';`), inFreshEnvironment))).toBe('left busy');
