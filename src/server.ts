@@ -43,7 +43,7 @@ export async function openSyncline(config: Config, logger: Logger = createLogger
   const releaseDir = config.databaseUrl ? () => undefined : lockDataDir(config.dataDir);
   try {
     const key = resolveEncryptionKey(config, logger);
-    const db = await openDb(config.databaseUrl ? { url: config.databaseUrl } : { dataDir: path.join(config.dataDir, 'pglite') });
+    const db = await openDb(config.databaseUrl ? { url: config.databaseUrl, preparedStatements: config.databasePreparedStatements } : { dataDir: path.join(config.dataDir, 'pglite') });
     try {
       if (config.databaseUrl) await waitForDatabase(db, waitingFor(config.databaseUrl, logger));
       const store = await openStore(db, key);

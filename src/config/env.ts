@@ -19,6 +19,12 @@ const schema = z.object({
     .string()
     .regex(/^postgres(ql)?:\/\/\S+$/, 'a postgres:// or postgresql:// connection URL')
     .optional(),
+  DATABASE_PREPARED_STATEMENTS: z.coerce
+    .number({ error: 'a whole number of statements from 0 to 10000' })
+    .int('a whole number of statements from 0 to 10000')
+    .min(0, 'a whole number of statements from 0 to 10000')
+    .max(10000, 'a whole number of statements from 0 to 10000')
+    .optional(),
   TEMPORAL_ADDRESS: z.string().regex(/^[\w.-]+:\d{1,5}$/, 'host:port of a Temporal frontend, e.g. temporal:7233').optional(),
   ENGINE_PORT: port(7233),
   ENGINE_HOST: z.string().regex(/^[\w.:-]+$/, 'an address to listen on, e.g. 127.0.0.1 or 0.0.0.0').default('127.0.0.1'),
@@ -61,6 +67,8 @@ export interface Config {
   readonly dataDir: string;
   /** Postgres URL; absent means embedded PGlite under `dataDir`. */
   readonly databaseUrl?: string;
+  /** Distinct statements prepared per Postgres connection (absent: DEFAULT_PREPARED_STATEMENTS; 0: none). */
+  readonly databasePreparedStatements?: number;
   /** Temporal frontend address; absent means the embedded engine. */
   readonly temporalAddress?: string;
   /** gRPC port of the embedded engine. */
@@ -122,6 +130,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
     port: v.PORT,
     dataDir: path.resolve(v.SYNCLINE_DATA_DIR),
     databaseUrl: v.DATABASE_URL,
+    databasePreparedStatements: v.DATABASE_PREPARED_STATEMENTS,
     temporalAddress: v.TEMPORAL_ADDRESS,
     enginePort: v.ENGINE_PORT,
     engineHost: v.ENGINE_HOST,

@@ -1,7 +1,7 @@
 /**
  * Runs the engine alone: `tsx src/engine/main.ts` (what `syncline engine` wires up).
  * Environment: DATABASE_URL (else PGlite in ENGINE_DATA_DIR, else in memory), ENGINE_PORT (7233),
- * ENGINE_HOST (127.0.0.1), DATABASE_SCHEMA (optional Postgres schema).
+ * ENGINE_HOST (127.0.0.1), DATABASE_SCHEMA (optional Postgres schema), DATABASE_PREPARED_STATEMENTS.
  * Prints `engine listening on <address>` once it serves.
  */
 import pino from 'pino';
@@ -10,7 +10,7 @@ import { migrate } from '../store/migrate';
 import { startEngine } from './index';
 
 export async function main(env: NodeJS.ProcessEnv = process.env): Promise<void> {
-  const db = await openDb(env.DATABASE_URL ? { url: env.DATABASE_URL, schema: env.DATABASE_SCHEMA || undefined } : { dataDir: env.ENGINE_DATA_DIR || undefined });
+  const db = await openDb(env.DATABASE_URL ? { url: env.DATABASE_URL, schema: env.DATABASE_SCHEMA || undefined, preparedStatements: env.DATABASE_PREPARED_STATEMENTS ? Number(env.DATABASE_PREPARED_STATEMENTS) : undefined } : { dataDir: env.ENGINE_DATA_DIR || undefined });
   await migrate(db);
   const engine = await startEngine({
     db,

@@ -83,7 +83,15 @@ export interface OpenDbOptions {
   schema?: string;
   /** Pool size for Postgres. */
   maxConnections?: number;
+  /**
+   * How many distinct statements with parameters are prepared on Postgres connections (default
+   * DEFAULT_PREPARED_STATEMENTS; 0: none, for a PgBouncer in transaction mode before 1.21).
+   */
+  preparedStatements?: number;
 }
+
+/** The statements prepared per connection by default: more than the store and the engine send. */
+export const DEFAULT_PREPARED_STATEMENTS = 256;
 
 // int8 (counts, sums) as JS numbers: values here stay far below 2^53.
 pg.types.setTypeParser(20, (v) => Number(v));
@@ -123,6 +131,9 @@ async function openPostgres(url: string, options: OpenDbOptions): Promise<Db> {
   // ends the process. The query in flight fails with the error; a dead client leaves the pool on release.
   pool.on('error', () => undefined);
   pool.on('connect', (client) => client.on('error', () => undefined));
+  const prepared = new PreparedStatements(options.preparedStatements ?? DEFAULT_PREPARED_STATEMENTS);
+  const run = <R>(q: pg.Pool | pg.PoolClient, sql: string, params?: unknown[]) => runOn<R>(q, sql, params, prepared);
+  const inTransaction = <T>(client: pg.PoolClient, fn: (tx: Queryable) => Promise<T>, lock?: XactLock) => runTransaction(client, fn, lock, prepared);
   return {
     backend: 'postgres',
     query: (sql, params) => run(pool, sql, params),
@@ -190,12 +201,47 @@ export function statementsSent(): number {
   return statements;
 }
 
-async function run<R>(q: pg.Pool | pg.PoolClient, sql: string, params?: unknown[]): Promise<QueryResult<R>> {
+/**
+ * Names for statements with parameters, so each is parsed and planned once per connection rather
+ * than at every execution: half of Postgres's CPU for a sync run went to parsing and planning the
+ * same few dozen statements again. The first `max` distinct texts get a name; later ones (a store
+ * building many shapes of query) go unnamed, so no connection holds more than `max`.
+ */
+class PreparedStatements {
+  private readonly names = new Map<string, string>();
+  /** Texts whose prepared form went stale (a table they read changed shape): never prepared again. */
+  private readonly stale = new Set<string>();
+
+  constructor(private readonly max: number) {}
+
+  nameOf(sql: string): string | undefined {
+    let name = this.names.get(sql);
+    if (name === undefined && this.names.size < this.max && !this.stale.has(sql)) this.names.set(sql, (name = `syncline_${this.names.size + 1}`));
+    return name;
+  }
+
+  /** After a schema change (another process's migration), a prepared statement's plan may not return the new row type. */
+  markStale(sql: string): void {
+    this.names.delete(sql);
+    this.stale.add(sql);
+  }
+}
+
+/** Postgres refusing to run a prepared statement whose result type has changed since it was prepared. */
+const isStalePlan = (err: unknown) => (err as { code?: unknown }).code === '0A000' && /cached plan must not change result type/.test(String((err as Error).message));
+
+async function runOn<R>(q: pg.Pool | pg.PoolClient, sql: string, params: unknown[] | undefined, prepared: PreparedStatements): Promise<QueryResult<R>> {
   statements++;
+  const name = params?.length ? prepared.nameOf(sql) : undefined;
   try {
-    const result = await q.query(sql, params as unknown[]);
+    const result = await q.query(name ? { name, text: sql, values: params } : { text: sql, values: params });
     return { rows: result.rows as R[], rowCount: result.rowCount ?? 0 };
   } catch (err) {
+    if (name && isStalePlan(err)) {
+      prepared.markStale(sql);
+      // Alone, the statement is sent again unprepared; in a transaction, the transaction has failed.
+      if (q instanceof pg.Pool) return runOn(q, sql, params, prepared);
+    }
     throw isConnectionError(err) ? new DatabaseUnavailableError(err) : err;
   }
 }
@@ -208,14 +254,15 @@ async function connect(pool: pg.Pool): Promise<pg.PoolClient> {
   }
 }
 
-async function inTransaction<T>(client: pg.PoolClient, fn: (tx: Queryable) => Promise<T>, lock?: XactLock): Promise<T> {
+async function runTransaction<T>(client: pg.PoolClient, fn: (tx: Queryable) => Promise<T>, lock: XactLock | undefined, prepared: PreparedStatements): Promise<T> {
+  const run = <R>(sql: string, params?: unknown[]) => runOn<R>(client, sql, params, prepared);
   try {
-    await begin(client, lock);
+    await begin(run, client, lock);
     const result = await fn({
-      query: (sql, params) => run(client, sql, params),
-      exec: async (sql) => void (await run(client, sql)),
+      query: (sql, params) => run(sql, params),
+      exec: async (sql) => void (await run(sql)),
     });
-    await run(client, 'COMMIT');
+    await run('COMMIT');
     return result;
   } catch (err) {
     await client.query('ROLLBACK').catch(() => undefined);
@@ -224,11 +271,11 @@ async function inTransaction<T>(client: pg.PoolClient, fn: (tx: Queryable) => Pr
 }
 
 /** BEGIN, and the lock with it: two statements in one simple query (which takes no parameters: the key is checked, the name quoted). */
-async function begin(client: pg.PoolClient, lock: XactLock | undefined): Promise<void> {
-  if (!lock) return void (await run(client, 'BEGIN'));
+async function begin(run: (sql: string) => Promise<unknown>, client: pg.PoolClient, lock: XactLock | undefined): Promise<void> {
+  if (!lock) return void (await run('BEGIN'));
   if (!Number.isSafeInteger(lock[0])) throw new TypeError(`an advisory lock key must be an integer, not ${lock[0]}`);
   statements++;
-  await run(client, `BEGIN; SELECT pg_advisory_xact_lock(${lock[0]}, hashtext(${client.escapeLiteral(lock[1])}))`);
+  await run(`BEGIN; SELECT pg_advisory_xact_lock(${lock[0]}, hashtext(${client.escapeLiteral(lock[1])}))`);
 }
 
 /**

@@ -1,4 +1,5 @@
-import type { Db } from '../../src/store/db';
+import { randomBytes } from 'node:crypto';
+import { openDb, type Db } from '../../src/store/db';
 import { onPostgres, testDb } from '../helpers/db';
 
 let db: Db & { drop(): Promise<void> };
@@ -64,5 +65,64 @@ describe('a transaction that takes a lock first', () => {
     await db.query('CREATE TABLE refused_writes (v int)');
     await expect(db.transaction((tx) => tx.query('INSERT INTO refused_writes VALUES (1)'), [1.5, name])).rejects.toThrow();
     expect((await db.query('SELECT v FROM refused_writes')).rows).toEqual([]);
+  });
+});
+
+describe('statements with parameters, on Postgres', () => {
+  /** A one-connection database in a schema of its own, preparing at most `preparedStatements` statements. */
+  async function oneConnection(preparedStatements?: number) {
+    const schema = `t_${randomBytes(6).toString('hex')}`;
+    const own = await openDb({ url: process.env.DATABASE_URL!, schema, maxConnections: 1, preparedStatements });
+    return Object.assign(own, { drop: async () => (await own.query(`DROP SCHEMA ${schema} CASCADE`), await own.close()) });
+  }
+  /** The statements prepared on the (one) connection. */
+  const preparedOn = async (own: Db) => (await own.query<{ statement: string }>('SELECT statement FROM pg_prepared_statements ORDER BY statement')).rows.map((r) => r.statement);
+
+  onPostgres('are prepared once per connection, up to the limit; statements without parameters never are', async () => {
+    const own = await oneConnection(2);
+    try {
+      for (let i = 0; i < 3; i++) {
+        expect((await own.query<{ x: number }>('SELECT $1::int + 1 AS x', [i])).rows).toEqual([{ x: i + 1 }]);
+        await own.transaction((tx) => tx.query('SELECT $1::text AS y', [`in a transaction ${i}`]));
+      }
+      await own.query('SELECT $1::int + 2 AS x', [1]);
+      await own.query('SELECT 3 AS x');
+      expect(await preparedOn(own)).toEqual(['SELECT $1::int + 1 AS x', 'SELECT $1::text AS y']);
+    } finally {
+      await own.drop();
+    }
+  });
+
+  onPostgres('are not prepared with a limit of 0', async () => {
+    const own = await oneConnection(0);
+    try {
+      await own.query('SELECT $1::int AS x', [1]);
+      expect(await preparedOn(own)).toEqual([]);
+    } finally {
+      await own.drop();
+    }
+  });
+
+  onPostgres('still run after another process changed a table they read: alone at once, in a transaction from the next one', async () => {
+    const own = await oneConnection();
+    const other = await openDb({ url: process.env.DATABASE_URL! });
+    try {
+      const schema = (await own.query<{ s: string }>('SELECT current_schema() AS s')).rows[0]!.s;
+      await own.query('CREATE TABLE reshaped (id int, a text)');
+      await own.query("INSERT INTO reshaped VALUES (1, 'one')");
+      const read = (q: Pick<Db, 'query'>) => q.query('SELECT * FROM reshaped WHERE id = $1', [1]);
+      expect((await read(own)).rows).toEqual([{ id: 1, a: 'one' }]);
+      await other.query(`ALTER TABLE ${schema}.reshaped ADD COLUMN b text DEFAULT 'new'`);
+      expect((await read(own)).rows).toEqual([{ id: 1, a: 'one', b: 'new' }]);
+
+      const readIn = (q: Pick<Db, 'query'>) => q.query('SELECT * FROM reshaped WHERE id = $1 AND true', [1]);
+      expect((await own.transaction(readIn)).rows).toEqual([{ id: 1, a: 'one', b: 'new' }]);
+      await other.query(`ALTER TABLE ${schema}.reshaped ADD COLUMN c int DEFAULT 3`);
+      await expect(own.transaction(readIn)).rejects.toThrow('cached plan must not change result type');
+      expect((await own.transaction(readIn)).rows).toEqual([{ id: 1, a: 'one', b: 'new', c: 3 }]);
+    } finally {
+      await other.close();
+      await own.drop();
+    }
   });
 });
