@@ -1,3 +1,4 @@
+import { loopbackRoundTripCpuUs } from './lib/cpu';
 import { measureSyncs } from './lib/syncs';
 import { quantile } from './lib/tick';
 
@@ -12,8 +13,11 @@ import { quantile } from './lib/tick';
  * - syncs.runs: runs finished per second in the measured window, against the nominal rate
  *   (connections / 60); and how long the first runs of all connections took.
  * - syncs.cost: CPU per run (this process and its script processes), statements sent and database
- *   transactions per run, over the measured window; target <= 25 ms of CPU per run.
+ *   transactions per run, over the measured window; target <= 25 ms of CPU per run. And the CPU per
+ *   run of Postgres, when it runs on this machine: it shares the cores.
  * - syncs.memory: RSS at the end.
+ * - syncs.machine: a reference taken before and after, in this process while idle: the CPU one loopback
+ *   round trip costs (see loopbackRoundTripCpuUs).
  *
  * Every connection is in one environment: BENCH_RUNS_PER_ENVIRONMENT sets its cap on runs at once
  * (default 50, as SYNCLINE_MAX_RUNS_PER_ENVIRONMENT).
@@ -22,7 +26,9 @@ const CONNECTIONS = Number(process.env.BENCH_SYNC_CONNECTIONS ?? 1000);
 const SECONDS = Number(process.env.BENCH_SYNC_SECONDS ?? 120);
 
 export async function run(): Promise<void> {
+  const referenceBefore = await loopbackRoundTripCpuUs();
   const f = await measureSyncs({ connections: CONNECTIONS, seconds: SECONDS });
+  const referenceAfter = await loopbackRoundTripCpuUs();
   const { lags } = f;
   console.log(
     `syncs.lag       p50 ${quantile(lags, 0.5)} ms  p99 ${quantile(lags, 0.99)} ms  max ${lags[lags.length - 1] ?? NaN} ms  (${lags.length} scheduled runs, ${CONNECTIONS} connections every minute, target p99 <= 2000 ms)`,
@@ -32,7 +38,12 @@ export async function run(): Promise<void> {
   );
   console.log(
     `syncs.cost      ${f.perRun.cpuMs.toFixed(1)} ms CPU/run (this process and its script processes; target <= 25)  ${f.perRun.statements.toFixed(1)} statements/run  ` +
-      `${f.perRun.transactions.toFixed(1)} transactions/run (the whole database, pg_stat_database; Postgres only)`,
+      `${f.perRun.transactions.toFixed(1)} transactions/run (the whole database, pg_stat_database; Postgres only)  ` +
+      `Postgres ${f.perRun.postgresCpuMs.toFixed(1)} ms CPU/run (its processes on this machine, when it runs here)`,
   );
   console.log(`syncs.memory    rss ${f.rssMb} MB  (engine + worker + store, ${f.backend})`);
+  console.log(
+    `syncs.machine   ${referenceBefore.toFixed(1)} / ${referenceAfter.toFixed(1)} us CPU per loopback TCP round trip, before / after  ` +
+      `(the price of system calls and wake-ups here now: CPU/run figures of different hours compare next to it)`,
+  );
 }

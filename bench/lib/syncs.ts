@@ -6,7 +6,7 @@ import { statementsSent } from '../../src/store/db';
 import { startOrchestration } from '../../src/worker';
 import { fullSyncWorkflowId, nextSlot, scheduleOffset } from '../../src/workflows/types';
 import { testStore } from '../../test/helpers/db';
-import { cpuMs } from './cpu';
+import { cpuMs, postgresCpuMs } from './cpu';
 import { deployTick, quantile, workLoopTurnsPerMs } from './tick';
 
 const FREQUENCY_MS = 60_000;
@@ -33,8 +33,11 @@ export interface SyncFigures {
   parts: Array<{ runsPerSecond: number; lagP50: number }>;
   /** How long until every connection had had its first run. */
   firstRunsMs: number;
-  /** Per run finished in the window: CPU ms (this process and its script processes), statements, database transactions (NaN on PGlite). */
-  perRun: { cpuMs: number; statements: number; transactions: number };
+  /**
+   * Per run finished in the window: CPU ms (this process and its script processes), statements,
+   * database transactions and the CPU ms of the Postgres processes on this machine (NaN on PGlite).
+   */
+  perRun: { cpuMs: number; statements: number; transactions: number; postgresCpuMs: number };
   rssMb: number;
   backend: string;
 }
@@ -80,11 +83,12 @@ export async function measureSyncs(load: SyncLoad): Promise<SyncFigures> {
       const { rows } = await store.db.query<{ n: string }>(`SELECT xact_commit + xact_rollback AS n FROM pg_stat_database WHERE datname = current_database()`);
       return Number(rows[0]!.n);
     };
-    const before = { cpu: cpuMs(), statements: statementsSent(), transactions: await transactions() };
+    const postgresCpu = () => (store.db.backend === 'postgres' ? postgresCpuMs() : NaN);
+    const before = { cpu: cpuMs(), statements: statementsSent(), transactions: await transactions(), postgresCpu: postgresCpu() };
     const windowStart = Date.now();
     await new Promise((r) => setTimeout(r, load.seconds * 1000));
     const windowEnd = Date.now();
-    const after = { cpu: cpuMs(), statements: statementsSent(), transactions: await transactions() };
+    const after = { cpu: cpuMs(), statements: statementsSent(), transactions: await transactions(), postgresCpu: postgresCpu() };
 
     // Each run after a connection's first is due at the first slot after its previous run finished.
     const { rows } = await store.db.query<{ connection_id: string; started_at: Date; finished_at: Date | null; previous_finished_at: Date | null }>(
@@ -117,7 +121,12 @@ export async function measureSyncs(load: SyncLoad): Promise<SyncFigures> {
       runsPerSecond: runs / ((windowEnd - windowStart) / 1000),
       parts: finished.map((n, i) => ({ runsPerSecond: n / (partMs / 1000), lagP50: quantile(ascending(partLags[i]!), 0.5) })),
       firstRunsMs,
-      perRun: { cpuMs: perRun(after.cpu - before.cpu), statements: perRun(after.statements - before.statements), transactions: perRun(after.transactions - before.transactions) },
+      perRun: {
+        cpuMs: perRun(after.cpu - before.cpu),
+        statements: perRun(after.statements - before.statements),
+        transactions: perRun(after.transactions - before.transactions),
+        postgresCpuMs: perRun(after.postgresCpu - before.postgresCpu),
+      },
       rssMb: Math.round(process.memoryUsage().rss / 1024 / 1024),
       backend: store.db.backend,
     };
