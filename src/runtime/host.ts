@@ -21,6 +21,9 @@ export const BYTES_MARKER = '__syncline_bytes__';
 /** `size`: the length of a record call's JSON, which took room in the record budget. */
 type Handler = (args: Record<string, unknown>, size: number) => Promise<unknown>;
 
+/** Why the requests and waits of an execution are stopped (each caller raises its own error). */
+const EXECUTION_ENDED = 'The execution has ended';
+
 /**
  * The host half of the `nango` helper: every method the sandboxed script calls arrives here as
  * `(method, args)` with JSON arguments and leaves as a JSON result. Credentials, HTTP, the store and
@@ -81,7 +84,7 @@ export class HelperHost {
 
   /** Runs one helper call; the result is JSON-safe. */
   async handle(method: string, args: Record<string, unknown>, size = 0): Promise<unknown> {
-    if (this.abort.signal.aborted) throw new ScriptRunError('script_error', 'The execution has ended');
+    if (this.abort.signal.aborted) throw new ScriptRunError('script_error', EXECUTION_ENDED);
     const handler = Object.hasOwn(this.handlers, method) ? this.handlers[method] : undefined;
     if (!handler) throw new ScriptRunError('script_error', `Unknown helper method "${method}"`);
     const call = handler(args, size);
@@ -136,7 +139,8 @@ export class HelperHost {
 
   /** Stops every pending wait and request of the execution. */
   close(): void {
-    this.abort.abort();
+    // A reason of our own: the default one is a DOMException, whose stack is captured at every run's end.
+    this.abort.abort(EXECUTION_ENDED);
     for (const generator of this.pages.values()) void generator.return(undefined).catch(() => undefined);
     this.pages.clear();
   }
@@ -381,14 +385,14 @@ export class HelperHost {
   private sleep(ms: number): Promise<void> {
     const signal = this.abort.signal;
     return new Promise((resolve, reject) => {
-      if (signal.aborted) return reject(new ScriptRunError('script_error', 'The execution has ended'));
+      if (signal.aborted) return reject(new ScriptRunError('script_error', EXECUTION_ENDED));
       const timer = setTimeout(() => {
         signal.removeEventListener('abort', onAbort);
         resolve();
       }, ms);
       const onAbort = () => {
         clearTimeout(timer);
-        reject(new ScriptRunError('script_error', 'The execution has ended'));
+        reject(new ScriptRunError('script_error', EXECUTION_ENDED));
       };
       signal.addEventListener('abort', onAbort, { once: true });
     });

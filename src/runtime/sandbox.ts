@@ -234,7 +234,8 @@ export async function runScript(request: ExecutionRequest): Promise<ExecutionRes
         settle({ ok: false, error: new ScriptRunError('script_error', err.message, { stack: scriptStack(err.stack) }) });
       }
     });
-    worker.on('exit', (code) => settle({ ok: false, error: new ScriptRunError('script_error', `The script's worker exited unexpectedly (code ${code})`) }));
+    // A released thread exits too, after the run has settled: no error is built for it then.
+    worker.on('exit', (code) => settled || settle({ ok: false, error: new ScriptRunError('script_error', `The script's worker exited unexpectedly (code ${code})`) }));
   });
   host.close();
   worker.release(reuseThreads && endedByItself && !host.fatal);
