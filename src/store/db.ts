@@ -211,12 +211,17 @@ class PreparedStatements {
   private readonly names = new Map<string, string>();
   /** Texts whose prepared form went stale (a table they read changed shape): never prepared again. */
   private readonly stale = new Set<string>();
+  /**
+   * Names handed out, stale ones included: connections keep a stale statement under its name, so
+   * no name is given to another text, and it still counts towards `max`.
+   */
+  private issued = 0;
 
   constructor(private readonly max: number) {}
 
   nameOf(sql: string): string | undefined {
     let name = this.names.get(sql);
-    if (name === undefined && this.names.size < this.max && !this.stale.has(sql)) this.names.set(sql, (name = `syncline_${this.names.size + 1}`));
+    if (name === undefined && this.issued < this.max && !this.stale.has(sql)) this.names.set(sql, (name = `syncline_${++this.issued}`));
     return name;
   }
 

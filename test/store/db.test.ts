@@ -120,6 +120,9 @@ describe('statements with parameters, on Postgres', () => {
       await other.query(`ALTER TABLE ${schema}.reshaped ADD COLUMN c int DEFAULT 3`);
       await expect(own.transaction(readIn)).rejects.toThrow('cached plan must not change result type');
       expect((await own.transaction(readIn)).rows).toEqual([{ id: 1, a: 'one', b: 'new', c: 3 }]);
+      // The connection still holds the stale statement under its name: a new statement gets a name of its own.
+      expect((await own.query<{ x: number }>('SELECT $1::int + 4 AS x', [1])).rows).toEqual([{ x: 5 }]);
+      expect((await own.transaction((tx) => tx.query<{ x: number }>('SELECT $1::int + 5 AS x', [1]))).rows).toEqual([{ x: 6 }]);
     } finally {
       await other.close();
       await own.drop();
