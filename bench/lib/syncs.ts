@@ -2,7 +2,7 @@ import { DefaultLogger, Runtime } from '@temporalio/worker';
 import { DEFAULT_RUN_LIMITS } from '../../src/activities/slots';
 import { createLogger } from '../../src/logger';
 import { useUserProviders } from '../../src/providers';
-import { statementsSent } from '../../src/store/db';
+import { DEFAULT_POOL_SIZE, statementsSent } from '../../src/store/db';
 import { startOrchestration } from '../../src/worker';
 import { fullSyncWorkflowId, nextSlot, scheduleOffset } from '../../src/workflows/types';
 import { testStore } from '../../test/helpers/db';
@@ -54,7 +54,8 @@ export async function measureSyncs(load: SyncLoad): Promise<SyncFigures> {
     // already installed
   }
   useUserProviders({ bench: { display_name: 'Bench', auth_mode: 'API_KEY', proxy: { base_url: 'http://127.0.0.1:9' } } } as never);
-  const store = await testStore();
+  // The product's pool, not the tests' smaller one: the figures are what a server gets.
+  const store = await testStore(undefined, DEFAULT_POOL_SIZE);
   const perEnvironment = Number(process.env.BENCH_RUNS_PER_ENVIRONMENT ?? DEFAULT_RUN_LIMITS.perEnvironment);
   const orchestration = await startOrchestration({ store, logger: createLogger('silent'), enginePort: 0, runLimits: { ...DEFAULT_RUN_LIMITS, perEnvironment } });
   try {

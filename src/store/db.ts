@@ -81,7 +81,7 @@ export interface OpenDbOptions {
   dataDir?: string;
   /** Postgres schema to work in (created if missing); tests use one per file. */
   schema?: string;
-  /** Pool size for Postgres. */
+  /** Pool size for Postgres (default DEFAULT_POOL_SIZE). */
   maxConnections?: number;
   /**
    * How many distinct statements with parameters are prepared on Postgres connections (default
@@ -89,6 +89,9 @@ export interface OpenDbOptions {
    */
   preparedStatements?: number;
 }
+
+/** Connections a Postgres pool opens at most, by default. */
+export const DEFAULT_POOL_SIZE = 10;
 
 /** The statements prepared per connection by default: more than the store and the engine send. */
 export const DEFAULT_PREPARED_STATEMENTS = 256;
@@ -118,7 +121,7 @@ async function openPostgres(url: string, options: OpenDbOptions): Promise<Db> {
   }
   const pool = new pg.Pool({
     connectionString: url,
-    max: options.maxConnections ?? 10,
+    max: options.maxConnections ?? DEFAULT_POOL_SIZE,
     options: schema ? `-c search_path=${schema}` : undefined,
     // A server that takes TCP connections but never answers (paused, a dead network path) must not
     // hang callers for ever: getting a connection gives up after this (a 503 for API calls), and

@@ -4,12 +4,13 @@ import { openStore, type Store } from '../../src/store';
 
 /**
  * A fresh, migrated database for one test file: its own schema on the Postgres of `DATABASE_URL`,
- * else an in-memory PGlite. `drop()` removes the schema and closes the pool.
+ * else an in-memory PGlite. `drop()` removes the schema and closes the pool. The pool is small
+ * (`maxConnections`, 5) because test files run side by side.
  */
-export async function testDb(): Promise<Db & { drop(): Promise<void> }> {
+export async function testDb(maxConnections = 5): Promise<Db & { drop(): Promise<void> }> {
   const url = process.env.DATABASE_URL;
   const schema = `t_${randomBytes(6).toString('hex')}`;
-  const db = await openDb(url ? { url, schema, maxConnections: 5 } : {});
+  const db = await openDb(url ? { url, schema, maxConnections } : {});
   return Object.assign(db, {
     async drop() {
       if (url) await db.query(`DROP SCHEMA ${schema} CASCADE`);
@@ -19,8 +20,8 @@ export async function testDb(): Promise<Db & { drop(): Promise<void> }> {
 }
 
 /** A migrated store with a random encryption key; `drop()` as above. */
-export async function testStore(key = randomBytes(32)): Promise<Store & { drop(): Promise<void> }> {
-  const db = await testDb();
+export async function testStore(key = randomBytes(32), maxConnections?: number): Promise<Store & { drop(): Promise<void> }> {
+  const db = await testDb(maxConnections);
   const store = await openStore(db, key);
   return Object.assign(store, { drop: () => db.drop() });
 }
