@@ -8,15 +8,15 @@ import { Client } from '@temporalio/client';
 import { defineSearchAttributeKey, SearchAttributeType } from '@temporalio/common';
 import { bundleWorkflowCode, DefaultLogger, NativeConnection, Runtime, Worker, type WorkflowBundle } from '@temporalio/worker';
 import { openDb } from '../src/store/db';
+import { DEFAULT_WORKFLOW_THREADS } from '../src/worker';
 import * as activities from '../test/engine/activities';
 import { freePort, startTemporalDevServer, temporalCli } from '../test/helpers/temporal';
 
 /**
  * The embedded engine under load, with the real Temporal SDK set up as Syncline runs it: the
- * client on the worker's native connection, starts asking to run eagerly on that worker, two
- * workflow threads (SYNCLINE_WORKFLOW_THREADS' default; one gives about 10% less: the SDK's thread
- * stalls on its per-call watchdog threads). The engine runs in its own process (so its memory is
- * its own) on DATABASE_URL when set, else PGlite. Then the same workload, with the same worker and
+ * client on the worker's native connection, starts asking to run eagerly on that worker, its
+ * default workflow threads (DEFAULT_WORKFLOW_THREADS). The engine runs in its own process (so its
+ * memory is its own) on DATABASE_URL when set, else PGlite. Then the same workload, with the same worker and
  * client, against the real Temporal server (`temporal server start-dev`, in memory), and each
  * figure side by side with the ratio ours / theirs (ENGINE_BENCH_TEMPORAL=0 leaves it out).
  *
@@ -189,7 +189,7 @@ async function measure(target: Target, workflowBundle: WorkflowBundle): Promise<
     maxConcurrentWorkflowTaskExecutions: 100,
     maxConcurrentActivityTaskExecutions: 200,
     maxCachedWorkflows: Math.max(1000, idle + 100),
-    workflowThreadPoolSize: 2,
+    workflowThreadPoolSize: DEFAULT_WORKFLOW_THREADS,
   });
   const running = worker.run();
   try {

@@ -3,34 +3,63 @@ import net from 'node:net';
 
 const TICKS_PER_MS = 100 / 1000; // Linux's USER_HZ
 
-/** CPU milliseconds used so far by this process and its children still running. */
+/**
+ * CPU milliseconds used so far by this process and its children: those running, and those that
+ * ended (once reaped, the kernel adds them to ours).
+ */
 export function cpuMs(): number {
   const self = process.cpuUsage();
-  return (self.user + self.system) / 1000 + processesCpuMs((_command, ppid) => ppid === process.pid);
+  const children = processes().filter((p) => p.ppid === process.pid);
+  return (self.user + self.system) / 1000 + (readStat(String(process.pid))?.reapedCpuMs ?? 0) + sum(children.map((p) => p.cpuMs));
 }
 
-/** CPU milliseconds used so far by the Postgres processes running on this machine (0 when there are none). */
+/**
+ * CPU milliseconds used so far by the Postgres processes on this machine (0 when there are none),
+ * including the backends that ended: a pool closes idle connections, and a sum over the running
+ * ones alone would lose their CPU (or go backwards). The postmaster reaps them, so it holds theirs.
+ */
 export function postgresCpuMs(): number {
-  return processesCpuMs((command) => command === 'postgres');
+  const postgres = processes().filter((p) => p.command === 'postgres');
+  const pids = new Set(postgres.map((p) => p.pid));
+  return sum(postgres.map((p) => p.cpuMs + (pids.has(p.ppid) ? 0 : p.reapedCpuMs)));
 }
 
-/** CPU milliseconds of the running processes that `which` picks by command name and parent pid. */
-function processesCpuMs(which: (command: string, ppid: number) => boolean): number {
-  let total = 0;
-  for (const entry of fs.readdirSync('/proc')) {
-    if (!/^\d+$/.test(entry)) continue;
-    try {
-      // "pid (command) state ppid ...": utime and stime are the 14th and 15th fields.
-      const stat = fs.readFileSync(`/proc/${entry}/stat`, 'utf8');
-      const command = stat.slice(stat.indexOf('(') + 1, stat.lastIndexOf(')'));
-      const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
-      if (which(command, Number(fields[1]))) total += (Number(fields[11]) + Number(fields[12])) / TICKS_PER_MS;
-    } catch {
-      // The process ended meanwhile.
-    }
-  }
-  return total;
+interface ProcessCpu {
+  pid: number;
+  ppid: number;
+  command: string;
+  /** Its own CPU so far. */
+  cpuMs: number;
+  /** CPU of its children that ended and that it waited for. */
+  reapedCpuMs: number;
 }
+
+function processes(): ProcessCpu[] {
+  return fs
+    .readdirSync('/proc')
+    .filter((entry) => /^\d+$/.test(entry))
+    .flatMap((pid) => readStat(pid) ?? []);
+}
+
+/** /proc/PID/stat: "pid (command) state ppid ...", utime, stime, cutime and cstime are its 14th to 17th fields. */
+function readStat(pid: string): ProcessCpu | undefined {
+  let stat: string;
+  try {
+    stat = fs.readFileSync(`/proc/${pid}/stat`, 'utf8');
+  } catch {
+    return undefined; // it ended meanwhile
+  }
+  const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ').map(Number);
+  return {
+    pid: Number(pid),
+    ppid: fields[1]!,
+    command: stat.slice(stat.indexOf('(') + 1, stat.lastIndexOf(')')),
+    cpuMs: (fields[11]! + fields[12]!) / TICKS_PER_MS,
+    reapedCpuMs: (fields[13]! + fields[14]!) / TICKS_PER_MS,
+  };
+}
+
+const sum = (values: number[]) => values.reduce((a, b) => a + b, 0);
 
 /**
  * CPU microseconds this process spends on one round trip of a small message over loopback TCP

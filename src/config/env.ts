@@ -47,7 +47,7 @@ const schema = z.object({
     .int('a whole number of workflow threads from 1 to 16')
     .min(1, 'a whole number of workflow threads from 1 to 16')
     .max(16, 'a whole number of workflow threads from 1 to 16')
-    .default(2),
+    .optional(),
   SYNCLINE_WORKER_SLOTS: count('a whole number of activities the worker runs at once, from 1'),
   SYNCLINE_WORKFLOW_CACHE: count('a whole number of workflows the worker keeps in memory, from 1'),
   SYNCLINE_MAX_RUNS_PER_ENVIRONMENT: count('a whole number of runs of one environment at once, from 1'),
@@ -90,8 +90,8 @@ export interface Config {
   readonly metricsAuth: 'key' | 'none';
   /** Provider webhooks accepted per environment and minute; more get 429 with Retry-After. */
   readonly webhookRateLimit: number;
-  /** Threads the worker runs workflow code on (more: throughput on a busy machine, at the cost of memory). */
-  readonly workflowThreads: number;
+  /** Threads the worker runs workflow code on (absent: 1). */
+  readonly workflowThreads?: number;
   /** Activities the worker runs at once (absent: 200). */
   readonly workerSlots?: number;
   /** Workflows the worker keeps in memory between their tasks (absent: 10,000). */

@@ -4,7 +4,8 @@ import { ConfigError, loadConfig } from '../../src/config/env';
 describe('loadConfig', () => {
   test('defaults: embedded mode on port 3003 with data in ./.syncline', () => {
     const config = loadConfig({});
-    expect(config).toMatchObject({ port: 3003, enginePort: 7233, logLevel: 'info', dataDir: path.resolve('.syncline'), logRetentionDays: 15, metricsAuth: 'key', webhookRateLimit: 4000, workflowThreads: 2 });
+    expect(config).toMatchObject({ port: 3003, enginePort: 7233, logLevel: 'info', dataDir: path.resolve('.syncline'), logRetentionDays: 15, metricsAuth: 'key', webhookRateLimit: 4000 });
+    expect(config.workflowThreads).toBeUndefined();
     expect(config.databaseUrl).toBeUndefined();
     expect(config.temporalAddress).toBeUndefined();
     expect(Object.isFrozen(config)).toBe(true);

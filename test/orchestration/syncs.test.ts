@@ -44,9 +44,9 @@ const CHANGES = `module.exports = async function fetchData(nango) {
 let t: OrchestrationTest;
 
 beforeAll(async () => {
-  // Continue-as-new every 3 runs, so the tests below cross it; workflow code on one thread (SYNCLINE_WORKFLOW_THREADS=1).
-  t = await startOrchestrationTest({ runsPerExecution: 3, workflowThreads: 1 });
-  expect(t.orchestration.worker!.options.workflowThreadPoolSize).toBe(1);
+  // Continue-as-new every 3 runs, so the tests below cross it; workflow code on two threads (SYNCLINE_WORKFLOW_THREADS=2, not the default).
+  t = await startOrchestrationTest({ runsPerExecution: 3, workflowThreads: 2 });
+  expect(t.orchestration.worker!.options.workflowThreadPoolSize).toBe(2);
   const res = await t.deploy(YAML, { 'sync/items': ITEMS, 'sync/changes': CHANGES, 'sync/manual': ITEMS });
   expect(res.status).toBe(200);
 });
