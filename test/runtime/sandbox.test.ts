@@ -224,11 +224,32 @@ describe('limits', () => {
 
   test('a burst of executions right after another reuses its threads, waiting for their reset, instead of starting new ones', async () => {
     const inFreshEnvironment = { environmentName: 'bursts' };
-    const burst = () => Promise.all(Array.from({ length: 6 }, () => h.run(script(`return 1`), inFreshEnvironment)));
-    await burst();
+    const burst = (code = `return 1`) => Promise.all(Array.from({ length: 6 }, () => h.run(script(code), inFreshEnvironment)));
+    // Six threads: executions this long each get one.
+    await burst(`await new Promise((r) => setTimeout(r, 500)); return 1`);
     const before = scriptThreadsStarted();
     for (let i = 0; i < 15; i++) expect((await burst()).map(outputOf)).toEqual([1, 1, 1, 1, 1, 1]);
     expect(scriptThreadsStarted() - before).toBe(0);
+  }, 60_000);
+
+  test('a burst of short executions with no thread idle starts a few threads, not one each: they run on threads others freed', async () => {
+    const inFreshEnvironment = { environmentName: 'burst-from-nothing' };
+    const before = scriptThreadsStarted();
+    const results = await Promise.all(Array.from({ length: 40 }, (_, i) => h.run(script(`return ${i}`), inFreshEnvironment)));
+    expect(results.map(outputOf)).toEqual(Array.from({ length: 40 }, (_, i) => i));
+    const started = scriptThreadsStarted() - before;
+    expect(started).toBeLessThanOrEqual(10);
+  }, 60_000);
+
+  test('long executions that come at once each get a thread of their own, however few start at a time', async () => {
+    const inFreshEnvironment = { environmentName: 'long-at-once' };
+    const before = scriptThreadsStarted();
+    const started = Date.now();
+    const results = await Promise.all(Array.from({ length: 12 }, (_, i) => h.run(script(`await new Promise((r) => setTimeout(r, 3000)); return ${i}`), inFreshEnvironment)));
+    expect(results.map(outputOf)).toEqual(Array.from({ length: 12 }, (_, i) => i));
+    // One after another they would take 36 s; two at a time 18.
+    expect(Date.now() - started).toBeLessThan(9000);
+    expect(scriptThreadsStarted() - before).toBe(12);
   }, 60_000);
 });
 

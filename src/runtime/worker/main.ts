@@ -393,3 +393,5 @@ port.on('message', (command: ThreadCommand) => {
     current?.receive(command);
   }
 });
+// Its script process starts only a few threads at a time: this one is ready.
+port.postMessage({ type: 'started' } satisfies WorkerMessage);

@@ -37,6 +37,14 @@ const MAX_IDLE_THREADS = 64;
 const THREAD_IDLE_MS = 30_000;
 /** How long a reset thread has to say it is idle; one its last script left busy never does. */
 const RESET_TIMEOUT_MS = 1000;
+/**
+ * Threads started at once, at most. A start takes a core for tens of milliseconds. When runs pile up
+ * for a moment, each finding no idle thread, starting one for each took over a second of CPU from
+ * the server (38 starts at once, with 3,000 syncs every minute); a run that waits instead mostly gets
+ * a thread that freed up within milliseconds, and a long run still gets a thread of its own once a
+ * start finishes.
+ */
+const MAX_STARTING = os.availableParallelism();
 
 interface Thread {
   worker: Worker;
@@ -57,7 +65,9 @@ const idle = new Map<string, Thread[]>();
 const running = new Map<number, Thread>();
 /** Threads reset after an execution, not yet idle: each with the timer that stops it if it never is. */
 const resetting = new Map<Thread, NodeJS.Timeout>();
-/** Executions waiting for a thread of their kind being reset, oldest first: starting a thread costs far more than the wait. */
+/** Threads started that have not yet said so (`started`). */
+const starting = new Set<Thread>();
+/** Executions waiting for a thread, by kind, oldest first (see `serve`). */
 const waitingForThread = new Map<string, StartCommand[]>();
 const flagsLock = new SharedArrayBuffer(4);
 
@@ -90,8 +100,12 @@ function createThread(kind: string, memoryMb: number, limits: ThreadLimits): Thr
   worker.stdout.resume();
   worker.stderr.resume();
   const thread: Thread = { worker, kind, runs: 0 };
+  starting.add(thread);
   worker.on('message', (message: WorkerMessage) => {
-    if (message.type === 'idle') becameIdle(thread);
+    if (message.type === 'started') {
+      starting.delete(thread);
+      serveAll();
+    } else if (message.type === 'idle') becameIdle(thread);
     else if (message.type === 'retire') void worker.terminate();
     else if (thread.execution !== undefined) send({ type: 'message', id: thread.execution, message });
   });
@@ -100,13 +114,13 @@ function createThread(kind: string, memoryMb: number, limits: ThreadLimits): Thr
   });
   worker.on('exit', (code) => {
     clearTimeout(thread.idleTimer);
-    const wasResetting = resetting.has(thread);
     clearTimeout(resetting.get(thread));
     resetting.delete(thread);
     const waiting = idle.get(kind);
     if (waiting?.includes(thread)) waiting.splice(waiting.indexOf(thread), 1);
-    // The thread an execution waited for retired instead: the execution gets a new one.
-    if (wasResetting) startWaiting(kind);
+    // It may have been starting, or reset for an execution waiting that now needs another thread.
+    starting.delete(thread);
+    serveAll();
     if (thread.execution === undefined) return;
     running.delete(thread.execution);
     send({ type: 'exit', id: thread.execution, code });
@@ -116,15 +130,34 @@ function createThread(kind: string, memoryMb: number, limits: ThreadLimits): Thr
 
 function start(command: StartCommand): void {
   const kind = JSON.stringify([command.memoryMb, command.limits]);
-  const thread = idle.get(kind)?.pop();
-  if (thread) return run(thread, command);
   const waiting = waitingForThread.get(kind) ?? [];
-  if (waiting.length < resettingOf(kind)) {
-    waiting.push(command);
-    waitingForThread.set(kind, waiting);
-    return;
+  waiting.push(command);
+  waitingForThread.set(kind, waiting);
+  serve(kind);
+}
+
+/**
+ * Runs the executions waiting for a thread of `kind`, oldest first: on idle threads, else on new ones
+ * while fewer than MAX_STARTING are starting. As many as there are threads of the kind being reset
+ * wait for those: a start costs far more than the wait.
+ */
+function serve(kind: string): void {
+  const waiting = waitingForThread.get(kind) ?? [];
+  while (waiting.length > 0) {
+    const thread = idle.get(kind)?.pop();
+    if (thread) {
+      run(thread, waiting.shift()!);
+      continue;
+    }
+    if (waiting.length <= resettingOf(kind) || starting.size >= MAX_STARTING) break;
+    const command = waiting.shift()!;
+    run(createThread(kind, command.memoryMb, command.limits), command);
   }
-  run(createThread(kind, command.memoryMb, command.limits), command);
+  if (waiting.length === 0) waitingForThread.delete(kind);
+}
+
+function serveAll(): void {
+  for (const kind of [...waitingForThread.keys()]) serve(kind);
 }
 
 function run(thread: Thread, command: StartCommand): void {
@@ -139,12 +172,6 @@ function resettingOf(kind: string): number {
   let n = 0;
   for (const thread of resetting.keys()) if (thread.kind === kind) n++;
   return n;
-}
-
-/** The oldest execution waiting for a thread of `kind` starts (on an idle thread, or a new one). */
-function startWaiting(kind: string): void {
-  const command = waitingForThread.get(kind)?.shift();
-  if (command) start(command);
 }
 
 /** Execution `id` has ended: its thread is reset for the next (when `reuse` and it has room) or stopped. */
@@ -177,7 +204,7 @@ function becameIdle(thread: Thread): void {
   waiting.push(thread);
   idle.set(thread.kind, waiting);
   thread.idleTimer = setTimeout(() => void thread.worker.terminate(), THREAD_IDLE_MS);
-  startWaiting(thread.kind);
+  serve(thread.kind);
 }
 
 process.on('message', (command: ProcessCommand) => {

@@ -42,8 +42,12 @@ export const RECORD_CALLS: ReadonlySet<string> = new Set(['batchSave', 'batchUpd
  */
 export const SMALL_RECORD_CALL_CHARS = 64 * 1024;
 
-/** Worker → host (`idle`, or `retire` when it should not run another execution: to its script process, once reset). */
+/**
+ * Worker → host. To its script process instead: `started` once the thread is ready, and after a reset
+ * `idle`, or `retire` when it should not run another execution.
+ */
 export type WorkerMessage =
+  | { type: 'started' }
   | { type: 'call'; id: number; method: string; json: string; unreserved?: true }
   | { type: 'reserve'; id: number; size: number }
   | { type: 'done'; json: string }
