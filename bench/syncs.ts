@@ -11,7 +11,8 @@ import { quantile } from './lib/tick';
  * - syncs.lag: delay between a run's scheduled slot and the start of its job, over the runs started in
  *   the measured window; target p99 <= 2 s.
  * - syncs.runs: runs finished per second in the measured window, against the nominal rate
- *   (connections / 60); and how long the first runs of all connections took.
+ *   (connections / 60); how long the first runs of all connections took; and the script threads started
+ *   in the window (a start costs about as much CPU as 15 runs).
  * - syncs.cost: CPU per run (this process and its script processes), statements sent and database
  *   transactions per run, over the measured window; target <= 25 ms of CPU per run. And the CPU per
  *   run of Postgres, when it runs on this machine: it shares the cores.
@@ -34,7 +35,7 @@ export async function run(): Promise<void> {
     `syncs.lag       p50 ${quantile(lags, 0.5)} ms  p99 ${quantile(lags, 0.99)} ms  max ${lags[lags.length - 1] ?? NaN} ms  (${lags.length} scheduled runs, ${CONNECTIONS} connections every minute, target p99 <= 2000 ms)`,
   );
   console.log(
-    `syncs.runs      ${f.runsPerSecond.toFixed(1)} runs/s sustained over ${SECONDS} s  nominal ${(CONNECTIONS / 60).toFixed(1)} runs/s  (first run of all ${CONNECTIONS}: ${(f.firstRunsMs / 1000).toFixed(1)} s)`,
+    `syncs.runs      ${f.runsPerSecond.toFixed(1)} runs/s sustained over ${SECONDS} s  nominal ${(CONNECTIONS / 60).toFixed(1)} runs/s  (first run of all ${CONNECTIONS}: ${(f.firstRunsMs / 1000).toFixed(1)} s)  ${f.threadsStarted} script threads started in the window`,
   );
   console.log(
     `syncs.cost      ${f.perRun.cpuMs.toFixed(1)} ms CPU/run (this process and its script processes; target <= 25)  ${f.perRun.statements.toFixed(1)} statements/run  ` +

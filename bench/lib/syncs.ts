@@ -2,6 +2,7 @@ import { DefaultLogger, Runtime } from '@temporalio/worker';
 import { DEFAULT_RUN_LIMITS } from '../../src/activities/slots';
 import { createLogger } from '../../src/logger';
 import { useUserProviders } from '../../src/providers';
+import { scriptThreadsStarted } from '../../src/runtime';
 import { DEFAULT_POOL_SIZE, statementsSent } from '../../src/store/db';
 import { startOrchestration } from '../../src/worker';
 import { fullSyncWorkflowId, nextSlot, scheduleOffset } from '../../src/workflows/types';
@@ -38,6 +39,8 @@ export interface SyncFigures {
    * database transactions and the CPU ms of the Postgres processes on this machine (NaN on PGlite).
    */
   perRun: { cpuMs: number; statements: number; transactions: number; postgresCpuMs: number };
+  /** Script threads started in the window: each costs about as much CPU as 15 runs. */
+  threadsStarted: number;
   rssMb: number;
   backend: string;
 }
@@ -85,11 +88,11 @@ export async function measureSyncs(load: SyncLoad): Promise<SyncFigures> {
       return Number(rows[0]!.n);
     };
     const postgresCpu = () => (store.db.backend === 'postgres' ? postgresCpuMs() : NaN);
-    const before = { cpu: cpuMs(), statements: statementsSent(), transactions: await transactions(), postgresCpu: postgresCpu() };
+    const before = { cpu: cpuMs(), statements: statementsSent(), transactions: await transactions(), postgresCpu: postgresCpu(), threads: scriptThreadsStarted() };
     const windowStart = Date.now();
     await new Promise((r) => setTimeout(r, load.seconds * 1000));
     const windowEnd = Date.now();
-    const after = { cpu: cpuMs(), statements: statementsSent(), transactions: await transactions(), postgresCpu: postgresCpu() };
+    const after = { cpu: cpuMs(), statements: statementsSent(), transactions: await transactions(), postgresCpu: postgresCpu(), threads: scriptThreadsStarted() };
 
     // Each run after a connection's first is due at the first slot after its previous run finished.
     const { rows } = await store.db.query<{ connection_id: string; started_at: Date; finished_at: Date | null; previous_finished_at: Date | null }>(
@@ -128,6 +131,7 @@ export async function measureSyncs(load: SyncLoad): Promise<SyncFigures> {
         transactions: perRun(after.transactions - before.transactions),
         postgresCpuMs: perRun(after.postgresCpu - before.postgresCpu),
       },
+      threadsStarted: after.threads - before.threads,
       rssMb: Math.round(process.memoryUsage().rss / 1024 / 1024),
       backend: store.db.backend,
     };
