@@ -12,7 +12,7 @@ const ALLOWED: Record<string, string[]> = {
   config: [],
   store: ['config'],
   metrics: ['store'],
-  engine: ['store'],
+  engine: ['config', 'store'],
   providers: ['config', 'store', 'metrics'],
   runtime: ['config', 'store', 'providers'],
   sdk: [],

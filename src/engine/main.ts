@@ -5,22 +5,21 @@
  * Prints `engine listening on <address>` once it serves.
  */
 import pino from 'pino';
+import { loadConfig } from '../config/env';
 import { openDb } from '../store/db';
 import { migrate } from '../store/migrate';
 import { startEngine } from './index';
 
 export async function main(env: NodeJS.ProcessEnv = process.env): Promise<void> {
-  // Read before anything opens: a mistyped setting stops the engine with its name, not later with NaN.
-  const port = wholeNumber(env, 'ENGINE_PORT', 65535) ?? 7233;
-  const preparedStatements = wholeNumber(env, 'DATABASE_PREPARED_STATEMENTS', 10000);
-  const db = await openDb(env.DATABASE_URL ? { url: env.DATABASE_URL, schema: env.DATABASE_SCHEMA || undefined, preparedStatements } : { dataDir: env.ENGINE_DATA_DIR || undefined });
+  // Validated before anything opens, as for the server: a mistyped setting stops the engine with its name.
+  const config = loadConfig({ LOG_LEVEL: 'warn', ...env });
+  const db = await openDb(
+    config.databaseUrl
+      ? { url: config.databaseUrl, schema: env.DATABASE_SCHEMA || undefined, preparedStatements: config.databasePreparedStatements }
+      : { dataDir: env.ENGINE_DATA_DIR || undefined },
+  );
   await migrate(db);
-  const engine = await startEngine({
-    db,
-    port,
-    host: env.ENGINE_HOST || '127.0.0.1',
-    logger: pino({ level: env.LOG_LEVEL ?? 'warn' }),
-  });
+  const engine = await startEngine({ db, port: config.enginePort, host: config.engineHost, logger: pino({ level: config.logLevel }) });
   process.stdout.write(`engine listening on ${engine.address}\n`);
   const stop = async () => {
     await engine.close();
@@ -29,14 +28,6 @@ export async function main(env: NodeJS.ProcessEnv = process.env): Promise<void> 
   };
   process.once('SIGINT', stop);
   process.once('SIGTERM', stop);
-}
-
-/** `env[name]` as a whole number up to `max`; undefined when unset or empty. */
-function wholeNumber(env: NodeJS.ProcessEnv, name: string, max: number): number | undefined {
-  const raw = env[name];
-  if (raw === undefined || raw === '') return undefined;
-  if (!/^\d{1,9}$/.test(raw) || Number(raw) > max) throw new Error(`Invalid ${name}: expected a whole number from 0 to ${max} (got ${JSON.stringify(raw)})`);
-  return Number(raw);
 }
 
 if (require.main === module) {
