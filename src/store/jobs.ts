@@ -3,7 +3,7 @@ import type { CheckpointRange } from './checkpoints';
 import { takeXactLock, type Db, type Queryable } from './db';
 import { Outbox, type DeadEvent } from './outbox';
 import { writersLock } from './records';
-import { emitExecutionEnd, recordSyncJobEnd, type ExecutionEnd, type SyncJobRef } from './logs';
+import { emitExecutionEnd, insertLogsSql, logChunks, recordSyncJobEnd, refParams, syncJobEnd, type ExecutionEnd, type SyncJobRef } from './logs';
 
 /** One sync of one connection (and variant): the entity a sync workflow drives. */
 export interface SyncRow {
@@ -252,25 +252,40 @@ export class JobStore {
       run?: SyncJobRef;
     },
   ): Promise<Job> {
-    let ended: ExecutionEnd | undefined;
-    const job = await this.db.transaction(async (tx) => {
-      if (outcome.success) {
-        for (const model of outcome.deleteUnseen) {
-          const deleted = await deleteUnseen(tx, outcome.connectionPk, model, { job: jobId });
-          await addCounts(tx, jobId, model, { added: 0, updated: 0, deleted: deleted.length });
-        }
-      }
-      // The job's seen ids go in the same statement (a DELETE in a WITH runs whether or not it is read).
-      const { rows } = await tx.query<JobRow>(
-        `WITH seen AS (DELETE FROM sync_seen WHERE job_id = $1)
-         UPDATE sync_jobs SET status = $2, error = $3, checkpoints = $4::jsonb, finished_at = clock_timestamp() WHERE id = $1 RETURNING *`,
-        [jobId, outcome.success ? 'SUCCESS' : 'ERROR', outcome.success ? null : outcome.error, outcome.checkpoints ? JSON.stringify(outcome.checkpoints) : null],
+    const status = outcome.success ? 'SUCCESS' : 'ERROR';
+    const end = [jobId, status, outcome.success ? null : outcome.error, outcome.checkpoints ? JSON.stringify(outcome.checkpoints) : null];
+    // The CTEs that end the row (as `ended`) and drop its seen ids (a DELETE in a WITH runs whether or not it is read).
+    const endJob = (id: string, status: string, error: string, checkpoints: string) =>
+      `seen AS (DELETE FROM sync_seen WHERE job_id = ${id}),
+       ended AS (UPDATE sync_jobs SET status = ${status}, error = ${error}, checkpoints = ${checkpoints}::jsonb, finished_at = clock_timestamp() WHERE id = ${id} RETURNING *)`;
+    const chunks = logChunks(outcome.logs);
+    const deletes = outcome.success ? outcome.deleteUnseen : [];
+    let job: Job;
+    let ended: ExecutionEnd;
+    if (outcome.run && deletes.length === 0 && chunks.length === 1) {
+      // The usual end in one statement: the row, its lines and its outcome line (from the row as it ends).
+      const { rows } = await this.db.query<JobRow>(
+        `WITH ${endJob('$8', '$9', '$10', '$11')},
+         lines AS (${insertLogsSql(`SELECT status = 'SUCCESS' AS success, started_at, finished_at, result AS counts, error FROM ended`)})
+         SELECT * FROM ended`,
+        [...refParams({ ...outcome.run, operation: 'sync', jobId: String(jobId) }), chunks[0], ...end],
       );
-      const finished = toJob(rows[0]!);
-      ended = await recordSyncJobEnd(tx, finished, outcome.logs, outcome.run);
-      return finished;
-    });
-    emitExecutionEnd(ended!);
+      job = toJob(rows[0]!);
+      ended = syncJobEnd(job, outcome.run);
+    } else {
+      [job, ended] = await this.db.transaction(async (tx) => {
+        if (outcome.success) {
+          for (const model of outcome.deleteUnseen) {
+            const deleted = await deleteUnseen(tx, outcome.connectionPk, model, { job: jobId });
+            await addCounts(tx, jobId, model, { added: 0, updated: 0, deleted: deleted.length });
+          }
+        }
+        const { rows } = await tx.query<JobRow>(`WITH ${endJob('$1', '$2', '$3', '$4')} SELECT * FROM ended`, end);
+        const finished = toJob(rows[0]!);
+        return [finished, await recordSyncJobEnd(tx, finished, outcome.logs, outcome.run)] as const;
+      });
+    }
+    emitExecutionEnd(ended);
     return job;
   }
 

@@ -176,7 +176,7 @@ export class LogStore {
    * webhook handler run), then tells `onExecutionEnd` listeners.
    */
   async recordEnd(end: ExecutionEnd, entries: readonly unknown[]): Promise<void> {
-    await this.db.transaction((tx) => writeLogs(tx, end, [...entries, outcomeEntry(end)]));
+    await this.db.transaction((tx) => writeLogs(tx, end, entries, outcomeOf(end)));
     emitExecutionEnd(end);
   }
 
@@ -186,26 +186,64 @@ export class LogStore {
   }
 }
 
+/** How an execution ended, for its outcome line: which run, and the facts its line is formatted from. */
+export type Outcome = Pick<ExecutionEnd, 'success' | 'startedAt' | 'finishedAt' | 'counts' | 'error'>;
+
 /**
- * Inserts an execution's lines (`CollectedLogEntry`s from the runtime; anything else is skipped), in
- * order, in as few statements as their size allows.
+ * The outcome line's facts as SQL: a query of one row (success, started_at, finished_at, counts,
+ * error), with parameters numbered from `$8` (the INSERT's own come first).
  */
-export async function writeLogs(q: Queryable, ref: ExecutionRef, entries: readonly unknown[]): Promise<void> {
+export interface OutcomeSource {
+  sql: string;
+  params: unknown[];
+}
+
+/** The facts of an outcome known here (an action or a webhook handler run). */
+function outcomeOf(end: Outcome): OutcomeSource {
+  return {
+    sql: 'SELECT $8::boolean AS success, $9::timestamptz AS started_at, $10::timestamptz AS finished_at, $11::jsonb AS counts, $12::jsonb AS error',
+    params: [end.success, end.startedAt, end.finishedAt, JSON.stringify(end.counts), end.error ? JSON.stringify(end.error) : null],
+  };
+}
+
+/** The facts of a sync job's outcome, from its row `$8` as it stands (ended) in the transaction. */
+export const jobOutcome = (jobId: number): OutcomeSource => ({
+  sql: `SELECT status = 'SUCCESS' AS success, started_at, finished_at, result AS counts, error FROM sync_jobs WHERE id = $8`,
+  params: [jobId],
+});
+
+/** The parameters `$1`-`$6` of {@link insertLogsSql}. */
+export const refParams = (ref: ExecutionRef): unknown[] => [ref.environmentId, ref.integration, ref.connectionId, ref.operation, ref.script, ref.jobId];
+
+/**
+ * An INSERT of an execution's lines: `$1`-`$6` the execution (refParams), `$7` a JSON array of
+ * lines (logChunks). With `outcome` (a query of one row, see OutcomeSource), its outcome line,
+ * formatted by the database's outcome_message, follows them.
+ */
+export function insertLogsSql(outcome?: string): string {
+  const closing = outcome
+    ? `UNION ALL
+       SELECT 'outcome', CASE WHEN o.success THEN 'info' ELSE 'error' END,
+         outcome_message($4, $5, o.success, o.started_at, o.finished_at, o.counts, o.error, ${MAX_LOG_ENTRY_BYTES}), NULL, o.finished_at, 9223372036854775807
+       FROM (${outcome}) AS o`
+    : '';
+  return `INSERT INTO logs (environment_id, integration_key, connection_id, operation, script, job_id, kind, level, message, http, created_at)
+    SELECT $1, $2, $3, $4, $5, $6, l.kind, l.level, l.message, l.http, l.created_at FROM (
+      SELECT e.kind, e.level, e.message, e.http, e.created_at, a.n
+      FROM jsonb_array_elements($7::jsonb) WITH ORDINALITY AS a(entry, n)
+      CROSS JOIN LATERAL jsonb_to_record(a.entry) AS e(kind text, level text, message text, http jsonb, created_at timestamptz)
+      ${closing}
+    ) AS l ORDER BY l.n`;
+}
+
+/**
+ * An execution's lines (`CollectedLogEntry`s from the runtime; anything else is skipped) as JSON
+ * arrays, in order, each at most INSERT_CHUNK_BYTES (or one line): one INSERT each. At least one.
+ */
+export function logChunks(entries: readonly unknown[]): string[] {
+  const chunks: string[] = [];
   let chunk: string[] = [];
   let size = 0;
-  const flush = async () => {
-    if (chunk.length === 0) return;
-    await q.query(
-      `INSERT INTO logs (environment_id, integration_key, connection_id, operation, script, job_id, kind, level, message, http, created_at)
-       SELECT $1, $2, $3, $4, $5, $6, e.kind, e.level, e.message, e.http, e.created_at
-       FROM jsonb_array_elements($7::jsonb) WITH ORDINALITY AS a(entry, n)
-       CROSS JOIN LATERAL jsonb_to_record(a.entry) AS e(kind text, level text, message text, http jsonb, created_at timestamptz)
-       ORDER BY a.n`,
-      [ref.environmentId, ref.integration, ref.connectionId, ref.operation, ref.script, ref.jobId, `[${chunk.join(',')}]`],
-    );
-    chunk = [];
-    size = 0;
-  };
   for (const entry of entries) {
     if (!isEntry(entry)) continue;
     const json = toJsonb({
@@ -215,28 +253,40 @@ export async function writeLogs(q: Queryable, ref: ExecutionRef, entries: readon
       http: entry.http ? { ...entry.http } : null,
       created_at: entry.createdAt,
     });
-    if (size + json.length > INSERT_CHUNK_BYTES) await flush();
+    if (chunk.length > 0 && size + json.length > INSERT_CHUNK_BYTES) {
+      chunks.push(`[${chunk.join(',')}]`);
+      chunk = [];
+      size = 0;
+    }
     chunk.push(json);
     size += json.length;
   }
-  await flush();
+  chunks.push(`[${chunk.join(',')}]`);
+  return chunks;
+}
+
+/**
+ * Inserts an execution's lines, in order, in as few statements as their size allows; with
+ * `outcome`, its outcome line last.
+ */
+export async function writeLogs(q: Queryable, ref: ExecutionRef, entries: readonly unknown[], outcome?: OutcomeSource): Promise<void> {
+  const chunks = logChunks(entries);
+  for (const [i, chunk] of chunks.entries()) {
+    const last = i === chunks.length - 1;
+    if (chunk === '[]' && !(last && outcome)) continue;
+    await q.query(insertLogsSql(last ? outcome?.sql : undefined), [...refParams(ref), chunk, ...(last && outcome ? outcome.params : [])]);
+  }
 }
 
 /** The sync a job ran: its environment (id and name), integration, connection and sync name. */
 export type SyncJobRef = Pick<ExecutionEnd, 'environmentId' | 'environment' | 'integration' | 'connectionId' | 'script'>;
 
-/**
- * The end of a sync job: its lines and an outcome line are written in `tx`; returns what listeners
- * get. `ref` names the job's sync when the caller knows it; otherwise it is read.
- */
-export async function recordSyncJobEnd(
-  tx: Queryable,
+/** What a sync job's end tells listeners: the job as it ended, of the sync `ref` names. */
+export function syncJobEnd(
   job: { id: number; status: string; startedAt: Date; finishedAt: Date | null; result: Record<string, RecordCounts>; error: { type: string; message: string } | null },
-  entries: readonly unknown[],
-  ref?: SyncJobRef,
-): Promise<ExecutionEnd> {
-  const row = ref ?? (await syncJobRef(tx, job.id));
-  const end: ExecutionEnd = {
+  row: SyncJobRef,
+): ExecutionEnd {
+  return {
     environmentId: row.environmentId,
     environment: row.environment,
     integration: row.integration,
@@ -250,7 +300,16 @@ export async function recordSyncJobEnd(
     counts: job.result,
     error: job.error,
   };
-  await writeLogs(tx, end, [...entries, outcomeEntry(end)]);
+}
+
+/**
+ * The end of a sync job, its row already ended in `tx`: its lines and an outcome line are written
+ * in `tx`; returns what listeners get. `ref` names the job's sync when the caller knows it;
+ * otherwise it is read.
+ */
+export async function recordSyncJobEnd(tx: Queryable, job: Parameters<typeof syncJobEnd>[0], entries: readonly unknown[], ref?: SyncJobRef): Promise<ExecutionEnd> {
+  const end = syncJobEnd(job, ref ?? (await syncJobRef(tx, job.id)));
+  await writeLogs(tx, end, entries, jobOutcome(job.id));
   return end;
 }
 
@@ -286,7 +345,7 @@ export async function recordActionRunEnd(
     counts: {},
     error: run.error ? { type: run.error.type, message: run.error.message } : null,
   };
-  await writeLogs(tx, end, [...entries, outcomeEntry(end)]);
+  await writeLogs(tx, end, entries, outcomeOf(end));
   return end;
 }
 
@@ -311,16 +370,6 @@ export function emitExecutionEnd(end: ExecutionEnd): void {
       // An observer must not fail the run it observes.
     }
   }
-}
-
-/** The closing line of a run: how it ended, how long it took, what it wrote. */
-function outcomeEntry(end: ExecutionEnd): CollectedLogEntry & { kind: LogKind } {
-  const what = `${end.operation === 'sync' ? 'Sync' : end.operation === 'action' ? 'Action' : 'Webhook handler'} "${end.script}"`;
-  const seconds = `${((end.finishedAt.getTime() - end.startedAt.getTime()) / 1000).toFixed(2)} s`;
-  const models = Object.entries(end.counts).map(([model, c]) => `${model}: ${c.added} added, ${c.updated} updated, ${c.deleted} deleted`);
-  const written = end.operation !== 'action' ? ` (${models.length ? models.join('; ') : 'no changes'})` : '';
-  const message = end.success ? `${what} succeeded in ${seconds}${written}` : `${what} failed after ${seconds}: ${end.error?.type ?? 'error'}: ${end.error?.message ?? ''}${written}`;
-  return { kind: 'outcome', level: end.success ? 'info' : 'error', message: truncate(message), createdAt: end.finishedAt.toISOString() };
 }
 
 const LEVELS: ReadonlySet<unknown> = new Set(['debug', 'info', 'warn', 'error']);

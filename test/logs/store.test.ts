@@ -1,6 +1,6 @@
 import { LogCollector, safeUrl } from '../../src/runtime/logs';
 import type { Store } from '../../src/store';
-import { writeLogs, type ExecutionRef } from '../../src/store/logs';
+import { MAX_LOG_ENTRY_BYTES, writeLogs, type ExecutionEnd, type ExecutionRef } from '../../src/store/logs';
 import { testStore } from '../helpers/db';
 
 let store: Store & { drop(): Promise<void> };
@@ -78,6 +78,42 @@ describe('LogStore', () => {
     expect(await store.logs.prune(15, 2)).toBe(4); // three old ones and 'three' (2020)
     expect((await store.logs.list(env, { jobId: 'old', limit: 10 })).logs).toEqual([]);
     expect((await store.logs.list(env, { jobId: '1', limit: 10 })).logs).toHaveLength(3);
+  });
+
+  describe('outcome lines (formatted by the database)', () => {
+    const end = (jobId: string, extra: Partial<ExecutionEnd>): ExecutionEnd => ({
+      ...ref(jobId),
+      environment: 'dev',
+      success: true,
+      startedAt: new Date('2026-01-01T00:00:00.000Z'),
+      finishedAt: new Date('2026-01-01T00:00:01.234Z'),
+      counts: {},
+      error: null,
+      ...extra,
+    });
+    const lines = async (jobId: string) => (await store.logs.list(env, { jobId, order: 'asc', limit: 10 })).logs.map((l) => [l.kind, l.level, l.message]);
+
+    test('a success lists what each model wrote; a failure its error; an action no counts', async () => {
+      const counts = { Issue: { added: 3, updated: 1, deleted: 0 }, PR: { added: 0, updated: 0, deleted: 2 } };
+      await store.logs.recordEnd(end('o-1', { counts }), [line('info', 'working')]);
+      await store.logs.recordEnd(end('o-2', { success: false, error: { type: 'script_error', message: 'boom' } }), []);
+      await store.logs.recordEnd(end('o-3', { operation: 'action', script: 'create-issue' }), []);
+      expect(await lines('o-1')).toEqual([
+        ['log', 'info', 'working'],
+        ['outcome', 'info', 'Sync "issues" succeeded in 1.23 s (PR: 0 added, 0 updated, 2 deleted; Issue: 3 added, 1 updated, 0 deleted)'],
+      ]);
+      expect(await lines('o-2')).toEqual([['outcome', 'error', 'Sync "issues" failed after 1.23 s: script_error: boom (no changes)']]);
+      expect(await lines('o-3')).toEqual([['outcome', 'info', 'Action "create-issue" succeeded in 1.23 s']]);
+    });
+
+    test('a line longer than the limit is cut at a character boundary and marked', async () => {
+      // 3-byte characters: the cut falls inside one unless it is made at a character boundary.
+      await store.logs.recordEnd(end('o-4', { success: false, error: { type: 'script_error', message: '€'.repeat(MAX_LOG_ENTRY_BYTES) } }), []);
+      const [[, , message]] = (await lines('o-4')) as [[string, string, string]];
+      expect(message).toMatch(/^Sync "issues" failed after 1\.23 s: script_error: €+… \[truncated\]$/);
+      expect(Buffer.byteLength(message)).toBeLessThanOrEqual(MAX_LOG_ENTRY_BYTES);
+      expect(Buffer.byteLength(message)).toBeGreaterThan(MAX_LOG_ENTRY_BYTES - 4);
+    });
   });
 });
 
