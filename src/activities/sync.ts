@@ -6,8 +6,8 @@ import { findProvider } from '../providers';
 import { CheckpointRangeRecorder, runScript, stackLines, storeServices, type RuntimeServices } from '../runtime';
 import { modelFullName } from '../runtime/host';
 import type { RecordSink } from '../runtime/types';
-import { PgCheckpointStore, type Queryable, type Store } from '../store';
-import type { Environment, RecordCounts } from '../types';
+import { PgCheckpointStore, type Store } from '../store';
+import type { Environment } from '../types';
 import { syncRunKey, type RunSyncInput, type RunSyncResult } from '../workflows/types';
 import { runIsOver, RUN_CANCELLED } from './cancel';
 import { syncRunNotifies } from '../webhooks/dispatcher';
@@ -78,18 +78,22 @@ export async function runSync(deps: ActivityDeps, { key, reset, emptyCache, sche
   const trackDeletes = config.trackDeletes && config.syncType !== 'incremental';
 
   // A batch's counts (and, for deletes, the ids it saved) commit in the transaction of its records.
-  const counted = (model: string) => (tx: Queryable, counts: RecordCounts) => store.jobs.addCounts(job.id, model, counts, tx);
   const records: RecordSink = {
     upsert: (pk, model, batch) => {
       const ids = batch.map((r) => String((r as { id: unknown }).id));
-      return store.records.upsert(pk, model, batch, async (tx, counts) => {
-        if (trackDeletes) await store.jobs.markSeen(job.id, model, ids, tx);
-        if (phases.has(model)) await store.jobs.markPhaseSeen(sync.id, model, ids, tx);
-        await counted(model)(tx, counts);
+      const seen = trackDeletes || phases.has(model);
+      return store.records.upsert(pk, model, batch, {
+        countsFor: job.id,
+        within: seen
+          ? async (tx) => {
+              if (trackDeletes) await store.jobs.markSeen(job.id, model, ids, tx);
+              if (phases.has(model)) await store.jobs.markPhaseSeen(sync.id, model, ids, tx);
+            }
+          : undefined,
       });
     },
-    update: (pk, model, batch) => store.records.update(pk, model, batch, counted(model)),
-    delete: (pk, model, batch) => store.records.delete(pk, model, batch, counted(model)),
+    update: (pk, model, batch) => store.records.update(pk, model, batch, { countsFor: job.id }),
+    delete: (pk, model, batch) => store.records.delete(pk, model, batch, { countsFor: job.id }),
     list: (pk, query) => store.records.list(pk, query),
     trackDeletes: {
       start: async (model) => {

@@ -2,7 +2,7 @@ import type { RecordCounts } from '../types';
 import type { CheckpointRange } from './checkpoints';
 import { takeXactLock, type Db, type Queryable } from './db';
 import { Outbox, type DeadEvent } from './outbox';
-import { writersLock } from './records';
+import { resultPlus, writersLock } from './records';
 import { emitExecutionEnd, insertLogsSql, logChunks, recordSyncJobEnd, refParams, syncJobEnd, type ExecutionEnd, type SyncJobRef } from './logs';
 
 /** One sync of one connection (and variant): the entity a sync workflow drives. */
@@ -186,11 +186,6 @@ export class JobStore {
       lastSuccessStart: row.last_success ? new Date(row.last_success) : null,
       openPhases: row.open_phases,
     };
-  }
-
-  /** Adds one write's counts to the job's result (in `q`'s transaction: the write's own, so they commit together). */
-  async addCounts(jobId: number, model: string, counts: RecordCounts, q: Queryable = this.db): Promise<void> {
-    await addCounts(q, jobId, model, counts);
   }
 
   /** Remembers that the job saw these record ids (in the transaction `q` that writes them, or before they are written). */
@@ -396,14 +391,13 @@ export class JobStore {
 /** Adds counts to a job's result (in `q`'s transaction, when it is one). */
 async function addCounts(q: Queryable, jobId: number, model: string, counts: RecordCounts): Promise<void> {
   if (counts.added + counts.updated + counts.deleted === 0) return;
-  await q.query(
-    `UPDATE sync_jobs SET result = jsonb_set(result, ARRAY[$2], jsonb_build_object(
-       'added', coalesce((result -> $2 ->> 'added')::int, 0) + $3,
-       'updated', coalesce((result -> $2 ->> 'updated')::int, 0) + $4,
-       'deleted', coalesce((result -> $2 ->> 'deleted')::int, 0) + $5))
-     WHERE id = $1`,
-    [jobId, model, counts.added, counts.updated, counts.deleted],
-  );
+  await q.query(`UPDATE sync_jobs SET result = ${resultPlus('$2', 'c')} FROM (SELECT $3::int AS added, $4::int AS updated, $5::int AS deleted) AS c WHERE id = $1`, [
+    jobId,
+    model,
+    counts.added,
+    counts.updated,
+    counts.deleted,
+  ]);
 }
 
 /**

@@ -89,6 +89,38 @@ export function decodeCursor(cursor: string): Position {
  */
 export type AlsoWrite = (tx: Queryable, counts: RecordCounts) => Promise<void>;
 
+/** How a batch of records is written with what it accounts for. */
+export interface WriteOptions {
+  /** A sync job whose `result` counts what the batch added, updated and deleted: in the batch's own statements. */
+  countsFor?: number;
+  within?: AlsoWrite;
+}
+
+/**
+ * `result` (of `sync_jobs`) with what `counts` (a relation of added, updated and deleted) wrote of
+ * `model` added to its model's entry.
+ */
+export const resultPlus = (model: string, counts: string): string =>
+  `jsonb_set(result, ARRAY[${model}], jsonb_build_object(
+     'added', coalesce((result -> ${model} ->> 'added')::int, 0) + ${counts}.added,
+     'updated', coalesce((result -> ${model} ->> 'updated')::int, 0) + ${counts}.updated,
+     'deleted', coalesce((result -> ${model} ->> 'deleted')::int, 0) + ${counts}.deleted))`;
+
+/**
+ * The end of a write statement whose CTE `written` returns the `last_action` of each row it wrote:
+ * it selects the counts and, for a job (`options.countsFor`, parameter `job`: see countsParam), adds
+ * them to the job's result ($2 is the model).
+ */
+const countWritten = ({ countsFor }: WriteOptions, job: string): string =>
+  `counts AS (
+     SELECT count(*) FILTER (WHERE last_action = 'ADDED')::int AS added,
+            count(*) FILTER (WHERE last_action = 'UPDATED')::int AS updated,
+            count(*) FILTER (WHERE last_action = 'DELETED')::int AS deleted
+     FROM written
+   )${countsFor ? `,
+   counted AS (UPDATE sync_jobs SET result = ${resultPlus('$2', 'counts')} FROM counts WHERE id = ${job} AND counts.added + counts.updated + counts.deleted > 0)` : ''}
+   SELECT added, updated, deleted FROM counts`;
+
 /**
  * Synced records of one connection and model: set-based upserts with a content-hash guard,
  * soft deletes, cursor paging in (last_modified_at, id) order, and pruning.
@@ -101,11 +133,11 @@ export class RecordStore {
   constructor(private readonly db: Db) {}
 
   /** Inserts new records, rewrites changed ones, revives deleted ones; unchanged ones are not touched. */
-  async upsert(connection: number, model: string, records: readonly unknown[], within?: AlsoWrite): Promise<RecordCounts> {
+  async upsert(connection: number, model: string, records: readonly unknown[], options: WriteOptions = {}): Promise<RecordCounts> {
     const byId = new Map<string, unknown>();
     for (const record of records) byId.set(recordId(record), stripMetadata(record as Record<string, unknown>));
-    return this.writeChunks(connection, model, [...byId], within, async (tx, chunk) => {
-      const { rows } = await tx.query<{ added: number; updated: number }>(
+    return this.writeChunks(connection, model, [...byId], options, async (tx, chunk) => {
+      const { rows } = await tx.query<RecordCounts>(
         `WITH ${STAMP},
          written AS (
            INSERT INTO records AS r (connection_id, model, external_id, data, data_hash, data_bytes, first_seen_at, last_modified_at, last_action)
@@ -122,25 +154,23 @@ export class RecordStore {
              pruned_at = NULL
            WHERE r.data_hash <> excluded.data_hash OR r.deleted_at IS NOT NULL OR r.pruned_at IS NOT NULL
            RETURNING r.last_action
-         )
-         SELECT count(*) FILTER (WHERE last_action = 'ADDED')::int AS added,
-                count(*) FILTER (WHERE last_action = 'UPDATED')::int AS updated
-         FROM written`,
-        [connection, model, ...idsAndPayloads(chunk)],
+         ),
+         ${countWritten(options, '$5')}`,
+        [connection, model, ...idsAndPayloads(chunk), ...countsParam(options)],
       );
-      return { added: rows[0]!.added, updated: rows[0]!.updated, deleted: 0 };
+      return rows[0]!;
     });
   }
 
   /** Shallow-merges partial records into existing, non-deleted ones; unknown ids are ignored. */
-  async update(connection: number, model: string, partials: readonly unknown[], within?: AlsoWrite): Promise<RecordCounts> {
+  async update(connection: number, model: string, partials: readonly unknown[], options: WriteOptions = {}): Promise<RecordCounts> {
     const byId = new Map<string, Record<string, unknown>>();
     for (const partial of partials) {
       const id = recordId(partial);
       byId.set(id, { ...byId.get(id), ...stripMetadata(partial as Record<string, unknown>) });
     }
-    return this.writeChunks(connection, model, [...byId], within, async (tx, chunk) => {
-      const { rows } = await tx.query<{ updated: number }>(
+    return this.writeChunks(connection, model, [...byId], options, async (tx, chunk) => {
+      const { rows } = await tx.query<RecordCounts>(
         `WITH ${STAMP},
          written AS (
            UPDATE records r SET data = r.data || i.patch, data_hash = md5((r.data || i.patch)::text), data_bytes = octet_length((r.data || i.patch)::text),
@@ -148,31 +178,31 @@ export class RecordStore {
            FROM unnest($3::text[], $4::jsonb[]) AS i(external_id, patch), ts
            WHERE r.connection_id = $1 AND r.model = $2 AND r.external_id = i.external_id
              AND r.deleted_at IS NULL AND r.pruned_at IS NULL AND r.data_hash <> md5((r.data || i.patch)::text)
-           RETURNING 1
-         )
-         SELECT count(*)::int AS updated FROM written`,
-        [connection, model, ...idsAndPayloads(chunk)],
+           RETURNING r.last_action
+         ),
+         ${countWritten(options, '$5')}`,
+        [connection, model, ...idsAndPayloads(chunk), ...countsParam(options)],
       );
-      return { added: 0, updated: rows[0]!.updated, deleted: 0 };
+      return rows[0]!;
     });
   }
 
   /** Soft-deletes records by id (only `id` is read); already deleted or unknown ids count for nothing. */
-  async delete(connection: number, model: string, records: readonly unknown[], within?: AlsoWrite): Promise<RecordCounts> {
+  async delete(connection: number, model: string, records: readonly unknown[], options: WriteOptions = {}): Promise<RecordCounts> {
     const ids = [...new Set(records.map(recordId))].map((id) => [id, null] as [string, null]);
-    return this.writeChunks(connection, model, ids, within, async (tx, chunk) => {
-      const { rows } = await tx.query<{ deleted: number }>(
+    return this.writeChunks(connection, model, ids, options, async (tx, chunk) => {
+      const { rows } = await tx.query<RecordCounts>(
         `WITH ${STAMP},
          written AS (
            UPDATE records r SET deleted_at = ts.now, last_modified_at = ts.now, last_action = 'DELETED'
            FROM ts
            WHERE r.connection_id = $1 AND r.model = $2 AND r.external_id = ANY($3::text[]) AND r.deleted_at IS NULL
-           RETURNING 1
-         )
-         SELECT count(*)::int AS deleted FROM written`,
-        [connection, model, chunk.map(([id]) => id)],
+           RETURNING r.last_action
+         ),
+         ${countWritten(options, '$4')}`,
+        [connection, model, chunk.map(([id]) => id), ...countsParam(options)],
       );
-      return { added: 0, updated: 0, deleted: rows[0]!.deleted };
+      return rows[0]!;
     });
   }
 
@@ -277,7 +307,7 @@ export class RecordStore {
     connection: number,
     model: string,
     entries: Array<[string, T]>,
-    within: AlsoWrite | undefined,
+    { within }: WriteOptions,
     write: (tx: Queryable, chunk: Array<[string, T]>) => Promise<RecordCounts>,
   ): Promise<RecordCounts> {
     const total: RecordCounts = { added: 0, updated: 0, deleted: 0 };
@@ -314,6 +344,9 @@ function checkLimit(limit: number): number {
   }
   return limit;
 }
+
+/** The job parameter of countWritten, when the write counts for one. */
+const countsParam = (options: WriteOptions): number[] => (options.countsFor ? [options.countsFor] : []);
 
 /** The `$3::text[]` and `$4::jsonb[]` parameters of a chunk. */
 function idsAndPayloads(chunk: Array<[string, unknown]>): [string[], string[]] {

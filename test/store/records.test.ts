@@ -575,6 +575,28 @@ describe('countByModel', () => {
   });
 });
 
+describe('counts for a sync job', () => {
+  test("each write adds what it changed to the job's result in its own statements; one that changes nothing leaves it, and a failed one adds nothing", async () => {
+    const model = freshModel();
+    await store.jobs.ensureSync(conn, 'counted');
+    const { job } = (await store.jobs.beginJob({ connectionPk: conn, name: 'counted', variant: 'base' }, `counted-${model}`, false, null))!;
+    const result = async () => (await store.jobs.job(job.id))!.result;
+    const countsFor = job.id;
+    // More than a chunk: the counts of every chunk's statement add up.
+    expect(await store.records.upsert(conn, model, range(RECORDS_CHUNK + 2).map((i) => ({ id: i })), { countsFor })).toEqual({ added: RECORDS_CHUNK + 2, updated: 0, deleted: 0 });
+    await store.records.upsert(conn, model, [{ id: 0, v: 1 }, { id: 1 }], { countsFor });
+    await store.records.update(conn, model, [{ id: 2, v: 2 }], { countsFor });
+    await store.records.delete(conn, model, [{ id: 3 }, { id: 'unknown' }], { countsFor });
+    expect(await result()).toEqual({ [model]: { added: RECORDS_CHUNK + 2, updated: 2, deleted: 1 } });
+    await store.records.upsert(conn, model, [{ id: 1 }], { countsFor });
+    await expectInvalid(store.records.upsert(conn, model, [{ id: 'refused', v: 'x' }, { noId: true }], { countsFor }), 'invalid_record');
+    const failing = store.records.upsert(conn, model, [{ id: 'rolled-back' }], { countsFor, within: async () => Promise.reject(new Error('the rest of the batch failed')) });
+    await expect(failing).rejects.toThrow('the rest of the batch failed');
+    expect(await result()).toEqual({ [model]: { added: RECORDS_CHUNK + 2, updated: 2, deleted: 1 } });
+    expect(await one(conn, model, 'rolled-back')).toBeUndefined();
+  });
+});
+
 describe('isolation', () => {
   test('the same model and ids on two connections are separate records', async () => {
     const model = freshModel();
