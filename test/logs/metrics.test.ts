@@ -34,6 +34,9 @@ test('the output parses as Prometheus text, with the process metrics and every S
   }
   expect(families.get('syncline_run_duration_seconds')!.type).toBe('histogram');
   expect(families.get('process_cpu_user_seconds_total')!.type).toBe('counter');
+  // Sampled every 100 ms (EVENT_LOOP_SAMPLE_MS): still there, with samples.
+  expect(families.get('nodejs_eventloop_lag_p99_seconds')!.type).toBe('gauge');
+  expect(families.get('nodejs_eventloop_lag_max_seconds')!.samples[0]!.value).toBeGreaterThan(0);
 });
 
 test('every Syncline family counts what this process did (no gauge read from the database): summed over the processes of a cluster, nothing is counted twice', async () => {
