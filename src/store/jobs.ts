@@ -3,7 +3,7 @@ import type { CheckpointRange } from './checkpoints';
 import { takeXactLock, type Db, type Queryable } from './db';
 import { Outbox, type DeadEvent } from './outbox';
 import { resultPlus, writersLock } from './records';
-import { emitExecutionEnd, insertLogsSql, logChunks, recordSyncJobEnd, refParams, syncJobEnd, type ExecutionEnd, type SyncJobRef } from './logs';
+import { emitExecutionEnd, insertLogsSql, jobOutcomeSql, logChunks, recordSyncJobEnd, refParams, syncJobEnd, type ExecutionEnd, type SyncJobRef } from './logs';
 
 /** One sync of one connection (and variant): the entity a sync workflow drives. */
 export interface SyncRow {
@@ -261,7 +261,7 @@ export class JobStore {
       // The usual end in one statement: the row, its lines and its outcome line (from the row as it ends).
       const { rows } = await this.db.query<JobRow>(
         `WITH ${endJob('$8', '$9', '$10', '$11')},
-         lines AS (${insertLogsSql(`SELECT status = 'SUCCESS' AS success, started_at, finished_at, result AS counts, error FROM ended`)})
+         lines AS (${insertLogsSql(jobOutcomeSql('ended'))})
          SELECT * FROM ended`,
         [...refParams({ ...outcome.run, operation: 'sync', jobId: String(jobId) }), chunks[0], ...end],
       );

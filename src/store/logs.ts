@@ -187,7 +187,7 @@ export class LogStore {
 }
 
 /** How an execution ended, for its outcome line: which run, and the facts its line is formatted from. */
-export type Outcome = Pick<ExecutionEnd, 'success' | 'startedAt' | 'finishedAt' | 'counts' | 'error'>;
+type Outcome = Pick<ExecutionEnd, 'success' | 'startedAt' | 'finishedAt' | 'counts' | 'error'>;
 
 /**
  * The outcome line's facts as SQL: a query of one row (success, started_at, finished_at, counts,
@@ -206,11 +206,11 @@ function outcomeOf(end: Outcome): OutcomeSource {
   };
 }
 
+/** The facts of a sync job's outcome, from `rows`: its ended row (a `sync_jobs` row, or the RETURNING of its end). */
+export const jobOutcomeSql = (rows: string): string => `SELECT status = 'SUCCESS' AS success, started_at, finished_at, result AS counts, error FROM ${rows}`;
+
 /** The facts of a sync job's outcome, from its row `$8` as it stands (ended) in the transaction. */
-export const jobOutcome = (jobId: number): OutcomeSource => ({
-  sql: `SELECT status = 'SUCCESS' AS success, started_at, finished_at, result AS counts, error FROM sync_jobs WHERE id = $8`,
-  params: [jobId],
-});
+const jobOutcome = (jobId: number): OutcomeSource => ({ sql: jobOutcomeSql('sync_jobs WHERE id = $8'), params: [jobId] });
 
 /** The parameters `$1`-`$6` of {@link insertLogsSql}. */
 export const refParams = (ref: ExecutionRef): unknown[] => [ref.environmentId, ref.integration, ref.connectionId, ref.operation, ref.script, ref.jobId];

@@ -84,10 +84,10 @@ export function decodeCursor(cursor: string): Position {
 }
 
 /**
- * What a caller writes in the same transaction as a batch of records, once they are written (a sync
- * job's counts, the ids it saw): it commits with them or not at all.
+ * What a caller writes in the same transaction as a batch of records, once they are written (the
+ * ids a sync job saw): it commits with them or not at all.
  */
-export type AlsoWrite = (tx: Queryable, counts: RecordCounts) => Promise<void>;
+export type AlsoWrite = (tx: Queryable) => Promise<void>;
 
 /** How a batch of records is written with what it accounts for. */
 export interface WriteOptions {
@@ -319,7 +319,7 @@ export class RecordStore {
         total.updated += counts.updated;
         total.deleted += counts.deleted;
       }
-      await within?.(tx, total);
+      await within?.(tx);
       return total;
     }, writersLock(connection, model));
   }
