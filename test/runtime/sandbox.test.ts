@@ -225,11 +225,13 @@ describe('limits', () => {
   test('a burst of executions right after another reuses its threads, waiting for their reset, instead of starting new ones', async () => {
     const inFreshEnvironment = { environmentName: 'bursts' };
     const burst = (code = `return 1`) => Promise.all(Array.from({ length: 6 }, () => h.run(script(code), inFreshEnvironment)));
-    // Six threads: executions this long each get one.
-    await burst(`await new Promise((r) => setTimeout(r, 500)); return 1`);
     const before = scriptThreadsStarted();
+    // Up to six threads: executions this long mostly each get one (on a busy machine, one may end
+    // before the last thread has started, and its thread runs the last execution).
+    await burst(`await new Promise((r) => setTimeout(r, 500)); return 1`);
     for (let i = 0; i < 15; i++) expect((await burst()).map(outputOf)).toEqual([1, 1, 1, 1, 1, 1]);
-    expect(scriptThreadsStarted() - before).toBe(0);
+    // Without reuse, 96 threads; starting one for an execution while a thread is being reset, more than 6.
+    expect(scriptThreadsStarted() - before).toBeLessThanOrEqual(6);
   }, 60_000);
 
   test('a burst of short executions with no thread idle starts a few threads, not one each: they run on threads others freed', async () => {
