@@ -153,15 +153,16 @@ export interface Orchestration {
 export const HEAP_GROWING_PERCENT = 100;
 
 /**
- * V8's collector, tuned for a process that orchestrates (set before its heaps grow; V8 reads both
- * flags at every collection, and in the isolates this process starts from now on: the SDK's
- * workflow threads):
- * - No memory reducer. It starts full collections whenever an isolate's allocation rate drops, and
- *   workflow threads holding hundreds of cached workflows each keep dropping to a low rate between
- *   activations: with 1,000 syncs waiting it took about 25 of the 45 ms of CPU a second the process
- *   spent doing nothing. Their heaps still shrink at the collections their own allocations bring.
- * - A fixed growing factor of the old generation (HEAP_GROWING_PERCENT). V8 picks one from how fast
- *   its collector is against the main thread, and its marking runs mostly on helper threads, so it
+ * V8's collector, tuned for a process that orchestrates (called before its heaps grow):
+ * - No memory reducer, in the isolates this process starts from now on: the SDK's workflow threads
+ *   (V8 reads the flag when it sets up a heap; the main isolate keeps its own). It starts full
+ *   collections whenever an isolate's allocation rate drops, and workflow threads holding hundreds
+ *   of cached workflows each keep dropping to a low rate between activations: with 1,000 syncs
+ *   waiting it took about 25 of the 45 ms of CPU a second the process spent doing nothing. Their
+ *   heaps still shrink at the collections their own allocations bring.
+ * - A fixed growing factor of the old generation (HEAP_GROWING_PERCENT), in every isolate, the main
+ *   one included (V8 reads this flag at every full collection). V8 picks one from how fast its
+ *   collector is against the main thread, and its marking runs mostly on helper threads, so it
  *   judged full collections cheap: with 1,000 syncs it let the heap grow by a fifth (102 to 122 MB)
  *   between them, one every 5 s, each marking the whole heap again. Growing to twice the live heap,
  *   a run cost about 1.3 ms less CPU (28.5 against 29.9 ms, 500 connections in two processes at
