@@ -11,6 +11,7 @@ import { openDb } from '../src/store/db';
 import { DEFAULT_WORKFLOW_THREADS } from '../src/worker';
 import * as activities from '../test/engine/activities';
 import { freePort, startTemporalDevServer, temporalCli } from '../test/helpers/temporal';
+import { postgresCpuMs, processCpuMs } from './lib/cpu';
 
 /**
  * The embedded engine under load, with the real Temporal SDK set up as Syncline runs it: the
@@ -87,7 +88,7 @@ async function startOurs(): Promise<Target> {
     label: `ours, ${backend}`,
     address: `127.0.0.1:${port}`,
     pid: engine.pid!,
-    serverCpuMs: () => ({ engine: cpuMs(engine.pid!), Postgres: postgresCpuMs() }),
+    serverCpuMs: () => ({ engine: processCpuMs(engine.pid!), Postgres: postgresCpuMs() }),
     close: async () => {
       engine.kill('SIGTERM');
       await new Promise((r) => engine.once('exit', r));
@@ -104,24 +105,7 @@ async function startOurs(): Promise<Target> {
 /** The real Temporal dev server (in memory), as the cluster-mode tests start it. */
 async function startTheirs(): Promise<Target> {
   const server = await startTemporalDevServer();
-  const port = server.address.split(':')[1]!;
-  // The helper does not hand out its process: it is the `temporal` process listening on that port.
-  const pid = processIds().find((p) => {
-    const args = readProc(p, 'cmdline').split('\0');
-    return args.includes('start-dev') && args[args.indexOf('--port') + 1] === port;
-  });
-  if (pid === undefined) {
-    await server.close();
-    throw new Error(`no temporal process found for ${server.address}`);
-  }
-  return { label: 'Temporal dev server', address: server.address, pid, serverCpuMs: () => ({ temporal: cpuMs(pid) }), close: server.close };
-}
-
-function processIds(): number[] {
-  return fs
-    .readdirSync('/proc')
-    .filter((d) => /^\d+$/.test(d))
-    .map(Number);
+  return { label: 'Temporal dev server', address: server.address, pid: server.pid, serverCpuMs: () => ({ temporal: processCpuMs(server.pid) }), close: server.close };
 }
 
 /** A /proc file of a process, '' when the process has ended. */
@@ -136,21 +120,6 @@ function readProc(pid: number, file: string): string {
 function rssMb(pid: number): number {
   const kb = Number(/VmRSS:\s+(\d+)/.exec(readProc(pid, 'status'))?.[1] ?? 0);
   return Math.round(kb / 1024);
-}
-
-/** CPU time (user + system) a process has used, in ms (0 when it has ended). */
-function cpuMs(pid: number): number {
-  const stat = readProc(pid, 'stat');
-  if (!stat) return 0;
-  const fields = stat.split(') ')[1]!.split(' ');
-  return ((Number(fields[11]) + Number(fields[12])) * 1000) / 100; // utime, stime in clock ticks (100/s)
-}
-
-/** CPU time of every Postgres server process on this machine, in ms (0 when there is none). */
-function postgresCpuMs(): number {
-  return processIds()
-    .filter((pid) => readProc(pid, 'comm').trim() === 'postgres')
-    .reduce((total, pid) => total + cpuMs(pid), 0);
 }
 
 const pct = (sorted: number[], p: number) => sorted[Math.min(sorted.length - 1, Math.floor((sorted.length * p) / 100))]!;
@@ -215,11 +184,11 @@ async function measure(target: Target, workflowBundle: WorkflowBundle): Promise<
     // Warm-up, unmeasured: both kinds of start under load, so the JIT has compiled what the runs use.
     await throughput(300, true, 'warm-eager');
     await throughput(300, false, 'warm-polled');
-    const cpu0 = { server: target.serverCpuMs(), sdk: cpuMs(process.pid) };
+    const cpu0 = { server: target.serverCpuMs(), sdk: processCpuMs(process.pid) };
     figure('throughput, eager starts', 'workflows/s', 'higher', await throughput(n, true, 'engine.throughput'));
     const serverParts = Object.entries(target.serverCpuMs()).map(([name, ms]) => ({ name, ms: (ms - cpu0.server[name]!) / n }));
     const server = serverParts.reduce((total, part) => total + part.ms, 0);
-    const sdk = (cpuMs(process.pid) - cpu0.sdk) / n;
+    const sdk = (processCpuMs(process.pid) - cpu0.sdk) / n;
     const parts = serverParts.map((part) => `${part.name} ${part.ms.toFixed(2)} ms`).join(', ');
     print('engine.cpu', `per workflow server ${server.toFixed(2)} ms (${parts}), SDK worker + client ${sdk.toFixed(2)} ms (${os.cpus().length} cores)`);
     figure('server CPU per workflow', 'ms', 'lower', server);

@@ -1,3 +1,4 @@
+import { startTemporalDevServer, temporalCli } from '../test/helpers/temporal';
 import { loopbackRoundTripCpuUs } from './lib/cpu';
 import { measureSyncs } from './lib/syncs';
 import { quantile } from './lib/tick';
@@ -19,6 +20,10 @@ import { quantile } from './lib/tick';
  * - syncs.memory: RSS at the end.
  * - syncs.machine: a reference taken before and after, in this process while idle: the CPU one loopback
  *   round trip costs (see loopbackRoundTripCpuUs).
+ * - syncs.peer: the same load with the real Temporal server (`temporal server start-dev`, in memory)
+ *   in place of the embedded engine, when the Temporal CLI is installed (BENCH_SYNC_TEMPORAL=0 leaves
+ *   it out): its lag, the CPU per run of this process (the same worker, store and scripts) and of the
+ *   server, and the ratio of the embedded engine's whole CPU per run to theirs together.
  *
  * Every connection is in one environment: BENCH_RUNS_PER_ENVIRONMENT sets its cap on runs at once
  * (default 50, as SYNCLINE_MAX_RUNS_PER_ENVIRONMENT).
@@ -47,4 +52,17 @@ export async function run(): Promise<void> {
     `syncs.machine   ${referenceBefore.toFixed(1)} / ${referenceAfter.toFixed(1)} us CPU per loopback TCP round trip, before / after  ` +
       `(the price of system calls and wake-ups here now: CPU/run figures of different hours compare next to it)`,
   );
+  if (process.env.BENCH_SYNC_TEMPORAL === '0' || !temporalCli()) return;
+  const server = await startTemporalDevServer();
+  try {
+    const peer = await measureSyncs({ connections: CONNECTIONS, seconds: SECONDS, temporal: server });
+    const theirs = peer.perRun.cpuMs + peer.perRun.serverCpuMs;
+    console.log(
+      `syncs.peer      real Temporal server (start-dev, in memory): p50 ${quantile(peer.lags, 0.5)} ms  p99 ${quantile(peer.lags, 0.99)} ms  ${peer.runsPerSecond.toFixed(1)} runs/s  ` +
+        `CPU/run ${peer.perRun.cpuMs.toFixed(1)} ms this process + ${peer.perRun.serverCpuMs.toFixed(1)} ms server = ${theirs.toFixed(1)} ms  ` +
+        `(embedded: ${f.perRun.cpuMs.toFixed(1)} ms, ratio ${(f.perRun.cpuMs / theirs).toFixed(2)})  ${peer.perRun.statements.toFixed(1)} statements/run  rss ${peer.rssMb} MB`,
+    );
+  } finally {
+    await server.close();
+  }
 }

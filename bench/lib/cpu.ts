@@ -13,6 +13,11 @@ export function cpuMs(): number {
   return (self.user + self.system) / 1000 + (readStat(String(process.pid))?.reapedCpuMs ?? 0) + sum(children.map((p) => p.cpuMs));
 }
 
+/** CPU milliseconds used so far by one process (0 once it has ended). */
+export function processCpuMs(pid: number): number {
+  return readStat(String(pid))?.cpuMs ?? 0;
+}
+
 /**
  * CPU milliseconds used so far by the Postgres processes on this machine (0 when there are none),
  * including the backends that ended: a pool closes idle connections, and a sum over the running

@@ -7,7 +7,7 @@ import { DEFAULT_POOL_SIZE, statementsSent } from '../../src/store/db';
 import { startOrchestration } from '../../src/worker';
 import { fullSyncWorkflowId, nextSlot, scheduleOffset } from '../../src/workflows/types';
 import { testStore } from '../../test/helpers/db';
-import { cpuMs, postgresCpuMs } from './cpu';
+import { cpuMs, postgresCpuMs, processCpuMs } from './cpu';
 import { deployTick, quantile, workLoopTurnsPerMs } from './tick';
 
 const FREQUENCY_MS = 60_000;
@@ -23,6 +23,8 @@ export interface SyncLoad {
   workMs?: number;
   /** Parts of the window measured on their own too (to see a trend). */
   parts?: number;
+  /** A Temporal server to run against instead of the embedded engine; its CPU is counted apart (perRun.serverCpuMs). */
+  temporal?: { address: string; pid: number };
 }
 
 export interface SyncFigures {
@@ -36,9 +38,10 @@ export interface SyncFigures {
   firstRunsMs: number;
   /**
    * Per run finished in the window: CPU ms (this process and its script processes), statements,
-   * database transactions and the CPU ms of the Postgres processes on this machine (NaN on PGlite).
+   * database transactions, the CPU ms of the Postgres processes on this machine (NaN on PGlite) and
+   * of the Temporal server (NaN on the embedded engine, which runs in this process).
    */
-  perRun: { cpuMs: number; statements: number; transactions: number; postgresCpuMs: number };
+  perRun: { cpuMs: number; statements: number; transactions: number; postgresCpuMs: number; serverCpuMs: number };
   /** Script threads started in the window: each costs about as much CPU as 15 runs. */
   threadsStarted: number;
   rssMb: number;
@@ -60,7 +63,12 @@ export async function measureSyncs(load: SyncLoad): Promise<SyncFigures> {
   // The product's pool, not the tests' smaller one: the figures are what a server gets.
   const store = await testStore(undefined, DEFAULT_POOL_SIZE);
   const perEnvironment = Number(process.env.BENCH_RUNS_PER_ENVIRONMENT ?? DEFAULT_RUN_LIMITS.perEnvironment);
-  const orchestration = await startOrchestration({ store, logger: createLogger('silent'), enginePort: 0, runLimits: { ...DEFAULT_RUN_LIMITS, perEnvironment } });
+  const orchestration = await startOrchestration({
+    store,
+    logger: createLogger('silent'),
+    ...(load.temporal ? { temporalAddress: load.temporal.address } : { enginePort: 0 }),
+    runLimits: { ...DEFAULT_RUN_LIMITS, perEnvironment },
+  });
   try {
     await store.environments.ensureDefaults();
     const env = (await store.environments.byName('dev'))!;
@@ -88,11 +96,15 @@ export async function measureSyncs(load: SyncLoad): Promise<SyncFigures> {
       return Number(rows[0]!.n);
     };
     const postgresCpu = () => (store.db.backend === 'postgres' ? postgresCpuMs() : NaN);
-    const before = { cpu: cpuMs(), statements: statementsSent(), transactions: await transactions(), postgresCpu: postgresCpu(), threads: scriptThreadsStarted() };
+    // The Temporal server is a child of this process: its CPU is its own figure, not ours.
+    const server = load.temporal;
+    const serverCpu = () => (server ? processCpuMs(server.pid) : NaN);
+    const ourCpu = () => cpuMs() - (server ? processCpuMs(server.pid) : 0);
+    const before = { cpu: ourCpu(), statements: statementsSent(), transactions: await transactions(), postgresCpu: postgresCpu(), serverCpu: serverCpu(), threads: scriptThreadsStarted() };
     const windowStart = Date.now();
     await new Promise((r) => setTimeout(r, load.seconds * 1000));
     const windowEnd = Date.now();
-    const after = { cpu: cpuMs(), statements: statementsSent(), transactions: await transactions(), postgresCpu: postgresCpu(), threads: scriptThreadsStarted() };
+    const after = { cpu: ourCpu(), statements: statementsSent(), transactions: await transactions(), postgresCpu: postgresCpu(), serverCpu: serverCpu(), threads: scriptThreadsStarted() };
 
     // Each run after a connection's first is due at the first slot after its previous run finished.
     const { rows } = await store.db.query<{ connection_id: string; started_at: Date; finished_at: Date | null; previous_finished_at: Date | null }>(
@@ -130,6 +142,7 @@ export async function measureSyncs(load: SyncLoad): Promise<SyncFigures> {
         statements: perRun(after.statements - before.statements),
         transactions: perRun(after.transactions - before.transactions),
         postgresCpuMs: perRun(after.postgresCpu - before.postgresCpu),
+        serverCpuMs: perRun(after.serverCpu - before.serverCpu),
       },
       threadsStarted: after.threads - before.threads,
       rssMb: Math.round(process.memoryUsage().rss / 1024 / 1024),

@@ -48,6 +48,8 @@ export async function freePort(): Promise<number> {
 export interface TemporalDevServer {
   /** host:port of its frontend. */
   address: string;
+  /** The `temporal` process (for its CPU and memory). */
+  pid: number;
   close(): Promise<void>;
 }
 
@@ -89,7 +91,7 @@ async function startDevServer(cli: string, port: number): Promise<TemporalDevSer
       const connection = await Connection.connect({ address, connectTimeout: 1000 });
       try {
         await connection.workflowService.describeNamespace({ namespace: 'default' });
-        return { address, close };
+        return { address, pid: child.pid!, close };
       } finally {
         await connection.close();
       }
