@@ -167,7 +167,7 @@ export async function runSync(deps: ActivityDeps, { key, reset, emptyCache, sche
   const changed = Object.values(finished.result).some((c) => c.added + c.updated + c.deleted > 0);
   return {
     outcome: success ? 'success' : 'error',
-    notify: await syncRunNotifies(store, key.environmentId, connection, { success, changed }),
+    notify: await syncRunNotifies(store, key.environmentId, connection, { success, changed }, finished.syncWebhookRules),
     jobId: job.id,
     startedAt: finished.startedAt.getTime(),
     finishedAt: (finished.finishedAt ?? new Date()).getTime(),

@@ -2,6 +2,7 @@ import type { RecordCounts } from '../types';
 import type { CheckpointRange } from './checkpoints';
 import { takeXactLock, type Db, type Queryable } from './db';
 import { Outbox, type DeadEvent } from './outbox';
+import { syncWebhookRulesSql, type SyncWebhookRules } from './webhooks';
 import { resultPlus, writersLock } from './records';
 import { emitExecutionEnd, insertLogsSql, jobOutcomeSql, logChunks, recordSyncJobEnd, refParams, syncJobEnd, type ExecutionEnd, type SyncJobRef } from './logs';
 
@@ -36,6 +37,12 @@ export interface Job {
   error: JobError | null;
   /** Where the run took its checkpoint, when it used one (the `checkpoints` of its sync webhooks). */
   checkpoints?: CheckpointRange;
+}
+
+/** A job as its end left it; with the run's sync, the environment's rules for its `sync` webhooks then. */
+export interface EndedJob extends Job {
+  /** Read with the end when it names its sync (`run`); null while the environment has no webhook settings. */
+  syncWebhookRules?: SyncWebhookRules | null;
 }
 
 export interface LifecycleEvent {
@@ -246,7 +253,7 @@ export class JobStore {
       checkpoints?: CheckpointRange | null;
       run?: SyncJobRef;
     },
-  ): Promise<Job> {
+  ): Promise<EndedJob> {
     const status = outcome.success ? 'SUCCESS' : 'ERROR';
     const end = [jobId, status, outcome.success ? null : outcome.error, outcome.checkpoints ? JSON.stringify(outcome.checkpoints) : null];
     // The CTEs that end the row (as `ended`) and drop its seen ids (a DELETE in a WITH runs whether or not it is read).
@@ -255,17 +262,19 @@ export class JobStore {
        ended AS (UPDATE sync_jobs SET status = ${status}, error = ${error}, checkpoints = ${checkpoints}::jsonb, finished_at = clock_timestamp() WHERE id = ${id} RETURNING *)`;
     const chunks = logChunks(outcome.logs);
     const deletes = outcome.success ? outcome.deleteUnseen : [];
-    let job: Job;
+    let job: EndedJob;
     let ended: ExecutionEnd;
+    const withRules = (row: JobRow & { sync_webhook_rules?: SyncWebhookRules | null }): EndedJob =>
+      outcome.run ? { ...toJob(row), syncWebhookRules: row.sync_webhook_rules ?? null } : toJob(row);
     if (outcome.run && deletes.length === 0 && chunks.length === 1) {
       // The usual end in one statement: the row, its lines and its outcome line (from the row as it ends).
       const { rows } = await this.db.query<JobRow>(
         `WITH ${endJob('$8', '$9', '$10', '$11')},
          lines AS (${insertLogsSql(jobOutcomeSql('ended'))})
-         SELECT * FROM ended`,
+         SELECT *, ${syncWebhookRulesSql('$1')} FROM ended`,
         [...refParams({ ...outcome.run, operation: 'sync', jobId: String(jobId) }), chunks[0], ...end],
       );
-      job = toJob(rows[0]!);
+      job = withRules(rows[0]!);
       ended = syncJobEnd(job, outcome.run);
     } else {
       [job, ended] = await this.db.transaction(async (tx) => {
@@ -275,8 +284,9 @@ export class JobStore {
             await addCounts(tx, jobId, model, { added: 0, updated: 0, deleted: deleted.length });
           }
         }
-        const { rows } = await tx.query<JobRow>(`WITH ${endJob('$1', '$2', '$3', '$4')} SELECT * FROM ended`, end);
-        const finished = toJob(rows[0]!);
+        const rules = outcome.run ? { sql: `, ${syncWebhookRulesSql('$5')}`, params: [outcome.run.environmentId] } : { sql: '', params: [] };
+        const { rows } = await tx.query<JobRow>(`WITH ${endJob('$1', '$2', '$3', '$4')} SELECT *${rules.sql} FROM ended`, [...end, ...rules.params]);
+        const finished = withRules(rows[0]!);
         return [finished, await recordSyncJobEnd(tx, finished, outcome.logs, outcome.run)] as const;
       });
     }

@@ -17,6 +17,19 @@ export interface WebhookSettings {
 
 export type WebhookSettingsPatch = Partial<WebhookSettings>;
 
+/** The settings that decide whether a finished sync run has webhooks to send. */
+export type SyncWebhookRules = Pick<WebhookSettings, 'primaryUrl' | 'secondaryUrl' | 'onSyncCompletionAlways' | 'onSyncError'>;
+
+/**
+ * A select-list item `sync_webhook_rules`: the SyncWebhookRules of environment `environmentId` (a
+ * parameter or column), as JSON; null while the environment has no settings row yet. Lets the
+ * statement that ends a sync job bring them back, so a run's end needs no read of its own.
+ */
+export function syncWebhookRulesSql(environmentId: string): string {
+  return `(SELECT json_build_object('primaryUrl', w.primary_url, 'secondaryUrl', w.secondary_url, 'onSyncCompletionAlways', w.on_sync_completion_always, 'onSyncError', w.on_sync_error)
+     FROM webhook_settings w WHERE w.environment_id = ${environmentId}) AS sync_webhook_rules`;
+}
+
 export type WebhookType = 'sync' | 'auth' | 'async_action' | 'forward';
 
 /** One webhook to one URL, as enqueued. */

@@ -4,7 +4,7 @@ import { SynclineError } from '../errors';
 import type { AuthEvent } from '../providers/events';
 import type { Store } from '../store';
 import type { CheckpointRange } from '../store/checkpoints';
-import type { NewDelivery, WebhookSettings, WebhookType } from '../store/webhooks';
+import type { NewDelivery, SyncWebhookRules, WebhookSettings, WebhookType } from '../store/webhooks';
 import type { Connection, RecordCounts } from '../types';
 import { baseModel, FROM, type AsyncActionWebhook, type AuthWebhook, type ForwardWebhook, type SyncFailureWebhook, type SyncSuccessWebhook, type SyncWebhookBase, type Webhook } from './payloads';
 
@@ -33,16 +33,23 @@ export interface SyncWebhookKey {
 /**
  * Whether a finished sync run has `sync` webhooks to send: a destination (the connection's override
  * or an environment URL) and settings that want this outcome. Lets a run skip the enqueueing step
- * (an activity) when nothing would be sent, which is most runs of most apps.
+ * (an activity) when nothing would be sent, which is most runs of most apps. `rules`: the settings as
+ * the job's end read them (EndedJob.syncWebhookRules); read here when it had none to read.
  */
-export async function syncRunNotifies(store: Store, environmentId: number, connection: Connection, run: { success: boolean; changed: boolean }): Promise<boolean> {
-  const settings = await store.webhooks.settings(environmentId);
+export async function syncRunNotifies(
+  store: Store,
+  environmentId: number,
+  connection: Connection,
+  run: { success: boolean; changed: boolean },
+  rules?: SyncWebhookRules | null,
+): Promise<boolean> {
+  const settings = rules ?? (await store.webhooks.settings(environmentId));
   if (!destinations(settings, connection).length) return false;
   return run.success ? run.changed || settings.onSyncCompletionAlways : settings.onSyncError;
 }
 
 /** Where an environment's webhooks about `connection` go: its override URL alone, else the environment's URLs. */
-function destinations(settings: WebhookSettings, connection: Connection | null): string[] {
+function destinations(settings: Pick<WebhookSettings, 'primaryUrl' | 'secondaryUrl'>, connection: Connection | null): string[] {
   if (connection?.webhookUrlOverride) return [connection.webhookUrlOverride];
   return [...new Set([settings.primaryUrl, settings.secondaryUrl].filter((u): u is string => !!u))];
 }
