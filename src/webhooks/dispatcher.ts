@@ -34,7 +34,8 @@ export interface SyncWebhookKey {
  * Whether a finished sync run has `sync` webhooks to send: a destination (the connection's override
  * or an environment URL) and settings that want this outcome. Lets a run skip the enqueueing step
  * (an activity) when nothing would be sent, which is most runs of most apps. `rules`: the settings as
- * the job's end read them (EndedJob.syncWebhookRules); read here when it had none to read.
+ * the job's end read them (EndedJob.syncWebhookRules); when the environment had none yet (null) or
+ * they were not read, they are read here (which creates them with their defaults).
  */
 export async function syncRunNotifies(
   store: Store,
