@@ -23,7 +23,7 @@ export type * from './types';
 export { compileScript, compileScripts, projectZodMajor, ScriptCompileError, ALLOWED_IMPORTS, type CompiledScript, type CompileIssue, type CompileOptions, type ZodMajor } from './compile';
 export { HELPER_DECLARATIONS, SANDBOX_GLOBALS } from './declarations';
 export { ScriptRunError, ProxyError, stackLines } from './errors';
-export { configureScriptThreads, runScript, scriptThreadsStarted, DEFAULT_MEMORY_MB, DEFAULT_TIMEOUT_MS } from './sandbox';
+export { configureScriptThreads, runScript, scriptCodesSent, scriptThreadsStarted, DEFAULT_MEMORY_MB, DEFAULT_TIMEOUT_MS } from './sandbox';
 export { describeScripts, type DescribeOutcome, type DescribedSchema, type ScriptDescription } from './describe';
 export { CheckpointRangeRecorder, CollectingRecordSink, MemoryCheckpointStore, storeServices, type StoreServicesOptions } from './services';
 export { configureRecordLimits, DEFAULT_RECORD_LIMITS, modelChecker, RecordBudget, type RecordLimits } from './records';

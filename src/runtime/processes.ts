@@ -1,14 +1,21 @@
 import { fork, type ChildProcess } from 'node:child_process';
 import { EventEmitter } from 'node:events';
 import type { Readable } from 'node:stream';
+import { LRUCache } from 'lru-cache';
 import type { HostMessage, ProcessCommand, ProcessEvent, RunData, ThreadEvent, ThreadLimits } from './worker/protocol';
 
 /** How long a script process without executions stays up, ready for the next one. */
 export const SCRIPT_PROCESS_IDLE_MS = 30_000;
 /** How much of a script process's stderr is kept, to say why it ended. */
 const STDERR_TAIL_CHARS = 4096;
+/** Scripts' code a script process keeps (see ProcessCommand `code`): at most this many, and this many characters. */
+const CODES_KEPT = 64;
+const CODE_CHARS_KEPT = 64 * 1024 * 1024;
 /** A fatal error of V8 that is about memory: an allocation larger than V8 allows, or a heap out of room. */
 const MEMORY_FATAL = /out of memory|heap limit|invalid size error|invalid array length|allocation failed/i;
+
+/** One execution as the host asks for it: its code, which its script process may already have. */
+export type ScriptRun = Omit<RunData, 'codeId'>;
 
 /** `error` event of a thread whose script process ended under it. */
 export interface ScriptProcessEnded extends Error {
@@ -78,8 +85,25 @@ class ScriptProcess {
   private stderr = '';
   private idleTimer: NodeJS.Timeout | undefined;
   ended = false;
+  /**
+   * The code the process keeps, by the code itself (a script's code is the same string run after
+   * run, so its hash is computed once): what is dropped here the process is told to forget.
+   */
+  private readonly codes = new LRUCache<string, number>({
+    max: CODES_KEPT,
+    maxSize: CODE_CHARS_KEPT,
+    sizeCalculation: (_id, code) => Math.max(1, code.length),
+    dispose: (id) => this.send({ type: 'forget', id }),
+  });
+  private nextCodeId = 1;
 
-  constructor(file: string, init: ProcessCommand, onEnd: () => void, onThreadStarted: () => void) {
+  constructor(
+    file: string,
+    init: ProcessCommand,
+    onEnd: () => void,
+    onThreadStarted: () => void,
+    private readonly onCodeSent: () => void,
+  ) {
     // No environment: the script process holds no secret of the server (database URL, encryption key).
     // ArrayBuffers are swept as part of each collection, not later on a background thread: the
     // memory limit counts them, and a collection run before an allocation is refused must free them.
@@ -116,7 +140,8 @@ class ScriptProcess {
     this.child.send(command, (err) => err && undefined);
   }
 
-  start(id: number, run: RunData, memoryMb: number, limits: ThreadLimits): ScriptThread {
+  start(id: number, { code, ...run }: ScriptRun, memoryMb: number, limits: ThreadLimits): ScriptThread {
+    const codeId = this.codeId(code);
     const thread = new ScriptThread((command) => this.send(command), id);
     this.threads.set(id, thread);
     thread.once('exit', () => {
@@ -125,8 +150,20 @@ class ScriptProcess {
     });
     clearTimeout(this.idleTimer);
     this.holdEventLoop(true);
-    this.send({ type: 'start', id, run, memoryMb, limits });
+    this.send({ type: 'start', id, run: { ...run, codeId }, memoryMb, limits });
     return thread;
+  }
+
+  /** The id the process knows `code` by, sending it first when it does not. */
+  private codeId(code: string): number {
+    let id = this.codes.get(code);
+    if (id === undefined) {
+      id = this.nextCodeId++;
+      this.send({ type: 'code', id, code });
+      this.onCodeSent();
+      this.codes.set(code, id);
+    }
+    return id;
   }
 
   stop(): void {
@@ -177,11 +214,13 @@ export class ScriptProcesses {
   private nextId = 1;
   /** Worker threads the script processes have started: a thread serves many executions, so this grows far slower than they do. */
   threadsStarted = 0;
+  /** Scripts' code sent to script processes: once per script and process while it is kept there. */
+  codesSent = 0;
 
   /** `load`: the script process's entry file and its `init` command (loaded once, on first use). */
   constructor(private readonly load: () => Promise<{ file: string; init: ProcessCommand }>) {}
 
-  async thread(key: string, run: RunData, memoryMb: number, limits: ThreadLimits): Promise<ScriptThread> {
+  async thread(key: string, run: ScriptRun, memoryMb: number, limits: ThreadLimits): Promise<ScriptThread> {
     const { file, init } = await this.load();
     let proc = this.processes.get(key);
     if (!proc || proc.ended) {
@@ -192,6 +231,7 @@ export class ScriptProcesses {
           if (this.processes.get(key) === created) this.processes.delete(key);
         },
         () => this.threadsStarted++,
+        () => this.codesSent++,
       );
       this.processes.set(key, created);
       proc = created;

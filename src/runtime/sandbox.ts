@@ -44,6 +44,11 @@ export function scriptThreadsStarted(): number {
   return processes.threadsStarted;
 }
 
+/** Scripts' code sent to script processes so far: once per script and process while kept there. */
+export function scriptCodesSent(): number {
+  return processes.codesSent;
+}
+
 /** Source next to this file: `.ts` when running from source (tests, tsx), `.js` from `dist`. */
 function sourceFile(name: string): string {
   for (const ext of ['.ts', '.js']) {

@@ -1,7 +1,7 @@
 import { createVerify, generateKeyPairSync } from 'node:crypto';
 import fs from 'node:fs';
 import os from 'node:os';
-import { scriptThreadsStarted } from '../../src/runtime';
+import { scriptCodesSent, scriptThreadsStarted } from '../../src/runtime';
 import { harness, outputOf, script, type Harness } from './harness';
 
 let h: Harness;
@@ -172,6 +172,20 @@ describe('limits', () => {
     const before = scriptThreadsStarted();
     for (let i = 0; i < 3; i++) expect(outputOf(await h.run(code, inFreshEnvironment))).toEqual([1, 'import() is not available in scripts', 1]);
     expect(scriptThreadsStarted() - before).toBe(1);
+  });
+
+  test("a script's code crosses to its script process once, and again only once the process has forgotten it", async () => {
+    const inFreshEnvironment = { environmentName: 'code-sent-once' };
+    const echo = (n: number) => `module.exports.default = async function () { return ${n}; };`;
+    const sent = scriptCodesSent();
+    for (let i = 0; i < 3; i++) expect(outputOf(await h.run(echo(0), inFreshEnvironment))).toBe(0);
+    expect(scriptCodesSent() - sent).toBe(1);
+    // More scripts than a process keeps: the first is forgotten, sent again when it runs again, and runs as it is.
+    for (let n = 1; n <= 64; n++) expect(outputOf(await h.run(echo(n), inFreshEnvironment))).toBe(n);
+    expect(scriptCodesSent() - sent).toBe(65);
+    expect(outputOf(await h.run(echo(0), inFreshEnvironment))).toBe(0);
+    expect(outputOf(await h.run(echo(64), inFreshEnvironment))).toBe(64);
+    expect(scriptCodesSent() - sent).toBe(66);
   });
 
   test('a script that leaves an endless chain of promises behind does not hold up the next execution', async () => {

@@ -139,7 +139,7 @@ function sharedScript(filename: string, source: () => string, cachedData: Uint8A
   return script;
 }
 
-/** Scripts compiled on this thread, by name and code, least recently run first. */
+/** Scripts compiled on this thread, by name and code id (RunData.codeId), least recently run first. */
 const compiledScripts = new Map<string, vm.Script>();
 /** How many scripts' compiled code a thread keeps: an environment's runs come from a few scripts. */
 const COMPILED_SCRIPTS_KEPT = 16;
@@ -152,8 +152,8 @@ const COMPILED_SCRIPTS_KEPT = 16;
  * the thread's lifetime: each compile was slower than the one before (0.1 ms after 3,000 of them,
  * 2.5 ms after 12,000).
  */
-function compiledScript(filename: string, code: string): vm.Script {
-  const key = `${filename}\0${code}`;
+function compiledScript(filename: string, code: string, codeId: number): vm.Script {
+  const key = `${filename}\0${codeId}`;
   let script = compiledScripts.get(key);
   if (script) {
     compiledScripts.delete(key);
@@ -223,7 +223,7 @@ class Execution {
     let moduleFn: unknown;
     try {
       // The wrapper is on the script's first line so line numbers in stacks match the bundle.
-      moduleFn = compiledScript(this.data.scriptName, this.data.code).runInContext(this.context);
+      moduleFn = compiledScript(this.data.scriptName, this.data.code, this.data.codeId).runInContext(this.context);
     } catch (err) {
       this.finish(JSON.stringify({ ok: false, error: { name: 'SyntaxError', message: err instanceof Error ? err.message : String(err) } }));
     }

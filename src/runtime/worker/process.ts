@@ -6,7 +6,7 @@
 // and keeps threads whose execution ended cleanly for the next executions (see `release`).
 import os from 'node:os';
 import { Worker } from 'node:worker_threads';
-import type { ProcessCommand, ProcessEvent, ThreadCommand, ThreadLimits, WorkerAssets, WorkerMessage } from './protocol';
+import type { ProcessCommand, ProcessEvent, RunData, ThreadCommand, ThreadLimits, WorkerAssets, WorkerMessage } from './protocol';
 
 /**
  * How much less CPU priority scripts get than the server (niceness added to its own). Scripts that
@@ -57,10 +57,13 @@ interface Thread {
   idleTimer?: NodeJS.Timeout;
 }
 
-type StartCommand = Extract<ProcessCommand, { type: 'start' }>;
+/** An execution to run, with its script's code. */
+type StartCommand = Omit<Extract<ProcessCommand, { type: 'start' }>, 'run'> & { run: RunData };
 
 let workerCode = '';
 let assets: WorkerAssets | undefined;
+/** Scripts' code by id, as the host sent it (it says when to forget one). */
+const codes = new Map<number, string>();
 const idle = new Map<string, Thread[]>();
 const running = new Map<number, Thread>();
 /** Threads reset after an execution, not yet idle: each with the timer that stops it if it never is. */
@@ -211,8 +214,15 @@ process.on('message', (command: ProcessCommand) => {
   if (command.type === 'init') {
     workerCode = command.workerCode;
     assets = command.assets;
+  } else if (command.type === 'code') {
+    codes.set(command.id, command.code);
+  } else if (command.type === 'forget') {
+    codes.delete(command.id);
   } else if (command.type === 'start') {
-    start(command);
+    // The code is taken now: a start may wait for a thread, and its code be forgotten meanwhile.
+    const code = codes.get(command.run.codeId);
+    if (code === undefined) send({ type: 'error', id: command.id, error: { message: `The script's code (${command.run.codeId}) is not in its script process` } });
+    else start({ ...command, run: { ...command.run, code } });
   } else if (command.type === 'post') {
     running.get(command.id)?.worker.postMessage(command.message);
   } else if (command.type === 'release') {
