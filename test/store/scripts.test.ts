@@ -9,12 +9,12 @@ let environmentId: number;
 const YAML = `integrations:
   github:
     syncs:
-      issues:
-        runs: every hour
-        output: Issue
-        endpoint: GET /issues
+      pulls:
+        runs: every 30min
+        output: PullRequest
+        endpoint: GET /pulls
 models:
-  Issue:
+  PullRequest:
     id: string
 `;
 
@@ -27,20 +27,20 @@ beforeAll(async () => {
 afterAll(() => store.drop());
 
 async function deploy(js: string, map: string): Promise<void> {
-  await store.scripts.deploy(environmentId, YAML, parseNangoYaml(YAML, 'nango.yaml'), [{ integration: 'github', type: 'sync', name: 'issues', js, map }]);
+  await store.scripts.deploy(environmentId, YAML, parseNangoYaml(YAML, 'nango.yaml'), [{ integration: 'github', type: 'sync', name: 'pulls', js, map }]);
 }
 
 /** `find` of the deployed sync, and the statements it sent. */
 async function find() {
   const before = statementsSent();
-  const script = await store.scripts.find(environmentId, 'github', 'sync', 'issues');
+  const script = await store.scripts.find(environmentId, 'github', 'sync', 'pulls');
   return { script, statements: statementsSent() - before };
 }
 
 test("a run's script: its body is read once, then only which row is active; a new deploy's body is read afresh", async () => {
   await deploy('module.exports = async () => 1;', '{"version":3,"mappings":"A"}');
   const first = await find();
-  expect(first.script).toMatchObject({ code: 'module.exports = async () => 1;', sourceMap: '{"version":3,"mappings":"A"}', config: { name: 'issues' }, models: [{ name: 'Issue' }] });
+  expect(first.script).toMatchObject({ code: 'module.exports = async () => 1;', sourceMap: '{"version":3,"mappings":"A"}', config: { name: 'pulls' }, models: [{ name: 'PullRequest' }] });
   expect(first.statements).toBe(2);
 
   const again = await find();
