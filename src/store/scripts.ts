@@ -72,11 +72,11 @@ interface ScriptRow {
   created_at: Date;
 }
 
-/** The columns of a `ScriptRow`: not the TypeScript source, which no run needs and may be the largest. */
-const SCRIPT_COLUMNS = 'id, deployment_id, integration_key, type, name, version, config, models, code, source_map, created_at';
 /** What of a script's row a deploy writes once and nothing changes after (a deploy adds rows): its body. */
 const BODY_COLUMNS = 'config, models, code, source_map';
 const HEAD_COLUMNS = 'id, deployment_id, integration_key, type, name, version, created_at';
+/** The columns of a `ScriptRow`: not the TypeScript source, which no run needs and may be the largest. */
+const SCRIPT_COLUMNS = `${HEAD_COLUMNS}, ${BODY_COLUMNS}`;
 type BodyRow = Pick<ScriptRow, 'config' | 'models' | 'code' | 'source_map'>;
 
 /**
