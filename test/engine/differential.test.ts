@@ -171,7 +171,8 @@ const scenarios: Record<string, (c: Client) => Promise<Ran>> = {
   },
   'continue-as-new': (c) => run(c, countdown, 'countdown', 2),
   'a timer cancelled by the task it fell due during': async (c) => {
-    const handle = await start(c, cancelDueTimer, 'due-timer', [1000, 2000]);
+    // The timer is long enough for the signal's task to start before it falls due on a loaded machine (at 1 s, CI once saw it fire first).
+    const handle = await start(c, cancelDueTimer, 'due-timer', [3000, 4500]);
     await idle(handle, EventType.EVENT_TYPE_TIMER_STARTED);
     await handle.signal(goSignal);
     return { outcome: await handle.result(), workflows: [handle] };
