@@ -64,14 +64,14 @@ export class SyncState {
   }
 
   updateFrequency(frequencyMs: number, now: number): void {
-    if (!(frequencyMs > 0)) return;
+    if (!(frequencyMs > 0 && Number.isFinite(frequencyMs))) return;
     // Asked for during a run: wins over the frequency that run read when it started.
     if (this.running) this.frequencyAskedInRun = true;
     if (frequencyMs === this.frequencyMs) return;
     this.frequencyMs = frequencyMs;
     if (!this.paused && !this.running) {
       const slot = this.slotAfter(now);
-      this.nextRunAt = this.nextRunAt === null ? slot : Math.min(this.nextRunAt, slot);
+      this.nextRunAt = this.nextRunAt === null || slot === null ? slot : Math.min(this.nextRunAt, slot);
     }
     this.version++;
   }
@@ -128,7 +128,12 @@ export class SyncState {
     return { frequencyMs: this.frequencyMs, paused: this.paused, pending: this.pending, nextRunAt: this.nextRunAt, lastRun: this.lastRun, runs: this.runs };
   }
 
-  private slotAfter(now: number): number {
+  /**
+   * The next slot, or null (no schedule, only triggers) for a frequency that is not a positive finite
+   * number: a NaN or infinite slot would make the workflow's loop neither wait nor run, spinning.
+   */
+  private slotAfter(now: number): number | null {
+    if (!(this.frequencyMs > 0 && Number.isFinite(this.frequencyMs))) return null;
     return nextSlot(now, this.frequencyMs, scheduleOffset(this.offsetSeed, this.frequencyMs));
   }
 }

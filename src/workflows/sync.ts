@@ -65,7 +65,8 @@ export async function syncWorkflow(args: SyncWorkflowArgs): Promise<string> {
   let runsHere = 0;
   for (;;) {
     const wait = state.waitMs(Date.now());
-    if (wait === null || wait > 0) {
+    // Anything but 0 waits (never a loop turn without an await: workflow code runs without a deadline).
+    if (wait !== 0) {
       const seen = state.version;
       const woken = () => state.version !== seen || workflowInfo().continueAsNewSuggested;
       // Executions begun before the kept timer (their waits cancelled theirs) replay as they ran.

@@ -121,3 +121,25 @@ test('continue-as-new carries everything, including a queued trigger and a pause
   expect(paused.isDue(T0 + 10_000_000)).toBe(false);
   expect(paused.paused).toBe(true);
 });
+
+test('a frequency that is not a positive finite number schedules nothing: the workflow waits for a trigger, it never spins', () => {
+  for (const frequencyMs of [0, -1, NaN, Infinity]) {
+    const s = new SyncState(args({ frequencyMs }), T0);
+    expect(s.isDue(T0)).toBe(true);
+    s.startRun();
+    s.finishRun(ok(1, frequencyMs), T0 + 1000);
+    expect(s.nextRunAt).toBeNull();
+    expect(s.waitMs(T0 + 1000)).toBeNull();
+    s.trigger();
+    expect(s.waitMs(T0 + 2000)).toBe(0);
+    expect(s.isDue(T0 + 2000)).toBe(true);
+  }
+  // A running sync sent such a frequency keeps its schedule.
+  const s = new SyncState(args(), T0);
+  s.startRun();
+  s.finishRun(ok(1), T0 + 1000);
+  const next = s.nextRunAt;
+  for (const ms of [0, NaN, Infinity]) s.updateFrequency(ms, T0 + 2000);
+  expect(s.nextRunAt).toBe(next);
+  expect(s.frequencyMs).toBe(60_000);
+});

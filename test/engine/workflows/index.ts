@@ -278,3 +278,14 @@ export async function failsTasksUntil(until: number): Promise<string> {
   if (Date.now() < until) throw new Error('not yet');
   return 'done';
 }
+
+/** Computes for `turns` loop turns without yielding: one activation as long as the caller makes it. */
+export async function spin(turns: number): Promise<number> {
+  return spinTurns(turns);
+}
+
+export function spinTurns(turns: number): number {
+  let x = 0;
+  for (let i = 0; i < turns; i++) x = (Math.imul(x, 31) + i) | 0;
+  return x;
+}
