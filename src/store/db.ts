@@ -46,6 +46,13 @@ export interface Db extends Session {
    * advisory lock on a connection kept for the purpose; PGlite has one process by construction.
    */
   lease(name: string): Promise<Lease | undefined>;
+  /**
+   * Calls `onNotify` with the payload of every NOTIFY on `channel` (an unquoted identifier), from
+   * any process, until the returned function stops it. On Postgres a connection kept for the
+   * purpose, opened again with back-off when lost; notifications sent meanwhile are lost, so
+   * `onNotify` also hears an empty payload once listening again (look for what was missed).
+   */
+  listen(channel: string, onNotify: (payload: string) => void): Promise<() => Promise<void>>;
   close(): Promise<void>;
 }
 
@@ -134,6 +141,7 @@ async function openPostgres(url: string, options: OpenDbOptions): Promise<Db> {
   // ends the process. The query in flight fails with the error; a dead client leaves the pool on release.
   pool.on('error', () => undefined);
   pool.on('connect', (client) => client.on('error', () => undefined));
+  const clientConfig = { connectionString: url, options: schema ? `-c search_path=${schema}` : undefined, connectionTimeoutMillis: CONNECT_TIMEOUT_MS, keepAlive: true, keepAliveInitialDelayMillis: 10_000 };
   const prepared = new PreparedStatements(options.preparedStatements ?? DEFAULT_PREPARED_STATEMENTS);
   const run = <R>(q: pg.Pool | pg.PoolClient, sql: string, params?: unknown[]) => runOn<R>(q, sql, params, prepared);
   const inTransaction = <T>(client: pg.PoolClient, fn: (tx: Queryable) => Promise<T>, lock?: XactLock) => runTransaction(client, fn, lock, prepared);
@@ -193,8 +201,70 @@ async function openPostgres(url: string, options: OpenDbOptions): Promise<Db> {
         },
       };
     },
+    listen: (channel, onNotify) => listenOnPostgres(() => new pg.Client(clientConfig), channel, onNotify),
     close: () => pool.end(),
   };
+}
+
+/** Longest pause between attempts to open a listening connection again. */
+const LISTEN_RETRY_MAX_MS = 10_000;
+
+async function listenOnPostgres(newClient: () => pg.Client, channel: string, onNotify: (payload: string) => void): Promise<() => Promise<void>> {
+  checkChannel(channel);
+  let stopped = false;
+  let client: pg.Client | undefined;
+  let wake: (() => void) | undefined;
+  /** A connection listening on `channel` and the promise of its loss, or undefined when it could not be opened. */
+  const open = async (): Promise<{ lost: Promise<void> } | undefined> => {
+    const c = newClient();
+    c.on('error', () => undefined);
+    c.on('notification', (n) => {
+      if (n.channel === channel) onNotify(n.payload ?? '');
+    });
+    const lost = new Promise<void>((resolve) => {
+      c.once('end', resolve);
+      c.once('error', resolve);
+    });
+    try {
+      await c.connect();
+      await c.query(`LISTEN ${channel}`);
+    } catch {
+      await c.end().catch(() => undefined);
+      return undefined;
+    }
+    client = c;
+    return { lost };
+  };
+  // The first attempt is awaited, so what is written from now on is heard (when it succeeded).
+  let listening = await open();
+  void (async () => {
+    for (let delay = 500; !stopped; ) {
+      if (listening) {
+        await listening.lost;
+        client = undefined;
+        delay = 500;
+      }
+      if (stopped) return;
+      await new Promise<void>((resolve) => {
+        wake = resolve;
+        setTimeout(resolve, delay).unref();
+      });
+      if (stopped) return;
+      listening = await open();
+      if (!listening) delay = Math.min(delay * 2, LISTEN_RETRY_MAX_MS);
+      else if (stopped) await client?.end().catch(() => undefined);
+      else onNotify('');
+    }
+  })();
+  return async () => {
+    stopped = true;
+    wake?.();
+    await client?.end().catch(() => undefined);
+  };
+}
+
+function checkChannel(channel: string): void {
+  if (!/^[a-z_][a-z0-9_]*$/.test(channel)) throw new Error(`invalid channel name ${channel}`);
 }
 
 let statements = 0;
@@ -353,6 +423,11 @@ async function openPglite(dataDir?: string): Promise<Db> {
         return fn(session);
       }),
     lease: async () => ({ session: self, lost: new Promise<void>(() => undefined), release: async () => undefined }),
+    async listen(channel, onNotify) {
+      checkChannel(channel);
+      const stop = await db.listen(channel, onNotify);
+      return () => stop();
+    },
     close: () => db.close(),
   };
   return self;

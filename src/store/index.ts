@@ -20,6 +20,7 @@ export { openDb, type Db, type Queryable } from './db';
 export { Cipher } from './crypto';
 export { migrate } from './migrate';
 export { PgCheckpointStore } from './checkpoints';
+export { onOutboxWrite } from './outbox';
 
 /** Every table family behind one object; the API, activities and CLI take this. */
 export interface Store {

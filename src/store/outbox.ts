@@ -1,5 +1,28 @@
 import type { Db } from './db';
 
+/** The channel an outbox's new rows are announced on (migration 036), with their schema as payload. */
+const OUTBOX_CHANNEL = 'syncline_outbox';
+
+/**
+ * Calls `onWrite` when rows are added to an outbox of this database's schema, by any process, and
+ * when missed announcements may have been (the listening connection was lost); until stopped.
+ */
+export async function onOutboxWrite(db: Db, onWrite: () => void): Promise<() => Promise<void>> {
+  // Other schemas of the database announce on the same channel; until this one is known (the
+  // database was away), every announcement wakes the drain: a drain too many costs one statement.
+  let schema: string | undefined;
+  const learnSchema = () =>
+    db.query<{ schema: string }>('SELECT current_schema() AS schema').then(
+      ({ rows }) => void (schema = rows[0]?.schema),
+      () => undefined,
+    );
+  await learnSchema();
+  return db.listen(OUTBOX_CHANNEL, (payload) => {
+    if (schema === undefined) void learnSchema();
+    if (payload === '' || schema === undefined || payload === schema) onWrite();
+  });
+}
+
 /** How long a taken row is hidden from other drains: after that (its drain died) it is due again. */
 export const OUTBOX_LEASE_MS = 60_000;
 

@@ -159,6 +159,8 @@ export interface OrchestrationOptions {
   unfinishedActionCheckMs?: number;
   /** Runs per sync workflow execution before continue-as-new (tests). */
   runsPerExecution?: number;
+  /** How often the outboxes are looked at when nothing announces new rows (tests; default LIFECYCLE_POLL_MS). */
+  lifecyclePollMs?: number;
   /** Threads running workflow code (SyncWorkerOptions.workflowThreads). */
   workflowThreads?: number;
   /** The worker's activity slots, workflow cache and per-environment / per-connection caps (SyncWorkerOptions). */
@@ -250,7 +252,7 @@ export async function startOrchestration(options: OrchestrationOptions): Promise
     }
     // The outboxes: connection lifecycle (syncs started and stopped) and auth events (`auth` webhooks),
     // whichever process wrote them.
-    orchestrator.startLifecycle();
+    orchestrator.startLifecycle(options.lifecyclePollMs);
     closers.push(() => orchestrator.stopLifecycle());
     const migration = orchestrator.migrateLongWorkflowIds().then(
       (moved) => moved > 0 && options.logger.info({ moved }, 'sync workflows with over-long ids moved to shortened ids'),

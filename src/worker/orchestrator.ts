@@ -10,7 +10,7 @@ import { conflict, invalid, notFound, SynclineError } from '../errors';
 import { modelFullName } from '../runtime/host';
 import type { RuntimeServices } from '../runtime/types';
 import type { SyncStatus } from '../sdk/types';
-import { PgCheckpointStore, type Store } from '../store';
+import { onOutboxWrite, PgCheckpointStore, type Store } from '../store';
 import type { ActionRun } from '../store/actions';
 import type { LifecycleEvent, SyncRow } from '../store/jobs';
 import type { DeployedScript, DeployResult } from '../store/scripts';
@@ -59,6 +59,12 @@ export const MAX_VARIANTS = 100;
 const UNFINISHED_ACTION_CHECK_MS = 60_000;
 /** How often the lifecycle loop looks for such runs. */
 const UNFINISHED_ACTION_CHECK_INTERVAL_MS = 5_000;
+/**
+ * How often the lifecycle loop looks at its outboxes when nothing tells it to: new rows are announced
+ * (LISTEN/NOTIFY) and its own retries wake it when due, so this catches only what no one announced
+ * (a lapsed lease, a revived row, an announcement lost with the listening connection).
+ */
+export const LIFECYCLE_POLL_MS = 2_500;
 /** A run younger than this whose workflow is not found may still be starting. */
 const UNSTARTED_ACTION_GRACE_MS = 30_000;
 /** How long deleting a variant waits for its running script to stop before deleting its records. */
@@ -95,7 +101,7 @@ export class Orchestrator {
   readonly taskQueue: string;
   private readonly logger: Logger;
   private readonly namespace: string;
-  private lifecycle: { stop: boolean; done: Promise<void> } | undefined;
+  private lifecycle: { stop: boolean; done: Promise<void>; wake(): void; wakeAt(at: number): void } | undefined;
   /** Where drained `auth` events go. */
   private readonly webhooks: WebhookDispatcher;
 
@@ -535,21 +541,38 @@ export class Orchestrator {
   // ---- Connection lifecycle -------------------------------------------------------------------
 
   /**
-   * Drains the outboxes every `intervalMs`: the lifecycle one (created connections get their syncs,
-   * deleted ones lose them) and the auth one (`auth` webhooks).
+   * Drains the outboxes: the lifecycle one (created connections get their syncs, deleted ones lose
+   * them) and the auth one (`auth` webhooks), as soon as rows are added to them, when a retry falls
+   * due, and every `pollMs` otherwise.
    */
-  startLifecycle(intervalMs = 250): void {
+  startLifecycle(pollMs = LIFECYCLE_POLL_MS): void {
     if (this.lifecycle) return;
-    const state = { stop: false, done: Promise.resolve() };
+    let wake: (() => void) | undefined;
+    let written = false;
+    let dueAt = Infinity;
+    const state = {
+      stop: false,
+      done: Promise.resolve(),
+      wake: () => {
+        written = true;
+        wake?.();
+      },
+      wakeAt: (at: number) => void (dueAt = Math.min(dueAt, at)),
+    };
     const outboxes: Array<[string, () => Promise<number>]> = [
       ['sync lifecycle', () => this.drainLifecycle()],
       ['auth webhooks', () => this.drainAuthEvents()],
       ['unfinished actions', every(UNFINISHED_ACTION_CHECK_INTERVAL_MS, () => this.settleUnfinishedActions())],
     ];
-    // While the database is away every drain fails: one line per outbox every few seconds, not 8 stacks a second.
+    // While the database is away every drain fails: one line per outbox every few seconds, not a stack per turn.
     const warn = throttledWarn(this.logger);
     state.done = (async () => {
+      const listening = onOutboxWrite(this.store.db, state.wake).catch((err: unknown) => {
+        warn(err, 'outboxes: cannot listen for new rows; polling them');
+        return async () => undefined;
+      });
       while (!state.stop) {
+        written = false;
         let handled = 0;
         for (const [name, drain] of outboxes) {
           try {
@@ -558,9 +581,19 @@ export class Orchestrator {
             warn(err, `${name}: draining the outbox failed; retrying`);
           }
         }
-        if (handled > 0) continue;
-        await new Promise((resolve) => setTimeout(resolve, intervalMs));
+        if (handled > 0 || written || state.stop) continue;
+        const until = Math.min(Date.now() + pollMs, dueAt);
+        await new Promise<void>((resolve) => {
+          const timer = setTimeout(resolve, Math.max(0, until - Date.now()));
+          wake = () => {
+            clearTimeout(timer);
+            resolve();
+          };
+        });
+        wake = undefined;
+        if (Date.now() >= dueAt) dueAt = Infinity;
       }
+      await (await listening)();
     })();
     this.lifecycle = state;
   }
@@ -568,6 +601,7 @@ export class Orchestrator {
   async stopLifecycle(): Promise<void> {
     if (!this.lifecycle) return;
     this.lifecycle.stop = true;
+    this.lifecycle.wake();
     await this.lifecycle.done;
     this.lifecycle = undefined;
   }
@@ -599,7 +633,7 @@ export class Orchestrator {
         await this.webhooks.auth(event);
       } catch (err) {
         this.logger.warn({ err, event }, 'auth webhooks: enqueueing failed, retrying later');
-        await this.store.authEvents.retry(event.id, retryDelay(event.attempts), errorText(err));
+        await this.retryLater(event, (delayMs) => this.store.authEvents.retry(event.id, delayMs, errorText(err)));
         return;
       }
       await this.store.authEvents.done(event.id);
@@ -627,13 +661,20 @@ export class Orchestrator {
       }
     } catch (err) {
       this.logger.warn({ err, event }, 'sync lifecycle: event failed, retrying later');
-      await this.store.jobs.retryEvent(event, retryDelay(event.attempts), errorText(err));
+      await this.retryLater(event, (delayMs) => this.store.jobs.retryEvent(event, delayMs, errorText(err)));
       return;
     }
     await this.store.jobs.eventDone(event);
   }
 
   // ---- Helpers --------------------------------------------------------------------------------
+
+  /** Puts a failed outbox event back with back-off, the lifecycle loop woken when it is due. */
+  private async retryLater(event: { attempts: number }, putBack: (delayMs: number) => Promise<void>): Promise<void> {
+    const delayMs = retryDelay(event.attempts);
+    await putBack(delayMs);
+    this.lifecycle?.wakeAt(Date.now() + delayMs);
+  }
 
   private target(env: Environment, integration: string, connection: Connection, script: DeployedScript, row: SyncRow, variant: string): SyncTarget {
     return {

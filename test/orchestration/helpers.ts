@@ -12,6 +12,22 @@ import { call, type RawRequest } from '../helpers/api';
 import { testStore } from '../helpers/db';
 import type { TestServer } from '../helpers/server';
 
+/** A project of one hourly sync, `items` of integration `fake`, whose script saves one record: deploy with `t.deploy(HOURLY_ITEMS.yaml, HOURLY_ITEMS.code)`. */
+export const HOURLY_ITEMS = {
+  yaml: `integrations:
+  fake:
+    syncs:
+      items:
+        runs: every hour
+        output: Item
+        endpoint: GET /items
+models:
+  Item:
+    id: string
+`,
+  code: { 'sync/items': `module.exports = async function fetchData(nango) { await nango.batchSave([{ id: 'a' }], 'Item'); };` },
+};
+
 export interface OrchestrationTest extends TestServer {
   orchestration: Orchestration;
   fake: FakeApi;
@@ -32,7 +48,7 @@ let runtimeInstalled = false;
  * key), and integration `fake`.
  */
 export async function startOrchestrationTest(
-  options: Pick<OrchestrationOptions, 'heartbeatTimeoutMs' | 'runsPerExecution' | 'workflowThreads' | 'temporalAddress' | 'activitySlots' | 'runLimits' | 'unfinishedActionCheckMs'> = {},
+  options: Pick<OrchestrationOptions, 'heartbeatTimeoutMs' | 'runsPerExecution' | 'workflowThreads' | 'temporalAddress' | 'activitySlots' | 'runLimits' | 'unfinishedActionCheckMs' | 'lifecyclePollMs'> = {},
 ): Promise<OrchestrationTest> {
   if (!runtimeInstalled) {
     try {

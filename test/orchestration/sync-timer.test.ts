@@ -5,7 +5,7 @@ import { DefaultLogger, Runtime, Worker } from '@temporalio/worker';
 import { workflowBundle } from '../../src/worker';
 import { syncWorkflowId } from '../../src/worker/workflow-ids';
 import { MODES, startTemporalDevServer, type TemporalDevServer } from '../helpers/temporal';
-import { startOrchestrationTest, waitFor, type OrchestrationTest } from './helpers';
+import { HOURLY_ITEMS, startOrchestrationTest, waitFor, type OrchestrationTest } from './helpers';
 
 // A sync workflow waits for its next slot on one timer, kept when a signal wakes it early (a trigger,
 // a new frequency): no timer is cancelled, and the next wait for the same slot takes the timer over.
@@ -13,18 +13,6 @@ import { startOrchestrationTest, waitFor, type OrchestrationTest } from './helpe
 const { EventType } = temporal.api.enums.v1;
 const History = temporal.api.history.v1.History;
 
-const YAML = `integrations:
-  fake:
-    syncs:
-      items:
-        runs: every hour
-        output: Item
-        endpoint: GET /items
-models:
-  Item:
-    id: string
-`;
-const ITEMS = `module.exports = async function fetchData(nango) { await nango.batchSave([{ id: 'a' }], 'Item'); };`;
 
 test('a history written when waits cancelled their timer replays on the current code', async () => {
   try {
@@ -47,7 +35,7 @@ describe.each(MODES)('the wait for the next slot, %s', (mode) => {
   beforeAll(async () => {
     if (mode === 'cluster') server = await startTemporalDevServer();
     t = await startOrchestrationTest({ temporalAddress: server?.address });
-    expect((await t.deploy(YAML, { 'sync/items': ITEMS })).status).toBe(200);
+    expect((await t.deploy(HOURLY_ITEMS.yaml, HOURLY_ITEMS.code)).status).toBe(200);
   }, 120_000);
   afterAll(async () => {
     await t?.close();
