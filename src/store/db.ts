@@ -126,9 +126,9 @@ async function openPostgres(url: string, options: OpenDbOptions): Promise<Db> {
       await admin.end();
     }
   }
-  const pool = new pg.Pool({
+  // Every connection of this database: the pool's and the one kept to listen.
+  const connectionConfig: pg.ClientConfig = {
     connectionString: url,
-    max: options.maxConnections ?? DEFAULT_POOL_SIZE,
     options: schema ? `-c search_path=${schema}` : undefined,
     // A server that takes TCP connections but never answers (paused, a dead network path) must not
     // hang callers for ever: getting a connection gives up after this (a 503 for API calls), and
@@ -136,12 +136,12 @@ async function openPostgres(url: string, options: OpenDbOptions): Promise<Db> {
     connectionTimeoutMillis: CONNECT_TIMEOUT_MS,
     keepAlive: true,
     keepAliveInitialDelayMillis: 10_000,
-  });
+  };
+  const pool = new pg.Pool({ ...connectionConfig, max: options.maxConnections ?? DEFAULT_POOL_SIZE });
   // A client losing its server (Postgres restarted, backend terminated) emits 'error'; unhandled, that
   // ends the process. The query in flight fails with the error; a dead client leaves the pool on release.
   pool.on('error', () => undefined);
   pool.on('connect', (client) => client.on('error', () => undefined));
-  const clientConfig = { connectionString: url, options: schema ? `-c search_path=${schema}` : undefined, connectionTimeoutMillis: CONNECT_TIMEOUT_MS, keepAlive: true, keepAliveInitialDelayMillis: 10_000 };
   const prepared = new PreparedStatements(options.preparedStatements ?? DEFAULT_PREPARED_STATEMENTS);
   const run = <R>(q: pg.Pool | pg.PoolClient, sql: string, params?: unknown[]) => runOn<R>(q, sql, params, prepared);
   const inTransaction = <T>(client: pg.PoolClient, fn: (tx: Queryable) => Promise<T>, lock?: XactLock) => runTransaction(client, fn, lock, prepared);
@@ -201,7 +201,7 @@ async function openPostgres(url: string, options: OpenDbOptions): Promise<Db> {
         },
       };
     },
-    listen: (channel, onNotify) => listenOnPostgres(() => new pg.Client(clientConfig), channel, onNotify),
+    listen: (channel, onNotify) => listenOnPostgres(() => new pg.Client(connectionConfig), channel, onNotify),
     close: () => pool.end(),
   };
 }
@@ -425,8 +425,7 @@ async function openPglite(dataDir?: string): Promise<Db> {
     lease: async () => ({ session: self, lost: new Promise<void>(() => undefined), release: async () => undefined }),
     async listen(channel, onNotify) {
       checkChannel(channel);
-      const stop = await db.listen(channel, onNotify);
-      return () => stop();
+      return db.listen(channel, onNotify);
     },
     close: () => db.close(),
   };
