@@ -6,9 +6,10 @@ import path from 'node:path';
 import { performance } from 'node:perf_hooks';
 import { Client } from '@temporalio/client';
 import { defineSearchAttributeKey, SearchAttributeType } from '@temporalio/common';
-import { bundleWorkflowCode, DefaultLogger, NativeConnection, Runtime, Worker, type WorkflowBundle } from '@temporalio/worker';
+import { bundleWorkflowCode, DefaultLogger, NativeConnection, Worker, type WorkflowBundle } from '@temporalio/worker';
 import { openDb } from '../src/store/db';
-import { DEFAULT_WORKFLOW_THREADS } from '../src/worker';
+import { createLogger } from '../src/logger';
+import { DEFAULT_WORKFLOW_THREADS, installSdkRuntime } from '../src/worker';
 import * as activities from '../test/engine/activities';
 import { freePort, startTemporalDevServer, temporalCli } from '../test/helpers/temporal';
 import { postgresCpuMs, processCpuMs } from './lib/cpu';
@@ -329,7 +330,8 @@ function compare(ours: Figure[], theirs: Figure[]): void {
 }
 
 export async function run(): Promise<void> {
-  Runtime.install({ logger: new DefaultLogger('ERROR') });
+  // The product's runtime (its thread count), as the embedded engine's users get it.
+  installSdkRuntime(createLogger('silent'));
   const workflowBundle = await bundleWorkflowCode({ workflowsPath, logger: new DefaultLogger('ERROR') });
   const ours = await against(startOurs, workflowBundle);
   if (process.env.ENGINE_BENCH_TEMPORAL === '0') return;

@@ -3,12 +3,11 @@ import type { AddressInfo } from 'node:net';
 import type { Server } from 'node:http';
 import { monitorEventLoopDelay, performance } from 'node:perf_hooks';
 import { Worker } from 'node:worker_threads';
-import { DefaultLogger, Runtime } from '@temporalio/worker';
 import { createApp } from '../src/api/app';
 import { createLogger } from '../src/logger';
 import { useUserProviders } from '../src/providers';
 import { openDb, openStore } from '../src/store';
-import { startOrchestration } from '../src/worker';
+import { installSdkRuntime, startOrchestration } from '../src/worker';
 import { issue } from './records';
 import { deployTick, quantile } from './lib/tick';
 
@@ -99,11 +98,8 @@ function load(options: Load): Promise<Figures> {
 }
 
 export async function run(): Promise<void> {
-  try {
-    Runtime.install({ logger: new DefaultLogger('ERROR') });
-  } catch {
-    // already installed
-  }
+  // The product's runtime (its thread count), before anything else installs the SDK's default one.
+  installSdkRuntime(createLogger('silent'));
   useUserProviders({ bench: { display_name: 'Bench', auth_mode: 'API_KEY', proxy: { base_url: 'http://127.0.0.1:9' } } } as never);
   const url = process.env.DATABASE_URL;
   const schema = `b_${randomBytes(6).toString('hex')}`;

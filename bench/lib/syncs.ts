@@ -1,10 +1,9 @@
-import { DefaultLogger, Runtime } from '@temporalio/worker';
 import { DEFAULT_RUN_LIMITS } from '../../src/activities/slots';
 import { createLogger } from '../../src/logger';
 import { useUserProviders } from '../../src/providers';
 import { scriptThreadsStarted } from '../../src/runtime';
 import { DEFAULT_POOL_SIZE, statementsSent } from '../../src/store/db';
-import { startOrchestration } from '../../src/worker';
+import { installSdkRuntime, startOrchestration } from '../../src/worker';
 import { fullSyncWorkflowId, nextSlot, scheduleOffset } from '../../src/workflows/types';
 import { testStore } from '../../test/helpers/db';
 import { cpuMs, postgresCpuMs, processCpuMs } from './cpu';
@@ -54,11 +53,8 @@ export interface SyncFigures {
  * Once every connection has had its first run, measures `load.seconds` of what follows.
  */
 export async function measureSyncs(load: SyncLoad): Promise<SyncFigures> {
-  try {
-    Runtime.install({ logger: new DefaultLogger('ERROR') });
-  } catch {
-    // already installed
-  }
+  // The product's runtime (its thread count), before anything else installs the SDK's default one.
+  installSdkRuntime(createLogger('silent'));
   useUserProviders({ bench: { display_name: 'Bench', auth_mode: 'API_KEY', proxy: { base_url: 'http://127.0.0.1:9' } } } as never);
   // The product's pool, not the tests' smaller one: the figures are what a server gets.
   const store = await testStore(undefined, DEFAULT_POOL_SIZE);
