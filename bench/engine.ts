@@ -6,10 +6,10 @@ import path from 'node:path';
 import { performance } from 'node:perf_hooks';
 import { Client } from '@temporalio/client';
 import { defineSearchAttributeKey, SearchAttributeType } from '@temporalio/common';
-import { bundleWorkflowCode, DefaultLogger, NativeConnection, Worker, type WorkflowBundle } from '@temporalio/worker';
+import { bundleWorkflowCode, DefaultLogger, NativeConnection, type WorkflowBundle } from '@temporalio/worker';
 import { openDb } from '../src/store/db';
 import { createLogger } from '../src/logger';
-import { DEFAULT_WORKFLOW_THREADS, installSdkRuntime } from '../src/worker';
+import { DEFAULT_WORKFLOW_THREADS, installSdkRuntime, TrustedWorkflowsWorker } from '../src/worker';
 import * as activities from '../test/engine/activities';
 import { freePort, startTemporalDevServer, temporalCli } from '../test/helpers/temporal';
 import { postgresCpuMs, processCpuMs } from './lib/cpu';
@@ -17,7 +17,7 @@ import { postgresCpuMs, processCpuMs } from './lib/cpu';
 /**
  * The embedded engine under load, with the real Temporal SDK set up as Syncline runs it: the
  * client on the worker's native connection, starts asking to run eagerly on that worker, its
- * default workflow threads (DEFAULT_WORKFLOW_THREADS). The engine runs in its own process (so its
+ * worker (TrustedWorkflowsWorker) with its default workflow threads (DEFAULT_WORKFLOW_THREADS). The engine runs in its own process (so its
  * memory is its own) on DATABASE_URL when set, else PGlite. Then the same workload, with the same worker and
  * client, against the real Temporal server (`temporal server start-dev`, in memory), and each
  * figure side by side with the ratio ours / theirs (ENGINE_BENCH_TEMPORAL=0 leaves it out).
@@ -151,7 +151,7 @@ async function measure(target: Target, workflowBundle: WorkflowBundle): Promise<
   // Loopback: gzip would only cost CPU on both sides.
   const connection = await NativeConnection.connect({ address: target.address, grpcCompression: { codec: 'none' } });
   const client = new Client({ connection });
-  const worker = await Worker.create({
+  const worker = await TrustedWorkflowsWorker.create({
     connection,
     taskQueue,
     workflowBundle,

@@ -43,10 +43,10 @@ const schema = z.object({
     .min(1, 'a whole number of provider webhooks per environment and minute, from 1')
     .default(4000),
   SYNCLINE_WORKFLOW_THREADS: z.coerce
-    .number({ error: 'a whole number of workflow threads from 1 to 16' })
-    .int('a whole number of workflow threads from 1 to 16')
-    .min(1, 'a whole number of workflow threads from 1 to 16')
-    .max(16, 'a whole number of workflow threads from 1 to 16')
+    .number({ error: 'a whole number of workflow threads from 0 (the main thread) to 16' })
+    .int('a whole number of workflow threads from 0 (the main thread) to 16')
+    .min(0, 'a whole number of workflow threads from 0 (the main thread) to 16')
+    .max(16, 'a whole number of workflow threads from 0 (the main thread) to 16')
     .optional(),
   SYNCLINE_WORKER_SLOTS: count('a whole number of activities the worker runs at once, from 1'),
   SYNCLINE_WORKFLOW_CACHE: count('a whole number of workflows the worker keeps in memory, from 1'),

@@ -15,6 +15,7 @@ import {
   type Logger as SdkLogger,
   type WorkflowBundleWithSourceMap,
 } from '@temporalio/worker';
+import { globalHandlers as sdkWorkflowHooks } from '@temporalio/worker/lib/workflow/vm-shared';
 import type { Logger } from 'pino';
 import { createActivities, DEFAULT_RUN_LIMITS, queuedRuns, type RunLimits } from '../activities';
 import { startEngine, type RunningEngine } from '../engine';
@@ -90,27 +91,45 @@ export const WORKER_ACTIVITY_SLOTS = 200;
 export const WORKFLOW_CACHE_SIZE = 10_000;
 
 /**
- * Threads running workflow code. One: the SDK reuses one V8 context per thread, so a second thread
- * adds parallelism but also a heap, a JIT and wake-ups of its own. With 1,000 syncs every minute a
- * run cost about 3 ms less CPU on one thread (24.4 against 27.2 ms); with 3,000 about the same
- * (19.0-20.2 against 19.5-22.7 ms), with its first runs done sooner and 100 MB less memory.
+ * Threads running workflow code; 0 (the default): none, workflow code runs on this process's main
+ * thread. The SDK otherwise runs it on worker threads, each with a heap, a JIT and an event loop of
+ * its own, and every activation goes there and back as messages (two activations a sync run). There
+ * the SDK also keeps a stack trace for every promise the workflow creates, for the `__stack_trace`
+ * query (the Web UI's "Stack Trace" tab): a third of the thread's CPU. On the main thread that hook
+ * would see every promise of the process, so it is removed: the query answers with an empty trace.
+ * Side by side (500 + 500 connections each every minute, twice) a run cost 2.4-2.5 ms less CPU on
+ * the main thread than on one worker thread (26.3 against 28.7 and 28.7 against 31.2 ms), with 90-100
+ * MB less memory. An activation then holds the main thread while it runs (about a millisecond; a
+ * replay from history, rare with WORKFLOW_CACHE_SIZE, longer). With 1, 2... threads (and their stack
+ * traces) the SDK's threaded executor is used; of those, one cost about 3 ms a run less than two.
  */
-export const DEFAULT_WORKFLOW_THREADS = 1;
+export const DEFAULT_WORKFLOW_THREADS = 0;
 
 /**
- * The SDK's worker, running workflow code without a deadline per call into its sandbox. The SDK
- * enforces its `isolateExecutionTimeout` (5 s) through Node's `vm` timeout, which starts a watchdog
- * thread (an event loop of its own) and joins it on every call: four to six calls an activation, two
- * activations a sync run. That cost 2.0-2.8 ms of CPU a run (34.1-34.4 against 36.4-36.9 ms, 500 +
- * 500 connections side by side) and most of the p99 lag on a busy machine (510-527 against 778-952
- * ms), each activation waiting for its watchdogs to be scheduled. The deadline guards against a
- * workflow that never yields; every workflow this worker runs is Syncline's own (users' scripts run
- * in activities, in script processes with limits of their own), and their loops always await.
+ * The SDK's worker, running workflow code without a deadline per call into its sandbox, and with no
+ * workflow threads (workflowThreadPoolSize 0, see DEFAULT_WORKFLOW_THREADS) on the main thread.
+ *
+ * The deadline: the SDK enforces its `isolateExecutionTimeout` (5 s) through Node's `vm` timeout,
+ * which starts a watchdog thread (an event loop of its own) and joins it on every call: four to six
+ * calls an activation, two activations a sync run. That cost 2.0-2.8 ms of CPU a run (34.1-34.4
+ * against 36.4-36.9 ms, 500 + 500 connections side by side) and most of the p99 lag on a busy machine
+ * (510-527 against 778-952 ms), each activation waiting for its watchdogs to be scheduled. The deadline
+ * guards against a workflow that never yields; every workflow this worker runs is Syncline's own
+ * (users' scripts run in activities, in script processes with limits of their own), and their loops
+ * always await.
+ *
+ * The main thread: the SDK's in-process executor (its `debugMode` one; nothing else of debug mode
+ * comes with it here), after which the process-wide hooks it installs for stack traces (a promise
+ * hook, Error.prepareStackTrace) are removed again.
  */
 export class TrustedWorkflowsWorker extends Worker {
-  protected static override createWorkflowCreator(bundle: Parameters<typeof Worker.createWorkflowCreator>[0], options: CompiledWorkerOptions, logger: SdkLogger) {
+  protected static override async createWorkflowCreator(bundle: Parameters<typeof Worker.createWorkflowCreator>[0], options: CompiledWorkerOptions, logger: SdkLogger) {
     // Undefined is what `vm` reads as "no timeout"; the SDK hands the value through to it untouched.
-    return super.createWorkflowCreator(bundle, { ...options, isolateExecutionTimeoutMs: undefined as unknown as number }, logger);
+    const trusted = { ...options, isolateExecutionTimeoutMs: undefined as unknown as number };
+    if (options.workflowThreadPoolSize > 0) return super.createWorkflowCreator(bundle, trusted, logger);
+    const creator = await super.createWorkflowCreator(bundle, { ...trusted, debugMode: true }, logger);
+    sdkWorkflowHooks.uninstall();
+    return creator;
   }
 }
 

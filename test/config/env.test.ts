@@ -81,7 +81,7 @@ describe('loadConfig', () => {
     ['SYNCLINE_METRICS_AUTH', 'basic', /^Invalid SYNCLINE_METRICS_AUTH: expected key \(a secret key is required\) or none/],
     ['SYNCLINE_WEBHOOK_RATE_LIMIT', '0', /^Invalid SYNCLINE_WEBHOOK_RATE_LIMIT: expected a whole number of provider webhooks per environment and minute/],
     ['DATABASE_PREPARED_STATEMENTS', '-1', /^Invalid DATABASE_PREPARED_STATEMENTS: expected a whole number of statements from 0 to 10000/],
-    ['SYNCLINE_WORKFLOW_THREADS', '0', /^Invalid SYNCLINE_WORKFLOW_THREADS: expected a whole number of workflow threads from 1 to 16/],
+    ['SYNCLINE_WORKFLOW_THREADS', '17', /^Invalid SYNCLINE_WORKFLOW_THREADS: expected a whole number of workflow threads from 0 \(the main thread\) to 16/],
     ['SYNCLINE_WORKER_SLOTS', '0', /^Invalid SYNCLINE_WORKER_SLOTS: expected a whole number of activities the worker runs at once, from 1/],
     ['SYNCLINE_MAX_RUNS_PER_ENVIRONMENT', '2.5', /^Invalid SYNCLINE_MAX_RUNS_PER_ENVIRONMENT: expected a whole number of runs of one environment at once, from 1/],
     ['SYNCLINE_MAX_RUNS_PER_CONNECTION', 'many', /^Invalid SYNCLINE_MAX_RUNS_PER_CONNECTION: expected a whole number of runs of one connection at once, from 1/],

@@ -78,8 +78,8 @@ let syncline: Syncline;
 
 beforeAll(async () => {
   t = await startOrchestrationTest();
-  // Workflow code on the default one thread (syncs.test.ts runs two).
-  expect(t.orchestration.worker!.options.workflowThreadPoolSize).toBe(1);
+  // Workflow code on the main thread, the default (syncs.test.ts runs two threads).
+  expect(t.orchestration.worker!.options.workflowThreadPoolSize).toBe(0);
   const res = await t.deploy(YAML, { 'sync/items': ITEMS, 'action/echo': ECHO, 'action/refuse': REFUSE, 'action/big': BIG, 'action/flaky': FLAKY, 'action/slow': SLOW, 'action/not-found': NOT_FOUND, 'action/crash': CRASH });
   expect(res.status).toBe(200);
   await t.connect('a1');

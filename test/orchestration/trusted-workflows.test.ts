@@ -3,11 +3,13 @@ import { temporal } from '@temporalio/proto';
 import { bundleWorkflowCode, NativeConnection, Worker, type WorkerOptions } from '@temporalio/worker';
 import { TrustedWorkflowsWorker } from '../../src/worker';
 import { harness, workflowsPath, type Harness } from '../engine/harness';
-import { spin, spinTurns } from '../engine/workflows';
+import { accumulator, finishSignal, spin, spinTurns, timerWorkflow } from '../engine/workflows';
 
 // Syncline's worker runs its workflow code without the SDK's deadline per call into the workflow
 // sandbox (a watchdog thread started and joined for every call): an activation longer than the
-// configured isolateExecutionTimeout completes, where the SDK's own worker fails its task.
+// configured isolateExecutionTimeout completes, where the SDK's own worker fails its task. With no
+// workflow threads (Syncline's default) workflow code runs on the main thread, and the hooks the SDK
+// installs there for stack traces are removed again.
 
 const { EventType } = temporal.api.enums.v1;
 const TIMEOUT_MS = 100;
@@ -57,9 +59,9 @@ async function withWorker<T>(worker: Worker, fn: () => Promise<T>): Promise<T> {
   }
 }
 
-test('an activation longer than the SDK deadline completes on the trusted worker', async () => {
+test.each([0, 1])('an activation longer than the SDK deadline completes on the trusted worker (%i workflow threads)', async (threads) => {
   const turns = turnsLasting(5 * TIMEOUT_MS);
-  const result = await withWorker(await TrustedWorkflowsWorker.create(options), () =>
+  const result = await withWorker(await TrustedWorkflowsWorker.create({ ...options, workflowThreadPoolSize: threads }), () =>
     h.client.workflow.execute(spin, { taskQueue: h.taskQueue, workflowId: `spin-${randomUUID()}`, args: [turns] }),
   );
   expect(result).toBe(spinTurns(turns));
@@ -78,4 +80,35 @@ test('the same activation times out on the SDK worker (what the trusted worker l
   });
   expect(failure).toBe(`Script execution timed out after ${TIMEOUT_MS}ms`);
   await handle.terminate();
+});
+
+test('on the main thread the SDK leaves no hook behind: the process\'s promises are not inspected, Error.prepareStackTrace is as it was', async () => {
+  const prepareStackTrace = Error.prepareStackTrace;
+  await withWorker(await TrustedWorkflowsWorker.create({ ...options, workflowThreadPoolSize: 0 }), async () => {
+    await h.client.workflow.execute(timerWorkflow, { taskQueue: h.taskQueue, workflowId: `timer-${randomUUID()}`, args: [1] });
+    // The SDK's promise hook reads every new promise's constructor (to find the workflow it belongs to).
+    let inspected = 0;
+    class Watched<T> extends Promise<T> {}
+    Object.defineProperty(Watched.prototype, 'constructor', {
+      get() {
+        inspected++;
+        return Watched;
+      },
+    });
+    void new Watched<number>((resolve) => resolve(1));
+    expect(inspected).toBe(0);
+    expect(Error.prepareStackTrace).toBe(prepareStackTrace);
+  });
+});
+
+test.each([
+  [0, 'empty', ''],
+  [1, "the workflow's", expect.stringContaining('accumulator')],
+])('with %i workflow threads the stack trace query answers %s', async (threads, _, trace) => {
+  await withWorker(await TrustedWorkflowsWorker.create({ ...options, workflowThreadPoolSize: threads }), async () => {
+    const handle = await h.client.workflow.start(accumulator, { taskQueue: h.taskQueue, workflowId: `stack-${randomUUID()}` });
+    expect(await handle.query<string>('__stack_trace')).toEqual(trace);
+    await handle.signal(finishSignal);
+    await handle.result();
+  });
 });
