@@ -22,7 +22,9 @@ export interface SyncsForTools {
 
 /** `extraSyncs`: more syncs' yaml (under `syncs:`) and code, e.g. one that is not started on its own. */
 export async function startSyncsForTools(connectionIds: string[], extraSyncs: { yaml: string; code: Record<string, string> } = { yaml: '', code: {} }): Promise<SyncsForTools> {
-  const t = await startOrchestrationTest();
+  // One workflow thread, not the default main thread: the SDK keeps workflows' stack traces only
+  // there, and the UI's Stack Trace tab and `temporal workflow stack` are among what is checked.
+  const t = await startOrchestrationTest({ workflowThreads: 1 });
   const yaml = `integrations:
   fake:
     syncs:
