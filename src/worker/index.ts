@@ -202,8 +202,9 @@ export const HEAP_GROWING_PERCENT = 100;
 
 /**
  * V8's collector, tuned for a process that orchestrates (called before its heaps grow):
- * - No memory reducer, in the isolates this process starts from now on: the SDK's workflow threads
- *   (V8 reads the flag when it sets up a heap; the main isolate keeps its own). It starts full
+ * - No memory reducer, in the isolates this process starts from now on: the SDK's workflow threads,
+ *   when SYNCLINE_WORKFLOW_THREADS asks for any (V8 reads the flag when it sets up a heap; the main
+ *   isolate, where workflow code runs by default, keeps its own). It starts full
  *   collections whenever an isolate's allocation rate drops, and workflow threads holding hundreds
  *   of cached workflows each keep dropping to a low rate between activations: with 1,000 syncs
  *   waiting it took about 25 of the 45 ms of CPU a second the process spent doing nothing. Their
